@@ -55,6 +55,11 @@ export interface Ruleset {
   /** Instances whose chains default to drop, per direction. */
   isolated: { ingress: string[]; egress: string[] };
   rules: FirewallRule[];
+  /**
+   * Instances cut off completely, established connections included (quarantine). Their
+   * ports keep their taps, so monitors still see what a compromised instance attempts.
+   */
+  quarantined?: string[];
   /** Traffic every instance needs regardless of requirements. */
   base: {
     arp: boolean;

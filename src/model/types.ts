@@ -143,8 +143,12 @@ export interface MonitorAttachment {
 export interface Addressing {
   instances: Record<string, Attachment>;
   monitors: Record<string, MonitorAttachment>;
-  /** Node name -> node's own address on the inter-node underlay (VXLAN endpoint). */
-  nodes: Record<string, { ip: string; index: number }>;
+  /**
+   * Node name -> node's own address on the inter-node underlay (VXLAN endpoint), its index,
+   * the instance subnet it routes (e.g. `10.77.1.0/24`) and the gateway address its
+   * instances use (the subnet's `.1`, held by the node).
+   */
+  nodes: Record<string, { ip: string; index: number; subnet: string; gateway: string }>;
 }
 
 export const EXTERNAL = 'external';

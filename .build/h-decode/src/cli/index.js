@@ -1,0 +1,2 @@
+export { main } from './main.js';
+//# sourceMappingURL=index.js.map

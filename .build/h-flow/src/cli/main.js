@@ -1,0 +1,78 @@
+import { Command, CommanderError } from 'commander';
+import { EXIT_BAD_INPUT, processIo, runCommand } from './exit.js';
+import { cmdValidate } from './cmd-validate.js';
+import { cmdFirewall } from './cmd-firewall.js';
+import { cmdVerify } from './cmd-verify.js';
+import { cmdConnlist } from './cmd-connlist.js';
+import { cmdExplain } from './cmd-explain.js';
+import { cmdPolicyEval } from './cmd-policy-eval.js';
+/** Builds the command tree; every action stores its exit code instead of exiting, so tests can call main(). */
+export async function main(argv, io = processIo) {
+    let code = 0;
+    const program = new Command('flowtap')
+        .description('security-as-a-service for microservice applications')
+        .exitOverride()
+        .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+    const json = (o) => !!o.json;
+    const act = (fn) => async (...a) => {
+        const opts = a[a.length - 2];
+        code = await runCommand(io, json(opts), () => fn(...a));
+    };
+    program
+        .command('validate')
+        .argument('<app>', 'descriptor file or folder with app.yaml')
+        .option('--json', 'machine-readable output')
+        .description('check an application descriptor')
+        .action(act((app, o) => cmdValidate(io, app, json(o))));
+    program
+        .command('firewall')
+        .argument('<app>')
+        .option('--format <fmt>', 'json | nft | k8s', 'json')
+        .option('--node <node>', 'only this node (nft)')
+        .option('--mode <mode>', 'enforce | audit (nft)', 'enforce')
+        .option('--json', 'same as --format json')
+        .description('infer least-privilege firewall rules')
+        .action(act((app, o) => cmdFirewall(io, app, { format: o.format, node: o.node, mode: o.mode, json: json(o) })));
+    program
+        .command('verify')
+        .argument('<app>')
+        .option('--rules <file>', 'verify this (hand-edited) ruleset instead of the inferred one')
+        .option('--json', 'machine-readable output')
+        .description('check that the rules allow exactly the required connections')
+        .action(act((app, o) => cmdVerify(io, app, { rules: o.rules, json: json(o) })));
+    program
+        .command('connlist')
+        .argument('<dir>', 'folder of Kubernetes manifests')
+        .option('--format <fmt>', 'txt | json', 'txt')
+        .option('--json', 'same as --format json')
+        .description('connectivity allowed by Kubernetes NetworkPolicies')
+        .action(act((dir, o) => cmdConnlist(io, dir, { format: json(o) ? 'json' : o.format })));
+    program
+        .command('explain')
+        .argument('<app>')
+        .requiredOption('--from <service>', 'source service or "external"')
+        .requiredOption('--to <service:port>', 'destination service and port (name or number)')
+        .option('--rules <file>', 'explain against this ruleset')
+        .option('--json', 'machine-readable output')
+        .description('why a connection is allowed or denied')
+        .action(act((app, o) => cmdExplain(io, app, { from: o.from, to: o.to, rules: o.rules, json: json(o) })));
+    const policy = program.command('policy').description('Datalog policies');
+    policy
+        .command('eval')
+        .argument('<file>', 'Datalog program')
+        .option('--facts <app>', 'add the facts of this application')
+        .option('--query <pred>', 'print only this predicate')
+        .option('--json', 'machine-readable output')
+        .description('evaluate a Datalog program')
+        .action(act((file, o) => cmdPolicyEval(io, file, { facts: o.facts, query: o.query, json: json(o) })));
+    try {
+        await program.parseAsync(argv, { from: 'user' });
+    }
+    catch (e) {
+        if (e instanceof CommanderError)
+            return e.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
+        throw e;
+    }
+    return code;
+}
+//# sourceMappingURL=main.js.map

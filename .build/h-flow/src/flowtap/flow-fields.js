@@ -1,0 +1,216 @@
+/**
+ * The OpenFlow match fields flowtap understands, in their `ovs-ofctl` spelling, and the
+ * normalised, JSON-serialisable form a parsed flow takes.
+ *
+ * A FlowMatch denotes a set of packets: the cartesian product of one set per field, so
+ * intersection, coverage and matching all work field by field. A field that is absent is a
+ * wildcard. Every present field has a non-zero mask and `value & ~mask === 0`.
+ */
+export const ETH_TYPE_IP = 0x0800;
+export const ETH_TYPE_ARP = 0x0806;
+export const ETH_TYPE_RARP = 0x8035;
+export const ETH_TYPE_IPV6 = 0x86dd;
+export const IPPROTO_ICMP = 1;
+export const IPPROTO_TCP = 6;
+export const IPPROTO_UDP = 17;
+export const IPPROTO_ICMPV6 = 58;
+export const IPPROTO_SCTP = 132;
+function spec(name, kind, bits, syntax, maskable, prereq, title, extra = {}) {
+    const full = bits >= 32 ? 0xffffffff : (1 << bits) - 1;
+    return {
+        name,
+        kind,
+        bits,
+        words: kind === 'wide' ? bits / 16 : 0,
+        syntax,
+        maskable,
+        exactMask: full,
+        max: full,
+        hex: false,
+        prereq,
+        title,
+        ...extra,
+    };
+}
+/** Every field, in the canonical print order (the order OVS prints a match in). */
+export const FIELDS = [
+    spec('tun_id', 'wide', 64, 'u64', true, 'none', 'tunnel ID (VNI)', { hex: true }),
+    spec('tun_src', 'num', 32, 'ipv4', true, 'none', 'tunnel IPv4 source'),
+    spec('tun_dst', 'num', 32, 'ipv4', true, 'none', 'tunnel IPv4 destination'),
+    spec('in_port', 'num', 16, 'in_port', false, 'none', 'OpenFlow ingress port'),
+    spec('vlan_tci', 'num', 16, 'uint', true, 'none', '802.1Q TCI (PCP, present bit, VID)', { hex: true }),
+    spec('dl_src', 'wide', 48, 'mac', true, 'none', 'Ethernet source'),
+    spec('dl_dst', 'wide', 48, 'mac', true, 'none', 'Ethernet destination'),
+    spec('dl_type', 'num', 16, 'uint', false, 'none', 'Ethernet type', { hex: true }),
+    spec('ipv6_src', 'wide', 128, 'ipv6', true, 'ipv6', 'IPv6 source'),
+    spec('ipv6_dst', 'wide', 128, 'ipv6', true, 'ipv6', 'IPv6 destination'),
+    spec('ipv6_label', 'num', 20, 'uint', true, 'ipv6', 'IPv6 flow label', { hex: true }),
+    spec('nw_src', 'num', 32, 'ipv4', true, 'ipv4', 'IPv4 source'),
+    spec('nw_dst', 'num', 32, 'ipv4', true, 'ipv4', 'IPv4 destination'),
+    spec('arp_spa', 'num', 32, 'ipv4', true, 'arp', 'ARP source IPv4 address'),
+    spec('arp_tpa', 'num', 32, 'ipv4', true, 'arp', 'ARP target IPv4 address'),
+    spec('nw_proto', 'num', 8, 'uint', false, 'ip', 'IP protocol'),
+    spec('arp_op', 'num', 16, 'uint', false, 'arp', 'ARP opcode', { max: 255 }),
+    spec('arp_sha', 'wide', 48, 'mac', true, 'arp', 'ARP source Ethernet address'),
+    spec('arp_tha', 'wide', 48, 'mac', true, 'arp', 'ARP target Ethernet address'),
+    spec('nw_tos', 'num', 8, 'uint', false, 'ip', 'IP DSCP bits of the TOS byte', { exactMask: 0xfc }),
+    spec('nw_ecn', 'num', 8, 'uint', false, 'ip', 'IP ECN bits', { exactMask: 0x03, max: 3 }),
+    spec('nw_ttl', 'num', 8, 'uint', false, 'ip', 'IP TTL / hop limit'),
+    spec('ip_frag', 'num', 8, 'frag', true, 'ip', 'IP fragment state', { max: 3 }),
+    spec('icmp_type', 'num', 8, 'uint', false, 'icmp', 'ICMP type'),
+    spec('icmp_code', 'num', 8, 'uint', false, 'icmp', 'ICMP code'),
+    spec('tp_src', 'port', 16, 'port', true, 'l4', 'transport source port'),
+    spec('tp_dst', 'port', 16, 'port', true, 'l4', 'transport destination port'),
+    spec('tcp_flags', 'num', 12, 'tcp_flags', true, 'tcp', 'TCP flags'),
+];
+export const FIELD_ORDER = FIELDS.map((f) => f.name);
+const BY_NAME = new Map(FIELDS.map((f) => [f.name, f]));
+export function fieldSpec(name) {
+    const f = BY_NAME.get(name);
+    if (!f)
+        throw new Error(`internal: no field ${name}`);
+    return f;
+}
+export function isFieldName(name) {
+    return BY_NAME.has(name);
+}
+export const SHORTHANDS = {
+    ip: { dlType: ETH_TYPE_IP },
+    ipv6: { dlType: ETH_TYPE_IPV6 },
+    icmp: { dlType: ETH_TYPE_IP, nwProto: IPPROTO_ICMP },
+    icmp6: { dlType: ETH_TYPE_IPV6, nwProto: IPPROTO_ICMPV6 },
+    tcp: { dlType: ETH_TYPE_IP, nwProto: IPPROTO_TCP },
+    tcp6: { dlType: ETH_TYPE_IPV6, nwProto: IPPROTO_TCP },
+    udp: { dlType: ETH_TYPE_IP, nwProto: IPPROTO_UDP },
+    udp6: { dlType: ETH_TYPE_IPV6, nwProto: IPPROTO_UDP },
+    sctp: { dlType: ETH_TYPE_IP, nwProto: IPPROTO_SCTP },
+    sctp6: { dlType: ETH_TYPE_IPV6, nwProto: IPPROTO_SCTP },
+    arp: { dlType: ETH_TYPE_ARP },
+    rarp: { dlType: ETH_TYPE_RARP },
+    http: { dlType: ETH_TYPE_IP, nwProto: IPPROTO_TCP, tpDst: 80 },
+    https: { dlType: ETH_TYPE_IP, nwProto: IPPROTO_TCP, tpDst: 443 },
+    postgres: { dlType: ETH_TYPE_IP, nwProto: IPPROTO_TCP, tpDst: 5432 },
+    nats: { dlType: ETH_TYPE_IP, nwProto: IPPROTO_TCP, tpDst: 4222 },
+    dns: { dlType: ETH_TYPE_IP, nwProto: IPPROTO_UDP, tpDst: 53 },
+};
+/** The shorthand OVS prints for an exact dl_type (and nw_proto), or undefined. */
+export function shorthandFor(dlType, nwProto) {
+    if (dlType === ETH_TYPE_IP || dlType === ETH_TYPE_IPV6) {
+        const six = dlType === ETH_TYPE_IPV6 ? '6' : '';
+        switch (nwProto) {
+            case IPPROTO_TCP:
+                return { name: 'tcp' + six, usesProto: true };
+            case IPPROTO_UDP:
+                return { name: 'udp' + six, usesProto: true };
+            case IPPROTO_SCTP:
+                return { name: 'sctp' + six, usesProto: true };
+        }
+        if (dlType === ETH_TYPE_IP && nwProto === IPPROTO_ICMP)
+            return { name: 'icmp', usesProto: true };
+        if (dlType === ETH_TYPE_IPV6 && nwProto === IPPROTO_ICMPV6)
+            return { name: 'icmp6', usesProto: true };
+        return { name: dlType === ETH_TYPE_IP ? 'ip' : 'ipv6', usesProto: false };
+    }
+    if (dlType === ETH_TYPE_ARP)
+        return { name: 'arp', usesProto: false };
+    if (dlType === ETH_TYPE_RARP)
+        return { name: 'rarp', usesProto: false };
+    return undefined;
+}
+/** Exact value of a narrow field in a match, or undefined when it is wildcarded or masked. */
+export function exactOf(m, name) {
+    const f = m[name];
+    if (!f)
+        return undefined;
+    return f.mask === fieldSpec(name).exactMask ? f.value : undefined;
+}
+export function prereqMet(p, m) {
+    if (p === 'none')
+        return true;
+    const dl = exactOf(m, 'dl_type');
+    const proto = exactOf(m, 'nw_proto');
+    const ip = dl === ETH_TYPE_IP || dl === ETH_TYPE_IPV6;
+    switch (p) {
+        case 'ip':
+            return ip;
+        case 'ipv4':
+            return dl === ETH_TYPE_IP;
+        case 'ipv6':
+            return dl === ETH_TYPE_IPV6;
+        case 'arp':
+            return dl === ETH_TYPE_ARP || dl === ETH_TYPE_RARP;
+        case 'ipv4arp':
+            return dl === ETH_TYPE_IP || dl === ETH_TYPE_ARP || dl === ETH_TYPE_RARP;
+        case 'iparp':
+            return ip || dl === ETH_TYPE_ARP || dl === ETH_TYPE_RARP;
+        case 'l4':
+            return ip && (proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_SCTP);
+        case 'tcp':
+            return ip && proto === IPPROTO_TCP;
+        case 'udp':
+            return ip && proto === IPPROTO_UDP;
+        case 'sctp':
+            return ip && proto === IPPROTO_SCTP;
+        case 'icmp':
+            return (dl === ETH_TYPE_IP && proto === IPPROTO_ICMP) || (dl === ETH_TYPE_IPV6 && proto === IPPROTO_ICMPV6);
+        case 'icmpv4':
+            return dl === ETH_TYPE_IP && proto === IPPROTO_ICMP;
+        case 'icmpv6':
+            return dl === ETH_TYPE_IPV6 && proto === IPPROTO_ICMPV6;
+    }
+}
+/** What a prerequisite asks for, in words a person can act on. */
+export function describePrereq(p) {
+    switch (p) {
+        case 'none':
+            return 'nothing';
+        case 'ip':
+            return 'dl_type 0x0800 or 0x86dd (add `ip` or `ipv6`, or a protocol such as `tcp`)';
+        case 'ipv4':
+            return 'dl_type 0x0800 (add `ip` or an IPv4 protocol such as `tcp`; for IPv6 use ipv6_src/ipv6_dst)';
+        case 'ipv6':
+            return 'dl_type 0x86dd (add `ipv6` or an IPv6 protocol such as `tcp6`)';
+        case 'arp':
+            return 'dl_type 0x0806 or 0x8035 (add `arp` or `rarp`)';
+        case 'ipv4arp':
+            return 'dl_type 0x0800, or 0x0806/0x8035 for the ARP addresses (add `ip`, `tcp`, ... or `arp`; for IPv6 use ipv6_src/ipv6_dst)';
+        case 'iparp':
+            return 'dl_type 0x0800 or 0x86dd, or 0x0806/0x8035 for the ARP opcode (add `ip`, `ipv6` or `arp`)';
+        case 'l4':
+            return 'nw_proto 6, 17 or 132 over IP (add `tcp`, `udp` or `sctp`; for ICMP use icmp_type/icmp_code)';
+        case 'tcp':
+            return 'nw_proto 6 over IP (add `tcp` or `tcp6`)';
+        case 'udp':
+            return 'nw_proto 17 over IP (add `udp` or `udp6`)';
+        case 'sctp':
+            return 'nw_proto 132 over IP (add `sctp` or `sctp6`)';
+        case 'icmp':
+            return 'ICMP: nw_proto 1 over IPv4 or 58 over IPv6 (add `icmp` or `icmp6`)';
+        case 'icmpv4':
+            return 'nw_proto 1 over IPv4 (add `icmp`)';
+        case 'icmpv6':
+            return 'nw_proto 58 over IPv6 (add `icmp6`)';
+    }
+}
+/** All ones over a field's width, for narrow fields. */
+export function fullMask(bits) {
+    return bits >= 32 ? 0xffffffff : (1 << bits) - 1;
+}
+/** Possible packet values of ip_frag: not a fragment, first fragment, later fragment. */
+export const FRAG_VALUES = [0, 1, 3];
+/** TCP flag names by bit, as OVS spells them. */
+export const TCP_FLAG_NAMES = [
+    ['fin', 0x001],
+    ['syn', 0x002],
+    ['rst', 0x004],
+    ['psh', 0x008],
+    ['ack', 0x010],
+    ['urg', 0x020],
+    ['ece', 0x040],
+    ['cwr', 0x080],
+    ['ns', 0x100],
+    ['[200]', 0x200],
+    ['[400]', 0x400],
+    ['[800]', 0x800],
+];
+//# sourceMappingURL=flow-fields.js.map

@@ -1,0 +1,141 @@
+/**
+ * Concrete packets described in flow syntax (`tcp,nw_src=10.0.0.1,tp_dst=80`), as the CLI's
+ * --packet takes them and as overlap errors show their witness packets.
+ */
+import { diag, fail, ok } from '../diagnostics/index.js';
+import { FLOW_ERRORS } from './flow-errors.js';
+import { fieldsOf, normaliseField, orderMatch } from './flow-field-ops.js';
+import { ETH_TYPE_IP, ETH_TYPE_IPV6, FIELD_ORDER, fieldSpec, prereqMet, } from './flow-fields.js';
+import { parseFlowDetailed } from './flow-parse.js';
+import { formatFieldValues, printFlow } from './flow-print.js';
+import { portBounds } from './flow-ports.js';
+import { wideEqual, wideFull, wideZero } from './flow-values.js';
+/** TTL given to IP packets whose description does not say. */
+export const DEFAULT_TTL = 64;
+/** The packet every unspecified field falls back to: zeros, and TTL 64 for IP. */
+export function defaultPacket(dlType = 0, nwProto = 0) {
+    const pkt = {};
+    for (const name of FIELD_ORDER) {
+        const spec = fieldSpec(name);
+        pkt[name] = spec.kind === 'wide' ? wideZero(spec.words) : 0;
+    }
+    pkt.dl_type = dlType;
+    const ip = dlType === ETH_TYPE_IP || dlType === ETH_TYPE_IPV6;
+    if (ip) {
+        pkt.nw_proto = nwProto;
+        pkt.nw_ttl = DEFAULT_TTL;
+    }
+    return pkt;
+}
+/** One packet value that the constraint admits, preferring `fallback` bits where it is free. */
+function pick(name, v, fallback) {
+    const spec = fieldSpec(name);
+    if (spec.kind === 'wide') {
+        const w = v;
+        const f = fallback;
+        return w.value.map((x, i) => x | (f[i] & ~w.mask[i] & 0xffff));
+    }
+    if (spec.kind === 'port') {
+        const p = v;
+        const f = fallback;
+        if ((f & p.mask) === p.value && (!p.range || (f >= p.range.from && f <= p.range.to)))
+            return f;
+        return portBounds(p).from;
+    }
+    const m = v;
+    let x = (m.value | (fallback & ~m.mask)) >>> 0;
+    // A TCI with priority or VID bits but no "present" bit describes no real packet; tag it if free.
+    if (name === 'vlan_tci' && x !== 0 && !(x & 0x1000) && !(m.mask & 0x1000))
+        x |= 0x1000;
+    return x;
+}
+/** A concrete packet matching the flow: its fixed bits, defaults elsewhere. */
+export function packetIn(m) {
+    const f = fieldsOf(m);
+    const dl = f.dl_type?.value ?? 0;
+    const proto = f.nw_proto?.value ?? 0;
+    const pkt = defaultPacket(dl, proto);
+    for (const name of FIELD_ORDER) {
+        const v = f[name];
+        if (v !== undefined)
+            pkt[name] = pick(name, v, pkt[name]);
+    }
+    return pkt;
+}
+/** The exact-match constraint that admits only the packet's value of a field. */
+function exactFieldOf(name, pkt) {
+    const spec = fieldSpec(name);
+    if (spec.kind === 'wide')
+        return { value: [...pkt[name]], mask: wideFull(spec.words) };
+    const x = pkt[name];
+    if (spec.kind === 'port')
+        return { value: x, mask: 0xffff };
+    if (name === 'ip_frag')
+        return x === 0 ? { value: 0, mask: 1 } : { value: x, mask: 3 };
+    return { value: (x & spec.exactMask) >>> 0, mask: spec.exactMask };
+}
+function sameValue(a, b) {
+    return Array.isArray(a) ? wideEqual(a, b) : a === b;
+}
+/**
+ * Flow text describing a concrete packet: the fields in `focus` when given (with the protocol
+ * fields they depend on), else every field that applies to the packet and is not at its default.
+ * parsePacketSpec(printPacket(p)) gives p back for packets that parsePacketSpec produced.
+ */
+export function printPacket(pkt, focus) {
+    const out = {};
+    if (pkt.dl_type !== 0)
+        out.dl_type = exactFieldOf('dl_type', pkt);
+    const ip = pkt.dl_type === ETH_TYPE_IP || pkt.dl_type === ETH_TYPE_IPV6;
+    const wanted = focus ? fieldsOf(focus) : undefined;
+    if (ip && (pkt.nw_proto !== 0 || wanted?.nw_proto))
+        out.nw_proto = exactFieldOf('nw_proto', pkt);
+    const proto = orderMatch(out);
+    const defaults = defaultPacket(pkt.dl_type, pkt.nw_proto);
+    for (const name of FIELD_ORDER) {
+        if (name === 'dl_type' || name === 'nw_proto')
+            continue;
+        if (wanted ? wanted[name] === undefined : sameValue(pkt[name], defaults[name]))
+            continue;
+        if (!prereqMet(fieldSpec(name).prereq, proto))
+            continue;
+        out[name] = exactFieldOf(name, pkt);
+    }
+    return printFlow(orderMatch(out));
+}
+function isConcrete(name, v) {
+    const spec = fieldSpec(name);
+    if (spec.kind === 'wide')
+        return v.mask.every((w) => w === 0xffff);
+    if (spec.kind === 'port')
+        return v.mask === 0xffff && !v.range;
+    const m = v;
+    if (name === 'vlan_tci')
+        return true; // dl_vlan / dl_vlan_pcp leave the other TCI bits at 0
+    if (name === 'ip_frag')
+        return (m.value === 0 && m.mask === 1) || m.mask === 3;
+    return m.mask === spec.exactMask;
+}
+/**
+ * Parses a concrete packet description. Fields left out take defaults (0; TTL 64 for IP); a
+ * field given as a set (a mask, a prefix, a range, `ip_frag=yes`) is an error.
+ */
+export function parsePacketSpec(text, loc) {
+    const r = parseFlowDetailed(text, loc);
+    if (!r.ok)
+        return r;
+    const { match, offsets } = r.value;
+    const errors = [];
+    const fields = fieldsOf(match);
+    for (const name of FIELD_ORDER) {
+        const v = fields[name];
+        if (v === undefined || isConcrete(name, v))
+            continue;
+        const shown = formatFieldValues(name, normaliseField(name, v)).join(',');
+        errors.push(diag(FLOW_ERRORS.NOT_CONCRETE, `${name}=${shown} is a set of values; a packet description needs one value per field`, { ...loc, col: (loc?.col ?? 1) + (offsets[name] ?? 0) }));
+    }
+    if (errors.length > 0)
+        return fail(errors);
+    return ok(packetIn(match));
+}
+//# sourceMappingURL=packet-spec.js.map

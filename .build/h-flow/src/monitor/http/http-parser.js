@@ -1,0 +1,311 @@
+import { EMPTY_BYTES, printable, printableText, viewOf } from '../stream/index.js';
+import { CL_CONFLICT, CL_INVALID, CL_NONE, chunkedIsFinal } from './framing.js';
+import { MessageReader, S_BODY, S_CHUNK_DATA, S_CHUNK_END, S_CHUNK_END_LF, S_CHUNK_SIZE, S_HEADERS, S_HOLD, S_RESYNC, S_START, S_TRAILERS, S_TUNNEL, } from './message-reader.js';
+import { parseRequestLine, parseStatusLine } from './start-line.js';
+import { DEFAULT_HTTP_OPTIONS, HTTP_WEIRDS as W, } from './types.js';
+function newTransaction(rl, ts) {
+    return {
+        depth: 0,
+        ts,
+        method: rl ? rl.method : '',
+        uri: rl ? rl.uri : '',
+        version: rl ? rl.version : '',
+        headers: [],
+        host: '',
+        userAgent: '',
+        requestBodyLen: 0,
+        requestTrailers: [],
+        requestIncomplete: false,
+        status: 0,
+        reason: '',
+        responseVersion: '',
+        responseHeaders: [],
+        responseTs: 0,
+        responseBodyLen: 0,
+        responseTrailers: [],
+        responseIncomplete: false,
+    };
+}
+function inBody(state) {
+    return (state === S_BODY ||
+        state === S_CHUNK_SIZE ||
+        state === S_CHUNK_DATA ||
+        state === S_CHUNK_END ||
+        state === S_CHUNK_END_LF ||
+        state === S_TRAILERS);
+}
+/**
+ * HTTP/1.x over one TCP connection: requests from the originator, responses from the responder,
+ * paired first-in first-out as pipelining requires.
+ */
+class HttpParser {
+    sink;
+    opts;
+    req;
+    res;
+    /** Requests whose head is complete and whose final response has not started; `head` is the front. */
+    pending = [];
+    head = 0;
+    depth = 0;
+    tunnelled = false;
+    ended = false;
+    overflowReported = false;
+    constructor(sink, opts) {
+        this.sink = sink;
+        this.opts = opts;
+        this.req = new MessageReader(0, opts, this);
+        this.res = new MessageReader(1, opts, this);
+    }
+    data(dir, buf, off, len, ts) {
+        if (this.ended)
+            return;
+        const b = viewOf(buf, off, len);
+        if (b.length > 0)
+            (dir === 0 ? this.req : this.res).feed(b, ts);
+    }
+    gap(dir, len) {
+        if (this.ended || !(len > 0))
+            return;
+        (dir === 0 ? this.req : this.res).gap(len);
+    }
+    end(ts) {
+        if (this.ended)
+            return;
+        this.ended = true;
+        this.req.ts = ts;
+        this.res.ts = ts;
+        this.req.end();
+        this.res.end();
+    }
+    weird(name, detail, dir, ts) {
+        this.sink.weird?.(name, detail, dir, ts);
+    }
+    front() {
+        return this.head < this.pending.length ? this.pending[this.head] : undefined;
+    }
+    shift() {
+        this.head++;
+        if (this.head > 32 && this.head * 2 > this.pending.length) {
+            this.pending = this.pending.slice(this.head);
+            this.head = 0;
+        }
+    }
+    emitRequest(r, tx) {
+        tx.depth = ++this.depth;
+        if (this.pending.length - this.head >= this.opts.maxPendingRequests) {
+            // Typically a tap that sees one direction only: forget the oldest rather than grow.
+            this.shift();
+            if (!this.overflowReported) {
+                this.overflowReported = true;
+                r.weird(W.pendingOverflow, `more than ${this.opts.maxPendingRequests} requests without a response`);
+            }
+        }
+        this.pending.push(tx);
+        this.sink.request?.(tx);
+    }
+    expects09(r) {
+        return r.dir === 1 && this.front()?.version === '0.9';
+    }
+    startLine(r, line, s, e) {
+        if (r.dir === 1) {
+            const st = parseStatusLine(line, s, e);
+            if (!st) {
+                r.die(W.badReply, printable(line, s, e));
+                return;
+            }
+            r.status = st.status;
+            r.reason = st.reason;
+            r.version = st.version;
+            r.state = S_HEADERS;
+            return;
+        }
+        const resyncing = r.state === S_RESYNC;
+        const rl = parseRequestLine(line, s, e);
+        if (!rl || (resyncing && rl.version === '0.9')) {
+            if (!resyncing) {
+                r.weird(W.badRequest, printable(line, s, e));
+                r.state = S_RESYNC;
+            }
+            return;
+        }
+        if (resyncing)
+            r.weird(W.resynced, `resumed at ${printable(line, s, e)}`);
+        if (rl.uriHasWhitespace)
+            r.weird(W.whitespaceInUri, printableText(rl.uri));
+        const tx = newTransaction(rl, r.ts);
+        r.tx = tx;
+        if (rl.version === '0.9') {
+            this.emitRequest(r, tx);
+            this.done(r);
+        }
+        else
+            r.state = S_HEADERS;
+    }
+    headersDone(r) {
+        if (r.dir === 0) {
+            const tx = r.tx;
+            if (!tx)
+                return;
+            tx.headers = r.headers;
+            tx.host = r.host;
+            tx.userAgent = r.userAgent;
+            this.emitRequest(r, tx);
+            this.frameBody(r);
+            return;
+        }
+        const status = r.status;
+        let tx = this.front();
+        const matched = tx !== undefined;
+        if (!tx) {
+            r.weird(W.unmatchedReply, `${status} ${printableText(r.reason)}`);
+            tx = newTransaction(null, r.ts);
+            tx.depth = ++this.depth;
+        }
+        r.tx = tx;
+        if (status < 200 && status !== 101) {
+            this.sink.informational?.(tx, status, r.reason, r.headers);
+            r.tx = null;
+            r.state = S_START;
+            return;
+        }
+        if (matched)
+            this.shift();
+        tx.status = status;
+        tx.reason = r.reason;
+        tx.responseVersion = r.version;
+        tx.responseHeaders = r.headers;
+        tx.responseTs = r.ts;
+        this.sink.response?.(tx, status, r.reason, r.headers);
+        if (status === 101) {
+            this.done(r);
+            this.startTunnel(tx, 'upgrade');
+            return;
+        }
+        if (tx.method === 'CONNECT') {
+            if (status < 300) {
+                this.done(r);
+                this.startTunnel(tx, 'connect');
+                return;
+            }
+            this.releaseHold();
+        }
+        if (tx.method === 'HEAD' || status === 204 || status === 304)
+            r.beginBody(0);
+        else
+            this.frameBody(r);
+    }
+    /** RFC 9112 §6.3: Transfer-Encoding, then Content-Length, then none (no body / until close). */
+    frameBody(r) {
+        const te = r.transferEncoding;
+        if (te !== '') {
+            if (r.contentLength !== CL_NONE) {
+                r.weird(W.teAndCl, `transfer-encoding: ${printableText(te)}; content-length: ${printableText(r.contentLengthRaw)}`);
+            }
+            if (chunkedIsFinal(te))
+                r.beginChunked();
+            else if (r.dir === 0)
+                r.die(W.badTransferEncoding, printableText(te));
+            else
+                r.beginTillClose();
+            return;
+        }
+        const cl = r.contentLength;
+        if (cl === CL_INVALID)
+            r.die(W.badContentLength, printableText(r.contentLengthRaw));
+        else if (cl === CL_CONFLICT)
+            r.die(W.conflictingContentLength, printableText(r.contentLengthRaw));
+        else if (cl === CL_NONE) {
+            if (r.dir === 0)
+                r.beginBody(0);
+            else
+                r.beginTillClose();
+        }
+        else
+            r.beginBody(cl);
+    }
+    body(r, buf, s, e) {
+        const tx = r.tx;
+        if (!tx)
+            return;
+        if (r.dir === 0) {
+            if (this.sink.requestBody)
+                this.sink.requestBody(tx, buf.subarray(s, e));
+        }
+        else if (this.sink.responseBody)
+            this.sink.responseBody(tx, buf.subarray(s, e));
+    }
+    done(r) {
+        const tx = r.tx;
+        r.tx = null;
+        if (r.dir === 0) {
+            r.state = this.tunnelled ? S_TUNNEL : tx?.method === 'CONNECT' ? S_HOLD : S_START;
+            r.held = 0;
+            if (!tx)
+                return;
+            tx.requestBodyLen = r.bodyLen;
+            tx.requestIncomplete = r.incomplete;
+            const onDone = this.sink.requestDone;
+            if (onDone)
+                onDone.call(this.sink, tx, r.bodyLen, r.prefixLen > 0 ? r.prefixCopy() : EMPTY_BYTES);
+        }
+        else {
+            r.state = this.tunnelled ? S_TUNNEL : S_START;
+            if (!tx)
+                return;
+            tx.responseBodyLen = r.bodyLen;
+            tx.responseIncomplete = r.incomplete;
+            this.sink.responseDone?.(tx, r.bodyLen);
+        }
+    }
+    begin09(r) {
+        const tx = this.front();
+        if (!tx)
+            return;
+        this.shift();
+        tx.responseVersion = '0.9';
+        tx.responseTs = r.ts;
+        r.tx = tx;
+        this.sink.response?.(tx, 0, '', tx.responseHeaders);
+    }
+    /** A CONNECT was refused: what the client sent meanwhile was HTTP after all, but is lost. */
+    releaseHold() {
+        const q = this.req;
+        if (q.state !== S_HOLD)
+            return;
+        if (q.held > 0)
+            q.weird(W.dataBeforeConnectReply, `${q.held} bytes sent before the CONNECT reply were not parsed`);
+        q.held = 0;
+        q.state = S_START;
+    }
+    startTunnel(tx, kind) {
+        if (this.req.tx && inBody(this.req.state)) {
+            this.req.incomplete = true;
+            this.done(this.req);
+        }
+        this.tunnelled = true;
+        this.req.state = S_TUNNEL;
+        this.res.state = S_TUNNEL;
+        this.req.lines.reset();
+        this.res.lines.reset();
+        this.sink.tunnel?.(tx, kind);
+    }
+    lostSync(r, len) {
+        if (r.tx && inBody(r.state)) {
+            r.incomplete = true;
+            this.done(r);
+        }
+        r.tx = null;
+        if (r.dir === 0) {
+            r.weird(W.gapLostSync, `${len} byte gap in requests; looking for the next request line`);
+            r.state = S_RESYNC;
+        }
+        else {
+            r.die(W.gapLostSync, `${len} byte gap in replies; stopped parsing them`);
+        }
+    }
+}
+/** An HTTP/1.x parser for one connection; `opts` overrides the defaults field by field. */
+export function createHttpParser(sink, opts = {}) {
+    return new HttpParser(sink, { ...DEFAULT_HTTP_OPTIONS, ...opts });
+}
+//# sourceMappingURL=http-parser.js.map

@@ -1,0 +1,287 @@
+/**
+ * The embedded orchestrator: an application deployed on network namespaces of this
+ * machine, with real processes. What it creates is recorded in a state file after every
+ * step, so `status` and `down` work from another shell and after a crash.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { diag, FlowtapError } from '../diagnostics/index.js';
+import { applyNft } from '../dataplane/index.js';
+import { EventHub } from './lifecycle.js';
+import { instanceNs, nodeNs, nsPrefix, externalNs, underlayNs } from './names.js';
+import { startInNamespace, stopProcess } from './processes.js';
+import { expandRunSpec } from './run-spec.js';
+import { appRunDir, loadState, removeState, saveState } from './state-file.js';
+import { instancePlan, instanceUnplugPlan, monitorPlan, nodePlan, underlayPlan } from './topology-plan.js';
+import { mustRun, systemRunner } from './runner.js';
+import { startOrder } from './start-order.js';
+import { waitForPorts } from './readiness.js';
+export class LocalCloud {
+    app;
+    state;
+    opts;
+    hub = new EventHub();
+    runner;
+    progress;
+    constructor(app, state, opts) {
+        this.app = app;
+        this.state = state;
+        this.opts = opts;
+        this.runner = opts.runner ?? systemRunner;
+        this.progress = opts.progress ?? (() => { });
+    }
+    /** Creates the whole cloud. On failure everything made so far is left recorded for `down`. */
+    static async up(app, addressing, descriptor, opts) {
+        const existing = loadState(app.name);
+        if (existing)
+            throw new FlowtapError(diag('E_ALREADY_UP', `${app.name} is already up (state ${existing.phase}); run \`flowtap down ${app.name}\` first`));
+        const state = {
+            app: app.name,
+            tenant: app.tenant,
+            descriptor,
+            createdAt: new Date().toISOString(),
+            addressing,
+            namespaces: [],
+            processes: [],
+            isolated: [],
+            terminated: [],
+            mode: opts.mode ?? 'enforce',
+            policies: opts.policies ?? [],
+            phase: 'creating',
+        };
+        saveState(state);
+        const cloud = new LocalCloud(app, state, opts);
+        try {
+            await cloud.build();
+            state.phase = 'running';
+            saveState(state);
+            return cloud;
+        }
+        catch (e) {
+            state.phase = 'failed';
+            saveState(state);
+            throw e;
+        }
+    }
+    /** Re-attaches to a running cloud from its state file (another shell, another process). */
+    static attach(app, opts) {
+        const state = loadState(app.name);
+        if (!state)
+            throw new FlowtapError(diag('E_NOT_UP', `${app.name} is not up (no state file)`));
+        return new LocalCloud(app, state, opts);
+    }
+    onEvent(listener) {
+        return this.hub.on(listener);
+    }
+    get addressing() {
+        return this.state.addressing;
+    }
+    context() {
+        const status = {};
+        for (const i of this.app.instances)
+            status[i.name] = this.state.terminated.includes(i.name)
+                ? 'terminated'
+                : this.state.isolated.includes(i.name)
+                    ? 'isolated'
+                    : 'running';
+        return { tenant: this.app.tenant, app: this.app.name, addressing: this.state.addressing, status };
+    }
+    async steps(label, steps) {
+        this.progress(label);
+        for (const s of steps) {
+            if (s[0] === 'ip' && s[1] === 'netns' && s[2] === 'add') {
+                this.state.namespaces.push(s[3]);
+                saveState(this.state);
+            }
+            await mustRun(this.runner, s);
+        }
+    }
+    async build() {
+        const { app } = this;
+        const a = this.state.addressing;
+        const t0 = Date.now();
+        await this.steps('underlay and external network', underlayPlan(app, a));
+        for (const n of app.nodes)
+            await this.steps(`node ${n.name}`, nodePlan(app, a, n.name));
+        for (const m of app.monitors)
+            await this.steps(`monitor ${m.name} on ${m.node}`, monitorPlan(app, a, m.name));
+        for (const i of app.instances) {
+            this.hub.emit({ type: 'deploying', instance: i.name, service: i.service, node: i.node });
+            await this.steps(`instance ${i.name} on ${i.node} (${a.instances[i.name].ip})`, instancePlan(app, a, i.name));
+        }
+        await this.applyDataplane();
+        for (const i of startOrder(app))
+            await this.startInstance(i);
+        this.progress(`up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    }
+    /** Applies every node's nft script, each atomically; a rejected script leaves that node's previous rules. */
+    async applyDataplane(nodes = this.app.nodes.map((n) => n.name)) {
+        const ctx = this.context();
+        for (const node of nodes) {
+            const script = this.opts.dataplane(node, ctx);
+            const r = await applyNft(this.runner, nodeNs(this.app.name, node), script);
+            if (!r.ok)
+                throw new FlowtapError(r.errors);
+            this.progress(`data plane applied on ${node}`);
+        }
+    }
+    async startInstance(name) {
+        const inst = this.app.instances.find((i) => i.name === name);
+        const svc = this.app.services.find((s) => s.name === inst.service);
+        const at = this.state.addressing.instances[name];
+        const dir = join(appRunDir(this.app.name), name);
+        mkdirSync(dir, { recursive: true });
+        if (!svc.run) {
+            this.hub.emit({ type: 'deployed', instance: name, service: svc.name, node: at.node, detail: 'no process to run' });
+            return;
+        }
+        const { argv, env } = expandRunSpec(svc.run, { ip: at.ip, dir, root: this.opts.root, addressOf: (s) => this.addressOf(s) }, svc.name);
+        const ns = instanceNs(this.app.name, name);
+        const p = startInNamespace(ns, argv, env, join(dir, 'process.log'), this.opts.root);
+        this.state.processes.push({ owner: name, ns, pid: p.pid, argv, log: p.log });
+        saveState(this.state);
+        const ports = svc.ports.filter((x) => x.protocol === 'tcp').map((x) => x.port);
+        const ready = await waitForPorts(this.runner, ns, at.ip, ports, (this.opts.readyTimeout ?? 30) * 1000);
+        if (!ready.ok) {
+            this.hub.emit({ type: 'failed', instance: name, service: svc.name, node: at.node, detail: ready.detail });
+            throw new FlowtapError(diag('E_INSTANCE_FAILED', `instance ${name} did not become ready: ${ready.detail}; see ${p.log}`));
+        }
+        this.progress(`instance ${name} ready (${ports.join(', ') || 'no tcp ports'})`);
+        this.hub.emit({ type: 'deployed', instance: name, service: svc.name, node: at.node });
+    }
+    addressOf(service) {
+        const inst = this.app.instances.find((i) => i.service === service && !this.state.terminated.includes(i.name));
+        return inst ? this.state.addressing.instances[inst.name]?.ip : undefined;
+    }
+    async stopInstanceProcesses(name) {
+        const ns = instanceNs(this.app.name, name);
+        for (const p of this.state.processes.filter((x) => x.owner === name))
+            await stopProcess(p.pid);
+        await killNamespacePids(this.runner, ns);
+        this.state.processes = this.state.processes.filter((x) => x.owner !== name);
+    }
+    instance(name) {
+        const inst = this.app.instances.find((i) => i.name === name);
+        if (!inst)
+            throw new FlowtapError(diag('E_UNKNOWN_INSTANCE', `no instance named "${name}"`));
+        return inst;
+    }
+    async isolate(name) {
+        const inst = this.instance(name);
+        if (!this.state.isolated.includes(name))
+            this.state.isolated.push(name);
+        saveState(this.state);
+        await this.applyDataplane();
+        this.hub.emit({ type: 'isolated', instance: name, service: inst.service, node: this.state.addressing.instances[name].node });
+    }
+    async release(name) {
+        const inst = this.instance(name);
+        this.state.isolated = this.state.isolated.filter((x) => x !== name);
+        saveState(this.state);
+        await this.applyDataplane();
+        this.hub.emit({ type: 'released', instance: name, service: inst.service, node: this.state.addressing.instances[name].node });
+    }
+    async terminate(name) {
+        const inst = this.instance(name);
+        if (this.state.terminated.includes(name))
+            return;
+        await this.stopInstanceProcesses(name);
+        const ns = instanceNs(this.app.name, name);
+        await this.runner.run(['ip', 'netns', 'del', ns]);
+        await this.runner.run(['ip', '-n', nodeNs(this.app.name, this.state.addressing.instances[name].node), 'route', 'del', `${this.state.addressing.instances[name].ip}/32`]);
+        this.state.namespaces = this.state.namespaces.filter((x) => x !== ns);
+        this.state.terminated.push(name);
+        saveState(this.state);
+        await this.applyDataplane();
+        this.hub.emit({ type: 'terminated', instance: name, service: inst.service, node: this.state.addressing.instances[name].node });
+    }
+    async redeploy(name) {
+        const inst = this.instance(name);
+        await this.terminate(name);
+        this.hub.emit({ type: 'deploying', instance: name, service: inst.service, node: this.state.addressing.instances[name].node });
+        await this.steps(`instance ${name} redeployed`, instancePlan(this.app, this.state.addressing, name));
+        this.state.terminated = this.state.terminated.filter((x) => x !== name);
+        saveState(this.state);
+        await this.applyDataplane();
+        await this.startInstance(name);
+    }
+    /** Moves an instance to another node: new address there, same port name, so contracts follow it. */
+    async move(name, node) {
+        const inst = this.instance(name);
+        if (!this.app.nodes.some((n) => n.name === node))
+            throw new FlowtapError(diag('E_UNKNOWN_NODE', `no node named "${node}"`));
+        const old = this.state.addressing.instances[name];
+        if (old.node === node)
+            return;
+        await this.stopInstanceProcesses(name);
+        await mustRun(this.runner, instanceUnplugPlan(this.app, this.state.addressing, name)[0]);
+        await this.runner.run(['ip', '-n', nodeNs(this.app.name, old.node), 'route', 'del', `${old.ip}/32`]);
+        const ns = instanceNs(this.app.name, name);
+        await this.runner.run(['ip', 'netns', 'del', ns]);
+        this.state.namespaces = this.state.namespaces.filter((x) => x !== ns);
+        const moved = { ...old, node, ip: freeAddress(this.state.addressing, node) };
+        this.state.addressing = { ...this.state.addressing, instances: { ...this.state.addressing.instances, [name]: moved } };
+        saveState(this.state);
+        await this.steps(`instance ${name} moved to ${node} (${moved.ip})`, instancePlan(this.app, this.state.addressing, name));
+        await this.applyDataplane();
+        await this.startInstance(name);
+        this.hub.emit({ type: 'moved', instance: name, service: inst.service, node, detail: `from ${old.node} (${old.ip}) to ${node} (${moved.ip})` });
+    }
+}
+/** Next unused host address in a node's subnet. */
+export function freeAddress(addressing, node) {
+    const used = new Set([...Object.values(addressing.instances).map((a) => a.ip), addressing.nodes[node].gateway]);
+    const [a, b, c] = addressing.nodes[node].subnet.split('/')[0].split('.');
+    for (let h = 2; h < 255; h++) {
+        const ip = `${a}.${b}.${c}.${h}`;
+        if (!used.has(ip))
+            return ip;
+    }
+    throw new FlowtapError(diag('E_NO_ADDRESS', `node ${node} has no free address left`));
+}
+async function killNamespacePids(runner, ns) {
+    const r = await runner.run(['ip', 'netns', 'pids', ns]);
+    if (r.code !== 0)
+        return 0;
+    const pids = r.stdout.split(/\s+/).filter(Boolean).map(Number);
+    for (const pid of pids)
+        await stopProcess(pid, 2000);
+    return pids.length;
+}
+/**
+ * Removes everything an application's cloud made: processes, namespaces (and with them
+ * links and nft tables). Works from the state file and, for leftovers of a crash, from
+ * the namespace prefix. Idempotent.
+ */
+export async function downCloud(appName, runner = systemRunner) {
+    const state = loadState(appName);
+    let processes = 0;
+    if (state) {
+        state.phase = 'stopping';
+        saveState(state);
+        for (const p of state.processes) {
+            await stopProcess(p.pid);
+            processes++;
+        }
+    }
+    const listed = await runner.run(['ip', 'netns', 'list']);
+    const prefix = nsPrefix(appName);
+    const present = listed.stdout
+        .split('\n')
+        .map((l) => l.split(' ')[0])
+        .filter((n) => n.startsWith(prefix));
+    const all = [...new Set([...(state?.namespaces ?? []), ...present])];
+    // Instances and monitors first, nodes after, the underlay last: no link is left dangling.
+    const rank = (ns) => (ns === underlayNs(appName) || ns === externalNs(appName) ? 2 : ns.startsWith(`${prefix}n-`) ? 1 : 0);
+    all.sort((x, y) => rank(x) - rank(y));
+    const removed = [];
+    for (const ns of all) {
+        processes += await killNamespacePids(runner, ns);
+        const r = await runner.run(['ip', 'netns', 'del', ns]);
+        if (r.code === 0)
+            removed.push(ns);
+    }
+    removeState(appName);
+    return { namespaces: removed, processes };
+}
+//# sourceMappingURL=local-cloud.js.map

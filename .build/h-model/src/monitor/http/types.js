@@ -1,0 +1,37 @@
+export const DEFAULT_HTTP_OPTIONS = {
+    bodyPrefixBytes: 4096,
+    maxHeaderBytes: 64 * 1024,
+    maxHeaders: 256,
+    maxBodyLength: 2 ** 40,
+    maxPendingRequests: 256,
+};
+/** The weird names this parser reports, in Zeek's naming style. */
+export const HTTP_WEIRDS = {
+    badRequest: 'bad_HTTP_request',
+    badReply: 'bad_HTTP_reply',
+    unmatchedReply: 'unmatched_HTTP_reply',
+    lineTooLong: 'HTTP_line_too_long',
+    headerTooLarge: 'HTTP_header_too_large',
+    tooManyHeaders: 'HTTP_too_many_headers',
+    headerNoColon: 'HTTP_header_no_colon',
+    badHeaderName: 'HTTP_bad_header_name',
+    whitespaceBeforeColon: 'HTTP_whitespace_before_colon',
+    nulInHeader: 'HTTP_NUL_in_header',
+    obsFold: 'HTTP_obsolete_line_folding',
+    whitespaceInUri: 'HTTP_whitespace_in_URI',
+    badContentLength: 'HTTP_bad_content_length',
+    conflictingContentLength: 'HTTP_conflicting_content_length',
+    teAndCl: 'HTTP_transfer_encoding_with_content_length',
+    badTransferEncoding: 'HTTP_bad_transfer_encoding',
+    badChunkSize: 'HTTP_bad_chunk_size',
+    badChunkTerminator: 'HTTP_bad_chunk_terminator',
+    contentGap: 'HTTP_content_gap',
+    gapLostSync: 'HTTP_gap_lost_sync',
+    resynced: 'HTTP_request_resync',
+    resyncFailed: 'HTTP_resync_failed',
+    truncatedHeader: 'HTTP_truncated_header',
+    truncatedBody: 'HTTP_truncated_body',
+    pendingOverflow: 'HTTP_too_many_pending_requests',
+    dataBeforeConnectReply: 'HTTP_data_before_CONNECT_reply',
+};
+//# sourceMappingURL=types.js.map

@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=captured-packet.js.map

@@ -1,0 +1,43 @@
+/**
+ * The probe matrix: a real TCP connection attempt from every running instance (and from
+ * the outside world) to every TCP port of every other running instance.
+ */
+import { fileURLToPath } from 'node:url';
+import { diag, FlowtapError } from '../diagnostics/index.js';
+import { EXTERNAL } from '../model/index.js';
+import { externalNs, instanceNs } from './names.js';
+const AGENT = fileURLToPath(new URL('./probe-agent.js', import.meta.url));
+export async function probeMatrix(runner, app, ctx) {
+    const live = app.instances.filter((i) => ctx.status[i.name] !== 'terminated');
+    const targets = live.flatMap((i) => {
+        const svc = app.services.find((s) => s.name === i.service);
+        return svc.ports
+            .filter((p) => p.protocol === 'tcp')
+            .map((p) => ({ instance: i.name, service: i.service, ip: ctx.addressing.instances[i.name].ip, port: p.port, portName: p.name }));
+    });
+    const sources = [
+        { name: EXTERNAL, service: EXTERNAL, ns: externalNs(app.name) },
+        ...live.map((i) => ({ name: i.name, service: i.service, ns: instanceNs(app.name, i.name) })),
+    ];
+    const all = await Promise.all(sources.map(async (src) => {
+        const mine = targets.filter((t) => t.instance !== src.name);
+        const r = await runner.run([
+            'ip', 'netns', 'exec', src.ns, process.execPath, AGENT, JSON.stringify(mine.map((t) => ({ ip: t.ip, port: t.port }))),
+        ]);
+        if (r.code !== 0)
+            throw new FlowtapError(diag('E_PROBE', `probe from ${src.name} failed: ${r.stderr.trim()}`));
+        const res = JSON.parse(r.stdout);
+        return mine.map((t, k) => ({
+            from: src.name,
+            fromService: src.service,
+            to: t.instance,
+            toService: t.service,
+            port: t.port,
+            portName: t.portName,
+            open: res[k].open,
+            ...(res[k].error ? { error: res[k].error } : {}),
+        }));
+    }));
+    return all.flat();
+}
+//# sourceMappingURL=probe.js.map

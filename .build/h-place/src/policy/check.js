@@ -1,0 +1,62 @@
+/**
+ * Static checks that make a parsed program safe to evaluate: builtin usage,
+ * consistent arity per predicate, range restriction, and stratification.
+ */
+import { diag, fail, ok } from '../diagnostics/index.js';
+import { BUILTINS } from './builtins.js';
+import { checkSafety } from './safety.js';
+import { stratify } from './stratify.js';
+export const E_DL_ARITY = 'E_DL_ARITY';
+export const E_DL_BUILTIN_ARITY = 'E_DL_BUILTIN_ARITY';
+export const E_DL_BUILTIN_HEAD = 'E_DL_BUILTIN_HEAD';
+function at(loc) {
+    return `${loc.file !== undefined ? loc.file + ':' : 'line '}${loc.line}:${loc.col}`;
+}
+export function checkProgram(program) {
+    const errors = [];
+    const preds = new Map();
+    const use = (pred, arity, loc, derived) => {
+        const known = preds.get(pred);
+        if (!known) {
+            preds.set(pred, { name: pred, arity, derived, loc });
+            return;
+        }
+        known.derived ||= derived;
+        if (known.arity !== arity) {
+            errors.push(diag(E_DL_ARITY, `predicate '${pred}' used with ${arity} argument(s) here but with ${known.arity} at ${at(known.loc)}`, loc));
+        }
+    };
+    const notBuiltinHead = (pred, loc) => {
+        if (!BUILTINS.has(pred))
+            return true;
+        errors.push(diag(E_DL_BUILTIN_HEAD, `'${pred}' is a builtin and cannot be defined by a rule or fact`, loc));
+        return false;
+    };
+    for (const f of program.facts)
+        if (notBuiltinHead(f.pred, f.loc))
+            use(f.pred, f.args.length, f.loc, false);
+    program.rules.forEach((r) => {
+        if (notBuiltinHead(r.head.pred, r.head.loc))
+            use(r.head.pred, r.head.args.length, r.head.loc, true);
+        for (const l of r.body) {
+            if (l.kind === 'atom') {
+                use(l.atom.pred, l.atom.args.length, l.atom.loc, false);
+                continue;
+            }
+            const spec = BUILTINS.get(l.name);
+            if (!spec)
+                continue;
+            if (spec.arity !== l.args.length) {
+                errors.push(diag(E_DL_BUILTIN_ARITY, `builtin '${l.name}' takes ${spec.arity} argument(s) but was given ${l.args.length}`, l.loc));
+            }
+        }
+    });
+    for (const r of program.rules)
+        errors.push(...checkSafety(r));
+    const { strata, errors: strataErrors } = stratify(program.rules.filter((r) => !BUILTINS.has(r.head.pred)));
+    errors.push(...strataErrors);
+    if (errors.length > 0)
+        return fail(errors);
+    return ok({ program, predicates: preds, strata });
+}
+//# sourceMappingURL=check.js.map

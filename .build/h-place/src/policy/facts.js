@@ -1,0 +1,37 @@
+/**
+ * Validation of facts that come from outside the program (model, runtime context):
+ * they are data from other components and users, so each bad one is named.
+ */
+import { diag } from '../diagnostics/index.js';
+import { isBuiltin } from './builtins.js';
+export const E_DL_FACT = 'E_DL_FACT';
+const PRED_NAME = /^[A-Za-z_][A-Za-z0-9_]*(:[A-Za-z_][A-Za-z0-9_]*)?$/;
+export function validateFacts(p, facts) {
+    const errors = [];
+    const arity = new Map();
+    for (const [name, info] of p.predicates)
+        arity.set(name, { n: info.arity, where: 'the program' });
+    facts.forEach((f, i) => {
+        const field = `facts[${i}]`;
+        const bad = (message) => void errors.push(diag(E_DL_FACT, message, { field }));
+        if (f === null || typeof f !== 'object' || typeof f.pred !== 'string' || !Array.isArray(f.args)) {
+            bad('a fact must be { pred: string, args: (string | number)[] }');
+            return;
+        }
+        if (!PRED_NAME.test(f.pred))
+            return bad(`invalid predicate name ${JSON.stringify(f.pred)}`);
+        if (isBuiltin(f.pred))
+            return bad(`'${f.pred}' is a builtin and cannot be given as a fact`);
+        const badArg = f.args.findIndex((v) => !(typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v))));
+        if (badArg >= 0)
+            return bad(`argument ${badArg + 1} of '${f.pred}' must be a string or a finite number`);
+        const known = arity.get(f.pred);
+        if (!known)
+            arity.set(f.pred, { n: f.args.length, where: field });
+        else if (known.n !== f.args.length) {
+            bad(`predicate '${f.pred}' given ${f.args.length} argument(s) but has ${known.n} in ${known.where}`);
+        }
+    });
+    return errors;
+}
+//# sourceMappingURL=facts.js.map

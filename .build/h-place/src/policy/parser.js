@@ -1,0 +1,214 @@
+/**
+ * Recursive-descent parser for Congress-compatible Datalog.
+ *
+ *   program   := statement*
+ *   statement := atom [':-' literal (',' literal)*] ['.']
+ *   literal   := ['not'] atom | ['not'] term OP term
+ *   atom      := name [':' name] ['(' [term (',' term)*] ')']
+ *   term      := identifier (a variable) | '_' | string | number
+ *
+ * A statement ends at '.', at end of input, or — as in Congress, which has no
+ * terminator — where the next statement starts on a new line.
+ */
+import { diag, fail, ok } from '../diagnostics/index.js';
+import { INFIX_BUILTINS, isBuiltin } from './builtins.js';
+import { tokenize } from './lexer.js';
+export const E_DL_SYNTAX = 'E_DL_SYNTAX';
+const MAX_ERRORS = 100;
+class SyntaxError extends Error {
+}
+function describe(t) {
+    switch (t.kind) {
+        case 'eof':
+            return 'end of input';
+        case 'ident':
+            return `identifier '${t.text}'`;
+        case 'string':
+            return `string ${t.text}`;
+        case 'number':
+            return `number ${t.text}`;
+        case 'op':
+            return `operator '${t.text}'`;
+        default:
+            return `'${t.text}'`;
+    }
+}
+const isNot = (t) => t.kind === 'ident' && (t.text === 'not' || t.text === 'NOT');
+class Parser {
+    tokens;
+    file;
+    pos = 0;
+    errors = [];
+    rules = [];
+    facts = [];
+    constructor(tokens, file) {
+        this.tokens = tokens;
+        this.file = file;
+    }
+    cur() {
+        return this.tokens[this.pos];
+    }
+    peek(k = 1) {
+        return this.tokens[Math.min(this.pos + k, this.tokens.length - 1)];
+    }
+    loc(t) {
+        return this.file !== undefined ? { file: this.file, line: t.line, col: t.col } : { line: t.line, col: t.col };
+    }
+    error(expected, t = this.cur()) {
+        const message = t.kind === 'error' ? (t.message ?? 'invalid token') : `expected ${expected} but found ${describe(t)}`;
+        this.errors.push(diag(E_DL_SYNTAX, message, this.loc(t)));
+        throw new SyntaxError(message);
+    }
+    expect(kind, expected) {
+        const t = this.cur();
+        if (t.kind !== kind)
+            this.error(expected);
+        this.pos++;
+        return t;
+    }
+    parse() {
+        while (this.cur().kind !== 'eof' && this.errors.length < MAX_ERRORS) {
+            const start = this.pos;
+            try {
+                this.statement();
+            }
+            catch (e) {
+                if (!(e instanceof SyntaxError))
+                    throw e;
+                this.recover(start);
+            }
+        }
+    }
+    /** Skip to just after the next '.', or to the next token that starts a line. */
+    recover(start) {
+        const errLine = this.cur().line;
+        if (this.pos === start)
+            this.pos++;
+        while (this.cur().kind !== 'eof') {
+            if (this.cur().kind === '.') {
+                this.pos++;
+                return;
+            }
+            if (this.cur().line > errLine && this.tokens[this.pos - 1].line < this.cur().line)
+                return;
+            this.pos++;
+        }
+    }
+    statement() {
+        const first = this.cur();
+        if (first.kind !== 'ident' || isNot(first))
+            this.error('a fact or rule head (a predicate name)');
+        const head = this.atom();
+        if (this.cur().kind === ':-') {
+            this.pos++;
+            const body = [this.literal()];
+            while (this.cur().kind === ',') {
+                this.pos++;
+                body.push(this.literal());
+            }
+            this.end("',' or '.' after a body literal");
+            this.rules.push({ head, body, loc: head.loc });
+            return;
+        }
+        this.end("':-' or '.' after the head");
+        if (head.args.every((a) => a.kind === 'const')) {
+            this.facts.push({ pred: head.pred, args: head.args.map((a) => a.value), loc: head.loc });
+        }
+        else {
+            // A "fact" with variables: kept as a bodiless rule so the safety check names them.
+            this.rules.push({ head, body: [], loc: head.loc });
+        }
+    }
+    end(expected) {
+        const t = this.cur();
+        if (t.kind === '.') {
+            this.pos++;
+            return;
+        }
+        if (t.kind === 'eof')
+            return;
+        if (t.line > this.tokens[this.pos - 1].line && t.kind === 'ident')
+            return;
+        this.error(expected);
+    }
+    predName() {
+        const t = this.expect('ident', 'a predicate name');
+        let name = t.text;
+        if (this.cur().kind === ':') {
+            this.pos++;
+            name += ':' + this.expect('ident', `a table name after module '${t.text}:'`).text;
+        }
+        return { name, tok: t };
+    }
+    atom() {
+        const { name, tok } = this.predName();
+        return { pred: name, args: this.args(), loc: this.loc(tok) };
+    }
+    args() {
+        const args = [];
+        if (this.cur().kind !== '(')
+            return args;
+        this.pos++;
+        if (this.cur().kind === ')') {
+            this.pos++;
+            return args;
+        }
+        args.push(this.term());
+        while (this.cur().kind === ',') {
+            this.pos++;
+            args.push(this.term());
+        }
+        this.expect(')', "',' or ')' in the argument list");
+        return args;
+    }
+    term() {
+        const t = this.cur();
+        const loc = this.loc(t);
+        if (t.kind === 'ident') {
+            this.pos++;
+            return { kind: 'var', name: t.text, anonymous: t.text === '_', loc };
+        }
+        if (t.kind === 'string' || t.kind === 'number') {
+            this.pos++;
+            return { kind: 'const', value: t.value, loc };
+        }
+        return this.error('a term (variable, string or number)');
+    }
+    isTermStart(t) {
+        return t.kind === 'ident' || t.kind === 'string' || t.kind === 'number';
+    }
+    literal() {
+        const start = this.cur();
+        // `not` is reserved: followed by a term it negates the literal that follows.
+        const negated = isNot(start) && this.isTermStart(this.peek());
+        if (negated)
+            this.pos++;
+        const t = this.cur();
+        const loc = this.loc(start);
+        if (this.isTermStart(t) && this.peek().kind === 'op') {
+            const left = this.term();
+            const op = this.cur().text;
+            this.pos++;
+            const right = this.term();
+            return { kind: 'builtin', negated, name: INFIX_BUILTINS[op], args: [left, right], infix: op, loc };
+        }
+        if (t.kind !== 'ident')
+            this.error("a body literal (an atom, 'not' atom, or a comparison)");
+        const atom = this.atom();
+        if (isBuiltin(atom.pred))
+            return { kind: 'builtin', negated, name: atom.pred, args: atom.args, loc };
+        return { kind: 'atom', negated, atom, loc };
+    }
+}
+/** Parse a program; every syntax error is reported with file, line and column. */
+export function parseProgram(text, file) {
+    const p = new Parser(tokenize(text), file);
+    p.parse();
+    if (p.errors.length > 0)
+        return fail(p.errors);
+    const program = { rules: p.rules, facts: p.facts };
+    if (file !== undefined)
+        program.file = file;
+    return ok(program);
+}
+//# sourceMappingURL=parser.js.map

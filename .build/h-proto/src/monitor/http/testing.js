@@ -1,0 +1,40 @@
+/** Test support: records parser events as plain data so runs over different splits compare equal. */
+import { replayEverySplit } from '../stream/index.js';
+import { createHttpParser } from './http-parser.js';
+const text = (b) => Buffer.from(b).toString('latin1');
+export function recordHttp(opts = {}) {
+    const events = [];
+    const body = (name, tx, chunk) => {
+        const last = events[events.length - 1];
+        // Chunk boundaries depend on how the stream was cut; the bytes do not.
+        if (last && last[0] === name && last[1] === tx.depth)
+            last[2] = last[2] + text(chunk);
+        else
+            events.push([name, tx.depth, text(chunk)]);
+    };
+    const parser = createHttpParser({
+        request: (tx) => events.push(['request', { depth: tx.depth, method: tx.method, uri: tx.uri, version: tx.version, host: tx.host, ua: tx.userAgent, headers: structuredClone(tx.headers) }]),
+        requestBody: (tx, c) => body('requestBody', tx, c),
+        requestDone: (tx, len, prefix) => events.push(['requestDone', tx.depth, len, text(prefix), tx.requestIncomplete, structuredClone(tx.requestTrailers)]),
+        informational: (tx, status, reason, headers) => events.push(['informational', tx.depth, status, reason, structuredClone(headers)]),
+        response: (tx, status, reason, headers) => events.push(['response', tx.depth, tx.method, status, reason, structuredClone(headers)]),
+        responseBody: (tx, c) => body('responseBody', tx, c),
+        responseDone: (tx, len) => events.push(['responseDone', tx.depth, len, tx.responseIncomplete, structuredClone(tx.responseTrailers)]),
+        tunnel: (tx, kind) => events.push(['tunnel', tx.depth, kind]),
+        weird: (name, detail, dir) => events.push(['weird', name, detail, dir]),
+    }, opts);
+    return { parser, events };
+}
+export const c2s = (s) => ({ dir: 0, data: typeof s === 'string' ? Buffer.from(s, 'latin1') : s });
+export const s2c = (s) => ({ dir: 1, data: typeof s === 'string' ? Buffer.from(s, 'latin1') : s });
+export const gap = (dir, len) => ({ dir, gap: len });
+/** Runs whole, byte by byte and in random splits; returns the events after checking they agree. */
+export function runHttp(segments, opts = {}, check) {
+    const runs = replayEverySplit(() => recordHttp(opts), segments, [1, 2, 3, 4]);
+    for (const run of runs.slice(1))
+        check(run.events, runs[0].events, `events differ between whole and ${run.split}`);
+    return runs[0].events;
+}
+export const named = (events, name) => events.filter((e) => e[0] === name);
+export const weirdNames = (events) => named(events, 'weird').map((e) => e[1]);
+//# sourceMappingURL=testing.js.map

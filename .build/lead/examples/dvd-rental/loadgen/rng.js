@@ -1,0 +1,15 @@
+export function seededRandom(seed) {
+    let state = seed >>> 0;
+    return () => {
+        state = (state + 0x6d2b79f5) >>> 0;
+        let t = state;
+        t = Math.imul(t ^ (t >>> 15), t | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+}
+/** An integer in [min, max]. */
+export function randomInt(random, min, max) {
+    return min + Math.floor(random() * (max - min + 1));
+}
+//# sourceMappingURL=rng.js.map

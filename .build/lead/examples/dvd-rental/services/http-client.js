@@ -1,0 +1,89 @@
+/**
+ * JSON HTTP calls to other services (and, for the load generator, to the application's
+ * entry points). Failures are values: the caller learns whether the peer answered (with
+ * which status) or why it could not be reached.
+ */
+import { Agent, request } from 'node:http';
+import { formatTraceparent, childSpan } from './trace.js';
+const MAX_RESPONSE_BYTES = 1024 * 1024;
+const sharedAgent = new Agent({ keepAlive: true, maxSockets: 128 });
+class CallTimeout extends Error {
+}
+class ResponseTooLarge extends Error {
+}
+/** Joins a base URL (from the environment) and a path without doubling or dropping slashes. */
+export function joinUrl(base, path) {
+    return `${base.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
+}
+/** Headers for a downstream call made while handling `trace` on behalf of `userId`. */
+export function downstreamHeaders(trace, userId) {
+    const headers = { traceparent: formatTraceparent(childSpan(trace)) };
+    if (userId !== undefined)
+        headers['x-user-id'] = String(userId);
+    return headers;
+}
+export function callJson(method, url, opts = {}) {
+    let target;
+    try {
+        target = new URL(url);
+    }
+    catch {
+        return Promise.resolve({ ok: false, kind: 'bad-url', message: `not a URL: ${url}` });
+    }
+    if (target.protocol !== 'http:') {
+        return Promise.resolve({ ok: false, kind: 'bad-url', message: `only http:// URLs are supported, got ${url}` });
+    }
+    const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
+    const headers = { accept: 'application/json', ...opts.headers };
+    if (payload) {
+        headers['content-type'] = 'application/json';
+        headers['content-length'] = payload.length;
+    }
+    return new Promise((resolve) => {
+        const req = request(target, { method, headers, agent: opts.agent ?? sharedAgent }, (res) => {
+            const chunks = [];
+            let size = 0;
+            res.on('data', (chunk) => {
+                size += chunk.length;
+                if (size > MAX_RESPONSE_BYTES)
+                    req.destroy(new ResponseTooLarge(`response from ${url} exceeds ${MAX_RESPONSE_BYTES} bytes`));
+                else
+                    chunks.push(chunk);
+            });
+            res.on('end', () => {
+                const text = Buffer.concat(chunks).toString('utf8');
+                let body;
+                try {
+                    body = text === '' ? undefined : JSON.parse(text);
+                }
+                catch {
+                    body = text;
+                }
+                resolve({ ok: true, status: res.statusCode ?? 0, headers: res.headers, body });
+            });
+            res.on('error', (err) => resolve(failure(err, url)));
+        });
+        req.setTimeout(opts.timeoutMs ?? 5000, () => req.destroy(new CallTimeout(`no answer from ${url} within ${opts.timeoutMs ?? 5000} ms`)));
+        req.on('error', (err) => resolve(failure(err, url)));
+        req.end(payload);
+    });
+}
+function failure(err, url) {
+    if (err instanceof CallTimeout)
+        return { ok: false, kind: 'timeout', message: err.message };
+    if (err instanceof ResponseTooLarge)
+        return { ok: false, kind: 'too-large', message: err.message };
+    const code = err.code;
+    if (code === 'ECONNREFUSED')
+        return { ok: false, kind: 'refused', message: `connection refused by ${url}` };
+    return { ok: false, kind: 'network', message: `${code ?? 'error'} calling ${url}: ${err.message}` };
+}
+/** The `error` string of a JSON error body, or a short description of whatever came back. */
+export function describeBody(body) {
+    if (typeof body === 'object' && body !== null && typeof body.error === 'string') {
+        return body.error;
+    }
+    const s = typeof body === 'string' ? body : JSON.stringify(body) ?? '';
+    return s.length > 200 ? `${s.slice(0, 200)}...` : s;
+}
+//# sourceMappingURL=http-client.js.map

@@ -1,0 +1,2 @@
+export * from './diagnostic.js';
+//# sourceMappingURL=index.js.map

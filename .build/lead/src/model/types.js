@@ -1,0 +1,2 @@
+export const EXTERNAL = 'external';
+//# sourceMappingURL=types.js.map

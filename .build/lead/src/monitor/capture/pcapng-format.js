@@ -1,0 +1,179 @@
+import { u16, u32 } from './byte-order.js';
+import { FRAME_FATAL } from './record-format.js';
+export const PCAPNG_SHB = 0x0a0d0d0a;
+const IDB = 0x00000001;
+const OBSOLETE_PB = 0x00000002;
+const SPB = 0x00000003;
+const EPB = 0x00000006;
+const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
+const OPT_END = 0;
+const IF_TSRESOL = 9;
+const IF_TSOFFSET = 14;
+/** pcapng: typed, length-framed blocks; sections (SHB) set byte order and reset interfaces. */
+export class PcapngFormat {
+    sink;
+    maxBlock;
+    skippable = false;
+    le = true;
+    interfaces = [];
+    /** Byte order found while framing an SHB, applied when it is consumed. */
+    shbLe = true;
+    /** SPBs carry no timestamp: they inherit the last one so timeouts still advance sensibly. */
+    lastTs = 0;
+    constructor(sink, maxBlock) {
+        this.sink = sink;
+        this.maxBlock = maxBlock;
+    }
+    frame(b, off, avail) {
+        this.skippable = false;
+        if (avail < 8)
+            return 12;
+        const type = u32(b, off, this.le);
+        let len;
+        if (type === PCAPNG_SHB) {
+            if (avail < 12)
+                return 12;
+            if (u32(b, off + 8, true) === BYTE_ORDER_MAGIC)
+                this.shbLe = true;
+            else if (u32(b, off + 8, false) === BYTE_ORDER_MAGIC)
+                this.shbLe = false;
+            else
+                return this.corrupt('E_PCAPNG_BOM', 'section header block has no valid byte-order magic');
+            len = u32(b, off + 4, this.shbLe);
+            if (len < 28)
+                return this.corrupt('E_PCAPNG_BLOCK_LEN', `section header block length ${len} is below the minimum of 28`);
+        }
+        else {
+            len = u32(b, off + 4, this.le);
+            if (len < 12)
+                return this.corrupt('E_PCAPNG_BLOCK_LEN', `block of type 0x${type.toString(16)} has length ${len}, below the minimum of 12`);
+            this.skippable = type !== IDB && type !== EPB && type !== SPB && type !== OBSOLETE_PB;
+        }
+        if (len % 4 !== 0)
+            return this.corrupt('E_PCAPNG_BLOCK_LEN', `block length ${len} is not a multiple of 4`);
+        if (len > this.maxBlock)
+            return this.corrupt('E_PCAPNG_BLOCK_LEN', `block length ${len} exceeds the limit of ${this.maxBlock}`);
+        return len;
+    }
+    consume(b, off, len) {
+        const type = u32(b, off, this.le);
+        if (type === PCAPNG_SHB) {
+            this.le = this.shbLe;
+            this.interfaces = [];
+        }
+        if (u32(b, off + len - 4, this.le) !== len) {
+            this.corrupt('E_PCAPNG_TRAILER', `block of type 0x${type.toString(16)}: trailing length ${u32(b, off + len - 4, this.le)} differs from leading length ${len}`);
+            return;
+        }
+        switch (type) {
+            case IDB:
+                this.readInterface(b, off, len);
+                break;
+            case EPB:
+                this.readEnhanced(b, off, len);
+                break;
+            case SPB:
+                this.readSimple(b, off, len);
+                break;
+            case OBSOLETE_PB:
+                this.readObsolete(b, off, len);
+                break;
+            // SHB body (version, section length, options) holds nothing we need; unknown blocks are skipped.
+        }
+    }
+    corrupt(code, message) {
+        this.sink.fatal(code, `${message}: the file is corrupt from here on`, this.sink.nextIndex);
+        return FRAME_FATAL;
+    }
+    readInterface(b, off, len) {
+        if (len < 20) {
+            this.sink.error('E_PCAPNG_IDB', `interface description block of ${len} bytes is too short`);
+            return;
+        }
+        const iface = { linktype: u16(b, off + 8, this.le), snaplen: u32(b, off + 12, this.le), unitsPerSecond: 1e6, offset: 0 };
+        const end = off + len - 4;
+        let p = off + 16;
+        while (p + 4 <= end) {
+            const code = u16(b, p, this.le);
+            const olen = u16(b, p + 2, this.le);
+            if (code === OPT_END)
+                break;
+            if (p + 4 + olen > end) {
+                this.sink.error('E_PCAPNG_OPTION', `interface ${this.interfaces.length}: option ${code} runs past the end of its block`);
+                break;
+            }
+            if (code === IF_TSRESOL && olen >= 1) {
+                const v = b[p + 4];
+                // High bit set: a power of two; otherwise a power of ten.
+                iface.unitsPerSecond = v & 0x80 ? 2 ** (v & 0x7f) : 10 ** v;
+            }
+            else if (code === IF_TSOFFSET && olen >= 8) {
+                // A signed 64-bit count of seconds in section byte order; the high word carries the sign.
+                const lo = u32(b, this.le ? p + 4 : p + 8, this.le);
+                const hi = u32(b, this.le ? p + 8 : p + 4, this.le) | 0;
+                iface.offset = hi * 4294967296 + lo;
+            }
+            p += 4 + ((olen + 3) & ~3);
+        }
+        this.interfaces.push(iface);
+    }
+    iface(id) {
+        const iface = this.interfaces[id];
+        if (!iface)
+            this.sink.dropPacket('E_PCAPNG_INTERFACE', `packet refers to interface ${id}, but the section declares ${this.interfaces.length}`);
+        return iface;
+    }
+    readEnhanced(b, off, len) {
+        if (len < 32) {
+            this.sink.dropPacket('E_PCAPNG_EPB', `enhanced packet block of ${len} bytes is too short`);
+            return;
+        }
+        const le = this.le;
+        const caplen = u32(b, off + 20, le);
+        if (caplen > len - 32) {
+            this.sink.dropPacket('E_PCAPNG_CAPLEN', `captured length ${caplen} exceeds the ${len - 32} bytes of its block`);
+            return;
+        }
+        const iface = this.iface(u32(b, off + 8, le));
+        if (!iface)
+            return;
+        const ts = iface.offset + (u32(b, off + 12, le) * 4294967296 + u32(b, off + 16, le)) / iface.unitsPerSecond;
+        this.lastTs = ts;
+        const orig = Math.max(u32(b, off + 24, le), caplen);
+        this.sink.emit(ts, iface.linktype, b, off + 28, caplen, orig, u32(b, off + 8, le));
+    }
+    readObsolete(b, off, len) {
+        if (len < 32) {
+            this.sink.dropPacket('E_PCAPNG_PB', `packet block of ${len} bytes is too short`);
+            return;
+        }
+        const le = this.le;
+        const caplen = u32(b, off + 20, le);
+        if (caplen > len - 32) {
+            this.sink.dropPacket('E_PCAPNG_CAPLEN', `captured length ${caplen} exceeds the ${len - 32} bytes of its block`);
+            return;
+        }
+        const id = u16(b, off + 8, le);
+        const iface = this.iface(id);
+        if (!iface)
+            return;
+        const ts = iface.offset + (u32(b, off + 12, le) * 4294967296 + u32(b, off + 16, le)) / iface.unitsPerSecond;
+        this.lastTs = ts;
+        this.sink.emit(ts, iface.linktype, b, off + 28, caplen, Math.max(u32(b, off + 24, le), caplen), id);
+    }
+    readSimple(b, off, len) {
+        if (len < 16) {
+            this.sink.dropPacket('E_PCAPNG_SPB', `simple packet block of ${len} bytes is too short`);
+            return;
+        }
+        const iface = this.iface(0);
+        if (!iface)
+            return;
+        const orig = u32(b, off + 8, this.le);
+        let caplen = Math.min(orig, len - 16);
+        if (iface.snaplen > 0)
+            caplen = Math.min(caplen, iface.snaplen);
+        this.sink.emit(this.lastTs, iface.linktype, b, off + 12, caplen, orig, 0);
+    }
+}
+//# sourceMappingURL=pcapng-format.js.map

@@ -1,0 +1,154 @@
+/**
+ * Bottom-up evaluation, stratum by stratum. Semi-naive by default: each iteration joins
+ * only against the tuples new in the previous one. The naive evaluator re-joins
+ * everything every iteration; it shares the join machinery, so it is both a baseline
+ * for benchmarks and an oracle for tests of the delta logic.
+ */
+import { diag, fail, FlowtapError, ok } from '../diagnostics/index.js';
+import { Database } from './database.js';
+import { compilePlan } from './exec.js';
+import { validateFacts } from './facts.js';
+import { Interner } from './intern.js';
+import { planRule } from './plan.js';
+import { ORIGIN_INPUT, ORIGIN_PROGRAM_FACT, ProvenanceLog } from './provenance.js';
+import { Relation } from './relation.js';
+export const E_DL_LIMIT = 'E_DL_LIMIT';
+const DEFAULT_MAX_TUPLES = 50_000_000;
+class LimitReached extends Error {
+}
+/**
+ * Evaluate a checked program over input facts.
+ * Throws FlowtapError (E_DL_FACT, E_DL_LIMIT) for invalid input facts or a runaway
+ * program; `tryEvaluate` returns those as a Result instead.
+ */
+export function evaluate(p, facts, opts = {}) {
+    const r = tryEvaluate(p, facts, opts);
+    if (!r.ok)
+        throw new FlowtapError(r.errors);
+    return r.value;
+}
+export function tryEvaluate(p, facts, opts = {}) {
+    const factErrors = validateFacts(p, facts);
+    if (factErrors.length > 0)
+        return fail(factErrors);
+    const limit = opts.maxTuples ?? DEFAULT_MAX_TUPLES;
+    const interner = new Interner();
+    const relations = new Map();
+    const relFor = (pred, arity) => {
+        let rel = relations.get(pred);
+        if (!rel) {
+            rel = new Relation(pred, arity, relations.size);
+            relations.set(pred, rel);
+        }
+        return rel;
+    };
+    for (const info of p.predicates.values())
+        relFor(info.name, info.arity);
+    const relOf = (pred) => relations.get(pred);
+    const prov = opts.provenance ? new ProvenanceLog() : undefined;
+    const stats = { derived: 0, iterations: 0 };
+    let total = 0;
+    const scratch = new Int32Array(64);
+    const addFact = (f, origin) => {
+        const rel = relFor(f.pred, f.args.length);
+        const t = f.args.length <= scratch.length ? scratch : new Int32Array(f.args.length);
+        for (let j = 0; j < f.args.length; j++)
+            t[j] = interner.intern(f.args[j]);
+        const row = rel.insert(t);
+        if (row >= 0) {
+            total++;
+            prov?.record(rel.id, row, origin);
+        }
+    };
+    p.program.facts.forEach((f, k) => addFact(f, ORIGIN_PROGRAM_FACT - k));
+    for (const f of facts)
+        addFact(f, ORIGIN_INPUT);
+    const premiseCount = p.program.rules.map((r) => r.body.filter((l) => l.kind === 'atom' && !l.negated).length);
+    const sink = {
+        emit(rel, tuple, plan, matched) {
+            const row = rel.insert(tuple);
+            if (row < 0)
+                return;
+            stats.derived++;
+            if (++total > limit)
+                throw new LimitReached();
+            if (prov)
+                prov.record(rel.id, row, plan.ruleIndex, matched, premiseCount[plan.ruleIndex]);
+        },
+    };
+    const intern = (v) => interner.intern(v);
+    const evalStratum = (s) => {
+        const members = new Set(s.preds);
+        const rels = s.preds.map(relOf);
+        const build = (plan) => compilePlan(plan, relOf, interner, sink);
+        const reads = (i) => p.program.rules[i].body.some((l) => l.kind === 'atom' && !l.negated && members.has(l.atom.pred));
+        for (const r of relations.values()) {
+            r.winStart = 0;
+            r.winEnd = r.size;
+        }
+        const full = s.rules.map((i) => ({ i, run: build(planRule(p.program.rules[i], i, intern, members, -1)) }));
+        if (!s.recursive) {
+            stats.iterations++;
+            for (const f of full)
+                f.run();
+            return;
+        }
+        if (opts.naive) {
+            for (;;) {
+                stats.iterations++;
+                const before = rels.map((r) => r.size);
+                for (const r of rels)
+                    r.winEnd = r.size;
+                for (const f of full)
+                    f.run();
+                if (rels.every((r, k) => r.size === before[k]))
+                    return;
+            }
+        }
+        // Rules that read nothing of this stratum run once; the rest run once per delta atom.
+        for (const f of full)
+            if (!reads(f.i))
+                f.run();
+        const variants = [];
+        for (const i of s.rules) {
+            const rule = p.program.rules[i];
+            let pos = 0;
+            for (const l of rule.body) {
+                if (l.kind !== 'atom' || l.negated)
+                    continue;
+                if (members.has(l.atom.pred))
+                    variants.push(build(planRule(rule, i, intern, members, pos)));
+                pos++;
+            }
+        }
+        for (const r of rels) {
+            r.winStart = 0;
+            r.winEnd = r.size;
+        }
+        for (;;) {
+            stats.iterations++;
+            for (const v of variants)
+                v();
+            let grew = false;
+            for (const r of rels) {
+                r.winStart = r.winEnd;
+                r.winEnd = r.size;
+                if (r.winStart < r.winEnd)
+                    grew = true;
+            }
+            if (!grew)
+                return;
+        }
+    };
+    try {
+        for (const s of p.strata)
+            evalStratum(s);
+    }
+    catch (e) {
+        if (!(e instanceof LimitReached))
+            throw e;
+        return fail(diag(E_DL_LIMIT, `evaluation stopped after ${limit} tuples (maxTuples); does a rule derive without bound, e.g. through plus?`));
+    }
+    return ok(new Database(interner, relations, p.program, stats, premiseCount, prov));
+}
+//# sourceMappingURL=evaluate.js.map

@@ -1,0 +1,79 @@
+/**
+ * Connection lists in the form Kubernetes network-policy analyzers (np-guard's
+ * netpol-analyzer `list`) print: one line per (src, dst) pair,
+ * `src => dst : conn`, sorted; workloads as `ns/name[Kind]`, address ranges as
+ * `a.b.c.d-e.f.g.h`, connections as `TCP 80,443`, `TCP 1000-2000,UDP 53` or
+ * `All Connections`. The JSON form is `[{src, dst, conn}]` in the same order.
+ */
+import { connIsAll, connOfConnections, type ConnSet } from './conn-set.js';
+import { formatPorts } from './port-set.js';
+import type { Connection } from './types.js';
+
+export type ConnlistStyle = 'txt' | 'json';
+
+export interface ConnlistOptions {
+  /**
+   * Endpoint name -> workload kind (`k8sWorkloadKinds(imp)`), printed as `name[Kind]`.
+   * An instance name `<service>-<n>` takes its service's kind.
+   */
+  kinds?: Readonly<Record<string, string>>;
+}
+
+export interface ConnlistEntry {
+  src: string;
+  dst: string;
+  conn: string;
+}
+
+export function connlistEntries(conns: readonly Connection[], opts: ConnlistOptions = {}): ConnlistEntry[] {
+  const byPair = new Map<string, { src: string; dst: string; list: Connection[] }>();
+  for (const c of conns) {
+    const key = `${c.src}\u0000${c.dst}`;
+    const pair = byPair.get(key);
+    if (pair) pair.list.push(c);
+    else byPair.set(key, { src: c.src, dst: c.dst, list: [c] });
+  }
+  const label = (name: string) => endpointLabel(name, opts.kinds);
+  const out: ConnlistEntry[] = [];
+  for (const { src, dst, list } of byPair.values()) {
+    const conn = formatConn(connOfConnections(list));
+    if (conn !== NO_CONNECTIONS) out.push({ src: label(src), dst: label(dst), conn });
+  }
+  return out.sort((a, b) => compare(lineOf(a), lineOf(b)));
+}
+
+export function formatConnlist(conns: readonly Connection[], style: ConnlistStyle, opts: ConnlistOptions = {}): string {
+  const entries = connlistEntries(conns, opts);
+  if (style === 'json') return JSON.stringify(entries, null, 2);
+  return entries.map(lineOf).join('\n');
+}
+
+export const ALL_CONNECTIONS = 'All Connections';
+export const NO_CONNECTIONS = 'No Connections';
+
+export function formatConn(c: ConnSet): string {
+  if (connIsAll(c)) return ALL_CONNECTIONS;
+  const parts: string[] = [];
+  if (c.tcp.length) parts.push(`TCP ${formatPorts(c.tcp)}`);
+  if (c.udp.length) parts.push(`UDP ${formatPorts(c.udp)}`);
+  return parts.length ? parts.join(',') : NO_CONNECTIONS;
+}
+
+function endpointLabel(name: string, kinds: Readonly<Record<string, string>> | undefined): string {
+  if (!kinds) return name;
+  if (Object.hasOwn(kinds, name)) return `${name}[${kinds[name]}]`;
+  const m = /-\d+$/.exec(name);
+  if (m) {
+    const service = name.slice(0, m.index);
+    if (Object.hasOwn(kinds, service)) return `${name}[${kinds[service]}]`;
+  }
+  return name;
+}
+
+function lineOf(e: ConnlistEntry): string {
+  return `${e.src} => ${e.dst} : ${e.conn}`;
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,3 @@
+export * from './types.js';
+export * from './infer.js';
+export * from './quarantine.js';

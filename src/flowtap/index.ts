@@ -1,0 +1,52 @@
+// Public surface of flowtap: flow syntax, matching, overlap, contracts and their checks.
+// (The ftc compiler and placement live in this folder too and add their exports below.)
+export type {
+  FieldName,
+  FlowMatch,
+  Masked,
+  NumField,
+  PacketSpec,
+  PortField,
+  PortMatch,
+  PortRange,
+  Prereq,
+  WideField,
+  WideMasked,
+} from './flow-fields.js';
+export {
+  ETH_TYPE_ARP,
+  ETH_TYPE_IP,
+  ETH_TYPE_IPV6,
+  ETH_TYPE_RARP,
+  FIELD_ORDER,
+  IPPROTO_ICMP,
+  IPPROTO_ICMPV6,
+  IPPROTO_SCTP,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  SHORTHANDS,
+  fieldSpec,
+} from './flow-fields.js';
+export { FLOW_ERRORS } from './flow-errors.js';
+export { MAX_FLOW_LENGTH, parseFlow } from './flow-parse.js';
+export { flowElements, formatFieldValues, printFlow } from './flow-print.js';
+export { matchesPacket } from './flow-match.js';
+export { covers, intersect, overlaps, sameFlow, witness } from './flow-overlap.js';
+export { decomposeRange, portToMasks } from './flow-ports.js';
+export { formatIPv4, formatIPv6, formatMac, prefixLength, widePrefixLength } from './flow-values.js';
+export { DEFAULT_TTL, defaultPacket, packetIn, parsePacketSpec, printPacket } from './packet-spec.js';
+export { randomFlow, randomFlowText, randomPacketNear, seededRng, type Rng } from './flow-random.js';
+export {
+  contractLocation,
+  describeContract,
+  formatContract,
+  sharedDirection,
+  type BudgetOption,
+  type FlowTap,
+  type FlowTapAction,
+  type FlowTapDirection,
+  type FlowTapOptions,
+  type FlowTapOrigin,
+  type SampleOption,
+} from './contract.js';
+export { CONTRACT_ERRORS, checkContract, checkContracts, checkOverlaps, checkTenancy, type Ownership } from './contract-checks.js';

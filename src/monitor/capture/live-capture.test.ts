@@ -1,0 +1,35 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { liveCapture } from './live-capture.js';
+import { encodePcap } from './pcap-writer.js';
+import { frameOf } from './capture-test-util.js';
+
+// The tests stand in a node script for tcpdump: it writes a pcap stream to stdout like `tcpdump -w -`.
+const pcapHex = Buffer.from(encodePcap([{ ts: 1, data: frameOf(1, 64) }, { ts: 2, data: frameOf(2, 128) }], { linktype: 1 })).toString('hex');
+
+test('liveCapture parses the capture process output as it streams', async () => {
+  const script = `const b=Buffer.from('${pcapHex}','hex');process.stdout.write(b.subarray(0,30));setTimeout(()=>process.stdout.write(b.subarray(30)),50);`;
+  const sizes: number[] = [];
+  const cap = liveCapture('lo', (p) => sizes.push(p.caplen), { command: process.execPath, args: ['-e', script] });
+  const s = await cap.done;
+  assert.deepEqual(sizes, [64, 128]);
+  assert.equal(s.stats.packets, 2);
+  assert.equal(s.diagnostics.length, 0);
+});
+
+test('stop() ends a running capture and resolves with its summary', async () => {
+  const script = `process.stdout.write(Buffer.from('${pcapHex}','hex'));setInterval(()=>{},1000);`;
+  let got = 0;
+  const cap = liveCapture('lo', () => got++, { command: process.execPath, args: ['-e', script] });
+  while (got < 2) await new Promise((r) => setTimeout(r, 10));
+  const s = await cap.stop();
+  assert.equal(s.stats.packets, 2);
+  assert.equal(s.diagnostics.length, 0);
+});
+
+test('a capture program that fails or cannot start is reported as a diagnostic', async () => {
+  const failing = await liveCapture('eth9', () => {}, { command: process.execPath, args: ['-e', 'process.stderr.write("no such device");process.exit(1)'] }).done;
+  assert.ok(failing.diagnostics.some((d) => d.code === 'E_CAPTURE_LIVE' && d.message.includes('no such device')));
+  const missing = await liveCapture('lo', () => {}, { command: '/nonexistent/tcpdump' }).done;
+  assert.ok(missing.diagnostics.some((d) => d.code === 'E_CAPTURE_LIVE' && d.message.includes('cannot run')));
+});
