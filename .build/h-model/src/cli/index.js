@@ -1,2 +1,0 @@
-export { main } from './main.js';
-//# sourceMappingURL=index.js.map

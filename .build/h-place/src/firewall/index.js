@@ -1,4 +1,0 @@
-export * from './types.js';
-export * from './infer.js';
-export * from './quarantine.js';
-//# sourceMappingURL=index.js.map

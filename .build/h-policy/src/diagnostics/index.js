@@ -1,2 +1,0 @@
-export * from './diagnostic.js';
-//# sourceMappingURL=index.js.map

@@ -1,2 +1,0 @@
-export const EXTERNAL = 'external';
-//# sourceMappingURL=types.js.map

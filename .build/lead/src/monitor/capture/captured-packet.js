@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=captured-packet.js.map

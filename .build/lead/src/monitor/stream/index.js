@@ -1,6 +1,0 @@
-export { LineReader, LINE_PARTIAL, LINE_TOO_LONG } from './line-reader.js';
-export { CR, LF, SP, HT, EMPTY_BYTES, viewOf, isWs, indexOfByte, skipWs, trimWsEnd, latin1, utf8, hex, isTchar, allTchar, printable, printableText, parseDecimal, asciiLowerEquals, startsWithAscii, } from './bytes.js';
-export { seededRandom } from './prng.js';
-export { replay, replayEverySplit, WHOLE, BYTEWISE, randomSplit } from './replay.js';
-export { mutate, randomBytes } from './mutate.js';
-//# sourceMappingURL=index.js.map
