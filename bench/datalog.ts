@@ -20,7 +20,6 @@ const CHAIN_NAIVE_NODES = 500;
 const DAG_NODES = 2000;
 const DAG_EDGES = 10_000;
 const DAG_SPAN = 200;
-const DAG_NAIVE_NODES = 600;
 
 function chain(n: number): Fact[] {
   const facts: Fact[] = [];
@@ -111,7 +110,6 @@ export async function run(): Promise<string[]> {
   measure(p, 'warmup', chain(100), true);
 
   const dag = randomDag(DAG_NODES, DAG_EDGES, DAG_SPAN, 20240611);
-  const dagPrefix = dag.filter(([, b]) => b < DAG_NAIVE_NODES);
 
   const rows: Measure[] = [];
   const ratios = new Map<Measure, number>();
@@ -126,14 +124,14 @@ export async function run(): Promise<string[]> {
 
   rows.push(measure(p, `chain ${CHAIN_NODES} nodes`, chain(CHAIN_NODES), false));
   pair(`chain ${CHAIN_NAIVE_NODES} nodes`, chain(CHAIN_NAIVE_NODES));
-  rows.push(measure(p, `random DAG ${DAG_NODES} nodes`, toFacts(dag), false));
-  pair(`random DAG prefix ${DAG_NAIVE_NODES} nodes`, toFacts(dagPrefix));
+  // The DAG's longest path is short, so naive needs few iterations and can run at full size.
+  pair(`random DAG ${DAG_NODES} nodes`, toFacts(dag));
 
   const lines = [
     'Datalog transitive closure: path(X,Y) :- edge(X,Y).  path(X,Z) :- path(X,Y), edge(Y,Z).',
     `Random DAG: ${DAG_EDGES} edges i -> j over ${DAG_NODES} nodes with i < j <= i + ${DAG_SPAN} (a DAG with bounded span keeps the closure tractable).`,
-    `Naive re-joins everything each iteration, so it runs only on the ${CHAIN_NAIVE_NODES}-node chain and the first ${DAG_NAIVE_NODES} DAG nodes;`,
-    'semi-naive runs on those same inputs too, and "speedup" is naive time / semi-naive time on the same input.',
+    `Naive re-joins everything in each of its ~n iterations: on a chain that is O(n^3), so it runs on a ${CHAIN_NAIVE_NODES}-node chain`,
+    `(semi-naive on the same ${CHAIN_NAIVE_NODES}-node chain too), and on the full DAG. "speedup" = naive time / semi-naive time, same input, same process.`,
     '',
     ...table(rows, ratios),
     '',

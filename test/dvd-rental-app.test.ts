@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -37,17 +37,15 @@ function findDbScripts(): string {
   }
 }
 
+function onPath(bin: string): boolean {
+  return (process.env.PATH ?? '').split(':').some((d) => d !== '' && existsSync(join(d, bin)));
+}
+
 function missingServers(): string | null {
-  const pgBin = process.env.PG_BIN ?? (existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql').map((v) => `/usr/lib/postgresql/${v}/bin`).find((d) => existsSync(join(d, 'initdb'))) : undefined);
+  const versions = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql') : [];
+  const pgBin = process.env.PG_BIN ?? versions.map((v) => `/usr/lib/postgresql/${v}/bin`).find((d) => existsSync(join(d, 'initdb')));
   if (!pgBin || !existsSync(join(pgBin, 'initdb'))) return 'needs the PostgreSQL server (initdb, pg_ctl; run scripts/setup.sh)';
-  if (!existsSync('/usr/sbin/nats-server') && !process.env.NATS_SERVER) {
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      if (!process.env.PATH?.split(':').some((d) => existsSync(join(d, 'nats-server')))) return 'needs nats-server (run scripts/setup.sh)';
-    } catch {
-      return 'needs nats-server (run scripts/setup.sh)';
-    }
-  }
+  if (!process.env.NATS_SERVER && !onPath('nats-server') && !existsSync('/usr/sbin/nats-server')) return 'needs nats-server (run scripts/setup.sh)';
   return null;
 }
 
@@ -73,6 +71,8 @@ function freePort(): Promise<number> {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** For races: an unref'd timer does not keep the test process alive once the race is won. */
+const deadline = <T>(ms: number, value: T): Promise<T> => new Promise((r) => setTimeout(() => r(value), ms).unref());
 
 async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 8000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -109,7 +109,8 @@ function spawnNode(name: string, script: string, env: Record<string, string>, ar
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'close', not 'exit': all of the child's output has been read by then.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   return { name, child, lines, exited, url: '' };
 }
 
@@ -126,6 +127,19 @@ function killGroup(p: Proc, signal: NodeJS.Signals): void {
   }
 }
 
+/** Statements the server executed with their parameters, from a log_statement=all log. */
+function executedStatements(log: string): Array<{ sql: string; params: string }> {
+  const out: Array<{ sql: string; params: string }> = [];
+  const lines = log.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const exec = /LOG:\s+execute [^:]*: (.*)$/.exec(lines[i]);
+    if (!exec) continue;
+    const detail = /DETAIL:\s+parameters: (.*)$/.exec(lines[i + 1] ?? '');
+    out.push({ sql: exec[1], params: detail ? detail[1] : '' });
+  }
+  return out;
+}
+
 /** A random trace, in the form a client would send. */
 function clientTrace(): { traceId: string; header: string } {
   const hex = (n: number): string => Array.from({ length: n }, () => Math.floor(Math.random() * 16).toString(16)).join('');
@@ -133,10 +147,18 @@ function clientTrace(): { traceId: string; header: string } {
   return { traceId, header: `00-${traceId}-${`b${hex(15)}`}-01` };
 }
 
-function logsWithTrace(p: Proc, traceId: string): Array<Record<string, unknown>> {
-  return p.lines
-    .filter((l) => l.includes(traceId))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+type LogLine = Record<string, unknown>;
+
+function logsWithTrace(p: Proc, traceId: string): LogLine[] {
+  return p.lines.filter((l) => l.includes(traceId)).map((l) => JSON.parse(l) as LogLine);
+}
+
+/** Log lines travel through a pipe and may arrive after the HTTP answer: wait for them. */
+function logged(p: Proc, traceId: string, want: (l: LogLine) => boolean = () => true): Promise<LogLine[]> {
+  return eventually(`${p.name} to log trace ${traceId}`, async () => {
+    const lines = logsWithTrace(p, traceId);
+    return lines.some(want) ? lines : undefined;
+  }, 5000);
 }
 
 function status(res: CallResult): number {
@@ -151,8 +173,8 @@ function bodyOf<T>(res: CallResult): T {
 
 describe('DVD-rental application on real PostgreSQL and NATS', { skip, timeout: 180_000 }, () => {
   const scripts = skip ? '' : findDbScripts();
-  const pgDir = mkdtempSync(join(tmpdir(), 'flowtap-dvd-pg-'));
-  const natsDir = mkdtempSync(join(tmpdir(), 'flowtap-dvd-nats-'));
+  let pgDir = '';
+  let natsDir = '';
   const procs = new Map<string, Proc>();
   let databaseUrl = '';
   let natsUrl = '';
@@ -170,9 +192,15 @@ describe('DVD-rental application on real PostgreSQL and NATS', { skip, timeout: 
     callJson('POST', `${svc(name).url}${path}`, { body, headers });
 
   before(async () => {
+    // Directly under /tmp: postgres.sh hands the directory to the postgres user, who must reach it.
+    pgDir = mkdtempSync(join(tmpdir(), 'flowtap-dvd-pg-'));
+    natsDir = mkdtempSync(join(tmpdir(), 'flowtap-dvd-nats-'));
     const pgPort = await freePort();
     pgStarted = true;
-    const pgOut = await run('bash', [join(scripts, 'postgres.sh'), 'start', pgDir, String(pgPort), '127.0.0.1'], { timeout: 90_000 });
+    const pgOut = await run('bash', [join(scripts, 'postgres.sh'), 'start', pgDir, String(pgPort), '127.0.0.1'], {
+      timeout: 90_000,
+      env: { ...process.env, PG_LOG_STATEMENTS: '1' },
+    });
     databaseUrl = /DATABASE_URL=(\S+)/.exec(pgOut.stdout)?.[1] ?? '';
     assert.match(databaseUrl, /^postgres:\/\/.+@127\.0\.0\.1:\d+\/dvdrental$/);
 
@@ -218,8 +246,8 @@ describe('DVD-rental application on real PostgreSQL and NATS', { skip, timeout: 
     await db?.end().catch(() => undefined);
     if (natsStarted) await run('bash', [join(scripts, 'nats.sh'), 'stop', natsDir]).catch(() => undefined);
     if (pgStarted) await run('bash', [join(scripts, 'postgres.sh'), 'stop', pgDir], { timeout: 60_000 }).catch(() => undefined);
-    rmSync(pgDir, { recursive: true, force: true });
-    rmSync(natsDir, { recursive: true, force: true });
+    if (pgDir) rmSync(pgDir, { recursive: true, force: true });
+    if (natsDir) rmSync(natsDir, { recursive: true, force: true });
   });
 
   it('every service answers /healthz and returns a traceparent', async () => {
@@ -234,12 +262,13 @@ describe('DVD-rental application on real PostgreSQL and NATS', { skip, timeout: 
   it('rents and returns a DVD across all services, with one trace id per request', async () => {
     const sql = db!;
     const signup = clientTrace();
-    const created = await post('user-create', '/users', { name: 'Ada Lovelace', email: 'ada@example.test' }, { traceparent: signup.header });
+    // Signed up with an id from the identity provider, carried as x-user-id like every request.
+    const user = 2_000_001;
+    const created = await post('user-create', '/users', { name: 'Ada Lovelace', email: 'ada@example.test' }, { traceparent: signup.header, 'x-user-id': String(user) });
     assert.equal(status(created), 201);
-    const user = bodyOf<{ id: number }>(created).id;
-    assert.ok(Number.isInteger(user) && user > 0);
+    assert.deepEqual(bodyOf(created), { id: user });
     assert.equal(created.ok && parseTraceparent(created.headers.traceparent as string)?.traceId, signup.traceId);
-    assert.ok(logsWithTrace(svc('user-create'), signup.traceId).some((l) => l.status === 201 && l.path === '/users'));
+    await logged(svc('user-create'), signup.traceId, (l) => l.status === 201 && l.path === '/users');
 
     // Watch the event bus as a second consumer, to see what contract-update publishes.
     const sub = nc!.subscribe('rentals.>');
@@ -256,7 +285,7 @@ describe('DVD-rental application on real PostgreSQL and NATS', { skip, timeout: 
     const contract = bodyOf<{ contract: string }>(rented).contract;
     assert.match(contract, /^[0-9a-f-]{36}$/);
 
-    const msg = await Promise.race([firstMessage, sleep(5000).then(() => undefined)]);
+    const msg = await Promise.race([firstMessage, deadline(5000, undefined)]);
     sub.unsubscribe();
     assert.ok(msg, 'no message on rentals.>');
     assert.equal(msg.subject, 'rentals.created');
@@ -283,14 +312,14 @@ describe('DVD-rental application on real PostgreSQL and NATS', { skip, timeout: 
     assert.deepEqual({ rental: shipment.rental, user: shipment.user, dvd: shipment.dvd }, { rental: contract, user, dvd });
 
     // The client's trace id reached every hop; each hop worked in a span of its own.
-    const hops = ['contract-update', 'user-update', 'dvd-update', 'shipping'].map((name) => {
-      const lines = logsWithTrace(svc(name), rent.traceId);
-      assert.ok(lines.length > 0, `${name} logged nothing for trace ${rent.traceId}:\n${svc(name).lines.join('\n')}`);
-      return parseTraceparent(lines[0].traceparent as string)!.spanId;
-    });
+    const hops: string[] = [];
+    for (const name of ['contract-update', 'user-update', 'dvd-update', 'shipping']) {
+      const lines = await logged(svc(name), rent.traceId);
+      hops.push(parseTraceparent(lines[0].traceparent as string)!.spanId);
+    }
     assert.equal(new Set(hops).size, hops.length, 'spans were reused across services');
-    assert.ok(logsWithTrace(svc('user-update'), rent.traceId).some((l) => l.user === String(user) && l.status === 200));
-    assert.ok(logsWithTrace(svc('dvd-update'), rent.traceId).some((l) => l.nats === 'rentals.created' && l.outcome === 'rented' && l.shipping === 'ok'));
+    await logged(svc('user-update'), rent.traceId, (l) => l.user === String(user) && l.status === 200);
+    await logged(svc('dvd-update'), rent.traceId, (l) => l.nats === 'rentals.created' && l.outcome === 'rented' && l.shipping === 'ok');
 
     // Someone else cannot return this rental.
     const other = bodyOf<{ id: number }>(await post('user-create', '/users', { name: 'Mallory', email: 'mallory@example.test' })).id;
@@ -306,15 +335,34 @@ describe('DVD-rental application on real PostgreSQL and NATS', { skip, timeout: 
     assert.equal(after.rows[0].available, true);
     assert.equal(after.rows[0].rented_by, null);
     assert.ok(after.rows[0].returned_at instanceof Date);
-    assert.ok(logsWithTrace(svc('dvd-return'), back.traceId).some((l) => l.status === 200));
-    assert.ok(logsWithTrace(svc('dvd-update'), back.traceId).some((l) => l.path === '/returns' && l.status === 200));
+    await logged(svc('dvd-return'), back.traceId, (l) => l.status === 200);
+    await logged(svc('dvd-update'), back.traceId, (l) => l.path === '/returns' && l.status === 200);
 
     const again = await post('dvd-return', '/returns', { rental: contract }, { 'x-user-id': String(user) });
     assert.equal(status(again), 409);
+
+    // On the wire, every statement that acts for this customer carries the user id as $1.
+    const statements = executedStatements(readFileSync(join(pgDir, 'postgres.log'), 'utf8')).filter((s) => s.params.startsWith(`$1 = '${user}'`));
+    for (const expected of [
+      /^INSERT INTO users \(id, name, email\)/,
+      /^SELECT id, name, balance FROM users WHERE id = \$1/,
+      /^UPDATE users SET balance = balance \+ \$2 WHERE id = \$1/,
+      /^UPDATE dvds SET available = false, rented_by = \$1 WHERE id = \$2/,
+      /^INSERT INTO rentals \(user_id, dvd_id, contract, trace_id\)/,
+      /^UPDATE rentals SET returned_at = now\(\) WHERE user_id = \$1/,
+      /^UPDATE dvds SET available = true, rented_by = NULL WHERE rented_by = \$1/,
+    ]) {
+      assert.ok(statements.some((s) => expected.test(s.sql)), `no ${expected} with $1 = ${user} in the server log`);
+    }
   });
 
   it('rejects bad requests with clear errors and keeps serving', async () => {
     const user = bodyOf<{ id: number }>(await post('user-create', '/users', { name: 'Grace', email: 'grace@example.test' })).id;
+    assert.ok(user < 1_000_000, 'without x-user-id the database assigns the id');
+    const external = 1_234_567;
+    const signedUp = await post('user-create', '/users', { name: 'Hedy', email: 'hedy@example.test' }, { 'x-user-id': String(external) });
+    assert.equal(status(signedUp), 201);
+    assert.deepEqual(bodyOf(signedUp), { id: external });
     const cases: Array<[string, Promise<CallResult>, number, RegExp]> = [
       ['rent without x-user-id', post('contract-update', '/contracts', { user, dvd: 3 }), 400, /x-user-id header is required/],
       ['rent for someone else', post('contract-update', '/contracts', { user, dvd: 3 }, { 'x-user-id': String(user + 1000) }), 403, /does not match/],
@@ -324,6 +372,8 @@ describe('DVD-rental application on real PostgreSQL and NATS', { skip, timeout: 
       ['bill a negative amount', post('user-update', `/users/${user}/bill`, { amount: -5, contract: 'c' }), 400, /amount must be greater than 0/],
       ['sign up with a bad email', post('user-create', '/users', { name: 'X', email: 'not-an-email' }), 400, /email must be an e-mail address/],
       ['sign up twice', post('user-create', '/users', { name: 'Grace', email: 'grace@example.test' }), 409, /already exists/],
+      ['sign up with a service-range id', post('user-create', '/users', { name: 'Eve', email: 'eve@example.test' }, { 'x-user-id': '5' }), 400, /at least 1000000/],
+      ['sign up with a taken id', post('user-create', '/users', { name: 'Eve', email: 'eve@example.test' }, { 'x-user-id': String(external) }), 409, /user \d+ already exists/],
       ['return without x-user-id', post('dvd-return', '/returns', { rental: 'abc' }), 400, /x-user-id header is required/],
       ['ship without a rental', post('shipping', '/shipments', { user, dvd: 1 }), 400, /rental must be a string/],
       ['unknown route', post('shipping', '/nowhere', {}), 404, /no route/],
@@ -395,7 +445,7 @@ describe('DVD-rental application on real PostgreSQL and NATS', { skip, timeout: 
     assert.equal(summary.errors, 0);
     assert.equal(summary.passed, true);
 
-    const bad = spawnNode('loadgen', LOADGEN_MAIN, {}, [...args, '--rate', '-1']);
+    const bad = spawnNode('loadgen', LOADGEN_MAIN, {}, [...args, '--rate=-1']);
     assert.equal(await bad.exited, 2);
     assert.match(bad.lines.join('\n'), /--rate must be a number >= 0.*give --duration S or --requests N/s);
 
@@ -437,7 +487,7 @@ describe('DVD-rental application on real PostgreSQL and NATS', { skip, timeout: 
   it('stops every service cleanly on SIGTERM', async () => {
     for (const p of procs.values()) killGroup(p, 'SIGTERM');
     for (const p of procs.values()) {
-      const code = await Promise.race([p.exited, sleep(15_000).then(() => 'timeout')]);
+      const code = await Promise.race([p.exited, deadline(15_000, 'timeout')]);
       assert.equal(code, 0, `${p.name} exit: ${String(code)}\n${p.lines.slice(-5).join('\n')}`);
     }
     assert.ok(svc('dvd-update').lines.some((l) => l.includes('"event":"stopped"')));

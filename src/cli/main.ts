@@ -6,6 +6,7 @@ import { cmdVerify } from './cmd-verify.js';
 import { cmdConnlist } from './cmd-connlist.js';
 import { cmdExplain } from './cmd-explain.js';
 import { cmdPolicyEval } from './cmd-policy-eval.js';
+import { cmdDown, cmdOperation, cmdStatus, cmdUp } from './cmd-cloud.js';
 
 /** Builds the command tree; every action stores its exit code instead of exiting, so tests can call main(). */
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
@@ -41,9 +42,10 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .command('verify')
     .argument('<app>')
     .option('--rules <file>', 'verify this (hand-edited) ruleset instead of the inferred one')
+    .option('--live', 'probe the running cloud with real TCP connections')
     .option('--json', 'machine-readable output')
     .description('check that the rules allow exactly the required connections')
-    .action(act((app: string, o) => cmdVerify(io, app, { rules: o.rules, json: json(o) })));
+    .action(act((app: string, o) => cmdVerify(io, app, { rules: o.rules, live: !!o.live, json: json(o) })));
 
   program
     .command('connlist')
@@ -72,6 +74,46 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .option('--json', 'machine-readable output')
     .description('evaluate a Datalog program')
     .action(act((file: string, o) => cmdPolicyEval(io, file, { facts: o.facts, query: o.query, json: json(o) })));
+
+  const collect = (v: string, prev: string[]) => [...prev, v];
+  program
+    .command('up')
+    .argument('<app>')
+    .option('--policy <file>', 'monitoring policy (Datalog); repeatable', collect, [])
+    .option('--mode <mode>', 'enforce | audit', 'enforce')
+    .option('--strategy <s>', 'monitor placement: per-app | per-node', 'per-node')
+    .option('--json', 'machine-readable output')
+    .description('deploy the application on this machine (network namespaces) with its firewall and taps')
+    .action(act((app: string, o) => cmdUp(io, app, { policy: o.policy, mode: o.mode, strategy: o.strategy, json: json(o) })));
+  program
+    .command('down')
+    .argument('<app>', 'descriptor, folder or application name')
+    .option('--json', 'machine-readable output')
+    .description('remove every namespace, link, process and rule the application\'s cloud made')
+    .action(act((app: string, o) => cmdDown(io, app, json(o))));
+  program
+    .command('status')
+    .argument('<app>', 'descriptor, folder or application name')
+    .option('--json', 'machine-readable output')
+    .description('what is running, and the firewall counters')
+    .action(act((app: string, o) => cmdStatus(io, app, json(o))));
+  for (const op of ['isolate', 'release', 'terminate', 'redeploy'] as const) {
+    program
+      .command(op)
+      .argument('<app>')
+      .argument('<instance>')
+      .option('--json', 'machine-readable output')
+      .description(`${op} an instance`)
+      .action(act((app: string, inst: string) => cmdOperation(io, op, app, inst)));
+  }
+  program
+    .command('move')
+    .argument('<app>')
+    .argument('<instance>')
+    .argument('<node>')
+    .option('--json', 'machine-readable output')
+    .description('move an instance to another node (new address; rules and taps follow its port)')
+    .action(act((app: string, inst: string, node: string) => cmdOperation(io, 'move', app, inst, node)));
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -245,11 +245,12 @@ function buildContext(ruleset: Ruleset, app: App, addressing: Addressing, mode: 
 
 function outsideClasses(compiled: CompiledRuleset, mode: 'peer' | 'ip-ranges'): OutsideClass[] {
   const network = compiled.network;
-  // The application network is not a cut of its own: analyzers name ranges by the
-  // blocks policies mention, and the network's addresses are reported as instances.
-  const netBlock = network[0];
-  const blocks = compiled.blocks.filter((b) => !(netBlock && b.lo === netBlock.lo && b.hi === netBlock.hi));
-  const pieces: IpInterval[] = blocks.length ? partitionByBlocks(blocks) : [{ lo: 0, hi: 0xffffffff }];
+  const net = network[0];
+  // A block inside the application network (the network itself included) tells no two
+  // outside addresses apart, so it cuts nothing: ranges stay the ones analyzers print,
+  // and a range may span the network, whose addresses are reported as instances.
+  const blocks = net ? compiled.blocks.filter((b) => !(b.lo >= net.lo && b.hi <= net.hi)) : compiled.blocks;
+  const pieces: IpInterval[] = partitionByBlocks(blocks);
   const out: OutsideClass[] = [];
   for (const piece of pieces) {
     const outsidePart = subtractIps([piece], network);

@@ -74,6 +74,9 @@ export function checkOverlaps(contracts: readonly FlowTap[]): Diagnostic[] {
       for (let j = i + 1; j < list.length; j++) {
         const a = list[i];
         const b = list[j];
+        // Both divert to the same monitor: the packet's destination is unambiguous
+        // (ftc emits a request flow and its mirrored reply flow this way).
+        if (a.dst === b.dst) continue;
         const dir = sharedDirection(a.direction, b.direction);
         if (!dir) continue;
         const both = intersect(a.flow, b.flow);

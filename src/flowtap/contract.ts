@@ -62,7 +62,7 @@ export interface FlowTap {
 
 function formatOptions(c: FlowTap): string {
   const parts = [`direction=${c.direction}`];
-  const o = c.options;
+  const o = c.options ?? {};
   if (o.sample) parts.push(`sample=1/${o.sample.every}${o.sample.unit === 'flow' ? 'flows' : 'packets'}`);
   if (o.budget) parts.push(`budget=${o.budget.rate}${o.budget.unit}`);
   if (o.failMode) parts.push(`failMode=${o.failMode}`);

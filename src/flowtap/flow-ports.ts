@@ -89,11 +89,11 @@ export function portBounds(p: PortMatch): PortRange {
   return { from: minMatch(p.value, p.mask, from), to: maxMatch(p.value, p.mask, to) };
 }
 
-/** Calls fn for every port the constraint admits, in increasing order. */
-export function forEachPort(p: PortMatch, fn: (port: number) => void): void {
+/** Calls fn for every port the constraint admits, in increasing order, until fn returns false. */
+export function forEachPort(p: PortMatch, fn: (port: number) => boolean | void): void {
   const { from, to } = portBounds(p);
   if (from < 0) return;
-  for (let x = from; x >= 0 && x <= to; x = x === PORT_FULL ? -1 : minMatch(p.value, p.mask, x + 1)) fn(x);
+  for (let x = from; x >= 0 && x <= to; x = x === PORT_FULL ? -1 : minMatch(p.value, p.mask, x + 1)) if (fn(x) === false) return;
 }
 
 /** Every port admitted by `inner` is admitted by `outer`. */
@@ -104,9 +104,7 @@ export function portSubset(inner: PortMatch, outer: PortMatch): boolean {
   if ((outer.mask & ~inner.mask) === 0) return (inner.value & outer.mask) === outer.value;
   // The outer mask tests bits the inner mask leaves free; only inner's range can pin them.
   let all = true;
-  forEachPort(inner, (x) => {
-    if (all && (x & outer.mask) !== outer.value) all = false;
-  });
+  forEachPort(inner, (x) => (all = (x & outer.mask) === outer.value));
   return all;
 }
 

@@ -126,9 +126,7 @@ export function randomPacketNear(r: Rng, m: FlowMatch): PacketSpec {
       pkt[name] = w.value.map((x, i) => x | (Math.floor(r() * 0x10000) & ~w.mask[i] & 0xffff));
     } else if (spec.kind === 'port') {
       const ports: number[] = [];
-      forEachPort(v as PortMatch, (p) => {
-        if (ports.length < 64) ports.push(p);
-      });
+      forEachPort(v as PortMatch, (p) => ports.push(p) < 64);
       if (ports.length > 0) pkt[name] = pick(r, ports);
     } else if (name === 'ip_frag') {
       pkt[name] = pick(r, FRAG_VALUES);

@@ -29,6 +29,7 @@ export {
 } from './flow-fields.js';
 export { FLOW_ERRORS } from './flow-errors.js';
 export { MAX_FLOW_LENGTH, parseFlow } from './flow-parse.js';
+export { validateFlowMatch } from './flow-validate.js';
 export { flowElements, formatFieldValues, printFlow } from './flow-print.js';
 export { matchesPacket } from './flow-match.js';
 export { covers, intersect, overlaps, sameFlow, witness } from './flow-overlap.js';
@@ -50,3 +51,7 @@ export {
   type SampleOption,
 } from './contract.js';
 export { CONTRACT_ERRORS, checkContract, checkContracts, checkOverlaps, checkTenancy, type Ownership } from './contract-checks.js';
+export * from './placement-api.js';
+export { mirrorFlow } from './flow-mirror.js';
+export { ftcFacts, DEFAULT_LOAD_MBPS, type FtcFactOptions } from './ftc-facts.js';
+export { compileTaps, FTC_ERRORS, type CompiledTaps, type FtcOptions, type PolicySource } from './ftc.js';

@@ -16,7 +16,7 @@
  * can fill any leftover room. Whole placements precede slicing so small flows stay whole and only
  * flows that need it are split. Best fit keeps large holes open for the large pieces that follow
  * (classic best-fit-decreasing bin packing). The cost is O(F log F + F·m_local + R·M) for F flows,
- * R pieces overflowing their node and M monitors: a few milliseconds for 10k flows and 200 monitors.
+ * R pieces overflowing their node and M monitors: about 20 ms for 10k flows and 200 monitors.
  */
 import type { MonitorPool } from './placement-pool.js';
 import {

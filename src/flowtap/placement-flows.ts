@@ -62,10 +62,6 @@ export function pieceLoad(t: FlowTable, f: number, from: number, to: number): nu
   return ((to - from + 1) / t.width[f]) * t.load[f];
 }
 
-export function isWholePiece(t: FlowTable, p: Piece): boolean {
-  return p.from === t.lo[p.flow] && p.to === t.hi[p.flow];
-}
-
 /** A piece can be split when its flow allows it and it spans more than one port. */
 export function canSplit(t: FlowTable, p: Piece): boolean {
   return t.flows[p.flow].sliceable && p.to > p.from;

@@ -23,6 +23,8 @@ export class MonitorPool {
   private readonly inspectsAny: Uint8Array;
   private readonly kinds: Array<Set<string>>;
   private readonly byNode = new Map<string, number[]>();
+  /** Monitors by owning application ('' key: shared ones), so eligibility never scans them all. */
+  private readonly byApp = new Map<string | undefined, number[]>();
   private readonly eligibleCache = new Map<string, number[]>();
   private readonly localCache = new Map<string, number[]>();
 
@@ -50,6 +52,9 @@ export class MonitorPool {
       const list = this.byNode.get(m.node);
       if (list) list.push(i);
       else this.byNode.set(m.node, [i]);
+      const owned = this.byApp.get(m.app);
+      if (owned) owned.push(i);
+      else this.byApp.set(m.app, [i]);
     }
   }
 
@@ -66,8 +71,9 @@ export class MonitorPool {
     const key = eligibilityKey(kind, app);
     let list = this.eligibleCache.get(key);
     if (!list) {
-      list = [];
-      for (let m = 0; m < this.count; m++) if (this.accepts(m, kind, app)) list.push(m);
+      const own = this.byApp.get(app) ?? [];
+      const shared = this.strategy === 'per-node' && app !== undefined ? (this.byApp.get(undefined) ?? []) : [];
+      list = [...own, ...shared].filter((m) => this.accepts(m, kind, app)).sort((a, b) => a - b);
       this.eligibleCache.set(key, list);
     }
     return list;

@@ -15,3 +15,4 @@ export { HTTP_METHODS, SQL_STATEMENTS, httpPathProblem, natsSubjectProblem } fro
 export { isName, isNodeName } from './names.js';
 export { parseCidr, parseIpv4, formatIpv4, type Cidr } from './ipv4.js';
 export { UNDERLAY_NETWORK } from './layout.js';
+export { readYamlDocument, parseYamlShape } from './yaml-document.js';

@@ -116,22 +116,53 @@ export function instanceUnplugPlan(app: App, addressing: Addressing, instance: s
   return [['ip', '-n', nodeNs(app.name, at.node), 'link', 'del', at.port]];
 }
 
+/** Name of the tap tunnel (inside the monitor namespace) that brings copies from other nodes. */
+export const MONITOR_TUNNEL_IF = 'tun0';
+export const TAP_TUNNEL_PORT = 4790;
+const tapVni = (monitorIndex: number) => String(1000 + monitorIndex);
+
+/**
+ * A monitor namespace with its port on its node, plus, when the cloud has several nodes,
+ * a VXLAN tunnel per other node (`tt-<port>` there) that lands inside the monitor namespace.
+ * The tunnel's socket stays in the node namespace; only the decapsulated copies enter the
+ * monitor's, so the monitor still has no address instances could reach.
+ */
 export function monitorPlan(app: App, addressing: Addressing, monitor: string): Step[] {
   const at = addressing.monitors[monitor];
   const node = nodeNs(app.name, at.node);
   const ns = monitorNs(app.name, monitor);
-  return [
+  const index = app.monitors.findIndex((m) => m.name === monitor);
+  const steps: Step[] = [
     ...nsBase(ns),
     ['ip', 'link', 'add', at.port, 'netns', node, 'type', 'veth', 'peer', 'name', MONITOR_IF, 'netns', ns],
     ['ip', '-n', ns, 'link', 'set', MONITOR_IF, 'up'],
     ['ip', '-n', node, 'link', 'set', at.port, 'up'],
   ];
+  const others = app.nodes.filter((n) => n.name !== at.node);
+  if (!others.length) return steps;
+  const home = addressing.nodes[at.node];
+  steps.push(
+    ['ip', '-n', node, 'link', 'add', `tr-${at.port}`, 'type', 'vxlan', 'id', tapVni(index), 'local', home.ip, 'dstport', String(TAP_TUNNEL_PORT), 'dev', UPLINK_IF],
+    ['ip', '-n', node, 'link', 'set', `tr-${at.port}`, 'netns', ns],
+    ['ip', '-n', ns, 'link', 'set', `tr-${at.port}`, 'name', MONITOR_TUNNEL_IF],
+    ['ip', '-n', ns, 'link', 'set', MONITOR_TUNNEL_IF, 'up'],
+  );
+  for (const o of others) {
+    const on = nodeNs(app.name, o.name);
+    const local = addressing.nodes[o.name];
+    steps.push(
+      ['ip', '-n', on, 'link', 'add', `tt-${at.port}`, 'type', 'vxlan', 'id', tapVni(index), 'local', local.ip, 'remote', home.ip, 'dstport', String(TAP_TUNNEL_PORT), 'dev', UPLINK_IF],
+      ['ip', '-n', on, 'link', 'set', `tt-${at.port}`, 'up'],
+    );
+  }
+  return steps;
 }
 
 export function cloudPlan(app: App, addressing: Addressing): Step[] {
   return [
     ...underlayPlan(app, addressing),
     ...app.nodes.flatMap((n) => nodePlan(app, addressing, n.name)),
+    // Monitors after every node: their tunnels reach into the other nodes.
     ...app.monitors.flatMap((m) => monitorPlan(app, addressing, m.name)),
     ...app.instances.flatMap((i) => instancePlan(app, addressing, i.name)),
   ];

@@ -136,3 +136,11 @@ test('a long chain of dependencies does not overflow the stack', () => {
   assert.equal(c.strata.length, 1);
   assert.equal(c.strata[0].preds.length, 20000);
 });
+
+test('an absurdly long rule body is refused instead of overflowing the stack', () => {
+  const body = Array.from({ length: 1001 }, (_, i) => `q(X${i})`).join(', ');
+  const e = problems(`p(X0) :- ${body}.`);
+  assert.deepEqual(e.map((d) => d.code), ['E_DL_RULE_SIZE']);
+  const ok = Array.from({ length: 300 }, (_, i) => `q(X${i})`).join(', ');
+  assert.equal(checked(`p(X0) :- ${ok}.`).program.rules[0].body.length, 300);
+});

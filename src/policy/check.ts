@@ -11,6 +11,10 @@ import { stratify, type Stratum } from './stratify.js';
 export const E_DL_ARITY = 'E_DL_ARITY';
 export const E_DL_BUILTIN_ARITY = 'E_DL_BUILTIN_ARITY';
 export const E_DL_BUILTIN_HEAD = 'E_DL_BUILTIN_HEAD';
+export const E_DL_RULE_SIZE = 'E_DL_RULE_SIZE';
+
+/** Joins run one nested call per literal; far beyond any real policy, well within the stack. */
+export const MAX_BODY_LITERALS = 1000;
 
 export interface PredicateInfo {
   name: string;
@@ -57,6 +61,9 @@ export function checkProgram(program: Program): Result<CheckedProgram> {
 
   for (const f of program.facts) if (notBuiltinHead(f.pred, f.loc)) use(f.pred, f.args.length, f.loc, false);
   program.rules.forEach((r) => {
+    if (r.body.length > MAX_BODY_LITERALS) {
+      errors.push(diag(E_DL_RULE_SIZE, `rule has ${r.body.length} body literals; at most ${MAX_BODY_LITERALS} are supported`, r.loc));
+    }
     if (notBuiltinHead(r.head.pred, r.head.loc)) use(r.head.pred, r.head.args.length, r.head.loc, true);
     for (const l of r.body) {
       if (l.kind === 'atom') {

@@ -9,7 +9,9 @@ import type { CheckedProgram } from './check.js';
 
 export const E_DL_FACT = 'E_DL_FACT';
 
-const PRED_NAME = /^[A-Za-z_][A-Za-z0-9_]*(:[A-Za-z_][A-Za-z0-9_]*)?$/;
+/** What the parser reads as a predicate name, so every input fact can be printed and re-read. */
+const NAME = '[A-Za-z_][A-Za-z0-9_]*(?:\\.[A-Za-z_][A-Za-z0-9_]*)*';
+const PRED_NAME = new RegExp(`^${NAME}(?::${NAME})*$`);
 
 export function validateFacts(p: CheckedProgram, facts: readonly Fact[]): Diagnostic[] {
   const errors: Diagnostic[] = [];

@@ -18,7 +18,16 @@ export type {
   VarTerm,
 } from './ast.js';
 export { parseProgram, E_DL_SYNTAX } from './parser.js';
-export { checkProgram, E_DL_ARITY, E_DL_BUILTIN_ARITY, E_DL_BUILTIN_HEAD, type CheckedProgram, type PredicateInfo } from './check.js';
+export {
+  checkProgram,
+  E_DL_ARITY,
+  E_DL_BUILTIN_ARITY,
+  E_DL_BUILTIN_HEAD,
+  E_DL_RULE_SIZE,
+  MAX_BODY_LITERALS,
+  type CheckedProgram,
+  type PredicateInfo,
+} from './check.js';
 export { E_DL_UNSAFE } from './safety.js';
 export { E_DL_UNSTRATIFIABLE, type Stratum } from './stratify.js';
 export { evaluate, tryEvaluate, E_DL_LIMIT, type EvalOptions } from './evaluate.js';

@@ -13,6 +13,8 @@ export type TokenKind =
   | '.'
   | ':-'
   | ':'
+  | ';'
+  | '!'
   | 'op'
   | 'eof'
   | 'error';
@@ -74,9 +76,26 @@ export function tokenize(text: string): Token[] {
       while (i < n && text.charCodeAt(i) !== 10) i++;
       continue;
     }
+    if (c === 47 && text.charCodeAt(i + 1) === 42 /* slash-star */) {
+      const close = text.indexOf('*/', i + 2);
+      if (close < 0) {
+        push('error', i, n, { message: "unterminated comment: expected '*/' before end of input" });
+        i = n;
+        continue;
+      }
+      // Keep line numbers right across a multi-line comment.
+      for (let k = i; k < close; k++) {
+        if (text.charCodeAt(k) === 10) {
+          line++;
+          lineStart = k + 1;
+        }
+      }
+      i = close + 2;
+      continue;
+    }
     if (isIdentStart(c)) {
       const start = i;
-      while (i < n && isIdentPart(text.charCodeAt(i))) i++;
+      i = skipIdent(text, i);
       push('ident', start, i);
       continue;
     }
@@ -84,8 +103,10 @@ export function tokenize(text: string): Token[] {
       const start = i;
       i = scanNumber(text, i);
       const raw = text.slice(start, i);
-      const value = Number(raw);
-      if (!Number.isFinite(value)) {
+      const value = parseNumber(raw);
+      if (Number.isNaN(value)) {
+        push('error', start, i, { message: `malformed number '${raw}'` });
+      } else if (!Number.isFinite(value)) {
         push('error', start, i, { message: `number ${raw} is out of range` });
       } else if (i < n && isIdentStart(text.charCodeAt(i))) {
         // `12abc` is neither a number nor an identifier; say so rather than split it.
@@ -120,7 +141,12 @@ export function tokenize(text: string): Token[] {
       }
       continue;
     }
-    if (c === 40 || c === 41 || c === 44 || c === 46) {
+    if (c === 33 /* ! */ && text.charCodeAt(i + 1) !== 61) {
+      push('!', i, i + 1);
+      i++;
+      continue;
+    }
+    if (c === 40 || c === 41 || c === 44 || c === 46 || c === 59) {
       push(text[i] as TokenKind, i, i + 1);
       i++;
       continue;
@@ -140,13 +166,39 @@ export function tokenize(text: string): Token[] {
   return tokens;
 }
 
+/** Congress identifiers may contain dots (`nova:servers.addresses`); a dot counts only between name characters. */
 function skipIdent(text: string, i: number): number {
-  while (i < text.length && isIdentPart(text.charCodeAt(i))) i++;
-  return i;
+  for (;;) {
+    while (i < text.length && isIdentPart(text.charCodeAt(i))) i++;
+    if (text.charCodeAt(i) === 46 && isIdentStart(text.charCodeAt(i + 1))) {
+      i++;
+      continue;
+    }
+    return i;
+  }
+}
+
+function parseNumber(raw: string): number {
+  const neg = raw.startsWith('-');
+  const body = neg ? raw.slice(1) : raw;
+  const radix = /^0[xob]/i.test(body) ? body[1].toLowerCase() : '';
+  if (radix === '') return Number(raw);
+  const digits = body.slice(2);
+  const valid = radix === 'x' ? /^[0-9a-f]+$/i : radix === 'o' ? /^[0-7]+$/ : /^[01]+$/;
+  if (!valid.test(digits)) return Number.NaN;
+  const v = parseInt(digits, radix === 'x' ? 16 : radix === 'o' ? 8 : 2);
+  return neg ? -v : v;
 }
 
 function scanNumber(text: string, i: number): number {
   if (text.charCodeAt(i) === 45) i++;
+  const p = text.charCodeAt(i + 1) | 0x20;
+  if (text.charCodeAt(i) === 48 && (p === 120 || p === 111 || p === 98)) {
+    // 0x.., 0o.., 0b..: Python integer prefixes, as Congress accepts.
+    i += 2;
+    while (isIdentPart(text.charCodeAt(i))) i++;
+    return i;
+  }
   while (isDigit(text.charCodeAt(i))) i++;
   if (text.charCodeAt(i) === 46 && isDigit(text.charCodeAt(i + 1))) {
     i++;

@@ -192,3 +192,32 @@ test('hostile input does not crash the parser', () => {
     assert.ok(r.ok || r.errors.every((d) => d.code === 'E_DL_SYNTAX' && typeof d.loc?.line === 'number'));
   }
 });
+
+test('Congress forms: ; terminator, ! negation, block comments, dotted and nested module names, hex ints', () => {
+  const p = parse(`/* a block\n comment */ a(0x1F, 0o17, 0b101, -0x10);\nneutronv2:ports.fixed_ips("p1", "10.0.0.1")\nx:y:z(1).\nh(X) :- a(X, _, _, _), ! b(X)`);
+  assert.deepEqual(p.facts[0].args, [31, 15, 5, -16]);
+  assert.equal(p.facts[1].pred, 'neutronv2:ports.fixed_ips');
+  assert.deepEqual(p.facts[1].loc, { file: 'p.dl', line: 3, col: 1 });
+  assert.equal(p.facts[2].pred, 'x:y:z');
+  assert.equal(p.rules[0].body[1].negated, true);
+  assert.equal(formatFact(p.facts[1]), 'neutronv2:ports.fixed_ips("p1", "10.0.0.1").');
+});
+
+test('several heads share one body', () => {
+  const p = parse(`p(X), q(X, 1) :- r(X).`);
+  assert.deepEqual(
+    p.rules.map((r) => [r.head.pred, r.body.length]),
+    [
+      ['p', 1],
+      ['q', 1],
+    ],
+  );
+  assert.match(firstError(`p(1), q(2).`).message, /expected ':-' after several heads but found '\.'/);
+});
+
+test('unterminated block comment and malformed hex', () => {
+  const d = firstError(`p(1).\n/* never closed`);
+  assert.deepEqual(d.loc, { file: 'bad.dl', line: 2, col: 1 });
+  assert.match(d.message, /unterminated comment/);
+  assert.match(firstError(`p(0xZZ).`).message, /malformed number '0xZZ'/);
+});

@@ -2,13 +2,15 @@
  * Recursive-descent parser for Congress-compatible Datalog.
  *
  *   program   := statement*
- *   statement := atom [':-' literal (',' literal)*] ['.']
- *   literal   := ['not'] atom | ['not'] term OP term
- *   atom      := name [':' name] ['(' [term (',' term)*] ')']
+ *   statement := atom ['.' | ';']                                  (a fact)
+ *              | atom (',' atom)* ':-' literal (',' literal)* ['.' | ';']
+ *   literal   := [NOT] atom | [NOT] term OP term        NOT := 'not' | 'NOT' | '!'
+ *   atom      := name (':' name)* ['(' [term (',' term)*] ')']
  *   term      := identifier (a variable) | '_' | string | number
  *
- * A statement ends at '.', at end of input, or — as in Congress, which has no
- * terminator — where the next statement starts on a new line.
+ * A statement ends at '.' or ';', at end of input, or — as in Congress, where the
+ * terminator is optional — where the next statement starts on a new line.
+ * Several heads share one body (`p(X), q(X) :- r(X)` is two rules).
  */
 import { diag, fail, ok, type Diagnostic, type Result } from '../diagnostics/index.js';
 import type { Atom, Literal, Program, ProgramFact, Rule, SourceLoc, Term, Value } from './ast.js';
@@ -37,7 +39,7 @@ function describe(t: Token): string {
   }
 }
 
-const isNot = (t: Token): boolean => t.kind === 'ident' && (t.text === 'not' || t.text === 'NOT');
+const isNot = (t: Token): boolean => t.kind === '!' || (t.kind === 'ident' && (t.text === 'not' || t.text === 'NOT'));
 
 class Parser {
   private pos = 0;
@@ -92,7 +94,7 @@ class Parser {
     const errLine = this.cur().line;
     if (this.pos === start) this.pos++;
     while (this.cur().kind !== 'eof') {
-      if (this.cur().kind === '.') {
+      if (this.cur().kind === '.' || this.cur().kind === ';') {
         this.pos++;
         return;
       }
@@ -105,6 +107,13 @@ class Parser {
     const first = this.cur();
     if (first.kind !== 'ident' || isNot(first)) this.error('a fact or rule head (a predicate name)');
     const head = this.atom();
+    const heads = [head];
+    while (this.cur().kind === ',') {
+      this.pos++;
+      if (this.cur().kind !== 'ident' || isNot(this.cur())) this.error('another rule head (a predicate name)');
+      heads.push(this.atom());
+    }
+    if (heads.length > 1 && this.cur().kind !== ':-') this.error("':-' after several heads");
     if (this.cur().kind === ':-') {
       this.pos++;
       const body: Literal[] = [this.literal()];
@@ -113,7 +122,7 @@ class Parser {
         body.push(this.literal());
       }
       this.end("',' or '.' after a body literal");
-      this.rules.push({ head, body, loc: head.loc });
+      for (const h of heads) this.rules.push({ head: h, body, loc: h.loc });
       return;
     }
     this.end("':-' or '.' after the head");
@@ -127,7 +136,7 @@ class Parser {
 
   private end(expected: string): void {
     const t = this.cur();
-    if (t.kind === '.') {
+    if (t.kind === '.' || t.kind === ';') {
       this.pos++;
       return;
     }
@@ -139,9 +148,9 @@ class Parser {
   private predName(): { name: string; tok: Token } {
     const t = this.expect('ident', 'a predicate name');
     let name = t.text;
-    if (this.cur().kind === ':') {
+    while (this.cur().kind === ':') {
       this.pos++;
-      name += ':' + this.expect('ident', `a table name after module '${t.text}:'`).text;
+      name += ':' + this.expect('ident', `a table name after module '${name}:'`).text;
     }
     return { name, tok: t };
   }

@@ -17,7 +17,8 @@
 #
 # Environment: PG_BIN (directory of initdb/pg_ctl; default: newest /usr/lib/postgresql/*/bin),
 # PG_DB (dvdrental), PG_USER (dvdrental), PG_PASSWORD (dvdrental), PG_HOST_AUTH
-# (scram-sha-256), PG_ALLOW_CIDR (all: 0.0.0.0/0 and ::/0), PG_WAIT_SECONDS (30).
+# (scram-sha-256), PG_ALLOW_CIDR (all: 0.0.0.0/0 and ::/0), PG_WAIT_SECONDS (30),
+# PG_LOG_STATEMENTS=1 (log every statement with its parameters to DATADIR/postgres.log).
 # When run as root the server runs as the `postgres` system user and DATADIR is given to it.
 set -euo pipefail
 
@@ -100,8 +101,9 @@ case "$CMD" in
     if as_owner "$BIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
       echo "postgres.sh: already running in $PGDATA" >&2
     else
-      as_owner "$BIN/pg_ctl" -D "$PGDATA" -l "$DATADIR/postgres.log" -w -t "$WAIT" \
-        -o "-p $PORT -k $DATADIR -c listen_addresses='$LISTEN' -c unix_socket_permissions=0700" start >/dev/null \
+      OPTS="-p $PORT -k $DATADIR -c listen_addresses='$LISTEN' -c unix_socket_permissions=0700"
+      [[ "${PG_LOG_STATEMENTS:-0}" = 1 ]] && OPTS="$OPTS -c log_statement=all"
+      as_owner "$BIN/pg_ctl" -D "$PGDATA" -l "$DATADIR/postgres.log" -w -t "$WAIT" -o "$OPTS" start >/dev/null \
         || die "server did not start; see $DATADIR/postgres.log"
     fi
 

@@ -2,7 +2,7 @@
  * Drives the DVD-rental application like its customers would: sign up, rent DVDs (as the
  * renting user, `x-user-id`), return some of them. Each request starts a fresh W3C trace.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt as secureInt } from 'node:crypto';
 import { Agent } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { callJson, formatTraceparent, joinUrl, newTrace, type CallResult } from '../services/index.js';
@@ -55,6 +55,11 @@ class Customers {
   readonly held = new Set<number>();
   private emails = 0;
   private readonly runId = randomBytes(4).toString('hex');
+  /**
+   * New customers get ids from the identity-provider range (>= 1000000) in a block of
+   * 100000 chosen per run, not per seed, so repeated runs against one database do not collide.
+   */
+  private nextId = 1_000_000 + secureInt(0, 21_000) * 100_000;
 
   constructor(
     private readonly random: Random,
@@ -63,6 +68,10 @@ class Customers {
 
   nextEmail(): string {
     return `loadgen-${this.runId}-${++this.emails}@example.test`;
+  }
+
+  nextUserId(): number {
+    return this.nextId++;
   }
 
   pickUser(): number {
@@ -141,11 +150,12 @@ export async function runLoad(opts: LoadOptions, onRecord?: (record: RequestReco
       }
     } else {
       op = 'create-user';
-      const n = customers.users.length + 1;
-      res = await call(opts.userCreateUrl, '/users', { name: `Customer ${n}`, email: customers.nextEmail() }, traceparent);
-      success = (x) => x.status === 201;
-      const id = res.ok ? (res.body as { id?: unknown } | undefined)?.id : undefined;
-      if (res.ok && res.status === 201 && typeof id === 'number') customers.users.push(id);
+      const id = customers.nextUserId();
+      userId = id;
+      // Signed up as the new customer, as an identity provider in front of the app would.
+      res = await call(opts.userCreateUrl, '/users', { name: `Customer ${id}`, email: customers.nextEmail() }, traceparent, id);
+      success = (x) => x.status === 201 && (x.body as { id?: unknown } | undefined)?.id === id;
+      if (res.ok && success(res)) customers.users.push(id);
     }
     const ms = performance.now() - t0;
     latencies.push(ms);

@@ -13,6 +13,9 @@ import { defineService } from './service.js';
 import { childSpan, formatTraceparent } from './trace.js';
 import { jsonObject, positiveId, userIdHeader } from './validate.js';
 
+/** How long a client waits for the broker to acknowledge the rental event. */
+const PUBLISH_TIMEOUT_MS = 5000;
+
 /** Flat price of one rental. */
 export const RENTAL_PRICE = 3.99;
 
@@ -71,8 +74,15 @@ async function openContract(deps: Deps, req: Request): Promise<Reply> {
   h.set('x-user-id', String(user.value));
   try {
     deps.nc.publish(RENTAL_CREATED, JSON.stringify(message), { headers: h });
-    // The contract only exists for the client once the broker has the message.
-    await deps.nc.flush();
+    // The contract only exists for the client once the broker has the message; while NATS
+    // is reconnecting the flush would wait indefinitely, so bound it.
+    let timer: NodeJS.Timeout | undefined;
+    const flushed = await Promise.race([
+      // A flush that fails (connection closed) counts as not acknowledged, and is never left unhandled.
+      deps.nc.flush().then(() => true, () => false),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), PUBLISH_TIMEOUT_MS))),
+    ]).finally(() => clearTimeout(timer));
+    if (!flushed) return errorReply(503, `rental event not acknowledged by NATS within ${PUBLISH_TIMEOUT_MS} ms`);
   } catch (err) {
     return errorReply(503, `rental event not published: ${errorMessage(err)}`);
   }

@@ -11,9 +11,20 @@ test('liveCapture parses the capture process output as it streams', async () => 
   const script = `const b=Buffer.from('${pcapHex}','hex');process.stdout.write(b.subarray(0,30));setTimeout(()=>process.stdout.write(b.subarray(30)),50);`;
   const sizes: number[] = [];
   const cap = liveCapture('lo', (p) => sizes.push(p.caplen), { command: process.execPath, args: ['-e', script] });
+  await cap.ready;
   const s = await cap.done;
   assert.deepEqual(sizes, [64, 128]);
   assert.equal(s.stats.packets, 2);
+  assert.equal(s.diagnostics.length, 0);
+});
+
+test('ready resolves when the capture program says it is listening', async () => {
+  const header = pcapHex.slice(0, 48); // tcpdump writes the file header at once
+  const script = `process.stdout.write(Buffer.from('${header}','hex'));process.stderr.write('tcpdump: listening on lo, link-type EN10MB');setInterval(()=>{},1000);`;
+  const cap = liveCapture('lo', () => {}, { command: process.execPath, args: ['-e', script] });
+  await cap.ready;
+  const s = await cap.stop();
+  assert.equal(s.stats.packets, 0);
   assert.equal(s.diagnostics.length, 0);
 });
 

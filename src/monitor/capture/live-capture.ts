@@ -17,6 +17,12 @@ export interface LiveCapture {
   stop(): Promise<CaptureSummary>;
   /** Resolves when the capture process exits by itself or after stop(). */
   readonly done: Promise<CaptureSummary>;
+  /**
+   * Resolves once capturing has begun (tcpdump reports "listening on", or data arrives), or
+   * when the process ends first. tcpdump needs a moment to attach: traffic sent before this
+   * resolves may be missed.
+   */
+  readonly ready: Promise<void>;
 }
 
 /**
@@ -31,17 +37,22 @@ export function liveCapture(iface: string, onPacket: PacketCallback, opts: LiveC
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stopping = false;
   let stderr = '';
+  let markReady: () => void = () => {};
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
   child.stdout.on('data', (chunk: Buffer) => {
+    markReady();
     reader.push(chunk);
   });
   child.stderr.on('data', (chunk: Buffer) => {
     if (stderr.length < 4096) stderr += chunk.toString('utf8');
+    if (stderr.includes('listening on')) markReady();
   });
   const done = new Promise<CaptureSummary>((resolve) => {
     let settled = false;
     const finish = (problem?: string): void => {
       if (settled) return;
       settled = true;
+      markReady();
       const summary = reader.end();
       if (problem) summary.diagnostics.push(diag('E_CAPTURE_LIVE', problem, { file: `${command}:${iface}` }));
       resolve(summary);
@@ -54,6 +65,7 @@ export function liveCapture(iface: string, onPacket: PacketCallback, opts: LiveC
   });
   return {
     done,
+    ready,
     stop(): Promise<CaptureSummary> {
       stopping = true;
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

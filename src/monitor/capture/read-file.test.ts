@@ -27,7 +27,6 @@ test('readPcapFile streams a multi-chunk file; packets cut by chunk edges arrive
     assert.equal(bad, 0);
     assert.equal(bytes, recs.reduce((a, r) => a + r.data.length, 0));
     assert.equal(s.diagnostics.length, 0);
-    assert.equal(s.diagnostics.length, 0);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -10,9 +10,9 @@ export interface ReadPcapFileOptions extends CaptureReaderOptions {
 
 /**
  * Stream a pcap or pcapng file through the reader in fixed-size chunks, so files of any
- * size use constant memory. Two buffers alternate: a packet view handed out from one chunk
- * stays intact while the next chunk is read into the other. An unreadable file is reported
- * as a diagnostic, not thrown.
+ * size use constant memory. One buffer is reused for every read: packet views are valid only
+ * during the callback, and the reader copies a record cut by the chunk edge before `push`
+ * returns. An unreadable file is reported as a diagnostic, not thrown.
  */
 export async function readPcapFile(path: string, onPacket: PacketCallback, opts: ReadPcapFileOptions = {}): Promise<CaptureSummary> {
   const reader = new CaptureReader(onPacket, { file: path, ...opts });
@@ -23,12 +23,9 @@ export async function readPcapFile(path: string, onPacket: PacketCallback, opts:
   } catch (e) {
     return { stats: reader.end().stats, diagnostics: [diag('E_CAPTURE_OPEN', `cannot open capture: ${(e as Error).message}`, { file: path })] };
   }
-  const buffers = [new Uint8Array(size), new Uint8Array(size)];
-  let turn = 0;
+  const buf = new Uint8Array(size);
   try {
     for (;;) {
-      const buf = buffers[turn];
-      turn ^= 1;
       const { bytesRead } = await handle.read(buf, 0, size, null);
       if (bytesRead === 0) break;
       reader.push(bytesRead === size ? buf : buf.subarray(0, bytesRead));

@@ -139,7 +139,7 @@ class HttpParser implements StreamParser, MessageOwner {
 
   startLine(r: MessageReader, line: Buffer, s: number, e: number): void {
     if (r.dir === 1) {
-      const st = parseStatusLine(line, s, e);
+      const st = parseStatusLine(line, s, e, r.text);
       if (!st) {
         r.die(W.badReply, printable(line, s, e));
         return;
@@ -151,7 +151,7 @@ class HttpParser implements StreamParser, MessageOwner {
       return;
     }
     const resyncing = r.state === S_RESYNC;
-    const rl = parseRequestLine(line, s, e);
+    const rl = parseRequestLine(line, s, e, r.text);
     if (!rl || (resyncing && rl.version === '0.9')) {
       if (!resyncing) {
         r.weird(W.badRequest, printable(line, s, e));

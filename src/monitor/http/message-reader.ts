@@ -6,9 +6,8 @@ import {
   LINE_TOO_LONG,
   LineReader,
   SP,
-  allTchar,
   indexOfByte,
-  isWs,
+  isTchar,
   latin1,
   printable,
   skipWs,
@@ -16,6 +15,7 @@ import {
   type Dir,
 } from '../stream/index.js';
 import { CL_NONE, CHUNK_INVALID, CHUNK_TOO_LARGE, foldContentLength, parseChunkSize } from './framing.js';
+import { knownHeaderName } from './header-names.js';
 import { HTTP_WEIRDS as W, type HttpHeader, type HttpOptions, type HttpTransaction } from './types.js';
 
 /** Waiting for a start line (blank lines between messages are skipped). */
@@ -58,6 +58,10 @@ export interface MessageOwner {
 
 const HTTP_SLASH = [0x48, 0x54, 0x54, 0x50, 0x2f];
 
+/** Bytes of a piece decoded at a time for header fields. */
+const TEXT_WINDOW = 512;
+
+
 /**
  * The framing of one direction of HTTP/1.x: start line, headers, then a body delimited by
  * Content-Length, chunked coding or the end of the connection. It knows nothing of requests versus
@@ -95,6 +99,18 @@ export class MessageReader {
   held = 0;
   private readonly peek = Buffer.alloc(5);
   private peekLen = 0;
+  /** The piece being parsed and its latin1 text, decoded at most once and only if a field needs it. */
+  private piece: Buffer = Buffer.alloc(0);
+  private pieceText: string | null = null;
+  private pieceTextBase = 0;
+  private pieceTextNul = false;
+  private lineTextNul = false;
+  /** Whether the text the last `textOf` sliced from contains a NUL: lets fields skip their own check. */
+  private textNul = false;
+  /** The text of the current line when it was assembled from several pieces. */
+  private lineText: string | null = null;
+  /** Bound once so start-line parsers can decode fields without allocating a closure per line. */
+  readonly text = (s: number, e: number): string => this.textOf(s, e);
 
   constructor(
     readonly dir: Dir,
@@ -108,6 +124,36 @@ export class MessageReader {
   /** A copy of the first body bytes of the current message. */
   prefixCopy(): Uint8Array {
     return this.prefix.slice(0, this.prefixLen);
+  }
+
+  /**
+   * Field text of the current line. Decoding a whole piece (or a whole reassembled line) once and
+   * slicing it is far cheaper than one native decode per field.
+   */
+  private textOf(s: number, e: number): string {
+    if (e <= s) return '';
+    const { line } = this.lines;
+    if (line === this.piece) {
+      let t = this.pieceText;
+      let base = this.pieceTextBase;
+      if (t === null || s < base || e > base + t.length) {
+        // A window from the current line on: big enough for a typical head, small enough not to
+        // copy the body bytes that usually follow it in the same piece.
+        base = Math.min(s, this.lines.start);
+        t = this.pieceText = latin1(line, base, Math.min(line.length, Math.max(e, base + TEXT_WINDOW)));
+        this.pieceTextBase = base;
+        this.pieceTextNul = t.indexOf('\0') >= 0;
+      }
+      this.textNul = this.pieceTextNul;
+      return t.slice(s - base, e - base);
+    }
+    const base = this.lines.start;
+    if (this.lineText === null) {
+      this.lineText = latin1(line, base, this.lines.end);
+      this.lineTextNul = this.lineText.indexOf('\0') >= 0;
+    }
+    this.textNul = this.lineTextNul;
+    return this.lineText.slice(s - base, e - base);
   }
 
   weird(name: string, detail: string): void {
@@ -155,6 +201,8 @@ export class MessageReader {
 
   feed(b: Buffer, ts: number): void {
     this.ts = ts;
+    this.piece = b;
+    this.pieceText = null;
     let pos = 0;
     while (pos < b.length) {
       switch (this.state) {
@@ -208,6 +256,7 @@ export class MessageReader {
       this.die(W.lineTooLong, `start line longer than ${this.opts.maxHeaderBytes} bytes`);
       return b.length;
     }
+    this.lineText = null;
     const { line, start, end } = this.lines;
     if (end === start) return r;
     this.beginMessage();
@@ -229,6 +278,7 @@ export class MessageReader {
       this.skipping = true;
       return pos;
     }
+    this.lineText = null;
     const { line, start, end } = this.lines;
     if (end > start) {
       this.beginMessage();
@@ -259,6 +309,7 @@ export class MessageReader {
       this.tooLarge();
       return b.length;
     }
+    this.lineText = null;
     const { line, start, end } = this.lines;
     if (end === start) {
       if (this.inTrailers) this.owner.done(this);
@@ -283,28 +334,45 @@ export class MessageReader {
         return;
       }
       this.weird(W.obsFold, last[0]);
-      last[1] = last[1] + ' ' + latin1(line, vs, trimWsEnd(line, vs, e));
+      last[1] = last[1] + ' ' + this.textOf(vs, trimWsEnd(line, vs, e));
       return;
     }
-    const colon = indexOfByte(line, 0x3a, s, e);
-    if (colon < 0) {
-      this.weird(W.headerNoColon, printable(line, s, e));
-      return;
+    // One pass over the name: token characters, noting whether any needs lower-casing.
+    let i = s;
+    let upper = false;
+    while (i < e) {
+      const c = line[i];
+      if (!isTchar(c)) break;
+      if (c >= 0x41 && c <= 0x5a) upper = true;
+      i++;
     }
-    let nameEnd = colon;
-    if (nameEnd > s && isWs(line[nameEnd - 1])) {
-      nameEnd = trimWsEnd(line, s, nameEnd);
+    let nameEnd = i;
+    if (i >= e || line[i] !== 0x3a) {
+      const colon = indexOfByte(line, 0x3a, i, e);
+      if (colon < 0) {
+        this.weird(W.headerNoColon, printable(line, s, e));
+        return;
+      }
+      const trimmed = trimWsEnd(line, s, colon);
+      if (trimmed !== nameEnd || trimmed === s) {
+        this.weird(W.badHeaderName, printable(line, s, colon));
+        return;
+      }
       this.weird(W.whitespaceBeforeColon, printable(line, s, nameEnd));
-    }
-    if (!allTchar(line, s, nameEnd)) {
-      this.weird(W.badHeaderName, printable(line, s, colon));
+      i = colon;
+    } else if (nameEnd === s) {
+      this.weird(W.badHeaderName, printable(line, s, i));
       return;
     }
-    const vs = skipWs(line, colon + 1, e);
+    const vs = skipWs(line, i + 1, e);
     const ve = trimWsEnd(line, vs, e);
-    if (indexOfByte(line, 0, vs, ve) >= 0) this.weird(W.nulInHeader, printable(line, s, nameEnd));
-    const name = latin1(line, s, nameEnd).toLowerCase();
-    const value = latin1(line, vs, ve);
+    let name = knownHeaderName(line, s, nameEnd);
+    if (name === undefined) {
+      name = this.textOf(s, nameEnd);
+      if (upper) name = name.toLowerCase();
+    }
+    const value = this.textOf(vs, ve);
+    if (this.textNul && value.indexOf('\0') >= 0) this.weird(W.nulInHeader, printable(line, s, nameEnd));
     list.push([name, value]);
     if (this.inTrailers) return;
     switch (name) {

@@ -1,4 +1,7 @@
-import { isTchar, isWs, latin1, skipWs, trimWsEnd } from '../stream/index.js';
+import { isTchar, isWs, skipWs, trimWsEnd } from '../stream/index.js';
+
+/** Decodes `buf[s, e)` of the line being parsed; the caller decides how (see MessageReader.text). */
+export type TextOf = (s: number, e: number) => string;
 
 export interface RequestLine {
   method: string;
@@ -51,7 +54,7 @@ function hasWs(buf: Uint8Array, s: number, e: number): boolean {
  * with blanks in it is still found (and flagged). `GET uri` alone is an HTTP/0.9 simple request.
  * Returns null for anything else, including control characters in the URI.
  */
-export function parseRequestLine(buf: Buffer, s: number, e: number): RequestLine | null {
+export function parseRequestLine(buf: Uint8Array, s: number, e: number, text: TextOf): RequestLine | null {
   let i = s;
   while (i < e && isTchar(buf[i])) i++;
   const methodEnd = i;
@@ -66,7 +69,7 @@ export function parseRequestLine(buf: Buffer, s: number, e: number): RequestLine
   if (isHttpVersion(buf, t, end)) {
     if (t === i) return null;
     uriEnd = trimWsEnd(buf, i, t);
-    version = latin1(buf, t + 5, end);
+    version = text(t + 5, end);
   } else if (t === i && methodEnd - s === 3 && buf[s] === 0x47 && buf[s + 1] === 0x45 && buf[s + 2] === 0x54) {
     version = '0.9';
   } else {
@@ -74,15 +77,15 @@ export function parseRequestLine(buf: Buffer, s: number, e: number): RequestLine
   }
   if (hasControl(buf, i, uriEnd)) return null;
   return {
-    method: latin1(buf, s, methodEnd),
-    uri: latin1(buf, i, uriEnd),
+    method: text(s, methodEnd),
+    uri: text(i, uriEnd),
     version,
     uriHasWhitespace: hasWs(buf, i, uriEnd),
   };
 }
 
 /** `HTTP/d.d SP ddd [SP reason]`, tolerating runs of blanks and a missing reason. */
-export function parseStatusLine(buf: Buffer, s: number, e: number): StatusLine | null {
+export function parseStatusLine(buf: Uint8Array, s: number, e: number, text: TextOf): StatusLine | null {
   if (!isHttpVersion(buf, s, Math.min(e, s + 8))) return null;
   let i = s + 8;
   if (i >= e || !isWs(buf[i])) return null;
@@ -93,5 +96,5 @@ export function parseStatusLine(buf: Buffer, s: number, e: number): StatusLine |
   i += 3;
   if (i < e && !isWs(buf[i])) return null;
   const r = skipWs(buf, i, e);
-  return { version: latin1(buf, s + 5, s + 8), status, reason: latin1(buf, r, trimWsEnd(buf, r, e)) };
+  return { version: text(s + 5, s + 8), status, reason: text(r, trimWsEnd(buf, r, e)) };
 }

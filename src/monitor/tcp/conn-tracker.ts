@@ -4,7 +4,8 @@ import { LruList } from './conn-list.js';
 import { UidGenerator } from './conn-uid.js';
 import { Connection, type CloseReason, type Direction } from './connection.js';
 import type { Endpoint, StreamHost } from './endpoint.js';
-import { EndpointState as S } from './tcp-state.js';
+import { EndpointState as S, updateTcpState } from './tcp-state.js';
+import { H_DATA, recordTcpHistory } from './tcp-history.js';
 
 export interface ConnHandlers {
   /** In-order stream bytes `bytes[offset, offset+len)`; valid only during the call. */
@@ -73,14 +74,6 @@ const LIST_CLOSING = 2;
 const LIST_UDP = 3;
 const LIST_ICMP = 4;
 
-// history bits (per direction)
-const H_SYN = 1 << 0;
-const H_FIN = 1 << 1;
-const H_RST = 1 << 2;
-const H_ACK = 1 << 3;
-const H_DATA = 1 << 4;
-const H_INCONSISTENT = 1 << 5;
-const H_MULTI = 1 << 6;
 
 const DEFAULT_SERVER_PORTS = [1080, 1433, 1521, 2049, 3306, 4222, 5432, 5672, 6379, 6443, 8000, 8080, 8443, 9092, 9200, 11211, 27017];
 
@@ -107,6 +100,7 @@ export class ConnTracker implements StreamHost {
   private readonly serverPorts: Set<number>;
   /** Connections holding buffered bytes, oldest first (for the global cap). */
   private readonly buffering = new Set<Connection>();
+  private readonly ringPool: Uint8Array[] = [];
   private matchDir: Direction = 0;
   private nextExpiry = -Infinity;
 
@@ -158,7 +152,7 @@ export class ConnTracker implements StreamHost {
     let dir = this.matchDir;
     if (conn !== null && proto === 6 && conn.lruList === LIST_CLOSING && (dp.tcpFlags & (TcpFlag.SYN | TcpFlag.ACK | TcpFlag.RST)) === TcpFlag.SYN) {
       // A fresh SYN on a finished connection starts a new one.
-      this.close(conn, 'reused');
+      this.close(conn, this.finishReason(conn));
       conn = null;
     }
     if (conn === null) {
@@ -234,9 +228,24 @@ export class ConnTracker implements StreamHost {
     else this.buffering.delete(conn);
   }
 
+  takeRing(): Uint8Array {
+    const ring = this.ringPool.pop();
+    if (ring) return ring;
+    // Carve rings out of one slab: one allocation instead of 64 small external buffers.
+    const r = this.retainBytes;
+    const slab = new ArrayBuffer(r * 64);
+    for (let i = 1; i < 64; i++) this.ringPool.push(new Uint8Array(slab, i * r, r));
+    return new Uint8Array(slab, 0, r);
+  }
+
+  returnRing(ring: Uint8Array): void {
+    // Keep enough for a burst of connections, not a peak's worth forever.
+    if (this.ringPool.length < 8192) this.ringPool.push(ring);
+  }
+
   // internals
 
-  private weird(conn: Connection, name: string): void {
+  weird(conn: Connection, name: string): void {
     if (conn.weirds?.includes(name)) return;
     (conn.weirds ??= []).push(name);
     this.handlers.onWeird?.(conn, name);
@@ -329,6 +338,8 @@ export class ConnTracker implements StreamHost {
     if (this.reassemble && c.proto === 6) {
       c.orig.drain(this);
       c.resp.drain(this);
+      c.orig.release(this);
+      c.resp.release(this);
     }
     // unlink from the hash chain
     const head = this.table.get(c.hash);
@@ -410,7 +421,7 @@ export class ConnTracker implements StreamHost {
     }
     const off = ep.offsetOf(dataSeq);
 
-    this.history(c, dir, ep, flags, seq, len);
+    recordTcpHistory(c, dir, ep, flags, seq, len);
     if (len > 0 && !rst) {
       if (off + len <= ep.maxEnd) {
         if (++ep.rexmits === ep.rexmitMark) {
@@ -426,7 +437,7 @@ export class ConnTracker implements StreamHost {
       }
     }
 
-    this.updateState(c, dir, ep, peer, flags, len);
+    updateTcpState(this, c, dir, ep, peer, flags, len);
 
     if (this.reassemble) {
       if (len > 0 && !rst) {
@@ -461,85 +472,6 @@ export class ConnTracker implements StreamHost {
     }
   }
 
-  /** Zeek's history letters for one TCP packet. */
-  private history(c: Connection, dir: Direction, ep: Endpoint, flags: number, seq: number, len: number): void {
-    const syn = flags & TcpFlag.SYN;
-    const fin = flags & TcpFlag.FIN;
-    const rst = flags & TcpFlag.RST;
-    const bits = (syn ? 1 : 0) + (fin ? 1 : 0) + (rst ? 1 : 0);
-    if (bits > 1) {
-      if (fin && rst) c.recordOnce(dir, H_INCONSISTENT, 'i');
-      else c.recordOnce(dir, H_MULTI, 'q');
-      return;
-    }
-    if (bits === 1) {
-      if (syn) {
-        const letter = flags & TcpFlag.ACK ? 'h' : 's';
-        if (c.recordOnce(dir, H_SYN, letter) && seq !== ep.lastSynSeq) c.addHistory(dir, letter);
-        ep.lastSynSeq = seq;
-      } else if (fin) {
-        const at = (seq + len) >>> 0;
-        if (c.recordOnce(dir, H_FIN, 'f') && at !== ep.lastFinSeq) c.addHistory(dir, 'f');
-        ep.lastFinSeq = at;
-      } else {
-        if (c.recordOnce(dir, H_RST, 'r') && seq !== ep.lastRstSeq) c.addHistory(dir, 'r');
-        ep.lastRstSeq = seq;
-      }
-      return;
-    }
-    if (len > 0) c.recordOnce(dir, H_DATA, 'd');
-    else if (flags & TcpFlag.ACK) c.recordOnce(dir, H_ACK, 'a');
-  }
-
-  /** The endpoint state machine, after Zeek's TCP analyzer. */
-  private updateState(c: Connection, dir: Direction, ep: Endpoint, peer: Endpoint, flags: number, len: number): void {
-    const syn = (flags & TcpFlag.SYN) !== 0;
-    const fin = (flags & TcpFlag.FIN) !== 0;
-    const rst = (flags & TcpFlag.RST) !== 0;
-    const ack = (flags & TcpFlag.ACK) !== 0;
-    switch (ep.state) {
-      case S.INACTIVE:
-        if (syn) {
-          if (dir === 0) ep.setState(ack ? S.SYN_ACK_SENT : S.SYN_SENT);
-          else {
-            if (peer.state === S.SYN_SENT) peer.setState(S.ESTABLISHED);
-            ep.setState(S.ESTABLISHED);
-          }
-        }
-        if (fin) ep.setState(S.CLOSED);
-        if (rst) ep.setState(S.RESET);
-        if (ep.state === S.INACTIVE) {
-          if (dir === 1 && len === 0 && c.orig.state === S.SYN_SENT) {
-            // Some stacks ack a SYN before answering it: not a partial connection.
-          } else if (ack && peer.state === S.ESTABLISHED) ep.setState(S.ESTABLISHED);
-          else ep.setState(S.PARTIAL);
-        }
-        break;
-      case S.SYN_SENT:
-      case S.SYN_ACK_SENT:
-        if (fin) ep.setState(S.CLOSED);
-        if (rst) ep.setState(S.RESET);
-        else if (len > 0) this.weird(c, 'data_before_established');
-        break;
-      case S.ESTABLISHED:
-      case S.PARTIAL:
-        if (syn && ep.state === S.PARTIAL && peer.state === S.INACTIVE && !ack) ep.setState(S.SYN_SENT);
-        if (fin && !rst) {
-          ep.setState(S.CLOSED);
-          // A FIN followed by a RST from the peer was a normal close after all.
-          if (peer.state === S.RESET && peer.prevState === S.CLOSED) peer.setState(S.CLOSED);
-        }
-        if (rst) ep.setState(S.RESET);
-        break;
-      case S.CLOSED:
-        if (syn) this.weird(c, 'SYN_after_close');
-        if (rst && peer.state !== S.CLOSED) ep.setState(S.RESET);
-        break;
-      case S.RESET:
-        if (len > 0 && !rst) this.weird(c, 'data_after_reset');
-        break;
-    }
-  }
 }
 
 function isDone(s: number): boolean {

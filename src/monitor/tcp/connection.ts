@@ -6,7 +6,7 @@ import { EndpointState } from './tcp-state.js';
 /** 0: from the originator; 1: from the responder. */
 export type Direction = 0 | 1;
 
-export type CloseReason = 'fin' | 'rst' | 'timeout' | 'evicted' | 'flush' | 'reused';
+export type CloseReason = 'fin' | 'rst' | 'timeout' | 'evicted' | 'flush';
 
 const PROTO_NAMES: Record<number, string> = { 6: 'tcp', 17: 'udp', 1: 'icmp', 58: 'icmp' };
 

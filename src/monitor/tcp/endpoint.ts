@@ -9,6 +9,9 @@ export interface StreamHost {
   gap(conn: Connection, dir: Direction, len: number, atClose: boolean): void;
   overlap(conn: Connection, dir: Direction, differs: boolean): void;
   buffered(conn: Connection, delta: number): void;
+  /** A ring of `retainBytes` for a direction (pooled: connections come and go quickly). */
+  takeRing(): Uint8Array;
+  returnRing(ring: Uint8Array): void;
 }
 
 interface Segment {
@@ -138,6 +141,12 @@ export class Endpoint {
     if (this.finSeen && this.finOffset > this.next && this.finOffset - this.next <= 0x40000000) this.skip(host, this.finOffset - this.next, true);
   }
 
+  /** Give the retained-bytes ring back to the host (the connection is finished). */
+  release(host: StreamHost): void {
+    if (this.ring) host.returnRing(this.ring);
+    this.ring = null;
+  }
+
   private skip(host: StreamHost, len: number, atClose: boolean): void {
     if (len <= 0) return;
     this.next += len;
@@ -149,13 +158,13 @@ export class Endpoint {
   private deliver(host: StreamHost, buf: Uint8Array, p: number, len: number): void {
     host.deliver(this.conn, this.dir, buf, p, len);
     const r = host.retainBytes;
-    if (r > 0) this.remember(r, buf, p, len);
+    if (r > 0) this.remember(host, r, buf, p, len);
     this.next += len;
     this.nextSeq = (this.nextSeq + len) >>> 0;
   }
 
-  private remember(r: number, buf: Uint8Array, p: number, len: number): void {
-    const ring = this.ring ?? (this.ring = new Uint8Array(r));
+  private remember(host: StreamHost, r: number, buf: Uint8Array, p: number, len: number): void {
+    const ring = this.ring ?? (this.ring = host.takeRing());
     let start = this.next;
     if (len > r) {
       p += len - r;

@@ -1,0 +1,2 @@
+export * from './node-script.js';
+export * from './deployment.js';

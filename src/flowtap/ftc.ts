@@ -1,0 +1,276 @@
+/**
+ * ftc, the FlowTap policy compiler: Datalog monitoring policies → FlowTap contracts.
+ *
+ * A policy derives (docs/ftc.md):
+ *   tap(Src, Monitor, Flow, Action)      a contract to a named monitor
+ *   tap_kind(Src, Kind, Flow, Action)    a contract to any monitor inspecting Kind; placement chooses
+ *   tap_direction(Src, Flow, Dir)        "ingress" | "egress" | "both" (default both)
+ *   tap_sample(Src, Flow, Every, Unit)   Unit "packet" | "flow"
+ *   tap_budget(Src, Flow, Rate, Unit)    Unit "pps" | "bps"
+ *   tap_failmode(Src, Flow, Mode)        "open" | "closed" (redirect only)
+ * Src is an instance (its port) or a service (all its instances). Every contract comes with
+ * its mirror (the reply direction) to the same monitor, so monitors see whole conversations.
+ */
+import { basename } from 'node:path';
+import { diag, fail, ok, type Diagnostic, type Location, type Result } from '../diagnostics/index.js';
+import type { Addressing, App } from '../model/index.js';
+import { checkProgram, evaluate, formatDerivation, parseProgram, type Database, type Fact, type Value } from '../policy/index.js';
+import { checkContracts, checkTenancy } from './contract-checks.js';
+import type { FlowTap, FlowTapDirection, FlowTapOptions } from './contract.js';
+import type { FlowMatch } from './flow-fields.js';
+import { mirrorFlow } from './flow-mirror.js';
+import { parseFlow } from './flow-parse.js';
+import { printFlow } from './flow-print.js';
+import { ftcFacts, type FtcFactOptions } from './ftc-facts.js';
+import { place } from './placement-api.js';
+import type { FlowGroup, Placement, PlacementStrategy } from './placement-types.js';
+
+export interface PolicySource {
+  file: string;
+  text: string;
+}
+
+export interface FtcOptions extends FtcFactOptions {
+  strategy?: PlacementStrategy;
+}
+
+export interface CompiledTaps {
+  contracts: FlowTap[];
+  placement: Placement | null;
+  /** Contract id -> the derivation tree that produced it (provenance for explain-tap). */
+  derivations: Record<string, string>;
+  facts: number;
+}
+
+interface Wanted {
+  policy: string;
+  src: string;
+  monitor?: string;
+  kind?: string;
+  flowText: string;
+  flow: FlowMatch;
+  action: 'forward' | 'redirect';
+  derivation: string;
+  loc?: Location;
+}
+
+export const FTC_ERRORS = {
+  BAD_TAP: 'E_FTC_TAP',
+  TENANCY: 'E_FTC_TENANCY',
+  UNPLACED: 'E_FTC_UNPLACED',
+} as const;
+
+export function compileTaps(app: App, addressing: Addressing, policies: PolicySource[], opts: FtcOptions = {}): Result<CompiledTaps> {
+  const facts = ftcFacts(app, addressing, opts);
+  const errors: Diagnostic[] = [];
+  const wanted: Wanted[] = [];
+  const options = new Map<string, FlowTapOptions & { direction?: FlowTapDirection }>();
+  for (const p of policies) {
+    const parsed = parseProgram(p.text, p.file);
+    if (!parsed.ok) {
+      errors.push(...parsed.errors);
+      continue;
+    }
+    const checked = checkProgram(parsed.value);
+    if (!checked.ok) {
+      errors.push(...checked.errors);
+      continue;
+    }
+    let db: Database;
+    try {
+      db = evaluate(checked.value, facts, { provenance: true });
+    } catch (e) {
+      errors.push(...((e as { diagnostics?: Diagnostic[] }).diagnostics ?? [diag('E_FTC', String(e), { file: p.file })]));
+      continue;
+    }
+    const policy = basename(p.file).replace(/\.[^.]*$/, '');
+    collectTaps(app, db, policy, p.file, wanted, errors);
+    collectOptions(db, options, p.file, errors);
+  }
+  if (errors.length) return fail(errors);
+
+  // Placement decides the monitor of every tap_kind.
+  const byKind = wanted.filter((w) => w.kind);
+  let placement: Placement | null = null;
+  const monitorsOf = new Map<Wanted, { monitor: string; slice?: { from: number; to: number } }[]>();
+  if (byKind.length) {
+    const groups: FlowGroup[] = byKind.map((w, i) => {
+      const inst = app.instances.find((x) => x.name === w.src)!;
+      const proto = w.flow.nw_proto?.value;
+      return {
+        id: `g${i}`,
+        instance: inst.name,
+        service: inst.service,
+        app: app.name,
+        node: addressing.instances[inst.name]?.node ?? inst.node,
+        kind: w.kind!,
+        load: loadOf(facts, inst.name, opts),
+        // Slicing narrows tp_src, which needs a TCP or UDP flow without its own tp_src.
+        sliceable: (proto === 6 || proto === 17) && !w.flow.tp_src,
+      };
+    });
+    const placed = place({
+      monitors: app.monitors.map((m) => ({ name: m.name, node: m.node, capacity: m.capacity, inspects: m.inspects, app: app.name })),
+      flows: groups,
+      strategy: opts.strategy ?? 'per-node',
+    });
+    if (!placed.ok) return fail(placed.errors);
+    placement = placed.value;
+    for (const u of placement.unplaced) {
+      const w = byKind[Number(u.flow.slice(1))];
+      errors.push(diag(FTC_ERRORS.UNPLACED, `tap of ${w.src} (${w.kind}, ${w.flowText}) could not be placed: ${u.reason}`, w.loc));
+    }
+    for (const a of placement.assignments) {
+      const w = byKind[Number(a.flow.slice(1))];
+      const list = monitorsOf.get(w) ?? [];
+      list.push({ monitor: a.monitor, ...(a.slice?.kind === 'src-port' ? { slice: { from: a.slice.from, to: a.slice.to } } : {}) });
+      monitorsOf.set(w, list);
+    }
+  }
+  if (errors.length) return fail(errors);
+
+  const contracts: FlowTap[] = [];
+  const derivations: Record<string, string> = {};
+  const counters = new Map<string, number>();
+  for (const w of wanted) {
+    const targets = w.monitor ? [{ monitor: w.monitor }] : (monitorsOf.get(w) ?? []);
+    const o = options.get(`${w.src}|${w.flowText}`) ?? {};
+    const { direction = 'both', ...contractOptions } = o;
+    for (const t of targets) {
+      const n = (counters.get(w.policy) ?? 0) + 1;
+      counters.set(w.policy, n);
+      const id = `${w.policy}:${n}`;
+      let flow = w.flow;
+      let reply = mirrorFlow(w.flow);
+      if ('slice' in t && t.slice) {
+        const sliced = sliceFlows(w.flow, t.slice);
+        if (!sliced.ok) {
+          errors.push(...sliced.errors);
+          continue;
+        }
+        [flow, reply] = sliced.value;
+      }
+      const base = {
+        tenant: app.tenant,
+        src: w.src,
+        dst: t.monitor,
+        action: w.action,
+        options: contractOptions,
+        direction,
+        origin: { policyFile: w.loc?.file, line: w.loc?.line, derivation: w.derivation },
+      };
+      contracts.push({ id, flow, ...base });
+      derivations[id] = w.derivation;
+      if (printFlow(reply) !== printFlow(flow)) {
+        contracts.push({ id: `${id}r`, flow: reply, ...base });
+        derivations[`${id}r`] = `${w.derivation}\n(reply direction of ${id})`;
+      }
+    }
+  }
+  const ports: Record<string, string> = {};
+  for (const i of app.instances) ports[i.name] = app.tenant;
+  const monitors: Record<string, string> = {};
+  for (const m of app.monitors) monitors[m.name] = app.tenant;
+  errors.push(...checkContracts(contracts), ...checkTenancy(contracts, { ports, monitors }));
+  if (errors.length) return fail(errors);
+  return ok({ contracts, placement, derivations, facts: facts.length });
+}
+
+function loadOf(facts: Fact[], instance: string, opts: FtcOptions): number {
+  const f = facts.find((x) => x.pred === 'load' && x.args[0] === instance);
+  return typeof f?.args[1] === 'number' ? f.args[1] : (opts.defaultLoad ?? 10);
+}
+
+function sliceFlows(flow: FlowMatch, s: { from: number; to: number }): Result<[FlowMatch, FlowMatch]> {
+  const req = parseFlow(`${printFlow(flow)},tp_src=${s.from}-${s.to}`);
+  if (!req.ok) return req;
+  const rep = parseFlow(`${printFlow(mirrorFlow(flow))},tp_dst=${s.from}-${s.to}`);
+  if (!rep.ok) return rep;
+  return ok([req.value, rep.value]);
+}
+
+/** Expands a Src value to instances of this application; anything else is another tenant's port. */
+function instancesFor(app: App, src: Value): string[] | null {
+  const s = String(src);
+  if (app.instances.some((i) => i.name === s)) return [s];
+  const of = app.instances.filter((i) => i.service === s).map((i) => i.name);
+  return of.length ? of : null;
+}
+
+function collectTaps(app: App, db: Database, policy: string, file: string, out: Wanted[], errors: Diagnostic[]): void {
+  for (const pred of ['tap', 'tap_kind'] as const) {
+    if (!db.predicates().includes(pred)) continue;
+    for (const t of db.query(pred)) {
+      const [src, target, flowText, action] = t;
+      const explained = db.explain(pred, [...t]);
+      const derivation = explained.ok ? formatDerivation(explained.value) : `${pred}(${t.join(', ')})`;
+      const loc: Location = explained.ok && explained.value.loc ? { ...explained.value.loc, file } : { file };
+      const what = `${pred}(${t.map((v) => JSON.stringify(v)).join(', ')})`;
+      if (t.length !== 4) {
+        errors.push(diag(FTC_ERRORS.BAD_TAP, `${what}: ${pred} takes 4 arguments (Src, ${pred === 'tap' ? 'Monitor' : 'Kind'}, Flow, Action)`, loc));
+        continue;
+      }
+      if (action !== 'forward' && action !== 'redirect') {
+        errors.push(diag(FTC_ERRORS.BAD_TAP, `${what}: action must be "forward" or "redirect", not ${JSON.stringify(action)}`, loc));
+        continue;
+      }
+      const instances = instancesFor(app, src);
+      if (!instances) {
+        errors.push(diag(FTC_ERRORS.TENANCY, `${what}: "${src}" is not a port of ${app.tenant}/${app.name}; a tenant can only tap its own application`, loc));
+        continue;
+      }
+      if (pred === 'tap' && !app.monitors.some((m) => m.name === target)) {
+        errors.push(diag(FTC_ERRORS.TENANCY, `${what}: "${target}" is not a monitor of ${app.tenant}/${app.name}`, loc));
+        continue;
+      }
+      const flow = parseFlow(String(flowText), loc);
+      if (!flow.ok) {
+        errors.push(...flow.errors.map((e) => ({ ...e, message: `${what}: ${e.message}` })));
+        continue;
+      }
+      for (const inst of instances)
+        out.push({
+          policy,
+          src: inst,
+          ...(pred === 'tap' ? { monitor: String(target) } : { kind: String(target) }),
+          flowText: String(flowText),
+          flow: flow.value,
+          action,
+          derivation,
+          loc,
+        });
+    }
+  }
+}
+
+function collectOptions(db: Database, out: Map<string, FlowTapOptions & { direction?: FlowTapDirection }>, file: string, errors: Diagnostic[]): void {
+  const get = (src: Value, flow: Value) => {
+    const key = `${src}|${flow}`;
+    let o = out.get(key);
+    if (!o) out.set(key, (o = {}));
+    return o;
+  };
+  const has = (p: string) => db.predicates().includes(p);
+  if (has('tap_direction'))
+    for (const [src, flow, dir] of db.query('tap_direction')) {
+      if (dir !== 'ingress' && dir !== 'egress' && dir !== 'both') errors.push(diag(FTC_ERRORS.BAD_TAP, `tap_direction: "${dir}" is not ingress, egress or both`, { file }));
+      else get(src, flow).direction = dir;
+    }
+  if (has('tap_sample'))
+    for (const [src, flow, every, unit] of db.query('tap_sample')) {
+      if (typeof every !== 'number' || (unit !== 'packet' && unit !== 'flow'))
+        errors.push(diag(FTC_ERRORS.BAD_TAP, `tap_sample(${src}, ${flow}, ${every}, ${unit}): want a number and "packet" or "flow"`, { file }));
+      else get(src, flow).sample = { every, unit };
+    }
+  if (has('tap_budget'))
+    for (const [src, flow, rate, unit] of db.query('tap_budget')) {
+      if (typeof rate !== 'number' || (unit !== 'pps' && unit !== 'bps'))
+        errors.push(diag(FTC_ERRORS.BAD_TAP, `tap_budget(${src}, ${flow}, ${rate}, ${unit}): want a number and "pps" or "bps"`, { file }));
+      else get(src, flow).budget = { rate, unit };
+    }
+  if (has('tap_failmode'))
+    for (const [src, flow, mode] of db.query('tap_failmode')) {
+      if (mode !== 'open' && mode !== 'closed') errors.push(diag(FTC_ERRORS.BAD_TAP, `tap_failmode: "${mode}" is not open or closed`, { file }));
+      else get(src, flow).failMode = mode;
+    }
+}
