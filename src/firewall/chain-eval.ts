@@ -129,21 +129,32 @@ export function chainKey(direction: Direction, target: string): string {
 export function compileRuleset(ruleset: Ruleset): CompiledRuleset {
   const chains = new Map<string, number[]>();
   const blocks: IpInterval[] = [];
+  // Inferred rulesets repeat a few (protocol, ports) selections thousands of times.
+  const connCache = new Map<string, ConnSet>();
   const rules = ruleset.rules.map((rule, index): CompiledRule => {
-    const key = chainKey(rule.direction, rule.target);
-    let list = chains.get(key);
-    if (!list) chains.set(key, (list = []));
-    list.push(index);
-    const base = { rule, index, accept: rule.action === 'accept', conns: connOf(rule.protocol, portSetOf(rule.ports)), peer: rule.peer };
-    if (rule.peer.kind === 'instances') return { ...base, instances: new Set(rule.peer.instances) };
-    if (rule.peer.kind === 'cidr') {
-      for (const text of [rule.peer.cidr, ...rule.peer.except]) {
+    const chain = chainKey(rule.direction, rule.target);
+    const list = chains.get(chain);
+    if (list) list.push(index);
+    else chains.set(chain, [index]);
+
+    const p = rule.ports;
+    const key = p === null ? rule.protocol : p.length === 1 ? `${rule.protocol}${p[0].from}-${p[0].to}` : undefined;
+    let conns = key !== undefined ? connCache.get(key) : undefined;
+    if (!conns) {
+      conns = connOf(rule.protocol, portSetOf(p));
+      if (key !== undefined) connCache.set(key, conns);
+    }
+    const accept = rule.action === 'accept';
+    const peer = rule.peer;
+    if (peer.kind === 'instances') return { rule, index, accept, conns, peer, instances: new Set(peer.instances) };
+    if (peer.kind === 'cidr') {
+      for (const text of [peer.cidr, ...peer.except]) {
         const iv = cidrInterval(text);
         if (iv) blocks.push(iv);
       }
-      return { ...base, ips: cidrSet(rule.peer.cidr, rule.peer.except) ?? [] };
+      return { rule, index, accept, conns, peer, ips: cidrSet(peer.cidr, peer.except) ?? [] };
     }
-    return base;
+    return { rule, index, accept, conns, peer };
   });
   return {
     rules,

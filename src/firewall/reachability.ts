@@ -12,6 +12,9 @@
  * are then enumerated only where a chain names the peer, or where both sides let
  * unnamed peers through: an isolated ruleset costs O(rules), not O(instances^2).
  *
+ * Endpoints are the app's instances (rules whose target is no instance of `app` are not
+ * evaluated); an instance never connects to itself, but replicas of one service do.
+ *
  * Outside the application:
  * - `externalAs: 'peer'` (default): one peer, `external`; its connections are the union
  *   over all outside addresses (what some outside address can do).
@@ -88,6 +91,9 @@ interface Context {
   /** Segment -> an address of some instance in it (every address of a segment matches the same blocks). */
   segmentProbe: Map<number, number>;
   outside: OutsideClass[];
+  /** Shared per-class results of chains that decide every outside address by their default. */
+  outsideNone: readonly ConnSet[];
+  outsideAll: readonly ConnSet[];
 }
 
 export function computeReachability(
@@ -228,6 +234,7 @@ function buildContext(ruleset: Ruleset, app: App, addressing: Addressing, mode: 
     if (!segmentProbe.has(segmentOf[i])) segmentProbe.set(segmentOf[i], ips[i]);
   }
 
+  const outside = outsideClasses(compiled, mode);
   return {
     compiled,
     names,
@@ -239,7 +246,9 @@ function buildContext(ruleset: Ruleset, app: App, addressing: Addressing, mode: 
     ips,
     segmentOf,
     segmentProbe,
-    outside: outsideClasses(compiled, mode),
+    outside,
+    outsideNone: outside.map(() => NO_CONNS),
+    outsideAll: outside.map(() => ALL_CONNS),
   };
 }
 
@@ -277,9 +286,8 @@ function summarize(ctx: Context, self: number, direction: Direction): ChainSumma
   const indices = compiled.chains.get(chainKey(direction, name));
   const isolated = compiled.isolated[direction].has(name);
   const fallback = isolated ? NO_CONNS : ALL_CONNS;
-  if (!indices) {
-    return { named: null, other: fallback, otherBySegment: null, outside: ctx.outside.map(() => fallback) };
-  }
+  const outsideFallback = isolated ? ctx.outsideNone : ctx.outsideAll;
+  if (!indices) return { named: null, other: fallback, otherBySegment: null, outside: outsideFallback };
 
   const generic: number[] = [];
   const perInstance = new Map<number, number[]>();
@@ -329,7 +337,7 @@ function summarize(ctx: Context, self: number, direction: Direction): ChainSumma
           return kind === 'any' || kind === 'external' || (kind === 'cidr' && ipSetContains(r.ips!, cl.representative));
         }),
       )
-    : ctx.outside.map(() => fallback);
+    : outsideFallback;
 
   return { named, other, otherBySegment, outside };
 }

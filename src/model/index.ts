@@ -16,3 +16,5 @@ export { isName, isNodeName } from './names.js';
 export { parseCidr, parseIpv4, formatIpv4, type Cidr } from './ipv4.js';
 export { UNDERLAY_NETWORK } from './layout.js';
 export { readYamlDocument, parseYamlShape } from './yaml-document.js';
+export * from './k8s-types.js';
+export { importK8sManifests, parseK8sManifests, k8sWorkloadKinds, type ManifestFile, type K8sImportOptions } from './k8s-import.js';

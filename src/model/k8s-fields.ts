@@ -57,10 +57,11 @@ export class FieldReader {
     return v;
   }
 
-  integer(v: unknown, field: string, min: number, max: number): number | undefined {
+  /** `code` names what a value out of range is (a port, a replica count). */
+  integer(v: unknown, field: string, min: number, max: number, code: string): number | undefined {
     if (v === undefined || v === null) return undefined;
     if (typeof v !== 'number' || !Number.isInteger(v)) return this.error(ModelCode.TYPE, `expected an integer, got ${describe(v)}`, field);
-    if (v < min || v > max) return this.error(K8sCode.PORT, `${v} is outside ${min}..${max}`, field);
+    if (v < min || v > max) return this.error(code, `${v} is outside ${min}..${max}`, field);
     return v;
   }
 

@@ -80,7 +80,7 @@ export function readObject(obj: RawK8sObject, r: FieldReader, out: ReadObjects):
     const ports = containerPorts(tspec, f('spec.template.spec'), r);
     // A DaemonSet runs one pod per node; the manifests do not say how many nodes, so one.
     const countField = obj.kind === 'Job' ? 'parallelism' : 'replicas';
-    const count = obj.kind === 'DaemonSet' ? 1 : (r.integer(spec[countField], f(`spec.${countField}`), 0, 100000) ?? 1);
+    const count = obj.kind === 'DaemonSet' ? 1 : (r.integer(spec[countField], f(`spec.${countField}`), 0, 100000, ModelCode.REPLICAS) ?? 1);
     out.workloads.push({ id: `${namespace}/${name}`, namespace, name, kind: obj.kind, labels, ports, replicas: count, loc });
   } else if (obj.kind === 'Service') {
     const type = r.string(spec.type, f('spec.type')) ?? 'ClusterIP';
@@ -118,9 +118,9 @@ function containerPorts(spec: Record<string, unknown>, field: string, r: FieldRe
       const pf = `${cf}.ports[${pi}]`;
       const port = r.object(p, pf);
       if (!port) return;
-      const number = port.containerPort === undefined
+      const number = port.containerPort == null
         ? r.error(ModelCode.MISSING_KEY, '"containerPort" is required', `${pf}.containerPort`)
-        : r.integer(port.containerPort, `${pf}.containerPort`, 1, 65535);
+        : r.integer(port.containerPort, `${pf}.containerPort`, 1, 65535, K8sCode.PORT);
       const protocol = readProtocol(port.protocol, `${pf}.protocol`, r);
       const name = portName(port.name, `${pf}.name`, r);
       if (number === undefined || protocol === undefined) return;
@@ -271,8 +271,8 @@ function readPolicyPort(v: unknown, field: string, r: FieldReader): K8sPolicyPor
   const protocol = readProtocol(p.protocol, `${field}.protocol`, r);
   let port: number | string | undefined;
   if (typeof p.port === 'string') port = portName(p.port, `${field}.port`, r);
-  else if (p.port !== undefined && p.port !== null) port = r.integer(p.port, `${field}.port`, 1, 65535);
-  const endPort = r.integer(p.endPort, `${field}.endPort`, 1, 65535);
+  else if (p.port !== undefined && p.port !== null) port = r.integer(p.port, `${field}.port`, 1, 65535, K8sCode.PORT);
+  const endPort = r.integer(p.endPort, `${field}.endPort`, 1, 65535, K8sCode.PORT);
   if (protocol === undefined || (p.port != null && port === undefined)) return undefined;
   const out: K8sPolicyPort = { protocol };
   if (port !== undefined) out.port = port;

@@ -10,7 +10,7 @@ import type { Addressing, App, Attachment } from '../model/index.js';
 import { applyNft } from '../dataplane/index.js';
 import { EventHub, type LifecycleListener, type ManagementContext, type Orchestrator } from './lifecycle.js';
 import { instanceNs, nodeNs, nsPrefix, externalNs, underlayNs } from './names.js';
-import { startInNamespace, stopProcess } from './processes.js';
+import { startInNamespace, stopProcess, stopProcesses } from './processes.js';
 import { expandRunSpec } from './run-spec.js';
 import { appRunDir, loadState, removeState, saveState, type CloudState } from './state-file.js';
 import { instancePlan, instanceUnplugPlan, monitorPlan, nodePlan, underlayPlan, type Step } from './topology-plan.js';
@@ -269,7 +269,7 @@ async function killNamespacePids(runner: CommandRunner, ns: string): Promise<num
   const r = await runner.run(['ip', 'netns', 'pids', ns]);
   if (r.code !== 0) return 0;
   const pids = r.stdout.split(/\s+/).filter(Boolean).map(Number);
-  for (const pid of pids) await stopProcess(pid, 2000);
+  await stopProcesses(pids, 3000);
   return pids.length;
 }
 
@@ -289,10 +289,8 @@ export async function downCloud(appName: string, runner: CommandRunner = systemR
   if (state) {
     state.phase = 'stopping';
     saveState(state);
-    for (const p of state.processes) {
-      await stopProcess(p.pid);
-      processes++;
-    }
+    await stopProcesses(state.processes.map((p) => p.pid));
+    processes += state.processes.length;
   }
   const listed = await runner.run(['ip', 'netns', 'list']);
   const prefix = nsPrefix(appName);
@@ -304,9 +302,10 @@ export async function downCloud(appName: string, runner: CommandRunner = systemR
   // Instances and monitors first, nodes after, the underlay last: no link is left dangling.
   const rank = (ns: string) => (ns === underlayNs(appName) || ns === externalNs(appName) ? 2 : ns.startsWith(`${prefix}n-`) ? 1 : 0);
   all.sort((x, y) => rank(x) - rank(y));
+  const counts = await Promise.all(all.map((ns) => killNamespacePids(runner, ns)));
+  processes += counts.reduce((a, b) => a + b, 0);
   const removed: string[] = [];
   for (const ns of all) {
-    processes += await killNamespacePids(runner, ns);
     const r = await runner.run(['ip', 'netns', 'del', ns]);
     if (r.code === 0) removed.push(ns);
   }

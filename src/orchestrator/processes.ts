@@ -39,21 +39,27 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** TERM the process group, then KILL whatever is left after the grace period. */
-export async function stopProcess(pid: number, graceMs = 3000): Promise<void> {
-  const signal = (sig: NodeJS.Signals) => {
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, sig);
+  } catch {
     try {
-      process.kill(-pid, sig);
+      process.kill(pid, sig);
     } catch {
-      try {
-        process.kill(pid, sig);
-      } catch {
-        /* already gone */
-      }
+      /* already gone */
     }
-  };
-  signal('SIGTERM');
+  }
+}
+
+/** TERM every process (and its group) at once, then KILL whatever is left after the grace period. */
+export async function stopProcesses(pids: number[], graceMs = 3000): Promise<void> {
+  const live = pids.filter(isAlive);
+  for (const pid of live) signal(pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline && isAlive(pid)) await new Promise((r) => setTimeout(r, 50));
-  if (isAlive(pid)) signal('SIGKILL');
+  while (Date.now() < deadline && live.some(isAlive)) await new Promise((r) => setTimeout(r, 25));
+  for (const pid of live) if (isAlive(pid)) signal(pid, 'SIGKILL');
+}
+
+export function stopProcess(pid: number, graceMs = 3000): Promise<void> {
+  return stopProcesses([pid], graceMs);
 }

@@ -1,0 +1,173 @@
+import type { Addressing, App } from '../../model/index.js';
+import { AppView } from './app-view.js';
+import { evaluateConnection, type ConnContext } from './connection-policy.js';
+import { headerValue, httpIdentity, sqlIdentity, traceIdOf, type Header } from './identity.js';
+import { DEFAULT_INTEGRITY_OPTIONS, IntegrityTracker, type IntegrityOptions, type IntegrityStats, type TrackedRequest } from './integrity.js';
+import type { ConnId, Notice, NoticeSink, NoticeTypeName } from './notice.js';
+import { checkHttpRequest, checkNatsSubject, checkSqlQuery } from './request-policy.js';
+import { Suppressor } from './suppressor.js';
+import { DEFAULT_SYN_FLOOD_OPTIONS, SynFloodDetector, type SynFloodOptions } from './syn-flood.js';
+
+export interface PolicyOptions {
+  synFlood: SynFloodOptions;
+  integrity: IntegrityOptions;
+  /** Seconds an identical Unauthorized_Connection (same source, target and port) is not repeated (Zeek's default is an hour). */
+  connectionSuppress: number;
+  /** Seconds an identical request notice (same source, target and request) is not repeated. */
+  requestSuppress: number;
+}
+
+export const DEFAULT_POLICY_OPTIONS: PolicyOptions = {
+  synFlood: DEFAULT_SYN_FLOOD_OPTIONS,
+  integrity: DEFAULT_INTEGRITY_OPTIONS,
+  connectionSuppress: 3600,
+  requestSuppress: 60,
+};
+
+export interface PolicyStats {
+  notices: Partial<Record<NoticeTypeName, number>>;
+  suppressed: number;
+  halfOpen: number;
+  integrity: IntegrityStats;
+}
+
+export interface HttpRequestInput {
+  ts: number;
+  method: string;
+  uri: string;
+  headers: readonly Header[];
+  /** First bytes of the body. */
+  body?: Uint8Array;
+}
+
+/**
+ * Every policy of one monitor, built from the application model: the connection policy,
+ * request-specific policies (HTTP, SQL, NATS), request integrity and SYN-flood detection.
+ * The engine reports what it parsed; notices go to `sink`. Without a model only the SYN-flood
+ * check runs (it needs no requirements).
+ */
+export class MonitorPolicy {
+  readonly view: AppView | null;
+  readonly opts: PolicyOptions;
+  private readonly integrity: IntegrityTracker;
+  private readonly synFlood: SynFloodDetector;
+  private readonly suppressor = new Suppressor();
+  private readonly counts: Partial<Record<NoticeTypeName, number>> = {};
+  private readonly emit: NoticeSink;
+
+  constructor(model: { app: App; addressing: Addressing } | null, sink: NoticeSink, opts: Partial<PolicyOptions> = {}) {
+    this.opts = { ...DEFAULT_POLICY_OPTIONS, ...opts };
+    this.view = model ? new AppView(model.app, model.addressing) : null;
+    this.emit = (n: Notice) => {
+      this.counts[n.note] = (this.counts[n.note] ?? 0) + 1;
+      sink(n);
+    };
+    this.integrity = new IntegrityTracker(this.emit, this.opts.integrity);
+    this.synFlood = new SynFloodDetector(this.emit, this.opts.synFlood);
+  }
+
+  /** A connection started: the connection policy decides, once. */
+  connection(uid: string, id: ConnId, ts: number): ConnContext | null {
+    if (!this.view) return null;
+    const { ctx, notice } = evaluateConnection(this.view, uid, id, ts);
+    if (notice) this.raise(notice, `${ctx.orig.instance ?? ctx.orig.ip}>${ctx.resp.instance ?? ctx.resp.ip}:${id.proto}/${id.respP}`, this.opts.connectionSuppress);
+    return ctx;
+  }
+
+  /** A connection ended with Zeek conn_state `state`. */
+  connectionClosed(uid: string, id: ConnId, state: string, startTs: number): void {
+    this.synFlood.closed(uid, id, state, startTs, { service: this.view?.peerOf(id.respH).service ?? 'host' });
+  }
+
+  /** An HTTP request's head and body prefix were parsed. Returns a handle for its response. */
+  httpRequest(ctx: ConnContext | null, req: HttpRequestInput): TrackedRequest | null {
+    if (!ctx || !ctx.inScope) return null;
+    const v = checkHttpRequest(ctx, req.ts, req.method, req.uri);
+    if (v.notice) this.raiseRequest(v.notice);
+    return this.integrity.request({
+      uid: ctx.uid,
+      id: ctx.id,
+      kind: 'http',
+      ts: req.ts,
+      from: ctx.orig,
+      to: ctx.resp,
+      traceId: traceIdOf(headerValue(req.headers, 'traceparent')),
+      describe: `${req.method} ${req.uri}`,
+      identity: v.identity ? httpIdentity(v.identity, req) : undefined,
+      field: v.identity,
+    });
+  }
+
+  httpResponse(handle: TrackedRequest | null, ts: number, headers: readonly Header[]): void {
+    if (handle) this.integrity.response(handle, ts, traceIdOf(headerValue(headers, 'traceparent')));
+  }
+
+  /** A request that never got its response (the connection ended). */
+  httpAbandoned(handle: TrackedRequest | null, ts: number): void {
+    if (handle) this.integrity.response(handle, ts, undefined);
+  }
+
+  /** A SQL query was sent (simple Query, or Execute of a bound statement with its parameters). */
+  sqlQuery(ctx: ConnContext | null, ts: number, sql: string, params: readonly (string | null)[]): void {
+    if (!ctx || !ctx.inScope) return;
+    const v = checkSqlQuery(ctx, ts, sql);
+    if (v.notice) this.raiseRequest(v.notice);
+    if (ctx.orig.instance === undefined || v.statements.every((s) => s.control)) return;
+    this.integrity.request({
+      uid: ctx.uid,
+      id: ctx.id,
+      kind: 'sql',
+      ts,
+      from: ctx.orig,
+      to: ctx.resp,
+      traceId: undefined,
+      describe: clip(sql),
+      identity: v.identity ? sqlIdentity(v.identity, params) : undefined,
+      field: v.identity,
+    });
+  }
+
+  natsPublish(ctx: ConnContext | null, ts: number, subject: string): void {
+    if (!ctx || !ctx.inScope) return;
+    const v = checkNatsSubject(ctx, ts, 'publish', subject);
+    if (v.notice) this.raiseRequest(v.notice);
+  }
+
+  natsSubscribe(ctx: ConnContext | null, ts: number, subject: string): void {
+    if (!ctx || !ctx.inScope) return;
+    const v = checkNatsSubject(ctx, ts, 'subscribe', subject);
+    if (v.notice) this.raiseRequest(v.notice);
+  }
+
+  /** A message delivered by the server to the client (the connection's originator). */
+  natsDelivered(ctx: ConnContext | null, ts: number, subject: string, headers: readonly Header[]): void {
+    if (!ctx || !ctx.inScope) return;
+    this.integrity.message({ uid: ctx.uid, id: ctx.id, ts, from: ctx.resp, to: ctx.orig, traceId: traceIdOf(headerValue(headers, 'traceparent')), describe: `MSG ${subject}` });
+  }
+
+  tick(now: number): void {
+    this.integrity.tick(now);
+  }
+
+  finish(now: number): void {
+    this.integrity.finish(now);
+  }
+
+  stats(): PolicyStats {
+    return { notices: { ...this.counts }, suppressed: this.suppressor.suppressed, halfOpen: this.synFlood.halfOpen, integrity: { ...this.integrity.stats } };
+  }
+
+  private raise(n: Notice, key: string, interval: number): void {
+    if (!this.suppressor.allow(`${n.note}|${key}`, n.ts, interval)) return;
+    n.suppressFor = interval;
+    this.emit(n);
+  }
+
+  private raiseRequest(n: Notice): void {
+    this.raise(n, `${n.id?.origH}>${n.id?.respH}:${n.id?.respP}|${n.evidence.request ?? ''}`, this.opts.requestSuppress);
+  }
+}
+
+function clip(s: string, max = 200): string {
+  return s.length > max ? `${s.slice(0, max)}...` : s;
+}

@@ -1,0 +1,169 @@
+/**
+ * The local cloud for real: dvd-rental on network namespaces with its inferred firewall and
+ * forward taps, the probe matrix, the rental flow, taps delivering, quarantine, move,
+ * redeploy, tamper resistance, and a `down` that leaves nothing behind. Needs root.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { needsRoot } from './support/root.js';
+import { canConnect, flowtap, inNs, namespaces, run } from './support/cloud.js';
+
+const skip = needsRoot();
+const APP = 'examples/dvd-rental';
+const PREFIX = 'ft-dvd-rental-';
+const ns = (kind: string, name: string) => `${PREFIX}${kind}-${name}`;
+const EXT = `${PREFIX}external`;
+const POLICIES = ['--policy', 'examples/dvd-rental/policies/database.dl', '--policy', 'examples/dvd-rental/policies/public-http.dl'];
+
+interface Ctx {
+  addressing: { instances: Record<string, { ip: string; node: string; port: string }>; nodes: Record<string, { gateway: string; ip: string }> };
+}
+let ctx: Ctx;
+const ip = (i: string) => ctx.addressing.instances[i].ip;
+
+async function liveOk(): Promise<{ ok: boolean; out: string }> {
+  const r = await flowtap('verify', APP, '--live');
+  return { ok: r.code === 0, out: r.stdout + r.stderr };
+}
+
+async function load(requests: number): Promise<{ errors: number; byOperation: Record<string, number> }> {
+  const r = await inNs(EXT, process.execPath, [
+    'dist/examples/dvd-rental/loadgen/loadgen.js',
+    '--contract-update', `http://${ip('contract-update-0')}:8080`,
+    '--user-create', `http://${ip('user-create-0')}:8080`,
+    '--dvd-return', `http://${ip('dvd-return-0')}:8080`,
+    '--requests', String(requests), '--rate', '150', '--concurrency', '4',
+  ]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+async function psql(sql: string): Promise<string> {
+  const r = await inNs(ns('i', 'db-0'), 'env', ['PGPASSWORD=dvdrental', 'psql', '-h', ip('db-0'), '-U', 'dvdrental', '-d', 'dvdrental', '-tAc', sql]);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.trim();
+}
+
+describe('local cloud: dvd-rental', { skip }, () => {
+  before(async () => {
+    await flowtap('down', 'dvd-rental');
+    const t0 = Date.now();
+    const r = await flowtap('up', APP, ...POLICIES, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    ctx = JSON.parse(r.stdout);
+    console.log(`flowtap up took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  });
+  after(async () => {
+    await flowtap('down', 'dvd-rental');
+  });
+
+  test('the probe matrix equals the required connectivity', async () => {
+    const { ok, out } = await liveOk();
+    assert.ok(ok, out);
+    assert.match(out, /11 open/);
+  });
+
+  test('the rental flow works end to end through the firewall, across nodes', async () => {
+    const s = await load(150);
+    assert.equal(s.errors, 0);
+    assert.ok(s.byOperation['rent'] > 0 && s.byOperation['create-user'] > 0);
+    // Rentals reached dvd-update over NATS and the database; shipping got its calls.
+    await new Promise((r) => setTimeout(r, 500));
+    assert.ok(Number(await psql('select count(*) from rentals')) > 0);
+    assert.ok(Number(await psql('select count(*) from users where balance > 0')) > 0);
+    if (s.byOperation['return']) assert.ok(Number(await psql('select count(*) from rentals where returned_at is not null')) > 0);
+  });
+
+  test('forward taps deliver copies to the SQL monitor while traffic still flows', async () => {
+    const mon = ns('m', 'mon-sql');
+    const cap = spawn('ip', ['netns', 'exec', mon, 'tcpdump', '-l', '-i', 'any', '-n', '-c', '20', 'tcp port 5432'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let lines = '';
+    cap.stdout.on('data', (d) => (lines += d));
+    await new Promise((r) => setTimeout(r, 800));
+    const s = await load(40);
+    assert.equal(s.errors, 0);
+    await new Promise((r) => setTimeout(r, 500));
+    if (cap.exitCode === null && cap.signalCode === null) {
+      const exited = new Promise((r) => cap.once('exit', r));
+      cap.kill('SIGINT');
+      await exited;
+    }
+    assert.ok(lines.split('\n').filter((l) => l.includes('.5432')).length >= 5, lines);
+    const counters = JSON.parse(execFileSync('ip', ['netns', 'exec', ns('n', 'node2'), 'nft', '-j', 'list', 'table', 'netdev', 'flowtap_taps'], { encoding: 'utf8' }));
+    const dup = counters.nftables.filter((x: any) => x.rule).map((x: any) => x.rule.expr.find((e: any) => e.counter)?.counter.packets ?? 0);
+    assert.ok(dup.reduce((a: number, b: number) => a + b, 0) > 0);
+  });
+
+  test('tamper resistance: root inside an instance can neither see nor change the rules, nor reach the node or monitors', async () => {
+    const inst = ns('i', 'shipping-0');
+    const listed = await inNs(inst, 'nft', ['list', 'ruleset']);
+    assert.equal(listed.stdout.trim(), '', 'an instance sees no flowtap table');
+    await inNs(inst, 'nft', ['flush', 'ruleset']);
+    await inNs(inst, 'ip', ['route', 'add', '10.250.0.0/24', 'dev', 'eth0']).catch(() => undefined);
+    // Still denied: the rules live in the node namespace.
+    assert.equal(await canConnect(inst, ip('db-0'), 5432), false);
+    // The node itself (gateway and underlay) is not reachable; a listener there proves it.
+    const node = ns('n', 'node2');
+    const gw = ctx.addressing.nodes.node2.gateway;
+    const listener = spawn('ip', ['netns', 'exec', node, 'nc', '-l', '-k', '-s', gw, '-p', '9999'], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await canConnect(node, gw, 9999), true, 'the listener is up');
+    assert.equal(await canConnect(inst, gw, 9999), false);
+    listener.kill();
+    assert.equal(await canConnect(inst, ctx.addressing.nodes.node1.ip, 22), false);
+    // Monitors have no address at all, and the control plane (root namespace) has no route in.
+    const monAddrs = execFileSync('ip', ['-n', ns('m', 'mon-sql'), '-4', 'addr', 'show'], { encoding: 'utf8' });
+    assert.ok(!/inet (?!127\.)/.test(monAddrs), monAddrs);
+    const route = await inNs(inst, 'ip', ['route', 'get', '127.0.0.53']);
+    assert.ok(route.code !== 0 || !route.stdout.includes('via 127'), 'no path to the host loopback');
+  });
+
+  test('quarantine cuts an instance off and release restores it', async () => {
+    const from = ns('i', 'contract-update-0');
+    assert.equal(await canConnect(from, ip('user-update-0'), 8080), true);
+    let r = await flowtap('isolate', APP, 'user-update-0');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await canConnect(from, ip('user-update-0'), 8080), false);
+    assert.equal(await canConnect(ns('i', 'user-update-0'), ip('db-0'), 5432), false);
+    assert.ok((await liveOk()).ok, 'the live matrix expects the quarantined instance to be cut off');
+    r = await flowtap('release', APP, 'user-update-0');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await canConnect(from, ip('user-update-0'), 8080), true);
+  });
+
+  test('moving an instance to another node: new address, same policy, enforcement holds', async () => {
+    const before = ip('shipping-0');
+    const r = await flowtap('move', APP, 'shipping-0', 'node1');
+    assert.equal(r.code, 0, r.stderr);
+    const st = JSON.parse((await flowtap('status', 'dvd-rental', '--json')).stdout);
+    ctx.addressing = st.addressing;
+    assert.notEqual(ip('shipping-0'), before);
+    assert.equal(st.addressing.instances['shipping-0'].node, 'node1');
+    const { ok, out } = await liveOk();
+    assert.ok(ok, out);
+    assert.equal(await canConnect(ns('i', 'dvd-update-0'), ip('shipping-0'), 8080), true);
+    assert.equal(await canConnect(ns('i', 'shipping-0'), ip('db-0'), 5432), false);
+    assert.equal((await load(30)).errors, 0);
+  });
+
+  test('redeploying the database keeps its data and its rules', async () => {
+    const users = Number(await psql('select count(*) from users'));
+    const r = await flowtap('redeploy', APP, 'db-0');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(Number(await psql('select count(*) from users')), users);
+    const { ok, out } = await liveOk();
+    assert.ok(ok, out);
+  });
+
+  test('down removes every namespace, process and rule, and is idempotent', async () => {
+    const r = await flowtap('down', 'dvd-rental');
+    assert.equal(r.code, 0);
+    assert.deepEqual(namespaces(PREFIX), []);
+    const procs = await run('pgrep', ['-f', 'dvd-rental/services/main.js|nats-server|postgres -D']);
+    assert.equal(procs.stdout.trim(), '', procs.stdout);
+    const again = await flowtap('down', 'dvd-rental');
+    assert.equal(again.code, 0);
+    assert.match(again.stdout, /removed 0 namespaces/);
+  });
+});

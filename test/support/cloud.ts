@@ -1,0 +1,48 @@
+/** Helpers for integration tests that drive the real `flowtap` CLI against the local cloud. */
+import { execFile, execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const ROOT = new URL('../../..', import.meta.url).pathname;
+export const stateDir = mkdtempSync(join(tmpdir(), 'flowtap-state-'));
+// Servers started by the cloud (PostgreSQL runs as its own user) need to reach their run folders.
+chmodSync(stateDir, 0o755);
+const env = { ...process.env, FLOWTAP_STATE_DIR: stateDir };
+
+export interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function flowtap(...args: string[]): Promise<Ran> {
+  return run(process.execPath, [join(ROOT, 'bin/flowtap.js'), ...args]);
+}
+
+export function run(cmd: string, args: string[], input?: string): Promise<Ran> {
+  return new Promise((resolve) => {
+    const child = execFile(cmd, args, { cwd: ROOT, env, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+export function inNs(ns: string, cmd: string, args: string[]): Promise<Ran> {
+  return run('ip', ['netns', 'exec', ns, cmd, ...args]);
+}
+
+export function namespaces(prefix: string): string[] {
+  return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.split(' ')[0])
+    .filter((n) => n.startsWith(prefix));
+}
+
+/** Connect attempt from a namespace; true when the TCP handshake completes within `timeout` s. */
+export async function canConnect(ns: string, ip: string, port: number, timeout = 1): Promise<boolean> {
+  const r = await inNs(ns, 'nc', ['-z', '-w', String(timeout), ip, String(port)]);
+  return r.code === 0;
+}
