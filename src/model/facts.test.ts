@@ -23,13 +23,13 @@ test('web-sql facts: topology, and wildcards for unconstrained requirements', ()
   assert.deepEqual(of(f, 'service'), [['web'], ['sql']]);
   assert.ok(has(f, 'public', 'web') && has(f, 'internal', 'sql'));
   assert.ok(has(f, 'port', 'web', 'http', 'tcp', 80, 'http'));
-  assert.ok(has(f, 'port', 'sql', 'mysql', 'tcp', 3306, 'mysql'));
+  assert.ok(has(f, 'port', 'sql', 'sql', 'tcp', 3306, 'postgres'));
   assert.deepEqual(of(f, 'instance'), [['web-0', 'web', 'node1'], ['sql-0', 'sql', 'node1']]);
-  assert.deepEqual(of(f, 'requirement'), [[0, 'external', 'web', 'http'], [1, 'web', 'sql', 'mysql']]);
+  assert.deepEqual(of(f, 'requirement'), [[0, 'external', 'web', 'http'], [1, 'web', 'sql', 'sql']]);
   assert.deepEqual(of(f, 'http_allow'), [[0, '*', '*']]);
   assert.deepEqual(of(f, 'sql_allow'), [[1, '*', '*']]);
   assert.deepEqual(of(f, 'constrained'), []);
-  assert.deepEqual(of(f, 'inspects'), [['mon1', 'http'], ['mon1', 'mysql']]);
+  assert.deepEqual(of(f, 'inspects'), [['mon1', 'http'], ['mon1', 'postgres']]);
   assert.deepEqual(of(f, 'address'), [], 'no addressing, no address facts');
 });
 
@@ -50,7 +50,8 @@ test('dvd-rental facts: L7 constraints as cross products, identities, NATS direc
   assert.deepEqual(of(f, 'sql_allow').filter((a) => a[0] === uu), [[uu, 'SELECT', 'users'], [uu, 'UPDATE', 'users']]);
   assert.ok(has(f, 'identity', uu, 'sql-param', '1'));
   const du = idOf('dvd-update', 'db');
-  assert.equal(of(f, 'sql_allow').filter((a) => a[0] === du).length, 4);
+  assert.equal(of(f, 'sql_allow').filter((a) => a[0] === du).length, 6);
+  assert.ok(has(f, 'sql_allow', du, 'INSERT', 'rentals'));
   assert.ok(has(f, 'sql_allow', du, 'UPDATE', 'rentals'));
 
   assert.deepEqual(of(f, 'nats_allow'), [

@@ -62,13 +62,13 @@ test('dvd-rental loads with its eight services, two nodes and L7 requirements', 
   assert.deepEqual([...new Set(app.monitors.map((m) => m.node))].sort(), ['node1', 'node2']);
 });
 
-test('web-sql loads: one node, web public, sql mysql', () => {
+test('web-sql loads: one node, web public, sql speaking postgres on 3306', () => {
   const app = mustLoad(WEB);
   assert.equal(app.nodes.length, 1);
   assert.deepEqual(app.instances.map((i) => i.name), ['web-0', 'sql-0']);
   assert.equal(app.services.find((s) => s.name === 'web')?.exposure, 'public');
-  assert.deepEqual(app.services.find((s) => s.name === 'sql')?.ports, [{ name: 'mysql', protocol: 'tcp', port: 3306, app: 'mysql' }]);
-  assert.deepEqual(app.requirements.map((r) => [r.from, r.to, r.port]), [['external', 'web', 'http'], ['web', 'sql', 'mysql']]);
+  assert.deepEqual(app.services.find((s) => s.name === 'sql')?.ports, [{ name: 'sql', protocol: 'tcp', port: 3306, app: 'postgres' }]);
+  assert.deepEqual(app.requirements.map((r) => [r.from, r.to, r.port]), [['external', 'web', 'http'], ['web', 'sql', 'sql']]);
 });
 
 test('defaults fill what the descriptor leaves out', () => {

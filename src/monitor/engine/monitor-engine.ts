@@ -1,0 +1,267 @@
+import type { Addressing, App } from '../../model/index.js';
+import type { CapturedPacket } from '../capture/index.js';
+import { PacketDecoder, type DecodeReason, type DecoderOptions } from '../decode/index.js';
+import type { HttpOptions } from '../http/index.js';
+import { CONN_LOG, NOTICE_LOG, WEIRD_LOG, type LogSchema, type LogValue, type ZeekLogWriter } from '../logs/index.js';
+import type { NatsOptions } from '../nats/index.js';
+import {
+  DEFAULT_POLICY_OPTIONS,
+  MonitorPolicy,
+  type ConnId,
+  type IntegrityOptions,
+  type Notice,
+  type PolicyOptions,
+  type PolicyStats,
+  type SynFloodOptions,
+} from '../policy/index.js';
+import type { PgOptions } from '../postgres/index.js';
+import { ConnTracker, type Connection, type ConnTrackerOptions, type ConnTrackerStats, type Direction } from '../tcp/index.js';
+import { chooseAnalyzer } from './analyzer-choice.js';
+import type { AnalyzerEnv } from './analyzer-env.js';
+import { ConnSession } from './conn-session.js';
+import { HttpAnalyzer } from './http-analyzer.js';
+import { connRow, noticeRow, weirdRow } from './log-rows.js';
+import { createNatsAnalyzer } from './nats-analyzer.js';
+import { PgAnalyzer } from './pg-analyzer.js';
+
+/** Policy settings, each part overridable field by field. */
+export interface PolicyOverrides {
+  synFlood?: Partial<SynFloodOptions>;
+  integrity?: Partial<IntegrityOptions>;
+  connectionSuppress?: number;
+  requestSuppress?: number;
+}
+
+export interface MonitorEngineOptions {
+  /** The application model; without it, parsers are chosen by port and only the SYN-flood policy runs. */
+  model?: { app: App; addressing: Addressing } | null;
+  /** Where logs go; null writes none (notices still reach `onNotice`). */
+  logs?: ZeekLogWriter | null;
+  onNotice?: (n: Notice) => void;
+  policy?: PolicyOverrides;
+  decoder?: DecoderOptions;
+  tracker?: ConnTrackerOptions;
+  http?: Partial<HttpOptions>;
+  postgres?: Partial<PgOptions>;
+  nats?: Partial<NatsOptions>;
+  /** weird.log rows per malformed-packet reason; further ones are only counted (default 20). */
+  decodeWeirdsPerReason?: number;
+}
+
+export interface MonitorSummary {
+  packets: number;
+  bytes: number;
+  /** First and last packet time. */
+  firstTs: number | null;
+  lastTs: number | null;
+  decode: Record<string, number>;
+  tracker: ConnTrackerStats;
+  policy: PolicyStats;
+  notices: number;
+  /** Exceptions raised by flowtap's own code on some packet (each logged as a weird); 0 unless there is a bug. */
+  internalErrors: number;
+  logs: Record<string, number>;
+}
+
+export function mergePolicyOptions(o: PolicyOverrides = {}): PolicyOptions {
+  const d = DEFAULT_POLICY_OPTIONS;
+  return {
+    synFlood: { ...d.synFlood, ...o.synFlood },
+    integrity: { ...d.integrity, ...o.integrity },
+    connectionSuppress: o.connectionSuppress ?? d.connectionSuppress,
+    requestSuppress: o.requestSuppress ?? d.requestSuppress,
+  };
+}
+
+/**
+ * The monitor's pipeline: packets → decoder → connection tracker → per-connection protocol
+ * analyzer → logs and policies. Push packets with `packet()`, call `tick()` on a timer for live
+ * capture (idle connections expire by wall-clock time), and `finish()` at the end of input.
+ * Nothing a packet contains can make it throw: malformed frames are counted by reason and
+ * logged (rate-limited) as weirds.
+ */
+export class MonitorEngine implements AnalyzerEnv {
+  readonly decoder: PacketDecoder;
+  readonly tracker: ConnTracker;
+  readonly policy: MonitorPolicy;
+  private readonly logs: ZeekLogWriter | null;
+  private readonly onNotice: ((n: Notice) => void) | undefined;
+  private readonly opts: MonitorEngineOptions;
+  private readonly decodeWeirds = new Map<string, number>();
+  private readonly decodeWeirdLimit: number;
+  private now = 0;
+  private nextTick = -Infinity;
+  private bytes = 0;
+  private firstTs: number | null = null;
+  private noticeCount = 0;
+  private internalErrors = 0;
+  private finished = false;
+  private readonly local: ((ip: string) => boolean) | null;
+
+  constructor(opts: MonitorEngineOptions = {}) {
+    this.opts = opts;
+    this.logs = opts.logs ?? null;
+    this.onNotice = opts.onNotice;
+    this.decodeWeirdLimit = opts.decodeWeirdsPerReason ?? 20;
+    this.decoder = new PacketDecoder(opts.decoder);
+    this.policy = new MonitorPolicy(opts.model ?? null, (n) => this.notice(n), mergePolicyOptions(opts.policy));
+    const view = this.policy.view;
+    this.local = view ? (ip: string) => view.isLocal(ip) : null;
+    this.tracker = new ConnTracker(
+      {
+        onNew: (c) => this.onNew(c),
+        onData: (c, dir, buf, off, len) => (c.userData as ConnSession | undefined)?.parser?.data(dir, buf, off, len, this.now),
+        onGap: (c, dir, len) => this.onGap(c, dir, len),
+        onClose: (c) => this.onClose(c),
+        onWeird: (c, name) => {
+          const s = c.userData as ConnSession | undefined;
+          if (s) this.weird(s, name, '', this.now, 'TCP');
+        },
+      },
+      opts.tracker,
+    );
+  }
+
+  /** One captured frame (the reader's reused object is not kept). */
+  packet(p: CapturedPacket): void {
+    this.frame(p.linktype, p.data, p.ts, p.index);
+  }
+
+  frame(linktype: number, data: Uint8Array, ts: number, index = 0): void {
+    if (this.finished) return;
+    this.now = ts;
+    this.bytes += data.length;
+    if (this.firstTs === null) this.firstTs = ts;
+    if (ts >= this.nextTick) {
+      this.policy.tick(ts);
+      this.nextTick = ts + 1;
+    }
+    const dp = this.decoder.decode(linktype, data, ts);
+    if (dp === null) {
+      const why = this.decoder.lastSkip;
+      if (why !== '' && why !== 'non_ip' && why !== 'fragment_held') this.decodeWeird(why, ts, index);
+      return;
+    }
+    try {
+      this.tracker.process(dp);
+    } catch (e) {
+      this.internalError(e, ts, index);
+    }
+  }
+
+  /**
+   * A bug of ours met by some input: counted and logged as a weird with the packet number, so
+   * one odd packet does not stop the monitor and the problem stays visible.
+   */
+  private internalError(e: unknown, ts: number, index: number): void {
+    this.internalErrors++;
+    const msg = e instanceof Error ? e.message : String(e);
+    this.decodeWeird('flowtap_internal_error', ts, index, msg);
+  }
+
+  /** Wall-clock housekeeping for live capture: expire idle connections and fragments, run timed policies. */
+  tick(now: number): void {
+    if (this.finished) return;
+    if (now > this.now) this.now = now;
+    this.tracker.expire(this.now);
+    this.decoder.expireFragments(this.now);
+    this.policy.tick(this.now);
+  }
+
+  /** End of input: close every connection (writing its logs), settle pending policy state, close the logs. */
+  finish(): MonitorSummary {
+    if (!this.finished) {
+      try {
+        this.tracker.flush();
+      } catch (e) {
+        this.internalError(e, this.now, 0);
+      }
+      this.policy.finish(this.now);
+      this.finished = true;
+      this.logs?.close();
+    }
+    return this.summary();
+  }
+
+  summary(): MonitorSummary {
+    return {
+      packets: this.decoder.stats.packets,
+      bytes: this.bytes,
+      firstTs: this.firstTs,
+      lastTs: this.firstTs === null ? null : this.now,
+      decode: this.decoder.stats.toRecord(),
+      tracker: { ...this.tracker.stats },
+      policy: this.policy.stats(),
+      notices: this.noticeCount,
+      internalErrors: this.internalErrors,
+      logs: this.logs?.rowCounts() ?? {},
+    };
+  }
+
+  // AnalyzerEnv
+
+  log(schema: LogSchema, values: readonly LogValue[]): void {
+    this.logs?.write(schema, values);
+  }
+
+  weird(s: ConnSession | null, name: string, addl: string, ts: number, source: string): void {
+    if (s && !s.firstWeird(name)) return;
+    this.logs?.write(WEIRD_LOG, weirdRow(ts, s, name, addl, source));
+  }
+
+  // internals
+
+  private notice(n: Notice): void {
+    this.noticeCount++;
+    this.logs?.write(NOTICE_LOG, noticeRow(n));
+    this.onNotice?.(n);
+  }
+
+  private decodeWeird(reason: DecodeReason | string, ts: number, index: number, detail = ''): void {
+    const n = (this.decodeWeirds.get(reason) ?? 0) + 1;
+    this.decodeWeirds.set(reason, n);
+    if (n > this.decodeWeirdLimit) return;
+    const parts: string[] = [];
+    if (index > 0) parts.push(`packet ${index}`);
+    if (detail) parts.push(detail);
+    if (n === this.decodeWeirdLimit) parts.push('further ones are only counted');
+    this.weird(null, reason, parts.join('; '), ts, 'DECODE');
+  }
+
+  private onNew(c: Connection): void {
+    const id: ConnId = { origH: c.origAddress, origP: c.origPort, respH: c.respAddress, respP: c.respPort, proto: c.protoName };
+    const ctx = this.policy.connection(c.uid, id, c.startTs);
+    const s = new ConnSession(c.uid, id, ctx);
+    c.userData = s;
+    if (c.proto !== 6) return;
+    switch (chooseAnalyzer(this.policy.view, id.respH, id.respP)) {
+      case 'http':
+        s.parser = new HttpAnalyzer(s, this, this.opts.http);
+        break;
+      case 'postgres':
+        s.parser = new PgAnalyzer(s, this, this.opts.postgres);
+        break;
+      case 'nats':
+        s.parser = createNatsAnalyzer(s, this, this.opts.nats);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private onGap(c: Connection, dir: Direction, len: number): void {
+    const s = c.userData as ConnSession | undefined;
+    if (!s) return;
+    s.parser?.gap(dir, len);
+  }
+
+  private onClose(c: Connection): void {
+    const s = c.userData as ConnSession | undefined;
+    if (!s) return;
+    s.parser?.end(c.lastSeen);
+    s.parser = null;
+    this.logs?.write(CONN_LOG, connRow(c, s, this.local));
+    this.policy.connectionClosed(c.uid, s.id, c.connState(), c.startTs);
+    c.userData = undefined;
+  }
+}
