@@ -23,7 +23,7 @@ export function readYamlDocument(text: string, file: string, what: string): Resu
     // The parser is tolerant, but hostile input (deep nesting) can still exhaust the stack.
     return fail(diag(ModelCode.YAML_SYNTAX, `cannot parse YAML: ${(e as Error).message}`, { file, line: 1, col: 1 }));
   }
-  const syntax = [...doc.errors, ...doc.warnings].map((e) => yamlDiagnostic(e, lines, file));
+  const syntax = [...doc.errors, ...doc.warnings].map((e) => yamlDiagnostic(e, lines, file, text));
   if (syntax.length) return fail(sortByPosition(syntax));
   const guards = yamlGuards(doc, lines, file);
   if (guards.length) return fail(guards);
@@ -45,9 +45,13 @@ export function parseYamlShape<T>(schema: z.ZodType<T>, text: string, file: stri
   return shaped.ok ? ok({ value: shaped.value, locate: doc.value.locate }) : fail(sortByPosition(shaped.errors));
 }
 
-function yamlDiagnostic(e: YAMLError, lines: LineCounter, file: string): Diagnostic {
+function yamlDiagnostic(e: YAMLError, lines: LineCounter, file: string, text: string): Diagnostic {
   const p = lines.linePos(e.pos[0]);
   const code = e.code === 'DUPLICATE_KEY' ? ModelCode.DUPLICATE_KEY : ModelCode.YAML_SYNTAX;
-  const message = e.code === 'DUPLICATE_KEY' ? `${e.message}: this key appears earlier in the same mapping` : `${e.message.split('\n')[0]} (${e.code})`;
+  const key = text.slice(e.pos[0], e.pos[0] + 80).split(/[:\n]/)[0].trim();
+  const message =
+    e.code === 'DUPLICATE_KEY'
+      ? `duplicate key "${key}": map keys must be unique, and this one appears earlier in the same mapping`
+      : `${e.message.split('\n')[0]} (${e.code})`;
   return diag(code, message, { file, line: p.line, col: p.col });
 }

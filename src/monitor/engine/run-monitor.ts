@@ -1,0 +1,138 @@
+import { diag, formatDiagnostic, type Diagnostic } from '../../diagnostics/index.js';
+import { liveCapture, readPcapFile, type CaptureSummary } from '../capture/index.js';
+import { DirLogTarget, MemoryLogTarget, ZeekLogWriter, type LogFormat, type LogTarget } from '../logs/index.js';
+import type { Notice } from '../policy/index.js';
+import { loadMonitorModel } from './load-model.js';
+import { MonitorEngine, type MonitorSummary, type PolicyOverrides } from './monitor-engine.js';
+
+export interface RunMonitorOptions {
+  /** Read this pcap/pcapng file... */
+  pcap?: string;
+  /** ...or capture live on this interface (tcpdump). */
+  iface?: string;
+  /** BPF filter for live capture. */
+  filter?: string;
+  /** Application descriptor (YAML); without it parsers are chosen by port and only the SYN-flood policy runs. */
+  app?: string;
+  /** Addressing state (JSON: instance → {ip, ...}); default: the local cloud's planned addresses. */
+  addressing?: string;
+  /** Write conn.log, http.log, ... here; without it logs are kept in memory and dropped (notices are still reported). */
+  logDir?: string;
+  format?: LogFormat;
+  policy?: PolicyOverrides;
+  /** Live capture: stop when aborted... */
+  signal?: AbortSignal;
+  /** ...or after this many seconds. */
+  durationSeconds?: number;
+  /** Exit code 1 when any notice was raised (for scripts that gate on a clean capture). */
+  failOnNotice?: boolean;
+  /** Called for each notice as it is raised (the CLI prints them). */
+  onNotice?: (n: Notice) => void;
+  /** Clock for `#open`/`#close` (tests). */
+  now?: () => number;
+}
+
+export interface MonitorRunResult {
+  /** 0: input processed; 1: processed, notices raised and `failOnNotice`; 2: could not run (bad arguments, model or input). */
+  exitCode: number;
+  diagnostics: Diagnostic[];
+  summary: MonitorSummary | null;
+  capture: CaptureSummary | null;
+  /** Every notice raised, in order. */
+  notices: Notice[];
+}
+
+/**
+ * The monitor as a command: load the model, read a capture file or a live interface through the
+ * engine, write the logs, and report. Problems with the arguments, the model or the input are
+ * returned as diagnostics with exit code 2; nothing here throws for bad input.
+ */
+export async function runMonitor(opts: RunMonitorOptions): Promise<MonitorRunResult> {
+  const failed = (d: Diagnostic[]): MonitorRunResult => ({ exitCode: 2, diagnostics: d, summary: null, capture: null, notices: [] });
+  if ((opts.pcap === undefined) === (opts.iface === undefined)) return failed([diag('E_MONITOR_ARGS', 'give exactly one of --pcap FILE or --iface IF')]);
+  if (opts.addressing !== undefined && opts.app === undefined) return failed([diag('E_MONITOR_ARGS', '--addressing needs --app')]);
+  if (opts.format !== undefined && opts.format !== 'tsv' && opts.format !== 'json') return failed([diag('E_MONITOR_ARGS', `--format must be tsv or json, not "${String(opts.format)}"`)]);
+
+  let model = null;
+  if (opts.app !== undefined) {
+    const loaded = loadMonitorModel(opts.app, opts.addressing);
+    if (!loaded.ok) return failed(loaded.errors);
+    model = loaded.value;
+  }
+
+  let target: LogTarget;
+  try {
+    target = opts.logDir !== undefined ? new DirLogTarget(opts.logDir) : new MemoryLogTarget();
+  } catch (e) {
+    return failed([diag('E_MONITOR_LOGDIR', `cannot use log directory: ${(e as Error).message}`, { file: opts.logDir })]);
+  }
+  const notices: Notice[] = [];
+  const logs = new ZeekLogWriter(target, { format: opts.format ?? 'tsv', now: opts.now });
+  const engine = new MonitorEngine({
+    model,
+    logs,
+    policy: opts.policy,
+    onNotice: (n) => {
+      notices.push(n);
+      opts.onNotice?.(n);
+    },
+  });
+
+  let capture: CaptureSummary;
+  try {
+    capture = opts.pcap !== undefined ? await readPcapFile(opts.pcap, (p) => engine.packet(p)) : await runLive(engine, opts.iface!, opts);
+  } catch (e) {
+    engine.finish();
+    return failed([diag('E_MONITOR_IO', `writing logs failed: ${(e as Error).message}`, { file: opts.logDir })]);
+  }
+  let summary: MonitorSummary;
+  try {
+    summary = engine.finish();
+  } catch (e) {
+    return failed([diag('E_MONITOR_IO', `writing logs failed: ${(e as Error).message}`, { file: opts.logDir })]);
+  }
+  const diagnostics = capture.diagnostics;
+  // A capture that could not be opened or read at all is a failed run; a truncated tail is only reported.
+  const fatal = diagnostics.some((d) => d.code === 'E_CAPTURE_OPEN' || d.code === 'E_CAPTURE_FORMAT' || d.code === 'E_CAPTURE_LIVE' || d.code === 'E_CAPTURE_EMPTY');
+  const exitCode = fatal ? 2 : opts.failOnNotice && notices.length > 0 ? 1 : 0;
+  return { exitCode, diagnostics, summary, capture, notices };
+}
+
+/** Live capture until aborted or the duration ends; a one-second timer expires idle connections. */
+async function runLive(engine: MonitorEngine, iface: string, opts: RunMonitorOptions): Promise<CaptureSummary> {
+  const cap = liveCapture(iface, (p) => engine.packet(p), { filter: opts.filter });
+  const timer = setInterval(() => engine.tick(Date.now() / 1000), 1000);
+  const stop = (): void => void cap.stop();
+  opts.signal?.addEventListener('abort', stop, { once: true });
+  if (opts.signal?.aborted) stop();
+  const limit = opts.durationSeconds !== undefined ? setTimeout(stop, opts.durationSeconds * 1000) : undefined;
+  try {
+    return await cap.done;
+  } finally {
+    clearInterval(timer);
+    if (limit) clearTimeout(limit);
+    opts.signal?.removeEventListener('abort', stop);
+  }
+}
+
+/** One line per notice, for a terminal. */
+export function formatNotice(n: Notice): string {
+  const t = new Date(n.ts * 1000).toISOString();
+  return `${t} ${n.note} ${n.uid ?? '-'} ${n.msg}`;
+}
+
+/** The closing report of a run, for a terminal. */
+export function formatRunReport(r: MonitorRunResult): string {
+  const lines: string[] = r.diagnostics.map(formatDiagnostic);
+  const s = r.summary;
+  if (s) {
+    lines.push(`packets ${s.packets} (${s.bytes} bytes), connections ${s.tracker.connections}, notices ${s.notices}`);
+    const malformed = Object.entries(s.decode).filter(([k]) => !['packets', 'decoded'].includes(k));
+    if (malformed.length > 0) lines.push(`decoder: ${malformed.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    const byType = Object.entries(s.policy.notices);
+    if (byType.length > 0) lines.push(`notices by type: ${byType.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    const logs = Object.entries(s.logs);
+    if (logs.length > 0) lines.push(`log rows: ${logs.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  }
+  return lines.join('\n');
+}

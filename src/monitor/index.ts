@@ -1,0 +1,26 @@
+/**
+ * The security monitor: capture → decode → TCP reassembly → HTTP/PostgreSQL/NATS parsing →
+ * Zeek-compatible logs and flowtap's policies. `runMonitor` is the command (`flowtap monitor`);
+ * `MonitorEngine` is the pipeline for embedding (a packet at a time).
+ */
+export {
+  MonitorEngine,
+  mergePolicyOptions,
+  runMonitor,
+  formatNotice,
+  formatRunReport,
+  loadMonitorModel,
+  parseAddressing,
+  chooseAnalyzer,
+  type MonitorEngineOptions,
+  type MonitorSummary,
+  type PolicyOverrides,
+  type RunMonitorOptions,
+  type MonitorRunResult,
+  type AnalyzerKind,
+} from './engine/index.js';
+export * from './logs/index.js';
+export * from './policy/index.js';
+export { readPcapFile, liveCapture, writePcap, encodePcap, CaptureReader, readCaptureBuffer, type CapturedPacket, type CaptureSummary, type PcapRecord } from './capture/index.js';
+export { PacketDecoder, DecodeStats, DECODE_REASONS, packetBuilder } from './decode/index.js';
+export { ConnTracker, type ConnTrackerOptions, type ConnTrackerStats } from './tcp/index.js';

@@ -1,0 +1,103 @@
+/** The command line: exit codes 0 fine, 1 violations, 2 bad input with positioned errors. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../src/cli/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'flowtap-cli-'));
+const DVD = 'examples/dvd-rental/app.yaml';
+const base = readFileSync(DVD, 'utf8');
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(argv, { out: (s) => (out += s + '\n'), err: (s) => (err += s + '\n') });
+  return { code, out, err };
+}
+
+function file(name: string, text: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+test('fine inputs exit 0', async () => {
+  assert.equal((await cli('validate', 'examples/dvd-rental')).code, 0);
+  assert.equal((await cli('validate', 'examples/web-sql')).code, 0);
+  const nft = await cli('firewall', DVD, '--format', 'nft');
+  assert.equal(nft.code, 0);
+  assert.match(nft.out, /table inet flowtap/);
+  const k8s = await cli('firewall', DVD, '--format', 'k8s');
+  assert.equal(k8s.code, 0);
+  assert.match(k8s.out, /kind: NetworkPolicy/);
+  const v = await cli('verify', DVD);
+  assert.equal(v.code, 0, v.out + v.err);
+  assert.match(v.out, /verified/);
+  const json = await cli('firewall', DVD, '--json');
+  assert.equal(JSON.parse(json.out).rules.length, 19);
+});
+
+test('verify exits 1 on a hand-edited ruleset that opens too much, and names the extra connection', async () => {
+  const rs = JSON.parse((await cli('firewall', DVD, '--json')).out);
+  rs.rules.push({ id: 'oops', direction: 'ingress', target: 'db-0', peer: { kind: 'any' }, protocol: 'tcp', ports: null, action: 'accept' });
+  rs.rules.push({ id: 'oops2', direction: 'egress', target: 'shipping-0', peer: { kind: 'service', service: 'db' }, protocol: 'tcp', ports: null, action: 'accept' });
+  const v = await cli('verify', DVD, '--rules', file('open.json', JSON.stringify(rs)));
+  assert.equal(v.code, 1);
+  assert.match(v.out, /EXTRA +shipping => db : TCP 1-65535|EXTRA +shipping => db : All Connections|EXTRA +shipping => db : TCP/);
+  assert.match(v.out, /EXTRA +external => db/);
+});
+
+test('explain names the deciding rule and requirement', async () => {
+  const ok = await cli('explain', DVD, '--from', 'user-update', '--to', 'db:pg');
+  assert.equal(ok.code, 0);
+  assert.match(ok.out, /ALLOWED/);
+  assert.match(ok.out, /requirement #9 .*app\.yaml:\d+:\d+/);
+  const no = await cli('explain', DVD, '--from', 'shipping', '--to', 'db:5432');
+  assert.match(no.out, /DENIED/);
+  assert.match(no.out, /denied by the default/);
+});
+
+test('policy eval: derived facts, and exit 1 when error() tuples are derived', async () => {
+  const p = file('p.dl', 'reaches_db(S) :- requirement(_, S, "db", _).\nerror(S) :- reaches_db(S), S = "shipping".\n');
+  const r = await cli('policy', 'eval', p, '--facts', DVD);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /reaches_db\("user-create"\)/);
+  const bad = file('q.dl', 'error(S) :- requirement(_, S, "db", _), S != "user-create".\n');
+  const e = await cli('policy', 'eval', bad, '--facts', DVD, '--query', 'error');
+  assert.equal(e.code, 1);
+  assert.match(e.out, /error\("user-update"\)/);
+});
+
+// Each bad input: exit 2, and the message names where (file:line:col) and what.
+const BAD: Array<[string, () => string[], RegExp]> = [
+  ['YAML syntax', () => ['validate', file('a1.yaml', 'tenant: x\napp: [unclosed\n')], /a1\.yaml:\d+:\d+.*error E_/],
+  ['unknown key', () => ['validate', file('a2.yaml', base.replace('    exposure: public\n', '    exposure: public\n    exposre: public\n'))], /a2\.yaml:\d+:\d+.*exposre/],
+  ['wrong type', () => ['validate', file('a3.yaml', base.replace("replicas: 1", "replicas: many").replace('    placement: [node1]\n    labels: {tier: front}\n', '    replicas: many\n    placement: [node1]\n    labels: {tier: front}\n'))], /a3\.yaml:\d+:\d+.*replicas/],
+  ['unknown service in a requirement', () => ['validate', file('a4.yaml', base.replace('to: shipping:http', 'to: shiping:http'))], /a4\.yaml:\d+:\d+.*shiping/],
+  ['unknown port', () => ['validate', file('a5.yaml', base.replace('to: shipping:http', 'to: shipping:grpc'))], /a5\.yaml:\d+:\d+.*grpc/],
+  ['duplicate port', () => ['validate', file('a6.yaml', base.replace('      - {name: pg, protocol: tcp, port: 5432, app: postgres}\n', '      - {name: pg, protocol: tcp, port: 5432, app: postgres}\n      - {name: pg2, protocol: tcp, port: 5432, app: postgres}\n'))], /a6\.yaml:\d+:\d+.*5432/],
+  ['port out of range', () => ['validate', file('a7.yaml', base.replace('port: 4222', 'port: 70000'))], /a7\.yaml:\d+:\d+.*70000|a7\.yaml:\d+:\d+.*65535/],
+  ['unknown node', () => ['validate', file('a8.yaml', base.replace('placement: [node2]', 'placement: [node9]'))], /a8\.yaml:\d+:\d+.*node9/],
+  ['duplicate key', () => ['validate', file('a9.yaml', base.replace('tenant: acme\n', 'tenant: acme\ntenant: other\n'))], /a9\.yaml:\d+:\d+.*tenant/],
+  ['external to an internal service', () => ['validate', file('a10.yaml', base.replace('- from: external\n    to: dvd-return:http', '- from: external\n    to: shipping:http'))], /a10\.yaml:\d+:\d+.*internal/],
+  ['bad CIDR', () => ['validate', file('a11.yaml', base.replace('network: 10.77.0.0/16', 'network: 10.77.0.0/33'))], /a11\.yaml:\d+:\d+.*33/],
+  ['L7 constraint that does not fit the port', () => ['validate', file('a12.yaml', base.replace('sql: {statements: [INSERT], tables: [users]', 'http: {methods: [GET], paths: [/x]}, sql: {statements: [INSERT], tables: [users]'))], /a12\.yaml:\d+:\d+/],
+  ['Datalog syntax', () => ['policy', 'eval', file('b1.dl', 'p(X) :- q(X\n')], /b1\.dl:\d+:\d+.*E_DL_SYNTAX/],
+  ['unsafe rule', () => ['policy', 'eval', file('b2.dl', 'p(X, Y) :- q(X).\nq(1).\n')], /b2\.dl:1:\d+.*E_DL_UNSAFE.*Y/],
+  ['unstratifiable program', () => ['policy', 'eval', file('b3.dl', 'p(X) :- q(X), not r(X).\nr(X) :- q(X), not p(X).\nq(1).\n')], /b3\.dl:\d+:\d+.*E_DL_UNSTRATIFIABLE/],
+  ['arity mismatch', () => ['policy', 'eval', file('b4.dl', 'p(1).\np(1, 2).\n')], /b4\.dl:\d+:\d+.*E_DL_ARITY/],
+  ['hand-edited ruleset with a bad field', () => ['verify', DVD, '--rules', file('r1.json', '{"tenant":"acme","app":"dvd-rental","network":"10.77.0.0/16","isolated":{"ingress":[],"egress":[]},"rules":[{"id":"r1","direction":"inbound","target":"db-0","peer":{"kind":"any"},"protocol":"tcp","ports":null,"action":"accept"}],"base":{"arp":true,"established":true}}')], /r1\.json:1:\d+.*direction/],
+  ['bad Kubernetes manifests', () => ['connlist', 'test/fixtures/k8s/bad'], /test\/fixtures\/k8s\/bad\/[^:]+:\d+:\d+/],
+  ['missing file', () => ['validate', join(dir, 'nope.yaml')], /nope\.yaml.*E_NO_FILE/],
+  ['bad option value', () => ['firewall', DVD, '--format', 'iptables'], /--format/],
+];
+
+for (const [what, args, pattern] of BAD) {
+  test(`bad input exits 2 with a positioned error: ${what}`, async () => {
+    const r = await cli(...args());
+    assert.equal(r.code, 2, `${what}: exit ${r.code}\n${r.out}${r.err}`);
+    assert.match(r.err, pattern);
+  });
+}
