@@ -4,7 +4,7 @@
  * Prints time per placement, the time ratio, cross-node share and unplaced load of both.
  */
 import { pathToFileURL } from 'node:url';
-import { generateCloud, place, type PlacementInput } from '../src/flowtap/placement-api.js';
+import { generateCloud, place, type PlacementInput } from '../src/flowtap/index.js';
 
 interface Outcome {
   crossNodeShare: number;

@@ -19,10 +19,8 @@ export function inferFirewall(app: App, opts: InferOptions = {}): Ruleset {
     if (!list) instancesByService.set(inst.service, (list = []));
     list.push(inst.name);
   }
-  const portOf = (req: Requirement) => {
-    const svc = app.services.find((s) => s.name === req.to);
-    return svc?.ports.find((p) => p.name === req.port);
-  };
+  const services = new Map(app.services.map((s) => [s.name, s]));
+  const portOf = (req: Requirement) => services.get(req.to)?.ports.find((p) => p.name === req.port);
 
   const ingress: FirewallRule[] = [];
   const egress: FirewallRule[] = [];

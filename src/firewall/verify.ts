@@ -12,8 +12,9 @@ import type { Connection, Ruleset } from './types.js';
 /** The connections the descriptor requires, at service level. */
 export function requiredConnections(app: App): Connection[] {
   const out: Connection[] = [];
+  const services = new Map(app.services.map((s) => [s.name, s]));
   for (const r of app.requirements) {
-    const port = app.services.find((s) => s.name === r.to)?.ports.find((p) => p.name === r.port);
+    const port = services.get(r.to)?.ports.find((p) => p.name === r.port);
     if (!port) continue;
     out.push({ src: r.from, dst: r.to, protocol: port.protocol, ports: [{ from: port.port, to: port.port }] });
   }

@@ -1,0 +1,24 @@
+/**
+ * Runs every benchmark in one process and prints their tables. Each bench compares against
+ * a baseline measured in the same run, because these machines are noisy.
+ * `npm run bench` (add `-- NAME ...` to pick some: datalog firewall placement decode http-parse ...).
+ */
+const BENCHES: Record<string, () => Promise<{ run(): Promise<string[]> }>> = {
+  datalog: () => import('./datalog.js'),
+  firewall: () => import('./firewall.js'),
+  placement: () => import('./placement.js'),
+  decode: () => import('./decode.js'),
+  'http-parse': () => import('./http-parse.js'),
+};
+
+const wanted = process.argv.slice(2);
+for (const name of wanted.length ? wanted : Object.keys(BENCHES)) {
+  const load = BENCHES[name];
+  if (!load) {
+    console.error(`unknown bench "${name}"; have: ${Object.keys(BENCHES).join(', ')}`);
+    process.exitCode = 2;
+    continue;
+  }
+  console.log(`== ${name}`);
+  for (const line of await (await load()).run()) console.log(line);
+}
