@@ -68,7 +68,7 @@ const source = process.env.FLOWTAP_SOURCE_ADDR;
 if (source) {
   const connect = net.Socket.prototype.connect;
   const pin = (o) => {
-    if (o && typeof o === 'object' && o.path === undefined && o.localAddress === undefined && /^127\./.test(String(o.host ?? '127.0.0.1'))) o.localAddress = source;
+    if (o && typeof o === 'object' && !o.path && !o.localAddress && /^127\./.test(String(o.host ?? '127.0.0.1'))) o.localAddress = source;
   };
   net.Socket.prototype.connect = function (...args) {
     // net.connect hands over already-normalised [options, callback]; others pass (options) or (port, host, cb).
@@ -119,6 +119,7 @@ EOF
 
 start_tcpdump() {
   local file=$1
+  rm -f "$WORK/tcpdump.err"
   # Only the app's addresses, so other loopback traffic on this machine stays out of the fixture.
   tcpdump -i lo -U -s 0 -n -w "$file" 'tcp and net 127.0.0.0/28 and not (src host 127.0.0.1 and dst host 127.0.0.1)' 2>"$WORK/tcpdump.err" &
   TCPDUMP_PID=$!
@@ -130,6 +131,7 @@ stop_tcpdump() {
   sleep 0.5
   kill -INT "$TCPDUMP_PID" && wait "$TCPDUMP_PID" || true
   TCPDUMP_PID=
+  grep -E "captured|dropped" "$WORK/tcpdump.err" | sed 's/^/   tcpdump: /' || true
 }
 
 listening() { ss -ltnH "src $1 and sport = :$2" | grep -q LISTEN; }
@@ -265,11 +267,8 @@ bash "$ROOT/examples/dvd-rental/db/postgres.sh" start "$WORK/pg" 5432 "${IP[db]}
 NATS_STARTED=1
 bash "$ROOT/examples/dvd-rental/db/nats.sh" start "$WORK/nats" 4222 "${IP[mq]}" >/dev/null
 
-scenario benign benign
-scenario unauthorized-db unauthorized_db
-scenario user-create-select user_create_select
-scenario identity-mismatch identity_mismatch
-scenario nats-subjects nats_subjects
-scenario disallowed-http disallowed_http
-scenario syn-flood syn_flood
+# SCENARIOS="identity-mismatch syn-flood" records only those.
+for s in ${SCENARIOS:-benign unauthorized-db user-create-select identity-mismatch nats-subjects disallowed-http syn-flood}; do
+  scenario "$s" "${s//-/_}"
+done
 echo "fixtures written to $OUT"

@@ -7,6 +7,7 @@ import { cmdConnlist } from './cmd-connlist.js';
 import { cmdExplain } from './cmd-explain.js';
 import { cmdPolicyEval } from './cmd-policy-eval.js';
 import { cmdDown, cmdOperation, cmdStatus, cmdUp } from './cmd-cloud.js';
+import { cmdExplainTap, cmdTaps } from './cmd-taps.js';
 
 /** Builds the command tree; every action stores its exit code instead of exiting, so tests can call main(). */
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
@@ -76,6 +77,24 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .action(act((file: string, o) => cmdPolicyEval(io, file, { facts: o.facts, query: o.query, json: json(o) })));
 
   const collect = (v: string, prev: string[]) => [...prev, v];
+  program
+    .command('taps')
+    .argument('<app>')
+    .option('--policy <file>', 'monitoring policy (Datalog); repeatable', collect, [])
+    .option('--strategy <s>', 'monitor placement: per-app | per-node', 'per-node')
+    .option('--format <fmt>', 'text | json | nft | ovs', 'text')
+    .option('--json', 'same as --format json')
+    .description('compile monitoring policies into FlowTap contracts (ftc) and place them on monitors')
+    .action(act((app: string, o) => cmdTaps(io, app, { policy: o.policy, strategy: o.strategy, format: o.format, json: json(o) })));
+  program
+    .command('explain-tap')
+    .argument('<app>')
+    .option('--policy <file>', 'monitoring policy (Datalog); repeatable', collect, [])
+    .option('--strategy <s>', 'per-app | per-node', 'per-node')
+    .requiredOption('--packet <spec>', "a packet in flow syntax, e.g. 'tcp,nw_src=10.77.0.2,tp_dst=5432'")
+    .option('--json', 'machine-readable output')
+    .description('which policy rule produced which contract, and which rendered rule matches a packet (dry run)')
+    .action(act((app: string, o) => cmdExplainTap(io, app, { policy: o.policy, strategy: o.strategy, packet: o.packet, json: json(o) })));
   program
     .command('up')
     .argument('<app>')

@@ -45,6 +45,8 @@ export interface CompiledTaps {
 interface Wanted {
   policy: string;
   src: string;
+  /** Src as the policy wrote it (instance or service): options are keyed by it. */
+  srcArg: string;
   monitor?: string;
   kind?: string;
   flowText: string;
@@ -85,7 +87,7 @@ export function compileTaps(app: App, addressing: Addressing, policies: PolicySo
     }
     const policy = basename(p.file).replace(/\.[^.]*$/, '');
     collectTaps(app, db, policy, p.file, wanted, errors);
-    collectOptions(db, options, p.file, errors);
+    collectOptions(db, options, policy, p.file, errors);
   }
   if (errors.length) return fail(errors);
 
@@ -134,7 +136,8 @@ export function compileTaps(app: App, addressing: Addressing, policies: PolicySo
   const counters = new Map<string, number>();
   for (const w of wanted) {
     const targets = w.monitor ? [{ monitor: w.monitor }] : (monitorsOf.get(w) ?? []);
-    const o = options.get(`${w.src}|${w.flowText}`) ?? {};
+    // Options belong to the policy that states them: another policy's tap of the same flow is unaffected.
+    const o = options.get(`${w.policy}|${w.srcArg}|${w.flowText}`) ?? {};
     const { direction = 'both', ...contractOptions } = o;
     for (const t of targets) {
       const n = (counters.get(w.policy) ?? 0) + 1;
@@ -204,7 +207,8 @@ function collectTaps(app: App, db: Database, policy: string, file: string, out: 
       const [src, target, flowText, action] = t;
       const explained = db.explain(pred, [...t]);
       const derivation = explained.ok ? formatDerivation(explained.value) : `${pred}(${t.join(', ')})`;
-      const loc: Location = explained.ok && explained.value.loc ? { ...explained.value.loc, file } : { file };
+      const at = explained.ok ? (explained.value.rule?.loc ?? explained.value.loc) : undefined;
+      const loc: Location = at ? { file, line: at.line, col: at.col } : { file };
       const what = `${pred}(${t.map((v) => JSON.stringify(v)).join(', ')})`;
       if (t.length !== 4) {
         errors.push(diag(FTC_ERRORS.BAD_TAP, `${what}: ${pred} takes 4 arguments (Src, ${pred === 'tap' ? 'Monitor' : 'Kind'}, Flow, Action)`, loc));
@@ -232,6 +236,7 @@ function collectTaps(app: App, db: Database, policy: string, file: string, out: 
         out.push({
           policy,
           src: inst,
+          srcArg: String(src),
           ...(pred === 'tap' ? { monitor: String(target) } : { kind: String(target) }),
           flowText: String(flowText),
           flow: flow.value,
@@ -243,9 +248,15 @@ function collectTaps(app: App, db: Database, policy: string, file: string, out: 
   }
 }
 
-function collectOptions(db: Database, out: Map<string, FlowTapOptions & { direction?: FlowTapDirection }>, file: string, errors: Diagnostic[]): void {
+function collectOptions(
+  db: Database,
+  out: Map<string, FlowTapOptions & { direction?: FlowTapDirection }>,
+  policy: string,
+  file: string,
+  errors: Diagnostic[],
+): void {
   const get = (src: Value, flow: Value) => {
-    const key = `${src}|${flow}`;
+    const key = `${policy}|${src}|${flow}`;
     let o = out.get(key);
     if (!o) out.set(key, (o = {}));
     return o;

@@ -1,0 +1,129 @@
+/** ftc end to end on dvd-rental: the five example policies compile, render, and nft accepts them. */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { nodeScript } from '../src/controller/index.js';
+import { renderNftTaps, renderOpenFlow } from '../src/dataplane/index.js';
+import { inferFirewall } from '../src/firewall/index.js';
+import { compileTaps, parseFlow, type FlowTap } from '../src/flowtap/index.js';
+import { loadApp, planAddresses, type App } from '../src/model/index.js';
+import { needsRoot } from './support/root.js';
+
+const DIR = 'examples/dvd-rental/policies';
+const loaded = loadApp('examples/dvd-rental/app.yaml');
+assert.ok(loaded.ok);
+const app: App = loaded.value;
+const addressing = planAddresses(app);
+const policy = (name: string) => ({ file: `${DIR}/${name}`, text: readFileSync(`${DIR}/${name}`, 'utf8') });
+const files = readdirSync(DIR).filter((f) => f.endsWith('.dl')).sort();
+
+test('the five example policies compile for dvd-rental', () => {
+  assert.deepEqual(files, ['database.dl', 'forensics.dl', 'honeypot.dl', 'message-queue.dl', 'public-http.dl']);
+  const by = (f: string): FlowTap[] => {
+    const r = compileTaps(app, addressing, [policy(f)]);
+    assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
+    return r.value.contracts;
+  };
+  const db = by('database.dl');
+  assert.deepEqual(db.map((c) => [c.src, c.dst, c.action]), [['db-0', 'mon-sql', 'forward'], ['db-0', 'mon-sql', 'forward']]);
+  const forensics = by('forensics.dl');
+  assert.equal(forensics.length, app.instances.length);
+  assert.ok(forensics.every((c) => c.dst === 'mon-forensics' && c.options.budget?.rate === 50000));
+  const honey = by('honeypot.dl');
+  assert.deepEqual(honey.map((c) => [c.src, c.dst, c.action, c.options.failMode]), [['dvd-return-0', 'mon-honeypot', 'redirect', 'closed']]);
+  const mq = by('message-queue.dl');
+  assert.ok(mq.every((c) => c.src === 'mq-0' && c.dst === 'mon-node2'));
+  const pub = by('public-http.dl');
+  assert.deepEqual([...new Set(pub.map((c) => c.src))].sort(), ['contract-update-0', 'dvd-return-0', 'user-create-0']);
+  assert.ok(pub.every((c) => c.dst === 'mon-http'), 'placed on the HTTP monitor on their own node');
+  // Provenance: every contract knows the rule that produced it.
+  assert.ok(db.every((c) => c.origin?.line === 3 && /tap_kind/.test(c.origin.derivation ?? '')));
+});
+
+test('all policies together compile; forward and redirect on one port coexist, copies first', () => {
+  const r = compileTaps(app, addressing, files.map(policy));
+  assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
+  const text = renderNftTaps(r.value.contracts, app, addressing, 'node1', {});
+  assert.ok(text.ok);
+  const chain = text.value.split('chain ').find((c) => c.startsWith(`tap_eg_${addressing.instances['dvd-return-0'].port}`))!;
+  assert.ok(chain.indexOf('dup to') >= 0 && chain.indexOf('dup to') < chain.indexOf('fwd to'), chain);
+});
+
+test('overlapping redirects to different monitors are refused with both contracts and a witness packet', () => {
+  const extra = { file: 'extra.dl', text: 'tap(I, "mon-forensics", "tcp", "redirect") :- instance(I, "dvd-return", _).\n' };
+  const r = compileTaps(app, addressing, [policy('honeypot.dl'), extra]);
+  assert.equal(r.ok, false);
+  if (!r.ok) {
+    const e = r.errors.find((d) => /redirect/.test(d.message))!;
+    assert.ok(e, JSON.stringify(r.errors));
+    assert.match(e.message, /honeypot:1/);
+    assert.match(e.message, /extra:1/);
+    assert.match(e.message, /packet "[^"]*tcp/);
+  }
+});
+
+test('a tap of another tenant\'s port is refused', () => {
+  const r = compileTaps(app, addressing, [{ file: 'evil.dl', text: 'tap("billing-0", "mon-sql", "ip", "forward").\n' }]);
+  assert.equal(r.ok, false);
+  if (!r.ok) {
+    assert.equal(r.errors[0].code, 'E_FTC_TENANCY');
+    assert.match(r.errors[0].message, /billing-0.*not a port of acme\/dvd-rental/);
+    assert.equal(r.errors[0].loc?.file, 'evil.dl');
+  }
+});
+
+test('fields and options a backend cannot express are errors naming them and the backend', () => {
+  const tun = compileTaps(app, addressing, [{ file: 't.dl', text: 'tap("db-0", "mon-sql", "tcp,tun_id=0x5", "forward").\n' }]);
+  assert.ok(tun.ok);
+  const nft = renderNftTaps(tun.value.contracts, app, addressing, 'node2', {});
+  assert.equal(nft.ok, false);
+  if (!nft.ok) assert.ok(nft.errors.some((e) => e.code === 'E_BACKEND_UNSUPPORTED' && /tun_id/.test(e.message) && /nftables/.test(e.message)));
+  const sampled = compileTaps(app, addressing, [{ file: 's.dl', text: 'tap("db-0", "mon-sql", "tcp", "forward").\ntap_sample("db-0", "tcp", 10, "packet").\n' }]);
+  assert.ok(sampled.ok);
+  const ports: Record<string, number> = {};
+  [...app.instances.map((i) => i.name), ...app.monitors.map((m) => m.name)].forEach((n, i) => (ports[n] = i + 1));
+  const macs = Object.fromEntries(app.instances.map((i) => [i.name, addressing.instances[i.name].mac]));
+  const of = renderOpenFlow(sampled.value.contracts, { ports, macs });
+  assert.equal(of.ok, false);
+  if (!of.ok) assert.ok(of.errors.some((e) => e.code === 'E_BACKEND_UNSUPPORTED' && /sample/.test(e.message)));
+  // A bad flow in a policy points at the rule that derived it.
+  const bad = compileTaps(app, addressing, [{ file: 'b.dl', text: '\ntap("db-0", "mon-sql", "tcp,tp_dts=80", "forward").\n' }]);
+  assert.equal(bad.ok, false);
+  if (!bad.ok) {
+    assert.equal(bad.errors[0].loc?.file, 'b.dl');
+    assert.equal(bad.errors[0].loc?.line, 2);
+    assert.match(bad.errors[0].message, /tp_dts/);
+  }
+  assert.ok(parseFlow('tcp,tp_dst=80').ok);
+});
+
+const NS = 'ft-test-ftc-check';
+after(() => {
+  try {
+    execFileSync('ip', ['netns', 'del', NS], { stdio: 'ignore' });
+  } catch {
+    /* not created */
+  }
+});
+
+test('nft accepts every node\'s full script (firewall + taps) for each policy (nft -c in a namespace with the ports)', { skip: needsRoot() }, () => {
+  execFileSync('ip', ['netns', 'add', NS]);
+  const ports = [
+    ...Object.values(addressing.instances).map((a) => a.port),
+    ...Object.values(addressing.monitors).map((m) => m.port),
+    ...Object.values(addressing.monitors).map((m) => `tt-${m.port}`),
+  ];
+  for (const p of ports) execFileSync('ip', ['-n', NS, 'link', 'add', p, 'type', 'veth', 'peer', 'name', `x${p}`.slice(0, 15)]);
+  const ruleset = inferFirewall(app);
+  const status = Object.fromEntries(app.instances.map((i) => [i.name, 'running' as const]));
+  for (const f of files) {
+    const r = compileTaps(app, addressing, [policy(f)]);
+    assert.ok(r.ok);
+    for (const node of app.nodes) {
+      const script = nodeScript({ app, ruleset, contracts: r.value.contracts, mode: 'enforce' }, node.name, { tenant: app.tenant, app: app.name, addressing, status });
+      execFileSync('ip', ['netns', 'exec', NS, 'nft', '-c', '-f', '-'], { input: script });
+    }
+  }
+  assert.throws(() => execFileSync('ip', ['netns', 'exec', NS, 'nft', '-c', '-f', '-'], { input: 'table netdev t { chain c { type filter hook ingress device "ft0" priority 0; dup to "nosuchdev" } }', stdio: 'pipe' }));
+});
