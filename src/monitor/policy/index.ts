@@ -7,6 +7,6 @@ export { IntegrityTracker, DEFAULT_INTEGRITY_OPTIONS, type IntegrityOptions, typ
 export { SynFloodDetector, DEFAULT_SYN_FLOOD_OPTIONS, type SynFloodOptions } from './syn-flood.js';
 export { pathMatches, requestPath, pathSegment } from './path-pattern.js';
 export { subjectMatches, subjectCovers } from './subject-match.js';
-export { sqlStatements, statementAllowed, SESSION_CONTROL_WORDS, type SqlStatementInfo } from './sql-rules.js';
+export { sqlStatements, statementAllowed, isProbe, SESSION_CONTROL_WORDS, type SqlStatementInfo } from './sql-rules.js';
 export { traceIdOf, httpIdentity, sqlIdentity, jsonIdentity, headerValue } from './identity.js';
 export { Suppressor } from './suppressor.js';
