@@ -1,0 +1,175 @@
+/**
+ * The simulated datapath's inputs and its trace. The simulator answers "what would the node
+ * scripts that nodeScript renders do with this packet", hook by hook, for what-if runs and for
+ * tests that cannot create namespaces. Every value here is plain JSON.
+ */
+import type { Ruleset } from '../firewall/index.js';
+import type { FlowTap, PacketSpec } from '../flowtap/index.js';
+import type { Addressing, App } from '../model/index.js';
+
+/** Like the orchestrator's management context: isolated = quarantined, terminated = no port. */
+export type SimInstanceStatus = 'running' | 'isolated' | 'terminated';
+
+/**
+ * The local cloud's addresses outside the application network. The defaults are the
+ * orchestrator's (topology-plan.ts, names.ts); a test checks that they agree.
+ */
+export interface SimTopology {
+  /** The underlay every node's `up-ft` is on. */
+  underlay: string;
+  /** The outside world's address on the underlay (the external namespace). */
+  external: string;
+  /** The VXLAN overlay between nodes; node i holds host i+1. */
+  overlay: string;
+}
+
+export const DEFAULT_SIM_TOPOLOGY: SimTopology = {
+  underlay: '10.250.0.0/24',
+  external: '10.250.0.254',
+  overlay: '10.251.0.0/24',
+};
+
+export interface SimInput {
+  app: App;
+  addressing: Addressing;
+  ruleset: Ruleset;
+  contracts: readonly FlowTap[];
+  /**
+   * Instance status as in ManagementContext.status, with nodeScript's reading: isolated
+   * instances are quarantined, and when a status map is given, only instances listed and not
+   * terminated are live (their taps rendered, their ports and routes present). Absent: all live.
+   */
+  status?: Record<string, SimInstanceStatus>;
+  mode?: 'enforce' | 'audit';
+  downMonitors?: readonly string[];
+  topology?: Partial<SimTopology>;
+}
+
+/** Where a packet enters: sent by an instance (on its port), or from outside through an uplink. */
+export type SimEntry =
+  | { kind: 'instance'; instance: string }
+  /** `node` forces the node whose uplink receives it; by default the outside network's route decides. */
+  | { kind: 'outside'; node?: string };
+
+export interface SimProbe {
+  from: SimEntry;
+  packet: PacketSpec;
+}
+
+export type SimCtState = 'new' | 'established' | 'related' | 'invalid';
+
+export interface SimOptions {
+  /** Conntrack state the packet has on every node it crosses. Default `new`. */
+  ctState?: SimCtState;
+  /** Whether sampled taps (`numgen`/`symhash`) pick this packet. Default true. */
+  sampleHit?: boolean;
+  /** Taps whose budget (`limit rate`) this packet exceeds: all of them, or these contract ids. Default none. */
+  overBudget?: boolean | readonly string[];
+  /** `linear` scans every rule in order with no index: the oracle and the benchmark's baseline. */
+  classifier?: 'indexed' | 'linear';
+}
+
+export type TapEffect =
+  /** `dup to`: a copy went to the monitor, the packet continues. */
+  | 'copy'
+  /** `fwd to`: the packet went to the monitor instead of its destination. */
+  | 'divert'
+  /** A fail-closed redirect to a monitor that is down. */
+  | 'drop'
+  /** The flow matched but the rule did not act: see `why`. */
+  | 'skip';
+
+export interface TapMatch {
+  contract: string;
+  monitor: string;
+  /** Device the rule sends to: the monitor's port, or the tap tunnel `tt-<port>` to its node. */
+  device: string;
+  action: 'forward' | 'redirect';
+  effect: TapEffect;
+  why?: 'not sampled' | 'over budget' | 'monitor down';
+}
+
+export interface TapHookTrace {
+  node: string;
+  /** netdev hook on the instance's port: ingress = sent by it, egress = delivered to it. */
+  hook: 'ingress' | 'egress';
+  port: string;
+  instance: string;
+  chain: string;
+  matches: TapMatch[];
+}
+
+export interface ChainStep {
+  /** `forward`, `input`, or an instance chain (`eg_<instance>`, `in_<instance>`). */
+  chain: string;
+  /** Ruleset rule id (`r12`) when one decided; absent for base rules and defaults. */
+  rule?: string;
+  /** The rendered rule's comment: `r12 req3 a -> b:http`, `in_db_0 default`, `quarantine`, ... */
+  comment: string;
+  verdict: 'accept' | 'drop' | 'return';
+  /** The chain's default (or the forward hook's policy) decided, not a rule. */
+  default: boolean;
+}
+
+export interface FirewallTrace {
+  node: string;
+  hook: 'forward' | 'input';
+  iif: string;
+  oif?: string;
+  /** Every step that gave a verdict, in order; the last one decided. */
+  steps: ChainStep[];
+  verdict: 'accept' | 'drop';
+  /** Audit mode: steps that would have dropped and only logged. */
+  audited: ChainStep[];
+}
+
+export type SimRoute =
+  | { kind: 'instance'; oif: string; instance: string }
+  | { kind: 'node'; node: string }
+  | { kind: 'vxlan'; oif: string; node?: string }
+  | { kind: 'uplink'; oif: string; host: 'external' | 'node' | 'none'; node?: string }
+  | { kind: 'none' };
+
+export interface HopTrace {
+  node: string;
+  /** Interface the packet arrived on: an instance port, `up-ft` or `vx-ft`. */
+  iif: string;
+  ttl: number;
+  ingressTap?: TapHookTrace;
+  route?: SimRoute;
+  firewall?: FirewallTrace;
+  egressTap?: TapHookTrace;
+}
+
+export interface SimCopy {
+  contract: string;
+  monitor: string;
+  device: string;
+  /** Node, port and hook where the copy was made. */
+  node: string;
+  port: string;
+  hook: 'ingress' | 'egress';
+}
+
+export type DropStage = 'tap' | 'routing' | 'firewall' | 'underlay';
+
+export type SimOutcome =
+  | { kind: 'delivered'; instance: string; node: string }
+  /** Diverted by a redirect: the monitor has the packet and nothing else does. */
+  | { kind: 'monitor'; monitor: string; contract: string; device: string; node: string }
+  /** Left through an uplink to a host of the outside network. */
+  | { kind: 'outside'; node: string; ip: string }
+  /** Taken by a node's own stack: its input chain accepted it, or it answers ARP. */
+  | { kind: 'node'; node: string; why: string }
+  /** Never left where it started (an instance talking to itself, the outside to itself). */
+  | { kind: 'local'; why: string }
+  | { kind: 'dropped'; stage: DropStage; node?: string; chain?: string; rule?: string; default?: boolean; reason: string };
+
+export interface SimTrace {
+  from: SimEntry;
+  packet: PacketSpec;
+  ctState: SimCtState;
+  hops: HopTrace[];
+  copies: SimCopy[];
+  outcome: SimOutcome;
+}
