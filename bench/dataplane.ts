@@ -150,9 +150,9 @@ interface IperfResult {
   retransmits: number;
 }
 
-async function iperf(clientNs: string, serverIp: string): Promise<IperfResult> {
-  const argv = ['ip', 'netns', 'exec', clientNs, 'iperf3', '-c', serverIp, '-t', String(IPERF_SECONDS), '-O', '1', '-P', '1', '--connect-timeout', '3000', '-J'];
-  const r = await exec(argv, (IPERF_SECONDS + 20) * 1000);
+async function iperf(clientNs: string, serverIp: string, seconds = IPERF_SECONDS): Promise<IperfResult> {
+  const argv = ['ip', 'netns', 'exec', clientNs, 'iperf3', '-c', serverIp, '-t', String(seconds), '-O', '1', '-P', '1', '--connect-timeout', '3000', '-J'];
+  const r = await exec(argv, (seconds + 20) * 1000);
   let json: { error?: string; end?: { sum_received?: { bits_per_second?: number }; sum_sent?: { retransmits?: number } } };
   try {
     json = JSON.parse(r.stdout);
@@ -169,9 +169,9 @@ interface WrkResult {
   errors: string;
 }
 
-async function wrk(clientNs: string, url: string): Promise<WrkResult> {
-  const argv = ['ip', 'netns', 'exec', clientNs, 'wrk', '-t2', '-c32', `-d${WRK_SECONDS}s`, '--timeout', '2s', url];
-  const r = await exec(argv, (WRK_SECONDS + 20) * 1000);
+async function wrk(clientNs: string, url: string, seconds = WRK_SECONDS): Promise<WrkResult> {
+  const argv = ['ip', 'netns', 'exec', clientNs, 'wrk', '-t2', '-c32', `-d${seconds}s`, '--timeout', '2s', url];
+  const r = await exec(argv, (seconds + 20) * 1000);
   const m = /Requests\/sec:\s+([\d.]+)/.exec(r.stdout);
   if (r.code !== 0 || !m) throw new Error(`wrk against ${url} failed (exit ${r.code}${r.timedOut ? ', timed out' : ''}): ${(r.stderr || r.stdout).trim()}`);
   const problems = [/Socket errors:[^\n]*/.exec(r.stdout)?.[0], /Non-2xx or 3xx responses:[^\n]*/.exec(r.stdout)?.[0]].filter(Boolean);
@@ -253,13 +253,16 @@ export async function run(progress: (line: string) => void = () => {}): Promise<
     // Leftovers of an interrupted run (found by namespace prefix) would make `up` fail.
     await downCloud(APP);
     progress('dataplane: bringing up the bench cloud');
+    let building = true;
     const cloud = await LocalCloud.up(baseline.app, baseline.addressing, descriptor, {
       dataplane,
       root,
       mode: 'enforce',
       policies: [],
-      progress: (l) => progress(`  up: ${l}`),
+      // After `up`, the cloud reports every tap switch; those lines are noise here.
+      progress: (l) => building && progress(`  up: ${l}`),
     });
+    building = false;
     const ip = (instance: string) => cloud.addressing.instances[instance].ip;
     const clientNs = instanceNs(APP, 'client-0');
 
@@ -299,6 +302,13 @@ export async function run(progress: (line: string) => void = () => {}): Promise<
       return pairs;
     };
 
+    // Unmeasured warm-up: first connections, ARP and the HTTP server's JIT would otherwise
+    // weigh on whichever side happens to run first.
+    progress('dataplane: warm-up');
+    for (const server of new Set(SCENARIOS.map((s) => s.server))) await iperf(clientNs, ip(server), 2);
+    const url = `http://${ip(WEB.server)}:${WEB.port}/`;
+    await wrk(externalNs(APP), url, 2);
+
     const throughput: { s: Scenario; pairs: Pair[] }[] = [];
     for (const s of SCENARIOS) {
       const pairs = await rounds(s.label, tapped.get(s.policy)!, s.monitor, () => iperf(clientNs, ip(s.server)), (r, capture) => ({
@@ -308,7 +318,6 @@ export async function run(progress: (line: string) => void = () => {}): Promise<
       }));
       throughput.push({ s, pairs });
     }
-    const url = `http://${ip(WEB.server)}:${WEB.port}/`;
     const web = await rounds('web requests/s', tapped.get(WEB.policy)!, WEB.monitor, () => wrk(externalNs(APP), url), (r, capture) => ({
       value: r.rps,
       extra: r.errors,
@@ -335,16 +344,18 @@ function report(throughput: { s: Scenario; pairs: Pair[] }[], web: Pair[], secon
     `dataplane: FlowTap forward taps on flowtap's local cloud (${cpus().length} CPUs, Linux ${release()}), firewall enforced in every run`,
     `  tap = every IP packet of the tapped port, both directions, copied by nft netdev "dup" to a monitor namespace where tcpdump reads it`,
     `  ratio = tapped / baseline of the same round; rounds interleave baseline and tapped (round 2 tapped first)`,
+    `  monitor saw = packets tcpdump read in the monitor namespace; "dropped" = copies it could not read in time (its ring was full);`,
+    `  the monitor shares this machine's CPUs with the traffic, so its reading is part of the cost measured here`,
     '',
     `1. TCP throughput, iperf3 one stream, ${IPERF_SECONDS} s (+1 s omitted), client-0 tapped`,
-    `  ${pad('placement', 50)} ${pad('round', 5)} ${lpad('baseline Mbit/s', 15)} ${lpad('tapped Mbit/s', 13)} ${lpad('ratio', 6)} ${lpad('change', 7)}  monitor saw (base / tapped)   retransmits (base / tapped)`,
+    `  ${pad('placement', 50)} ${pad('round', 5)} ${lpad('baseline Mbit/s', 15)} ${lpad('tapped Mbit/s', 13)} ${lpad('ratio', 6)} ${lpad('change', 7)}  ${pad('monitor saw (base / tapped)', 40)} retransmits (base / tapped)`,
   );
   const summary: string[] = [];
   for (const { s, pairs } of throughput) {
     for (const p of pairs) {
       const r = p.tapped.value / p.base.value;
       lines.push(
-        `  ${pad(p.round === 1 ? s.label : '', 50)} ${pad(String(p.round), 5)} ${lpad(f0(p.base.value), 15)} ${lpad(f0(p.tapped.value), 13)} ${lpad(r.toFixed(3), 6)} ${lpad(pct(r), 7)}  ${pad(`${captureText(p.base.capture)} / ${captureText(p.tapped.capture)}`, 28)} ${p.base.extra} / ${p.tapped.extra}`,
+        `  ${pad(p.round === 1 ? s.label : '', 50)} ${pad(String(p.round), 5)} ${lpad(f0(p.base.value), 15)} ${lpad(f0(p.tapped.value), 13)} ${lpad(r.toFixed(3), 6)} ${lpad(pct(r), 7)}  ${pad(`${captureText(p.base.capture)} / ${captureText(p.tapped.capture)}`, 40)} ${p.base.extra} / ${p.tapped.extra}`,
       );
       warnings.push(...pairWarnings(p).map((w) => `${s.label}: ${w}`));
     }

@@ -1,0 +1,84 @@
+/**
+ * web-sql on the local cloud: a real web server and SQL database; a redirect tap diverts the
+ * web server's requests to the monitor (the server never sees them); audit mode counts and
+ * logs what it would drop without dropping; a rejected nft script leaves the rules in force.
+ */
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { applyNft, readCounters } from '../src/dataplane/index.js';
+import { systemRunner } from '../src/orchestrator/index.js';
+import { needsRoot } from './support/root.js';
+import { canConnect, flowtap, inNs } from './support/cloud.js';
+
+const skip = needsRoot();
+const APP = 'examples/web-sql';
+const EXT = 'ft-web-sql-external';
+const NODE = 'ft-web-sql-n-node1';
+
+async function up(...args: string[]) {
+  await flowtap('down', 'web-sql');
+  const r = await flowtap('up', APP, '--json', ...args);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  return JSON.parse(r.stdout) as { addressing: { instances: Record<string, { ip: string }> } };
+}
+
+describe('local cloud: web-sql', { skip }, () => {
+  after(async () => {
+    await flowtap('down', 'web-sql');
+  });
+
+  test('the web application serves from its SQL database; enforcement matches the requirements', async () => {
+    const ctx = await up();
+    const web = ctx.addressing.instances['web-0'].ip;
+    const sql = ctx.addressing.instances['sql-0'].ip;
+    const r = await inNs(EXT, 'curl', ['-sS', '-m', '5', `http://${web}/`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stdout.length > 0);
+    assert.equal(await canConnect(EXT, sql, 3306), false, 'the database is not public');
+    const live = await flowtap('verify', APP, '--live');
+    assert.equal(live.code, 0, live.stdout);
+  });
+
+  test('a rejected nft script leaves the previous rules in force', async () => {
+    const ctx = await up();
+    const sql = ctx.addressing.instances['sql-0'].ip;
+    const before = await readCounters(systemRunner, NODE, { family: 'inet', name: 'flowtap' });
+    assert.ok(before.ok && before.value.length > 0);
+    const bad = await applyNft(systemRunner, NODE, 'table inet flowtap\ndelete table inet flowtap\ntable inet flowtap { chain forward { type filter hook forward priority filter; policy accept; ip saddr @missing accept } }\n');
+    assert.equal(bad.ok, false);
+    if (!bad.ok) assert.ok(bad.errors[0].loc?.line, JSON.stringify(bad.errors));
+    const afterwards = await readCounters(systemRunner, NODE, { family: 'inet', name: 'flowtap' });
+    assert.ok(afterwards.ok);
+    assert.deepEqual(afterwards.value.map((c) => c.comment), before.value.map((c) => c.comment));
+    assert.equal(await canConnect(EXT, sql, 3306), false, 'still enforced');
+  });
+
+  test('audit mode lets traffic through and counts what enforcement would drop', async () => {
+    const ctx = await up('--mode', 'audit');
+    const sql = ctx.addressing.instances['sql-0'].ip;
+    assert.equal(await canConnect(EXT, sql, 3306), true, 'audit does not drop');
+    const c = await readCounters(systemRunner, NODE, { family: 'inet', name: 'flowtap' });
+    assert.ok(c.ok);
+    const would = c.value.find((x) => x.comment === 'in_sql_0 default');
+    assert.ok(would && would.packets > 0, JSON.stringify(c.value));
+  });
+
+  test('a redirect delivers the packets to the monitor and not to the web server', async () => {
+    const ctx = await up('--policy', 'test/fixtures/policies/web-redirect.dl');
+    const web = ctx.addressing.instances['web-0'].ip;
+    const cap = spawn('ip', ['netns', 'exec', 'ft-web-sql-m-mon1', 'tcpdump', '-l', '-n', '-i', 'any', 'tcp port 80'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const atServer = spawn('ip', ['netns', 'exec', 'ft-web-sql-i-web-0', 'tcpdump', '-l', '-n', '-i', 'eth0', 'tcp port 80'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let mon = '';
+    let srv = '';
+    cap.stdout.on('data', (d) => (mon += d));
+    atServer.stdout.on('data', (d) => (srv += d));
+    await new Promise((r) => setTimeout(r, 800));
+    assert.equal(await canConnect(EXT, web, 80, 2), false, 'the handshake never completes: the server never sees the SYN');
+    await new Promise((r) => setTimeout(r, 300));
+    cap.kill();
+    atServer.kill();
+    assert.match(mon, new RegExp(`> ${web.replace(/\./g, '\\.')}\\.80: Flags \\[S\\]`), mon);
+    assert.equal(srv.trim(), '', srv);
+  });
+});
