@@ -22,7 +22,7 @@ import { Clock, TcpFlow, httpRequest, pg as pgWire } from '../src/monitor/engine
 function runEngine(records: PcapRecord[]) {
   const target = new MemoryLogTarget();
   const engine = new MonitorEngine({ logs: new ZeekLogWriter(target), tracker: { seed: 5 } });
-  for (const r of records) engine.frame(1, r.data, r.ts);
+  records.forEach((r, i) => engine.frame(1, r.data, r.ts, i + 1));
   const summary = engine.finish();
   const weird = parseZeekTsv(target.text('weird'));
   assert.ok(weird.ok, !weird.ok ? JSON.stringify(weird.errors) : '');
