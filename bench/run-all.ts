@@ -7,6 +7,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<string[]> }>> = {
   datalog: () => import('./datalog.js'),
   firewall: () => import('./firewall.js'),
   placement: () => import('./placement.js'),
+  ftc: () => import('./ftc.js'),
   decode: () => import('./decode.js'),
   'http-parse': () => import('./http-parse.js'),
 };

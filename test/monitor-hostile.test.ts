@@ -15,9 +15,13 @@ import {
   parseZeekTsv,
   runMonitor,
   ZeekLogWriter,
+  monitorTesting,
   type PcapRecord,
 } from '../src/monitor/index.js';
-import { Clock, TcpFlow, httpRequest, pg as pgWire } from '../src/monitor/engine/testing.js';
+
+const { Clock, TcpFlow, httpRequest, pg: pgWire } = monitorTesting;
+type Clock = InstanceType<typeof Clock>;
+type TcpFlow = InstanceType<typeof TcpFlow>;
 
 function runEngine(records: PcapRecord[]) {
   const target = new MemoryLogTarget();

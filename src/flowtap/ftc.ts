@@ -96,8 +96,10 @@ export function compileTaps(app: App, addressing: Addressing, policies: PolicySo
   let placement: Placement | null = null;
   const monitorsOf = new Map<Wanted, { monitor: string; slice?: { from: number; to: number } }[]>();
   if (byKind.length) {
+    const instanceByName = new Map(app.instances.map((x) => [x.name, x]));
+    const loads = loadTable(facts);
     const groups: FlowGroup[] = byKind.map((w, i) => {
-      const inst = app.instances.find((x) => x.name === w.src)!;
+      const inst = instanceByName.get(w.src)!;
       const proto = w.flow.nw_proto?.value;
       return {
         id: `g${i}`,
@@ -106,7 +108,7 @@ export function compileTaps(app: App, addressing: Addressing, policies: PolicySo
         app: app.name,
         node: addressing.instances[inst.name]?.node ?? inst.node,
         kind: w.kind!,
-        load: loadOf(facts, inst.name, opts),
+        load: loads.get(inst.name) ?? opts.defaultLoad ?? 10,
         // Slicing narrows tp_src, which needs a TCP or UDP flow without its own tp_src.
         sliceable: (proto === 6 || proto === 17) && !w.flow.tp_src,
       };
@@ -179,9 +181,10 @@ export function compileTaps(app: App, addressing: Addressing, policies: PolicySo
   return ok({ contracts, placement, derivations, facts: facts.length });
 }
 
-function loadOf(facts: Fact[], instance: string, opts: FtcOptions): number {
-  const f = facts.find((x) => x.pred === 'load' && x.args[0] === instance);
-  return typeof f?.args[1] === 'number' ? f.args[1] : (opts.defaultLoad ?? 10);
+function loadTable(facts: Fact[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const f of facts) if (f.pred === 'load' && typeof f.args[1] === 'number') m.set(String(f.args[0]), f.args[1]);
+  return m;
 }
 
 function sliceFlows(flow: FlowMatch, s: { from: number; to: number }): Result<[FlowMatch, FlowMatch]> {
@@ -192,15 +195,21 @@ function sliceFlows(flow: FlowMatch, s: { from: number; to: number }): Result<[F
   return ok([req.value, rep.value]);
 }
 
-/** Expands a Src value to instances of this application; anything else is another tenant's port. */
-function instancesFor(app: App, src: Value): string[] | null {
-  const s = String(src);
-  if (app.instances.some((i) => i.name === s)) return [s];
-  const of = app.instances.filter((i) => i.service === s).map((i) => i.name);
-  return of.length ? of : null;
+/** Src values -> instances of this application; a name missing here is another tenant's port. */
+function portIndex(app: App): Map<string, string[]> {
+  const m = new Map<string, string[]>();
+  for (const i of app.instances) {
+    m.set(i.name, [i.name]);
+    const list = m.get(i.service) ?? [];
+    if (!m.has(i.service)) m.set(i.service, list);
+    list.push(i.name);
+  }
+  return m;
 }
 
 function collectTaps(app: App, db: Database, policy: string, file: string, out: Wanted[], errors: Diagnostic[]): void {
+  const ports = portIndex(app);
+  const monitors = new Set(app.monitors.map((m) => m.name));
   for (const pred of ['tap', 'tap_kind'] as const) {
     if (!db.predicates().includes(pred)) continue;
     for (const t of db.query(pred)) {
@@ -218,12 +227,12 @@ function collectTaps(app: App, db: Database, policy: string, file: string, out: 
         errors.push(diag(FTC_ERRORS.BAD_TAP, `${what}: action must be "forward" or "redirect", not ${JSON.stringify(action)}`, loc));
         continue;
       }
-      const instances = instancesFor(app, src);
+      const instances = ports.get(String(src));
       if (!instances) {
         errors.push(diag(FTC_ERRORS.TENANCY, `${what}: "${src}" is not a port of ${app.tenant}/${app.name}; a tenant can only tap its own application`, loc));
         continue;
       }
-      if (pred === 'tap' && !app.monitors.some((m) => m.name === target)) {
+      if (pred === 'tap' && !monitors.has(String(target))) {
         errors.push(diag(FTC_ERRORS.TENANCY, `${what}: "${target}" is not a monitor of ${app.tenant}/${app.name}`, loc));
         continue;
       }

@@ -12,6 +12,8 @@ export {
   loadMonitorModel,
   parseAddressing,
   chooseAnalyzer,
+  /** Builders of TCP conversations and protocol messages for tests and benchmarks. */
+  monitorTesting,
   type MonitorEngineOptions,
   type MonitorSummary,
   type PolicyOverrides,
