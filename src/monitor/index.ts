@@ -23,6 +23,6 @@ export {
 } from './engine/index.js';
 export * from './logs/index.js';
 export * from './policy/index.js';
-export { readPcapFile, liveCapture, writePcap, encodePcap, CaptureReader, readCaptureBuffer, type CapturedPacket, type CaptureSummary, type PcapRecord } from './capture/index.js';
+export { readPcapFile, liveCapture, writePcap, encodePcap, encodePcapHeader, encodePcapRecordInto, CaptureReader, readCaptureBuffer, type CapturedPacket, type CaptureSummary, type PcapRecord } from './capture/index.js';
 export { PacketDecoder, DecodeStats, DECODE_REASONS, packetBuilder } from './decode/index.js';
 export { ConnTracker, type ConnTrackerOptions, type ConnTrackerStats } from './tcp/index.js';

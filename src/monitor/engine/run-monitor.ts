@@ -1,6 +1,6 @@
 import { diag, formatDiagnostic, type Diagnostic } from '../../diagnostics/index.js';
 import { liveCapture, readPcapFile, type CaptureSummary } from '../capture/index.js';
-import { DirLogTarget, MemoryLogTarget, ZeekLogWriter, type LogFormat, type LogTarget } from '../logs/index.js';
+import { DirLogTarget, NullLogTarget, ZeekLogWriter, type LogFormat, type LogTarget } from '../logs/index.js';
 import type { Notice } from '../policy/index.js';
 import { loadMonitorModel } from './load-model.js';
 import { MonitorEngine, type MonitorSummary, type PolicyOverrides } from './monitor-engine.js';
@@ -16,7 +16,7 @@ export interface RunMonitorOptions {
   app?: string;
   /** Addressing state (JSON: instance → {ip, ...}); default: the local cloud's planned addresses. */
   addressing?: string;
-  /** Write conn.log, http.log, ... here; without it logs are kept in memory and dropped (notices are still reported). */
+  /** Write conn.log, http.log, ... here; without it logs are formatted and dropped (notices are still reported). */
   logDir?: string;
   format?: LogFormat;
   policy?: PolicyOverrides;
@@ -62,7 +62,7 @@ export async function runMonitor(opts: RunMonitorOptions): Promise<MonitorRunRes
 
   let target: LogTarget;
   try {
-    target = opts.logDir !== undefined ? new DirLogTarget(opts.logDir) : new MemoryLogTarget();
+    target = opts.logDir !== undefined ? new DirLogTarget(opts.logDir) : new NullLogTarget();
   } catch (e) {
     return failed([diag('E_MONITOR_LOGDIR', `cannot use log directory: ${(e as Error).message}`, { file: opts.logDir })]);
   }

@@ -73,6 +73,7 @@ export function evaluateConnection(view: AppView, uid: string, id: ConnId, ts: n
         dstInstance: resp.instance ?? null,
         port: id.respP,
         portName: port?.name ?? null,
+        request: `${l4} connection ${id.origH}:${id.origP} -> ${id.respH}:${id.respP}`,
         expected,
         seen: `${orig.service} -> ${resp.service}:${port?.name ?? `${l4}/${id.respP}`}`,
       },

@@ -118,6 +118,7 @@ export class SynFloodDetector {
         dst: `${target.service} ${id.respH}`,
         port: id.respP,
         window: this.opts.window,
+        request: `${n} connection attempts without a completed handshake`,
         expected: `fewer than ${threshold} half-open connections (S0/REJ) in ${this.opts.window}s`,
         seen: `${n}`,
       },

@@ -1,0 +1,361 @@
+/**
+ * The walk of one packet through the local cloud's nodes, hook by hook, as the kernel runs
+ * the scripts nodeScript renders (routed nodes, see topology-plan.ts):
+ *
+ *   instance sends ─> [netdev ingress on its port: tap_eg_<port>: dup copies, fwd diverts]
+ *     ─> only untagged IPv4 is routed (ARP is answered by the node, IPv6 is disabled)
+ *     ─> conntrack holds fragments for reassembly (when the ruleset uses ct state)
+ *     ─> routing: a node address -> input chain; a local instance's /32 -> its port;
+ *        another node's subnet -> vx-ft; the underlay -> up-ft; anything else: no route
+ *     ─> TTL <= 1 is not forwarded
+ *     ─> inet forward chain: quarantine, ct state, eg_<src> (return/drop), in_<dst>
+ *        (accept/drop), "egress checked" towards an uplink, default deny
+ *     ─> [netdev egress on the destination port: tap_in_<port>] ─> the instance
+ *   Through vx-ft the packet arrives on the other node and is routed and filtered there again
+ *   (its in_<dst> chain; eg_<src> exists only on the sender's node).
+ *
+ * What the simulator cannot know it states: after a routed hop the source MAC is the node
+ * port's (random) MAC, taken as 00:00:00:00:00:00, and the destination MAC is the receiving
+ * instance's. Ingress frames are assumed addressed to the node (the instance's gateway).
+ */
+import { diag, fail, ok, type Result } from '../diagnostics/index.js';
+import { formatIpv4 } from '../firewall/index.js';
+import { ETH_TYPE_ARP, ETH_TYPE_IP, ETH_TYPE_IPV6, matchesPacket, type PacketSpec } from '../flowtap/index.js';
+import { UPLINK_IF, VXLAN_IF } from './node-interfaces.js';
+import { SIM_ERRORS, type CChain, type CNode, type CPort, type CTap, type Simulation } from './simulate-compile.js';
+import { lookupChain, PROTO_TCP, PROTO_UDP } from './simulate-index.js';
+import { linearChainSlot, linearTapMatches } from './simulate-linear.js';
+import type { ChainStep, FirewallTrace, HopTrace, SimCtState, SimOptions, SimOutcome, SimProbe, SimRoute, SimTrace, TapEffect, TapHookTrace, TapMatch } from './simulate-types.js';
+
+/** Hops are bounded by the topology (at most sender, one other node); this guards a bad input. */
+const MAX_HOPS = 8;
+const ZERO_MAC: readonly number[] = Object.freeze([0, 0, 0]);
+const VLAN_PRESENT = 0x1000;
+
+interface Walk {
+  sim: Simulation;
+  trace: SimTrace;
+  ct: SimCtState;
+  sampleHit: boolean;
+  overAll: boolean;
+  overSome: ReadonlySet<string> | null;
+  linear: boolean;
+  scratch: CTap[];
+}
+
+const overBudgetSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+
+function overSet(list: readonly string[]): ReadonlySet<string> {
+  let s = overBudgetSets.get(list);
+  if (!s) overBudgetSets.set(list, (s = new Set(list)));
+  return s;
+}
+
+export function runProbe(sim: Simulation, probe: SimProbe, opts: SimOptions = {}): Result<SimTrace> {
+  const pkt = probe.packet;
+  const ct = opts.ctState ?? 'new';
+  const over = opts.overBudget ?? false;
+  const trace: SimTrace = { from: probe.from, packet: pkt, ctState: ct, hops: [], copies: [], outcome: undefined as unknown as SimOutcome };
+  const w: Walk = {
+    sim,
+    trace,
+    ct,
+    sampleHit: opts.sampleHit ?? true,
+    overAll: over === true,
+    overSome: typeof over === 'object' ? overSet(over) : null,
+    linear: opts.classifier === 'linear',
+    scratch: [],
+  };
+  const ttl = pkt.nw_ttl;
+  const from = probe.from;
+  if (from.kind === 'instance') {
+    const port = sim.instances.get(from.instance);
+    if (!port)
+      return fail(diag(SIM_ERRORS.ENTRY, `no instance ${JSON.stringify(from.instance)} in ${sim.app.tenant}/${sim.app.name}`));
+    if (!port.live) return fail(diag(SIM_ERRORS.ENTRY, `instance ${from.instance} is not live (terminated or not in the status): it has no port`));
+    if (pkt.dl_type === ETH_TYPE_IP) {
+      const dst = pkt.nw_dst >>> 0;
+      if (dst === port.ip || dst >>> 24 === 127) {
+        trace.outcome = { kind: 'local', why: `${formatIpv4(dst)} is the instance's own address: the packet never leaves its namespace` };
+        return ok(trace);
+      }
+    }
+    const hop = newHop(w, port.node, port.port, ttl);
+    if (tapHook(w, hop, port, 'ingress', pkt)) receive(w, port.node, port, port.port, pkt, ttl, hop);
+  } else {
+    let node: CNode | undefined;
+    if (from.node !== undefined) {
+      node = sim.nodeByName.get(from.node);
+      if (!node) return fail(diag(SIM_ERRORS.ENTRY, `no node ${JSON.stringify(from.node)} in ${sim.app.tenant}/${sim.app.name}`));
+    } else {
+      if (pkt.dl_type !== ETH_TYPE_IP) return fail(diag(SIM_ERRORS.ENTRY, 'a packet from outside that is not IPv4 needs the node whose uplink receives it'));
+      node = outsideRoute(w, pkt.nw_dst >>> 0);
+      if (!node) return ok(trace);
+    }
+    const hop = newHop(w, node, UPLINK_IF, ttl);
+    receive(w, node, null, UPLINK_IF, pkt, ttl, hop);
+  }
+  if (trace.outcome === undefined) throw new Error('internal: simulated packet has no outcome');
+  return ok(trace);
+}
+
+/** The external namespace's routes: each node subnet via that node, the underlay directly. */
+function outsideRoute(w: Walk, dst: number): CNode | undefined {
+  const { sim } = w;
+  const s = subnetOf(sim, dst);
+  if (s) return s;
+  if (dst === sim.externalIp) {
+    w.trace.outcome = { kind: 'local', why: `${formatIpv4(dst)} is the outside network's own address` };
+    return undefined;
+  }
+  const n = sim.nodeByUnderlay.get(dst);
+  if (n) return n;
+  w.trace.outcome = inRange(sim.underlay, dst)
+    ? { kind: 'dropped', stage: 'underlay', reason: `no host answers for ${formatIpv4(dst)} on the underlay` }
+    : { kind: 'dropped', stage: 'routing', reason: `the outside network has no route to ${formatIpv4(dst)}` };
+  return undefined;
+}
+
+function inRange(iv: { lo: number; hi: number }, ip: number): boolean {
+  return ip >= iv.lo && ip <= iv.hi;
+}
+
+function subnetOf(sim: Simulation, ip: number): CNode | undefined {
+  const s = sim.subnets;
+  let lo = 0;
+  let hi = s.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (ip < s[mid].lo) hi = mid - 1;
+    else if (ip > s[mid].hi) lo = mid + 1;
+    else return s[mid].node;
+  }
+  return undefined;
+}
+
+function newHop(w: Walk, node: CNode, iif: string, ttl: number): HopTrace {
+  const hop: HopTrace = { node: node.name, iif, ttl };
+  w.trace.hops.push(hop);
+  return hop;
+}
+
+function drop(w: Walk, node: CNode, stage: 'routing' | 'underlay', reason: string): void {
+  w.trace.outcome = { kind: 'dropped', stage, node: node.name, reason };
+}
+
+/** The packet as the egress hook of `port` sees it after routing: TTL spent, MACs rewritten. */
+function routedPacket(pkt: PacketSpec, ttl: number, port: CPort): PacketSpec {
+  return { ...pkt, nw_ttl: ttl, dl_src: ZERO_MAC as number[], dl_dst: port.mac };
+}
+
+/** A node's stack from the moment a frame arrives on `iif` (after any netdev ingress tap). */
+function receive(w: Walk, node: CNode, iifPort: CPort | null, iif: string, pkt: PacketSpec, ttl: number, hop: HopTrace): void {
+  const { sim } = w;
+  if (pkt.vlan_tci & VLAN_PRESENT) return drop(w, node, 'routing', 'a VLAN-tagged frame: the node has no VLAN device, so it is not routed');
+  if (pkt.dl_type === ETH_TYPE_ARP) {
+    w.trace.outcome = { kind: 'node', node: node.name, why: 'ARP: the node answers for its own addresses and forwards no ARP' };
+    return;
+  }
+  if (pkt.dl_type === ETH_TYPE_IPV6) return drop(w, node, 'routing', 'IPv6 is disabled on the node');
+  if (pkt.dl_type !== ETH_TYPE_IP) return drop(w, node, 'routing', `the node routes only IPv4, not dl_type 0x${pkt.dl_type.toString(16).padStart(4, '0')}`);
+
+  const src = pkt.nw_src >>> 0;
+  const dst = pkt.nw_dst >>> 0;
+  if (src >>> 28 === 14 || src === 0xffffffff || src >>> 24 === 127 || src >>> 24 === 0)
+    return drop(w, node, 'routing', `martian source ${formatIpv4(src)}`);
+  if (dst >>> 24 === 127 || dst >>> 24 === 0) return drop(w, node, 'routing', `martian destination ${formatIpv4(dst)}`);
+  if (dst >>> 28 === 14) return drop(w, node, 'routing', `multicast ${formatIpv4(dst)} is not routed by the node`);
+  if (isNodeAddress(sim, node, src)) return drop(w, node, 'routing', `martian source ${formatIpv4(src)}: an address of the node itself`);
+  const fragment = pkt.ip_frag !== 0;
+  const local = isNodeAddress(sim, node, dst) || dst === 0xffffffff || dst === sim.underlay.hi || (sim.multiNode && dst === sim.overlay.hi);
+  if (fragment && (sim.established || local))
+    return drop(w, node, 'routing', 'a fragment: the node holds it for reassembly, and alone it is never passed on');
+
+  if (local) {
+    hop.route = { kind: 'node', node: node.name };
+    inputChain(w, node, iifPort, iif, pkt, hop);
+    return;
+  }
+
+  let route: SimRoute;
+  let next: CNode | undefined;
+  let oif: string;
+  const oifPort = node.routes.get(dst) ?? null;
+  if (oifPort) {
+    oif = oifPort.port;
+    route = { kind: 'instance', oif, instance: oifPort.instance };
+  } else if (sim.multiNode && (next = subnetOf(sim, dst)) && next !== node) {
+    oif = VXLAN_IF;
+    route = { kind: 'vxlan', oif, node: next.name };
+  } else if (inRange(sim.underlay, dst)) {
+    oif = UPLINK_IF;
+    next = sim.nodeByUnderlay.get(dst);
+    route = dst === sim.externalIp ? { kind: 'uplink', oif, host: 'external' } : next ? { kind: 'uplink', oif, host: 'node', node: next.name } : { kind: 'uplink', oif, host: 'none' };
+  } else if (sim.multiNode && inRange(sim.overlay, dst)) {
+    oif = VXLAN_IF;
+    next = sim.nodeByOverlay.get(dst);
+    route = next ? { kind: 'vxlan', oif, node: next.name } : { kind: 'vxlan', oif };
+  } else {
+    hop.route = { kind: 'none' };
+    return drop(w, node, 'routing', `no route to ${formatIpv4(dst)}`);
+  }
+  hop.route = route;
+  if (ttl <= 1) return drop(w, node, 'routing', `TTL ${ttl} exceeded: not forwarded`);
+  if (!forwardChain(w, node, iifPort, iif, oifPort, oif, pkt, hop)) return;
+
+  const left = ttl - 1;
+  if (oifPort) {
+    const seen = oifPort.tapIn.length ? routedPacket(pkt, left, oifPort) : pkt;
+    if (tapHook(w, hop, oifPort, 'egress', seen)) w.trace.outcome = { kind: 'delivered', instance: oifPort.instance, node: node.name };
+    return;
+  }
+  if (route.kind === 'uplink' && route.host === 'external') {
+    w.trace.outcome = { kind: 'outside', node: node.name, ip: formatIpv4(dst) };
+    return;
+  }
+  if (!next) return drop(w, node, 'underlay', `no host answers for ${formatIpv4(dst)} on ${oif}`);
+  if (w.trace.hops.length >= MAX_HOPS) return drop(w, node, 'routing', `more than ${MAX_HOPS} hops`);
+  receive(w, next, null, oif, pkt, left, newHop(w, next, oif, left));
+}
+
+function isNodeAddress(sim: Simulation, node: CNode, ip: number): boolean {
+  return ip === node.gateway || ip === node.underlayIp || (sim.multiNode && ip === node.overlayIp);
+}
+
+function step(chain: string, comment: string, verdict: ChainStep['verdict'], dflt: boolean, rule?: string): ChainStep {
+  return rule === undefined ? { chain, comment, verdict, default: dflt } : { chain, rule, comment, verdict, default: dflt };
+}
+
+function firewallDrop(w: Walk, fw: FirewallTrace, s: ChainStep): false {
+  fw.steps.push(s);
+  fw.verdict = 'drop';
+  w.trace.outcome = { kind: 'dropped', stage: 'firewall', node: fw.node, chain: s.chain, ...(s.rule ? { rule: s.rule } : {}), default: s.default, reason: s.comment };
+  return false;
+}
+
+/** One instance chain: the step it ends with. An audit-mode drop logs and lets the packet on. */
+function evalChain(w: Walk, fw: FirewallTrace, chain: CChain, proto: number, port: number, readable: boolean, ip: number): ChainStep {
+  const slot = w.linear ? linearChainSlot(w.sim, chain, proto, port, readable, ip) : lookupChain(chain.index, proto, port, readable, ip);
+  const rule = slot >= 0 ? chain.rules[slot] : undefined;
+  const allowed = rule ? rule.accept : !chain.isolated;
+  const allow = chain.direction === 'egress' ? 'return' : 'accept';
+  const s = rule ? step(chain.name, rule.comment, allowed ? allow : 'drop', false, rule.id) : step(chain.name, chain.defaultComment, allowed ? allow : 'drop', true);
+  if (!allowed && w.sim.audit) {
+    s.verdict = allow;
+    fw.audited.push(s);
+  }
+  return s;
+}
+
+function forwardChain(w: Walk, node: CNode, iifPort: CPort | null, iif: string, oifPort: CPort | null, oif: string, pkt: PacketSpec, hop: HopTrace): boolean {
+  const { sim } = w;
+  const fw: FirewallTrace = { node: node.name, hook: 'forward', iif, oif, steps: [], verdict: 'accept', audited: [] };
+  hop.firewall = fw;
+  if (iifPort?.quarantined || oifPort?.quarantined) return firewallDrop(w, fw, step('forward', 'quarantine', 'drop', false));
+  if (sim.established) {
+    if (w.ct === 'established' || w.ct === 'related') {
+      fw.steps.push(step('forward', 'return traffic', 'accept', false));
+      return true;
+    }
+    if (w.ct === 'invalid') return firewallDrop(w, fw, step('forward', 'invalid state', 'drop', false));
+  }
+  const proto = pkt.nw_proto;
+  const port = pkt.tp_dst;
+  const readable = (pkt.ip_frag & 2) === 0;
+  if (iifPort) {
+    const s = evalChain(w, fw, iifPort.eg, proto, port, readable, pkt.nw_dst >>> 0);
+    if (s.verdict === 'drop') return firewallDrop(w, fw, s);
+    fw.steps.push(s);
+  }
+  if (oifPort) {
+    const s = evalChain(w, fw, oifPort.in, proto, port, readable, pkt.nw_src >>> 0);
+    if (s.verdict === 'drop') return firewallDrop(w, fw, s);
+    fw.steps.push(s);
+    return true;
+  }
+  if (iifPort && (oif === VXLAN_IF || oif === UPLINK_IF)) {
+    fw.steps.push(step('forward', 'egress checked; remote node checks ingress', 'accept', false));
+    return true;
+  }
+  const policy = step('forward', 'default deny', sim.audit ? 'accept' : 'drop', true);
+  if (!sim.audit) return firewallDrop(w, fw, policy);
+  fw.audited.push(policy);
+  fw.steps.push(policy);
+  return true;
+}
+
+function inputChain(w: Walk, node: CNode, iifPort: CPort | null, iif: string, pkt: PacketSpec, hop: HopTrace): void {
+  const { sim } = w;
+  const fw: FirewallTrace = { node: node.name, hook: 'input', iif, steps: [], verdict: 'accept', audited: [] };
+  hop.firewall = fw;
+  if (iifPort) {
+    const dns = sim.dns;
+    const l4 = pkt.nw_proto === PROTO_TCP || pkt.nw_proto === PROTO_UDP;
+    if (dns && l4 && pkt.nw_dst >>> 0 === dns.ip && pkt.tp_dst === dns.port) fw.steps.push(step('input', 'cluster resolver', 'accept', false));
+    // Not an audit rule: the node itself is out of reach in every mode.
+    else return void firewallDrop(w, fw, step('input', 'instances cannot reach the node', 'drop', false));
+  } else fw.steps.push(step('input', 'policy accept', 'accept', true));
+  w.trace.outcome = { kind: 'node', node: node.name, why: `addressed to the node (${formatIpv4(pkt.nw_dst >>> 0)}) and accepted by its input chain` };
+}
+
+/** Tap rules of the port's chain whose flow matches, in chain order (the index: prefiltered list). */
+function indexedTapMatches(list: readonly CTap[], pkt: PacketSpec, laterFragment: boolean, out: CTap[]): void {
+  out.length = 0;
+  for (let i = 0; i < list.length; i++) {
+    const t = list[i];
+    if (t.dlType >= 0 && t.dlType !== pkt.dl_type) continue;
+    if (t.nwProto >= 0 && t.nwProto !== pkt.nw_proto) continue;
+    if (laterFragment && t.l4) continue;
+    if (matchesPacket(t.contract.flow, pkt)) out.push(t);
+  }
+}
+
+function tapMatch(t: CTap, effect: TapEffect, why?: TapMatch['why']): TapMatch {
+  const action = t.forward ? 'forward' : 'redirect';
+  return why === undefined
+    ? { contract: t.id, monitor: t.monitor, device: t.device, action, effect }
+    : { contract: t.id, monitor: t.monitor, device: t.device, action, effect, why };
+}
+
+/** A netdev tap chain on an instance's port. False when the packet goes no further. */
+function tapHook(w: Walk, hop: HopTrace, port: CPort, hook: 'ingress' | 'egress', pkt: PacketSpec): boolean {
+  const sent = hook === 'ingress';
+  const list = sent ? port.tapEg : port.tapIn;
+  if (list.length === 0) return true;
+  const later = pkt.dl_type === ETH_TYPE_IP && (pkt.ip_frag & 2) !== 0;
+  const matched = w.scratch;
+  if (w.linear) linearTapMatches(w.sim, port.instance, sent, pkt, later, matched);
+  else indexedTapMatches(list, pkt, later, matched);
+  const ht: TapHookTrace = { node: port.node.name, hook, port: port.port, instance: port.instance, chain: sent ? port.tapEgName : port.tapInName, matches: [] };
+  if (sent) hop.ingressTap = ht;
+  else hop.egressTap = ht;
+  for (let i = 0; i < matched.length; i++) {
+    const t = matched[i];
+    if (t.down && (t.forward || t.failOpen)) {
+      ht.matches.push(tapMatch(t, 'skip', 'monitor down'));
+      continue;
+    }
+    if (t.sampled && !w.sampleHit) {
+      ht.matches.push(tapMatch(t, 'skip', 'not sampled'));
+      continue;
+    }
+    if (t.budgeted && (w.overAll || (w.overSome !== null && w.overSome.has(t.id)))) {
+      ht.matches.push(tapMatch(t, 'skip', 'over budget'));
+      continue;
+    }
+    if (t.forward) {
+      ht.matches.push(tapMatch(t, 'copy'));
+      w.trace.copies.push({ contract: t.id, monitor: t.monitor, device: t.device, node: port.node.name, port: port.port, hook });
+      continue;
+    }
+    if (t.down) {
+      ht.matches.push(tapMatch(t, 'drop'));
+      w.trace.outcome = { kind: 'dropped', stage: 'tap', node: port.node.name, chain: ht.chain, rule: t.id, default: false, reason: `fail-closed redirect to ${t.monitor}, which is down` };
+      return false;
+    }
+    ht.matches.push(tapMatch(t, 'divert'));
+    w.trace.outcome = { kind: 'monitor', monitor: t.monitor, contract: t.id, device: t.device, node: port.node.name };
+    return false;
+  }
+  return true;
+}

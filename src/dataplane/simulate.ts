@@ -1,0 +1,43 @@
+/**
+ * The simulated datapath: classifies a packet against a deployment's compiled firewall and
+ * taps with the semantics of the nftables scripts nodeScript renders, and says where it and
+ * its copies go. The oracle for what-if runs and for tests without root.
+ *
+ *   const sim = compileSimulation({ app, addressing, ruleset, contracts });   // once
+ *   simulatePacket(sim, { from: fromInstance('web-0'), packet }, { ctState: 'new' });
+ */
+import type { Result } from '../diagnostics/index.js';
+import { compileSimulation, type Simulation } from './simulate-compile.js';
+import { runProbe } from './simulate-engine.js';
+import type { SimEntry, SimInput, SimOptions, SimProbe, SimTrace } from './simulate-types.js';
+
+export * from './simulate-types.js';
+export { compileSimulation, SIM_ERRORS, type Simulation } from './simulate-compile.js';
+export { formatOutcome, formatTrace } from './simulate-format.js';
+export { randomProbes, type RandomProbe, type RandomProbeOptions } from './simulate-random.js';
+
+const compiled = new WeakMap<SimInput, Result<Simulation>>();
+
+function isSimulation(x: SimInput | Simulation): x is Simulation {
+  return (x as Simulation).kind === 'flowtap-simulation';
+}
+
+/**
+ * Where one packet goes. Given a SimInput, the compiled form is cached on that object: compile
+ * again (or pass a new object) after changing it. Fails on an input the renderers would refuse
+ * and on an entry that does not exist.
+ */
+export function simulatePacket(input: SimInput | Simulation, probe: SimProbe, opts?: SimOptions): Result<SimTrace> {
+  let sim: Simulation;
+  if (isSimulation(input)) sim = input;
+  else {
+    let c = compiled.get(input);
+    if (!c) compiled.set(input, (c = compileSimulation(input)));
+    if (!c.ok) return c;
+    sim = c.value;
+  }
+  return runProbe(sim, probe, opts);
+}
+
+export const fromInstance = (instance: string): SimEntry => ({ kind: 'instance', instance });
+export const fromOutside = (node?: string): SimEntry => (node === undefined ? { kind: 'outside' } : { kind: 'outside', node });
