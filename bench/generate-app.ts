@@ -1,19 +1,9 @@
 /** Synthetic applications for benchmarks: deterministic for a seed. */
+import { seededRng } from '../src/flowtap/index.js';
 import type { App, Requirement, Service } from '../src/model/index.js';
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function generateApp(services: number, requirements: number, nodes = 100, seed = 1): App {
-  const rnd = mulberry32(seed);
+  const rnd = seededRng(seed);
   const svcs: Service[] = [];
   for (let i = 0; i < services; i++) {
     svcs.push({

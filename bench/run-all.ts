@@ -10,6 +10,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<string[]> }>> = {
   ftc: () => import('./ftc.js'),
   decode: () => import('./decode.js'),
   'http-parse': () => import('./http-parse.js'),
+  monitor: () => import('./monitor.js'),
   // Needs root: builds a real cloud and drives iperf3 and wrk through it (about two minutes).
   dataplane: () => import('./dataplane.js'),
 };

@@ -8,6 +8,7 @@ import { cmdExplain } from './cmd-explain.js';
 import { cmdPolicyEval } from './cmd-policy-eval.js';
 import { cmdDown, cmdOperation, cmdStatus, cmdUp } from './cmd-cloud.js';
 import { cmdExplainTap, cmdTaps } from './cmd-taps.js';
+import { cmdMonitor } from './cmd-monitor.js';
 
 /** Builds the command tree; every action stores its exit code instead of exiting, so tests can call main(). */
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
@@ -77,6 +78,24 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .action(act((file: string, o) => cmdPolicyEval(io, file, { facts: o.facts, query: o.query, json: json(o) })));
 
   const collect = (v: string, prev: string[]) => [...prev, v];
+  program
+    .command('monitor')
+    .option('--pcap <file>', 'read a pcap or pcapng file')
+    .option('--iface <if>', 'capture live on this interface (a monitor port)')
+    .option('--app <app>', 'application descriptor: enables the connection, request and integrity policies')
+    .option('--addressing <file>', 'addresses of the instances (state JSON); default: the planned ones')
+    .option('--log-dir <dir>', 'write conn.log, http.log, sql.log, nats.log, notice.log, weird.log here')
+    .option('--format <fmt>', 'tsv | json', 'tsv')
+    .option('--duration <s>', 'live capture: stop after this many seconds')
+    .option('--fail-on-notice', 'exit 1 when any notice was raised')
+    .option('--json', 'notices as JSON lines')
+    .description('the Zeek-like security monitor')
+    .action(act((o) =>
+      cmdMonitor(io, {
+        pcap: o.pcap, iface: o.iface, app: o.app, addressing: o.addressing, logDir: o.logDir, format: o.format,
+        duration: o.duration, failOnNotice: !!o.failOnNotice, json: json(o),
+      }),
+    ));
   program
     .command('taps')
     .argument('<app>')

@@ -24,7 +24,7 @@ import {
   type Peer,
   type PortRange,
 } from '../firewall/index.js';
-import type { FlowTap } from '../flowtap/index.js';
+import { fieldSpec, type FieldName, type FlowMatch, type FlowTap, type Masked, type PortMatch, type WideMasked } from '../flowtap/index.js';
 import type { App } from '../model/index.js';
 import { nftIdent } from './nft-names.js';
 import { renderNftTaps, tapTunnelIf } from './nft-taps.js';
@@ -77,6 +77,20 @@ export interface CTap {
   /** Exact Ethernet type / IP protocol the flow needs, or -1: a cheap test before the full match. */
   dlType: number;
   nwProto: number;
+  /** The flow's fields as flat tests, so matching walks an array instead of the flow's keys. */
+  tests: FieldTest[];
+}
+
+/** One field of a flow: kind 0 = masked number, 1 = port (mask and optional range), 2 = wide. */
+export interface FieldTest {
+  name: FieldName;
+  kind: 0 | 1 | 2;
+  value: number;
+  mask: number;
+  from: number;
+  to: number;
+  words: readonly number[];
+  wordMasks: readonly number[];
 }
 
 export interface CPort {
@@ -200,6 +214,26 @@ function prerequisites(c: FlowTap): { dlType: number; nwProto: number } {
     dlType: dl && dl.mask === 0xffff ? dl.value : -1,
     nwProto: np && np.mask === 0xff ? np.value : -1,
   };
+}
+
+function fieldTests(flow: FlowMatch): FieldTest[] {
+  const out: FieldTest[] = [];
+  for (const name of Object.keys(flow) as FieldName[]) {
+    const v = flow[name];
+    if (v === undefined) continue;
+    const kind = fieldSpec(name).kind;
+    if (kind === 'wide') {
+      const w = v as WideMasked;
+      out.push({ name, kind: 2, value: 0, mask: 0, from: 0, to: 0, words: w.value, wordMasks: w.mask });
+    } else if (kind === 'port') {
+      const p = v as PortMatch;
+      out.push({ name, kind: 1, value: p.value, mask: p.mask, from: p.range?.from ?? 0, to: p.range?.to ?? 65535, words: [], wordMasks: [] });
+    } else {
+      const m = v as Masked;
+      out.push({ name, kind: 0, value: m.value, mask: m.mask, from: 0, to: 0, words: [], wordMasks: [] });
+    }
+  }
+  return out;
 }
 
 export function compileSimulation(input: SimInput): Result<Simulation> {
@@ -414,6 +448,7 @@ export function compileSimulation(input: SimInput): Result<Simulation> {
       budgeted: !!o.budget,
       l4: TRANSPORT_FIELDS.some((f) => c.flow[f] !== undefined),
       ...prerequisites(c),
+      tests: fieldTests(c.flow),
     };
     const egress = c.direction !== 'ingress';
     const ingress = c.direction !== 'egress';

@@ -20,9 +20,9 @@
  */
 import { diag, fail, ok, type Result } from '../diagnostics/index.js';
 import { formatIpv4 } from '../firewall/index.js';
-import { ETH_TYPE_ARP, ETH_TYPE_IP, ETH_TYPE_IPV6, matchesPacket, type PacketSpec } from '../flowtap/index.js';
+import { ETH_TYPE_ARP, ETH_TYPE_IP, ETH_TYPE_IPV6, type PacketSpec } from '../flowtap/index.js';
 import { UPLINK_IF, VXLAN_IF } from './node-interfaces.js';
-import { SIM_ERRORS, type CChain, type CNode, type CPort, type CTap, type Simulation } from './simulate-compile.js';
+import { SIM_ERRORS, type CChain, type CNode, type CPort, type CTap, type FieldTest, type Simulation } from './simulate-compile.js';
 import { lookupChain, PROTO_TCP, PROTO_UDP } from './simulate-index.js';
 import { linearChainSlot, linearTapMatches } from './simulate-linear.js';
 import type { ChainStep, FirewallTrace, HopTrace, SimCtState, SimOptions, SimOutcome, SimProbe, SimRoute, SimTrace, TapEffect, TapHookTrace, TapMatch } from './simulate-types.js';
@@ -298,16 +298,34 @@ function inputChain(w: Walk, node: CNode, iifPort: CPort | null, iif: string, pk
   w.trace.outcome = { kind: 'node', node: node.name, why: `addressed to the node (${formatIpv4(pkt.nw_dst >>> 0)}) and accepted by its input chain` };
 }
 
-/** Tap rules of the port's chain whose flow matches, in chain order (the index: prefiltered list). */
-function indexedTapMatches(list: readonly CTap[], pkt: PacketSpec, laterFragment: boolean, out: CTap[]): void {
-  out.length = 0;
+/** matchesPacket over a flow's pre-flattened fields. */
+function flowMatches(tests: readonly FieldTest[], pkt: PacketSpec): boolean {
+  const fields = pkt as unknown as Record<string, number & number[]>;
+  for (let i = 0; i < tests.length; i++) {
+    const t = tests[i];
+    const x = fields[t.name];
+    if (t.kind === 0) {
+      if (((x & t.mask) >>> 0) !== t.value) return false;
+    } else if (t.kind === 1) {
+      if ((x & t.mask) !== t.value || x < t.from || x > t.to) return false;
+    } else {
+      for (let k = 0; k < t.wordMasks.length; k++) if ((x[k] & t.wordMasks[k]) !== t.words[k]) return false;
+    }
+  }
+  return true;
+}
+
+/** Tap rules of the port's chain whose flow matches, in chain order; returns how many. */
+function indexedTapMatches(list: readonly CTap[], pkt: PacketSpec, laterFragment: boolean, out: CTap[]): number {
+  let n = 0;
   for (let i = 0; i < list.length; i++) {
     const t = list[i];
     if (t.dlType >= 0 && t.dlType !== pkt.dl_type) continue;
     if (t.nwProto >= 0 && t.nwProto !== pkt.nw_proto) continue;
     if (laterFragment && t.l4) continue;
-    if (matchesPacket(t.contract.flow, pkt)) out.push(t);
+    if (flowMatches(t.tests, pkt)) out[n++] = t;
   }
+  return n;
 }
 
 function tapMatch(t: CTap, effect: TapEffect, why?: TapMatch['why']): TapMatch {
@@ -324,12 +342,11 @@ function tapHook(w: Walk, hop: HopTrace, port: CPort, hook: 'ingress' | 'egress'
   if (list.length === 0) return true;
   const later = pkt.dl_type === ETH_TYPE_IP && (pkt.ip_frag & 2) !== 0;
   const matched = w.scratch;
-  if (w.linear) linearTapMatches(w.sim, port.instance, sent, pkt, later, matched);
-  else indexedTapMatches(list, pkt, later, matched);
+  const n = w.linear ? linearTapMatches(w.sim, port.instance, sent, pkt, later, matched) : indexedTapMatches(list, pkt, later, matched);
   const ht: TapHookTrace = { node: port.node.name, hook, port: port.port, instance: port.instance, chain: sent ? port.tapEgName : port.tapInName, matches: [] };
   if (sent) hop.ingressTap = ht;
   else hop.egressTap = ht;
-  for (let i = 0; i < matched.length; i++) {
+  for (let i = 0; i < n; i++) {
     const t = matched[i];
     if (t.down && (t.forward || t.failOpen)) {
       ht.matches.push(tapMatch(t, 'skip', 'monitor down'));

@@ -47,16 +47,18 @@ export function linearChainSlot(sim: Simulation, chain: CChain, proto: number, p
 
 /**
  * The tap rules of an instance's port that match, in the order its netdev chain lists them:
- * every contract in input order, forwards in a first pass and redirects in a second.
+ * every contract in input order, forwards in a first pass and redirects in a second. Fills
+ * `out` from 0 and returns how many matched.
  */
-export function linearTapMatches(sim: Simulation, instance: string, sent: boolean, pkt: PacketSpec, laterFragment: boolean, out: CTap[]): void {
-  out.length = 0;
+export function linearTapMatches(sim: Simulation, instance: string, sent: boolean, pkt: PacketSpec, laterFragment: boolean, out: CTap[]): number {
+  let n = 0;
   for (const forwards of [true, false]) {
     for (const lt of sim.linearTaps) {
       if (lt.tap.forward !== forwards || lt.instance !== instance) continue;
       if (!(sent ? lt.egress : lt.ingress)) continue;
       if (laterFragment && lt.tap.l4) continue;
-      if (matchesPacket(lt.tap.contract.flow, pkt)) out.push(lt.tap);
+      if (matchesPacket(lt.tap.contract.flow, pkt)) out[n++] = lt.tap;
     }
   }
+  return n;
 }

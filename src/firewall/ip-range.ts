@@ -4,6 +4,7 @@
  * become interval lists, and the outside address space is cut into the disjoint
  * intervals that every mentioned block boundary induces.
  */
+import { formatIpv4, parseIpv4 } from '../model/index.js';
 
 export interface IpInterval {
   /** First address, as an unsigned 32-bit integer. */
@@ -17,25 +18,8 @@ export type IpSet = readonly IpInterval[];
 export const MAX_IPV4 = 0xffffffff;
 export const ALL_IPV4: IpSet = Object.freeze([Object.freeze({ lo: 0, hi: MAX_IPV4 })]);
 
-const DOTTED = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-
-export function parseIpv4(text: string): number | null {
-  const m = DOTTED.exec(text);
-  if (!m) return null;
-  let value = 0;
-  for (let i = 1; i <= 4; i++) {
-    const part = m[i];
-    if (part.length > 1 && part[0] === '0') return null;
-    const octet = Number(part);
-    if (octet > 255) return null;
-    value = value * 256 + octet;
-  }
-  return value;
-}
-
-export function formatIpv4(value: number): string {
-  return `${Math.floor(value / 16777216) & 255}.${(value >>> 16) & 255}.${(value >>> 8) & 255}.${value & 255}`;
-}
+// Dotted-quad parsing and printing are the model's (one definition of a valid address).
+export { parseIpv4, formatIpv4 };
 
 /** `a.b.c.d-e.f.g.h`, the spelling Kubernetes network-policy analyzers print. */
 export function formatInterval(iv: IpInterval): string {
