@@ -47,15 +47,29 @@ else
 fi
 ft explain $APP --from shipping --to db:pg
 
-step "7. quarantine an instance, then release it"
+step "7. attacks inside the allowed paths, seen by the monitors the taps feed"
+echo "- a compromised user-create reads the users table (it may only INSERT):"
+ip netns exec ft-dvd-rental-i-user-create-0 env PGPASSWORD=dvdrental psql -h "$DB" -U dvdrental -d dvdrental -tAc "select count(*) from users"
+echo "- a compromised contract-update bills another user than the one renting (same trace):"
+T=4bf92f3577b34da6a3ce929d0e0e4736
+ip netns exec $EXT curl -sS -m 5 -X POST -H 'content-type: application/json' -H 'x-user-id: 2000001' http://$UC:8080/users -d '{"name":"Ann","email":"ann@example.test"}'; echo
+ip netns exec $EXT curl -sS -m 5 -X POST -H 'content-type: application/json' -H 'x-user-id: 2000001' \
+  -H "traceparent: 00-$T-00f067aa0ba902b7-01" http://$CU:8080/contracts -d '{"user":2000001,"dvd":7}'; echo
+ip netns exec ft-dvd-rental-i-contract-update-0 curl -sS -m 5 -X POST -H 'content-type: application/json' -H 'x-user-id: 2000002' \
+  -H "traceparent: 00-$T-1111111111111111-01" "http://$(addr user-update-0):8080/users/2000002/bill" -d '{"amount":3.99,"contract":"c-evil"}'; echo
+sleep 2
+echo "- notices (the 300 benign requests above raised none):"
+ft notices dvd-rental
+
+step "8. quarantine an instance, then release it"
 ft isolate $APP user-update-0
 ip netns exec ft-dvd-rental-i-contract-update-0 nc -z -w 1 "$(addr user-update-0)" 8080 && echo "still reachable?!" || echo "user-update-0 is cut off"
 ft release $APP user-update-0
 
-step "8. what ran, with the firewall counters"
+step "9. what ran, with the firewall counters"
 ft status dvd-rental | head -n 40
 
-step "9. tear down"
+step "10. tear down"
 ft down dvd-rental
 trap - EXIT
 ip netns list | grep -c '^ft-dvd-rental-' || echo "no namespace left"

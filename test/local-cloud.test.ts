@@ -39,11 +39,13 @@ async function load(requests: number): Promise<{ errors: number; byOperation: Re
   return JSON.parse(r.stdout);
 }
 
-async function psql(sql: string): Promise<string> {
-  const r = await inNs(ns('i', 'db-0'), 'env', ['PGPASSWORD=dvdrental', 'psql', '-h', ip('db-0'), '-U', 'dvdrental', '-d', 'dvdrental', '-tAc', sql]);
+async function psqlFrom(instance: string, sql: string): Promise<string> {
+  const r = await inNs(ns('i', instance), 'env', ['PGPASSWORD=dvdrental', 'psql', '-h', ip('db-0'), '-U', 'dvdrental', '-d', 'dvdrental', '-tAc', sql]);
   assert.equal(r.code, 0, r.stderr);
   return r.stdout.trim();
 }
+/** From inside the database's own namespace: not through the firewall, not tapped. */
+const psql = (sql: string) => psqlFrom('db-0', sql);
 
 describe('local cloud: dvd-rental', { skip }, () => {
   before(async () => {
@@ -93,6 +95,33 @@ describe('local cloud: dvd-rental', { skip }, () => {
     const counters = JSON.parse(execFileSync('ip', ['netns', 'exec', ns('n', 'node2'), 'nft', '-j', 'list', 'table', 'netdev', 'flowtap_taps'], { encoding: 'utf8' }));
     const dup = counters.nftables.filter((x: any) => x.rule).map((x: any) => x.rule.expr.find((e: any) => e.counter)?.counter.packets ?? 0);
     assert.ok(dup.reduce((a: number, b: number) => a + b, 0) > 0);
+  });
+
+  test('monitors run in their namespaces: benign load raises no notice, attacks on allowed paths do', async () => {
+    const before = await flowtap('notices', 'dvd-rental', '--json');
+    assert.equal(before.code, 0, before.stderr);
+    // The probe matrix's denied attempts are real unauthorized connection attempts, and the taps
+    // see them before the firewall drops them. The rental traffic itself raises nothing.
+    const seen = before.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { note: string; sub: string });
+    const required = new Set(['external>contract-update', 'external>user-create', 'external>dvd-return', 'contract-update>user-update', 'contract-update>mq', 'user-create>db', 'dvd-return>dvd-update', 'user-update>db', 'dvd-update>shipping', 'dvd-update>db', 'dvd-update>mq']);
+    for (const n of seen) {
+      assert.equal(n.note, 'FlowTap::Unauthorized_Connection', JSON.stringify(n));
+      const ev = JSON.parse(n.sub) as { src: string; dst: string };
+      assert.ok(!required.has(`${ev.src}>${ev.dst}`), `a required connection was flagged: ${JSON.stringify(n)}`);
+    }
+    assert.ok(seen.length > 0, 'the probe matrix attempts were seen');
+    // A compromised user-create reads the users table; it may only INSERT.
+    await psqlFrom('user-create-0', 'select count(*) from users');
+    let notes: Array<{ monitor: string; note: string; msg: string }> = [];
+    for (let i = 0; i < 20 && !notes.some((n) => n.note === 'FlowTap::Disallowed_SQL'); i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      const r = await flowtap('notices', 'dvd-rental', '--json');
+      notes = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    }
+    const sql = notes.find((n) => n.note === 'FlowTap::Disallowed_SQL');
+    assert.ok(sql, JSON.stringify(notes));
+    assert.equal(sql.monitor, 'mon-sql');
+    assert.match(sql.msg, /user-create-0 ran SELECT on users/);
   });
 
   test('tamper resistance: root inside an instance can neither see nor change the rules, nor reach the node or monitors', async () => {

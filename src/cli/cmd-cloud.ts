@@ -1,10 +1,15 @@
 /** `flowtap up | down | status | isolate | release | terminate | redeploy | move`: the local cloud. */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+function readLines(file: string): string[] {
+  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l && !l.startsWith('#')) : [];
+}
 import { prepareDeployment } from '../controller/index.js';
+import type { FlowTap } from '../flowtap/index.js';
 import { readCounters } from '../dataplane/index.js';
 import { diag, FlowtapError } from '../diagnostics/index.js';
-import { downCloud, isAlive, LocalCloud, loadState, nodeNs, systemRunner } from '../orchestrator/index.js';
+import { appRunDir, downCloud, isAlive, LocalCloud, loadState, nodeNs, systemRunner } from '../orchestrator/index.js';
 import { EXIT_OK, type Io } from './exit.js';
 import { resolveAppPath } from './load.js';
 
@@ -13,6 +18,25 @@ export interface UpOptions {
   mode: string;
   strategy: string;
   json: boolean;
+}
+
+/** Every monitor runs `flowtap monitor` on all its interfaces (its port and its tap tunnel). */
+function monitorCommandFor(contracts: FlowTap[]) {
+  return (m: { monitor: string; descriptor: string; addressing: string; logDir: string }) => {
+    // A monitor can attribute requests only of instances whose incoming traffic it is tapped for.
+    const observes = [...new Set(contracts.filter((c) => c.dst === m.monitor).map((c) => c.src))].join(',');
+    return [
+      process.execPath,
+      resolve(projectRoot(), 'bin/flowtap.js'),
+      'monitor',
+      '--iface', 'any',
+      '--app', m.descriptor,
+      '--addressing', m.addressing,
+      '--log-dir', m.logDir,
+      '--format', 'json',
+      `--observes=${observes}`,
+    ];
+  };
 }
 
 function projectRoot(): string {
@@ -44,6 +68,7 @@ export async function cmdUp(io: Io, appArg: string, o: UpOptions): Promise<numbe
     mode,
     policies: o.policy.map((p) => resolve(p)),
     progress: (line) => io.err(`  ${line}`),
+    monitorCommand: monitorCommandFor(dep.contracts),
   });
   const ctx = cloud.context();
   if (o.json) io.out(JSON.stringify(ctx, null, 2));
@@ -90,6 +115,11 @@ export async function cmdStatus(io: Io, appArg: string, json: boolean): Promise<
     const procs = processes.filter((p) => p.owner === inst).map((p) => `pid ${p.pid} ${p.alive ? 'alive' : 'exited'}`);
     io.out(`  ${inst.padEnd(20)} ${at.node.padEnd(8)} ${at.ip.padEnd(14)} ${at.port.padEnd(6)}${flag} ${procs.join(', ')}`);
   }
+  for (const m of processes.filter((p) => p.owner.startsWith('monitor:'))) {
+    const name = m.owner.slice('monitor:'.length);
+    const notices = readLines(join(appRunDir(state.app), name, 'notice.log'));
+    io.out(`monitor ${name.padEnd(14)} pid ${m.pid} ${m.alive ? 'alive' : 'exited'}, ${notices.length} notices`);
+  }
   for (const [node, list] of Object.entries(counters)) {
     io.out(`firewall counters on ${node} (rules that matched):`);
     for (const c of list) io.out(`  ${String(c.packets).padStart(8)} pkts ${String(c.bytes).padStart(10)} B  ${c.rule}`);
@@ -102,7 +132,7 @@ export async function attachCloud(io: Io, appArg: string): Promise<LocalCloud> {
   const state = loadState(name);
   if (!state) throw new FlowtapError(diag('E_NOT_UP', `${name} is not up`));
   const dep = prepareDeployment(state.descriptor, { policies: state.policies, mode: state.mode }, state.addressing);
-  return LocalCloud.attach(dep.app, { dataplane: dep.dataplane, root: projectRoot(), progress: (l) => io.err(`  ${l}`) });
+  return LocalCloud.attach(dep.app, { dataplane: dep.dataplane, root: projectRoot(), progress: (l) => io.err(`  ${l}`), monitorCommand: monitorCommandFor(dep.contracts) });
 }
 
 export async function cmdOperation(io: Io, op: 'isolate' | 'release' | 'terminate' | 'redeploy' | 'move', appArg: string, instance: string, node?: string): Promise<number> {
@@ -110,5 +140,28 @@ export async function cmdOperation(io: Io, op: 'isolate' | 'release' | 'terminat
   cloud.onEvent((e) => io.out(`${e.ts} ${e.type} ${e.instance} on ${e.node}${e.detail ? `: ${e.detail}` : ''}`));
   if (op === 'move') await cloud.move(instance, node!);
   else await cloud[op](instance);
+  return EXIT_OK;
+}
+
+/** Notices raised by the running cloud's monitors, oldest first. */
+export function cmdNotices(io: Io, appArg: string, json: boolean): number {
+  const name = appNameOf(appArg);
+  const state = loadState(name);
+  if (!state) throw new FlowtapError(diag('E_NOT_UP', `${name} is not up`));
+  const all: { monitor: string; n: Record<string, unknown> }[] = [];
+  for (const p of state.processes.filter((x) => x.owner.startsWith('monitor:'))) {
+    const monitor = p.owner.slice('monitor:'.length);
+    for (const line of readLines(join(appRunDir(name), monitor, 'notice.log'))) {
+      try {
+        all.push({ monitor, n: JSON.parse(line) as Record<string, unknown> });
+      } catch {
+        io.err(`${join(appRunDir(name), monitor, 'notice.log')}: skipped a line that is not JSON`);
+      }
+    }
+  }
+  all.sort((a, b) => Number(a.n.ts) - Number(b.n.ts));
+  for (const { monitor, n } of all)
+    io.out(json ? JSON.stringify({ monitor, ...n }) : `${new Date(Number(n.ts) * 1000).toISOString()} ${monitor} ${n.note} ${n.uid ?? '-'} ${n.msg}`);
+  if (!json) io.err(`${all.length} notices`);
   return EXIT_OK;
 }

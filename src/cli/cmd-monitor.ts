@@ -12,6 +12,8 @@ export interface MonitorCliOptions {
   format: string;
   duration?: string;
   failOnNotice: boolean;
+  /** Comma-separated instances whose incoming requests reach this monitor. */
+  observes?: string;
   json: boolean;
 }
 
@@ -35,6 +37,7 @@ export async function cmdMonitor(io: Io, o: MonitorCliOptions): Promise<number> 
       signal: ac.signal,
       ...(duration ? { durationSeconds: duration } : {}),
       failOnNotice: o.failOnNotice,
+      ...(o.observes !== undefined ? { policy: { integrity: { observed: o.observes.split(',').filter(Boolean) } } } : {}),
       onNotice: (n) => io.out(o.json ? JSON.stringify(n) : formatNotice(n)),
     });
     if (r.diagnostics.length && r.exitCode === 2) throw new FlowtapError(r.diagnostics);

@@ -6,7 +6,7 @@ import { cmdVerify } from './cmd-verify.js';
 import { cmdConnlist } from './cmd-connlist.js';
 import { cmdExplain } from './cmd-explain.js';
 import { cmdPolicyEval } from './cmd-policy-eval.js';
-import { cmdDown, cmdOperation, cmdStatus, cmdUp } from './cmd-cloud.js';
+import { cmdDown, cmdNotices, cmdOperation, cmdStatus, cmdUp } from './cmd-cloud.js';
 import { cmdExplainTap, cmdTaps } from './cmd-taps.js';
 import { cmdMonitor } from './cmd-monitor.js';
 
@@ -88,12 +88,13 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .option('--format <fmt>', 'tsv | json', 'tsv')
     .option('--duration <s>', 'live capture: stop after this many seconds')
     .option('--fail-on-notice', 'exit 1 when any notice was raised')
+    .option('--observes <instances>', "comma-separated instances whose incoming requests this monitor's taps deliver (default: all)")
     .option('--json', 'notices as JSON lines')
     .description('the Zeek-like security monitor')
     .action(act((o) =>
       cmdMonitor(io, {
         pcap: o.pcap, iface: o.iface, app: o.app, addressing: o.addressing, logDir: o.logDir, format: o.format,
-        duration: o.duration, failOnNotice: !!o.failOnNotice, json: json(o),
+        duration: o.duration, failOnNotice: !!o.failOnNotice, observes: o.observes, json: json(o),
       }),
     ));
   program
@@ -135,6 +136,12 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .option('--json', 'machine-readable output')
     .description('what is running, and the firewall counters')
     .action(act((app: string, o) => cmdStatus(io, app, json(o))));
+  program
+    .command('notices')
+    .argument('<app>', 'descriptor, folder or application name')
+    .option('--json', 'JSON lines')
+    .description("notices raised by the running cloud's monitors")
+    .action(act((app: string, o) => cmdNotices(io, app, json(o))));
   for (const op of ['isolate', 'release', 'terminate', 'redeploy'] as const) {
     program
       .command(op)

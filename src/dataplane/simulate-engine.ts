@@ -19,17 +19,20 @@
  * instance's. Ingress frames are assumed addressed to the node (the instance's gateway).
  */
 import { diag, fail, ok, type Result } from '../diagnostics/index.js';
-import { formatIpv4 } from '../firewall/index.js';
 import { ETH_TYPE_ARP, ETH_TYPE_IP, ETH_TYPE_IPV6, type PacketSpec } from '../flowtap/index.js';
 import { UPLINK_IF, VXLAN_IF } from './node-interfaces.js';
 import { SIM_ERRORS, type CChain, type CNode, type CPort, type CTap, type FieldTest, type Simulation } from './simulate-compile.js';
 import { lookupChain, PROTO_TCP, PROTO_UDP } from './simulate-index.js';
 import { linearChainSlot, linearTapMatches } from './simulate-linear.js';
-import type { ChainStep, FirewallTrace, HopTrace, SimCtState, SimOptions, SimOutcome, SimProbe, SimRoute, SimTrace, TapEffect, TapHookTrace, TapMatch } from './simulate-types.js';
+import type { ChainStep, FirewallTrace, HopTrace, SimCtState, SimOptions, SimOutcome, SimCopy, SimProbe, SimRoute, SimTrace, TapEffect, TapHookTrace, TapMatch } from './simulate-types.js';
 
 /** Hops are bounded by the topology (at most sender, one other node); this guards a bad input. */
 const MAX_HOPS = 8;
 const ZERO_MAC: readonly number[] = Object.freeze([0, 0, 0]);
+/** Shared by every trace without copies until the first one. */
+const NO_COPIES = Object.freeze([]) as unknown as SimCopy[];
+/** Shared by every firewall trace with nothing audited (almost all): one array less per packet. */
+const NONE_AUDITED = Object.freeze([]) as unknown as ChainStep[];
 const VLAN_PRESENT = 0x1000;
 
 interface Walk {
@@ -40,8 +43,10 @@ interface Walk {
   overAll: boolean;
   overSome: ReadonlySet<string> | null;
   linear: boolean;
-  scratch: CTap[];
 }
+
+/** Tap rules that matched at the current hook; the walk is synchronous and consumes it before the next hook. */
+const scratch: CTap[] = [];
 
 const overBudgetSets = new WeakMap<readonly string[], ReadonlySet<string>>();
 
@@ -55,7 +60,7 @@ export function runProbe(sim: Simulation, probe: SimProbe, opts: SimOptions = {}
   const pkt = probe.packet;
   const ct = opts.ctState ?? 'new';
   const over = opts.overBudget ?? false;
-  const trace: SimTrace = { from: probe.from, packet: pkt, ctState: ct, hops: [], copies: [], outcome: undefined as unknown as SimOutcome };
+  const trace: SimTrace = { from: probe.from, packet: pkt, ctState: ct, hops: [], copies: NO_COPIES, outcome: undefined as unknown as SimOutcome };
   const w: Walk = {
     sim,
     trace,
@@ -64,7 +69,6 @@ export function runProbe(sim: Simulation, probe: SimProbe, opts: SimOptions = {}
     overAll: over === true,
     overSome: typeof over === 'object' ? overSet(over) : null,
     linear: opts.classifier === 'linear',
-    scratch: [],
   };
   const ttl = pkt.nw_ttl;
   const from = probe.from;
@@ -76,7 +80,7 @@ export function runProbe(sim: Simulation, probe: SimProbe, opts: SimOptions = {}
     if (pkt.dl_type === ETH_TYPE_IP) {
       const dst = pkt.nw_dst >>> 0;
       if (dst === port.ip || dst >>> 24 === 127) {
-        trace.outcome = { kind: 'local', why: `${formatIpv4(dst)} is the instance's own address: the packet never leaves its namespace` };
+        trace.outcome = { kind: 'local', why: "the instance's own address: the packet never leaves its namespace" };
         return ok(trace);
       }
     }
@@ -105,14 +109,14 @@ function outsideRoute(w: Walk, dst: number): CNode | undefined {
   const s = subnetOf(sim, dst);
   if (s) return s;
   if (dst === sim.externalIp) {
-    w.trace.outcome = { kind: 'local', why: `${formatIpv4(dst)} is the outside network's own address` };
+    w.trace.outcome = { kind: 'local', why: "the outside network's own address" };
     return undefined;
   }
   const n = sim.nodeByUnderlay.get(dst);
   if (n) return n;
   w.trace.outcome = inRange(sim.underlay, dst)
-    ? { kind: 'dropped', stage: 'underlay', reason: `no host answers for ${formatIpv4(dst)} on the underlay` }
-    : { kind: 'dropped', stage: 'routing', reason: `the outside network has no route to ${formatIpv4(dst)}` };
+    ? { kind: 'dropped', stage: 'underlay', reason: 'no host answers for the destination on the underlay' }
+    : { kind: 'dropped', stage: 'routing', reason: 'the outside network has no route to the destination' };
   return undefined;
 }
 
@@ -157,15 +161,15 @@ function receive(w: Walk, node: CNode, iifPort: CPort | null, iif: string, pkt: 
     return;
   }
   if (pkt.dl_type === ETH_TYPE_IPV6) return drop(w, node, 'routing', 'IPv6 is disabled on the node');
-  if (pkt.dl_type !== ETH_TYPE_IP) return drop(w, node, 'routing', `the node routes only IPv4, not dl_type 0x${pkt.dl_type.toString(16).padStart(4, '0')}`);
+  if (pkt.dl_type !== ETH_TYPE_IP) return drop(w, node, 'routing', 'the node routes only IPv4 (and answers ARP)');
 
   const src = pkt.nw_src >>> 0;
   const dst = pkt.nw_dst >>> 0;
   if (src >>> 28 === 14 || src === 0xffffffff || src >>> 24 === 127 || src >>> 24 === 0)
-    return drop(w, node, 'routing', `martian source ${formatIpv4(src)}`);
-  if (dst >>> 24 === 127 || dst >>> 24 === 0) return drop(w, node, 'routing', `martian destination ${formatIpv4(dst)}`);
-  if (dst >>> 28 === 14) return drop(w, node, 'routing', `multicast ${formatIpv4(dst)} is not routed by the node`);
-  if (isNodeAddress(sim, node, src)) return drop(w, node, 'routing', `martian source ${formatIpv4(src)}: an address of the node itself`);
+    return drop(w, node, 'routing', 'martian source address');
+  if (dst >>> 24 === 127 || dst >>> 24 === 0) return drop(w, node, 'routing', 'martian destination address');
+  if (dst >>> 28 === 14) return drop(w, node, 'routing', 'multicast is not routed by the node');
+  if (isNodeAddress(sim, node, src)) return drop(w, node, 'routing', 'martian source: an address of the node itself');
   const fragment = pkt.ip_frag !== 0;
   const local = isNodeAddress(sim, node, dst) || dst === 0xffffffff || dst === sim.underlay.hi || (sim.multiNode && dst === sim.overlay.hi);
   if (fragment && (sim.established || local))
@@ -197,10 +201,10 @@ function receive(w: Walk, node: CNode, iifPort: CPort | null, iif: string, pkt: 
     route = next ? { kind: 'vxlan', oif, node: next.name } : { kind: 'vxlan', oif };
   } else {
     hop.route = { kind: 'none' };
-    return drop(w, node, 'routing', `no route to ${formatIpv4(dst)}`);
+    return drop(w, node, 'routing', 'no route to the destination');
   }
   hop.route = route;
-  if (ttl <= 1) return drop(w, node, 'routing', `TTL ${ttl} exceeded: not forwarded`);
+  if (ttl <= 1) return drop(w, node, 'routing', 'TTL exceeded: not forwarded');
   if (!forwardChain(w, node, iifPort, iif, oifPort, oif, pkt, hop)) return;
 
   const left = ttl - 1;
@@ -210,11 +214,11 @@ function receive(w: Walk, node: CNode, iifPort: CPort | null, iif: string, pkt: 
     return;
   }
   if (route.kind === 'uplink' && route.host === 'external') {
-    w.trace.outcome = { kind: 'outside', node: node.name, ip: formatIpv4(dst) };
+    w.trace.outcome = { kind: 'outside', node: node.name };
     return;
   }
-  if (!next) return drop(w, node, 'underlay', `no host answers for ${formatIpv4(dst)} on ${oif}`);
-  if (w.trace.hops.length >= MAX_HOPS) return drop(w, node, 'routing', `more than ${MAX_HOPS} hops`);
+  if (!next) return drop(w, node, 'underlay', oif === VXLAN_IF ? 'no node answers for the destination on the overlay' : 'no host answers for the destination on the underlay');
+  if (w.trace.hops.length >= MAX_HOPS) return drop(w, node, 'routing', 'too many hops');
   receive(w, next, null, oif, pkt, left, newHop(w, next, oif, left));
 }
 
@@ -229,8 +233,16 @@ function step(chain: string, comment: string, verdict: ChainStep['verdict'], dfl
 function firewallDrop(w: Walk, fw: FirewallTrace, s: ChainStep): false {
   fw.steps.push(s);
   fw.verdict = 'drop';
-  w.trace.outcome = { kind: 'dropped', stage: 'firewall', node: fw.node, chain: s.chain, ...(s.rule ? { rule: s.rule } : {}), default: s.default, reason: s.comment };
+  w.trace.outcome =
+    s.rule === undefined
+      ? { kind: 'dropped', stage: 'firewall', node: fw.node, chain: s.chain, default: s.default, reason: s.comment }
+      : { kind: 'dropped', stage: 'firewall', node: fw.node, chain: s.chain, rule: s.rule, default: s.default, reason: s.comment };
   return false;
+}
+
+function audit(fw: FirewallTrace, s: ChainStep): void {
+  if (fw.audited === NONE_AUDITED) fw.audited = [s];
+  else fw.audited.push(s);
 }
 
 /** One instance chain: the step it ends with. An audit-mode drop logs and lets the packet on. */
@@ -242,14 +254,14 @@ function evalChain(w: Walk, fw: FirewallTrace, chain: CChain, proto: number, por
   const s = rule ? step(chain.name, rule.comment, allowed ? allow : 'drop', false, rule.id) : step(chain.name, chain.defaultComment, allowed ? allow : 'drop', true);
   if (!allowed && w.sim.audit) {
     s.verdict = allow;
-    fw.audited.push(s);
+    audit(fw, s);
   }
   return s;
 }
 
 function forwardChain(w: Walk, node: CNode, iifPort: CPort | null, iif: string, oifPort: CPort | null, oif: string, pkt: PacketSpec, hop: HopTrace): boolean {
   const { sim } = w;
-  const fw: FirewallTrace = { node: node.name, hook: 'forward', iif, oif, steps: [], verdict: 'accept', audited: [] };
+  const fw: FirewallTrace = { node: node.name, hook: 'forward', iif, oif, steps: [], verdict: 'accept', audited: NONE_AUDITED };
   hop.firewall = fw;
   if (iifPort?.quarantined || oifPort?.quarantined) return firewallDrop(w, fw, step('forward', 'quarantine', 'drop', false));
   if (sim.established) {
@@ -279,14 +291,14 @@ function forwardChain(w: Walk, node: CNode, iifPort: CPort | null, iif: string, 
   }
   const policy = step('forward', 'default deny', sim.audit ? 'accept' : 'drop', true);
   if (!sim.audit) return firewallDrop(w, fw, policy);
-  fw.audited.push(policy);
+  audit(fw, policy);
   fw.steps.push(policy);
   return true;
 }
 
 function inputChain(w: Walk, node: CNode, iifPort: CPort | null, iif: string, pkt: PacketSpec, hop: HopTrace): void {
   const { sim } = w;
-  const fw: FirewallTrace = { node: node.name, hook: 'input', iif, steps: [], verdict: 'accept', audited: [] };
+  const fw: FirewallTrace = { node: node.name, hook: 'input', iif, steps: [], verdict: 'accept', audited: NONE_AUDITED };
   hop.firewall = fw;
   if (iifPort) {
     const dns = sim.dns;
@@ -295,7 +307,7 @@ function inputChain(w: Walk, node: CNode, iifPort: CPort | null, iif: string, pk
     // Not an audit rule: the node itself is out of reach in every mode.
     else return void firewallDrop(w, fw, step('input', 'instances cannot reach the node', 'drop', false));
   } else fw.steps.push(step('input', 'policy accept', 'accept', true));
-  w.trace.outcome = { kind: 'node', node: node.name, why: `addressed to the node (${formatIpv4(pkt.nw_dst >>> 0)}) and accepted by its input chain` };
+  w.trace.outcome = { kind: 'node', node: node.name, why: 'addressed to the node and accepted by its input chain' };
 }
 
 /** matchesPacket over a flow's pre-flattened fields. */
@@ -341,7 +353,7 @@ function tapHook(w: Walk, hop: HopTrace, port: CPort, hook: 'ingress' | 'egress'
   const list = sent ? port.tapEg : port.tapIn;
   if (list.length === 0) return true;
   const later = pkt.dl_type === ETH_TYPE_IP && (pkt.ip_frag & 2) !== 0;
-  const matched = w.scratch;
+  const matched = scratch;
   const n = w.linear ? linearTapMatches(w.sim, port.instance, sent, pkt, later, matched) : indexedTapMatches(list, pkt, later, matched);
   const ht: TapHookTrace = { node: port.node.name, hook, port: port.port, instance: port.instance, chain: sent ? port.tapEgName : port.tapInName, matches: [] };
   if (sent) hop.ingressTap = ht;
@@ -362,12 +374,14 @@ function tapHook(w: Walk, hop: HopTrace, port: CPort, hook: 'ingress' | 'egress'
     }
     if (t.forward) {
       ht.matches.push(tapMatch(t, 'copy'));
-      w.trace.copies.push({ contract: t.id, monitor: t.monitor, device: t.device, node: port.node.name, port: port.port, hook });
+      const copy: SimCopy = { contract: t.id, monitor: t.monitor, device: t.device, node: port.node.name, port: port.port, hook };
+      if (w.trace.copies === NO_COPIES) w.trace.copies = [copy];
+      else w.trace.copies.push(copy);
       continue;
     }
     if (t.down) {
       ht.matches.push(tapMatch(t, 'drop'));
-      w.trace.outcome = { kind: 'dropped', stage: 'tap', node: port.node.name, chain: ht.chain, rule: t.id, default: false, reason: `fail-closed redirect to ${t.monitor}, which is down` };
+      w.trace.outcome = { kind: 'dropped', stage: 'tap', node: port.node.name, chain: ht.chain, rule: t.id, default: false, reason: 'fail-closed redirect to a monitor that is down' };
       return false;
     }
     ht.matches.push(tapMatch(t, 'divert'));

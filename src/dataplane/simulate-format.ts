@@ -45,7 +45,7 @@ export function formatOutcome(o: SimOutcome): string {
     case 'monitor':
       return `diverted to monitor ${o.monitor} via ${o.device} on ${o.node} by ${o.contract}: delivered to the monitor only`;
     case 'outside':
-      return `left ${o.node} to the outside network (${o.ip})`;
+      return `left ${o.node} to the outside network`;
     case 'node':
       return `taken by node ${o.node}: ${o.why}`;
     case 'local':

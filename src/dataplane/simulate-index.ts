@@ -27,15 +27,19 @@ export interface IndexableRule {
   ips: IpSet;
 }
 
-/** Address interval starts (ascending, the first is 0) and the first matching rule of each, or -1. */
+/**
+ * Address interval starts (ascending, the first is 0) and the first matching rule of each, or -1.
+ * Plain arrays, not typed ones: small tables then sit next to their object in the heap, which
+ * matters more for a lookup than the element type.
+ */
 export interface IpTable {
-  starts: Float64Array;
-  slots: Int32Array;
+  starts: number[];
+  slots: number[];
 }
 
 /** Port interval starts (ascending, the first is 0) and the address table of each. */
 export interface PortTable {
-  starts: Int32Array;
+  starts: number[];
   tables: IpTable[];
 }
 
@@ -49,10 +53,10 @@ export interface ChainIndex {
   other: IpTable;
 }
 
-const NO_MATCH: IpTable = { starts: Float64Array.of(0), slots: Int32Array.of(-1) };
+const NO_MATCH: IpTable = { starts: [0], slots: [-1] };
 
 /** Index of the last start <= x (starts[0] is 0, so there is one). */
-function floorIndex(starts: Float64Array | Int32Array, x: number): number {
+function floorIndex(starts: readonly number[], x: number): number {
   let lo = 0;
   let hi = starts.length - 1;
   while (lo < hi) {
@@ -156,7 +160,7 @@ function buildIpTable(rules: readonly IndexableRule[], candidates: readonly numb
       slots.push(slot);
     }
   }
-  return { starts: Float64Array.from(starts), slots: Int32Array.from(slots) };
+  return { starts, slots };
 }
 
 function buildPortTable(rules: readonly IndexableRule[], proto: number, memo: Map<string, IpTable>): PortTable {
@@ -187,7 +191,7 @@ function buildPortTable(rules: readonly IndexableRule[], proto: number, memo: Ma
     outStarts.push(s);
     outTables.push(tables[i]);
   });
-  return { starts: Int32Array.from(outStarts), tables: outTables };
+  return { starts: outStarts, tables: outTables };
 }
 
 function memoTable(rules: readonly IndexableRule[], candidates: number[], memo: Map<string, IpTable>): IpTable {

@@ -65,11 +65,26 @@ function randomIp(r: Rng, p: Pools): number {
   return Math.floor(r() * 0x100000000) >>> 0;
 }
 
+const WIDE_FIELDS = ['dl_src', 'dl_dst', 'ipv6_src', 'ipv6_dst', 'arp_sha', 'arp_tha', 'tun_id'] as const;
+const SHARED_ZEROS = new Map<number, readonly number[]>();
+
+/** defaultPacket, with its all-zero wide fields shared: the simulator only reads packets, and a pool of a million stays small. */
+function basePacket(dlType: number, proto = 0): PacketSpec {
+  const pkt = defaultPacket(dlType, proto);
+  for (const f of WIDE_FIELDS) {
+    const n = pkt[f].length;
+    let z = SHARED_ZEROS.get(n);
+    if (!z) SHARED_ZEROS.set(n, (z = Object.freeze(new Array<number>(n).fill(0))));
+    pkt[f] = z as number[];
+  }
+  return pkt;
+}
+
 function randomPacket(r: Rng, p: Pools, src: number): PacketSpec {
   const kind = r();
-  if (kind < 0.03) return defaultPacket(pick(r, [ETH_TYPE_ARP, ETH_TYPE_IPV6, 0x88cc]));
+  if (kind < 0.03) return basePacket(pick(r, [ETH_TYPE_ARP, ETH_TYPE_IPV6, 0x88cc]));
   const proto = kind < 0.5 ? IPPROTO_TCP : kind < 0.85 ? IPPROTO_UDP : kind < 0.95 ? IPPROTO_ICMP : IPPROTO_SCTP;
-  const pkt = defaultPacket(ETH_TYPE_IP, proto);
+  const pkt = basePacket(ETH_TYPE_IP, proto);
   pkt.nw_src = src >>> 0;
   const dst = randomIp(r, p);
   pkt.nw_dst = dst;
@@ -108,14 +123,14 @@ export function randomProbes(sim: Simulation, count: number, o: RandomProbeOptio
       const packet = randomPacket(r, p, src);
       probe = { from: packet.dl_type === ETH_TYPE_IP && r() < 0.8 ? { kind: 'outside' } : { kind: 'outside', node: pick(r, p.nodes) }, packet };
     }
-    const opts: SimOptions = {};
+    // Every option present in every probe: one object shape, so reading them stays cheap.
+    const opts: SimOptions = { ctState: 'new', sampleHit: true, overBudget: false };
     if (vary) {
       const c = r();
       opts.ctState = (c < 0.8 ? 'new' : c < 0.9 ? 'established' : c < 0.95 ? 'related' : 'invalid') as SimCtState;
-      if (r() < 0.2) opts.sampleHit = false;
+      opts.sampleHit = r() >= 0.2;
       const b = r();
-      if (b < 0.1) opts.overBudget = true;
-      else if (b < 0.2 && contracts.length) opts.overBudget = [pick(r, contracts)];
+      opts.overBudget = b < 0.1 ? true : b < 0.2 && contracts.length ? [pick(r, contracts)] : false;
     }
     out.push({ probe, opts });
   }

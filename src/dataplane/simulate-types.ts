@@ -119,7 +119,7 @@ export interface FirewallTrace {
   /** Every step that gave a verdict, in order; the last one decided. */
   steps: ChainStep[];
   verdict: 'accept' | 'drop';
-  /** Audit mode: steps that would have dropped and only logged. */
+  /** Audit mode: steps that would have dropped and only logged (a shared frozen [] when none). */
   audited: ChainStep[];
 }
 
@@ -157,8 +157,8 @@ export type SimOutcome =
   | { kind: 'delivered'; instance: string; node: string }
   /** Diverted by a redirect: the monitor has the packet and nothing else does. */
   | { kind: 'monitor'; monitor: string; contract: string; device: string; node: string }
-  /** Left through an uplink to a host of the outside network. */
-  | { kind: 'outside'; node: string; ip: string }
+  /** Left through an uplink to the outside network's host. */
+  | { kind: 'outside'; node: string }
   /** Taken by a node's own stack: its input chain accepted it, or it answers ARP. */
   | { kind: 'node'; node: string; why: string }
   /** Never left where it started (an instance talking to itself, the outside to itself). */
@@ -170,6 +170,7 @@ export interface SimTrace {
   packet: PacketSpec;
   ctState: SimCtState;
   hops: HopTrace[];
+  /** A shared frozen [] when there are none. */
   copies: SimCopy[];
   outcome: SimOutcome;
 }

@@ -3,13 +3,13 @@
  * machine, with real processes. What it creates is recorded in a state file after every
  * step, so `status` and `down` work from another shell and after a crash.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { diag, FlowtapError } from '../diagnostics/index.js';
 import type { Addressing, App, Attachment } from '../model/index.js';
 import { applyNft } from '../dataplane/index.js';
 import { EventHub, type LifecycleListener, type ManagementContext, type Orchestrator } from './lifecycle.js';
-import { instanceNs, nodeNs, nsPrefix, externalNs, underlayNs } from './names.js';
+import { instanceNs, monitorNs, nodeNs, nsPrefix, externalNs, underlayNs } from './names.js';
 import { startInNamespace, stopProcess, stopProcesses } from './processes.js';
 import { expandRunSpec } from './run-spec.js';
 import { appRunDir, loadState, removeState, saveState, type CloudState } from './state-file.js';
@@ -29,6 +29,11 @@ export interface LocalCloudOptions {
   policies?: string[];
   /** Seconds to wait for an instance's ports to accept connections. */
   readyTimeout?: number;
+  /**
+   * The command that runs a security monitor inside its namespace, given where to find the
+   * descriptor, the current addressing and where to write logs; none = monitors not started.
+   */
+  monitorCommand?: (m: { monitor: string; descriptor: string; addressing: string; logDir: string }) => string[];
 }
 
 export class LocalCloud implements Orchestrator {
@@ -129,8 +134,44 @@ export class LocalCloud implements Orchestrator {
       await this.steps(`instance ${i.name} on ${i.node} (${a.instances[i.name].ip})`, instancePlan(app, a, i.name));
     }
     await this.applyDataplane();
+    await this.startMonitors();
     for (const i of startOrder(app)) await this.startInstance(i);
     this.progress(`up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }
+
+  /** Monitors read the addressing from a file; it is rewritten whenever an address changes. */
+  private addressingFile(): string {
+    const file = join(appRunDir(this.app.name), 'addressing.json');
+    mkdirSync(appRunDir(this.app.name), { recursive: true });
+    writeFileSync(file, JSON.stringify(this.state.addressing, null, 2));
+    return file;
+  }
+
+  /** Starts one monitor process per monitor namespace, reading every packet delivered there. */
+  async startMonitors(): Promise<void> {
+    const cmd = this.opts.monitorCommand;
+    if (!cmd) return;
+    const addressing = this.addressingFile();
+    for (const m of this.app.monitors) {
+      const owner = `monitor:${m.name}`;
+      const logDir = join(appRunDir(this.app.name), m.name);
+      mkdirSync(logDir, { recursive: true });
+      const ns = monitorNs(this.app.name, m.name);
+      const argv = cmd({ monitor: m.name, descriptor: this.state.descriptor, addressing, logDir });
+      const p = startInNamespace(ns, argv, {}, join(logDir, 'monitor.log'), this.opts.root);
+      this.state.processes.push({ owner, ns, pid: p.pid, argv, log: p.log });
+      saveState(this.state);
+      this.progress(`monitor ${m.name} reading its port (logs in ${logDir})`);
+    }
+    // Give the captures a moment to attach before traffic starts.
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+
+  private async restartMonitors(): Promise<void> {
+    const mine = this.state.processes.filter((p) => p.owner.startsWith('monitor:'));
+    await stopProcesses(mine.map((p) => p.pid));
+    this.state.processes = this.state.processes.filter((p) => !p.owner.startsWith('monitor:'));
+    await this.startMonitors();
   }
 
   /** Applies every node's nft script, each atomically; a rejected script leaves that node's previous rules. */
@@ -249,6 +290,7 @@ export class LocalCloud implements Orchestrator {
     saveState(this.state);
     await this.steps(`instance ${name} moved to ${node} (${moved.ip})`, instancePlan(this.app, this.state.addressing, name));
     await this.applyDataplane();
+    await this.restartMonitors();
     await this.startInstance(name);
     this.hub.emit({ type: 'moved', instance: name, service: inst.service, node, detail: `from ${old.node} (${old.ip}) to ${node} (${moved.ip})` });
   }

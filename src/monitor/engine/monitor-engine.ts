@@ -166,6 +166,7 @@ export class MonitorEngine implements AnalyzerEnv {
     this.tracker.expire(this.now);
     this.decoder.expireFragments(this.now);
     this.policy.tick(this.now);
+    this.logs?.flush();
   }
 
   /** End of input: close every connection (writing its logs), settle pending policy state, close the logs. */

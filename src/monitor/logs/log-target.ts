@@ -4,6 +4,8 @@ import { join } from 'node:path';
 /** Where formatted log text goes, one stream per log path (conn, http, ...). */
 export interface LogTarget {
   write(path: string, text: string): void;
+  /** Push buffered rows out now (live capture does this every second so logs are current). */
+  flush?(): void;
   /** Flush and release; called once. */
   close(): void;
 }

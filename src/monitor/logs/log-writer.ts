@@ -41,6 +41,10 @@ export class ZeekLogWriter {
     this.target.write(path, this.format === 'tsv' ? formatTsvRow(schema, values) : formatJsonRow(schema, values));
   }
 
+  flush(): void {
+    if (!this.closed) this.target.flush?.();
+  }
+
   /** Rows written per log path. */
   rowCounts(): Record<string, number> {
     return Object.fromEntries(this.counts);

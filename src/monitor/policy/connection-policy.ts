@@ -59,7 +59,8 @@ export function evaluateConnection(view: AppView, uid: string, id: ConnId, ts: n
     notice: {
       ts,
       note: NoticeType.UNAUTHORIZED_CONNECTION,
-      msg: `${src} connected to ${dst} ${l4}/${id.respP}: ${why}`,
+      // Raised on the first packet: the attempt itself is the evidence, whether or not a firewall stops it.
+      msg: `${src} tried to connect to ${dst} ${l4}/${id.respP}: ${why}`,
       uid,
       id,
       src: id.origH,

@@ -17,6 +17,12 @@ export interface IntegrityOptions {
   maxOpenPerInstance: number;
   maxPending: number;
   maxTraces: number;
+  /**
+   * Instances whose incoming requests are delivered to this monitor (from its tap contracts);
+   * absent = all (a full capture). A request from an instance outside this set cannot be
+   * attributed here: that is the monitor's blind spot, not evidence, so it is only counted.
+   */
+  observed?: readonly string[];
 }
 
 export const DEFAULT_INTEGRITY_OPTIONS: IntegrityOptions = {
@@ -60,6 +66,8 @@ export interface IntegrityStats {
   attributedByTrace: number;
   attributedByNesting: number;
   unattributed: number;
+  /** Internal requests from instances whose incoming requests this monitor never saw (not reported). */
+  unseen: number;
   checked: number;
   mismatches: number;
   /** Attributed by nesting while the instance handled several requests (any of their identities is accepted). */
@@ -77,8 +85,9 @@ export interface IntegrityStats {
  * then means an identity that none of the requests in progress carries.
  */
 export class IntegrityTracker {
-  readonly stats: IntegrityStats = { external: 0, internal: 0, attributedByTrace: 0, attributedByNesting: 0, unattributed: 0, checked: 0, mismatches: 0, ambiguous: 0 };
+  readonly stats: IntegrityStats = { external: 0, internal: 0, attributedByTrace: 0, attributedByNesting: 0, unattributed: 0, unseen: 0, checked: 0, mismatches: 0, ambiguous: 0 };
   private readonly open = new Map<string, TrackedRequest[]>();
+
   private readonly traces = new Map<string, TrackedRequest[]>();
   private readonly traceQueue: { ts: number; traceId: string }[] = [];
   private traceHead = 0;
@@ -306,6 +315,10 @@ export class IntegrityTracker {
   }
 
   private unattributed(t: TrackedRequest): void {
+    if (t.from.instance !== undefined && this.opts.observed && !this.opts.observed.includes(t.from.instance)) {
+      this.stats.unseen++;
+      return;
+    }
     this.stats.unattributed++;
     const key = `${t.from.service}|${t.to.service}`;
     const n = (this.unattributedCounts.get(key) ?? 0) + 1;
