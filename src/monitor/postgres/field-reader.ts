@@ -55,7 +55,7 @@ export class FieldReader {
   }
 
   /** Advances over `n` bytes; returns where they started. Past the end: clamps and sets `short`. */
-  skip(n: number): number {
+  advance(n: number): number {
     const at = this.pos;
     if (n < 0 || at + n > this.end) {
       this.pos = this.end;

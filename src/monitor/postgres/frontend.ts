@@ -58,7 +58,7 @@ export function untypedMessage(st: PgState, r: FieldReader): UntypedOutcome {
 }
 
 function decodeParam(r: FieldReader, len: number, binary: boolean, max: number): { value: string; cut: boolean } {
-  const at = r.skip(len);
+  const at = r.advance(len);
   const avail = r.pos - at;
   const n = Math.min(avail, max);
   const value = binary ? '\\x' + r.buf.toString('hex', at, at + n) : r.buf.toString('utf8', at, at + n);

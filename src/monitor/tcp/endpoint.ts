@@ -108,7 +108,7 @@ export class Endpoint {
   skipToFirst(host: StreamHost): void {
     const first = this.segs[0];
     if (!first) return;
-    this.skip(host, first.off - this.next, false);
+    this.skipGap(host, first.off - this.next, false);
     this.flush(host);
   }
 
@@ -125,7 +125,7 @@ export class Endpoint {
         continue;
       }
       const end = first ? Math.min(first.off, target) : target;
-      this.skip(host, end - this.next, false);
+      this.skipGap(host, end - this.next, false);
       this.flush(host);
     }
     if (target > this.maxEnd) this.maxEnd = target;
@@ -135,10 +135,10 @@ export class Endpoint {
   drain(host: StreamHost): void {
     while (this.segs.length > 0) {
       const first = this.segs[0];
-      if (first.off > this.next) this.skip(host, first.off - this.next, true);
+      if (first.off > this.next) this.skipGap(host, first.off - this.next, true);
       this.flush(host);
     }
-    if (this.finSeen && this.finOffset > this.next && this.finOffset - this.next <= 0x40000000) this.skip(host, this.finOffset - this.next, true);
+    if (this.finSeen && this.finOffset > this.next && this.finOffset - this.next <= 0x40000000) this.skipGap(host, this.finOffset - this.next, true);
   }
 
   /** Give the retained-bytes ring back to the host (the connection is finished). */
@@ -147,7 +147,7 @@ export class Endpoint {
     this.ring = null;
   }
 
-  private skip(host: StreamHost, len: number, atClose: boolean): void {
+  private skipGap(host: StreamHost, len: number, atClose: boolean): void {
     if (len <= 0) return;
     this.next += len;
     this.nextSeq = (this.nextSeq + len) >>> 0;
