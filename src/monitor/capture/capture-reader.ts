@@ -58,7 +58,7 @@ export class CaptureReader implements RecordSink {
   push(chunk: Uint8Array): void {
     if (this.stats.stopped || this.ended) return;
     const n = chunk.length;
-    let pos = this.skip(chunk, 0);
+    let pos = this.discardPending(chunk, 0);
     if (this.carryLen > 0) {
       pos = this.completeCarry(chunk, pos);
       if (pos < 0 || this.stats.stopped) return;
@@ -158,7 +158,7 @@ export class CaptureReader implements RecordSink {
     return null;
   }
 
-  private skip(chunk: Uint8Array, pos: number): number {
+  private discardPending(chunk: Uint8Array, pos: number): number {
     if (this.skipRemaining === 0) return pos;
     const k = Math.min(this.skipRemaining, chunk.length - pos);
     this.skipRemaining -= k;
@@ -181,7 +181,7 @@ export class CaptureReader implements RecordSink {
         this.skipRemaining = need - this.carryLen;
         this.stats.skippedBytes += this.carryLen;
         this.carryLen = 0;
-        pos = this.skip(chunk, pos);
+        pos = this.discardPending(chunk, pos);
         return this.skipRemaining > 0 ? -1 : pos;
       }
       if (pos >= n) return -1;

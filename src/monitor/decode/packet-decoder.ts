@@ -72,7 +72,7 @@ export class PacketDecoder {
     return this.frags.size;
   }
 
-  private skip(reason: DecodeReason): false {
+  private malformed(reason: DecodeReason): false {
     this.stats[reason]++;
     this.stats.malformed++;
     this.lastSkip = reason;
@@ -91,14 +91,14 @@ export class PacketDecoder {
       case LT_IPV6:
         return this.ipByVersion(b, 0, end);
       case LT_LINUX_SLL:
-        if (end < 16) return this.skip('truncated_sll');
+        if (end < 16) return this.malformed('truncated_sll');
         return this.etherType((b[14] << 8) | b[15], b, 16, end);
       case LT_LINUX_SLL2:
-        if (end < 20) return this.skip('truncated_sll');
+        if (end < 20) return this.malformed('truncated_sll');
         return this.etherType((b[0] << 8) | b[1], b, 20, end);
       case LT_NULL:
       case LT_LOOP: {
-        if (end < 4) return this.skip('truncated_null');
+        if (end < 4) return this.malformed('truncated_null');
         // The address family is a 32-bit word in the capturing host's byte order (NULL) or
         // network order (LOOP); its value is small, so one of the end bytes holds it.
         const af = b[0] !== 0 ? b[0] : b[3];
@@ -107,7 +107,7 @@ export class PacketDecoder {
         return this.nonIp();
       }
       default:
-        return this.skip('unsupported_linktype');
+        return this.malformed('unsupported_linktype');
     }
   }
 
@@ -118,15 +118,15 @@ export class PacketDecoder {
   }
 
   private ethernet(b: Uint8Array, off: number, end: number): boolean {
-    if (end - off < 14) return this.skip('truncated_eth');
+    if (end - off < 14) return this.malformed('truncated_eth');
     return this.etherType((b[off + 12] << 8) | b[off + 13], b, off + 14, end);
   }
 
   private etherType(type: number, b: Uint8Array, off: number, end: number): boolean {
     const dp = this.packet;
     while (type === ETH_VLAN || type === ETH_QINQ || type === ETH_QINQ_OLD) {
-      if (end - off < 4) return this.skip('truncated_vlan');
-      if (dp.vlanCount >= MAX_VLANS) return this.skip('too_many_vlans');
+      if (end - off < 4) return this.malformed('truncated_vlan');
+      if (dp.vlanCount >= MAX_VLANS) return this.malformed('too_many_vlans');
       const vid = ((b[off] << 8) | b[off + 1]) & 0x0fff;
       if (dp.vlanCount === 0) dp.vlanOuter = vid;
       else if (dp.vlanCount === 1) dp.vlanInner = vid;
@@ -140,26 +140,26 @@ export class PacketDecoder {
   }
 
   private ipByVersion(b: Uint8Array, off: number, end: number): boolean {
-    if (end - off < 1) return this.skip('truncated_ip');
+    if (end - off < 1) return this.malformed('truncated_ip');
     const v = b[off] >> 4;
     if (v === 4) return this.ipv4(b, off, end);
     if (v === 6) return this.ipv6(b, off, end);
-    return this.skip('bad_ip_version');
+    return this.malformed('bad_ip_version');
   }
 
   private ipv4(b: Uint8Array, off: number, end: number): boolean {
     const avail = end - off;
-    if (avail < 20) return this.skip('truncated_ip');
+    if (avail < 20) return this.malformed('truncated_ip');
     const vihl = b[off];
-    if (vihl >> 4 !== 4) return this.skip('bad_ip_version');
+    if (vihl >> 4 !== 4) return this.malformed('bad_ip_version');
     const hl = (vihl & 0x0f) << 2;
-    if (hl < 20) return this.skip('bad_ihl');
-    if (hl > avail) return this.skip('truncated_ip');
+    if (hl < 20) return this.malformed('bad_ihl');
+    if (hl > avail) return this.malformed('truncated_ip');
     let total = (b[off + 2] << 8) | b[off + 3];
     // Segmentation offload hands the capture a zero total length; trust the captured size.
     if (total === 0) total = avail;
-    if (total < hl) return this.skip('bad_total_length');
-    if (total > avail) return this.skip('truncated_ip');
+    if (total < hl) return this.malformed('bad_total_length');
+    if (total > avail) return this.malformed('truncated_ip');
     const dp = this.packet;
     dp.ipVersion = 4;
     dp.ttl = b[off + 8];
@@ -191,12 +191,12 @@ export class PacketDecoder {
 
   private ipv6(b: Uint8Array, off: number, end: number): boolean {
     const avail = end - off;
-    if (avail < 40) return this.skip('truncated_ip');
-    if (b[off] >> 4 !== 6) return this.skip('bad_ip_version');
+    if (avail < 40) return this.malformed('truncated_ip');
+    if (b[off] >> 4 !== 6) return this.malformed('bad_ip_version');
     let plen = (b[off + 4] << 8) | b[off + 5];
     // Zero: a jumbogram or offloaded segment; use what was captured.
     if (plen === 0) plen = avail - 40;
-    if (40 + plen > avail) return this.skip('truncated_ip');
+    if (40 + plen > avail) return this.malformed('truncated_ip');
     const dp = this.packet;
     dp.ipVersion = 6;
     dp.ttl = b[off + 7];
@@ -223,25 +223,25 @@ export class PacketDecoder {
         case 135: // mobility
         case 139: // HIP
         case 140: { // shim6
-          if (end - p < 8) return this.skip('truncated_ip6_ext');
+          if (end - p < 8) return this.malformed('truncated_ip6_ext');
           const len = (b[p + 1] + 1) << 3;
-          if (end - p < len) return this.skip('truncated_ip6_ext');
+          if (end - p < len) return this.malformed('truncated_ip6_ext');
           nh = b[p];
           p += len;
           headerBytes += len;
           break;
         }
         case 51: { // authentication header: length in 4-byte units, minus 2
-          if (end - p < 8) return this.skip('truncated_ip6_ext');
+          if (end - p < 8) return this.malformed('truncated_ip6_ext');
           const len = (b[p + 1] + 2) << 2;
-          if (end - p < len) return this.skip('truncated_ip6_ext');
+          if (end - p < len) return this.malformed('truncated_ip6_ext');
           nh = b[p];
           p += len;
           headerBytes += len;
           break;
         }
         case 44: { // fragment
-          if (end - p < 8) return this.skip('truncated_ip6_ext');
+          if (end - p < 8) return this.malformed('truncated_ip6_ext');
           const next = b[p];
           const fo = (b[p + 2] << 8) | b[p + 3];
           const offset = fo & 0xfff8;
@@ -276,7 +276,7 @@ export class PacketDecoder {
           return this.transport(nh, b, p, end);
       }
     }
-    return this.skip('too_many_ip6_ext');
+    return this.malformed('too_many_ip6_ext');
   }
 
   private transport(proto: number, b: Uint8Array, off: number, end: number): boolean {
@@ -286,10 +286,10 @@ export class PacketDecoder {
     const avail = end - off;
     switch (proto) {
       case IpProto.TCP: {
-        if (avail < 20) return this.skip('truncated_tcp');
+        if (avail < 20) return this.malformed('truncated_tcp');
         const doff = (b[off + 12] >> 4) << 2;
-        if (doff < 20) return this.skip('bad_tcp_offset');
-        if (doff > avail) return this.skip('truncated_tcp');
+        if (doff < 20) return this.malformed('bad_tcp_offset');
+        if (doff > avail) return this.malformed('truncated_tcp');
         dp.srcPort = (b[off] << 8) | b[off + 1];
         dp.dstPort = (b[off + 2] << 8) | b[off + 3];
         dp.seq = ((b[off + 4] << 24) | (b[off + 5] << 16) | (b[off + 6] << 8) | b[off + 7]) >>> 0;
@@ -301,10 +301,10 @@ export class PacketDecoder {
         return true;
       }
       case IpProto.UDP: {
-        if (avail < 8) return this.skip('truncated_udp');
+        if (avail < 8) return this.malformed('truncated_udp');
         const len = (b[off + 4] << 8) | b[off + 5];
-        if (len < 8) return this.skip('bad_udp_length');
-        if (len > avail) return this.skip('truncated_udp');
+        if (len < 8) return this.malformed('bad_udp_length');
+        if (len > avail) return this.malformed('truncated_udp');
         dp.srcPort = (b[off] << 8) | b[off + 1];
         dp.dstPort = (b[off + 2] << 8) | b[off + 3];
         dp.payloadOffset = off + 8;
@@ -314,7 +314,7 @@ export class PacketDecoder {
       }
       case IpProto.ICMP:
       case IpProto.ICMPV6: {
-        if (avail < 4) return this.skip('truncated_icmp');
+        if (avail < 4) return this.malformed('truncated_icmp');
         dp.icmpType = b[off];
         dp.icmpCode = b[off + 1];
         const hdr = avail >= 8 ? 8 : 4;
@@ -332,9 +332,9 @@ export class PacketDecoder {
 
   private vxlan(b: Uint8Array, off: number, end: number): boolean {
     // Without the I flag the VNI is not valid: leave the datagram as plain UDP.
-    if (end - off < 8) return this.skip('truncated_vxlan');
+    if (end - off < 8) return this.malformed('truncated_vxlan');
     if ((b[off] & 0x08) === 0) return true;
-    if (this.depth >= this.maxTunnelDepth) return this.skip('vxlan_too_deep');
+    if (this.depth >= this.maxTunnelDepth) return this.malformed('vxlan_too_deep');
     const dp = this.packet;
     if (this.depth === 0) {
       dp.tunnel = Tunnel.VXLAN;

@@ -267,7 +267,7 @@ export class MessageReader {
 
   private readResync(b: Buffer, pos: number): number {
     if (this.skipping) {
-      const r = this.lines.skip(b, pos);
+      const r = this.lines.skipLine(b, pos);
       if (r === LINE_PARTIAL) return b.length;
       this.skipping = false;
       return r;

@@ -40,8 +40,8 @@ test('the limit is on raw bytes before LF and gives the same verdict for any spl
 
 test('skip discards through the next LF', () => {
   const r = new LineReader(4);
-  assert.equal(r.skip(Buffer.from('xxxxxxx'), 0), LINE_PARTIAL);
-  assert.equal(r.skip(Buffer.from('yy\nok\n'), 0), 3);
+  assert.equal(r.skipLine(Buffer.from('xxxxxxx'), 0), LINE_PARTIAL);
+  assert.equal(r.skipLine(Buffer.from('yy\nok\n'), 0), 3);
   assert.equal(r.next(Buffer.from('yy\nok\n'), 3), 6);
   assert.equal(r.line.toString('latin1', r.start, r.end), 'ok');
 });

@@ -67,7 +67,7 @@ export class LineReader {
   }
 
   /** Discards up to and including the next LF; returns the position after it or LINE_PARTIAL. */
-  skip(buf: Buffer, pos: number): number {
+  skipLine(buf: Buffer, pos: number): number {
     this.accLen = 0;
     const lf = buf.indexOf(LF, pos);
     return lf < 0 ? LINE_PARTIAL : lf + 1;
