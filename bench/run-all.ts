@@ -8,6 +8,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<string[]> }>> = {
   firewall: () => import('./firewall.js'),
   placement: () => import('./placement.js'),
   ftc: () => import('./ftc.js'),
+  simulate: () => import('./simulate.js'),
   decode: () => import('./decode.js'),
   'http-parse': () => import('./http-parse.js'),
   monitor: () => import('./monitor.js'),

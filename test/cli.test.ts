@@ -101,3 +101,32 @@ for (const [what, args, pattern] of BAD) {
     assert.match(r.err, pattern);
   });
 }
+
+test('simulate traces a packet through the firewall and taps, and names where it is dropped', async () => {
+  const ok = await cli('simulate', DVD, '--policy', 'examples/dvd-rental/policies/database.dl', '--from', 'user-update-0', '--packet', 'tcp,nw_src=10.77.0.5,nw_dst=10.77.1.4,tp_src=40000,tp_dst=5432');
+  assert.equal(ok.code, 0, ok.err);
+  assert.match(ok.out, /delivered to db-0/);
+  assert.match(ok.out, /copies: mon-sql/);
+  const no = await cli('simulate', DVD, '--from', 'shipping-0', '--packet', 'tcp,nw_src=10.77.1.3,nw_dst=10.77.1.4,tp_dst=5432');
+  assert.match(no.out, /dropped at node2 eg_shipping_0/);
+  const bad = await cli('simulate', DVD, '--from', 'nobody-0', '--packet', 'tcp');
+  assert.equal(bad.code, 2);
+  const badPacket = await cli('simulate', DVD, '--packet', 'tcp,tp_dts=1');
+  assert.equal(badPacket.code, 2);
+  assert.match(badPacket.err, /tp_dts/);
+});
+
+test('taps and explain-tap: contracts with provenance, as json, nft and ovs', async () => {
+  const P = 'examples/dvd-rental/policies';
+  const t = await cli('taps', DVD, '--policy', `${P}/database.dl`, '--json');
+  assert.equal(t.code, 0, t.err);
+  assert.equal(JSON.parse(t.out).contracts.length, 2);
+  assert.match((await cli('taps', DVD, '--policy', `${P}/database.dl`, '--format', 'nft')).out, /table netdev flowtap_taps/);
+  assert.match((await cli('taps', DVD, '--policy', `${P}/honeypot.dl`, '--format', 'ovs')).out, /ovs-ofctl .*add-flow/);
+  const e = await cli('explain-tap', DVD, '--policy', `${P}/database.dl`, '--packet', 'tcp,nw_dst=10.77.1.4,tp_dst=5432');
+  assert.match(e.out, /1 of 2 contracts match \(dry run/);
+  assert.match(e.out, /database\.dl:3/);
+  assert.match(e.out, /rendered: node2 tap_in_\w+: .*dup to "fm\d+" comment "database:1"/);
+  const none = await cli('taps', DVD);
+  assert.equal(none.code, 2);
+});

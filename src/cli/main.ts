@@ -9,6 +9,7 @@ import { cmdPolicyEval } from './cmd-policy-eval.js';
 import { cmdDown, cmdNotices, cmdOperation, cmdStatus, cmdUp } from './cmd-cloud.js';
 import { cmdExplainTap, cmdTaps } from './cmd-taps.js';
 import { cmdMonitor } from './cmd-monitor.js';
+import { cmdSimulate } from './cmd-simulate.js';
 
 /** Builds the command tree; every action stores its exit code instead of exiting, so tests can call main(). */
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
@@ -78,6 +79,19 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .action(act((file: string, o) => cmdPolicyEval(io, file, { facts: o.facts, query: o.query, json: json(o) })));
 
   const collect = (v: string, prev: string[]) => [...prev, v];
+  program
+    .command('simulate')
+    .argument('<app>')
+    .option('--policy <file>', 'monitoring policy (Datalog); repeatable', collect, [])
+    .option('--strategy <s>', 'per-app | per-node', 'per-node')
+    .requiredOption('--packet <spec>', "a packet in flow syntax, e.g. 'tcp,nw_src=10.77.0.5,nw_dst=10.77.1.4,tp_dst=5432'")
+    .option('--from <instance>', 'where the packet enters: an instance, or "external"', 'external')
+    .option('--established', 'the packet belongs to an established connection')
+    .option('--json', 'machine-readable output')
+    .description('where a packet goes through the compiled firewall and taps (simulated datapath, no root)')
+    .action(act((app: string, o) =>
+      cmdSimulate(io, app, { policy: o.policy, strategy: o.strategy, packet: o.packet, from: o.from, established: !!o.established, json: json(o) }),
+    ));
   program
     .command('monitor')
     .option('--pcap <file>', 'read a pcap or pcapng file')

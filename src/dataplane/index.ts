@@ -6,3 +6,4 @@ export * from './nft-apply.js';
 export * from './openflow.js';
 export * from './nft-flow.js';
 export * from './nft-taps.js';
+export * from './simulate.js';

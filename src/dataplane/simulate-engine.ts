@@ -21,32 +21,16 @@
 import { diag, fail, ok, type Result } from '../diagnostics/index.js';
 import { ETH_TYPE_ARP, ETH_TYPE_IP, ETH_TYPE_IPV6, type PacketSpec } from '../flowtap/index.js';
 import { UPLINK_IF, VXLAN_IF } from './node-interfaces.js';
-import { SIM_ERRORS, type CChain, type CNode, type CPort, type CTap, type FieldTest, type Simulation } from './simulate-compile.js';
-import { lookupChain, PROTO_TCP, PROTO_UDP } from './simulate-index.js';
-import { linearChainSlot, linearTapMatches } from './simulate-linear.js';
-import type { ChainStep, FirewallTrace, HopTrace, SimCtState, SimOptions, SimOutcome, SimCopy, SimProbe, SimRoute, SimTrace, TapEffect, TapHookTrace, TapMatch } from './simulate-types.js';
+import { forwardChain, inputChain } from './simulate-firewall.js';
+import { SIM_ERRORS, type CNode, type CPort, type Simulation } from './simulate-model.js';
+import { NO_COPIES, tapHook } from './simulate-taps-hook.js';
+import type { SimHop, SimOptions, SimOutcome, SimProbe, SimRoute, SimTrace } from './simulate-types.js';
+import type { Walk } from './simulate-walk.js';
 
 /** Hops are bounded by the topology (at most sender, one other node); this guards a bad input. */
 const MAX_HOPS = 8;
 const ZERO_MAC: readonly number[] = Object.freeze([0, 0, 0]);
-/** Shared by every trace without copies until the first one. */
-const NO_COPIES = Object.freeze([]) as unknown as SimCopy[];
-/** Shared by every firewall trace with nothing audited (almost all): one array less per packet. */
-const NONE_AUDITED = Object.freeze([]) as unknown as ChainStep[];
 const VLAN_PRESENT = 0x1000;
-
-interface Walk {
-  sim: Simulation;
-  trace: SimTrace;
-  ct: SimCtState;
-  sampleHit: boolean;
-  overAll: boolean;
-  overSome: ReadonlySet<string> | null;
-  linear: boolean;
-}
-
-/** Tap rules that matched at the current hook; the walk is synchronous and consumes it before the next hook. */
-const scratch: CTap[] = [];
 
 const overBudgetSets = new WeakMap<readonly string[], ReadonlySet<string>>();
 
@@ -137,8 +121,8 @@ function subnetOf(sim: Simulation, ip: number): CNode | undefined {
   return undefined;
 }
 
-function newHop(w: Walk, node: CNode, iif: string, ttl: number): HopTrace {
-  const hop: HopTrace = { node: node.name, iif, ttl };
+function newHop(w: Walk, node: CNode, iif: string, ttl: number): SimHop {
+  const hop: SimHop = { node: node.name, iif, ttl };
   w.trace.hops.push(hop);
   return hop;
 }
@@ -153,7 +137,7 @@ function routedPacket(pkt: PacketSpec, ttl: number, port: CPort): PacketSpec {
 }
 
 /** A node's stack from the moment a frame arrives on `iif` (after any netdev ingress tap). */
-function receive(w: Walk, node: CNode, iifPort: CPort | null, iif: string, pkt: PacketSpec, ttl: number, hop: HopTrace): void {
+function receive(w: Walk, node: CNode, iifPort: CPort | null, iif: string, pkt: PacketSpec, ttl: number, hop: SimHop): void {
   const { sim } = w;
   if (pkt.vlan_tci & VLAN_PRESENT) return drop(w, node, 'routing', 'a VLAN-tagged frame: the node has no VLAN device, so it is not routed');
   if (pkt.dl_type === ETH_TYPE_ARP) {
@@ -224,169 +208,4 @@ function receive(w: Walk, node: CNode, iifPort: CPort | null, iif: string, pkt: 
 
 function isNodeAddress(sim: Simulation, node: CNode, ip: number): boolean {
   return ip === node.gateway || ip === node.underlayIp || (sim.multiNode && ip === node.overlayIp);
-}
-
-function step(chain: string, comment: string, verdict: ChainStep['verdict'], dflt: boolean, rule?: string): ChainStep {
-  return rule === undefined ? { chain, comment, verdict, default: dflt } : { chain, rule, comment, verdict, default: dflt };
-}
-
-function firewallDrop(w: Walk, fw: FirewallTrace, s: ChainStep): false {
-  fw.steps.push(s);
-  fw.verdict = 'drop';
-  w.trace.outcome =
-    s.rule === undefined
-      ? { kind: 'dropped', stage: 'firewall', node: fw.node, chain: s.chain, default: s.default, reason: s.comment }
-      : { kind: 'dropped', stage: 'firewall', node: fw.node, chain: s.chain, rule: s.rule, default: s.default, reason: s.comment };
-  return false;
-}
-
-function audit(fw: FirewallTrace, s: ChainStep): void {
-  if (fw.audited === NONE_AUDITED) fw.audited = [s];
-  else fw.audited.push(s);
-}
-
-/** One instance chain: the step it ends with. An audit-mode drop logs and lets the packet on. */
-function evalChain(w: Walk, fw: FirewallTrace, chain: CChain, proto: number, port: number, readable: boolean, ip: number): ChainStep {
-  const slot = w.linear ? linearChainSlot(w.sim, chain, proto, port, readable, ip) : lookupChain(chain.index, proto, port, readable, ip);
-  const rule = slot >= 0 ? chain.rules[slot] : undefined;
-  const allowed = rule ? rule.accept : !chain.isolated;
-  const allow = chain.direction === 'egress' ? 'return' : 'accept';
-  const s = rule ? step(chain.name, rule.comment, allowed ? allow : 'drop', false, rule.id) : step(chain.name, chain.defaultComment, allowed ? allow : 'drop', true);
-  if (!allowed && w.sim.audit) {
-    s.verdict = allow;
-    audit(fw, s);
-  }
-  return s;
-}
-
-function forwardChain(w: Walk, node: CNode, iifPort: CPort | null, iif: string, oifPort: CPort | null, oif: string, pkt: PacketSpec, hop: HopTrace): boolean {
-  const { sim } = w;
-  const fw: FirewallTrace = { node: node.name, hook: 'forward', iif, oif, steps: [], verdict: 'accept', audited: NONE_AUDITED };
-  hop.firewall = fw;
-  if (iifPort?.quarantined || oifPort?.quarantined) return firewallDrop(w, fw, step('forward', 'quarantine', 'drop', false));
-  if (sim.established) {
-    if (w.ct === 'established' || w.ct === 'related') {
-      fw.steps.push(step('forward', 'return traffic', 'accept', false));
-      return true;
-    }
-    if (w.ct === 'invalid') return firewallDrop(w, fw, step('forward', 'invalid state', 'drop', false));
-  }
-  const proto = pkt.nw_proto;
-  const port = pkt.tp_dst;
-  const readable = (pkt.ip_frag & 2) === 0;
-  if (iifPort) {
-    const s = evalChain(w, fw, iifPort.eg, proto, port, readable, pkt.nw_dst >>> 0);
-    if (s.verdict === 'drop') return firewallDrop(w, fw, s);
-    fw.steps.push(s);
-  }
-  if (oifPort) {
-    const s = evalChain(w, fw, oifPort.in, proto, port, readable, pkt.nw_src >>> 0);
-    if (s.verdict === 'drop') return firewallDrop(w, fw, s);
-    fw.steps.push(s);
-    return true;
-  }
-  if (iifPort && (oif === VXLAN_IF || oif === UPLINK_IF)) {
-    fw.steps.push(step('forward', 'egress checked; remote node checks ingress', 'accept', false));
-    return true;
-  }
-  const policy = step('forward', 'default deny', sim.audit ? 'accept' : 'drop', true);
-  if (!sim.audit) return firewallDrop(w, fw, policy);
-  audit(fw, policy);
-  fw.steps.push(policy);
-  return true;
-}
-
-function inputChain(w: Walk, node: CNode, iifPort: CPort | null, iif: string, pkt: PacketSpec, hop: HopTrace): void {
-  const { sim } = w;
-  const fw: FirewallTrace = { node: node.name, hook: 'input', iif, steps: [], verdict: 'accept', audited: NONE_AUDITED };
-  hop.firewall = fw;
-  if (iifPort) {
-    const dns = sim.dns;
-    const l4 = pkt.nw_proto === PROTO_TCP || pkt.nw_proto === PROTO_UDP;
-    if (dns && l4 && pkt.nw_dst >>> 0 === dns.ip && pkt.tp_dst === dns.port) fw.steps.push(step('input', 'cluster resolver', 'accept', false));
-    // Not an audit rule: the node itself is out of reach in every mode.
-    else return void firewallDrop(w, fw, step('input', 'instances cannot reach the node', 'drop', false));
-  } else fw.steps.push(step('input', 'policy accept', 'accept', true));
-  w.trace.outcome = { kind: 'node', node: node.name, why: 'addressed to the node and accepted by its input chain' };
-}
-
-/** matchesPacket over a flow's pre-flattened fields. */
-function flowMatches(tests: readonly FieldTest[], pkt: PacketSpec): boolean {
-  const fields = pkt as unknown as Record<string, number & number[]>;
-  for (let i = 0; i < tests.length; i++) {
-    const t = tests[i];
-    const x = fields[t.name];
-    if (t.kind === 0) {
-      if (((x & t.mask) >>> 0) !== t.value) return false;
-    } else if (t.kind === 1) {
-      if ((x & t.mask) !== t.value || x < t.from || x > t.to) return false;
-    } else {
-      for (let k = 0; k < t.wordMasks.length; k++) if ((x[k] & t.wordMasks[k]) !== t.words[k]) return false;
-    }
-  }
-  return true;
-}
-
-/** Tap rules of the port's chain whose flow matches, in chain order; returns how many. */
-function indexedTapMatches(list: readonly CTap[], pkt: PacketSpec, laterFragment: boolean, out: CTap[]): number {
-  let n = 0;
-  for (let i = 0; i < list.length; i++) {
-    const t = list[i];
-    if (t.dlType >= 0 && t.dlType !== pkt.dl_type) continue;
-    if (t.nwProto >= 0 && t.nwProto !== pkt.nw_proto) continue;
-    if (laterFragment && t.l4) continue;
-    if (flowMatches(t.tests, pkt)) out[n++] = t;
-  }
-  return n;
-}
-
-function tapMatch(t: CTap, effect: TapEffect, why?: TapMatch['why']): TapMatch {
-  const action = t.forward ? 'forward' : 'redirect';
-  return why === undefined
-    ? { contract: t.id, monitor: t.monitor, device: t.device, action, effect }
-    : { contract: t.id, monitor: t.monitor, device: t.device, action, effect, why };
-}
-
-/** A netdev tap chain on an instance's port. False when the packet goes no further. */
-function tapHook(w: Walk, hop: HopTrace, port: CPort, hook: 'ingress' | 'egress', pkt: PacketSpec): boolean {
-  const sent = hook === 'ingress';
-  const list = sent ? port.tapEg : port.tapIn;
-  if (list.length === 0) return true;
-  const later = pkt.dl_type === ETH_TYPE_IP && (pkt.ip_frag & 2) !== 0;
-  const matched = scratch;
-  const n = w.linear ? linearTapMatches(w.sim, port.instance, sent, pkt, later, matched) : indexedTapMatches(list, pkt, later, matched);
-  const ht: TapHookTrace = { node: port.node.name, hook, port: port.port, instance: port.instance, chain: sent ? port.tapEgName : port.tapInName, matches: [] };
-  if (sent) hop.ingressTap = ht;
-  else hop.egressTap = ht;
-  for (let i = 0; i < n; i++) {
-    const t = matched[i];
-    if (t.down && (t.forward || t.failOpen)) {
-      ht.matches.push(tapMatch(t, 'skip', 'monitor down'));
-      continue;
-    }
-    if (t.sampled && !w.sampleHit) {
-      ht.matches.push(tapMatch(t, 'skip', 'not sampled'));
-      continue;
-    }
-    if (t.budgeted && (w.overAll || (w.overSome !== null && w.overSome.has(t.id)))) {
-      ht.matches.push(tapMatch(t, 'skip', 'over budget'));
-      continue;
-    }
-    if (t.forward) {
-      ht.matches.push(tapMatch(t, 'copy'));
-      const copy: SimCopy = { contract: t.id, monitor: t.monitor, device: t.device, node: port.node.name, port: port.port, hook };
-      if (w.trace.copies === NO_COPIES) w.trace.copies = [copy];
-      else w.trace.copies.push(copy);
-      continue;
-    }
-    if (t.down) {
-      ht.matches.push(tapMatch(t, 'drop'));
-      w.trace.outcome = { kind: 'dropped', stage: 'tap', node: port.node.name, chain: ht.chain, rule: t.id, default: false, reason: 'fail-closed redirect to a monitor that is down' };
-      return false;
-    }
-    ht.matches.push(tapMatch(t, 'divert'));
-    w.trace.outcome = { kind: 'monitor', monitor: t.monitor, contract: t.id, device: t.device, node: port.node.name };
-    return false;
-  }
-  return true;
 }

@@ -1,12 +1,12 @@
 /** A simulated packet's trace as text a person can follow, hook by hook. */
 import { printPacket } from '../flowtap/index.js';
-import type { ChainStep, FirewallTrace, HopTrace, SimEntry, SimOutcome, SimRoute, SimTrace, TapHookTrace } from './simulate-types.js';
+import type { SimChainStep, SimFirewallTrace, SimHop, SimEntry, SimOutcome, SimRoute, SimTrace, SimTapHook } from './simulate-types.js';
 
 function entryText(e: SimEntry): string {
   return e.kind === 'instance' ? `instance ${e.instance}` : `outside${e.node ? ` (via ${e.node})` : ''}`;
 }
 
-function tapText(t: TapHookTrace): string {
+function tapText(t: SimTapHook): string {
   const hits = t.matches.map((m) => {
     const what = m.effect === 'skip' ? `not applied (${m.why})` : m.effect === 'drop' ? 'drop (monitor down, fail closed)' : `${m.effect} -> ${m.monitor} via ${m.device}`;
     return `${m.contract} ${m.action}: ${what}`;
@@ -29,11 +29,11 @@ function routeText(r: SimRoute): string {
   }
 }
 
-function stepText(s: ChainStep): string {
+function stepText(s: SimChainStep): string {
   return `${s.chain} ${s.verdict}${s.default ? ' by default' : ''} [${s.comment}]`;
 }
 
-function firewallText(f: FirewallTrace): string {
+function firewallText(f: SimFirewallTrace): string {
   const audited = f.audited.length ? ` (audit: would drop at ${f.audited.map((s) => s.chain).join(', ')})` : '';
   return `  ${f.hook} ${f.iif}${f.oif ? ` -> ${f.oif}` : ''}: ${f.steps.map(stepText).join('; ')}${audited}`;
 }
@@ -57,7 +57,7 @@ export function formatOutcome(o: SimOutcome): string {
   }
 }
 
-function hopText(h: HopTrace): string[] {
+function hopText(h: SimHop): string[] {
   const out = [`${h.node} <- ${h.iif}${h.ttl ? ` (ttl ${h.ttl})` : ''}`];
   if (h.ingressTap) out.push(tapText(h.ingressTap));
   if (h.route) out.push(`  route: ${routeText(h.route)}`);

@@ -4,7 +4,7 @@
  * the benchmark measures it against, so it shares with the index nothing but the input.
  */
 import { matchesPacket, type PacketSpec } from '../flowtap/index.js';
-import type { CChain, CTap, LinearPeer, Simulation } from './simulate-compile.js';
+import type { CChain, CTap, LinearPeer, Simulation } from './simulate-model.js';
 import { PROTO_ANY, PROTO_TCP, PROTO_UDP } from './simulate-index.js';
 
 function peerMatches(p: LinearPeer, ip: number): boolean {

@@ -4,7 +4,7 @@
  * sources, the node's own addresses, the outside, other protocols, fragments, TTL 1).
  */
 import { defaultPacket, ETH_TYPE_ARP, ETH_TYPE_IP, ETH_TYPE_IPV6, IPPROTO_ICMP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, seededRng, type PacketSpec, type Rng } from '../flowtap/index.js';
-import type { Simulation } from './simulate-compile.js';
+import type { Simulation } from './simulate-model.js';
 import type { SimCtState, SimOptions, SimProbe } from './simulate-types.js';
 
 export interface RandomProbe {

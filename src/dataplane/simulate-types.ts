@@ -69,7 +69,7 @@ export interface SimOptions {
   classifier?: 'indexed' | 'linear';
 }
 
-export type TapEffect =
+export type SimTapEffect =
   /** `dup to`: a copy went to the monitor, the packet continues. */
   | 'copy'
   /** `fwd to`: the packet went to the monitor instead of its destination. */
@@ -79,27 +79,27 @@ export type TapEffect =
   /** The flow matched but the rule did not act: see `why`. */
   | 'skip';
 
-export interface TapMatch {
+export interface SimTapMatch {
   contract: string;
   monitor: string;
   /** Device the rule sends to: the monitor's port, or the tap tunnel `tt-<port>` to its node. */
   device: string;
   action: 'forward' | 'redirect';
-  effect: TapEffect;
+  effect: SimTapEffect;
   why?: 'not sampled' | 'over budget' | 'monitor down';
 }
 
-export interface TapHookTrace {
+export interface SimTapHook {
   node: string;
   /** netdev hook on the instance's port: ingress = sent by it, egress = delivered to it. */
   hook: 'ingress' | 'egress';
   port: string;
   instance: string;
   chain: string;
-  matches: TapMatch[];
+  matches: SimTapMatch[];
 }
 
-export interface ChainStep {
+export interface SimChainStep {
   /** `forward`, `input`, or an instance chain (`eg_<instance>`, `in_<instance>`). */
   chain: string;
   /** Ruleset rule id (`r12`) when one decided; absent for base rules and defaults. */
@@ -111,16 +111,16 @@ export interface ChainStep {
   default: boolean;
 }
 
-export interface FirewallTrace {
+export interface SimFirewallTrace {
   node: string;
   hook: 'forward' | 'input';
   iif: string;
   oif?: string;
   /** Every step that gave a verdict, in order; the last one decided. */
-  steps: ChainStep[];
+  steps: SimChainStep[];
   verdict: 'accept' | 'drop';
   /** Audit mode: steps that would have dropped and only logged (a shared frozen [] when none). */
-  audited: ChainStep[];
+  audited: SimChainStep[];
 }
 
 export type SimRoute =
@@ -130,15 +130,15 @@ export type SimRoute =
   | { kind: 'uplink'; oif: string; host: 'external' | 'node' | 'none'; node?: string }
   | { kind: 'none' };
 
-export interface HopTrace {
+export interface SimHop {
   node: string;
   /** Interface the packet arrived on: an instance port, `up-ft` or `vx-ft`. */
   iif: string;
   ttl: number;
-  ingressTap?: TapHookTrace;
+  ingressTap?: SimTapHook;
   route?: SimRoute;
-  firewall?: FirewallTrace;
-  egressTap?: TapHookTrace;
+  firewall?: SimFirewallTrace;
+  egressTap?: SimTapHook;
 }
 
 export interface SimCopy {
@@ -151,7 +151,7 @@ export interface SimCopy {
   hook: 'ingress' | 'egress';
 }
 
-export type DropStage = 'tap' | 'routing' | 'firewall' | 'underlay';
+export type SimDropStage = 'tap' | 'routing' | 'firewall' | 'underlay';
 
 export type SimOutcome =
   | { kind: 'delivered'; instance: string; node: string }
@@ -163,13 +163,13 @@ export type SimOutcome =
   | { kind: 'node'; node: string; why: string }
   /** Never left where it started (an instance talking to itself, the outside to itself). */
   | { kind: 'local'; why: string }
-  | { kind: 'dropped'; stage: DropStage; node?: string; chain?: string; rule?: string; default?: boolean; reason: string };
+  | { kind: 'dropped'; stage: SimDropStage; node?: string; chain?: string; rule?: string; default?: boolean; reason: string };
 
 export interface SimTrace {
   from: SimEntry;
   packet: PacketSpec;
   ctState: SimCtState;
-  hops: HopTrace[];
+  hops: SimHop[];
   /** A shared frozen [] when there are none. */
   copies: SimCopy[];
   outcome: SimOutcome;

@@ -7,12 +7,14 @@
  *   simulatePacket(sim, { from: fromInstance('web-0'), packet }, { ctState: 'new' });
  */
 import type { Result } from '../diagnostics/index.js';
-import { compileSimulation, type Simulation } from './simulate-compile.js';
+import { compileSimulation } from './simulate-compile.js';
+import type { Simulation } from './simulate-model.js';
 import { runProbe } from './simulate-engine.js';
 import type { SimEntry, SimInput, SimOptions, SimProbe, SimTrace } from './simulate-types.js';
 
 export * from './simulate-types.js';
-export { compileSimulation, SIM_ERRORS, type Simulation } from './simulate-compile.js';
+export { compileSimulation } from './simulate-compile.js';
+export { SIM_ERRORS, type Simulation } from './simulate-model.js';
 export { formatOutcome, formatTrace } from './simulate-format.js';
 export { randomProbes, type RandomProbe, type RandomProbeOptions } from './simulate-random.js';
 
@@ -25,7 +27,8 @@ function isSimulation(x: SimInput | Simulation): x is Simulation {
 /**
  * Where one packet goes. Given a SimInput, the compiled form is cached on that object: compile
  * again (or pass a new object) after changing it. Fails on an input the renderers would refuse
- * and on an entry that does not exist.
+ * and on an entry that does not exist. For many packets, give options objects of one shape (all
+ * the same keys, or one object): reading keys that some objects lack costs more than a lookup.
  */
 export function simulatePacket(input: SimInput | Simulation, probe: SimProbe, opts?: SimOptions): Result<SimTrace> {
   let sim: Simulation;

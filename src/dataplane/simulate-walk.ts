@@ -1,0 +1,13 @@
+/** The state of one packet's walk through the simulated nodes, shared by the engine's hooks. */
+import type { SimCtState, SimTrace } from './simulate-types.js';
+import type { Simulation } from './simulate-model.js';
+
+export interface Walk {
+  sim: Simulation;
+  trace: SimTrace;
+  ct: SimCtState;
+  sampleHit: boolean;
+  overAll: boolean;
+  overSome: ReadonlySet<string> | null;
+  linear: boolean;
+}
