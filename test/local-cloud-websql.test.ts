@@ -1,6 +1,8 @@
 /**
  * web-sql on the local cloud: a real web server and SQL database; a redirect tap diverts the
- * web server's requests to the monitor (the server never sees them); audit mode counts and
+ * web server's requests to the monitor, and with no monitor process standing in the path the
+ * redirect fails closed (the server never sees them; test/inline.test.ts has the monitor
+ * passing and blocking); audit mode counts and
  * logs what it would drop without dropping; a rejected nft script leaves the rules in force.
  */
 import { after, describe, test } from 'node:test';
@@ -21,6 +23,25 @@ async function up(...args: string[]) {
   const r = await flowtap('up', APP, '--json', ...args);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   return JSON.parse(r.stdout) as { addressing: { instances: Record<string, { ip: string }> } };
+}
+
+/** Stops the monitor processes the cloud started; an inline one hands its flows to their failMode as it goes. */
+async function stopMonitors(): Promise<void> {
+  const s = await flowtap('status', 'web-sql', '--json');
+  assert.equal(s.code, 0, s.stderr);
+  const state = JSON.parse(s.stdout) as { processes: { owner: string; pid: number; alive: boolean }[] };
+  const running = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (const p of state.processes.filter((x) => x.owner.startsWith('monitor:') && x.alive)) {
+    process.kill(p.pid, 'SIGTERM');
+    for (let i = 0; i < 50 && running(p.pid); i++) await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 describe('local cloud: web-sql', { skip }, () => {
@@ -64,9 +85,10 @@ describe('local cloud: web-sql', { skip }, () => {
     assert.ok(would && would.packets > 0, JSON.stringify(c.value));
   });
 
-  test('a redirect delivers the packets to the monitor and not to the web server', async () => {
+  test('a redirect delivers the packets to the monitor and, with no monitor running, not to the web server', async () => {
     const ctx = await up('--policy', 'test/fixtures/policies/web-redirect.dl');
     const web = ctx.addressing.instances['web-0'].ip;
+    await stopMonitors();
     const cap = spawn('ip', ['netns', 'exec', 'ft-web-sql-m-mon1', 'tcpdump', '-l', '-n', '-i', 'any', 'tcp port 80'], { stdio: ['ignore', 'pipe', 'ignore'] });
     const atServer = spawn('ip', ['netns', 'exec', 'ft-web-sql-i-web-0', 'tcpdump', '-l', '-n', '-i', 'eth0', 'tcp port 80'], { stdio: ['ignore', 'pipe', 'ignore'] });
     let mon = '';

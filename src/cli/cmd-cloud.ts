@@ -25,6 +25,8 @@ function monitorCommandFor(contracts: FlowTap[]) {
   return (m: { monitor: string; descriptor: string; addressing: string; logDir: string }) => {
     // A monitor can attribute requests only of instances whose incoming traffic it is tapped for.
     const observes = [...new Set(contracts.filter((c) => c.dst === m.monitor).map((c) => c.src))].join(',');
+    // A redirect target stands in the path; without --inline it would only ever fall back to the failMode.
+    const inline = contracts.some((c) => c.dst === m.monitor && c.action === 'redirect');
     return [
       process.execPath,
       resolve(projectRoot(), 'bin/flowtap.js'),
@@ -35,6 +37,7 @@ function monitorCommandFor(contracts: FlowTap[]) {
       '--log-dir', m.logDir,
       '--format', 'json',
       `--observes=${observes}`,
+      ...(inline ? ['--inline'] : []),
     ];
   };
 }

@@ -14,6 +14,7 @@ export interface MonitorCliOptions {
   failOnNotice: boolean;
   /** Comma-separated instances whose incoming requests reach this monitor. */
   observes?: string;
+  inline: boolean;
   json: boolean;
 }
 
@@ -37,6 +38,7 @@ export async function cmdMonitor(io: Io, o: MonitorCliOptions): Promise<number> 
       signal: ac.signal,
       ...(duration ? { durationSeconds: duration } : {}),
       failOnNotice: o.failOnNotice,
+      ...(o.inline ? { inline: true } : {}),
       ...(o.observes !== undefined ? { policy: { integrity: { observed: o.observes.split(',').filter(Boolean) } } } : {}),
       onNotice: (n) => io.out(o.json ? JSON.stringify(n) : formatNotice(n)),
     });

@@ -46,7 +46,7 @@ export function cmdTaps(io: Io, appArg: string, o: TapsCliOptions): number {
     case 'nft':
       for (const node of app.nodes) {
         io.out(`# flowtap taps for ${app.tenant}/${app.name}, node ${node.name}`);
-        io.out(need(renderNftTaps(compiled.contracts, app, addressing, node.name, {})));
+        io.out(need(renderNftTaps(compiled.contracts, app, addressing, node.name, { inline: true })));
       }
       return EXIT_OK;
     case 'ovs':
@@ -72,7 +72,7 @@ export function cmdExplainTap(io: Io, appArg: string, o: { policy: string[]; str
   const hits = compiled.contracts.filter((c) => matchesPacket(c.flow, pkt));
   const rendered = new Map<string, string[]>();
   for (const node of app.nodes) {
-    const text = need(renderNftTaps(compiled.contracts, app, addressing, node.name, {}));
+    const text = need(renderNftTaps(compiled.contracts, app, addressing, node.name, { inline: true }));
     let chain = '';
     for (const line of text.split('\n')) {
       const m = /chain (\S+)/.exec(line);

@@ -102,13 +102,14 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .option('--format <fmt>', 'tsv | json', 'tsv')
     .option('--duration <s>', 'live capture: stop after this many seconds')
     .option('--fail-on-notice', 'exit 1 when any notice was raised')
+    .option('--inline', 'stand in the path of redirected flows: pass or block each request (in a monitor namespace)')
     .option('--observes <instances>', "comma-separated instances whose incoming requests this monitor's taps deliver (default: all)")
     .option('--json', 'notices as JSON lines')
     .description('the Zeek-like security monitor')
     .action(act((o) =>
       cmdMonitor(io, {
         pcap: o.pcap, iface: o.iface, app: o.app, addressing: o.addressing, logDir: o.logDir, format: o.format,
-        duration: o.duration, failOnNotice: !!o.failOnNotice, observes: o.observes, json: json(o),
+        duration: o.duration, failOnNotice: !!o.failOnNotice, observes: o.observes, inline: !!o.inline, json: json(o),
       }),
     ));
   program

@@ -7,3 +7,4 @@ export * from './openflow.js';
 export * from './nft-flow.js';
 export * from './nft-taps.js';
 export * from './simulate.js';
+export * from './nft-inline.js';

@@ -9,10 +9,19 @@
  * node are accepted after the egress check: the destination node checks ingress.
  * ARP is never forwarded by a routed node (the node answers by proxy ARP), so the
  * `arp` base rule needs no forward rule here.
+ *
+ * Inline monitors (`inlineMonitors`, see nft-inline.ts): a frame diverted on its way *to* an
+ * instance had this whole chain before the diversion and goes back out of the instance's port
+ * without entering it again. A frame diverted as it left instance A (its port's ingress hook,
+ * before any of this) comes back on the monitor's return port; here it gets exactly what it
+ * skipped: A's egress chain, chosen by the frame's redirect tag (A's forged source address
+ * could not choose another instance's chain), then the destination's ingress chain or the
+ * uplink rule as usual; A's quarantine drops it too.
  */
 import type { Addressing, App } from '../model/index.js';
 import type { FirewallRule, Peer, PortRange, Ruleset } from '../firewall/index.js';
 import { nftIdent, nftSet, nftString } from './nft-names.js';
+import { isMac, redirectTag, TAG_KIND_MASK, type LocalMonitorPorts } from './nft-inline.js';
 
 export interface NftFirewallOptions {
   /** `audit` counts and logs what would be dropped, and lets it through. */
@@ -21,6 +30,8 @@ export interface NftFirewallOptions {
   uplinks: string[];
   /** Table name; one table owned by flowtap. */
   table?: string;
+  /** Monitors on this node that pass redirected frames back (inline). */
+  inlineMonitors?: readonly LocalMonitorPorts[];
 }
 
 export const FIREWALL_TABLE = 'flowtap';
@@ -58,12 +69,20 @@ export function renderNftFirewall(
   }
 
   const ports = local.map((a) => `"${a.port}"`);
+  const returns = (opts.inlineMonitors ?? []).map((m) => `"${m.returnPort}"`);
+  const fromMonitors = (opts.inlineMonitors ?? []).flatMap((m) => [`"${m.returnPort}"`, `"${m.port}"`]);
+  // The tag a frame sent by the instance carries back from its monitor (failMode bit masked).
+  const sentTag = (a: { mac: string }) => (isMac(a.mac) ? redirectTag(a.mac, 'sent', 'closed') : null);
+  const tagged = returns.length ? local.filter((a) => sentTag(a) !== null) : [];
   out.push('  chain forward {', `    type filter hook forward priority filter; policy ${audit ? 'accept' : 'drop'};`);
   const cut = local.filter((a) => ruleset.quarantined?.includes(a.instance)).map((a) => `"${a.port}"`);
   if (cut.length) {
     // Before conntrack: quarantine also ends connections that were already established.
     out.push(`    iifname ${nftSet(cut)} counter ${audit ? 'log prefix "flowtap-audit quarantine " ' : ''}drop comment "quarantine"`);
     out.push(`    oifname ${nftSet(cut)} counter ${audit ? 'log prefix "flowtap-audit quarantine " ' : ''}drop comment "quarantine"`);
+    const cutTags = tagged.filter((a) => ruleset.quarantined?.includes(a.instance)).map((a) => sentTag(a)!);
+    if (cutTags.length)
+      out.push(`    iifname ${nftSet(returns)} ether saddr & ${TAG_KIND_MASK} ${nftSet(cutTags)} counter ${audit ? 'log prefix "flowtap-audit quarantine " ' : ''}drop comment "quarantine (passed back by a monitor)"`);
   }
   if (ruleset.base.established) {
     out.push('    ct state established,related counter accept comment "return traffic"');
@@ -71,10 +90,16 @@ export function renderNftFirewall(
   }
   if (local.length) {
     out.push(`    iifname vmap { ${local.map((a) => `"${a.port}" : jump eg_${nftIdent(a.instance)}`).join(', ')} }`);
+    if (tagged.length)
+      out.push(`    iifname ${nftSet(returns)} ether saddr & ${TAG_KIND_MASK} vmap { ${tagged.map((a) => `${sentTag(a)} : jump eg_${nftIdent(a.instance)}`).join(', ')} }`);
     out.push(`    oifname vmap { ${local.map((a) => `"${a.port}" : jump in_${nftIdent(a.instance)}`).join(', ')} }`);
     if (opts.uplinks.length)
       out.push(
         `    iifname ${nftSet(ports)} oifname ${nftSet(opts.uplinks.map((u) => `"${u}"`))} counter accept comment "egress checked; remote node checks ingress"`,
+      );
+    if (opts.uplinks.length && tagged.length)
+      out.push(
+        `    iifname ${nftSet(returns)} ether saddr & ${TAG_KIND_MASK} ${nftSet(tagged.map((a) => sentTag(a)!))} oifname ${nftSet(opts.uplinks.map((u) => `"${u}"`))} counter accept comment "egress checked (passed back by a monitor); remote node checks ingress"`,
       );
   }
   out.push(`    counter ${audit ? 'log prefix "flowtap-audit default " ' : ''}comment "default deny"`, '  }');
@@ -82,9 +107,11 @@ export function renderNftFirewall(
   // Instances must not reach the node itself: it hosts the rules, taps and control plane.
   out.push('  chain input {', '    type filter hook input priority filter; policy accept;');
   if (local.length) {
+    // What a monitor passes back stays what it was: an instance's packet.
+    const from = [...ports, ...fromMonitors];
     if (ruleset.base.dns)
-      out.push(`    iifname ${nftSet(ports)} ip daddr ${ruleset.base.dns.ip} meta l4proto { tcp, udp } th dport ${ruleset.base.dns.port} accept comment "cluster resolver"`);
-    out.push(`    iifname ${nftSet(ports)} counter drop comment "instances cannot reach the node"`);
+      out.push(`    iifname ${nftSet(from)} ip daddr ${ruleset.base.dns.ip} meta l4proto { tcp, udp } th dport ${ruleset.base.dns.port} accept comment "cluster resolver"`);
+    out.push(`    iifname ${nftSet(from)} counter drop comment "instances cannot reach the node"`);
   }
   out.push('  }');
 

@@ -23,12 +23,16 @@
  *   packets that would have been diverted, and forwards to it are left out (there is nothing
  *   to copy to, and its port may be gone, which nft would reject). A redirect without a
  *   failMode fails closed: a redirected packet only ever continues through its monitor.
+ * - inline (`inline: true`, the local cloud): a redirect also tags the frame (nft-inline.ts) so
+ *   its monitor can pass it back; egress chains first let frames a monitor passed back through
+ *   untouched, and each local monitor's return ports get the chains that take frames back.
  * Rule comments are the contract ids, so counters read back with `nft -j` name contracts.
  */
 import { diag, fail, ok, type Diagnostic, type Result } from '../diagnostics/index.js';
 import { checkOverlaps, contractLocation, describeContract, formatContract, type FlowTap } from '../flowtap/index.js';
 import type { Addressing, App } from '../model/index.js';
 import { flowToNft, NFT_FLOW_ERRORS, NFT_TAP_BACKEND } from './nft-flow.js';
+import { isMac, localMonitorPorts, redirectTag, renderReturnChains, RETURNED_SKIP_RULE, type RedirectSide } from './nft-inline.js';
 import { nftIdent, nftString } from './nft-names.js';
 
 export const TAPS_TABLE = 'flowtap_taps';
@@ -48,6 +52,8 @@ export interface NftTapsOptions {
   downMonitors?: string[];
   /** Table name; default flowtap_taps. */
   table?: string;
+  /** Monitors pass redirected frames back (nft-inline.ts); needs each monitor's return port on its node. */
+  inline?: boolean;
 }
 
 /** Interface on a node that carries taps to a monitor on another node. */
@@ -110,6 +116,8 @@ interface Rule {
   /** Match, sampling and budget, before the counter. */
   match: string;
   device: string;
+  /** The monitor is on another node (reached through its tap tunnel). */
+  remote: boolean;
   monitorDown: boolean;
 }
 
@@ -120,7 +128,8 @@ interface PortRules {
   ingress: Rule[];
 }
 
-function ruleLines(r: Rule): string[] {
+/** `tag`: the source address an inline redirect writes (none: a plain diversion). */
+function ruleLines(r: Rule, tag: string | null): string[] {
   const c = r.contract;
   const head = r.match ? `${r.match} ` : '';
   const comment = `comment ${nftString(c.id.slice(0, MAX_COMMENT))}`;
@@ -130,7 +139,10 @@ function ruleLines(r: Rule): string[] {
     return [about, `${head}counter dup to ${nftString(r.device)} ${comment}`];
   }
   const mode = c.options?.failMode === 'open' ? 'fail-open' : 'fail-closed';
-  if (!r.monitorDown) return [`${about}; ${mode} when ${lineText(c.dst)} is down`, `${head}counter fwd to ${nftString(r.device)} ${comment}`];
+  const retag = tag ? `ether saddr set ${tag} ` : '';
+  // Frames reach a monitor on another node through its tap tunnel, and nothing brings them back yet.
+  const oneWay = tag && r.remote ? [`# inline: ${lineText(c.dst)} is on another node; what it would pass back does not return (cross-node inline is not supported)`] : [];
+  if (!r.monitorDown) return [`${about}; ${mode} when ${lineText(c.dst)} is down`, ...oneWay, `${head}counter ${retag}fwd to ${nftString(r.device)} ${comment}`];
   if (mode === 'fail-open') return [`# ${lineText(c.id)} left out: monitor ${lineText(c.dst)} is down and the redirect fails open`, about];
   return [`${about} ${mode}: monitor is down, dropping what it would divert`, `${head}counter drop ${comment}`];
 }
@@ -169,6 +181,7 @@ export function renderNftTaps(
 
     const device = mon.node === node ? mon.port : tapTunnelIf(mon.port);
     if (!IFNAME.test(src.port)) portErr(`port ${JSON.stringify(src.port)} of ${c.src} is not a valid interface name`);
+    if (opts.inline && !isMac(src.mac)) portErr(`port ${src.port} of ${c.src} has no valid MAC address (${JSON.stringify(src.mac)}) for inline redirect tags`);
     if (!IFNAME.test(device)) portErr(`monitor device ${JSON.stringify(device)} for ${c.dst} is not a valid interface name (at most 15 characters)`);
     const flow = flowToNft(c.flow, 'nftables-netdev', where);
     if (!flow.ok) errs.push(...flow.errors.map((e) => ({ ...e, message: `${name}: ${e.message}` })));
@@ -180,7 +193,7 @@ export function renderNftTaps(
 
     let pr = byPort.get(src.port);
     if (!pr) byPort.set(src.port, (pr = { instance: src.instance, port: src.port, egress: [], ingress: [] }));
-    const rule: Rule = { contract: c, match: [flow.value, ...extra].filter(Boolean).join(' '), device, monitorDown: down.has(c.dst) };
+    const rule: Rule = { contract: c, match: [flow.value, ...extra].filter(Boolean).join(' '), device, remote: mon.node !== node, monitorDown: down.has(c.dst) };
     if (c.direction !== 'ingress') pr.egress.push(rule);
     if (c.direction !== 'egress') pr.ingress.push(rule);
   }
@@ -196,10 +209,24 @@ export function renderNftTaps(
     ] as const) {
       if (rules.length === 0) continue;
       out.push(`  chain tap_${side}_${nftIdent(p.port)} {`, `    type filter hook ${hook} device ${nftString(p.port)} priority 0;`);
+      if (opts.inline && hook === 'egress') out.push(`    ${RETURNED_SKIP_RULE}`);
       const ordered = [...rules.filter((r) => r.contract.action === 'forward'), ...rules.filter((r) => r.contract.action !== 'forward')];
-      for (const r of ordered) for (const line of ruleLines(r)) out.push(`    ${line}`);
+      const tagSide: RedirectSide = side === 'eg' ? 'sent' : 'delivered';
+      const mac = addressing.instances[p.instance].mac;
+      for (const r of ordered) {
+        const tag = opts.inline && r.contract.action === 'redirect' ? redirectTag(mac, tagSide, r.contract.options?.failMode === 'open' ? 'open' : 'closed') : null;
+        for (const line of ruleLines(r, tag)) out.push(`    ${line}`);
+      }
       out.push('  }');
     }
+  }
+  if (opts.inline) {
+    const localPorts = app.instances
+      .filter((i) => (!opts.live || opts.live.has(i.name)) && addressing.instances[i.name]?.node === node)
+      .map((i) => ({ instance: i.name, port: addressing.instances[i.name].port, mac: addressing.instances[i.name].mac }))
+      .filter((p) => IFNAME.test(p.port) && isMac(p.mac));
+    const monitors = localMonitorPorts(addressing, node).filter((m) => IFNAME.test(m.port) && IFNAME.test(m.returnPort));
+    out.push(...renderReturnChains(monitors, localPorts));
   }
   out.push('}');
   return ok(out.join('\n') + '\n');

@@ -7,10 +7,11 @@
  *   underlay ns: bridge br0 ── veth ── node ns (up-ft, underlay ip) ── VXLAN vx-ft to other nodes
  *                         └─── veth ── external ns (10.250.0.254: clients "from outside")
  *   node ns ── veth (port ftN) ── instance ns (eth0, ip/32, default via the node's gateway)
- *   node ns ── veth (port) ── monitor ns (eth0, no address: instances cannot address it)
+ *   node ns ── veth (port fmN) ── monitor ns (eth0: taps arrive; no address: instances cannot address it)
+ *   node ns ── veth (port frN) ── monitor ns (eth1: what an inline monitor passes goes back)
  */
 import type { Addressing, App } from '../model/index.js';
-import { UPLINK_IF, VXLAN_IF } from '../dataplane/index.js';
+import { monitorReturnPort, MONITOR_RETURN_IF, renderInlineTable, UPLINK_IF, VXLAN_IF } from '../dataplane/index.js';
 import {
   EXTERNAL_IP,
   externalNs,
@@ -122,7 +123,10 @@ export const TAP_TUNNEL_PORT = 4790;
 const tapVni = (monitorIndex: number) => String(1000 + monitorIndex);
 
 /**
- * A monitor namespace with its port on its node, plus, when the cloud has several nodes,
+ * A monitor namespace with its port on its node and its return port (inline redirects: frames
+ * the monitor passes leave by eth1 and come back to the node on `frN`; see
+ * dataplane/nft-inline.ts). Its inline ruleset is installed here, before any monitor process
+ * runs, so a redirect's failMode holds from the start. When the cloud has several nodes,
  * a VXLAN tunnel per other node (`tt-<port>` there) that lands inside the monitor namespace.
  * The tunnel's socket stays in the node namespace; only the decapsulated copies enter the
  * monitor's, so the monitor still has no address instances could reach.
@@ -132,11 +136,19 @@ export function monitorPlan(app: App, addressing: Addressing, monitor: string): 
   const node = nodeNs(app.name, at.node);
   const ns = monitorNs(app.name, monitor);
   const index = app.monitors.findIndex((m) => m.name === monitor);
+  const ret = monitorReturnPort(at.port);
   const steps: Step[] = [
     ...nsBase(ns),
     ['ip', 'link', 'add', at.port, 'netns', node, 'type', 'veth', 'peer', 'name', MONITOR_IF, 'netns', ns],
+    ['ip', '-n', ns, 'link', 'set', MONITOR_IF, 'address', at.mac],
     ['ip', '-n', ns, 'link', 'set', MONITOR_IF, 'up'],
     ['ip', '-n', node, 'link', 'set', at.port, 'up'],
+    ['ip', 'link', 'add', ret, 'netns', node, 'type', 'veth', 'peer', 'name', MONITOR_RETURN_IF, 'netns', ns],
+    ['ip', '-n', ns, 'link', 'set', MONITOR_RETURN_IF, 'up'],
+    ['ip', '-n', node, 'link', 'set', ret, 'up'],
+    // Passed frames keep their instance source addresses; strict reverse-path checks would drop them here.
+    ['ip', 'netns', 'exec', node, 'sysctl', '-qw', `net.ipv4.conf.${ret}.rp_filter=0`, `net.ipv4.conf.${at.port}.rp_filter=0`],
+    ['ip', 'netns', 'exec', ns, 'nft', renderInlineTable({ tapIf: MONITOR_IF, returnIf: MONITOR_RETURN_IF })],
   ];
   const others = app.nodes.filter((n) => n.name !== at.node);
   if (!others.length) return steps;

@@ -35,6 +35,7 @@ export class HttpAnalyzer implements StreamParser {
       {
         request: (tx) => {
           s.service = 'http';
+          env.policy.httpHead(s.ctx, tx.ts, tx.method, tx.uri);
           this.open.set(tx, { handle: null, requestDone: false, infoCode: 0, infoMsg: '' });
         },
         requestDone: (tx, _len, prefix) => {

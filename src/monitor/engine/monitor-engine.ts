@@ -1,6 +1,6 @@
 import type { Addressing, App } from '../../model/index.js';
 import type { CapturedPacket } from '../capture/index.js';
-import { PacketDecoder, type DecodeReason, type DecoderOptions } from '../decode/index.js';
+import { PacketDecoder, type DecodedPacket, type DecodeReason, type DecoderOptions } from '../decode/index.js';
 import type { HttpOptions } from '../http/index.js';
 import { CONN_LOG, NOTICE_LOG, WEIRD_LOG, type LogSchema, type LogValue, type ZeekLogWriter } from '../logs/index.js';
 import type { NatsOptions } from '../nats/index.js';
@@ -32,6 +32,17 @@ export interface PolicyOverrides {
   requestSuppress?: number;
 }
 
+/** Sees what the engine sees, right after the engine has handled it (the inline gate). */
+export interface EngineObserver {
+  /**
+   * A frame was decoded and tracked (`conn` null: a protocol not tracked). Whatever verdicts the
+   * data it completed led to have already been taken. `dp` is valid only during the call.
+   */
+  packet?(dp: DecodedPacket, conn: Connection | null, frame: Uint8Array): void;
+  /** A protocol oddity on a connection, before weird.log's once-per-name filter. */
+  weird?(uid: string, name: string, source: string): void;
+}
+
 export interface MonitorEngineOptions {
   /** The application model; without it, parsers are chosen by port and only the SYN-flood policy runs. */
   model?: { app: App; addressing: Addressing } | null;
@@ -46,6 +57,7 @@ export interface MonitorEngineOptions {
   nats?: Partial<NatsOptions>;
   /** weird.log rows per malformed-packet reason; further ones are only counted (default 20). */
   decodeWeirdsPerReason?: number;
+  observer?: EngineObserver;
 }
 
 export interface MonitorSummary {
@@ -143,7 +155,8 @@ export class MonitorEngine implements AnalyzerEnv {
       return;
     }
     try {
-      this.tracker.process(dp);
+      const conn = this.tracker.process(dp);
+      this.opts.observer?.packet?.(dp, conn, data);
     } catch (e) {
       this.internalError(e, ts, index);
     }
@@ -206,6 +219,7 @@ export class MonitorEngine implements AnalyzerEnv {
   }
 
   weird(s: ConnSession | null, name: string, addl: string, ts: number, source: string): void {
+    if (s) this.opts.observer?.weird?.(s.uid, name, source);
     if (s && !s.firstWeird(name)) return;
     this.logs?.write(WEIRD_LOG, weirdRow(ts, s, name, addl, source));
   }

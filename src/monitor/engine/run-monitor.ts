@@ -2,6 +2,8 @@ import { diag, formatDiagnostic, type Diagnostic } from '../../diagnostics/index
 import { liveCapture, readPcapFile, type CaptureSummary } from '../capture/index.js';
 import { DirLogTarget, NullLogTarget, ZeekLogWriter, type LogFormat, type LogTarget } from '../logs/index.js';
 import type { Notice } from '../policy/index.js';
+import { createInline, INLINE_LOG, type InlineOptions, type InlineRun, type InlineSummary } from '../inline/index.js';
+import { chooseAnalyzer } from './analyzer-choice.js';
 import { loadMonitorModel } from './load-model.js';
 import { MonitorEngine, type MonitorSummary, type PolicyOverrides } from './monitor-engine.js';
 
@@ -30,6 +32,12 @@ export interface RunMonitorOptions {
   onNotice?: (n: Notice) => void;
   /** Clock for `#open`/`#close` (tests). */
   now?: () => number;
+  /**
+   * Stand in the path of redirected flows (live capture in a monitor namespace of the local
+   * cloud): pass or block each request, inline.log; see monitor/inline. Each flow's failMode
+   * comes with its packets (the redirect tag), so it needs no option here.
+   */
+  inline?: boolean | InlineOptions;
 }
 
 export interface MonitorRunResult {
@@ -40,6 +48,8 @@ export interface MonitorRunResult {
   capture: CaptureSummary | null;
   /** Every notice raised, in order. */
   notices: Notice[];
+  /** Inline mode: its decisions and nft traffic. */
+  inline?: InlineSummary;
 }
 
 /**
@@ -52,6 +62,7 @@ export async function runMonitor(opts: RunMonitorOptions): Promise<MonitorRunRes
   if ((opts.pcap === undefined) === (opts.iface === undefined)) return failed([diag('E_MONITOR_ARGS', 'give exactly one of --pcap FILE or --iface IF')]);
   if (opts.addressing !== undefined && opts.app === undefined) return failed([diag('E_MONITOR_ARGS', '--addressing needs --app')]);
   if (opts.format !== undefined && opts.format !== 'tsv' && opts.format !== 'json') return failed([diag('E_MONITOR_ARGS', `--format must be tsv or json, not "${String(opts.format)}"`)]);
+  if (opts.inline && opts.iface === undefined) return failed([diag('E_MONITOR_ARGS', '--inline needs a live interface (--iface), not a capture file')]);
 
   let model = null;
   if (opts.app !== undefined) {
@@ -68,6 +79,11 @@ export async function runMonitor(opts: RunMonitorOptions): Promise<MonitorRunRes
   }
   const notices: Notice[] = [];
   const logs = new ZeekLogWriter(target, { format: opts.format ?? 'tsv', now: opts.now });
+  // The gate asks which connections get a request parser: the engine's own choice (made once the engine exists).
+  let view: MonitorEngine['policy']['view'] = null;
+  const inline: InlineRun | null = opts.inline
+    ? createInline(opts.inline === true ? {} : opts.inline, (ip, port) => chooseAnalyzer(view, ip, port) !== null, (row) => logs.write(INLINE_LOG, row))
+    : null;
   const engine = new MonitorEngine({
     model,
     logs,
@@ -76,31 +92,48 @@ export async function runMonitor(opts: RunMonitorOptions): Promise<MonitorRunRes
       notices.push(n);
       opts.onNotice?.(n);
     },
+    ...(inline ? { observer: inline.observer } : {}),
   });
+  view = engine.policy.view;
+  if (inline) {
+    engine.policy.decisions = (d) => inline.decision(d);
+    const problems = inline.start();
+    if (problems.length) {
+      await inline.stop();
+      return failed(problems);
+    }
+  }
 
   let capture: CaptureSummary;
   try {
     capture = opts.pcap !== undefined ? await readPcapFile(opts.pcap, (p) => engine.packet(p)) : await runLive(engine, opts.iface!, opts);
   } catch (e) {
+    await inline?.stop();
     engine.finish();
     return failed([diag('E_MONITOR_IO', `writing logs failed: ${(e as Error).message}`, { file: opts.logDir })]);
   }
+  // Every flow back to its failMode before the logs close: the process is going away.
+  await inline?.stop();
   let summary: MonitorSummary;
   try {
     summary = engine.finish();
   } catch (e) {
     return failed([diag('E_MONITOR_IO', `writing logs failed: ${(e as Error).message}`, { file: opts.logDir })]);
   }
-  const diagnostics = capture.diagnostics;
+  const diagnostics = [...capture.diagnostics, ...(inline?.diagnostics() ?? [])];
   // A capture that could not be opened or read at all is a failed run; a truncated tail is only reported.
   const fatal = diagnostics.some((d) => d.code === 'E_CAPTURE_OPEN' || d.code === 'E_CAPTURE_FORMAT' || d.code === 'E_CAPTURE_LIVE' || d.code === 'E_CAPTURE_EMPTY');
   const exitCode = fatal ? 2 : opts.failOnNotice && notices.length > 0 ? 1 : 0;
-  return { exitCode, diagnostics, summary, capture, notices };
+  return { exitCode, diagnostics, summary, capture, notices, ...(inline ? { inline: inline.summary() } : {}) };
 }
 
 /** Live capture until aborted or the duration ends; a one-second timer expires idle connections. */
 async function runLive(engine: MonitorEngine, iface: string, opts: RunMonitorOptions): Promise<CaptureSummary> {
-  const cap = liveCapture(iface, (p) => engine.packet(p), { filter: opts.filter });
+  // Inline: frames a monitor passes leave again (outbound); judge each frame once, as it arrives.
+  const filter = opts.inline ? (opts.filter ? `inbound and (${opts.filter})` : 'inbound') : opts.filter;
+  // Inline verdicts wait for the capture: --immediate-mode hands each packet over at once instead of per filled block.
+  const args = opts.inline ? ['-i', iface, '--immediate-mode', '-U', '-w', '-', '-s', '0', '-n', ...(filter ? [filter] : [])] : undefined;
+  const cap = liveCapture(iface, (p) => engine.packet(p), { filter, ...(args ? { args } : {}) });
   const timer = setInterval(() => engine.tick(Date.now() / 1000), 1000);
   const stop = (): void => void cap.stop();
   opts.signal?.addEventListener('abort', stop, { once: true });
@@ -134,5 +167,10 @@ export function formatRunReport(r: MonitorRunResult): string {
     const logs = Object.entries(s.logs);
     if (logs.length > 0) lines.push(`log rows: ${logs.map(([k, v]) => `${k}=${v}`).join(' ')}`);
   }
+  const i = r.inline;
+  if (i)
+    lines.push(
+      `inline: connections ${i.connections}, passed ${i.passed}, blocked ${i.blocked}, approvals ${i.approvals}, timeouts ${i.timeouts}, fallbacks ${i.fallbacks}, nft lines ${i.nftLines} (errors ${i.nftErrors})`,
+    );
   return lines.join('\n');
 }

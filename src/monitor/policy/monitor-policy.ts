@@ -3,8 +3,9 @@ import { AppView } from './app-view.js';
 import { evaluateConnection, type ConnContext } from './connection-policy.js';
 import { headerValue, httpIdentity, sqlIdentity, traceIdOf, type Header } from './identity.js';
 import { DEFAULT_INTEGRITY_OPTIONS, IntegrityTracker, type IntegrityOptions, type IntegrityStats, type TrackedRequest } from './integrity.js';
+import { describeRequirements, type DecisionSink } from './decision.js';
 import type { ConnId, Notice, NoticeSink, NoticeTypeName } from './notice.js';
-import { checkHttpRequest, checkNatsSubject, checkSqlQuery } from './request-policy.js';
+import { checkHttpRequest, checkNatsSubject, checkSqlQuery, type RequestVerdict } from './request-policy.js';
 import { Suppressor } from './suppressor.js';
 import { DEFAULT_SYN_FLOOD_OPTIONS, SynFloodDetector, type SynFloodOptions } from './syn-flood.js';
 
@@ -54,6 +55,8 @@ export class MonitorPolicy {
   private readonly suppressor = new Suppressor();
   private readonly counts: Partial<Record<NoticeTypeName, number>> = {};
   private readonly emit: NoticeSink;
+  /** Receives every verdict as it is taken (an inline monitor); null when nobody needs them. */
+  decisions: DecisionSink | null = null;
 
   constructor(model: { app: App; addressing: Addressing } | null, sink: NoticeSink, opts: Partial<PolicyOptions> = {}) {
     this.opts = { ...DEFAULT_POLICY_OPTIONS, ...opts };
@@ -70,6 +73,16 @@ export class MonitorPolicy {
   connection(uid: string, id: ConnId, ts: number): ConnContext | null {
     if (!this.view) return null;
     const { ctx, notice } = evaluateConnection(this.view, uid, id, ts);
+    if (this.decisions && ctx.inScope && (id.proto === 'tcp' || id.proto === 'udp'))
+      this.decisions({
+        ts,
+        uid,
+        id,
+        kind: 'connection',
+        request: `${id.proto} connection`,
+        allowed: ctx.authorized,
+        reason: notice ? notice.msg : `allowed by ${describeRequirements(ctx.allowed)}`,
+      });
     if (notice) this.raise(notice, `${ctx.orig.instance ?? ctx.orig.ip}>${ctx.resp.instance ?? ctx.resp.ip}:${id.proto}/${id.respP}`, this.opts.connectionSuppress);
     return ctx;
   }
@@ -77,6 +90,15 @@ export class MonitorPolicy {
   /** A connection ended with Zeek conn_state `state`. */
   connectionClosed(uid: string, id: ConnId, state: string, startTs: number): void {
     this.synFlood.closed(uid, id, state, startTs, { service: this.view?.peerOf(id.respH).service ?? 'host' });
+  }
+
+  /**
+   * An HTTP request's head is complete: the moment a server may act on it, so the moment an
+   * inline monitor needs the verdict (notices wait for the body, see httpRequest).
+   */
+  httpHead(ctx: ConnContext | null, ts: number, method: string, uri: string): void {
+    if (!this.decisions || !ctx || !ctx.inScope) return;
+    this.decide(ctx, ts, 'http', `${method} ${uri}`, checkHttpRequest(ctx, ts, method, uri));
   }
 
   /** An HTTP request's head and body prefix were parsed. Returns a handle for its response. */
@@ -111,6 +133,7 @@ export class MonitorPolicy {
   sqlQuery(ctx: ConnContext | null, ts: number, sql: string, params: readonly (string | null)[]): void {
     if (!ctx || !ctx.inScope) return;
     const v = checkSqlQuery(ctx, ts, sql);
+    this.decide(ctx, ts, 'sql', clip(sql), v);
     if (v.notice) this.raiseRequest(v.notice);
     if (ctx.orig.instance === undefined || v.statements.every((s) => s.control)) return;
     this.integrity.request({
@@ -130,12 +153,14 @@ export class MonitorPolicy {
   natsPublish(ctx: ConnContext | null, ts: number, subject: string): void {
     if (!ctx || !ctx.inScope) return;
     const v = checkNatsSubject(ctx, ts, 'publish', subject);
+    this.decide(ctx, ts, 'nats', `PUB ${subject}`, v);
     if (v.notice) this.raiseRequest(v.notice);
   }
 
   natsSubscribe(ctx: ConnContext | null, ts: number, subject: string): void {
     if (!ctx || !ctx.inScope) return;
     const v = checkNatsSubject(ctx, ts, 'subscribe', subject);
+    this.decide(ctx, ts, 'nats', `SUB ${subject}`, v);
     if (v.notice) this.raiseRequest(v.notice);
   }
 
@@ -155,6 +180,13 @@ export class MonitorPolicy {
 
   stats(): PolicyStats {
     return { notices: { ...this.counts }, suppressed: this.suppressor.suppressed, halfOpen: this.synFlood.halfOpen, integrity: { ...this.integrity.stats } };
+  }
+
+  private decide(ctx: ConnContext, ts: number, kind: 'http' | 'sql' | 'nats', request: string, v: RequestVerdict): void {
+    if (!this.decisions) return;
+    const allowed = ctx.authorized && v.notice === undefined;
+    const reason = v.notice ? v.notice.msg : !ctx.authorized ? 'the connection itself is not allowed' : `allowed by ${describeRequirements(v.allowedBy)}`;
+    this.decisions({ ts, uid: ctx.uid, id: ctx.id, kind, request, allowed, reason });
   }
 
   private raise(n: Notice, key: string, interval: number): void {
