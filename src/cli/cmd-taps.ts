@@ -75,7 +75,7 @@ export function cmdExplainTap(io: Io, appArg: string, o: { policy: string[]; str
     const text = need(renderNftTaps(compiled.contracts, app, addressing, node.name, { inline: true }));
     let chain = '';
     for (const line of text.split('\n')) {
-      const m = /chain (\S+)/.exec(line);
+      const m = /^\s*chain (\S+) \{/.exec(line);
       if (m) chain = m[1];
       const id = /comment "([^"]+)"/.exec(line)?.[1];
       if (id) rendered.set(id, [...(rendered.get(id) ?? []), `${node.name} ${chain}: ${line.trim()}`]);
