@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { prepareDeployment, type Deployment } from '../src/controller/index.js';
 import { compileSimulation, formatTrace, simulatePacket, type SimEntry, type Simulation } from '../src/dataplane/simulate.js';
 import { parsePacketSpec, seededRng, type Rng } from '../src/flowtap/index.js';
-import { downCloud, EXTERNAL_IP, externalNs, instanceNs, LocalCloud, monitorNs } from '../src/orchestrator/index.js';
+import { EXTERNAL_IP } from '../src/dataplane/index.js';
+import { downCloud, externalNs, instanceNs, LocalCloud, monitorNs } from '../src/orchestrator/index.js';
 import { needsRoot } from './support/root.js';
 
 const skip = needsRoot();

@@ -148,7 +148,8 @@ export function renderNftFirewall(
   return out.join('\n') + '\n';
 }
 
-function ruleComment(r: FirewallRule): string {
+/** The comment a firewall rule carries in nft (its id, requirement and reason): counters map back by it. */
+export function ruleComment(r: FirewallRule): string {
   return `${r.id}${r.requirement !== undefined ? ` req${r.requirement}` : ''}${r.comment ? ` ${r.comment}` : ''}`.slice(0, 120);
 }
 

@@ -9,10 +9,12 @@ import { ALL_IPV4, cidrInterval, cidrSet, parseIpv4, subtractIps, type FirewallR
 import type { Addressing, App } from '../model/index.js';
 import { PROTO_ANY, PROTO_TCP, PROTO_UDP } from './simulate-index.js';
 import type { LinearPeer } from './simulate-model.js';
+import { ruleComment } from './nft-firewall.js';
 
 /** The comment renderNftFirewall gives a rule (its ruleComment, then nftString's stripping). */
+/** The comment as nft stores it (nftString drops quotes, backslashes and newlines). */
 export function renderedRuleComment(r: FirewallRule): string {
-  return `${r.id}${r.requirement !== undefined ? ` req${r.requirement}` : ''}${r.comment ? ` ${r.comment}` : ''}`.slice(0, 120).replace(/["\\\n]/g, '');
+  return ruleComment(r).replace(/["\\\n]/g, '');
 }
 
 export function protoOf(p: FirewallRule['protocol']): number {

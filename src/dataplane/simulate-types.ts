@@ -6,6 +6,7 @@
 import type { Ruleset } from '../firewall/index.js';
 import type { FlowTap, PacketSpec } from '../flowtap/index.js';
 import type { Addressing, App } from '../model/index.js';
+import { EXTERNAL_IP, OVERLAY_NETWORK } from './node-interfaces.js';
 
 /** Like the orchestrator's management context: isolated = quarantined, terminated = no port. */
 export type SimInstanceStatus = 'running' | 'isolated' | 'terminated';
@@ -25,8 +26,8 @@ export interface SimTopology {
 
 export const DEFAULT_SIM_TOPOLOGY: SimTopology = {
   underlay: '10.250.0.0/24',
-  external: '10.250.0.254',
-  overlay: '10.251.0.0/24',
+  external: EXTERNAL_IP,
+  overlay: OVERLAY_NETWORK,
 };
 
 export interface SimInput {

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { evaluateChain, type Ruleset } from '../firewall/index.js';
 import { UNDERLAY_NETWORK } from '../model/index.js';
-import { EXTERNAL_IP, overlayIp } from '../orchestrator/index.js';
+import { EXTERNAL_IP, overlayIp } from './node-interfaces.js';
 import { NODE_UPLINKS } from './node-interfaces.js';
 import { renderNftFirewall } from './nft-firewall.js';
 import { renderNftTaps } from './nft-taps.js';

@@ -17,6 +17,5 @@ export const externalNs = (app: string) => `${nsPrefix(app)}external`;
 export const INSTANCE_IF = 'eth0';
 export const MONITOR_IF = 'eth0';
 export const UNDERLAY_BRIDGE = 'br0';
-export const EXTERNAL_IP = '10.250.0.254';
 export const UNDERLAY_PREFIX = 24;
 export const VXLAN_PORT = 4789;

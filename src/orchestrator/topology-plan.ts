@@ -11,9 +11,8 @@
  *   node ns ── veth (port frN) ── monitor ns (eth1: what an inline monitor passes goes back)
  */
 import type { Addressing, App } from '../model/index.js';
-import { monitorReturnPort, MONITOR_RETURN_IF, renderInlineTable, UPLINK_IF, VXLAN_IF } from '../dataplane/index.js';
+import { monitorReturnPort, MONITOR_RETURN_IF, renderInlineTable, UPLINK_IF, VXLAN_IF, EXTERNAL_IP, overlayIp } from '../dataplane/index.js';
 import {
-  EXTERNAL_IP,
   externalNs,
   INSTANCE_IF,
   instanceNs,
@@ -28,8 +27,6 @@ import {
 
 export type Step = string[];
 
-/** Overlay address of node `index` on the VXLAN link between nodes. */
-export const overlayIp = (index: number) => `10.251.0.${index + 1}`;
 const UNDERLAY_MTU = '9000';
 
 function nsBase(ns: string): Step[] {
