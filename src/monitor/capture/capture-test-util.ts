@@ -1,4 +1,8 @@
 import type { CapturedPacket } from './captured-packet.js';
+import { seededRandom } from '../stream/index.js';
+
+/** Deterministic PRNG for tests (the monitor's seeded generator). */
+export const rng = seededRandom;
 
 /** A copy of a packet that outlives the callback (the reader reuses its object and buffers). */
 export interface PacketCopy {
@@ -16,16 +20,6 @@ export function collector(): { packets: PacketCopy[]; onPacket: (p: CapturedPack
   return { packets, onPacket: (p) => packets.push({ ...p, data: p.data.slice() }) };
 }
 
-/** Deterministic PRNG for tests (mulberry32). */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Split `bytes` into chunks of random sizes in [1, max]. */
 export function randomChunks(bytes: Uint8Array, max: number, rand: () => number): Uint8Array[] {

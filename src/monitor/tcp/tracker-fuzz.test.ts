@@ -2,16 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { packetBuilder as B } from '../decode/index.js';
 import { Harness } from './tcp-test-util.js';
+import { seededRandom as rng } from '../stream/index.js';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('fuzz: hostile TCP sequences never throw and keep the memory accounting exact', () => {
   const rand = rng(2024);
