@@ -58,7 +58,7 @@ ip netns exec $EXT curl -sS -m 5 -X POST -H 'content-type: application/json' -H 
 ip netns exec ft-dvd-rental-i-contract-update-0 curl -sS -m 5 -X POST -H 'content-type: application/json' -H 'x-user-id: 2000002' \
   -H "traceparent: 00-$T-1111111111111111-01" "http://$(addr user-update-0):8080/users/2000002/bill" -d '{"amount":3.99,"contract":"c-evil"}'; echo
 sleep 2
-echo "- notices (the 300 benign requests above raised none):"
+echo "- notices: the probe matrix's denied attempts of step 4 (a scan, seen by the taps before the firewall drops it) and the two attacks; the 300 rental requests raised none:"
 ft notices dvd-rental
 
 step "8. quarantine an instance, then release it"
