@@ -127,3 +127,30 @@ test('nft accepts every node\'s full script (firewall + taps) for each policy (n
   }
   assert.throws(() => execFileSync('ip', ['netns', 'exec', NS, 'nft', '-c', '-f', '-'], { input: 'table netdev t { chain c { type filter hook ingress device "ft0" priority 0; dup to "nosuchdev" } }', stdio: 'pipe' }));
 });
+
+test('when a load grows past its monitor, re-placement moves only that flow group, sliced by source ports', () => {
+  const first = compileTaps(app, addressing, [policy('public-http.dl')]);
+  assert.ok(first.ok);
+  const same = compileTaps(app, addressing, [policy('public-http.dl')], { previous: first.value.placement! });
+  assert.ok(same.ok);
+  assert.deepEqual(same.value.moved, [], 'nothing changed, nothing moves');
+  const grown = compileTaps(app, addressing, [policy('public-http.dl')], {
+    previous: first.value.placement!,
+    loads: { 'contract-update-0': 2500 },
+  });
+  assert.ok(grown.ok, JSON.stringify(!grown.ok && grown.errors));
+  assert.ok(grown.value.moved.length >= 1);
+  assert.ok(grown.value.moved.every((m) => m.flow.startsWith('contract-update-0|')), JSON.stringify(grown.value.moved));
+  const cap = Object.fromEntries(app.monitors.map((m) => [m.name, m.capacity]));
+  for (const [m, load] of Object.entries(grown.value.placement!.monitorLoad)) assert.ok(load <= cap[m], `${m} over capacity`);
+  // The contract-update taps now cover the source-port space in slices, each on one monitor.
+  const cu = grown.value.contracts.filter((c) => c.src === 'contract-update-0' && !c.id.endsWith('r'));
+  assert.ok(cu.length >= 2);
+  const ranges = cu.map((c) => c.flow.tp_src!.range!).sort((a, b) => a.from - b.from);
+  assert.equal(ranges[0].from, 1024);
+  assert.equal(ranges[ranges.length - 1].to, 65535);
+  for (let i = 1; i < ranges.length; i++) assert.equal(ranges[i].from, ranges[i - 1].to + 1);
+  // Others stay where they were.
+  const where = (r: typeof first) => r.ok ? r.value.contracts.filter((c) => c.src !== 'contract-update-0').map((c) => `${c.id}>${c.dst}`) : [];
+  assert.deepEqual(where(grown), where(first));
+});

@@ -1,8 +1,9 @@
 /** `flowtap taps` and `flowtap explain-tap`: compile monitoring policies into FlowTap contracts. */
+import { readFileSync } from 'node:fs';
 import { readPolicies } from '../controller/index.js';
 import { flowToNft, renderNftTaps, renderOpenFlow } from '../dataplane/index.js';
 import { diag, formatLocation, FlowtapError } from '../diagnostics/index.js';
-import { compileTaps, formatContract, matchesPacket, parsePacketSpec, printPacket, type CompiledTaps } from '../flowtap/index.js';
+import { compileTaps, formatContract, matchesPacket, parsePacketSpec, printPacket, type CompiledTaps, type Placement } from '../flowtap/index.js';
 import type { Addressing, App } from '../model/index.js';
 import { EXIT_OK, need, type Io } from './exit.js';
 import { loadAppArg } from './load.js';
@@ -11,15 +12,42 @@ export interface TapsCliOptions {
   policy: string[];
   strategy: string;
   format: string;
+  /** JSON file: instance -> expected Mbit/s (measured statistics). */
+  loads?: string;
+  /** JSON file: an earlier `flowtap taps --json` output (or its placement) to re-place from. */
+  previous?: string;
   json: boolean;
 }
 
-export function compileFromCli(appArg: string, policy: string[], strategy: string): { app: App; addressing: Addressing; compiled: CompiledTaps } {
+function readJson(file: string, what: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new FlowtapError(diag('E_CLI_INPUT', `cannot read ${what} from ${file}: ${(e as Error).message}`, { file }));
+  }
+}
+
+function readLoads(file: string): Record<string, number> {
+  const doc = readJson(file, 'loads');
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc) || Object.values(doc).some((v) => typeof v !== 'number' || !(v >= 0)))
+    throw new FlowtapError(diag('E_CLI_INPUT', 'loads must be a JSON object of instance name -> Mbit/s (a number >= 0)', { file }));
+  return doc as Record<string, number>;
+}
+
+export function compileFromCli(
+  appArg: string,
+  policy: string[],
+  strategy: string,
+  more: { loads?: string; previous?: string } = {},
+): { app: App; addressing: Addressing; compiled: CompiledTaps } {
   if (!policy.length) throw new FlowtapError(diag('E_CLI_OPTION', 'give at least one --policy FILE', { field: '--policy' }));
   if (strategy !== 'per-app' && strategy !== 'per-node')
     throw new FlowtapError(diag('E_CLI_OPTION', `--strategy must be per-app or per-node, not "${strategy}"`, { field: '--strategy' }));
   const { app, addressing } = loadAppArg(appArg);
-  const compiled = need(compileTaps(app, addressing, readPolicies(policy), { strategy }));
+  const loads = more.loads ? readLoads(more.loads) : undefined;
+  const prev = more.previous ? (readJson(more.previous, 'the previous placement') as { placement?: Placement } & Placement) : undefined;
+  const previous = prev ? (prev.placement ?? prev) : undefined;
+  const compiled = need(compileTaps(app, addressing, readPolicies(policy), { strategy, ...(loads ? { loads } : {}), ...(previous ? { previous } : {}) }));
   return { app, addressing, compiled };
 }
 
@@ -37,7 +65,7 @@ function ofPorts(app: App, addressing: Addressing): { ports: Record<string, numb
 }
 
 export function cmdTaps(io: Io, appArg: string, o: TapsCliOptions): number {
-  const { app, addressing, compiled } = compileFromCli(appArg, o.policy, o.strategy);
+  const { app, addressing, compiled } = compileFromCli(appArg, o.policy, o.strategy, { loads: o.loads, previous: o.previous });
   const format = o.json ? 'json' : o.format;
   switch (format) {
     case 'json':
@@ -59,6 +87,10 @@ export function cmdTaps(io: Io, appArg: string, o: TapsCliOptions): number {
           `placement: ${compiled.placement.assignments.length} assignments, cross-node share ${(compiled.placement.crossNodeShare * 100).toFixed(1)}%, ` +
             `monitor load ${Object.entries(compiled.placement.monitorLoad).map(([m, l]) => `${m}=${l}`).join(' ')}`,
         );
+      if (o.previous) {
+        io.out(`re-placement: ${compiled.moved.length} flow group(s) moved`);
+        for (const m of compiled.moved) io.out(`  moved ${m.flow} (${m.load} Mbit/s): ${m.from} -> ${m.to ?? 'nowhere (unplaced)'}`);
+      }
       return EXIT_OK;
     default:
       throw new FlowtapError(diag('E_CLI_OPTION', `--format must be text, json, nft or ovs, not "${format}"`, { field: '--format' }));

@@ -118,9 +118,13 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .option('--policy <file>', 'monitoring policy (Datalog); repeatable', collect, [])
     .option('--strategy <s>', 'monitor placement: per-app | per-node', 'per-node')
     .option('--format <fmt>', 'text | json | nft | ovs', 'text')
+    .option('--loads <file>', 'JSON: instance -> expected Mbit/s')
+    .option('--previous <file>', 're-place from this earlier `taps --json` output, moving as few flows as possible')
     .option('--json', 'same as --format json')
     .description('compile monitoring policies into FlowTap contracts (ftc) and place them on monitors')
-    .action(act((app: string, o) => cmdTaps(io, app, { policy: o.policy, strategy: o.strategy, format: o.format, json: json(o) })));
+    .action(act((app: string, o) =>
+      cmdTaps(io, app, { policy: o.policy, strategy: o.strategy, format: o.format, loads: o.loads, previous: o.previous, json: json(o) }),
+    ));
   program
     .command('explain-tap')
     .argument('<app>')

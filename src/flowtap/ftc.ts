@@ -22,8 +22,8 @@ import { mirrorFlow } from './flow-mirror.js';
 import { parseFlow } from './flow-parse.js';
 import { printFlow } from './flow-print.js';
 import { ftcFacts, type FtcFactOptions } from './ftc-facts.js';
-import { place } from './placement-api.js';
-import type { FlowGroup, Placement, PlacementStrategy } from './placement-types.js';
+import { place, replace } from './placement-api.js';
+import type { FlowGroup, MovedFlow, Placement, PlacementStrategy } from './placement-types.js';
 
 export interface PolicySource {
   file: string;
@@ -32,11 +32,18 @@ export interface PolicySource {
 
 export interface FtcOptions extends FtcFactOptions {
   strategy?: PlacementStrategy;
+  /**
+   * The placement in force: when loads change, re-placement keeps what still fits and moves as
+   * few flow groups as it can (flow group ids are stable: port, kind, flow and action).
+   */
+  previous?: Placement;
 }
 
 export interface CompiledTaps {
   contracts: FlowTap[];
   placement: Placement | null;
+  /** Flow groups that moved, when a previous placement was given. */
+  moved: MovedFlow[];
   /** Contract id -> the derivation tree that produced it (provenance for explain-tap). */
   derivations: Record<string, string>;
   facts: number;
@@ -95,14 +102,18 @@ export function compileTaps(app: App, addressing: Addressing, policies: PolicySo
   const byKind = wanted.filter((w) => w.kind);
   let placement: Placement | null = null;
   const monitorsOf = new Map<Wanted, { monitor: string; slice?: { from: number; to: number } }[]>();
+  let moved: MovedFlow[] = [];
   if (byKind.length) {
+    const groupOf = new Map<string, Wanted>();
     const instanceByName = new Map(app.instances.map((x) => [x.name, x]));
     const loads = loadTable(facts);
-    const groups: FlowGroup[] = byKind.map((w, i) => {
+    const groups: FlowGroup[] = byKind.map((w) => {
       const inst = instanceByName.get(w.src)!;
       const proto = w.flow.nw_proto?.value;
+      const id = `${w.src}|${w.kind}|${w.flowText}|${w.action}`;
+      groupOf.set(id, w);
       return {
-        id: `g${i}`,
+        id,
         instance: inst.name,
         service: inst.service,
         app: app.name,
@@ -113,19 +124,27 @@ export function compileTaps(app: App, addressing: Addressing, policies: PolicySo
         sliceable: (proto === 6 || proto === 17) && !w.flow.tp_src,
       };
     });
-    const placed = place({
+    const input = {
       monitors: app.monitors.map((m) => ({ name: m.name, node: m.node, capacity: m.capacity, inspects: m.inspects, app: app.name })),
       flows: groups,
       strategy: opts.strategy ?? 'per-node',
-    });
-    if (!placed.ok) return fail(placed.errors);
-    placement = placed.value;
+    };
+    if (opts.previous) {
+      const re = replace(opts.previous, input);
+      if (!re.ok) return fail(re.errors);
+      placement = re.value.placement;
+      moved = re.value.moved;
+    } else {
+      const placed = place(input);
+      if (!placed.ok) return fail(placed.errors);
+      placement = placed.value;
+    }
     for (const u of placement.unplaced) {
-      const w = byKind[Number(u.flow.slice(1))];
+      const w = groupOf.get(u.flow)!;
       errors.push(diag(FTC_ERRORS.UNPLACED, `tap of ${w.src} (${w.kind}, ${w.flowText}) could not be placed: ${u.reason}`, w.loc));
     }
     for (const a of placement.assignments) {
-      const w = byKind[Number(a.flow.slice(1))];
+      const w = groupOf.get(a.flow)!;
       const list = monitorsOf.get(w) ?? [];
       list.push({ monitor: a.monitor, ...(a.slice?.kind === 'src-port' ? { slice: { from: a.slice.from, to: a.slice.to } } : {}) });
       monitorsOf.set(w, list);
@@ -178,7 +197,7 @@ export function compileTaps(app: App, addressing: Addressing, policies: PolicySo
   for (const m of app.monitors) monitors[m.name] = app.tenant;
   errors.push(...checkContracts(contracts), ...checkTenancy(contracts, { ports, monitors }));
   if (errors.length) return fail(errors);
-  return ok({ contracts, placement, derivations, facts: facts.length });
+  return ok({ contracts, placement, moved, derivations, facts: facts.length });
 }
 
 function loadTable(facts: Fact[]): Map<string, number> {
