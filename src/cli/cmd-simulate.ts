@@ -3,7 +3,7 @@ import { compileSimulation, formatTrace, fromInstance, fromOutside, simulatePack
 import { diag, FlowtapError } from '../diagnostics/index.js';
 import { inferFirewall } from '../firewall/index.js';
 import { parsePacketSpec, type FlowTap } from '../flowtap/index.js';
-import { EXTERNAL } from '../model/index.js';
+import { EXTERNAL, type Addressing, type App } from '../model/index.js';
 import { compileFromCli } from './cmd-taps.js';
 import { EXIT_OK, need, type Io } from './exit.js';
 import { loadAppArg } from './load.js';
@@ -17,10 +17,15 @@ export interface SimulateCliOptions {
   json: boolean;
 }
 
+/** Without policies, the firewall alone. */
+function deployment(appArg: string, o: SimulateCliOptions): { app: App; addressing: Addressing; contracts: FlowTap[] } {
+  if (!o.policy.length) return { ...loadAppArg(appArg), contracts: [] };
+  const { app, addressing, compiled } = compileFromCli(appArg, o.policy, o.strategy);
+  return { app, addressing, contracts: compiled.contracts };
+}
+
 export function cmdSimulate(io: Io, appArg: string, o: SimulateCliOptions): number {
-  let app, addressing, contracts: FlowTap[];
-  if (o.policy.length) ({ app, addressing, compiled: { contracts } } = compileFromCli(appArg, o.policy, o.strategy));
-  else ({ app, addressing } = loadAppArg(appArg)), (contracts = []);
+  const { app, addressing, contracts } = deployment(appArg, o);
   if (o.from !== EXTERNAL && !app.instances.some((i) => i.name === o.from))
     throw new FlowtapError(diag('E_CLI_OPTION', `--from must be an instance (${app.instances.map((i) => i.name).join(', ')}) or "external"`, { field: '--from' }));
   const packet = need(parsePacketSpec(o.packet, { field: '--packet' }));
