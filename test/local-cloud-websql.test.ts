@@ -8,10 +8,12 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { applyNft, readCounters } from '../src/dataplane/index.js';
 import { systemRunner } from '../src/orchestrator/index.js';
 import { needsRoot } from './support/root.js';
-import { canConnect, flowtap, inNs } from './support/cloud.js';
+import { canConnect, flowtap, inNs, namespaces, ROOT, stateDir } from './support/cloud.js';
 
 const skip = needsRoot();
 const APP = 'examples/web-sql';
@@ -47,6 +49,23 @@ async function stopMonitors(): Promise<void> {
 describe('local cloud: web-sql', { skip }, () => {
   after(async () => {
     await flowtap('down', 'web-sql');
+  });
+
+  test('down cleans up after an `up` killed half-way (no state to trust, leftovers found by name)', async () => {
+    await flowtap('down', 'web-sql');
+    const child = spawn(process.execPath, ['bin/flowtap.js', 'up', APP], { cwd: ROOT, env: { ...process.env, FLOWTAP_STATE_DIR: stateDir }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let progress = '';
+    child.stderr.on('data', (d) => (progress += d));
+    // Kill it once it has made namespaces but before it finishes.
+    for (let i = 0; i < 200 && !/instance web-0/.test(progress); i++) await new Promise((r) => setTimeout(r, 25));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    assert.ok(namespaces('ft-web-sql-').length > 0, `the killed up left something to clean: ${progress}`);
+    // Even without its state file, down finds the leftovers by their names.
+    rmSync(join(stateDir, 'web-sql.json'), { force: true });
+    const r = await flowtap('down', 'web-sql');
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(namespaces('ft-web-sql-'), []);
   });
 
   test('the web application serves from its SQL database; enforcement matches the requirements', async () => {
