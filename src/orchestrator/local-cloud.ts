@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { diag, FlowtapError } from '../diagnostics/index.js';
 import type { Addressing, App, Attachment } from '../model/index.js';
-import { applyNft } from '../dataplane/index.js';
+import { applyNft, checkNft } from '../dataplane/index.js';
 import { EventHub, type LifecycleListener, type ManagementContext, type Orchestrator } from './lifecycle.js';
 import { instanceNs, monitorNs, nodeNs, nsPrefix, externalNs, underlayNs } from './names.js';
 import { startInNamespace, stopProcess, stopProcesses } from './processes.js';
@@ -177,11 +177,17 @@ export class LocalCloud implements Orchestrator {
   /** Applies every node's nft script, each atomically; a rejected script leaves that node's previous rules. */
   async applyDataplane(nodes: string[] = this.app.nodes.map((n) => n.name)): Promise<void> {
     const ctx = this.context();
-    for (const node of nodes) {
-      const script = this.opts.dataplane(node, ctx);
-      const r = await applyNft(this.runner, nodeNs(this.app.name, node), script);
+    // Render and check every node first, so one node's bad script cannot leave the nodes
+    // half updated: either every node gets its new rules or none does.
+    const scripts = nodes.map((node) => ({ node, ns: nodeNs(this.app.name, node), script: this.opts.dataplane(node, ctx) }));
+    for (const s of scripts) {
+      const c = await checkNft(this.runner, s.ns, s.script);
+      if (!c.ok) throw new FlowtapError(c.errors);
+    }
+    for (const s of scripts) {
+      const r = await applyNft(this.runner, s.ns, s.script);
       if (!r.ok) throw new FlowtapError(r.errors);
-      this.progress(`data plane applied on ${node}`);
+      this.progress(`data plane applied on ${s.node}`);
     }
   }
 
