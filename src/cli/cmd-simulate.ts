@@ -14,6 +14,8 @@ export interface SimulateCliOptions {
   packet: string;
   from: string;
   established: boolean;
+  /** What an inline monitor does with a redirected packet: pass, block, or monitor-down (failMode decides). */
+  inlineVerdict: string;
   json: boolean;
 }
 
@@ -28,10 +30,12 @@ export function cmdSimulate(io: Io, appArg: string, o: SimulateCliOptions): numb
   const { app, addressing, contracts } = deployment(appArg, o);
   if (o.from !== EXTERNAL && !app.instances.some((i) => i.name === o.from))
     throw new FlowtapError(diag('E_CLI_OPTION', `--from must be an instance (${app.instances.map((i) => i.name).join(', ')}) or "external"`, { field: '--from' }));
+  if (o.inlineVerdict !== 'pass' && o.inlineVerdict !== 'block' && o.inlineVerdict !== 'monitor-down')
+    throw new FlowtapError(diag('E_CLI_OPTION', `--inline-verdict must be pass, block or monitor-down, not "${o.inlineVerdict}"`, { field: '--inline-verdict' }));
   const packet = need(parsePacketSpec(o.packet, { field: '--packet' }));
   const sim = need(compileSimulation({ app, addressing, ruleset: inferFirewall(app), contracts }));
   const trace = need(
-    simulatePacket(sim, { from: o.from === EXTERNAL ? fromOutside() : fromInstance(o.from), packet }, { ctState: o.established ? 'established' : 'new' }),
+    simulatePacket(sim, { from: o.from === EXTERNAL ? fromOutside() : fromInstance(o.from), packet }, { ctState: o.established ? 'established' : 'new', inlineVerdict: o.inlineVerdict }),
   );
   io.out(o.json ? JSON.stringify(trace, null, 2) : formatTrace(trace));
   return EXIT_OK;

@@ -87,10 +87,11 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .requiredOption('--packet <spec>', "a packet in flow syntax, e.g. 'tcp,nw_src=10.77.0.5,nw_dst=10.77.1.4,tp_dst=5432'")
     .option('--from <instance>', 'where the packet enters: an instance, or "external"', 'external')
     .option('--established', 'the packet belongs to an established connection')
+    .option('--inline-verdict <v>', 'what an inline monitor does with a redirected packet: pass | block | monitor-down', 'pass')
     .option('--json', 'machine-readable output')
     .description('where a packet goes through the compiled firewall and taps (simulated datapath, no root)')
     .action(act((app: string, o) =>
-      cmdSimulate(io, app, { policy: o.policy, strategy: o.strategy, packet: o.packet, from: o.from, established: !!o.established, json: json(o) }),
+      cmdSimulate(io, app, { policy: o.policy, strategy: o.strategy, packet: o.packet, from: o.from, established: !!o.established, inlineVerdict: o.inlineVerdict, json: json(o) }),
     ));
   program
     .command('monitor')

@@ -51,10 +51,11 @@ export function compileSimulation(input: SimInput): Result<Simulation> {
   );
   const down = new Set(input.downMonitors ?? []);
   const audit = input.mode === 'audit';
+  const inline = input.inline ?? true;
 
   // The renderer's verdict on the contracts, node by node.
   for (const n of app.nodes) {
-    const r = renderNftTaps(input.contracts, app, addressing, n.name, { live, downMonitors: [...down] });
+    const r = renderNftTaps(input.contracts, app, addressing, n.name, { live, downMonitors: [...down], inline });
     if (!r.ok) errs.push(...r.errors);
   }
 
@@ -179,7 +180,7 @@ export function compileSimulation(input: SimInput): Result<Simulation> {
   }
   for (const c of chains.values()) c.index = buildChainIndex(c.rules);
 
-  const linearTaps = compileTapRules(input.contracts, app.tenant, addressing, instances, down);
+  const linearTaps = compileTapRules(input.contracts, app.tenant, addressing, instances, down, inline);
 
   if (errs.length) return fail(dedupe(errs));
   const dns = ruleset.base.dns ? { ip: parseIpv4(ruleset.base.dns.ip) ?? 0, port: ruleset.base.dns.port } : undefined;
@@ -187,6 +188,7 @@ export function compileSimulation(input: SimInput): Result<Simulation> {
     kind: 'flowtap-simulation',
     app,
     audit,
+    inline,
     established: ruleset.base.established,
     ...(dns ? { dns } : {}),
     network,

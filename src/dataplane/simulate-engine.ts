@@ -14,6 +14,13 @@
  *   Through vx-ft the packet arrives on the other node and is routed and filtered there again
  *   (its in_<dst> chain; eg_<src> exists only on the sender's node).
  *
+ * Inline redirects (nft-inline.ts): a frame diverted to a monitor on the same node and passed
+ * back arrives on the monitor's return port `fr<j>`. Diverted as the instance sent it, it then
+ * takes the node's path from routing on, with the sender's egress chain chosen by its redirect
+ * tag (and the sender's quarantine) in the forward chain; diverted on its way to an instance,
+ * it already had the forward chain and goes straight out of that instance's port, marked, so the
+ * port's egress tap chain lets it through untouched.
+ *
  * What the simulator cannot know it states: after a routed hop the source MAC is the node
  * port's (random) MAC, taken as 00:00:00:00:00:00, and the destination MAC is the receiving
  * instance's. Ingress frames are assumed addressed to the node (the instance's gateway).
@@ -23,11 +30,11 @@ import { ETH_TYPE_ARP, ETH_TYPE_IP, ETH_TYPE_IPV6, type PacketSpec } from '../fl
 import { UPLINK_IF, VXLAN_IF } from './node-interfaces.js';
 import { forwardChain, inputChain } from './simulate-firewall.js';
 import { SIM_ERRORS, type CNode, type CPort, type Simulation } from './simulate-model.js';
-import { NO_COPIES, tapHook } from './simulate-taps-hook.js';
+import { NO_COPIES, NO_DIVERSIONS, TAP_BACK, TAP_ON, tapHook } from './simulate-taps-hook.js';
 import type { SimHop, SimOptions, SimOutcome, SimProbe, SimRoute, SimTrace } from './simulate-types.js';
 import type { Walk } from './simulate-walk.js';
 
-/** Hops are bounded by the topology (at most sender, one other node); this guards a bad input. */
+/** Hops are bounded by the topology (sender, one other node, a return port on each); this guards a bad input. */
 const MAX_HOPS = 8;
 const ZERO_MAC: readonly number[] = Object.freeze([0, 0, 0]);
 const VLAN_PRESENT = 0x1000;
@@ -44,7 +51,7 @@ export function runProbe(sim: Simulation, probe: SimProbe, opts: SimOptions = {}
   const pkt = probe.packet;
   const ct = opts.ctState ?? 'new';
   const over = opts.overBudget ?? false;
-  const trace: SimTrace = { from: probe.from, packet: pkt, ctState: ct, hops: [], copies: NO_COPIES, outcome: undefined as unknown as SimOutcome };
+  const trace: SimTrace = { from: probe.from, packet: pkt, ctState: ct, hops: [], copies: NO_COPIES, diversions: NO_DIVERSIONS, outcome: undefined as unknown as SimOutcome };
   const w: Walk = {
     sim,
     trace,
@@ -53,6 +60,8 @@ export function runProbe(sim: Simulation, probe: SimProbe, opts: SimOptions = {}
     overAll: over === true,
     overSome: typeof over === 'object' ? overSet(over) : null,
     linear: opts.classifier === 'linear',
+    verdict: opts.inlineVerdict ?? 'pass',
+    back: null,
   };
   const ttl = pkt.nw_ttl;
   const from = probe.from;
@@ -69,7 +78,12 @@ export function runProbe(sim: Simulation, probe: SimProbe, opts: SimOptions = {}
       }
     }
     const hop = newHop(w, port.node, port.port, ttl);
-    if (tapHook(w, hop, port, 'ingress', pkt)) receive(w, port.node, port, port.port, pkt, ttl, hop);
+    const tapped = tapHook(w, hop, port, 'ingress', pkt);
+    if (tapped === TAP_ON) receive(w, port.node, port, port.port, pkt, ttl, hop, false);
+    else if (tapped === TAP_BACK) {
+      const back = passedBackHop(w, port, ttl);
+      receive(w, port.node, port, back.iif, pkt, ttl, back, true);
+    }
   } else {
     let node: CNode | undefined;
     if (from.node !== undefined) {
@@ -81,7 +95,7 @@ export function runProbe(sim: Simulation, probe: SimProbe, opts: SimOptions = {}
       if (!node) return ok(trace);
     }
     const hop = newHop(w, node, UPLINK_IF, ttl);
-    receive(w, node, null, UPLINK_IF, pkt, ttl, hop);
+    receive(w, node, null, UPLINK_IF, pkt, ttl, hop, false);
   }
   if (trace.outcome === undefined) throw new Error('internal: simulated packet has no outcome');
   return ok(trace);
@@ -127,6 +141,15 @@ function newHop(w: Walk, node: CNode, iif: string, ttl: number): SimHop {
   return hop;
 }
 
+/** The hop of a frame the monitor of Walk.back passed back to `port`'s node, on its return port. */
+function passedBackHop(w: Walk, port: CPort, ttl: number): SimHop {
+  const t = w.back!;
+  w.back = null;
+  const hop = newHop(w, port.node, t.returnPort!, ttl);
+  hop.passedBack = { monitor: t.monitor, contract: t.id };
+  return hop;
+}
+
 function drop(w: Walk, node: CNode, stage: 'routing' | 'underlay', reason: string): void {
   w.trace.outcome = { kind: 'dropped', stage, node: node.name, reason };
 }
@@ -136,8 +159,12 @@ function routedPacket(pkt: PacketSpec, ttl: number, port: CPort): PacketSpec {
   return { ...pkt, nw_ttl: ttl, dl_src: ZERO_MAC as number[], dl_dst: port.mac };
 }
 
-/** A node's stack from the moment a frame arrives on `iif` (after any netdev ingress tap). */
-function receive(w: Walk, node: CNode, iifPort: CPort | null, iif: string, pkt: PacketSpec, ttl: number, hop: SimHop): void {
+/**
+ * A node's stack from the moment a frame arrives on `iif` (after any netdev ingress tap).
+ * `iifPort` is the instance that sent it: on its own port, or, `returned`, on the return port
+ * of a monitor that passed it back.
+ */
+function receive(w: Walk, node: CNode, iifPort: CPort | null, iif: string, pkt: PacketSpec, ttl: number, hop: SimHop, returned: boolean): void {
   const { sim } = w;
   if (pkt.vlan_tci & VLAN_PRESENT) return drop(w, node, 'routing', 'a VLAN-tagged frame: the node has no VLAN device, so it is not routed');
   if (pkt.dl_type === ETH_TYPE_ARP) {
@@ -189,12 +216,20 @@ function receive(w: Walk, node: CNode, iifPort: CPort | null, iif: string, pkt: 
   }
   hop.route = route;
   if (ttl <= 1) return drop(w, node, 'routing', 'TTL exceeded: not forwarded');
-  if (!forwardChain(w, node, iifPort, iif, oifPort, oif, pkt, hop)) return;
+  if (!forwardChain(w, node, iifPort, iif, oifPort, oif, pkt, hop, returned)) return;
 
   const left = ttl - 1;
   if (oifPort) {
     const seen = oifPort.tapIn.length ? routedPacket(pkt, left, oifPort) : pkt;
-    if (tapHook(w, hop, oifPort, 'egress', seen)) w.trace.outcome = { kind: 'delivered', instance: oifPort.instance, node: node.name };
+    const tapped = tapHook(w, hop, oifPort, 'egress', seen);
+    if (tapped === TAP_ON) w.trace.outcome = { kind: 'delivered', instance: oifPort.instance, node: node.name };
+    else if (tapped === TAP_BACK) {
+      // The return chain sends it out of the port it was diverted at, marked: no routing, no firewall, no tap.
+      const back = passedBackHop(w, oifPort, left);
+      back.route = { kind: 'fwd', oif: oifPort.port, instance: oifPort.instance };
+      back.egressTap = { node: node.name, hook: 'egress', port: oifPort.port, instance: oifPort.instance, chain: oifPort.tapInName, matches: [], passedBack: true };
+      w.trace.outcome = { kind: 'delivered', instance: oifPort.instance, node: node.name };
+    }
     return;
   }
   if (route.kind === 'uplink' && route.host === 'external') {
@@ -203,7 +238,7 @@ function receive(w: Walk, node: CNode, iifPort: CPort | null, iif: string, pkt: 
   }
   if (!next) return drop(w, node, 'underlay', oif === VXLAN_IF ? 'no node answers for the destination on the overlay' : 'no host answers for the destination on the underlay');
   if (w.trace.hops.length >= MAX_HOPS) return drop(w, node, 'routing', 'too many hops');
-  receive(w, next, null, oif, pkt, left, newHop(w, next, oif, left));
+  receive(w, next, null, oif, pkt, left, newHop(w, next, oif, left), false);
 }
 
 function isNodeAddress(sim: Simulation, node: CNode, ip: number): boolean {

@@ -2,6 +2,8 @@
  * The node's inet table `flowtap` as renderNftFirewall writes it, for one packet: the forward
  * chain (quarantine, conntrack, the sender's eg_ chain, the receiver's in_ chain, the uplink
  * rule, default deny) and the input chain (instances cannot reach the node, bar the resolver).
+ * A frame an inline monitor passed back (`returned`, on its return port) is the sender's: its
+ * redirect tag selects the sender's eg_ chain and quarantine rule.
  */
 import type { PacketSpec } from '../flowtap/index.js';
 import { UPLINK_IF, VXLAN_IF } from './node-interfaces.js';
@@ -47,11 +49,23 @@ function evalChain(w: Walk, fw: SimFirewallTrace, chain: CChain, proto: number, 
   return s;
 }
 
-export function forwardChain(w: Walk, node: CNode, iifPort: CPort | null, iif: string, oifPort: CPort | null, oif: string, pkt: PacketSpec, hop: SimHop): boolean {
+export function forwardChain(
+  w: Walk,
+  node: CNode,
+  iifPort: CPort | null,
+  iif: string,
+  oifPort: CPort | null,
+  oif: string,
+  pkt: PacketSpec,
+  hop: SimHop,
+  returned: boolean,
+): boolean {
   const { sim } = w;
   const fw: SimFirewallTrace = { node: node.name, hook: 'forward', iif, oif, steps: [], verdict: 'accept', audited: NONE_AUDITED };
   hop.firewall = fw;
-  if (iifPort?.quarantined || oifPort?.quarantined) return firewallDrop(w, fw, step('forward', 'quarantine', 'drop', false));
+  // In the rendered order: by input port, by output port, then by the tag of a frame passed back.
+  if ((!returned && iifPort?.quarantined) || oifPort?.quarantined) return firewallDrop(w, fw, step('forward', 'quarantine', 'drop', false));
+  if (returned && iifPort?.quarantined) return firewallDrop(w, fw, step('forward', 'quarantine (passed back by a monitor)', 'drop', false));
   if (sim.established) {
     if (w.ct === 'established' || w.ct === 'related') {
       fw.steps.push(step('forward', 'return traffic', 'accept', false));
@@ -74,7 +88,7 @@ export function forwardChain(w: Walk, node: CNode, iifPort: CPort | null, iif: s
     return true;
   }
   if (iifPort && (oif === VXLAN_IF || oif === UPLINK_IF)) {
-    fw.steps.push(step('forward', 'egress checked; remote node checks ingress', 'accept', false));
+    fw.steps.push(step('forward', returned ? 'egress checked (passed back by a monitor); remote node checks ingress' : 'egress checked; remote node checks ingress', 'accept', false));
     return true;
   }
   const policy = step('forward', 'default deny', sim.audit ? 'accept' : 'drop', true);

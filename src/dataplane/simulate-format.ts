@@ -1,12 +1,13 @@
 /** A simulated packet's trace as text a person can follow, hook by hook. */
 import { printPacket } from '../flowtap/index.js';
-import type { SimChainStep, SimFirewallTrace, SimHop, SimEntry, SimOutcome, SimRoute, SimTrace, SimTapHook } from './simulate-types.js';
+import type { SimChainStep, SimDiversion, SimFirewallTrace, SimHop, SimEntry, SimOutcome, SimRoute, SimTrace, SimTapHook } from './simulate-types.js';
 
 function entryText(e: SimEntry): string {
   return e.kind === 'instance' ? `instance ${e.instance}` : `outside${e.node ? ` (via ${e.node})` : ''}`;
 }
 
 function tapText(t: SimTapHook): string {
+  if (t.passedBack) return `  tap ${t.hook} ${t.port} [${t.chain}]: passed back by a monitor (marked): the chain already ran, no rule applies`;
   const hits = t.matches.map((m) => {
     const what = m.effect === 'skip' ? `not applied (${m.why})` : m.effect === 'drop' ? 'drop (monitor down, fail closed)' : `${m.effect} -> ${m.monitor} via ${m.device}`;
     return `${m.contract} ${m.action}: ${what}`;
@@ -18,6 +19,8 @@ function routeText(r: SimRoute): string {
   switch (r.kind) {
     case 'instance':
       return `${r.oif} (${r.instance})`;
+    case 'fwd':
+      return `straight out of ${r.oif} (${r.instance}) by the return chain, not routed`;
     case 'node':
       return 'the node itself';
     case 'vxlan':
@@ -43,7 +46,7 @@ export function formatOutcome(o: SimOutcome): string {
     case 'delivered':
       return `delivered to ${o.instance} on ${o.node}`;
     case 'monitor':
-      return `diverted to monitor ${o.monitor} via ${o.device} on ${o.node} by ${o.contract}: delivered to the monitor only`;
+      return `diverted to monitor ${o.monitor} via ${o.device} on ${o.node} by ${o.contract}: it ends there`;
     case 'outside':
       return `left ${o.node} to the outside network`;
     case 'node':
@@ -57,18 +60,29 @@ export function formatOutcome(o: SimOutcome): string {
   }
 }
 
-function hopText(h: SimHop): string[] {
-  const out = [`${h.node} <- ${h.iif}${h.ttl ? ` (ttl ${h.ttl})` : ''}`];
-  if (h.ingressTap) out.push(tapText(h.ingressTap));
+function diversionText(d: SimDiversion): string {
+  const back = d.result === 'passed' ? `, back on ${d.returnPort}` : '';
+  return `  monitor ${d.monitor} (${d.contract}${d.tag ? `, tag ${d.tag}` : ''}): ${d.result}${back}: ${d.why}`;
+}
+
+/** A hop's lines; its diverting tap hooks are followed by what the monitor did (`next` diversion onwards). */
+function hopText(h: SimHop, diversions: readonly SimDiversion[], next: { i: number }): string[] {
+  const out = [`${h.node} <- ${h.iif}${h.ttl ? ` (ttl ${h.ttl})` : ''}${h.passedBack ? `, passed back by ${h.passedBack.monitor}` : ''}`];
+  const tap = (t: SimTapHook) => {
+    out.push(tapText(t));
+    if (t.matches.some((m) => m.effect === 'divert') && next.i < diversions.length) out.push(diversionText(diversions[next.i++]));
+  };
+  if (h.ingressTap) tap(h.ingressTap);
   if (h.route) out.push(`  route: ${routeText(h.route)}`);
   if (h.firewall) out.push(firewallText(h.firewall));
-  if (h.egressTap) out.push(tapText(h.egressTap));
+  if (h.egressTap) tap(h.egressTap);
   return out;
 }
 
 export function formatTrace(t: SimTrace): string {
   const lines = [`${printPacket(t.packet)} from ${entryText(t.from)} (ct ${t.ctState})`];
-  for (const h of t.hops) lines.push(...hopText(h));
+  const next = { i: 0 };
+  for (const h of t.hops) lines.push(...hopText(h, t.diversions, next));
   lines.push(`=> ${formatOutcome(t.outcome)}`);
   if (t.copies.length) lines.push(`   copies: ${t.copies.map((c) => `${c.monitor} (${c.contract} at ${c.node} ${c.port} ${c.hook})`).join(', ')}`);
   return lines.join('\n');

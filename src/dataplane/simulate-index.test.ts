@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { seededRng, type Rng } from '../flowtap/index.js';
 import type { FirewallRule, IpInterval, Peer, Ruleset } from '../firewall/index.js';
 import { buildChainIndex, lookupChain, PROTO_ANY, PROTO_TCP, PROTO_UDP, type IndexableRule } from './simulate-index.js';
-import { dvdContracts, dvdRental } from './simulate-fixtures.js';
+import { dvdContracts, dvdRental, policyContracts, SAME_NODE_INLINE_POLICY } from './simulate-fixtures.js';
 import { compileSimulation, randomProbes, simulatePacket, type SimInput, type SimOptions } from './simulate.js';
 
 const ip = (s: string) => s.split('.').reduce((a, x) => a * 256 + Number(x), 0);
@@ -115,7 +115,7 @@ describe('indexed classifier equals the linear scan', () => {
   const instances = d.app.instances.map((i) => i.name);
   const services = d.app.services.map((s) => s.name);
 
-  function agree(input: SimInput, seed: number, count: number): number {
+  function agree(input: SimInput, seed: number, count: number, results?: Map<string, number>): number {
     const c = compileSimulation(input);
     if (!c.ok) assert.fail(c.errors.map((e) => e.message).join('\n'));
     let delivered = 0;
@@ -125,6 +125,12 @@ describe('indexed classifier equals the linear scan', () => {
       const b = simulatePacket(c.value, probe, linear);
       assert.deepEqual(b, a);
       if (a.ok && a.value.outcome.kind === 'delivered') delivered++;
+      if (a.ok && results) {
+        const count = (k: string) => results.set(k, (results.get(k) ?? 0) + 1);
+        for (const v of a.value.diversions) count(v.result);
+        // Where passed-back frames end: delivered, dropped by the firewall, ...
+        if (a.value.diversions.some((v) => v.result === 'passed')) count(`passed, then ${a.value.outcome.kind}`);
+      }
     }
     return delivered;
   }
@@ -134,6 +140,19 @@ describe('indexed classifier equals the linear scan', () => {
     assert.ok(agree({ app: d.app, addressing: d.addressing, ruleset: d.ruleset, contracts }, 1, 3000) > 0);
     const status = Object.fromEntries(instances.map((i) => [i, i === 'db-0' ? ('isolated' as const) : ('running' as const)]));
     agree({ app: d.app, addressing: d.addressing, ruleset: d.ruleset, contracts, status, mode: 'audit', downMonitors: ['mon-sql'] }, 2, 1500);
+  });
+
+  test('with inline redirects passed back, blocked, failing open and closed, and kept across nodes', () => {
+    const inline = policyContracts(d, [{ file: 'inline.dl', text: SAME_NODE_INLINE_POLICY }]);
+    // Redirects of whatever user-create and contract-update send, so random packets hit them often.
+    const wide = ['user-create-0', 'contract-update-0'].map((src, i) => ({ ...inline[0], id: `wide:${i}`, src, flow: { dl_type: { value: 0x800, mask: 0xffff } }, direction: 'egress' as const, options: { failMode: i ? ('open' as const) : ('closed' as const) } }));
+    const contracts = [...inline.filter((c) => c.id.startsWith('inline:1')), ...wide, ...dvdContracts(d, 'forensics', 'honeypot')];
+    const results = new Map<string, number>();
+    assert.ok(agree({ app: d.app, addressing: d.addressing, ruleset: d.ruleset, contracts }, 3, 3000, results) > 0);
+    const status = Object.fromEntries(instances.map((i) => [i, i === 'contract-update-0' ? ('isolated' as const) : ('running' as const)]));
+    agree({ app: d.app, addressing: d.addressing, ruleset: d.ruleset, contracts, status, mode: 'audit' }, 4, 1500, results);
+    for (const r of ['passed', 'blocked', 'dropped', 'kept', 'passed, then delivered', 'passed, then dropped'])
+      assert.ok((results.get(r) ?? 0) >= 10, `only ${results.get(r) ?? 0} ${r}: ${JSON.stringify([...results])}`);
   });
 
   test('on random rulesets: every peer kind, drops, port ranges, any protocol, a resolver', () => {

@@ -43,6 +43,12 @@ export interface CTap {
   id: string;
   monitor: string;
   device: string;
+  /** The monitor's node; `returnPort` is its return port when it is on the tapped port's node, else null. */
+  monitorNode: string;
+  returnPort: string | null;
+  /** Inline redirects: the tags written on frames sent by the instance and on frames delivered to it ('' otherwise). */
+  tagSent: string;
+  tagDelivered: string;
   forward: boolean;
   /** The monitor is down (see renderNftTaps): forwards and fail-open redirects are left out. */
   down: boolean;
@@ -129,6 +135,8 @@ export interface Simulation {
   readonly kind: 'flowtap-simulation';
   readonly app: App;
   readonly audit: boolean;
+  /** Redirects are inline: local monitors may pass diverted frames back (SimInput.inline). */
+  readonly inline: boolean;
   /** The ruleset has conntrack rules (and so the node defragments before routing). */
   readonly established: boolean;
   readonly dns?: { ip: number; port: number };

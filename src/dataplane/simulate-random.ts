@@ -5,7 +5,7 @@
  */
 import { defaultPacket, ETH_TYPE_ARP, ETH_TYPE_IP, ETH_TYPE_IPV6, IPPROTO_ICMP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, seededRng, type PacketSpec, type Rng } from '../flowtap/index.js';
 import type { Simulation } from './simulate-model.js';
-import type { SimCtState, SimOptions, SimProbe } from './simulate-types.js';
+import type { SimCtState, SimInlineVerdict, SimOptions, SimProbe } from './simulate-types.js';
 
 export interface RandomProbe {
   probe: SimProbe;
@@ -14,11 +14,12 @@ export interface RandomProbe {
 
 export interface RandomProbeOptions {
   seed?: number;
-  /** Vary conntrack state, sampling and budgets too (default true). */
+  /** Vary conntrack state, sampling, budgets and inline monitors' verdicts too (default true). */
   varyOptions?: boolean;
 }
 
 const pick = <T>(r: Rng, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
+const VERDICTS: readonly SimInlineVerdict[] = ['pass', 'pass', 'block', 'monitor-down'];
 
 /** Everything the random probes draw from, computed once per simulation. */
 interface Pools {
@@ -108,6 +109,8 @@ function randomPacket(r: Rng, p: Pools, src: number): PacketSpec {
 /** `count` random probes (and options) for a simulation, reproducible from the seed. */
 export function randomProbes(sim: Simulation, count: number, o: RandomProbeOptions = {}): RandomProbe[] {
   const r = seededRng(o.seed ?? 1);
+  // Verdicts from a stream of their own: the packets a seed gave before verdicts existed stay the same.
+  const rv = seededRng(((o.seed ?? 1) ^ 0x5eed1e) >>> 0);
   const p = pools(sim);
   const vary = o.varyOptions ?? true;
   const contracts = sim.linearTaps.map((t) => t.tap.id);
@@ -124,13 +127,14 @@ export function randomProbes(sim: Simulation, count: number, o: RandomProbeOptio
       probe = { from: packet.dl_type === ETH_TYPE_IP && r() < 0.8 ? { kind: 'outside' } : { kind: 'outside', node: pick(r, p.nodes) }, packet };
     }
     // Every option present in every probe: one object shape, so reading them stays cheap.
-    const opts: SimOptions = { ctState: 'new', sampleHit: true, overBudget: false };
+    const opts: SimOptions = { ctState: 'new', sampleHit: true, overBudget: false, inlineVerdict: 'pass' };
     if (vary) {
       const c = r();
       opts.ctState = (c < 0.8 ? 'new' : c < 0.9 ? 'established' : c < 0.95 ? 'related' : 'invalid') as SimCtState;
       opts.sampleHit = r() >= 0.2;
       const b = r();
       opts.overBudget = b < 0.1 ? true : b < 0.2 && contracts.length ? [pick(r, contracts)] : false;
+      opts.inlineVerdict = pick(rv, VERDICTS);
     }
     out.push({ probe, opts });
   }

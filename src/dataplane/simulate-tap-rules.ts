@@ -6,6 +6,7 @@
  */
 import { fieldSpec, type FieldName, type FlowMatch, type FlowTap, type Masked, type PortMatch, type WideMasked } from '../flowtap/index.js';
 import type { Addressing } from '../model/index.js';
+import { isMac, monitorReturnPort, redirectTag } from './nft-inline.js';
 import { tapTunnelIf } from './nft-taps.js';
 import type { CPort, CTap, FieldTest, LinearTap } from './simulate-model.js';
 
@@ -32,15 +33,29 @@ function fieldTests(flow: FlowMatch): FieldTest[] {
   return out;
 }
 
-function tapRule(c: FlowTap, device: string, down: boolean): CTap {
+interface TapPlace {
+  device: string;
+  monitorNode: string;
+  returnPort: string | null;
+  /** The tapped instance's MAC, when redirects are inline. */
+  inlineMac: string | null;
+}
+
+function tapRule(c: FlowTap, at: TapPlace, down: boolean): CTap {
   const o = c.options ?? {};
   const dl = c.flow.dl_type;
   const np = c.flow.nw_proto;
+  const tagged = at.inlineMac !== null && c.action === 'redirect';
+  const mode = o.failMode === 'open' ? 'open' : 'closed';
   return {
     contract: c,
     id: c.id,
     monitor: c.dst,
-    device,
+    device: at.device,
+    monitorNode: at.monitorNode,
+    returnPort: at.returnPort,
+    tagSent: tagged ? redirectTag(at.inlineMac!, 'sent', mode) : '',
+    tagDelivered: tagged ? redirectTag(at.inlineMac!, 'delivered', mode) : '',
     forward: c.action === 'forward',
     down,
     failOpen: o.failMode === 'open',
@@ -54,8 +69,9 @@ function tapRule(c: FlowTap, device: string, down: boolean): CTap {
 }
 
 /**
- * Fills every port's tap lists from the contracts (already accepted by renderNftTaps) and
- * returns the rendered contracts in input order for the linear scan.
+ * Fills every port's tap lists from the contracts (already accepted by renderNftTaps, which
+ * also checked every MAC an inline tag is made from) and returns the rendered contracts in
+ * input order for the linear scan.
  */
 export function compileTapRules(
   contracts: readonly FlowTap[],
@@ -63,13 +79,22 @@ export function compileTapRules(
   addressing: Addressing,
   ports: ReadonlyMap<string, CPort>,
   down: ReadonlySet<string>,
+  inline: boolean,
 ): LinearTap[] {
   const linear: LinearTap[] = [];
   for (const c of contracts) {
     const src = ports.get(c.src);
     const mon = Object.hasOwn(addressing.monitors, c.dst) ? addressing.monitors[c.dst] : undefined;
     if (!src || !mon || !src.live || c.tenant !== tenant) continue;
-    const tap = tapRule(c, mon.node === src.node.name ? mon.port : tapTunnelIf(mon.port), down.has(c.dst));
+    const local = mon.node === src.node.name;
+    const place: TapPlace = {
+      device: local ? mon.port : tapTunnelIf(mon.port),
+      monitorNode: mon.node,
+      returnPort: local ? monitorReturnPort(mon.port) : null,
+      // A MAC that is not one fails the compile (renderNftTaps says so): no tag to make then.
+      inlineMac: inline && isMac(addressing.instances[c.src].mac) ? addressing.instances[c.src].mac : null,
+    };
+    const tap = tapRule(c, place, down.has(c.dst));
     const egress = c.direction !== 'ingress';
     const ingress = c.direction !== 'egress';
     if (egress) src.tapEg.push(tap);

@@ -1,16 +1,26 @@
 /**
  * The netdev tap chains on an instance's port as renderNftTaps writes them: every matching
  * forward copies (`dup`), the first matching redirect diverts (`fwd`) or, to a monitor that is
- * down and fails closed, drops; sampling and budgets decide per the walk's options.
+ * down and fails closed, drops; sampling and budgets decide per the walk's options. A diverted
+ * frame ends at its monitor unless the monitor passes it back (simulate-inline.ts): the engine
+ * takes it from there.
  */
 import { ETH_TYPE_IP, type PacketSpec } from '../flowtap/index.js';
+import { monitorVerdict } from './simulate-inline.js';
 import { linearTapMatches } from './simulate-linear.js';
 import type { CPort, CTap, FieldTest } from './simulate-model.js';
-import type { SimCopy, SimHop, SimTapEffect, SimTapHook, SimTapMatch } from './simulate-types.js';
+import type { SimCopy, SimDiversion, SimHop, SimTapEffect, SimTapHook, SimTapMatch } from './simulate-types.js';
 import type { Walk } from './simulate-walk.js';
 
 /** Shared by every trace without copies until the first one. */
 export const NO_COPIES = Object.freeze([]) as unknown as SimCopy[];
+export const NO_DIVERSIONS = Object.freeze([]) as unknown as SimDiversion[];
+
+/** What a tap chain did with the packet: it goes on; it goes no further (the outcome is set); a monitor passed it back (Walk.back). */
+export const TAP_ON = 0;
+export const TAP_STOP = 1;
+export const TAP_BACK = 2;
+export type TapResult = typeof TAP_ON | typeof TAP_STOP | typeof TAP_BACK;
 
 /** Tap rules that matched at the current hook; the walk is synchronous and consumes it before the next hook. */
 const scratch: CTap[] = [];
@@ -52,11 +62,11 @@ function tapMatch(t: CTap, effect: SimTapEffect, why?: SimTapMatch['why']): SimT
     : { contract: t.id, monitor: t.monitor, device: t.device, action, effect, why };
 }
 
-/** A netdev tap chain on an instance's port. False when the packet goes no further. */
-export function tapHook(w: Walk, hop: SimHop, port: CPort, hook: 'ingress' | 'egress', pkt: PacketSpec): boolean {
+/** A netdev tap chain on an instance's port. */
+export function tapHook(w: Walk, hop: SimHop, port: CPort, hook: 'ingress' | 'egress', pkt: PacketSpec): TapResult {
   const sent = hook === 'ingress';
   const list = sent ? port.tapEg : port.tapIn;
-  if (list.length === 0) return true;
+  if (list.length === 0) return TAP_ON;
   const later = pkt.dl_type === ETH_TYPE_IP && (pkt.ip_frag & 2) !== 0;
   const matched = scratch;
   const n = w.linear ? linearTapMatches(w.sim, port.instance, sent, pkt, later, matched) : indexedTapMatches(list, pkt, later, matched);
@@ -87,12 +97,19 @@ export function tapHook(w: Walk, hop: SimHop, port: CPort, hook: 'ingress' | 'eg
     if (t.down) {
       ht.matches.push(tapMatch(t, 'drop'));
       w.trace.outcome = { kind: 'dropped', stage: 'tap', node: port.node.name, chain: ht.chain, rule: t.id, default: false, reason: 'fail-closed redirect to a monitor that is down' };
-      return false;
+      return TAP_STOP;
     }
     ht.matches.push(tapMatch(t, 'divert'));
+    const d = monitorVerdict(w, t, port, hook, pkt);
+    if (w.trace.diversions === NO_DIVERSIONS) w.trace.diversions = [d];
+    else w.trace.diversions.push(d);
+    if (d.result === 'passed') {
+      w.back = t;
+      return TAP_BACK;
+    }
     w.trace.outcome = { kind: 'monitor', monitor: t.monitor, contract: t.id, device: t.device, node: port.node.name };
-    return false;
+    return TAP_STOP;
   }
-  return true;
+  return TAP_ON;
 }
 

@@ -42,7 +42,13 @@ export interface SimInput {
    */
   status?: Record<string, SimInstanceStatus>;
   mode?: 'enforce' | 'audit';
+  /** Monitors the controller knows are down: their taps are re-rendered (see renderNftTaps). */
   downMonitors?: readonly string[];
+  /**
+   * Redirects are inline (nft-inline.ts): a monitor on the tapped port's node may pass a diverted
+   * frame back, and it continues as if never diverted. Default true, as nodeScript renders.
+   */
+  inline?: boolean;
   topology?: Partial<SimTopology>;
 }
 
@@ -59,6 +65,17 @@ export interface SimProbe {
 
 export type SimCtState = 'new' | 'established' | 'related' | 'invalid';
 
+/**
+ * What an inline monitor does with a frame diverted to it (monitor namespace, renderInlineTable):
+ * - `pass`: the monitor is running and approves it;
+ * - `block`: the monitor has blocked the connection: a TCP frame gets a reset and goes no
+ *   further; what is not IPv4 TCP passes anyway, since the monitor judges TCP requests only;
+ * - `monitor-down`: the monitor process is not running or is overloaded (not to be confused
+ *   with SimInput.downMonitors, which the controller re-renders taps for): the contract's
+ *   failMode decides in the monitor's namespace, open passes and closed drops.
+ */
+export type SimInlineVerdict = 'pass' | 'block' | 'monitor-down';
+
 export interface SimOptions {
   /** Conntrack state the packet has on every node it crosses. Default `new`. */
   ctState?: SimCtState;
@@ -68,6 +85,8 @@ export interface SimOptions {
   overBudget?: boolean | readonly string[];
   /** `linear` scans every rule in order with no index: the oracle and the benchmark's baseline. */
   classifier?: 'indexed' | 'linear';
+  /** Inline monitors' verdict on every frame diverted to them (SimInput.inline). Default `pass`. */
+  inlineVerdict?: SimInlineVerdict;
 }
 
 export type SimTapEffect =
@@ -98,6 +117,31 @@ export interface SimTapHook {
   instance: string;
   chain: string;
   matches: SimTapMatch[];
+  /** A frame a monitor passed back (marked): the chain's first rule returns, no tap applies. */
+  passedBack?: true;
+}
+
+export interface SimDiversion {
+  contract: string;
+  monitor: string;
+  /** Device the redirect sent it to: the monitor's port, or the tap tunnel `tt-<port>` to its node. */
+  device: string;
+  /** Node, instance, port and hook where the redirect diverted it (as SimCopy). */
+  node: string;
+  instance: string;
+  port: string;
+  hook: 'ingress' | 'egress';
+  /** Inline: the redirect tag written as the frame's source address (nft-inline.ts). */
+  tag?: string;
+  /**
+   * `passed`: the monitor sent it back on `returnPort` and it went on; `blocked`: TCP reset;
+   * `dropped`: by the monitor namespace's fail-closed fallback; `kept`: it ends at the monitor
+   * (not inline, or a monitor on another node, which cannot pass frames back).
+   */
+  result: 'passed' | 'blocked' | 'dropped' | 'kept';
+  why: string;
+  /** The monitor's return port on the node (`fr<j>`), when passed. */
+  returnPort?: string;
 }
 
 export interface SimChainStep {
@@ -126,6 +170,8 @@ export interface SimFirewallTrace {
 
 export type SimRoute =
   | { kind: 'instance'; oif: string; instance: string }
+  /** Not routed: a monitor's return chain sends the frame it passed back straight out of the instance's port. */
+  | { kind: 'fwd'; oif: string; instance: string }
   | { kind: 'node'; node: string }
   | { kind: 'vxlan'; oif: string; node?: string }
   | { kind: 'uplink'; oif: string; host: 'external' | 'node' | 'none'; node?: string }
@@ -133,9 +179,11 @@ export type SimRoute =
 
 export interface SimHop {
   node: string;
-  /** Interface the packet arrived on: an instance port, `up-ft` or `vx-ft`. */
+  /** Interface the packet arrived on: an instance port, `up-ft`, `vx-ft`, or a monitor's return port. */
   iif: string;
   ttl: number;
+  /** Arrived on a monitor's return port: the monitor that passed it back, and the redirect that diverted it. */
+  passedBack?: { monitor: string; contract: string };
   ingressTap?: SimTapHook;
   route?: SimRoute;
   firewall?: SimFirewallTrace;
@@ -156,7 +204,10 @@ export type SimDropStage = 'tap' | 'routing' | 'firewall' | 'underlay';
 
 export type SimOutcome =
   | { kind: 'delivered'; instance: string; node: string }
-  /** Diverted by a redirect: the monitor has the packet and nothing else does. */
+  /**
+   * Diverted by a redirect and ended there: the monitor has the packet and nothing else does
+   * (the last of trace.diversions says why: kept, blocked or dropped by the monitor).
+   */
   | { kind: 'monitor'; monitor: string; contract: string; device: string; node: string }
   /** Left through an uplink to the outside network's host. */
   | { kind: 'outside'; node: string }
@@ -173,5 +224,7 @@ export interface SimTrace {
   hops: SimHop[];
   /** A shared frozen [] when there are none. */
   copies: SimCopy[];
+  /** Every redirect that diverted the packet, in order, and what its monitor did (a shared frozen [] when none). */
+  diversions: SimDiversion[];
   outcome: SimOutcome;
 }

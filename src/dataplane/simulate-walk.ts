@@ -1,6 +1,6 @@
 /** The state of one packet's walk through the simulated nodes, shared by the engine's hooks. */
-import type { SimCtState, SimTrace } from './simulate-types.js';
-import type { Simulation } from './simulate-model.js';
+import type { SimCtState, SimInlineVerdict, SimTrace } from './simulate-types.js';
+import type { CTap, Simulation } from './simulate-model.js';
 
 export interface Walk {
   sim: Simulation;
@@ -10,4 +10,7 @@ export interface Walk {
   overAll: boolean;
   overSome: ReadonlySet<string> | null;
   linear: boolean;
+  verdict: SimInlineVerdict;
+  /** The redirect whose monitor just passed the frame back (tapHook's TAP_BACK). */
+  back: CTap | null;
 }

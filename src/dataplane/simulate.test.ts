@@ -5,8 +5,9 @@ import { UNDERLAY_NETWORK } from '../model/index.js';
 import { EXTERNAL_IP, overlayIp } from './node-interfaces.js';
 import { NODE_UPLINKS } from './node-interfaces.js';
 import { renderNftFirewall } from './nft-firewall.js';
+import { localMonitorPorts, monitorReturnPort, redirectTag } from './nft-inline.js';
 import { renderNftTaps } from './nft-taps.js';
-import { between, dvdContracts, dvdRental, packet, type Deployment } from './simulate-fixtures.js';
+import { between, dvdContracts, dvdRental, packet, policyContracts, SAME_NODE_INLINE_POLICY, type Deployment } from './simulate-fixtures.js';
 import {
   compileSimulation,
   DEFAULT_SIM_TOPOLOGY,
@@ -357,5 +358,219 @@ describe('simulated datapath: redirect and quarantine', () => {
     const b = simulatePacket(i, { from: fromInstance('db-0'), packet: packet(`tcp,nw_src=${ip('db-0')},nw_dst=${ip('mq-0')},tp_dst=4222`) });
     assert.ok(a.ok && b.ok);
     assert.deepEqual(a.value, b.value);
+  });
+});
+
+describe('simulated datapath: inline redirects come back through their monitor', () => {
+  const inline = policyContracts(d, [{ file: 'inline.dl', text: SAME_NODE_INLINE_POLICY }]);
+  const forensics = dvdContracts(d, 'forensics');
+  const s = sim(input([...inline, ...forensics]));
+  const plain = sim(input(forensics));
+  const httpPort = mon('mon-http').port;
+  const back = monitorReturnPort(httpPort);
+  const mac = (i: string) => d.addressing.instances[i].mac;
+  const chain = (dir: 'eg' | 'in', i: string) => `${dir}_${i.replace(/-/g, '_')}`;
+  const ruled = (t: SimTrace) => steps(t).filter((x) => x.rule).map((x) => `${x.chain}:${x.rule}`);
+  const ruleOf = (target: string, direction: 'ingress' | 'egress', peer: string, p: number) => {
+    const r = evaluateChain(d.ruleset, target, direction, peer === 'external' ? { ip: EXTERNAL_IP } : { instance: peer, ip: ip(peer) }, 'tcp', p);
+    assert.equal(r.action, 'accept', `${target} ${direction} ${peer}:${p}`);
+    return r.rule!.id;
+  };
+  const toUserCreate = packet(`tcp,nw_src=${EXTERNAL_IP},nw_dst=${ip('user-create-0')},tp_src=50000,tp_dst=8080,tcp_flags=0x018`);
+
+  test('the fixture redirects to a monitor on the tapped ports\' node', () => {
+    assert.equal(mon('mon-http').node, 'node1');
+    for (const c of inline) assert.equal(d.addressing.instances[c.src].node, 'node1', c.id);
+    assert.ok(back.startsWith('fr'));
+  });
+
+  test('sent by an instance, passed: back on the return port, then its egress chain (by the tag) and the receiver\'s chains and taps', () => {
+    const pkt = between(d, 'contract-update-0', 'user-update-0', 8080);
+    const t = run(s, fromInstance('contract-update-0'), pkt);
+    assert.deepEqual(t.outcome, { kind: 'delivered', instance: 'user-update-0', node: 'node1' }, formatTrace(t));
+    assert.deepEqual(t.diversions, [
+      {
+        contract: 'inline:4',
+        monitor: 'mon-http',
+        device: httpPort,
+        node: 'node1',
+        instance: 'contract-update-0',
+        port: port('contract-update-0'),
+        hook: 'ingress',
+        tag: redirectTag(mac('contract-update-0'), 'sent', 'open'),
+        result: 'passed',
+        why: 'the monitor approved it',
+        returnPort: back,
+      },
+    ]);
+    assert.equal(t.hops.length, 2);
+    assert.equal(t.hops[0].route, undefined, 'diverted before routing');
+    assert.equal(t.hops[0].firewall, undefined);
+    const h = t.hops[1];
+    assert.equal(h.iif, back);
+    assert.equal(h.ttl, 64, 'the monitor forwards without routing');
+    assert.deepEqual(h.passedBack, { monitor: 'mon-http', contract: 'inline:4' });
+    assert.deepEqual(h.route, { kind: 'instance', oif: port('user-update-0'), instance: 'user-update-0' });
+    assert.equal(h.firewall!.iif, back);
+    assert.deepEqual(ruled(t), [
+      `${chain('eg', 'contract-update-0')}:${ruleOf('contract-update-0', 'egress', 'user-update-0', 8080)}`,
+      `${chain('in', 'user-update-0')}:${ruleOf('user-update-0', 'ingress', 'contract-update-0', 8080)}`,
+    ]);
+    // The same checks and copies as without the redirect: the receiver's tap sees it as usual.
+    const p = run(plain, fromInstance('contract-update-0'), pkt);
+    assert.deepEqual(ruled(t), ruled(p));
+    assert.deepEqual(copies(t), copies(p));
+    assert.ok(copies(t).includes(`mon-forensics<-forensics:4@${port('user-update-0')}/egress`));
+  });
+
+  test('sent, passed, towards another node: egress checked on the way back, ingress on arrival', () => {
+    const t = run(s, fromInstance('user-create-0'), between(d, 'user-create-0', 'db-0', 5432));
+    assert.deepEqual(t.outcome, { kind: 'delivered', instance: 'db-0', node: 'node2' }, formatTrace(t));
+    assert.deepEqual(t.hops.map((h) => `${h.node}<-${h.iif}`), [`node1<-${port('user-create-0')}`, `node1<-${back}`, 'node2<-vx-ft']);
+    assert.equal(t.diversions[0].contract, 'inline:2');
+    assert.equal(t.diversions[0].tag, redirectTag(mac('user-create-0'), 'sent', 'closed'));
+    assert.deepEqual(t.hops[1].firewall!.steps.map((x) => x.comment).slice(1), ['egress checked (passed back by a monitor); remote node checks ingress']);
+    assert.deepEqual(ruled(t), [
+      `${chain('eg', 'user-create-0')}:${ruleOf('user-create-0', 'egress', 'db-0', 5432)}`,
+      `${chain('in', 'db-0')}:${ruleOf('db-0', 'ingress', 'user-create-0', 5432)}`,
+    ]);
+    assert.deepEqual(ruled(t), ruled(run(plain, fromInstance('user-create-0'), between(d, 'user-create-0', 'db-0', 5432))));
+  });
+
+  test('diverted on its way to an instance, passed: straight out of its port, marked, its taps not run twice', () => {
+    const t = run(s, fromOutside(), toUserCreate);
+    assert.deepEqual(t.outcome, { kind: 'delivered', instance: 'user-create-0', node: 'node1' }, formatTrace(t));
+    assert.equal(t.hops.length, 2);
+    const [first, ret] = t.hops;
+    assert.deepEqual(ruled(t), [`${chain('in', 'user-create-0')}:${ruleOf('user-create-0', 'ingress', 'external', 8080)}`]);
+    assert.deepEqual(first.egressTap!.matches.map((m) => `${m.contract}:${m.effect}`), ['forensics:2:copy', 'inline:1:divert'], 'copies first, then the diversion');
+    assert.deepEqual(t.diversions.map((x) => [x.hook, x.result, x.tag, x.returnPort]), [['egress', 'passed', redirectTag(mac('user-create-0'), 'delivered', 'closed'), back]]);
+    assert.equal(ret.iif, back);
+    assert.equal(ret.ttl, 63, 'routed once, before the diversion');
+    assert.deepEqual(ret.route, { kind: 'fwd', oif: port('user-create-0'), instance: 'user-create-0' });
+    assert.equal(ret.firewall, undefined, 'the forward chain already ran');
+    assert.deepEqual(ret.egressTap, { node: 'node1', hook: 'egress', port: port('user-create-0'), instance: 'user-create-0', chain: `tap_in_${port('user-create-0')}`, matches: [], passedBack: true });
+    assert.deepEqual(copies(t), [`mon-forensics<-forensics:2@${port('user-create-0')}/egress`], 'one copy: the marked frame skips the chain');
+  });
+
+  test('block: a TCP frame is reset at the monitor; what is not TCP passes, and the firewall still decides', () => {
+    const t = run(s, fromOutside(), toUserCreate, { inlineVerdict: 'block' });
+    assert.deepEqual(t.outcome, { kind: 'monitor', monitor: 'mon-http', contract: 'inline:1', device: httpPort, node: 'node1' });
+    assert.equal(t.hops.length, 1);
+    assert.deepEqual(t.diversions.map((x) => [x.result, x.why]), [['blocked', 'the monitor blocked the connection: it answers with a TCP reset']]);
+    const sent = run(s, fromInstance('contract-update-0'), between(d, 'contract-update-0', 'user-update-0', 8080), { inlineVerdict: 'block' });
+    assert.equal(sent.outcome.kind, 'monitor');
+    assert.deepEqual(sent.copies.map((c) => c.port), [port('contract-update-0')], 'only the copy made before the diversion');
+    const udp = run(s, fromInstance('user-create-0'), between(d, 'user-create-0', 'db-0', 5432, 'udp'), { inlineVerdict: 'block' });
+    assert.deepEqual(udp.diversions.map((x) => [x.contract, x.result]), [['inline:3', 'passed']]);
+    assert.match(udp.diversions[0].why, /not TCP/);
+    assert.deepEqual(udp.outcome, { kind: 'dropped', stage: 'firewall', node: 'node1', chain: chain('eg', 'user-create-0'), default: true, reason: `${chain('eg', 'user-create-0')} default` });
+    assert.equal(udp.hops[1].firewall!.iif, back);
+  });
+
+  test('monitor not running: the contract\'s failMode decides in the monitor\'s namespace', () => {
+    const closed = run(s, fromOutside(), toUserCreate, { inlineVerdict: 'monitor-down' });
+    assert.deepEqual(closed.outcome, { kind: 'monitor', monitor: 'mon-http', contract: 'inline:1', device: httpPort, node: 'node1' });
+    assert.deepEqual(closed.diversions.map((x) => [x.result, x.why]), [['dropped', 'monitor not running or overloaded: the contract fails closed']]);
+    const open = run(s, fromInstance('contract-update-0'), between(d, 'contract-update-0', 'user-update-0', 8080), { inlineVerdict: 'monitor-down' });
+    assert.deepEqual(open.outcome, { kind: 'delivered', instance: 'user-update-0', node: 'node1' });
+    assert.deepEqual(open.diversions.map((x) => [x.result, x.why]), [['passed', 'monitor not running or overloaded: the contract fails open']]);
+    assert.deepEqual(ruled(open), ruled(run(s, fromInstance('contract-update-0'), between(d, 'contract-update-0', 'user-update-0', 8080))));
+    // A redirect without a failMode fails closed.
+    const dflt = run(s, fromInstance('user-create-0'), between(d, 'user-create-0', 'db-0', 5432), { inlineVerdict: 'monitor-down' });
+    assert.equal(dflt.diversions[0].result, 'dropped');
+    // The controller knowing the monitor is down is another thing: the tap drops and the monitor never sees it.
+    const known = run(sim(input([...inline, ...forensics], { downMonitors: ['mon-http'] })), fromOutside(), toUserCreate);
+    assert.equal(known.outcome.kind === 'dropped' && known.outcome.stage, 'tap');
+    assert.deepEqual(known.diversions, []);
+  });
+
+  test('quarantine holds for frames passed back: the sender\'s by its tag, the receiver\'s by its port', () => {
+    const pkt = between(d, 'contract-update-0', 'user-update-0', 8080);
+    const sender = run(sim(input([...inline, ...forensics], { status: { ...running(), 'contract-update-0': 'isolated' } })), fromInstance('contract-update-0'), pkt, { ctState: 'established' });
+    assert.equal(sender.diversions[0].result, 'passed', 'its taps still see it');
+    assert.deepEqual(sender.outcome, { kind: 'dropped', stage: 'firewall', node: 'node1', chain: 'forward', default: false, reason: 'quarantine (passed back by a monitor)' });
+    const receiver = run(sim(input([...inline, ...forensics], { status: { ...running(), 'user-update-0': 'isolated' } })), fromInstance('contract-update-0'), pkt);
+    assert.equal(receiver.outcome.kind === 'dropped' && receiver.outcome.reason, 'quarantine');
+    assert.equal(receiver.hops[1].firewall!.iif, back);
+  });
+
+  test('diverted twice: as sent and as delivered, each monitor passing it back (audit lets the firewall through)', () => {
+    const a = sim(input([...inline, ...forensics], { mode: 'audit' }));
+    const t = run(a, fromInstance('contract-update-0'), between(d, 'contract-update-0', 'user-create-0', 8080));
+    assert.deepEqual(t.outcome, { kind: 'delivered', instance: 'user-create-0', node: 'node1' }, formatTrace(t));
+    assert.deepEqual(t.diversions.map((x) => `${x.contract}@${x.hook}:${x.result}`), ['inline:4@ingress:passed', 'inline:1@egress:passed']);
+    assert.deepEqual(t.hops.map((h) => h.iif), [port('contract-update-0'), back, back]);
+    assert.deepEqual(t.hops[1].firewall!.audited.map((x) => x.chain), [chain('eg', 'contract-update-0'), chain('in', 'user-create-0')]);
+    assert.equal(t.hops[2].route?.kind, 'fwd');
+  });
+
+  test('a redirect to a monitor on another node ends there, whatever its verdict, and the trace says why (honeypot)', () => {
+    const honeypot = dvdContracts(d, 'honeypot', 'forensics');
+    const h = sim(input(honeypot));
+    for (const inlineVerdict of ['pass', 'block', 'monitor-down'] as const) {
+      const t = run(h, fromInstance('dvd-return-0'), between(d, 'dvd-return-0', 'dvd-update-0', 8080), { inlineVerdict });
+      assert.deepEqual(t.outcome, { kind: 'monitor', monitor: 'mon-honeypot', contract: 'honeypot:1', device: `tt-${mon('mon-honeypot').port}`, node: 'node1' });
+      assert.equal(t.hops.length, 1);
+      assert.equal(t.diversions.length, 1);
+      const v = t.diversions[0];
+      assert.equal(v.result, 'kept');
+      assert.equal(v.tag, redirectTag(mac('dvd-return-0'), 'sent', 'closed'));
+      assert.equal(v.returnPort, undefined);
+      assert.match(v.why, /mon-honeypot is on node2: .*tap tunnel.*cannot pass it back/);
+      assert.match(formatTrace(t), /monitor mon-honeypot \(honeypot:1, tag 02:66:70:[0-9a-f:]+\): kept: mon-honeypot is on node2/);
+    }
+    const inbound = run(h, fromOutside(), packet(`tcp,nw_src=${EXTERNAL_IP},nw_dst=${ip('dvd-return-0')},tp_src=50000,tp_dst=8080`));
+    assert.deepEqual(inbound.diversions.map((x) => [x.hook, x.result, x.tag]), [['egress', 'kept', redirectTag(mac('dvd-return-0'), 'delivered', 'closed')]]);
+  });
+
+  test('inline off: every diversion ends at its monitor, untagged', () => {
+    const off = sim(input([...inline, ...forensics], { inline: false }));
+    const t = run(off, fromInstance('contract-update-0'), between(d, 'contract-update-0', 'user-update-0', 8080));
+    assert.equal(t.outcome.kind, 'monitor');
+    assert.equal(t.diversions.length, 1);
+    assert.equal(t.diversions[0].result, 'kept');
+    assert.ok(!('tag' in t.diversions[0]));
+    assert.match(t.diversions[0].why, /not inline/);
+  });
+
+  test('return ports, tags and comments are those of the rendered inline scripts', () => {
+    const taps = renderNftTaps([...inline, ...forensics], d.app, d.addressing, 'node1', { inline: true });
+    assert.ok(taps.ok);
+    const monitors = localMonitorPorts(d.addressing, 'node1');
+    const fwOf = (node: string) => renderNftFirewall(d.ruleset, d.app, d.addressing, node, { mode: 'enforce', uplinks: NODE_UPLINKS, inlineMonitors: localMonitorPorts(d.addressing, node) });
+    const fw = fwOf('node1');
+    const fwByNode = new Map([['node1', fw], ['node2', fwOf('node2')]]);
+    const traces = [
+      run(s, fromInstance('contract-update-0'), between(d, 'contract-update-0', 'user-update-0', 8080)),
+      run(s, fromInstance('user-create-0'), between(d, 'user-create-0', 'db-0', 5432)),
+      run(s, fromOutside(), toUserCreate),
+    ];
+    for (const t of traces) {
+      for (const v of t.diversions) {
+        assert.ok(taps.value.includes(`ether saddr set ${v.tag} fwd to "${v.device}" comment "${v.contract}"`), `${v.contract} ${v.tag}`);
+        assert.ok(monitors.some((m) => m.monitor === v.monitor && m.returnPort === v.returnPort && m.port === v.device));
+        assert.ok(taps.value.includes(`chain ret_${v.returnPort} {`));
+      }
+      for (const h of t.hops.slice(1)) for (const st of h.firewall?.steps ?? []) assert.ok(fwByNode.get(h.node)!.includes(`comment "${st.comment}"`), st.comment);
+    }
+    // The tag selects the sender's egress chain on the return port.
+    assert.ok(fw.includes(`${redirectTag(mac('contract-update-0'), 'sent', 'closed')} : jump ${chain('eg', 'contract-update-0')}`));
+    const q = renderNftFirewall({ ...d.ruleset, quarantined: ['contract-update-0'] }, d.app, d.addressing, 'node1', { mode: 'enforce', uplinks: NODE_UPLINKS, inlineMonitors: monitors });
+    assert.ok(q.includes('comment "quarantine (passed back by a monitor)"'));
+    // An inline tag needs a MAC: the simulator refuses what the renderer refuses.
+    const badMac = { ...d.addressing, instances: { ...d.addressing.instances, 'user-create-0': { ...d.addressing.instances['user-create-0'], mac: 'nope' } } };
+    const r = compileSimulation({ ...input(inline), addressing: badMac });
+    assert.ok(!r.ok && r.errors.some((e) => /MAC/.test(e.message)));
+  });
+
+  test('a trace passed back reads as text', () => {
+    const text = formatTrace(run(s, fromOutside(), toUserCreate));
+    assert.match(text, new RegExp(`tap egress ${port('user-create-0')} \\[tap_in_${port('user-create-0')}\\]: forensics:2 forward: copy .*; inline:1 redirect: divert -> mon-http via ${httpPort}`));
+    assert.match(text, new RegExp(`monitor mon-http \\(inline:1, tag 02:66:71:[0-9a-f:]+\\): passed, back on ${back}: the monitor approved it`));
+    assert.match(text, new RegExp(`node1 <- ${back} \\(ttl 63\\), passed back by mon-http`));
+    assert.match(text, new RegExp(`route: straight out of ${port('user-create-0')} \\(user-create-0\\)`));
+    assert.match(text, /passed back by a monitor \(marked\)/);
+    assert.match(text, /=> delivered to user-create-0 on node1/);
   });
 });

@@ -5,6 +5,11 @@
  *
  *   const sim = compileSimulation({ app, addressing, ruleset, contracts });   // once
  *   simulatePacket(sim, { from: fromInstance('web-0'), packet }, { ctState: 'new' });
+ *
+ * Redirects are inline by default, as nodeScript renders them: what a monitor on the tapped
+ * port's node does with a diverted frame is the option `inlineVerdict` (pass, block, or
+ * monitor-down: the contract's failMode decides), and a passed frame goes on from its return
+ * port (trace.diversions says what each monitor did).
  */
 import type { Result } from '../diagnostics/index.js';
 import { compileSimulation } from './simulate-compile.js';
