@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { needsRoot } from './support/root.js';
-import { canConnect, flowtap, inNs, namespaces, run } from './support/cloud.js';
+import { canConnect, flowtap, inNs, namespaces, run, stateDir } from './support/cloud.js';
 
 const skip = needsRoot();
 const APP = 'examples/dvd-rental';
@@ -186,10 +186,27 @@ describe('local cloud: dvd-rental', { skip }, () => {
   });
 
   test('down removes every namespace, process and rule, and is idempotent', async () => {
+    // Every process living in the cloud's namespaces (services, servers, monitors, their children).
+    const pids = new Set<number>();
+    for (const n of namespaces(PREFIX)) {
+      const r = await run('ip', ['netns', 'pids', n]);
+      for (const p of r.stdout.split(/\s+/).filter(Boolean)) pids.add(Number(p));
+    }
+    assert.ok(pids.size >= 10, `expected the cloud's processes, found ${pids.size}`);
     const r = await flowtap('down', 'dvd-rental');
     assert.equal(r.code, 0);
     assert.deepEqual(namespaces(PREFIX), []);
-    const procs = await run('pgrep', ['-f', 'dvd-rental/services/main.js|nats-server|postgres -D']);
+    const alive = [...pids].filter((p) => {
+      try {
+        process.kill(p, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    assert.deepEqual(alive, [], 'processes of the cloud outlived down');
+    // Nothing started from this cloud's state folder survives either (servers record it in their argv).
+    const procs = await run('pgrep', ['-f', stateDir]);
     assert.equal(procs.stdout.trim(), '', procs.stdout);
     const again = await flowtap('down', 'dvd-rental');
     assert.equal(again.code, 0);

@@ -36,8 +36,14 @@ running_pid() {
   echo "$pid"
 }
 
-# procfs sizes are 0, so read the cmdline: a zombie's is empty.
-alive() { [[ -n "$( { tr -d '\0' <"/proc/$1/cmdline"; } 2>/dev/null)" ]]; }
+# Alive unless gone or a zombie. (Not the cmdline: it reads empty for an instant while the
+# process execs, which made a starting server look dead.)
+alive() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ -n "$stat" && "${stat:0:1}" != Z && "${stat:0:1}" != X ]]
+}
 
 # True once the server sends its INFO greeting on the client port.
 greets() {
@@ -86,6 +92,8 @@ case "$CMD" in
       fi
       if (( SECONDS >= deadline )); then
         tail -n 5 "$DIR/nats.log" >&2 2>/dev/null || true
+        # Leave nothing behind: a caller that sees the failure has no pid to stop.
+        [[ -n "$started" ]] && kill -TERM "$started" 2>/dev/null || true
         die "nats-server not ready on $HOST:$PORT after ${WAIT}s; see $DIR/nats.log"
       fi
       sleep 0.1
