@@ -7,6 +7,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkProgram, evaluate, parseProgram, type CheckedProgram, type Fact } from '../src/policy/index.js';
+import { seededRng } from '../src/flowtap/index.js';
 
 const TC = `
 path(X, Y) :- edge(X, Y).
@@ -27,18 +28,8 @@ function chain(n: number): Fact[] {
   return facts;
 }
 
-/** xorshift32: the same graph on every run. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
-}
+/** Seeded: the same graph on every run. */
+const rng = seededRng;
 
 function randomDag(nodes: number, edges: number, span: number, seed: number): [number, number][] {
   const r = rng(seed);

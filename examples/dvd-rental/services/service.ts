@@ -3,6 +3,7 @@ import { bad, good, type Checked } from './checked.js';
 import { readServiceEnv, type EnvKey, type ServiceEnv, type ServiceName } from './env.js';
 import type { Route } from './http-server.js';
 import type { Logger } from './log.js';
+import { openDatabase, type Pool } from './db.js';
 
 export interface ServiceParts {
   readonly routes: readonly Route[];
@@ -36,4 +37,18 @@ export function defineService<K extends EnvKey>(def: ServiceDefinition<K>): Serv
       return good({ port: env.value.port, bind: env.value.bind, parts: parts.value });
     },
   };
+}
+
+/** A service that needs only the database: its routes are built on the opened pool, closed at stop. */
+export function defineDatabaseService(name: ServiceName, routes: (pool: Pool) => readonly Route[]): Service {
+  return defineService({
+    name,
+    needs: ['DATABASE_URL'],
+    async start(env, log) {
+      const db = await openDatabase(env.DATABASE_URL, log);
+      if (!db.ok) return db;
+      const pool = db.value;
+      return good({ routes: routes(pool), stop: () => pool.end() });
+    },
+  });
 }

@@ -2,26 +2,13 @@
  * user-create: registers a customer. POST /users {name, email} -> 201 {id}. When the request
  * carries `x-user-id` (the identity provider's id for the new customer), the row gets that id.
  */
-import { good } from './checked.js';
-import { openDatabase, sqlState } from './db.js';
+import { sqlState } from './db.js';
 import { errorReply, reply, type Request, type Reply } from './http-server.js';
-import { defineService } from './service.js';
+import { defineDatabaseService } from './service.js';
 import { email, jsonObject, text, userIdHeader } from './validate.js';
 import type { Pool } from './db.js';
 
-export const userCreate = defineService({
-  name: 'user-create',
-  needs: ['DATABASE_URL'],
-  async start(env, log) {
-    const db = await openDatabase(env.DATABASE_URL, log);
-    if (!db.ok) return db;
-    const pool = db.value;
-    return good({
-      routes: [{ method: 'POST', pattern: '/users', handler: (req) => createUser(pool, req) }],
-      stop: () => pool.end(),
-    });
-  },
-});
+export const userCreate = defineDatabaseService('user-create', (pool) => [{ method: 'POST', pattern: '/users', handler: (req) => createUser(pool, req) }]);
 
 /** Ids from this value up belong to the identity provider; lower ones are assigned by the database. */
 export const FIRST_EXTERNAL_USER_ID = 1_000_000;

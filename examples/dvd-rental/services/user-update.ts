@@ -1,26 +1,13 @@
 /** user-update: bills a customer. POST /users/:id/bill {amount, contract} -> 200 {id, balance}. */
-import { good } from './checked.js';
-import { openDatabase, type Pool } from './db.js';
+import type { Pool } from './db.js';
 import { errorReply, reply, type Request, type Reply } from './http-server.js';
-import { defineService } from './service.js';
+import { defineDatabaseService } from './service.js';
 import { amount, jsonObject, positiveId, text, userIdHeader } from './validate.js';
 
 /** Upper bound on one charge; larger amounts are a client bug or an attack. */
 export const MAX_CHARGE = 1000;
 
-export const userUpdate = defineService({
-  name: 'user-update',
-  needs: ['DATABASE_URL'],
-  async start(env, log) {
-    const db = await openDatabase(env.DATABASE_URL, log);
-    if (!db.ok) return db;
-    const pool = db.value;
-    return good({
-      routes: [{ method: 'POST', pattern: '/users/:id/bill', handler: (req) => bill(pool, req) }],
-      stop: () => pool.end(),
-    });
-  },
-});
+export const userUpdate = defineDatabaseService('user-update', (pool) => [{ method: 'POST', pattern: '/users/:id/bill', handler: (req) => bill(pool, req) }]);
 
 async function bill(pool: Pool, req: Request): Promise<Reply> {
   const user = positiveId(req.params.id, 'user id in path');
