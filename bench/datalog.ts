@@ -6,7 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkProgram, evaluate, parseProgram, type CheckedProgram, type Fact } from '../src/policy/index.js';
+import { checkProgram, evaluate, parseProgram, type CheckedProgram, type Fact } from '../src/datalog/index.js';
 import { seededRng } from '../src/flowtap/index.js';
 
 const TC = `

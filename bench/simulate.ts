@@ -6,7 +6,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { compileSimulation, randomProbes, simulatePacket, type SimOptions, type Simulation } from '../src/dataplane/simulate.js';
+import { compileSimulation, randomProbes, simulatePacket, type SimOptions, type Simulation } from '../src/dataplane/simulate/index.js';
 import { inferFirewall, type Ruleset } from '../src/firewall/index.js';
 import { parseFlow, type FlowMatch, type FlowTap } from '../src/flowtap/index.js';
 import { planAddresses, type App } from '../src/model/index.js';

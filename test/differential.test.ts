@@ -12,7 +12,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prepareDeployment, type Deployment } from '../src/controller/index.js';
-import { compileSimulation, formatTrace, simulatePacket, type SimEntry, type Simulation } from '../src/dataplane/simulate.js';
+import { compileSimulation, formatTrace, simulatePacket, type SimEntry, type Simulation } from '../src/dataplane/simulate/index.js';
 import { parsePacketSpec, seededRng, type Rng } from '../src/flowtap/index.js';
 import { EXTERNAL_IP } from '../src/dataplane/index.js';
 import { downCloud, externalNs, instanceNs, LocalCloud, monitorNs } from '../src/orchestrator/index.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { diag, FlowtapError } from '../diagnostics/index.js';
 import { modelFacts } from '../model/index.js';
-import { checkProgram, evaluate, formatFact, parseProgram, type Fact } from '../policy/index.js';
+import { checkProgram, evaluate, formatFact, parseProgram, type Fact } from '../datalog/index.js';
 import { EXIT_OK, EXIT_VIOLATIONS, need, type Io } from './exit.js';
 import { loadAppArg } from './load.js';
 

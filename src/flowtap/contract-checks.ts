@@ -4,7 +4,7 @@
  */
 import { diag, type Diagnostic } from '../diagnostics/index.js';
 import { contractLocation, describeContract, sharedDirection, type FlowTap } from './contract.js';
-import { intersect } from './flow-overlap.js';
+import { intersect } from './flow/index.js';
 import { packetIn, printPacket } from './packet-spec.js';
 
 export const CONTRACT_ERRORS = {

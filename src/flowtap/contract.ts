@@ -11,8 +11,8 @@
  * packet can be diverted to one place only (see checkOverlaps).
  */
 import type { Location } from '../diagnostics/index.js';
-import type { FlowMatch } from './flow-fields.js';
-import { printFlow } from './flow-print.js';
+import type { FlowMatch } from './flow/index.js';
+import { printFlow } from './flow/index.js';
 
 export type FlowTapAction = 'forward' | 'redirect';
 

@@ -4,7 +4,7 @@
  * expected load of every instance.
  */
 import { modelFacts, type Addressing, type App } from '../model/index.js';
-import type { Fact } from '../policy/index.js';
+import type { Fact } from '../datalog/index.js';
 
 export interface FtcFactOptions {
   /** Expected Mbit/s per instance (measured statistics feed this at run time). */

@@ -14,16 +14,16 @@
 import { basename } from 'node:path';
 import { diag, fail, ok, type Diagnostic, type Location, type Result } from '../diagnostics/index.js';
 import type { Addressing, App } from '../model/index.js';
-import { checkProgram, evaluate, formatDerivation, parseProgram, type Database, type Fact, type Value } from '../policy/index.js';
+import { checkProgram, evaluate, formatDerivation, parseProgram, type Database, type Fact, type Value } from '../datalog/index.js';
 import { checkContracts, checkTenancy } from './contract-checks.js';
 import type { FlowTap, FlowTapDirection, FlowTapOptions } from './contract.js';
-import type { FlowMatch } from './flow-fields.js';
-import { mirrorFlow } from './flow-mirror.js';
-import { parseFlow } from './flow-parse.js';
-import { printFlow } from './flow-print.js';
+import type { FlowMatch } from './flow/index.js';
+import { mirrorFlow } from './flow/index.js';
+import { parseFlow } from './flow/index.js';
+import { printFlow } from './flow/index.js';
 import { ftcFacts, type FtcFactOptions } from './ftc-facts.js';
-import { place, replace } from './placement-api.js';
-import type { FlowGroup, MovedFlow, Placement, PlacementStrategy } from './placement-types.js';
+import { place, replace } from './placement/index.js';
+import type { FlowGroup, MovedFlow, Placement, PlacementStrategy } from './placement/index.js';
 
 export interface PolicySource {
   file: string;

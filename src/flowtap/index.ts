@@ -12,7 +12,7 @@ export type {
   Prereq,
   WideField,
   WideMasked,
-} from './flow-fields.js';
+} from './flow/index.js';
 export {
   ETH_TYPE_ARP,
   ETH_TYPE_IP,
@@ -26,17 +26,17 @@ export {
   IPPROTO_UDP,
   SHORTHANDS,
   fieldSpec,
-} from './flow-fields.js';
-export { FLOW_ERRORS } from './flow-errors.js';
-export { MAX_FLOW_LENGTH, parseFlow } from './flow-parse.js';
-export { validateFlowMatch } from './flow-validate.js';
-export { flowElements, formatFieldValues, printFlow } from './flow-print.js';
-export { matchesPacket } from './flow-match.js';
-export { covers, intersect, overlaps, sameFlow, witness } from './flow-overlap.js';
-export { decomposeRange, portToMasks } from './flow-ports.js';
-export { formatIPv4, formatIPv6, formatMac, prefixLength, widePrefixLength } from './flow-values.js';
+} from './flow/index.js';
+export { FLOW_ERRORS } from './flow/index.js';
+export { MAX_FLOW_LENGTH, parseFlow } from './flow/index.js';
+export { validateFlowMatch } from './flow/index.js';
+export { flowElements, formatFieldValues, printFlow } from './flow/index.js';
+export { matchesPacket } from './flow/index.js';
+export { covers, intersect, overlaps, sameFlow, witness } from './flow/index.js';
+export { decomposeRange, portToMasks } from './flow/index.js';
+export { formatIPv4, formatIPv6, formatMac, prefixLength, widePrefixLength } from './flow/index.js';
 export { DEFAULT_TTL, defaultPacket, packetIn, parsePacketSpec, printPacket } from './packet-spec.js';
-export { randomFlow, randomFlowText, randomPacketNear, seededRng, type Rng } from './flow-random.js';
+export { randomFlow, randomFlowText, randomPacketNear, seededRng, type Rng } from './flow/index.js';
 export {
   contractLocation,
   describeContract,
@@ -51,7 +51,7 @@ export {
   type SampleOption,
 } from './contract.js';
 export { CONTRACT_ERRORS, checkContract, checkContracts, checkOverlaps, checkTenancy, type Ownership } from './contract-checks.js';
-export * from './placement-api.js';
-export { mirrorFlow } from './flow-mirror.js';
+export * from './placement/index.js';
+export { mirrorFlow } from './flow/index.js';
 export { ftcFacts, DEFAULT_LOAD_MBPS, type FtcFactOptions } from './ftc-facts.js';
 export { compileTaps, FTC_ERRORS, type CompiledTaps, type FtcOptions, type PolicySource } from './ftc.js';

@@ -3,8 +3,8 @@
  * --packet takes them and as overlap errors show their witness packets.
  */
 import { diag, fail, ok, type Diagnostic, type Location, type Result } from '../diagnostics/index.js';
-import { FLOW_ERRORS } from './flow-errors.js';
-import { fieldsOf, normaliseField, orderMatch, type FieldValue } from './flow-field-ops.js';
+import { FLOW_ERRORS } from './flow/index.js';
+import { fieldsOf, normaliseField, orderMatch, type FieldValue } from './flow/index.js';
 import {
   ETH_TYPE_IP,
   ETH_TYPE_IPV6,
@@ -17,11 +17,11 @@ import {
   type PacketSpec,
   type PortMatch,
   type WideMasked,
-} from './flow-fields.js';
-import { parseFlowDetailed } from './flow-parse.js';
-import { formatFieldValues, printFlow } from './flow-print.js';
-import { portBounds } from './flow-ports.js';
-import { wideEqual, wideFull, wideZero } from './flow-values.js';
+} from './flow/index.js';
+import { parseFlowDetailed } from './flow/index.js';
+import { formatFieldValues, printFlow } from './flow/index.js';
+import { portBounds } from './flow/index.js';
+import { wideEqual, wideFull, wideZero } from './flow/index.js';
 
 /** TTL given to IP packets whose description does not say. */
 export const DEFAULT_TTL = 64;

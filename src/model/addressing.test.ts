@@ -5,7 +5,7 @@ import { monitorSubnet, nodeSubnet, planAddresses } from './addressing.js';
 import { parseIpv4 } from './ipv4.js';
 import { loadApp } from './load-app.js';
 import { parseApp } from './parse-app.js';
-import { findUp } from './test-fixtures.js';
+import { findUp } from './testing.js';
 import type { App } from './types.js';
 
 function load(rel: string): App {

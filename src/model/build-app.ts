@@ -1,6 +1,6 @@
 import { diag, type Diagnostic } from '../diagnostics/index.js';
 import { ModelCode } from './codes.js';
-import { noDamage, type Damage } from './check-context.js';
+import { noDamage, type Damage } from './check/index.js';
 import { childField } from './field-path.js';
 import type { Locator } from './locator.js';
 import {

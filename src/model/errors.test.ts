@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseApp } from './parse-app.js';
 import { ModelCode } from './codes.js';
-import { BASE, colOf, variant } from './test-fixtures.js';
+import { BASE, colOf, variant } from './testing.js';
 
 interface Case {
   code: string;

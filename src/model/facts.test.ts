@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { planAddresses } from './addressing.js';
 import { modelFacts, type Fact } from './facts.js';
 import { loadApp } from './load-app.js';
-import { findUp } from './test-fixtures.js';
+import { findUp } from './testing.js';
 import type { App } from './types.js';
 
 function load(rel: string): App {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parseApp } from './parse-app.js';
 import { loadApp } from './load-app.js';
 import { ModelCode } from './codes.js';
-import { BASE, findUp, variant } from './test-fixtures.js';
+import { BASE, findUp, variant } from './testing.js';
 import type { App } from './types.js';
 
 const DVD = findUp('examples/dvd-rental/app.yaml');

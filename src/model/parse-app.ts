@@ -1,6 +1,6 @@
 import { fail, ok, type Result } from '../diagnostics/index.js';
 import { buildApp } from './build-app.js';
-import { checkApp, sortByPosition } from './check-app.js';
+import { checkApp, sortByPosition } from './check/index.js';
 import { placeInstances } from './placement.js';
 import type { App } from './types.js';
 import { readYamlDocument } from './yaml-document.js';

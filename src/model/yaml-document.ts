@@ -1,7 +1,7 @@
 import { LineCounter, parseDocument, type YAMLError } from 'yaml';
 import type { z } from 'zod';
 import { diag, fail, ok, type Diagnostic, type Result } from '../diagnostics/index.js';
-import { sortByPosition } from './check-app.js';
+import { sortByPosition } from './check/index.js';
 import { ModelCode } from './codes.js';
 import { yamlLocator, type Locator } from './locator.js';
 import { checkShape } from './schema-issues.js';

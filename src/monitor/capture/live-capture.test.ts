@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { liveCapture } from './live-capture.js';
 import { encodePcap } from './pcap-writer.js';
-import { frameOf } from './capture-test-util.js';
+import { frameOf } from './testing.js';
 
 // The tests stand in a node script for tcpdump: it writes a pcap stream to stdout like `tcpdump -w -`.
 const pcapHex = Buffer.from(encodePcap([{ ts: 1, data: frameOf(1, 64) }, { ts: 2, data: frameOf(2, 128) }], { linktype: 1 })).toString('hex');

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CaptureReader, readCaptureBuffer } from './capture-reader.js';
 import { encodePcapng } from './pcapng-writer.js';
-import { collector, frameOf, randomChunks, rng } from './capture-test-util.js';
+import { collector, frameOf, randomChunks, rng } from './testing.js';
 
 const file = encodePcapng([
   {

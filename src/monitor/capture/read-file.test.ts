@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readPcapFile } from './read-file.js';
 import { writePcap } from './pcap-writer.js';
-import { frameOf } from './capture-test-util.js';
+import { frameOf } from './testing.js';
 
 test('readPcapFile streams a multi-chunk file; packets cut by chunk edges arrive intact', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'flowtap-cap-'));

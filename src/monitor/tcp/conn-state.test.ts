@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { packetBuilder } from '../decode/index.js';
-import { Flow, Harness } from './tcp-test-util.js';
+import { Flow, Harness } from './testing.js';
 
 const { udpFrame, icmpFrame } = packetBuilder;
 

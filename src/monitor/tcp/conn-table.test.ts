@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { PacketDecoder, packetBuilder as B } from '../decode/index.js';
 import { connHash } from './conn-hash.js';
 import { UidGenerator } from './conn-uid.js';
-import { Flow, Harness } from './tcp-test-util.js';
+import { Flow, Harness } from './testing.js';
 
 test('per-connection buffer cap: the hole is skipped, counted and the buffer stays bounded', () => {
   const h = new Harness({ maxBufferPerConn: 100 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Flow, Harness } from './tcp-test-util.js';
+import { Flow, Harness } from './testing.js';
 
 test('in-order data is delivered as it arrives', () => {
   const h = new Harness();

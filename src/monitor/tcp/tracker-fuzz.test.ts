@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { packetBuilder as B } from '../decode/index.js';
-import { Harness } from './tcp-test-util.js';
+import { Harness } from './testing.js';
 import { seededRandom as rng } from '../stream/index.js';
 
 

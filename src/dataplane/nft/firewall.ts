@@ -1,0 +1,184 @@
+/**
+ * Renders an abstract firewall ruleset to nftables for one node (inet family).
+ *
+ * Nodes route between their instances' ports (each instance hangs off a veth whose node
+ * side is named in the addressing), so every instance-to-instance packet crosses the
+ * node's forward hook, where neither the instance nor its root user can touch the rules.
+ * A packet from local instance A to B passes A's egress chain (allowed rules `return`)
+ * and then B's ingress chain (allowed rules `accept`). Packets leaving towards another
+ * node are accepted after the egress check: the destination node checks ingress.
+ * ARP is never forwarded by a routed node (the node answers by proxy ARP), so the
+ * `arp` base rule needs no forward rule here.
+ *
+ * Inline monitors (`inlineMonitors`, see nft-inline.ts): a frame diverted on its way *to* an
+ * instance had this whole chain before the diversion and goes back out of the instance's port
+ * without entering it again. A frame diverted as it left instance A (its port's ingress hook,
+ * before any of this) comes back on the monitor's return port; here it gets exactly what it
+ * skipped: A's egress chain, chosen by the frame's redirect tag (A's forged source address
+ * could not choose another instance's chain), then the destination's ingress chain or the
+ * uplink rule as usual; A's quarantine drops it too.
+ */
+import type { Addressing, App } from '../../model/index.js';
+import type { FirewallRule, Peer, PortRange, Ruleset } from '../../firewall/index.js';
+import { nftIdent, nftSet, nftString } from './names.js';
+import { isMac, redirectTag, TAG_KIND_MASK, type LocalMonitorPorts } from './inline.js';
+
+export interface NftFirewallOptions {
+  /** `audit` counts and logs what would be dropped, and lets it through. */
+  mode: 'enforce' | 'audit';
+  /** Interfaces towards other nodes (VXLAN) and the outside world. */
+  uplinks: string[];
+  /** Table name; one table owned by flowtap. */
+  table?: string;
+  /** Monitors on this node that pass redirected frames back (inline). */
+  inlineMonitors?: readonly LocalMonitorPorts[];
+}
+
+export const FIREWALL_TABLE = 'flowtap';
+
+export function renderNftFirewall(
+  ruleset: Ruleset,
+  app: App,
+  addressing: Addressing,
+  node: string,
+  opts: NftFirewallOptions,
+): string {
+  const table = opts.table ?? FIREWALL_TABLE;
+  const audit = opts.mode === 'audit';
+  const local = Object.values(addressing.instances)
+    .filter((a) => a.node === node)
+    .sort((a, b) => (a.instance < b.instance ? -1 : 1));
+  const localNames = new Set(local.map((a) => a.instance));
+  const isolatedIn = new Set(ruleset.isolated.ingress);
+  const isolatedEg = new Set(ruleset.isolated.egress);
+
+  const svcSets = new Map<string, string[]>();
+  const instanceIp = (name: string) => addressing.instances[name]?.ip;
+  for (const r of ruleset.rules) if (r.peer.kind === 'service') svcSets.set(r.peer.service, []);
+  for (const inst of app.instances) {
+    const ip = instanceIp(inst.name);
+    if (ip) svcSets.get(inst.service)?.push(ip);
+  }
+
+  const out: string[] = [];
+  out.push(`table inet ${table} {`);
+  for (const [svc, ips] of [...svcSets].sort()) {
+    out.push(`  set svc_${nftIdent(svc)} {`, '    type ipv4_addr', '    flags interval');
+    if (ips.length) out.push(`    elements = { ${ips.sort().join(', ')} }`);
+    out.push('  }');
+  }
+
+  const ports = local.map((a) => `"${a.port}"`);
+  const returns = (opts.inlineMonitors ?? []).map((m) => `"${m.returnPort}"`);
+  const fromMonitors = (opts.inlineMonitors ?? []).flatMap((m) => [`"${m.returnPort}"`, `"${m.port}"`]);
+  // The tag a frame sent by the instance carries back from its monitor (failMode bit masked).
+  const sentTag = (a: { mac: string }) => (isMac(a.mac) ? redirectTag(a.mac, 'sent', 'closed') : null);
+  const tagged = returns.length ? local.filter((a) => sentTag(a) !== null) : [];
+  out.push('  chain forward {', `    type filter hook forward priority filter; policy ${audit ? 'accept' : 'drop'};`);
+  const cut = local.filter((a) => ruleset.quarantined?.includes(a.instance)).map((a) => `"${a.port}"`);
+  if (cut.length) {
+    // Before conntrack: quarantine also ends connections that were already established.
+    out.push(`    iifname ${nftSet(cut)} counter ${audit ? 'log prefix "flowtap-audit quarantine " ' : ''}drop comment "quarantine"`);
+    out.push(`    oifname ${nftSet(cut)} counter ${audit ? 'log prefix "flowtap-audit quarantine " ' : ''}drop comment "quarantine"`);
+    const cutTags = tagged.filter((a) => ruleset.quarantined?.includes(a.instance)).map((a) => sentTag(a)!);
+    if (cutTags.length)
+      out.push(`    iifname ${nftSet(returns)} ether saddr & ${TAG_KIND_MASK} ${nftSet(cutTags)} counter ${audit ? 'log prefix "flowtap-audit quarantine " ' : ''}drop comment "quarantine (passed back by a monitor)"`);
+  }
+  if (ruleset.base.established) {
+    out.push('    ct state established,related counter accept comment "return traffic"');
+    out.push(`    ct state invalid counter ${audit ? 'log prefix "flowtap-audit invalid " ' : ''}drop comment "invalid state"`);
+  }
+  if (local.length) {
+    out.push(`    iifname vmap { ${local.map((a) => `"${a.port}" : jump eg_${nftIdent(a.instance)}`).join(', ')} }`);
+    if (tagged.length)
+      out.push(`    iifname ${nftSet(returns)} ether saddr & ${TAG_KIND_MASK} vmap { ${tagged.map((a) => `${sentTag(a)} : jump eg_${nftIdent(a.instance)}`).join(', ')} }`);
+    out.push(`    oifname vmap { ${local.map((a) => `"${a.port}" : jump in_${nftIdent(a.instance)}`).join(', ')} }`);
+    if (opts.uplinks.length)
+      out.push(
+        `    iifname ${nftSet(ports)} oifname ${nftSet(opts.uplinks.map((u) => `"${u}"`))} counter accept comment "egress checked; remote node checks ingress"`,
+      );
+    if (opts.uplinks.length && tagged.length)
+      out.push(
+        `    iifname ${nftSet(returns)} ether saddr & ${TAG_KIND_MASK} ${nftSet(tagged.map((a) => sentTag(a)!))} oifname ${nftSet(opts.uplinks.map((u) => `"${u}"`))} counter accept comment "egress checked (passed back by a monitor); remote node checks ingress"`,
+      );
+  }
+  out.push(`    counter ${audit ? 'log prefix "flowtap-audit default " ' : ''}comment "default deny"`, '  }');
+
+  // Instances must not reach the node itself: it hosts the rules, taps and control plane.
+  out.push('  chain input {', '    type filter hook input priority filter; policy accept;');
+  if (local.length) {
+    // What a monitor passes back stays what it was: an instance's packet.
+    const from = [...ports, ...fromMonitors];
+    if (ruleset.base.dns)
+      out.push(`    iifname ${nftSet(from)} ip daddr ${ruleset.base.dns.ip} meta l4proto { tcp, udp } th dport ${ruleset.base.dns.port} accept comment "cluster resolver"`);
+    out.push(`    iifname ${nftSet(from)} counter drop comment "instances cannot reach the node"`);
+  }
+  out.push('  }');
+
+  const rulesByChain = new Map<string, FirewallRule[]>();
+  for (const r of ruleset.rules) {
+    if (!localNames.has(r.target)) continue;
+    const key = `${r.direction}|${r.target}`;
+    let list = rulesByChain.get(key);
+    if (!list) rulesByChain.set(key, (list = []));
+    list.push(r);
+  }
+
+  for (const a of local) {
+    for (const direction of ['egress', 'ingress'] as const) {
+      const chain = `${direction === 'egress' ? 'eg' : 'in'}_${nftIdent(a.instance)}`;
+      const allow = direction === 'egress' ? 'return' : 'accept';
+      out.push(`  chain ${chain} {`);
+      if (direction === 'egress' && ruleset.base.dns)
+        out.push(`    ip daddr ${ruleset.base.dns.ip} meta l4proto { tcp, udp } th dport ${ruleset.base.dns.port} ${allow} comment "dns"`);
+      for (const r of rulesByChain.get(`${direction}|${a.instance}`) ?? []) {
+        const match = [peerMatch(r.peer, direction, ruleset.network, instanceIp), portMatch(r.protocol, r.ports)]
+          .filter(Boolean)
+          .join(' ');
+        const verdict =
+          r.action === 'accept' ? allow : audit ? `log prefix ${nftString(`flowtap-audit ${r.id} `)} ${allow}` : 'drop';
+        out.push(`    ${match ? match + ' ' : ''}counter ${verdict} comment ${nftString(ruleComment(r))}`);
+      }
+      const isolated = direction === 'egress' ? isolatedEg.has(a.instance) : isolatedIn.has(a.instance);
+      const dflt = !isolated ? allow : audit ? `log prefix ${nftString(`flowtap-audit ${chain} `)} ${allow}` : 'drop';
+      out.push(`    counter ${dflt} comment ${nftString(`${chain} default`)}`, '  }');
+    }
+  }
+  out.push('}');
+  return out.join('\n') + '\n';
+}
+
+/** The comment a firewall rule carries in nft (its id, requirement and reason): counters map back by it. */
+export function ruleComment(r: FirewallRule): string {
+  return `${r.id}${r.requirement !== undefined ? ` req${r.requirement}` : ''}${r.comment ? ` ${r.comment}` : ''}`.slice(0, 120);
+}
+
+function peerMatch(
+  peer: Peer,
+  direction: 'ingress' | 'egress',
+  network: string,
+  ipOf: (instance: string) => string | undefined,
+): string {
+  const field = direction === 'ingress' ? 'ip saddr' : 'ip daddr';
+  switch (peer.kind) {
+    case 'any':
+      return '';
+    case 'external':
+      return `${field} != ${network}`;
+    case 'service':
+      return `${field} @svc_${nftIdent(peer.service)}`;
+    case 'instances': {
+      const ips = peer.instances.map(ipOf).filter((x): x is string => !!x);
+      // An empty selector matches nothing; 0.0.0.0/32 is never a real source or destination.
+      return `${field} ${ips.length ? nftSet(ips) : '0.0.0.0/32'}`;
+    }
+    case 'cidr':
+      return `${field} ${peer.cidr}${peer.except.length ? ` ${field} != ${nftSet(peer.except)}` : ''}`;
+  }
+}
+
+function portMatch(protocol: FirewallRule['protocol'], ports: PortRange[] | null): string {
+  const list = ports?.map((p) => (p.from === p.to ? `${p.from}` : `${p.from}-${p.to}`));
+  if (protocol === 'any') return list ? `meta l4proto { tcp, udp } th dport ${nftSet(list)}` : '';
+  return list ? `${protocol} dport ${nftSet(list)}` : `meta l4proto ${protocol}`;
+}

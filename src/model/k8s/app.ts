@@ -1,0 +1,232 @@
+/**
+ * Turns the objects read from manifests into flowtap's model: one service per
+ * workload (`namespace/name`), instances placed on as many virtual nodes as the
+ * local cloud's address layout needs, and deterministic pod addresses from it.
+ */
+import { diag, FlowtapError, type Diagnostic } from '../../diagnostics/index.js';
+import { planAddresses } from '../addressing.js';
+import { ModelCode } from '../codes.js';
+import { K8sCode } from './codes.js';
+import type { ReadObjects, ReadWorkload } from './objects.js';
+import { K8S_NAMESPACE_NAME_LABEL, type K8sImport, type K8sNamespace, type K8sWorkload } from './types.js';
+import { parseCidr } from '../ipv4.js';
+import { blocksIn, HOSTS_PER_NODE, MAX_NODES } from '../layout.js';
+import { placeInstances } from '../placement.js';
+import { DEFAULT_NETWORK } from '../schema.js';
+import type { AppProtocol, App, NodeSpec, PortSpec, Service } from '../types.js';
+
+export interface K8sImportOptions {
+  tenant?: string;
+  /** Application name; default `k8s`. */
+  name?: string;
+  /** Network pod addresses are planned in; default the descriptor default (10.77.0.0/16). */
+  network?: string;
+}
+
+export type AssembleResult = { ok: true; value: Omit<K8sImport, 'notes'> } | { ok: false; errors: Diagnostic[] };
+
+export function assembleImport(read: ReadObjects, notes: Diagnostic[], opts: K8sImportOptions): AssembleResult {
+  const errors: Diagnostic[] = [];
+  const workloads = groupPods(read.workloads, notes, errors);
+  if (errors.length) return { ok: false, errors };
+  workloads.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+
+  const namespaces = new Map<string, K8sNamespace>();
+  for (const ns of read.namespaces) {
+    if (namespaces.has(ns.name)) errors.push(diag(K8sCode.DUP_OBJECT, `namespace "${ns.name}" is declared twice`, ns.loc));
+    else namespaces.set(ns.name, ns);
+  }
+  const seen = new Set<string>();
+  for (const o of [...read.policies.map((p) => ({ kind: 'NetworkPolicy', ...p })), ...read.services.map((s) => ({ kind: 'Service', ...s }))]) {
+    const key = `${o.kind} ${o.namespace}/${o.name}`;
+    if (seen.has(key)) errors.push(diag(K8sCode.DUP_OBJECT, `${key} is declared twice`, o.loc));
+    seen.add(key);
+  }
+  const implicit = (name: string) => {
+    if (!namespaces.has(name)) namespaces.set(name, { name, labels: { [K8S_NAMESPACE_NAME_LABEL]: name }, declared: false });
+  };
+  for (const w of workloads) implicit(w.namespace);
+  for (const p of read.policies) implicit(p.namespace);
+
+  const publicIds = new Set<string>();
+  for (const svc of read.services) {
+    if (svc.type !== 'LoadBalancer' && svc.type !== 'NodePort') continue;
+    if (Object.keys(svc.selector).length === 0) continue; // selects no pods (endpoints managed by hand)
+    for (const w of workloads) {
+      if (w.namespace === svc.namespace && Object.entries(svc.selector).every(([k, v]) => w.labels[k] === v)) publicIds.add(w.id);
+    }
+  }
+
+  const services: Service[] = workloads.map((w) => ({
+    name: w.id,
+    exposure: publicIds.has(w.id) ? 'public' : 'internal',
+    replicas: w.replicas,
+    ports: modelPorts(w),
+    placement: [],
+    labels: { ...w.labels },
+    ...(w.loc ? { loc: w.loc } : {}),
+  }));
+  const network = opts.network ?? DEFAULT_NETWORK;
+  const nodes = placeOnNodes(services, network, errors);
+  if (errors.length) return { ok: false, errors };
+
+  const app: App = {
+    tenant: opts.tenant ?? 'default',
+    name: opts.name ?? 'k8s',
+    network,
+    nodes,
+    services,
+    monitors: [],
+    requirements: [],
+    instances: [],
+  };
+  app.instances = placeInstances(app);
+  let addressing;
+  try {
+    addressing = planAddresses(app);
+  } catch (e) {
+    if (e instanceof FlowtapError) return { ok: false, errors: e.diagnostics };
+    throw e;
+  }
+
+  return {
+    ok: true,
+    value: {
+      app,
+      addressing,
+      namespaces: [...namespaces.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+      workloads,
+      policies: read.policies,
+      services: read.services,
+    },
+  };
+}
+
+/**
+ * Pods that name a controller in ownerReferences are that controller's replicas
+ * (`ns/owner[ReplicaSet]`), as analyzers print them; a controller the manifests
+ * also declare stands for its pods itself.
+ */
+function groupPods(read: ReadWorkload[], notes: Diagnostic[], errors: Diagnostic[]): K8sWorkload[] {
+  const byId = new Map<string, K8sWorkload>();
+  const strip = ({ owner: _owner, ...w }: ReadWorkload): K8sWorkload => w;
+  for (const w of read) {
+    if (w.owner) continue;
+    const prior = byId.get(w.id);
+    if (prior) {
+      errors.push(diag(K8sCode.DUP_WORKLOAD, `${w.kind} ${w.id} has the same namespace and name as ${prior.kind} ${prior.id}${where(prior)}`, w.loc));
+      continue;
+    }
+    byId.set(w.id, strip(w));
+  }
+  const grouped = new Map<string, K8sWorkload>();
+  for (const pod of read) {
+    if (!pod.owner) continue;
+    const id = `${pod.namespace}/${pod.owner.name}`;
+    const declared = byId.get(id);
+    if (declared) {
+      notes.push(diag(K8sCode.OWNED_POD, `pod ${pod.id} belongs to ${declared.kind} ${id}, which stands for it`, pod.loc));
+      continue;
+    }
+    const group = grouped.get(id);
+    if (!group) {
+      grouped.set(id, { ...strip(pod), id, name: pod.owner.name, kind: pod.owner.kind });
+    } else if (sameLabels(group.labels, pod.labels)) {
+      group.replicas++;
+    } else {
+      // Pods of one controller with different labels (a rollout in progress) are policy-wise different.
+      byId.set(pod.id, { ...strip(pod) });
+    }
+  }
+  for (const [id, w] of grouped) {
+    const prior = byId.get(id);
+    if (prior) errors.push(diag(K8sCode.DUP_WORKLOAD, `${w.kind} ${id} (owner of pods) has the same name as ${prior.kind} ${prior.id}`, w.loc));
+    else byId.set(id, w);
+  }
+  return [...byId.values()];
+}
+
+function where(w: K8sWorkload): string {
+  return w.loc?.file ? ` (${w.loc.file}${w.loc.line !== undefined ? `:${w.loc.line}` : ''})` : '';
+}
+
+function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
+}
+
+/** Container ports as model ports; unnamed ones are named `<protocol>-<port>`, SCTP is not modelled. */
+function modelPorts(w: K8sWorkload): PortSpec[] {
+  const out: PortSpec[] = [];
+  const names = new Set<string>();
+  const numbers = new Set<string>();
+  for (const p of w.ports) {
+    if (p.protocol === 'SCTP') continue;
+    const protocol = p.protocol === 'TCP' ? 'tcp' : 'udp';
+    const key = `${protocol}/${p.port}`;
+    if (numbers.has(key)) continue;
+    const name = p.name ?? `${protocol}-${p.port}`;
+    if (names.has(name)) continue;
+    numbers.add(key);
+    names.add(name);
+    out.push({ name, protocol, port: p.port, app: guessApp(name, protocol, p.port) });
+  }
+  return out;
+}
+
+/** Tells monitors which parser to try; a guess from the usual names and numbers. */
+function guessApp(name: string, protocol: 'tcp' | 'udp', port: number): AppProtocol {
+  const n = name.toLowerCase();
+  if (port === 53 || n.startsWith('dns')) return 'dns';
+  if (protocol === 'udp') return 'other';
+  if (n.includes('postgres') || port === 5432) return 'postgres';
+  if (n.includes('mysql') || port === 3306) return 'mysql';
+  if (n.includes('nats') || port === 4222) return 'nats';
+  if (n === 'http' || n.startsWith('http-') || n.endsWith('-http') || port === 80 || port === 8080) return 'http';
+  return 'other';
+}
+
+/**
+ * Each workload on one virtual node (placement), filling nodes in order; a workload with
+ * more replicas than a node holds gets several. Keeps every node within the /24 the
+ * local cloud's layout gives it.
+ */
+function placeOnNodes(services: Service[], network: string, errors: Diagnostic[]): NodeSpec[] {
+  const nodes: NodeSpec[] = [];
+  const room: number[] = [];
+  const newNode = () => {
+    nodes.push({ name: `k8s-node-${nodes.length + 1}` });
+    room.push(HOSTS_PER_NODE);
+    return nodes.length - 1;
+  };
+  for (const s of services) {
+    if (s.replicas === 0) continue;
+    if (s.replicas > HOSTS_PER_NODE) {
+      const count = Math.ceil(s.replicas / HOSTS_PER_NODE);
+      const own: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const n = newNode();
+        room[n] = HOSTS_PER_NODE - Math.ceil(s.replicas / count);
+        own.push(nodes[n].name);
+      }
+      s.placement = own;
+      continue;
+    }
+    let n = room.findIndex((free) => free >= s.replicas);
+    if (n < 0) n = newNode();
+    room[n] -= s.replicas;
+    s.placement = [nodes[n].name];
+  }
+  if (nodes.length === 0) newNode();
+  const parsed = parseCidr(network);
+  if (!parsed.ok) {
+    errors.push(diag(ModelCode.CIDR, `network "${network}": ${parsed.reason}`, { field: 'network' }));
+    return nodes;
+  }
+  // One /24 per node plus the top /24 for monitors.
+  const fit = Math.min(MAX_NODES, blocksIn(parsed.cidr) - 1);
+  if (nodes.length > fit) {
+    errors.push(diag(ModelCode.ADDRESS_SPACE, `the workloads need ${nodes.length} virtual nodes of ${HOSTS_PER_NODE} pods; network ${network} holds ${Math.max(fit, 0)}`, { field: 'network' }));
+  }
+  return nodes;
+}

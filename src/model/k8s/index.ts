@@ -1,0 +1,7 @@
+export * from './app.js';
+export * from './codes.js';
+export * from './fields.js';
+export * from './import.js';
+export * from './objects.js';
+export * from './types.js';
+export * from './yaml.js';
