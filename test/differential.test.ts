@@ -16,7 +16,7 @@ import { compileSimulation, formatTrace, simulatePacket, type SimEntry, type Sim
 import { parsePacketSpec, seededRng, type Rng } from '../src/flowtap/index.js';
 import { EXTERNAL_IP } from '../src/dataplane/index.js';
 import { downCloud, externalNs, instanceNs, LocalCloud, monitorNs } from '../src/orchestrator/index.js';
-import { needsRoot } from './support/root.js';
+import { needsRoot } from '../src/system/testing.js';
 
 const skip = needsRoot();
 const FIXTURE = 'test/fixtures/differential';

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { connect, type NatsConnection, type Msg } from '@nats-io/transport-node';
-import { rootRequired } from './support/root.js';
+import { needs } from '../src/system/testing.js';
 import { callJson, parseTraceparent, RENTAL_PRICE, type CallResult } from '../examples/dvd-rental/services/index.js';
 import { runLoad, type RequestRecord } from '../examples/dvd-rental/loadgen/index.js';
 
@@ -49,15 +49,7 @@ function missingServers(): string | null {
   return null;
 }
 
-/** node:test `skip` value, computed like test/support/root.ts: mandatory in CI. */
-function needsDatabaseServers(): false | string {
-  const missing = missingServers();
-  if (!missing) return false;
-  if (rootRequired()) throw new Error(`FLOWTAP_REQUIRE_ROOT=1 but this machine cannot run the DVD-rental test: ${missing}`);
-  return missing;
-}
-
-const skip = needsDatabaseServers();
+const skip = needs(missingServers());
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

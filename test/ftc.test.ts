@@ -8,7 +8,7 @@ import { renderNftTaps, renderOpenFlow } from '../src/dataplane/index.js';
 import { inferFirewall } from '../src/firewall/index.js';
 import { compileTaps, parseFlow, type FlowTap } from '../src/flowtap/index.js';
 import { loadApp, planAddresses, type App } from '../src/model/index.js';
-import { needsRoot } from './support/root.js';
+import { needsRoot } from '../src/system/testing.js';
 
 const DIR = 'examples/dvd-rental/policies';
 const loaded = loadApp('examples/dvd-rental/app.yaml');

@@ -17,8 +17,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCounters } from '../src/dataplane/index.js';
 import { systemRunner } from '../src/orchestrator/index.js';
-import { needsRoot } from './support/root.js';
-import { canConnect, flowtap, inNs, ROOT, stateDir } from './support/cloud.js';
+import { needsRoot } from '../src/system/testing.js';
+import { canConnect, flowtap, inNs, ROOT, stateDir } from './testing.js';
 
 const skip = needsRoot();
 const APP = 'test/fixtures/web-inline';

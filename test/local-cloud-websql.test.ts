@@ -12,8 +12,8 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyNft, readCounters } from '../src/dataplane/index.js';
 import { systemRunner } from '../src/orchestrator/index.js';
-import { needsRoot } from './support/root.js';
-import { canConnect, flowtap, inNs, namespaces, ROOT, stateDir } from './support/cloud.js';
+import { needsRoot } from '../src/system/testing.js';
+import { canConnect, flowtap, inNs, namespaces, ROOT, stateDir } from './testing.js';
 
 const skip = needsRoot();
 const APP = 'examples/web-sql';

@@ -6,8 +6,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { needsRoot } from './support/root.js';
-import { canConnect, flowtap, inNs, namespaces, run, stateDir } from './support/cloud.js';
+import { needsRoot } from '../src/system/testing.js';
+import { canConnect, flowtap, inNs, namespaces, run, stateDir } from './testing.js';
 
 const skip = needsRoot();
 const APP = 'examples/dvd-rental';

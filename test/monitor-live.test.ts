@@ -4,24 +4,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { createServer, request } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runMonitor } from '../src/monitor/index.js';
+import { needsRoot } from '../src/system/testing.js';
 
-function missing(): string | false {
-  if (process.getuid?.() !== 0) return 'needs root';
-  try {
-    execFileSync('tcpdump', ['--version'], { stdio: 'ignore' });
-  } catch {
-    return 'needs tcpdump';
-  }
-  return false;
-}
 
-test('live capture on lo: an HTTP exchange on port 8080 of a loopback address ends up in conn.log and http.log', { skip: missing() }, async () => {
+test('live capture on lo: an HTTP exchange on port 8080 of a loopback address ends up in conn.log and http.log', { skip: needsRoot(['tcpdump', '--version']) }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'flowtap-live-'));
   // 127.0.0.1:8080 may be taken by someone else's test; an address of our own avoids that.
   const host = '127.0.0.77';

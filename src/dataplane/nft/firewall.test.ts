@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { inferFirewall, quarantine } from '../../firewall/index.js';
 import { loadApp, planAddresses } from '../../model/index.js';
-import { needsRoot } from '../../../test/support/root.js';
+import { needsRoot } from '../../system/testing.js';
 import { NODE_UPLINKS, renderNftFirewall } from '../index.js';
 
 const load = () => {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { inferFirewall, quarantine } from '../../firewall/index.js';
 import { loadApp, planAddresses } from '../../model/index.js';
-import { needsRoot } from '../../../test/support/root.js';
+import { needsRoot } from '../../system/testing.js';
 import { readCounters, type NftExec } from './apply.js';
 import { renderNftFirewall } from './firewall.js';
 import {

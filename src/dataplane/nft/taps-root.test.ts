@@ -8,7 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { needsRoot } from '../../../test/support/root.js';
+import { needsRoot } from '../../system/testing.js';
 import type { FlowTap } from '../../flowtap/index.js';
 import { flowToNft } from './flow.js';
 import { applyNft, atomicScript, checkNft, deleteTables, readCounters, type NftExec, type OwnedTable } from './apply.js';

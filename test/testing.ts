@@ -4,7 +4,7 @@ import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export const ROOT = new URL('../../..', import.meta.url).pathname;
+export const ROOT = new URL('../..', import.meta.url).pathname;
 export const stateDir = mkdtempSync(join(tmpdir(), 'flowtap-state-'));
 // Servers started by the cloud (PostgreSQL runs as its own user) need to reach their run folders.
 chmodSync(stateDir, 0o755);

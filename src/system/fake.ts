@@ -1,0 +1,72 @@
+/**
+ * The recording fake of the system driver: every call is recorded in order, and answered by
+ * a responder (default: success with empty output). Tests assert the exact commands a plan
+ * or an operation issues, without root.
+ */
+import { PassThrough } from 'node:stream';
+import { inNamespace, type DaemonSpec, type ExitStatus, type RunOptions, type RunResult, type SpawnOptions, type Spawned, type System } from './system.js';
+
+export type RecordedCall =
+  | { kind: 'run'; argv: string[]; ns?: string; input?: string }
+  | { kind: 'spawn'; argv: string[]; ns?: string }
+  | { kind: 'daemon'; argv: string[]; ns?: string; log: string; pid: number }
+  | { kind: 'stop'; pids: number[] };
+
+export type Responder = (argv: string[], opts: RunOptions) => Partial<RunResult> | undefined;
+
+export class RecordingSystem implements System {
+  readonly calls: RecordedCall[] = [];
+  private nextPid = 1000;
+  private readonly live = new Set<number>();
+
+  constructor(private readonly responder: Responder = () => undefined) {}
+
+  async run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
+    this.calls.push({ kind: 'run', argv, ...(opts.ns ? { ns: opts.ns } : {}), ...(opts.input !== undefined ? { input: opts.input } : {}) });
+    const r = this.responder(argv, opts) ?? {};
+    return { code: r.code ?? 0, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+  }
+
+  spawn(argv: string[], opts: SpawnOptions = {}): Spawned {
+    this.calls.push({ kind: 'spawn', argv, ...(opts.ns ? { ns: opts.ns } : {}) });
+    const pid = this.nextPid++;
+    let finish: (s: ExitStatus) => void = () => {};
+    const exited = new Promise<ExitStatus>((r) => (finish = r));
+    const stdout = opts.stdout ? new PassThrough() : null;
+    return {
+      pid,
+      stdin: opts.stdin ? new PassThrough() : null,
+      stdout,
+      stderr: opts.stderr ? new PassThrough() : null,
+      exited,
+      startError: Promise.resolve(null),
+      kill: () => {
+        stdout?.end();
+        finish({ code: null, signal: 'SIGTERM' });
+      },
+    };
+  }
+
+  daemon(spec: DaemonSpec): { pid: number } {
+    const pid = this.nextPid++;
+    this.live.add(pid);
+    this.calls.push({ kind: 'daemon', argv: spec.argv, ...(spec.ns ? { ns: spec.ns } : {}), log: spec.log, pid });
+    return { pid };
+  }
+
+  alive(pid: number): boolean {
+    return this.live.has(pid);
+  }
+
+  async stop(pids: number[]): Promise<void> {
+    this.calls.push({ kind: 'stop', pids });
+    for (const p of pids) this.live.delete(p);
+  }
+
+  /** The commands run so far, as the shell would show them (namespaces spelled out). */
+  commandLines(): string[] {
+    return this.calls.flatMap((c) =>
+      c.kind === 'stop' ? [`stop ${c.pids.join(' ')}`] : c.kind === 'daemon' ? [`daemon ${inNamespace(c.ns, c.argv).join(' ')}`] : [inNamespace(c.ns, c.argv).join(' ')],
+    );
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * The one gate for tests that need root, namespaces or a server from Debian's packages. On a
+ * developer machine without them such a test is reported as skipped, with the reason; where
+ * FLOWTAP_REQUIRE_ROOT=1 (CI) it is mandatory and a missing capability fails it instead.
+ */
+import { execFileSync } from 'node:child_process';
+
+export function rootRequired(): boolean {
+  return process.env.FLOWTAP_REQUIRE_ROOT === '1';
+}
+
+function hasProgram(argv: string[]): boolean {
+  try {
+    execFileSync(argv[0], argv.slice(1), { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** node:test's `skip` value for a requirement: false when met; throws in CI when not. */
+export function needs(missing: string | null): false | string {
+  if (!missing) return false;
+  if (rootRequired()) throw new Error(`FLOWTAP_REQUIRE_ROOT=1 but this machine cannot run this test: ${missing}`);
+  return missing;
+}
+
+/** Root, `nft` and `ip`, plus any extra programs (each given as a version command). */
+export function needsRoot(...programs: string[][]): false | string {
+  if (process.getuid?.() !== 0) return needs('needs root');
+  for (const p of [['nft', '--version'], ['ip', '-V'], ...programs])
+    if (!hasProgram(p)) return needs(`needs ${p[0]} (run scripts/setup.sh)`);
+  return false;
+}
