@@ -7,7 +7,8 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkProgram, evaluate, parseProgram, type CheckedProgram, type Fact } from '../src/datalog/index.js';
-import { seededRng } from '../src/flowtap/index.js';
+import { unwrap } from '../src/diagnostics/index.js';
+import { seededRng } from '../src/random/index.js';
 
 const TC = `
 path(X, Y) :- edge(X, Y).
@@ -59,7 +60,7 @@ interface Measure {
 
 function measure(p: CheckedProgram, input: string, facts: Fact[], naive: boolean): Measure {
   const t0 = performance.now();
-  const db = evaluate(p, facts, { naive });
+  const db = unwrap(evaluate(p, facts, { naive }));
   const ms = performance.now() - t0;
   return {
     input,

@@ -22,13 +22,13 @@
  *
  * Needs root (namespaces, nft); without it the bench says so and does nothing.
  */
-import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { prepareDeployment, type Deployment } from '../src/controller/index.js';
 import { downCloud, externalNs, instanceNs, LocalCloud, monitorNs, type ManagementContext } from '../src/orchestrator/index.js';
+import { realSystem, type Spawned } from '../src/system/index.js';
 
 const APP = 'dpbench';
 const FIXTURES = join('bench', 'fixtures', 'dataplane');
@@ -67,28 +67,11 @@ interface Proc {
   timedOut: boolean;
 }
 
-/** Runs a command to completion, killed after `timeoutMs` so the bench stays bounded. */
-function exec(argv: string[], timeoutMs: number, cwd?: string): Promise<Proc> {
-  return new Promise((resolve) => {
-    const child = spawn(argv[0], argv.slice(1), { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      resolve({ code: null, stdout, stderr: stderr + e.message, timedOut });
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, timedOut });
-    });
-  });
+/** Runs a command to completion (in a namespace, if given), killed after `timeoutMs` so the bench stays bounded. */
+async function exec(argv: string[], timeoutMs: number, ns?: string): Promise<Proc> {
+  const r = await realSystem.run(argv, { ns, timeoutMs });
+  // The system driver reports a command it had to kill as exit 124, as timeout(1) does.
+  return { code: r.code, stdout: r.stdout, stderr: r.stderr, timedOut: r.code === 124 };
 }
 
 interface CaptureCount {
@@ -99,21 +82,21 @@ interface CaptureCount {
 /** tcpdump reading every packet that reaches a monitor namespace, on all its interfaces. */
 class MonitorCapture {
   private stderr = '';
-  private readonly exited: Promise<void>;
-  private readonly child;
+  private running = true;
+  private readonly child: Spawned;
 
   private constructor(ns: string) {
     // `ip netns exec` execs tcpdump, so the pid is tcpdump's and SIGINT reaches it directly.
-    this.child = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-i', 'any', '-n', '-w', '/dev/null'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    this.child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString('utf8')));
-    this.exited = new Promise((r) => this.child.once('close', () => r()));
+    this.child = realSystem.spawn(['tcpdump', '-i', 'any', '-n', '-w', '/dev/null'], { ns, stderr: true });
+    this.child.stderr?.on('data', (d: Buffer) => (this.stderr += d.toString('utf8')));
+    void this.child.exited.then(() => (this.running = false));
   }
 
   static async start(ns: string): Promise<MonitorCapture> {
     const cap = new MonitorCapture(ns);
     const deadline = Date.now() + 5000;
     while (!cap.stderr.includes('listening on')) {
-      if (cap.child.exitCode !== null || Date.now() > deadline) {
+      if (!cap.running || Date.now() > deadline) {
         await cap.kill();
         throw new Error(`tcpdump in ${ns} did not start: ${cap.stderr.trim() || 'no output'}`);
       }
@@ -125,7 +108,7 @@ class MonitorCapture {
   async stop(): Promise<CaptureCount> {
     this.child.kill('SIGINT');
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
-    await this.exited;
+    await this.child.exited;
     clearTimeout(timer);
     const num = (what: string): number => {
       const m = new RegExp(`(\\d+) packets? ${what}`).exec(this.stderr);
@@ -136,9 +119,9 @@ class MonitorCapture {
   }
 
   async kill(): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) {
+    if (this.running) {
       this.child.kill('SIGKILL');
-      await this.exited;
+      await this.child.exited;
     }
   }
 }
@@ -151,8 +134,8 @@ interface IperfResult {
 }
 
 async function iperf(clientNs: string, serverIp: string, seconds = IPERF_SECONDS): Promise<IperfResult> {
-  const argv = ['ip', 'netns', 'exec', clientNs, 'iperf3', '-c', serverIp, '-t', String(seconds), '-O', '1', '-P', '1', '--connect-timeout', '3000', '-J'];
-  const r = await exec(argv, (seconds + 20) * 1000);
+  const argv = ['iperf3', '-c', serverIp, '-t', String(seconds), '-O', '1', '-P', '1', '--connect-timeout', '3000', '-J'];
+  const r = await exec(argv, (seconds + 20) * 1000, clientNs);
   let json: { error?: string; end?: { sum_received?: { bits_per_second?: number }; sum_sent?: { retransmits?: number } } };
   try {
     json = JSON.parse(r.stdout);
@@ -170,8 +153,8 @@ interface WrkResult {
 }
 
 async function wrk(clientNs: string, url: string, seconds = WRK_SECONDS): Promise<WrkResult> {
-  const argv = ['ip', 'netns', 'exec', clientNs, 'wrk', '-t2', '-c32', `-d${seconds}s`, '--timeout', '2s', url];
-  const r = await exec(argv, (seconds + 20) * 1000);
+  const argv = ['wrk', '-t2', '-c32', `-d${seconds}s`, '--timeout', '2s', url];
+  const r = await exec(argv, (seconds + 20) * 1000, clientNs);
   const m = /Requests\/sec:\s+([\d.]+)/.exec(r.stdout);
   if (r.code !== 0 || !m) throw new Error(`wrk against ${url} failed (exit ${r.code}${r.timedOut ? ', timed out' : ''}): ${(r.stderr || r.stdout).trim()}`);
   const problems = [/Socket errors:[^\n]*/.exec(r.stdout)?.[0], /Non-2xx or 3xx responses:[^\n]*/.exec(r.stdout)?.[0]].filter(Boolean);

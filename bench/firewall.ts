@@ -7,6 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { evaluateChain, inferFirewall, requiredConnections, verifyRuleset } from '../src/firewall/index.js';
+import { unwrap } from '../src/diagnostics/index.js';
 import { planAddresses, type App } from '../src/model/index.js';
 import { generateApp } from './generate-app.js';
 
@@ -37,7 +38,7 @@ export async function run(): Promise<string[]> {
   const out: string[] = ['firewall inference + verification'];
   const small = generateApp(300, 1500, 10, 7);
   const rsSmall = inferFirewall(small);
-  const [fast, tFast] = time(() => verifyRuleset(rsSmall, small, planAddresses(small)));
+  const [fast, tFast] = time(() => verifyRuleset(rsSmall, small, unwrap(planAddresses(small))));
   const [naive, tNaive] = time(() => naiveAllowedCount(small, rsSmall));
   // Count (source, destination, port) triples, the naive baseline's unit.
   const fastCount = fast.allowed.reduce((n, c) => n + (c.ports ?? []).reduce((m, r) => m + r.to - r.from + 1, 0), 0);
@@ -48,7 +49,7 @@ export async function run(): Promise<string[]> {
   if (fastCount !== naive) out.push('  MISMATCH between flowtap and the naive baseline');
   const big = generateApp(10000, 50000, 100, 1);
   const [rs, tInfer] = time(() => inferFirewall(big));
-  const addressing = planAddresses(big);
+  const addressing = unwrap(planAddresses(big));
   const [report, tVerify] = time(() => verifyRuleset(rs, big, addressing));
   out.push(
     `  10,000 services / 50,000 requirements: inference ${tInfer.toFixed(0)} ms (${rs.rules.length} rules), ` +

@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { renderNftTaps } from '../src/dataplane/index.js';
 import { compileTaps } from '../src/flowtap/index.js';
+import { unwrap } from '../src/diagnostics/index.js';
 import { planAddresses, type App } from '../src/model/index.js';
 import { generateApp } from './generate-app.js';
 
@@ -27,7 +28,7 @@ function cloud(): App {
 
 export async function run(): Promise<string[]> {
   const app = cloud();
-  const addressing = planAddresses(app);
+  const addressing = unwrap(planAddresses(app));
   const loads: Record<string, number> = {};
   app.instances.forEach((inst, k) => (loads[inst.name] = 2 + ((k * 7919) % 23)));
   const out = [`ftc: 100 nodes, ${app.services.length} services, ${app.monitors.length} monitors`];

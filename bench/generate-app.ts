@@ -1,5 +1,5 @@
 /** Synthetic applications for benchmarks: deterministic for a seed. */
-import { seededRng } from '../src/flowtap/index.js';
+import { seededRng } from '../src/random/index.js';
 import type { App, Requirement, Service } from '../src/model/index.js';
 
 export function generateApp(services: number, requirements: number, nodes = 100, seed = 1): App {

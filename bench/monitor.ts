@@ -6,19 +6,19 @@
  *
  *   node dist/bench/monitor.js            (MONITOR_BENCH_PACKETS=500000, MONITOR_BENCH_FILE=/tmp/...)
  */
-import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   encodePcapHeader,
   encodePcapRecordInto,
-  monitorTesting,
   MonitorEngine,
   NullLogTarget,
   readPcapFile,
   ZeekLogWriter,
   type PcapRecord,
 } from '../src/monitor/index.js';
+import * as monitorTesting from '../src/monitor/engine/testing.js';
+import { realSystem } from '../src/system/index.js';
 
 const MSS = 1448;
 const REQUESTS_PER_CONN = 5;
@@ -82,22 +82,22 @@ async function child(file: string): Promise<void> {
   process.stdout.write(JSON.stringify(r));
 }
 
-function runChild(cmd: string, args: string[]): Promise<{ ms: number; stdout: string; stderr: string; code: number | null }> {
-  return new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let err = '';
-    let lines = 0;
-    p.stdout.on('data', (b: Buffer) => {
-      // tshark prints a URI per line: count instead of keeping them
-      if (out.length < 64) out.push(b);
-      for (const x of b) if (x === 10) lines++;
-    });
-    p.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, stdout: cmd === process.execPath ? Buffer.concat(out).toString() : String(lines), stderr: err, code }));
+async function runChild(cmd: string, args: string[]): Promise<{ ms: number; stdout: string; stderr: string; code: number | null }> {
+  const t0 = process.hrtime.bigint();
+  const p = realSystem.spawn([cmd, ...args], { stdout: true, stderr: true });
+  const out: Buffer[] = [];
+  let err = '';
+  let lines = 0;
+  p.stdout?.on('data', (b: Buffer) => {
+    // tshark prints a URI per line: count instead of keeping them
+    if (out.length < 64) out.push(b);
+    for (const x of b) if (x === 10) lines++;
   });
+  p.stderr?.on('data', (b: Buffer) => (err += b.toString()));
+  const startError = await p.startError;
+  if (startError) throw startError;
+  const { code } = await p.exited;
+  return { ms: Number(process.hrtime.bigint() - t0) / 1e6, stdout: cmd === process.execPath ? Buffer.concat(out).toString() : String(lines), stderr: err, code };
 }
 
 export async function run(): Promise<string[]> {

@@ -4,7 +4,8 @@
  * Prints time per placement, the time ratio, cross-node share and unplaced load of both.
  */
 import { pathToFileURL } from 'node:url';
-import { generateCloud, place, type PlacementInput } from '../src/flowtap/index.js';
+import { place, type PlacementInput } from '../src/flowtap/index.js';
+import { generateCloud } from '../src/flowtap/placement/testing.js';
 
 interface Outcome {
   crossNodeShare: number;

@@ -1,7 +1,7 @@
 /**
  * Runs every benchmark in one process and prints their tables. Each bench compares against
  * a baseline measured in the same run, because these machines are noisy.
- * `npm run bench` (add `-- NAME ...` to pick some: datalog firewall placement decode http-parse ...).
+ * `npm run bench` (add `-- NAME ...` to pick some: datalog firewall placement decode http-parse startup ...).
  */
 const BENCHES: Record<string, () => Promise<{ run(): Promise<string[]> }>> = {
   datalog: () => import('./datalog.js'),
@@ -12,6 +12,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<string[]> }>> = {
   decode: () => import('./decode.js'),
   'http-parse': () => import('./http-parse.js'),
   monitor: () => import('./monitor.js'),
+  startup: () => import('./startup.js'),
   // Needs root: builds a real cloud and drives iperf3 and wrk through it (about two minutes).
   dataplane: () => import('./dataplane.js'),
 };

@@ -3,19 +3,22 @@
  * its inferred firewall and taps applied by nftables, and generated packets (random source,
  * destination, protocol and port, allowed and denied, tapped and not) sent for real from inside
  * the source namespaces. tcpdump in every instance and monitor namespace records where each
- * packet arrived; every arrival and every copy must be what simulatePacket says. Needs root.
+ * packet arrived; every arrival and every copy must be what the simulator backend says, with
+ * each node's own configuration applied to it from the same desired state; and each node's
+ * kernel must hold exactly the counting rules the simulator lists. Needs root.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prepareDeployment, type Deployment } from '../src/controller/index.js';
-import { compileSimulation, formatTrace, simulatePacket, type SimEntry, type Simulation } from '../src/dataplane/simulate/index.js';
-import { parsePacketSpec, seededRng, type Rng } from '../src/flowtap/index.js';
-import { EXTERNAL_IP } from '../src/dataplane/index.js';
-import { downCloud, externalNs, instanceNs, LocalCloud, monitorNs } from '../src/orchestrator/index.js';
+import { formatTrace, simulatorBackend, type SimEntry } from '../src/dataplane/simulate/index.js';
+import { parsePacketSpec } from '../src/flowtap/index.js';
+import { seededRng, type Rng } from '../src/random/index.js';
+import { EXTERNAL_IP, nftBackend, type NodeContext } from '../src/dataplane/index.js';
+import { downCloud, externalNs, instanceNs, LocalCloud, monitorNs, nodeNs } from '../src/orchestrator/index.js';
+import { realSystem, type Spawned } from '../src/system/index.js';
 import { needsRoot } from '../src/system/testing.js';
 
 const skip = needsRoot();
@@ -98,18 +101,16 @@ const next = () => {
 next();
 `;
 
-function runProber(ns: string, probes: Probe[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', PROBER, JSON.stringify(probes)], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d) => (err += d));
-    child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`prober in ${ns} exited ${code}: ${err}`))));
-  });
+async function runProber(ns: string, probes: Probe[]): Promise<void> {
+  const child = realSystem.spawn([process.execPath, '-e', PROBER, JSON.stringify(probes)], { ns, stderr: true });
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const { code } = await child.exited;
+  if (code !== 0) throw new Error(`prober in ${ns} exited ${code}: ${err}`);
 }
 
 interface Capture {
-  child: ChildProcess;
+  child: Spawned;
   seen: Set<string>;
   closed: Promise<void>;
 }
@@ -118,7 +119,7 @@ const TUPLE = /IP (\d+\.\d+\.\d+\.\d+)\.(\d+) > (\d+\.\d+\.\d+\.\d+)\.(\d+):/;
 
 /** tcpdump on every interface of a namespace, inbound IPv4 TCP/UDP only; resolves once listening. */
 async function capture(ns: string): Promise<Capture> {
-  const child = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-l', '-n', '-i', 'any', '-Q', 'in', 'ip and (tcp or udp)'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = realSystem.spawn(['tcpdump', '-l', '-n', '-i', 'any', '-Q', 'in', 'ip and (tcp or udp)'], { ns, stdout: true, stderr: true });
   const seen = new Set<string>();
   let partial = '';
   child.stdout!.on('data', (chunk: Buffer) => {
@@ -129,7 +130,7 @@ async function capture(ns: string): Promise<Capture> {
       if (m) seen.add(key(m[1], Number(m[2]), m[3], Number(m[4])));
     }
   });
-  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  const closed = child.exited.then(() => undefined);
   await new Promise<void>((resolve, reject) => {
     let err = '';
     const timer = setTimeout(() => reject(new Error(`tcpdump in ${ns} did not start: ${err}`)), 10_000);
@@ -140,7 +141,7 @@ async function capture(ns: string): Promise<Capture> {
         resolve();
       }
     });
-    child.once('close', () => reject(new Error(`tcpdump in ${ns} exited: ${err}`)));
+    void closed.then(() => reject(new Error(`tcpdump in ${ns} exited: ${err}`)));
   });
   return { child, seen, closed };
 }
@@ -148,7 +149,8 @@ async function capture(ns: string): Promise<Capture> {
 describe('differential: the simulator against nftables in namespaces', { skip }, () => {
   let stateDir = '';
   let dep: Deployment;
-  let sim: Simulation;
+  let ctx: NodeContext;
+  const sim = simulatorBackend();
 
   before(async () => {
     stateDir = mkdtempSync(join(tmpdir(), 'flowtap-diff-'));
@@ -161,10 +163,14 @@ describe('differential: the simulator against nftables in namespaces', { skip },
       root: process.cwd(),
       policies: [`${FIXTURE}/taps.dl`, `${FIXTURE}/inline.dl`],
     });
-    const ctx = cloud.context();
-    const compiled = compileSimulation({ app: dep.app, addressing: ctx.addressing, ruleset: dep.ruleset, contracts: dep.contracts, status: ctx.status });
-    if (!compiled.ok) assert.fail(compiled.errors.map((e) => e.message).join('\n'));
-    sim = compiled.value;
+    ctx = cloud.context();
+    // The simulator as a backend: each node's own configuration, from the same desired state the cloud applied.
+    for (const n of dep.app.nodes) {
+      const config = sim.render(dep.desired(n.name, ctx));
+      if (!config.ok) assert.fail(config.errors.map((e) => e.message).join('\n'));
+      const applied = await sim.apply(n.name, config.value);
+      assert.ok(applied.ok);
+    }
   });
 
   after(async () => {
@@ -198,7 +204,7 @@ describe('differential: the simulator against nftables in namespaces', { skip },
       const packet = parsePacketSpec(`${p.proto},nw_src=${p.srcIp},nw_dst=${p.dstIp},tp_src=${p.sport},tp_dst=${p.dport}`);
       assert.ok(packet.ok);
       // The cloud runs no monitor process: its monitors' namespaces fall back on each redirect's failMode.
-      const r = simulatePacket(sim, { from, packet: packet.value }, { inlineVerdict: 'monitor-down' });
+      const r = sim.inject({ from, packet: packet.value }, { inlineVerdict: 'monitor-down' });
       assert.ok(r.ok, r.ok ? '' : r.errors[0].message);
       const t = r.value;
       const wantAt = t.outcome.kind === 'delivered' ? [t.outcome.instance] : [];
@@ -218,5 +224,17 @@ describe('differential: the simulator against nftables in namespaces', { skip },
     // The mix must exercise every path, or agreeing proves little.
     for (const [what, n] of Object.entries(tally)) assert.ok(n >= (what === 'diverted' ? 2 : 10), `only ${n} probes ${what}: ${JSON.stringify(tally)}`);
     console.log(`differential: ${probes.length} probes agree: ${JSON.stringify(tally)}`);
+  });
+
+  test('the kernel holds exactly the counting rules the simulator lists, node by node', async () => {
+    const nft = nftBackend({ system: realSystem, nsOf: (n) => nodeNs(APP, n) });
+    for (const n of dep.app.nodes) {
+      const real = await nft.counters(n.name);
+      const simulated = await sim.counters(n.name);
+      assert.ok(real.ok && simulated.ok);
+      const names = (list: { table: string; chain: string; comment: string }[]) => list.map((c) => `${c.table} ${c.chain} ${c.comment}`).sort();
+      assert.ok(real.value.length > 20, `${n.name}: ${real.value.length} counting rules`);
+      assert.deepEqual(names(real.value), names(simulated.value), n.name);
+    }
   });
 });

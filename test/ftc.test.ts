@@ -7,6 +7,7 @@ import { nodeScript } from '../src/controller/index.js';
 import { renderNftTaps, renderOpenFlow } from '../src/dataplane/index.js';
 import { inferFirewall } from '../src/firewall/index.js';
 import { compileTaps, parseFlow, type FlowTap } from '../src/flowtap/index.js';
+import { unwrap } from '../src/diagnostics/index.js';
 import { loadApp, planAddresses, type App } from '../src/model/index.js';
 import { needsRoot } from '../src/system/testing.js';
 
@@ -14,7 +15,7 @@ const DIR = 'examples/dvd-rental/policies';
 const loaded = loadApp('examples/dvd-rental/app.yaml');
 assert.ok(loaded.ok);
 const app: App = loaded.value;
-const addressing = planAddresses(app);
+const addressing = unwrap(planAddresses(app));
 const policy = (name: string) => ({ file: `${DIR}/${name}`, text: readFileSync(`${DIR}/${name}`, 'utf8') });
 const files = readdirSync(DIR).filter((f) => f.endsWith('.dl')).sort();
 
@@ -121,7 +122,7 @@ test('nft accepts every node\'s full script (firewall + taps) for each policy (n
     const r = compileTaps(app, addressing, [policy(f)]);
     assert.ok(r.ok);
     for (const node of app.nodes) {
-      const script = nodeScript({ app, ruleset, contracts: r.value.contracts, mode: 'enforce' }, node.name, { tenant: app.tenant, app: app.name, addressing, status });
+      const script = unwrap(nodeScript({ app, ruleset, contracts: r.value.contracts, mode: 'enforce' }, node.name, { addressing, status }));
       execFileSync('ip', ['netns', 'exec', NS, 'nft', '-c', '-f', '-'], { input: script });
     }
   }

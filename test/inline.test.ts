@@ -16,7 +16,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCounters } from '../src/dataplane/index.js';
-import { systemRunner } from '../src/orchestrator/index.js';
+import { realSystem } from '../src/system/index.js';
 import { needsRoot } from '../src/system/testing.js';
 import { canConnect, flowtap, inNs, ROOT, stateDir } from './testing.js';
 
@@ -227,14 +227,14 @@ describe('inline monitor on the local cloud', { skip }, () => {
     children.push(listener);
     await sleep(300);
     const counters = async () => {
-      const c = await readCounters(systemRunner, NODE, { family: 'inet', name: 'flowtap' });
+      const c = await readCounters(realSystem, NODE, { family: 'inet', name: 'flowtap' });
       assert.ok(c.ok);
       return c.value.find((x) => x.comment === 'eg_web_0 default')?.packets ?? 0;
     };
     const dropsBefore = await counters();
     assert.equal(await canConnect(WEB_NS, '10.250.0.254', 9000, 2), false, 'the egress rules still hold');
     assert.ok((await counters()) > dropsBefore, 'dropped by web-0 egress check after the monitor passed it');
-    const passedBack = await readCounters(systemRunner, NODE, { family: 'netdev', name: 'flowtap_taps' });
+    const passedBack = await readCounters(realSystem, NODE, { family: 'netdev', name: 'flowtap_taps' });
     assert.ok(passedBack.ok && passedBack.value.some((x) => x.chain === 'ret_fr0' && /sent by an instance/.test(x.comment) && x.packets > 0));
 
     await kill(mon.child);

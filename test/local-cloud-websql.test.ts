@@ -11,9 +11,9 @@ import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyNft, readCounters } from '../src/dataplane/index.js';
-import { systemRunner } from '../src/orchestrator/index.js';
+import { realSystem } from '../src/system/index.js';
 import { needsRoot } from '../src/system/testing.js';
-import { canConnect, flowtap, inNs, namespaces, ROOT, stateDir } from './testing.js';
+import { canConnect, flowtap, flowtapCommand, inNs, namespaces, ROOT, stateDir } from './testing.js';
 
 const skip = needsRoot();
 const APP = 'examples/web-sql';
@@ -53,7 +53,8 @@ describe('local cloud: web-sql', { skip }, () => {
 
   test('down cleans up after an `up` killed half-way (no state to trust, leftovers found by name)', async () => {
     await flowtap('down', 'web-sql');
-    const child = spawn(process.execPath, ['bin/flowtap.js', 'up', APP], { cwd: ROOT, env: { ...process.env, FLOWTAP_STATE_DIR: stateDir }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const [cmd, ...args] = flowtapCommand('up', APP);
+    const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, FLOWTAP_STATE_DIR: stateDir }, stdio: ['ignore', 'ignore', 'pipe'] });
     let progress = '';
     child.stderr.on('data', (d) => (progress += d));
     // Kill it once it has made namespaces but before it finishes.
@@ -83,12 +84,12 @@ describe('local cloud: web-sql', { skip }, () => {
   test('a rejected nft script leaves the previous rules in force', async () => {
     const ctx = await up();
     const sql = ctx.addressing.instances['sql-0'].ip;
-    const before = await readCounters(systemRunner, NODE, { family: 'inet', name: 'flowtap' });
+    const before = await readCounters(realSystem, NODE, { family: 'inet', name: 'flowtap' });
     assert.ok(before.ok && before.value.length > 0);
-    const bad = await applyNft(systemRunner, NODE, 'table inet flowtap\ndelete table inet flowtap\ntable inet flowtap { chain forward { type filter hook forward priority filter; policy accept; ip saddr @missing accept } }\n');
+    const bad = await applyNft(realSystem, NODE, 'table inet flowtap\ndelete table inet flowtap\ntable inet flowtap { chain forward { type filter hook forward priority filter; policy accept; ip saddr @missing accept } }\n');
     assert.equal(bad.ok, false);
     if (!bad.ok) assert.ok(bad.errors[0].loc?.line, JSON.stringify(bad.errors));
-    const afterwards = await readCounters(systemRunner, NODE, { family: 'inet', name: 'flowtap' });
+    const afterwards = await readCounters(realSystem, NODE, { family: 'inet', name: 'flowtap' });
     assert.ok(afterwards.ok);
     assert.deepEqual(afterwards.value.map((c) => c.comment), before.value.map((c) => c.comment));
     assert.equal(await canConnect(EXT, sql, 3306), false, 'still enforced');
@@ -98,7 +99,7 @@ describe('local cloud: web-sql', { skip }, () => {
     const ctx = await up('--mode', 'audit');
     const sql = ctx.addressing.instances['sql-0'].ip;
     assert.equal(await canConnect(EXT, sql, 3306), true, 'audit does not drop');
-    const c = await readCounters(systemRunner, NODE, { family: 'inet', name: 'flowtap' });
+    const c = await readCounters(realSystem, NODE, { family: 'inet', name: 'flowtap' });
     assert.ok(c.ok);
     const would = c.value.find((x) => x.comment === 'in_sql_0 default');
     assert.ok(would && would.packets > 0, JSON.stringify(c.value));

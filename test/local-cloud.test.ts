@@ -6,6 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import { realSystem } from '../src/system/index.js';
 import { needsRoot } from '../src/system/testing.js';
 import { canConnect, flowtap, inNs, namespaces, run, stateDir } from './testing.js';
 
@@ -64,6 +65,22 @@ describe('local cloud: dvd-rental', { skip }, () => {
     const { ok, out } = await liveOk();
     assert.ok(ok, out);
     assert.match(out, /11 open/);
+  });
+
+  test('status: every service is up and listening, the database and the queue that daemonise included', async () => {
+    const r = await flowtap('status', 'dvd-rental', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const s = JSON.parse(r.stdout) as {
+      instances: { instance: string; health: string; processes: number }[];
+      monitors: { monitor: string; health: string }[];
+      processes: { owner: string; alive: boolean }[];
+    };
+    assert.deepEqual(s.instances.filter((i) => i.health !== 'listening'), []);
+    assert.deepEqual(s.monitors.filter((m) => m.health !== 'running'), []);
+    // The scripts started for db-0 and mq-0 handed over to their servers and exited: that is not "down".
+    for (const owner of ['db-0', 'mq-0']) assert.equal(s.processes.find((p) => p.owner === owner)?.alive, false, owner);
+    const text = await flowtap('status', 'dvd-rental');
+    assert.match(text.stdout, /db-0 +node2 +\S+ +running +listening +5432 open/);
   });
 
   test('the rental flow works end to end through the firewall, across nodes', async () => {
@@ -196,14 +213,8 @@ describe('local cloud: dvd-rental', { skip }, () => {
     const r = await flowtap('down', 'dvd-rental');
     assert.equal(r.code, 0);
     assert.deepEqual(namespaces(PREFIX), []);
-    const alive = [...pids].filter((p) => {
-      try {
-        process.kill(p, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    });
+    // An exited process its new parent (init) has not reaped yet still answers signal 0; it is not running.
+    const alive = [...pids].filter((p) => realSystem.alive(p));
     assert.deepEqual(alive, [], 'processes of the cloud outlived down');
     // Nothing started from this cloud's state folder survives either (servers record it in their argv).
     const procs = await run('pgrep', ['-f', stateDir]);

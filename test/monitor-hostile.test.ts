@@ -7,17 +7,18 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { seededUint32 } from '../src/random/index.js';
 import {
   encodePcap,
   MemoryLogTarget,
   MonitorEngine,
-  packetBuilder as B,
   parseZeekTsv,
   runMonitor,
   ZeekLogWriter,
-  monitorTesting,
   type PcapRecord,
 } from '../src/monitor/index.js';
+import * as B from '../src/monitor/decode/testing.js';
+import * as monitorTesting from '../src/monitor/engine/testing.js';
 
 const { Clock, TcpFlow, httpRequest, pg: pgWire } = monitorTesting;
 type Clock = InstanceType<typeof Clock>;
@@ -99,8 +100,8 @@ test('malformed and random frames are counted by reason and never stop the monit
   badIhl[14] = 0x41;
   out.push({ ts: clock.next(), data: badIhl });
   out.push({ ts: clock.next(), data: new Uint8Array(5) });
-  let seed = 12345;
-  const rnd = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) & 0xff;
+  const next = seededUint32(12345);
+  const rnd = (): number => next() & 0xff;
   for (let i = 0; i < 3000; i++) {
     const frame = good.slice();
     // mutate a few bytes after the Ethernet header, and sometimes cut the frame

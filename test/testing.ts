@@ -16,8 +16,21 @@ export interface Ran {
   stderr: string;
 }
 
+/**
+ * The command line of the build these tests were compiled into (dist/, or a helper's own
+ * output folder), so a test exercises the code beside it rather than whatever dist/ holds.
+ */
+const CLI = new URL('../src/cli/index.js', import.meta.url).href;
+
+/** argv that runs `flowtap ARGS...` (for tests that start it themselves). */
+export function flowtapCommand(...args: string[]): string[] {
+  const entry = `const { main } = await import(${JSON.stringify(CLI)}); process.exitCode = await main(process.argv.slice(1));`;
+  return [process.execPath, '--input-type=module', '-e', entry, '--', ...args];
+}
+
 export function flowtap(...args: string[]): Promise<Ran> {
-  return run(process.execPath, [join(ROOT, 'bin/flowtap.js'), ...args]);
+  const [cmd, ...rest] = flowtapCommand(...args);
+  return run(cmd, rest);
 }
 
 export function run(cmd: string, args: string[], input?: string): Promise<Ran> {

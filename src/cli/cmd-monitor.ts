@@ -1,49 +1,55 @@
 /** `flowtap monitor`: the Zeek-like security monitor on a pcap file or a live interface. */
 import { diag, FlowtapError } from '../diagnostics/index.js';
 import { formatNotice, formatRunReport, runMonitor } from '../monitor/index.js';
+import { CliCode } from './codes.js';
 import type { Io } from './exit.js';
+import type { LogFormat } from './options.js';
 
-export interface MonitorCliOptions {
+export interface MonitorOptions {
   pcap?: string;
   iface?: string;
   app?: string;
   addressing?: string;
   logDir?: string;
-  format: string;
-  duration?: string;
-  failOnNotice: boolean;
-  /** Comma-separated instances whose incoming requests reach this monitor. */
-  observes?: string;
-  inline: boolean;
-  json: boolean;
+  format: LogFormat;
+  /** Live capture: stop after this many seconds (> 0). */
+  duration?: number;
+  failOnNotice?: boolean;
+  /** Instances whose incoming requests reach this monitor. */
+  observes?: string[];
+  inline?: boolean;
+  /** Notices as JSON lines on stdout; the closing report as one JSON document on stderr. */
+  json?: boolean;
 }
 
-export async function cmdMonitor(io: Io, o: MonitorCliOptions): Promise<number> {
-  if (!o.pcap === !o.iface) throw new FlowtapError(diag('E_CLI_OPTION', 'give exactly one of --pcap FILE or --iface IF', { field: '--pcap' }));
-  if (o.format !== 'tsv' && o.format !== 'json')
-    throw new FlowtapError(diag('E_CLI_OPTION', `--format must be tsv or json, not "${o.format}"`, { field: '--format' }));
-  const duration = o.duration === undefined ? undefined : Number(o.duration);
-  if (duration !== undefined && !(duration > 0)) throw new FlowtapError(diag('E_CLI_OPTION', `--duration must be a positive number of seconds`, { field: '--duration' }));
+export async function cmdMonitor(io: Io, o: MonitorOptions): Promise<number> {
+  // Commander rejects both together; neither is this check's.
+  const input = o.pcap ? { pcap: o.pcap } : o.iface ? { iface: o.iface } : undefined;
+  if (!input) throw new FlowtapError(diag(CliCode.OPTION, 'give one of --pcap FILE or --iface IF', { field: '--pcap' }));
   const ac = new AbortController();
   const stop = () => ac.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
     const r = await runMonitor({
-      ...(o.pcap ? { pcap: o.pcap } : { iface: o.iface! }),
+      ...input,
       ...(o.app ? { app: o.app } : {}),
       ...(o.addressing ? { addressing: o.addressing } : {}),
       ...(o.logDir ? { logDir: o.logDir } : {}),
       format: o.format,
       signal: ac.signal,
-      ...(duration ? { durationSeconds: duration } : {}),
-      failOnNotice: o.failOnNotice,
+      ...(o.duration ? { durationSeconds: o.duration } : {}),
+      failOnNotice: o.failOnNotice === true,
       ...(o.inline ? { inline: true } : {}),
-      ...(o.observes !== undefined ? { policy: { integrity: { observed: o.observes.split(',').filter(Boolean) } } } : {}),
+      ...(o.observes !== undefined ? { policy: { integrity: { observed: o.observes } } } : {}),
       onNotice: (n) => io.out(o.json ? JSON.stringify(n) : formatNotice(n)),
     });
     if (r.diagnostics.length && r.exitCode === 2) throw new FlowtapError(r.diagnostics);
-    io.err(formatRunReport(r));
+    // stdout stays a stream of notices that a program can read line by line.
+    if (o.json) {
+      const { notices: _raised, ...report } = r;
+      io.err(JSON.stringify(report));
+    } else io.err(formatRunReport(r));
     return r.exitCode;
   } finally {
     process.off('SIGINT', stop);

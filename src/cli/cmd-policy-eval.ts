@@ -2,18 +2,27 @@ import { readFileSync } from 'node:fs';
 import { diag, FlowtapError } from '../diagnostics/index.js';
 import { modelFacts } from '../model/index.js';
 import { checkProgram, evaluate, formatFact, parseProgram, type Fact } from '../datalog/index.js';
+import { CliCode } from './codes.js';
 import { EXIT_OK, EXIT_VIOLATIONS, need, type Io } from './exit.js';
 import { loadAppArg } from './load.js';
+
+export interface PolicyEvalOptions {
+  /** Add the facts of this application (descriptor or folder). */
+  facts?: string;
+  /** Print only this predicate. */
+  query?: string;
+  json?: boolean;
+}
 
 /** Congress convention: tuples of `error` or `violation` are policy violations. */
 const VIOLATION_PREDICATES = ['error', 'violation'];
 
-export function cmdPolicyEval(io: Io, file: string, o: { facts?: string; query?: string; json: boolean }): number {
+export function cmdPolicyEval(io: Io, file: string, o: PolicyEvalOptions): number {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new FlowtapError(diag('E_NO_FILE', `cannot read ${file}: ${(e as Error).message}`, { file }));
+    throw new FlowtapError(diag(CliCode.NO_FILE, `cannot read ${file}: ${(e as Error).message}`, { file }));
   }
   const program = need(checkProgram(need(parseProgram(text, file))));
   let facts: Fact[] = [];
@@ -21,10 +30,19 @@ export function cmdPolicyEval(io: Io, file: string, o: { facts?: string; query?:
     const { app, addressing } = loadAppArg(o.facts);
     facts = modelFacts(app, addressing);
   }
-  const db = evaluate(program, facts);
-  const preds = o.query ? [o.query] : db.predicates().filter((p) => !facts.some((f) => f.pred === p)).sort();
+  const db = need(evaluate(program, facts));
+  const preds = o.query
+    ? [o.query]
+    : db
+        .predicates()
+        .filter((p) => !facts.some((f) => f.pred === p))
+        .sort();
   const result: Record<string, (string | number)[][]> = {};
-  for (const p of preds) result[p] = db.query(p).map((t) => [...t]).sort(compareTuples);
+  for (const p of preds)
+    result[p] = db
+      .query(p)
+      .map((t) => [...t])
+      .sort(compareTuples);
   if (o.json) io.out(JSON.stringify(result, null, 2));
   else for (const p of preds) for (const t of result[p]) io.out(formatFact({ pred: p, args: t }));
   const violations = VIOLATION_PREDICATES.some((p) => db.query(p).length > 0);

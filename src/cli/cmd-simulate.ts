@@ -5,37 +5,46 @@ import { inferFirewall } from '../firewall/index.js';
 import { parsePacketSpec, type FlowTap } from '../flowtap/index.js';
 import { EXTERNAL, type Addressing, type App } from '../model/index.js';
 import { compileFromCli } from './cmd-taps.js';
+import { CliCode } from './codes.js';
 import { EXIT_OK, need, type Io } from './exit.js';
 import { loadAppArg } from './load.js';
+import type { InlineVerdict, Strategy } from './options.js';
 
-export interface SimulateCliOptions {
+export interface SimulateOptions {
   policy: string[];
-  strategy: string;
+  strategy: Strategy;
   packet: string;
+  /** An instance, or "external". */
   from: string;
-  established: boolean;
+  established?: boolean;
   /** What an inline monitor does with a redirected packet: pass, block, or monitor-down (failMode decides). */
-  inlineVerdict: string;
-  json: boolean;
+  inlineVerdict: InlineVerdict;
+  json?: boolean;
 }
 
 /** Without policies, the firewall alone. */
-function deployment(appArg: string, o: SimulateCliOptions): { app: App; addressing: Addressing; contracts: FlowTap[] } {
+function deployment(appArg: string, o: SimulateOptions): { app: App; addressing: Addressing; contracts: FlowTap[] } {
   if (!o.policy.length) return { ...loadAppArg(appArg), contracts: [] };
   const { app, addressing, compiled } = compileFromCli(appArg, o.policy, o.strategy);
   return { app, addressing, contracts: compiled.contracts };
 }
 
-export function cmdSimulate(io: Io, appArg: string, o: SimulateCliOptions): number {
+export function cmdSimulate(io: Io, appArg: string, o: SimulateOptions): number {
   const { app, addressing, contracts } = deployment(appArg, o);
   if (o.from !== EXTERNAL && !app.instances.some((i) => i.name === o.from))
-    throw new FlowtapError(diag('E_CLI_OPTION', `--from must be an instance (${app.instances.map((i) => i.name).join(', ')}) or "external"`, { field: '--from' }));
-  if (o.inlineVerdict !== 'pass' && o.inlineVerdict !== 'block' && o.inlineVerdict !== 'monitor-down')
-    throw new FlowtapError(diag('E_CLI_OPTION', `--inline-verdict must be pass, block or monitor-down, not "${o.inlineVerdict}"`, { field: '--inline-verdict' }));
+    throw new FlowtapError(
+      diag(CliCode.OPTION, `--from must be an instance (${app.instances.map((i) => i.name).join(', ')}) or "external"`, {
+        field: '--from',
+      }),
+    );
   const packet = need(parsePacketSpec(o.packet, { field: '--packet' }));
   const sim = need(compileSimulation({ app, addressing, ruleset: inferFirewall(app), contracts }));
   const trace = need(
-    simulatePacket(sim, { from: o.from === EXTERNAL ? fromOutside() : fromInstance(o.from), packet }, { ctState: o.established ? 'established' : 'new', inlineVerdict: o.inlineVerdict }),
+    simulatePacket(
+      sim,
+      { from: o.from === EXTERNAL ? fromOutside() : fromInstance(o.from), packet },
+      { ctState: o.established ? 'established' : 'new', inlineVerdict: o.inlineVerdict },
+    ),
   );
   io.out(o.json ? JSON.stringify(trace, null, 2) : formatTrace(trace));
   return EXIT_OK;

@@ -3,51 +3,69 @@ import { readFileSync } from 'node:fs';
 import { readPolicies } from '../controller/index.js';
 import { flowToNft, renderNftTaps, renderOpenFlow } from '../dataplane/index.js';
 import { diag, formatLocation, FlowtapError } from '../diagnostics/index.js';
-import { compileTaps, formatContract, matchesPacket, parsePacketSpec, printPacket, type CompiledTaps, type Placement } from '../flowtap/index.js';
+import {
+  compileTaps,
+  formatContract,
+  matchesPacket,
+  parsePacketSpec,
+  printPacket,
+  type CompiledTaps,
+  type Placement,
+} from '../flowtap/index.js';
 import type { Addressing, App } from '../model/index.js';
+import { CliCode } from './codes.js';
 import { EXIT_OK, need, type Io } from './exit.js';
 import { loadAppArg } from './load.js';
+import type { Strategy, TapsFormat } from './options.js';
 
-export interface TapsCliOptions {
+export interface TapsOptions {
+  /** At least one (commander insists). */
   policy: string[];
-  strategy: string;
-  format: string;
+  strategy: Strategy;
+  format: TapsFormat;
   /** JSON file: instance -> expected Mbit/s (measured statistics). */
   loads?: string;
   /** JSON file: an earlier `flowtap taps --json` output (or its placement) to re-place from. */
   previous?: string;
-  json: boolean;
+  /** Same as `format: 'json'`. */
+  json?: boolean;
+}
+
+export interface ExplainTapOptions {
+  policy: string[];
+  strategy: Strategy;
+  packet: string;
+  json?: boolean;
 }
 
 function readJson(file: string, what: string): unknown {
   try {
     return JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new FlowtapError(diag('E_CLI_INPUT', `cannot read ${what} from ${file}: ${(e as Error).message}`, { file }));
+    throw new FlowtapError(diag(CliCode.INPUT, `cannot read ${what} from ${file}: ${(e as Error).message}`, { file }));
   }
 }
 
 function readLoads(file: string): Record<string, number> {
   const doc = readJson(file, 'loads');
   if (!doc || typeof doc !== 'object' || Array.isArray(doc) || Object.values(doc).some((v) => typeof v !== 'number' || !(v >= 0)))
-    throw new FlowtapError(diag('E_CLI_INPUT', 'loads must be a JSON object of instance name -> Mbit/s (a number >= 0)', { file }));
+    throw new FlowtapError(diag(CliCode.INPUT, 'loads must be a JSON object of instance name -> Mbit/s (a number >= 0)', { file }));
   return doc as Record<string, number>;
 }
 
 export function compileFromCli(
   appArg: string,
   policy: string[],
-  strategy: string,
+  strategy: Strategy,
   more: { loads?: string; previous?: string } = {},
 ): { app: App; addressing: Addressing; compiled: CompiledTaps } {
-  if (!policy.length) throw new FlowtapError(diag('E_CLI_OPTION', 'give at least one --policy FILE', { field: '--policy' }));
-  if (strategy !== 'per-app' && strategy !== 'per-node')
-    throw new FlowtapError(diag('E_CLI_OPTION', `--strategy must be per-app or per-node, not "${strategy}"`, { field: '--strategy' }));
   const { app, addressing } = loadAppArg(appArg);
   const loads = more.loads ? readLoads(more.loads) : undefined;
   const prev = more.previous ? (readJson(more.previous, 'the previous placement') as { placement?: Placement } & Placement) : undefined;
   const previous = prev ? (prev.placement ?? prev) : undefined;
-  const compiled = need(compileTaps(app, addressing, readPolicies(policy), { strategy, ...(loads ? { loads } : {}), ...(previous ? { previous } : {}) }));
+  const compiled = need(
+    compileTaps(app, addressing, readPolicies(policy), { strategy, ...(loads ? { loads } : {}), ...(previous ? { previous } : {}) }),
+  );
   return { app, addressing, compiled };
 }
 
@@ -64,7 +82,7 @@ function ofPorts(app: App, addressing: Addressing): { ports: Record<string, numb
   return { ports, macs };
 }
 
-export function cmdTaps(io: Io, appArg: string, o: TapsCliOptions): number {
+export function cmdTaps(io: Io, appArg: string, o: TapsOptions): number {
   const { app, addressing, compiled } = compileFromCli(appArg, o.policy, o.strategy, { loads: o.loads, previous: o.previous });
   const format = o.json ? 'json' : o.format;
   switch (format) {
@@ -81,24 +99,24 @@ export function cmdTaps(io: Io, appArg: string, o: TapsCliOptions): number {
       io.out([need(renderOpenFlow(compiled.contracts, ofPorts(app, addressing))).script].flat().join('\n'));
       return EXIT_OK;
     case 'text':
-      for (const c of compiled.contracts) io.out(formatContract(c, { details: true }) + `  # ${c.id}`);
+      for (const c of compiled.contracts) io.out(`${formatContract(c, { details: true })}  # ${c.id}`);
       if (compiled.placement)
         io.out(
           `placement: ${compiled.placement.assignments.length} assignments, cross-node share ${(compiled.placement.crossNodeShare * 100).toFixed(1)}%, ` +
-            `monitor load ${Object.entries(compiled.placement.monitorLoad).map(([m, l]) => `${m}=${l}`).join(' ')}`,
+            `monitor load ${Object.entries(compiled.placement.monitorLoad)
+              .map(([m, l]) => `${m}=${l}`)
+              .join(' ')}`,
         );
       if (o.previous) {
         io.out(`re-placement: ${compiled.moved.length} flow group(s) moved`);
         for (const m of compiled.moved) io.out(`  moved ${m.flow} (${m.load} Mbit/s): ${m.from} -> ${m.to ?? 'nowhere (unplaced)'}`);
       }
       return EXIT_OK;
-    default:
-      throw new FlowtapError(diag('E_CLI_OPTION', `--format must be text, json, nft or ovs, not "${format}"`, { field: '--format' }));
   }
 }
 
 /** Which policy rule produced which contract, and which rendered rule matches the packet. Applies nothing. */
-export function cmdExplainTap(io: Io, appArg: string, o: { policy: string[]; strategy: string; packet: string; json: boolean }): number {
+export function cmdExplainTap(io: Io, appArg: string, o: ExplainTapOptions): number {
   const { app, addressing, compiled } = compileFromCli(appArg, o.policy, o.strategy);
   const pkt = need(parsePacketSpec(o.packet, { field: '--packet' }));
   const hits = compiled.contracts.filter((c) => matchesPacket(c.flow, pkt));

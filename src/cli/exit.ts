@@ -7,7 +7,7 @@ import { FlowtapError, formatDiagnostic, type Diagnostic, type Result } from '..
 export const EXIT_OK = 0;
 export const EXIT_VIOLATIONS = 1;
 export const EXIT_BAD_INPUT = 2;
-export const EXIT_BUG = 3;
+const EXIT_BUG = 3;
 
 export interface Io {
   out(s: string): void;
@@ -15,8 +15,8 @@ export interface Io {
 }
 
 export const processIo: Io = {
-  out: (s) => process.stdout.write(s.endsWith('\n') ? s : s + '\n'),
-  err: (s) => process.stderr.write(s.endsWith('\n') ? s : s + '\n'),
+  out: (s) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`),
+  err: (s) => process.stderr.write(s.endsWith('\n') ? s : `${s}\n`),
 };
 
 /** Runs a command body and maps its outcome to an exit code; prints diagnostics (as JSON with --json). */

@@ -1,16 +1,20 @@
 /**
  * Everything a deployment needs, computed from the descriptor and the policies only:
- * the inferred firewall, the compiled tap contracts, and the per-node data-plane script.
+ * the inferred firewall, the compiled tap contracts, and each node's desired data plane.
  * `up`, every management operation and every reaction recompute it the same way, so the
  * rules in force always follow from the model and the current management context.
+ *
+ * planDeployment is the core (values in, a Result out); prepareDeployment is its edge for the
+ * command line and the local cloud: it reads the files and throws FlowtapError.
  */
 import { readFileSync } from 'node:fs';
-import { diag, FlowtapError } from '../diagnostics/index.js';
+import type { NodeContext, NodeDesired } from '../dataplane/index.js';
+import { diag, fail, FlowtapError, ok, unwrap, type Result } from '../diagnostics/index.js';
 import { inferFirewall, type Ruleset } from '../firewall/index.js';
 import { compileTaps, type FlowTap, type PolicySource } from '../flowtap/index.js';
 import { loadApp, planAddresses, type Addressing, type App } from '../model/index.js';
-import type { ManagementContext } from '../orchestrator/index.js';
-import { nodeScript } from './node-script.js';
+import { ControllerCode } from './codes.js';
+import { nodeDesired, nodeScript } from './node-script.js';
 
 export interface DeploymentOptions {
   policies: string[];
@@ -24,7 +28,12 @@ export interface Deployment {
   addressing: Addressing;
   ruleset: Ruleset;
   contracts: FlowTap[];
-  dataplane: (node: string, ctx: ManagementContext) => string;
+  /** One node's desired state in the given context: what a data-plane backend renders. */
+  desired: (node: string, ctx: NodeContext) => NodeDesired;
+  /** One node's whole nft script in the given context. */
+  script: (node: string, ctx: NodeContext) => Result<string>;
+  /** As `script`, for the local cloud's apply (an edge): a script the renderers refuse throws FlowtapError. */
+  dataplane: (node: string, ctx: NodeContext) => string;
 }
 
 export function readPolicies(files: string[]): PolicySource[] {
@@ -32,23 +41,60 @@ export function readPolicies(files: string[]): PolicySource[] {
     try {
       return { file, text: readFileSync(file, 'utf8') };
     } catch (e) {
-      throw new FlowtapError(diag('E_NO_FILE', `cannot read policy ${file}: ${(e as Error).message}`, { file }));
+      throw new FlowtapError(diag(ControllerCode.NO_FILE, `cannot read policy ${file}: ${(e as Error).message}`, { file }));
     }
+  });
+}
+
+export interface DeploymentInput {
+  app: App;
+  policies: PolicySource[];
+  mode: 'enforce' | 'audit';
+  strategy?: 'per-app' | 'per-node';
+  downMonitors?: string[];
+  /** The addressing in force (the local cloud's state); default the model's plan. */
+  addressing?: Addressing;
+}
+
+export function planDeployment(input: DeploymentInput): Result<Deployment> {
+  const { app } = input;
+  let addressing = input.addressing;
+  if (!addressing) {
+    const planned = planAddresses(app);
+    if (!planned.ok) return planned;
+    addressing = planned.value;
+  }
+  const ruleset = inferFirewall(app);
+  let contracts: FlowTap[] = [];
+  if (input.policies.length) {
+    const compiled = compileTaps(app, addressing, input.policies, { strategy: input.strategy });
+    if (!compiled.ok) return fail(compiled.errors);
+    contracts = compiled.value.contracts;
+  }
+  const scriptInput = { app, ruleset, contracts, mode: input.mode, downMonitors: input.downMonitors };
+  const script = (node: string, ctx: NodeContext) => nodeScript(scriptInput, node, ctx);
+  return ok({
+    app,
+    addressing,
+    ruleset,
+    contracts,
+    desired: (node, ctx) => nodeDesired(scriptInput, node, ctx),
+    script,
+    dataplane: (node, ctx) => unwrap(script(node, ctx)),
   });
 }
 
 export function prepareDeployment(descriptor: string, opts: DeploymentOptions, addressing?: Addressing): Deployment {
   const loaded = loadApp(descriptor);
   if (!loaded.ok) throw new FlowtapError(loaded.errors);
-  const app = loaded.value;
-  const addr = addressing ?? planAddresses(app);
-  const ruleset = inferFirewall(app);
-  let contracts: FlowTap[] = [];
-  if (opts.policies.length) {
-    const compiled = compileTaps(app, addr, readPolicies(opts.policies), { strategy: opts.strategy });
-    if (!compiled.ok) throw new FlowtapError(compiled.errors);
-    contracts = compiled.value.contracts;
-  }
-  const input = { app, ruleset, contracts, mode: opts.mode, downMonitors: opts.downMonitors };
-  return { app, addressing: addr, ruleset, contracts, dataplane: (node, ctx) => nodeScript(input, node, ctx) };
+  return unwrap(
+    planDeployment({
+      app: loaded.value,
+      policies: opts.policies.length ? readPolicies(opts.policies) : [],
+      mode: opts.mode,
+      strategy: opts.strategy,
+      downMonitors: opts.downMonitors,
+      addressing,
+    }),
+  );
 }

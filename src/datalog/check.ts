@@ -8,10 +8,6 @@ import { BUILTINS } from './builtins.js';
 import { checkSafety } from './safety.js';
 import { stratify, type Stratum } from './stratify.js';
 
-export const E_DL_ARITY = 'E_DL_ARITY';
-export const E_DL_BUILTIN_ARITY = 'E_DL_BUILTIN_ARITY';
-export const E_DL_BUILTIN_HEAD = 'E_DL_BUILTIN_HEAD';
-export const E_DL_RULE_SIZE = 'E_DL_RULE_SIZE';
 
 /** Joins run one nested call per literal; far beyond any real policy, well within the stack. */
 export const MAX_BODY_LITERALS = 1000;
@@ -49,20 +45,20 @@ export function checkProgram(program: Program): Result<CheckedProgram> {
     known.derived ||= derived;
     if (known.arity !== arity) {
       errors.push(
-        diag(E_DL_ARITY, `predicate '${pred}' used with ${arity} argument(s) here but with ${known.arity} at ${at(known.loc)}`, loc),
+        diag('E_DL_ARITY', `predicate '${pred}' used with ${arity} argument(s) here but with ${known.arity} at ${at(known.loc)}`, loc),
       );
     }
   };
   const notBuiltinHead = (pred: string, loc: SourceLoc): boolean => {
     if (!BUILTINS.has(pred)) return true;
-    errors.push(diag(E_DL_BUILTIN_HEAD, `'${pred}' is a builtin and cannot be defined by a rule or fact`, loc));
+    errors.push(diag('E_DL_BUILTIN_HEAD', `'${pred}' is a builtin and cannot be defined by a rule or fact`, loc));
     return false;
   };
 
   for (const f of program.facts) if (notBuiltinHead(f.pred, f.loc)) use(f.pred, f.args.length, f.loc, false);
   program.rules.forEach((r) => {
     if (r.body.length > MAX_BODY_LITERALS) {
-      errors.push(diag(E_DL_RULE_SIZE, `rule has ${r.body.length} body literals; at most ${MAX_BODY_LITERALS} are supported`, r.loc));
+      errors.push(diag('E_DL_RULE_SIZE', `rule has ${r.body.length} body literals; at most ${MAX_BODY_LITERALS} are supported`, r.loc));
     }
     if (notBuiltinHead(r.head.pred, r.head.loc)) use(r.head.pred, r.head.args.length, r.head.loc, true);
     for (const l of r.body) {
@@ -74,8 +70,13 @@ export function checkProgram(program: Program): Result<CheckedProgram> {
       if (!spec) continue;
       if (spec.arity !== l.args.length) {
         errors.push(
-          diag(E_DL_BUILTIN_ARITY, `builtin '${l.name}' takes ${spec.arity} argument(s) but was given ${l.args.length}`, l.loc),
+          diag('E_DL_BUILTIN_ARITY', `builtin '${l.name}' takes ${spec.arity} argument(s) but was given ${l.args.length}`, l.loc),
         );
+      }
+      // A constant the builtin cannot take is wrong on every run: say so before any runs.
+      for (const [i, t] of l.args.entries()) {
+        const problem = t.kind === 'const' ? spec.argProblem?.(t.value, i) : undefined;
+        if (problem !== undefined) errors.push(diag('E_DL_BUILTIN_ARG', `builtin '${l.name}': ${problem}`, t.loc));
       }
     }
   });

@@ -9,8 +9,6 @@ import type { Interner } from './intern.js';
 import { ORIGIN_INPUT, ORIGIN_PROGRAM_FACT, type ProvenanceLog } from './provenance.js';
 import type { Relation } from './relation.js';
 
-export const E_DL_NO_PROVENANCE = 'E_DL_NO_PROVENANCE';
-export const E_DL_NOT_DERIVED = 'E_DL_NOT_DERIVED';
 
 /** How a tuple first came to be. Shared premises are the same object (a DAG). */
 export interface Derivation {
@@ -100,10 +98,10 @@ export class Database {
   explain(pred: string, args: readonly Value[]): Result<Derivation> {
     const fact = { pred, args: [...args] };
     if (!this.provenance) {
-      return fail(diag(E_DL_NO_PROVENANCE, `cannot explain ${formatFact(fact)}: evaluation ran without provenance`));
+      return fail(diag('E_DL_NO_PROVENANCE', `cannot explain ${formatFact(fact)}: evaluation ran without provenance`));
     }
     const found = this.find(pred, args);
-    if (!found) return fail(diag(E_DL_NOT_DERIVED, `${formatFact(fact)} does not hold`));
+    if (!found) return fail(diag('E_DL_NOT_DERIVED', `${formatFact(fact)} does not hold`));
     const prov = this.provenance;
     const memo = new Map<number, Derivation>();
     // One key per (relation, row); rows fit in 2^31 and relation ids are small.

@@ -4,19 +4,18 @@
  * everything every iteration; it shares the join machinery, so it is both a baseline
  * for benchmarks and an oracle for tests of the delta logic.
  */
-import { diag, fail, FlowtapError, ok, type Result } from '../diagnostics/index.js';
+import { diag, fail, ok, type Diagnostic, type Result } from '../diagnostics/index.js';
 import type { Fact } from './ast.js';
 import type { CheckedProgram } from './check.js';
 import { Database, type EvalStats } from './database.js';
 import { compilePlan, type Sink } from './exec.js';
 import { validateFacts } from './facts.js';
+import { formatValue } from './format.js';
 import { Interner } from './intern.js';
 import { planRule, type RulePlan } from './plan.js';
 import { ORIGIN_INPUT, ORIGIN_PROGRAM_FACT, ProvenanceLog } from './provenance.js';
 import { Relation } from './relation.js';
 import type { Stratum } from './stratify.js';
-
-export const E_DL_LIMIT = 'E_DL_LIMIT';
 
 export interface EvalOptions {
   /** Use the naive evaluator (baseline, oracle). */
@@ -29,20 +28,19 @@ export interface EvalOptions {
 
 const DEFAULT_MAX_TUPLES = 50_000_000;
 
-class LimitReached extends Error {}
-
-/**
- * Evaluate a checked program over input facts.
- * Throws FlowtapError (E_DL_FACT, E_DL_LIMIT) for invalid input facts or a runaway
- * program; `tryEvaluate` returns those as a Result instead.
- */
-export function evaluate(p: CheckedProgram, facts: readonly Fact[], opts: EvalOptions = {}): Database {
-  const r = tryEvaluate(p, facts, opts);
-  if (!r.ok) throw new FlowtapError(r.errors);
-  return r.value;
+/** Unwinds the join closures when evaluation cannot go on; caught below, never seen by callers. */
+class Stop extends Error {
+  constructor(readonly diagnostic: Diagnostic) {
+    super(diagnostic.message);
+  }
 }
 
-export function tryEvaluate(p: CheckedProgram, facts: readonly Fact[], opts: EvalOptions = {}): Result<Database> {
+/**
+ * Evaluate a checked program over input facts. Fails with E_DL_FACT for invalid input facts,
+ * E_DL_BUILTIN_ARG when a builtin meets a value outside its domain (a malformed address in
+ * `cidr_contains`), and E_DL_LIMIT for a runaway program.
+ */
+export function evaluate(p: CheckedProgram, facts: readonly Fact[], opts: EvalOptions = {}): Result<Database> {
   const factErrors = validateFacts(p, facts);
   if (factErrors.length > 0) return fail(factErrors);
   const limit = opts.maxTuples ?? DEFAULT_MAX_TUPLES;
@@ -82,8 +80,15 @@ export function tryEvaluate(p: CheckedProgram, facts: readonly Fact[], opts: Eva
       const row = rel.insert(tuple);
       if (row < 0) return;
       stats.derived++;
-      if (++total > limit) throw new LimitReached();
+      if (++total > limit) {
+        throw new Stop(diag('E_DL_LIMIT', `evaluation stopped after ${limit} tuples (maxTuples); does a rule derive without bound, e.g. through plus?`));
+      }
       if (prov) prov.record(rel.id, row, plan.ruleIndex, matched, premiseCount[plan.ruleIndex]);
+    },
+    reject(step, args) {
+      const problem = args.map((v, i) => step.spec.argProblem?.(v, i)).find((x) => x !== undefined) ?? 'an argument is outside its domain';
+      const call = `${step.spec.name}(${args.map(formatValue).join(', ')})`;
+      throw new Stop(diag('E_DL_BUILTIN_ARG', `${call}: ${problem}`, step.loc));
     },
   };
   const intern = (v: Fact['args'][number]): number => interner.intern(v);
@@ -146,8 +151,8 @@ export function tryEvaluate(p: CheckedProgram, facts: readonly Fact[], opts: Eva
   try {
     for (const s of p.strata) evalStratum(s);
   } catch (e) {
-    if (!(e instanceof LimitReached)) throw e;
-    return fail(diag(E_DL_LIMIT, `evaluation stopped after ${limit} tuples (maxTuples); does a rule derive without bound, e.g. through plus?`));
+    if (!(e instanceof Stop)) throw e;
+    return fail(e.diagnostic);
   }
   return ok(new Database(interner, relations, p.program, stats, premiseCount, prov));
 }

@@ -13,6 +13,8 @@ type Run = () => void;
 export interface Sink {
   /** Called with the head tuple; `matched` holds the row of each positive atom. */
   emit(rel: Relation, tuple: Int32Array, plan: RulePlan, matched: Int32Array): void;
+  /** Called when a builtin meets values outside its domain; evaluation cannot go on. */
+  reject(step: BuiltinStep, args: readonly Value[]): never;
 }
 
 const WIN_FULL = 0;
@@ -120,7 +122,7 @@ function negRun(step: NegStep, rel: Relation, b: Int32Array, next: Run): Run {
   };
 }
 
-function builtinRun(step: BuiltinStep, interner: Interner, b: Int32Array, next: Run): Run {
+function builtinRun(step: BuiltinStep, interner: Interner, b: Int32Array, sink: Sink, next: Run): Run {
   const src = Int32Array.from(step.args);
   const spec = step.spec;
   const vals: Value[] = new Array<Value>(src.length);
@@ -158,7 +160,9 @@ function builtinRun(step: BuiltinStep, interner: Interner, b: Int32Array, next: 
   const neg = step.negated;
   return () => {
     load();
-    if (spec.test(vals) !== neg) next();
+    const r = spec.test(vals);
+    if (r === undefined) sink.reject(step, vals);
+    if (r !== neg) next();
   };
 }
 
@@ -182,7 +186,7 @@ export function compilePlan(
     const s = plan.steps[i];
     if (s.kind === 'atom') run = atomRun(s, relOf(s.pred), b, matched, run);
     else if (s.kind === 'neg') run = negRun(s, relOf(s.pred), b, run);
-    else run = builtinRun(s, interner, b, run);
+    else run = builtinRun(s, interner, b, sink, run);
   }
   return run;
 }

@@ -7,7 +7,6 @@ import type { Fact } from './ast.js';
 import { isBuiltin } from './builtins.js';
 import type { CheckedProgram } from './check.js';
 
-export const E_DL_FACT = 'E_DL_FACT';
 
 /** What the parser reads as a predicate name, so every input fact can be printed and re-read. */
 const NAME = '[A-Za-z_][A-Za-z0-9_]*(?:\\.[A-Za-z_][A-Za-z0-9_]*)*';
@@ -19,7 +18,7 @@ export function validateFacts(p: CheckedProgram, facts: readonly Fact[]): Diagno
   for (const [name, info] of p.predicates) arity.set(name, { n: info.arity, where: 'the program' });
   facts.forEach((f, i) => {
     const field = `facts[${i}]`;
-    const bad = (message: string): void => void errors.push(diag(E_DL_FACT, message, { field }));
+    const bad = (message: string): void => void errors.push(diag('E_DL_FACT', message, { field }));
     if (f === null || typeof f !== 'object' || typeof f.pred !== 'string' || !Array.isArray(f.args)) {
       bad('a fact must be { pred: string, args: (string | number)[] }');
       return;

@@ -17,7 +17,6 @@ import type { Atom, Literal, Program, ProgramFact, Rule, SourceLoc, Term, Value 
 import { INFIX_BUILTINS, isBuiltin } from './builtins.js';
 import { tokenize, type Token } from './lexer.js';
 
-export const E_DL_SYNTAX = 'E_DL_SYNTAX';
 const MAX_ERRORS = 100;
 
 class SyntaxError extends Error {}
@@ -66,7 +65,7 @@ class Parser {
 
   private error(expected: string, t: Token = this.cur()): never {
     const message = t.kind === 'error' ? (t.message ?? 'invalid token') : `expected ${expected} but found ${describe(t)}`;
-    this.errors.push(diag(E_DL_SYNTAX, message, this.loc(t)));
+    this.errors.push(diag('E_DL_SYNTAX', message, this.loc(t)));
     throw new SyntaxError(message);
   }
 

@@ -4,7 +4,7 @@
  * comparison, builtin) can run as early as possible. Plans are plain data; the
  * executor turns them into closures.
  */
-import type { Rule, Term, Value } from './ast.js';
+import type { Rule, SourceLoc, Term, Value } from './ast.js';
 import { BUILTINS, type BuiltinSpec } from './builtins.js';
 
 /** Where a value comes from: a variable slot (>= 0) or a constant id `c` encoded as `~c`. */
@@ -41,6 +41,8 @@ export interface BuiltinStep {
   args: Src[];
   /** Argument position computed by this step (its slot is args[out]), or -1. */
   out: number;
+  /** Where the literal is written, for errors about the values it meets. */
+  loc: SourceLoc;
 }
 
 export type Step = AtomStep | NegStep | BuiltinStep;
@@ -139,7 +141,7 @@ export function planRule(
       if (spec.unifies) out = !isBound(l.args[0]) ? 0 : !isBound(l.args[1]) ? 1 : -1;
       else if (spec.output !== undefined && !isBound(l.args[spec.output])) out = spec.output;
     }
-    steps.push({ kind: 'builtin', spec, negated: l.negated, args: l.args.map(src), out });
+    steps.push({ kind: 'builtin', spec, negated: l.negated, args: l.args.map(src), out, loc: l.loc });
     if (out >= 0) bound.add(slot((l.args[out] as { name: string }).name));
   };
 

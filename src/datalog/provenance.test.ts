@@ -71,7 +71,7 @@ test('every premise of every derivation holds and matches the rule body', () => 
 
 test('naive evaluation records provenance too', () => {
   const p = checked(TC);
-  const db = evaluate(p, [{ pred: 'edge', args: [2, 3] }], { naive: true, provenance: true });
+  const db = value(evaluate(p, [{ pred: 'edge', args: [2, 3] }], { naive: true, provenance: true }));
   const d = value(db.explain('path', [1, 3]));
   assert.equal(d.rule?.index, 1);
   assert.equal(d.premises.length, 2);

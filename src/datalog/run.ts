@@ -3,7 +3,7 @@ import type { Result } from '../diagnostics/index.js';
 import type { Fact } from './ast.js';
 import { checkProgram } from './check.js';
 import type { Database } from './database.js';
-import { tryEvaluate, type EvalOptions } from './evaluate.js';
+import { evaluate, type EvalOptions } from './evaluate.js';
 import { parseProgram } from './parser.js';
 
 export function runProgram(text: string, facts: readonly Fact[] = [], file?: string, opts: EvalOptions = {}): Result<Database> {
@@ -11,5 +11,5 @@ export function runProgram(text: string, facts: readonly Fact[] = [], file?: str
   if (!parsed.ok) return parsed;
   const checked = checkProgram(parsed.value);
   if (!checked.ok) return checked;
-  return tryEvaluate(checked.value, facts, opts);
+  return evaluate(checked.value, facts, opts);
 }

@@ -8,7 +8,6 @@ import { diag, type Diagnostic } from '../diagnostics/index.js';
 import type { Rule, SourceLoc, Term } from './ast.js';
 import { BUILTINS } from './builtins.js';
 
-export const E_DL_UNSAFE = 'E_DL_UNSAFE';
 
 function where(loc: SourceLoc): string {
   return `${loc.file !== undefined ? loc.file + ':' : 'line '}${loc.line}:${loc.col}`;
@@ -58,7 +57,7 @@ export function checkSafety(rule: Rule): Diagnostic[] {
     const message = t.anonymous
       ? `unsafe ${ruleAt}: anonymous variable '_' cannot appear ${what}`
       : `unsafe ${ruleAt}: variable '${t.name}' ${what} is not bound by a positive body literal`;
-    errors.push(diag(E_DL_UNSAFE, message, t.loc));
+    errors.push(diag('E_DL_UNSAFE', message, t.loc));
   };
   for (const t of rule.head.args) if (!isBound(t)) unsafe(t, 'in the head');
   for (const l of rule.body) {

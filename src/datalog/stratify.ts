@@ -6,7 +6,6 @@
 import { diag, type Diagnostic } from '../diagnostics/index.js';
 import type { Rule } from './ast.js';
 
-export const E_DL_UNSTRATIFIABLE = 'E_DL_UNSTRATIFIABLE';
 
 /** A strongly connected group of derived predicates, evaluated together. */
 export interface Stratum {
@@ -149,7 +148,7 @@ export function stratify(rules: readonly Rule[]): { strata: Stratum[]; errors: D
           : `${cycle.join(' -> ')}; '${names[h]}' cannot depend on the negation of '${names[b]}' while '${names[b]}' depends on '${names[h]}'`;
       errors.push(
         diag(
-          E_DL_UNSTRATIFIABLE,
+          'E_DL_UNSTRATIFIABLE',
           `negation through recursion: ${why}`,
           l.loc,
         ),

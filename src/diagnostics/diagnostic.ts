@@ -1,3 +1,5 @@
+import type { DiagCode } from './codes.js';
+
 /**
  * Errors are values: a stable code for programs, a message for a person, and a
  * location that points at the offending input (file:line:col, field, packet number).
@@ -13,7 +15,8 @@ export interface Location {
 }
 
 export interface Diagnostic {
-  code: string;
+  /** From the registry in codes.ts. */
+  code: DiagCode;
   message: string;
   loc?: Location;
 }
@@ -29,7 +32,7 @@ export class FlowtapError extends Error {
   }
 }
 
-export function diag(code: string, message: string, loc?: Location): Diagnostic {
+export function diag(code: DiagCode, message: string, loc?: Location): Diagnostic {
   return loc ? { code, message, loc } : { code, message };
 }
 

@@ -1,1 +1,2 @@
 export * from './diagnostic.js';
+export { DIAG_CODES, type DiagCode } from './codes.js';

@@ -12,7 +12,8 @@
 import type { App, Addressing } from '../model/index.js';
 import { compileRuleset, type CompiledRule, type CompiledRuleset } from './chain-eval.js';
 import { connIntersect, connIsEmpty, connEquals, connSubtract, connUnion, ALL_CONNS, NO_CONNS, type ConnSet } from './conn-set.js';
-import { ipSetContains, parseIpv4, partitionByBlocks, subtractIps, ALL_IPV4, type IpInterval } from './ip-range.js';
+import { parseIpv4 } from '../net/index.js';
+import { ipSetContains, partitionByBlocks, subtractIps, ALL_IPV4, type IpInterval } from './ip-range.js';
 import type { Direction, Ruleset } from './types.js';
 
 export type FindingKind = 'shadowed' | 'redundant' | 'conflicting';
@@ -45,7 +46,7 @@ export function analyzeRules(ruleset: Ruleset, app: App, addressing: Addressing)
   }
   const ipOf = (inst: string) => {
     const a = addressing.instances[inst];
-    return a ? (parseIpv4(a.ip) ?? undefined) : undefined;
+    return a ? parseIpv4(a.ip) : undefined;
   };
   const findings: RuleFinding[] = [];
   for (const [key, indices] of compiled.chains) {

@@ -23,11 +23,11 @@ import {
   cidrSet,
   ipSetContains,
   ipSetCovers,
-  parseIpv4,
   subtractIps,
   type IpInterval,
   type IpSet,
 } from './ip-range.js';
+import { parseIpv4 } from '../net/index.js';
 import { containsPort, portSetOf } from './port-set.js';
 import type { Direction, FirewallRule, Peer, Ruleset } from './types.js';
 
@@ -65,7 +65,7 @@ export function evaluateChain(
   port: number,
 ): ChainDecision {
   const network = networkSet(ruleset.network);
-  const ip = peer.ip !== undefined ? parseIpv4(peer.ip) : null;
+  const ip = peer.ip !== undefined ? (parseIpv4(peer.ip) ?? null) : null;
   const service = peer.instance !== undefined ? (peer.service ?? serviceOfInstanceName(peer.instance)) : undefined;
   const outsideSpace = subtractIps(ALL_IPV4, network);
 

@@ -4,7 +4,7 @@
  * become interval lists, and the outside address space is cut into the disjoint
  * intervals that every mentioned block boundary induces.
  */
-import { formatIpv4, parseIpv4 } from '../model/index.js';
+import { formatIpv4, ipv4Range, parseIpv4Cidr } from '../net/index.js';
 
 export interface IpInterval {
   /** First address, as an unsigned 32-bit integer. */
@@ -18,26 +18,18 @@ export type IpSet = readonly IpInterval[];
 export const MAX_IPV4 = 0xffffffff;
 export const ALL_IPV4: IpSet = Object.freeze([Object.freeze({ lo: 0, hi: MAX_IPV4 })]);
 
-// Dotted-quad parsing and printing are the model's (one definition of a valid address).
-export { parseIpv4, formatIpv4 };
-
 /** `a.b.c.d-e.f.g.h`, the spelling Kubernetes network-policy analyzers print. */
 export function formatInterval(iv: IpInterval): string {
   return `${formatIpv4(iv.lo)}-${formatIpv4(iv.hi)}`;
 }
 
-/** The block's first and last address; host bits are ignored. Null if the text is not `a.b.c.d/n`. */
+/**
+ * The block's first and last address. Null unless the text is an IPv4 block as src/net reads
+ * it, host bits clear: the loaders reject anything else with the reason before it gets here.
+ */
 export function cidrInterval(text: string): IpInterval | null {
-  const slash = text.indexOf('/');
-  if (slash < 0) return null;
-  const ip = parseIpv4(text.slice(0, slash));
-  const prefixText = text.slice(slash + 1);
-  if (ip === null || !/^\d{1,2}$/.test(prefixText)) return null;
-  const prefix = Number(prefixText);
-  if (prefix > 32) return null;
-  const size = 2 ** (32 - prefix);
-  const lo = ip - (ip % size);
-  return { lo, hi: lo + size - 1 };
+  const r = parseIpv4Cidr(text);
+  return r.ok ? ipv4Range(r.cidr) : null;
 }
 
 /** `cidr` minus every `except` block; null if any of them does not parse. */

@@ -19,6 +19,7 @@
  */
 import type { K8sImport, K8sIpBlock, K8sLabelSelector, K8sPolicyPeer, K8sPolicyPort, K8sWorkload } from '../model/index.js';
 import { ALL_CONNS, NO_CONNS, connIsAll, connIsEmpty, connOf, connUnion, type ConnSet } from './conn-set.js';
+import { formatCidr } from '../net/index.js';
 import { cidrInterval, type IpInterval } from './ip-range.js';
 import { selectorMatches } from './k8s-selector.js';
 import { ALL_PORTS, isAllPorts, portSetOf } from './port-set.js';
@@ -198,8 +199,7 @@ function blockPeer(block: K8sIpBlock, network: IpInterval | null, matchesPods: b
 
 function cidrText(iv: IpInterval): string {
   const size = iv.hi - iv.lo + 1;
-  const prefix = 32 - Math.round(Math.log2(size));
-  return `${(iv.lo >>> 24) & 255}.${(iv.lo >>> 16) & 255}.${(iv.lo >>> 8) & 255}.${iv.lo & 255}/${prefix}`;
+  return formatCidr({ base: iv.lo, prefix: 32 - Math.round(Math.log2(size)) });
 }
 
 /** Rule (protocol, ports) pairs that together select exactly `conns`. */

@@ -47,11 +47,11 @@ import {
 import {
   formatInterval,
   ipSetContains,
-  parseIpv4,
   partitionByBlocks,
   subtractIps,
   type IpInterval,
 } from './ip-range.js';
+import { parseIpv4 } from '../net/index.js';
 import type { Connection, Direction, Ruleset } from './types.js';
 
 export interface ReachabilityOptions {
@@ -220,8 +220,8 @@ function buildContext(ruleset: Ruleset, app: App, addressing: Addressing, mode: 
   const ips = new Float64Array(names.length);
   names.forEach((name, i) => {
     const text = addressing.instances[name]?.ip;
-    const ip = text !== undefined ? parseIpv4(text) : null;
-    ips[i] = ip === null ? -1 : ip;
+    const ip = text !== undefined ? parseIpv4(text) : undefined;
+    ips[i] = ip ?? -1;
   });
 
   // Instance address segments: the same cut as outside classes, so a `cidr` rule either

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { diag, fail, ok, type Diagnostic, type Result } from '../diagnostics/index.js';
 import { parseYamlShape, type App } from '../model/index.js';
-import { cidrInterval } from './ip-range.js';
+import { parseIpv4Cidr } from '../net/index.js';
 import type { Ruleset } from './types.js';
 
 const port = z.number().int().min(1).max(65535);
@@ -52,7 +52,8 @@ export function parseRuleset(text: string, file: string, app: App): Result<Rules
   const instances = new Set(app.instances.map((i) => i.name));
   const services = new Set(app.services.map((s) => s.name));
   const ids = new Set<string>();
-  if (!cidrInterval(rs.network)) errors.push(diag('E_RULESET', `network "${rs.network}" is not an IPv4 CIDR`, at('network')));
+  const network = parseIpv4Cidr(rs.network);
+  if (!network.ok) errors.push(diag('E_RULESET', `network "${rs.network}" is not an IPv4 CIDR: ${network.reason}`, at('network')));
   rs.rules.forEach((r, i) => {
     const field = `rules[${i}]`;
     if (ids.has(r.id)) errors.push(diag('E_RULESET', `duplicate rule id "${r.id}"`, { file, field: `${field}.id` }));
@@ -63,7 +64,10 @@ export function parseRuleset(text: string, file: string, app: App): Result<Rules
     if (r.peer.kind === 'instances')
       for (const x of r.peer.instances) if (!instances.has(x)) errors.push(diag('E_RULESET', `rule ${r.id}: unknown instance "${x}"`, { file, field: `${field}.peer.instances` }));
     if (r.peer.kind === 'cidr')
-      for (const c of [r.peer.cidr, ...r.peer.except]) if (!cidrInterval(c)) errors.push(diag('E_RULESET', `rule ${r.id}: "${c}" is not an IPv4 CIDR`, { file, field: `${field}.peer` }));
+      for (const c of [r.peer.cidr, ...r.peer.except]) {
+        const block = parseIpv4Cidr(c);
+        if (!block.ok) errors.push(diag('E_RULESET', `rule ${r.id}: "${c}" is not an IPv4 CIDR: ${block.reason}`, { file, field: `${field}.peer` }));
+      }
     for (const p of r.ports ?? []) if (p.from > p.to) errors.push(diag('E_RULESET', `rule ${r.id}: port range ${p.from}-${p.to} is inverted`, { file, field: `${field}.ports` }));
   });
   return errors.length ? fail(errors) : ok(rs);

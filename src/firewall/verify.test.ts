@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { unwrap } from '../diagnostics/index.js';
 import { loadApp, planAddresses, type App } from '../model/index.js';
 import { inferFirewall, verifyRuleset, type FirewallRule, type Ruleset } from './index.js';
 
@@ -13,7 +14,7 @@ const clone = (r: Ruleset): Ruleset => JSON.parse(JSON.stringify(r));
 test('the inferred dvd-rental firewall verifies with zero differences and no findings', () => {
   const app = dvd();
   const rs = inferFirewall(app);
-  const report = verifyRuleset(rs, app, planAddresses(app));
+  const report = verifyRuleset(rs, app, unwrap(planAddresses(app)));
   assert.deepEqual(report.missing, []);
   assert.deepEqual(report.extra, []);
   assert.deepEqual(report.findings, []);
@@ -28,7 +29,7 @@ test('the inferred dvd-rental firewall verifies with zero differences and no fin
 test('web-sql verifies too', () => {
   const r = loadApp('examples/web-sql/app.yaml');
   assert.ok(r.ok);
-  assert.ok(verifyRuleset(inferFirewall(r.value), r.value, planAddresses(r.value)).ok);
+  assert.ok(verifyRuleset(inferFirewall(r.value), r.value, unwrap(planAddresses(r.value))).ok);
 });
 
 test('a missing requirement (rule deleted) is reported as missing', () => {
@@ -36,7 +37,7 @@ test('a missing requirement (rule deleted) is reported as missing', () => {
   const rs = clone(inferFirewall(app));
   // Drop the ingress rule that lets user-update reach db.
   rs.rules = rs.rules.filter((r) => !(r.direction === 'ingress' && r.target === 'db-0' && r.peer.kind === 'service' && r.peer.service === 'user-update'));
-  const report = verifyRuleset(rs, app, planAddresses(app));
+  const report = verifyRuleset(rs, app, unwrap(planAddresses(app)));
   assert.deepEqual(report.missing.map((c) => `${c.src}>${c.dst}:${c.protocol}/${c.ports?.[0].from}`), ['user-update>db:tcp/5432']);
   assert.deepEqual(report.extra, []);
   assert.equal(report.ok, false);
@@ -50,7 +51,7 @@ test('a rule that opens too much is reported as extra connectivity', () => {
     { id: 'x1', direction: 'egress', target: 'shipping-0', peer: { kind: 'any' }, protocol: 'tcp', ports: null, action: 'accept' },
     { id: 'x2', direction: 'ingress', target: 'db-0', peer: { kind: 'any' }, protocol: 'tcp', ports: [{ from: 5432, to: 5432 }], action: 'accept' },
   );
-  const report = verifyRuleset(rs, app, planAddresses(app));
+  const report = verifyRuleset(rs, app, unwrap(planAddresses(app)));
   const extra = report.extra.map((c) => `${c.src}>${c.dst}`).sort();
   assert.ok(extra.includes('shipping>db'), extra.join(' '));
   assert.ok(extra.includes('external>db'), extra.join(' '));
@@ -64,7 +65,7 @@ test('a shadowed rule is found and attributed to the rule that shadows it', () =
   const first = rs.rules.indexOf(chain[0]);
   const drop: FirewallRule = { id: 'd1', direction: 'ingress', target: 'db-0', peer: { kind: 'any' }, protocol: 'tcp', ports: [{ from: 5432, to: 5432 }], action: 'drop' };
   rs.rules.splice(first, 0, drop);
-  const report = verifyRuleset(rs, app, planAddresses(app));
+  const report = verifyRuleset(rs, app, unwrap(planAddresses(app)));
   const shadowed = report.findings.filter((f) => f.kind === 'shadowed');
   assert.deepEqual(shadowed.map((f) => f.rule).sort(), chain.map((r) => r.id).sort());
   assert.ok(shadowed.every((f) => f.by.includes('d1')));
@@ -77,7 +78,7 @@ test('a redundant rule (duplicate of an earlier one) is found', () => {
   const rs = clone(inferFirewall(app));
   const orig = rs.rules.find((r) => r.direction === 'ingress' && r.target === 'shipping-0')!;
   rs.rules.push({ ...orig, id: 'dup' });
-  const report = verifyRuleset(rs, app, planAddresses(app));
+  const report = verifyRuleset(rs, app, unwrap(planAddresses(app)));
   const f = report.findings.find((x) => x.rule === 'dup');
   assert.equal(f?.kind, 'redundant');
   assert.deepEqual(f?.by, [orig.id]);
@@ -89,13 +90,13 @@ test('a drop rule that only repeats the default deny is redundant; a partial ove
   const rs = clone(inferFirewall(app));
   rs.rules.push({ id: 'd2', direction: 'ingress', target: 'shipping-0', peer: { kind: 'service', service: 'db' }, protocol: 'tcp', ports: [{ from: 8080, to: 8080 }], action: 'drop' });
   rs.rules.push({ id: 'd3', direction: 'ingress', target: 'shipping-0', peer: { kind: 'any' }, protocol: 'tcp', ports: [{ from: 8000, to: 8100 }], action: 'drop' });
-  const report = verifyRuleset(rs, app, planAddresses(app));
+  const report = verifyRuleset(rs, app, unwrap(planAddresses(app)));
   assert.equal(report.findings.find((x) => x.rule === 'd2')?.kind, 'redundant');
   const d3 = report.findings.find((x) => x.rule === 'd3');
   // d3 overlaps the accept for dvd-update on 8080 but still decides other ports and peers.
   assert.equal(d3?.kind, 'redundant', 'everything d3 still decides is denied by default anyway');
   rs.isolated.ingress = rs.isolated.ingress.filter((i) => i !== 'shipping-0');
-  const open = verifyRuleset(rs, app, planAddresses(app));
+  const open = verifyRuleset(rs, app, unwrap(planAddresses(app)));
   assert.equal(open.findings.find((x) => x.rule === 'd3')?.kind, 'conflicting');
 });
 

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  CONTRACT_ERRORS,
   checkContracts,
   checkTenancy,
   formatContract,
@@ -36,7 +35,7 @@ test('two redirects of one port whose flows intersect are an error with a witnes
   const errs = checkContracts([a, b]);
   assert.equal(errs.length, 1);
   const e = errs[0];
-  assert.equal(e.code, CONTRACT_ERRORS.OVERLAP);
+  assert.equal(e.code, 'E_CONTRACT_OVERLAP');
   assert.ok(e.message.includes('contract r1 FlowTap(web-1, ids-a, "tcp,tp_dst=1000-2000", redirect)'));
   assert.ok(e.message.includes('contract r2 FlowTap(web-1, ids-b,'));
   assert.deepEqual(e.loc, { file: 'p.dl', line: 7 });
@@ -79,7 +78,7 @@ test('option errors name the contract and the option', () => {
     const c = tap('c9', 'web-1', 'ids-a', 'tcp', action, extra);
     const errs = checkContracts([c]);
     assert.equal(errs.length, 1, re.source);
-    assert.equal(errs[0].code, CONTRACT_ERRORS.OPTION);
+    assert.equal(errs[0].code, 'E_CONTRACT_OPTION');
     assert.match(errs[0].message, re);
     assert.match(errs[0].message, /^contract c9 FlowTap\(web-1, ids-a, "tcp", /);
   }
@@ -89,13 +88,13 @@ test('option errors name the contract and the option', () => {
 
 test('malformed contracts and duplicate ids are reported', () => {
   const self = tap('s', 'web-1', 'web-1', 'tcp', 'forward');
-  assert.equal(checkContracts([self])[0].code, CONTRACT_ERRORS.INVALID);
+  assert.equal(checkContracts([self])[0].code, 'E_CONTRACT_INVALID');
   const weird = { ...tap('w', 'web-1', 'ids', 'tcp', 'forward'), action: 'copy' } as unknown as FlowTap;
   assert.match(checkContracts([weird])[0].message, /action must be forward or redirect/);
   const dup = checkContracts([tap('x', 'web-1', 'ids', 'tcp', 'forward'), tap('x', 'web-2', 'ids', 'udp', 'forward')]);
   assert.deepEqual(
     dup.map((d) => d.code),
-    [CONTRACT_ERRORS.DUPLICATE_ID],
+    ['E_CONTRACT_DUPLICATE_ID'],
   );
 });
 
@@ -113,13 +112,13 @@ test('tenancy: a tenant taps only its own ports into its own (or shared) monitor
   assert.deepEqual(checkTenancy(good, ownership), []);
 
   const cases: Array<[FlowTap, string, RegExp]> = [
-    [tap('x1', 'shop-1', 'ids-acme', 'tcp', 'forward'), CONTRACT_ERRORS.TENANCY, /tenant acme may not tap port shop-1, which belongs to tenant globex/],
-    [tap('x2', 'web-1', 'ids-globex', 'tcp', 'forward'), CONTRACT_ERRORS.TENANCY, /monitor ids-globex belongs to tenant globex and is not shared with tenant acme/],
-    [tap('x3', 'ghost-1', 'ids-acme', 'tcp', 'forward'), CONTRACT_ERRORS.UNKNOWN_PORT, /source port ghost-1 is not a port of any application/],
-    [tap('x4', 'web-1', 'db-1', 'tcp', 'forward'), CONTRACT_ERRORS.NOT_MONITOR, /destination db-1 is an application port of tenant acme, not a monitor/],
-    [tap('x5', 'web-1', 'nowhere', 'tcp', 'forward'), CONTRACT_ERRORS.UNKNOWN_PORT, /destination nowhere is not a known monitor port/],
-    [tap('x6', 'ids-acme', 'ids-acme', 'tcp', 'forward'), CONTRACT_ERRORS.UNKNOWN_PORT, /source port ids-acme is a monitor port/],
-    [{ ...tap('x7', 'web-1', 'ids-shared', 'tcp', 'forward'), tenant: 'globex' }, CONTRACT_ERRORS.TENANCY, /tenant globex may not tap port web-1/],
+    [tap('x1', 'shop-1', 'ids-acme', 'tcp', 'forward'), 'E_TENANCY', /tenant acme may not tap port shop-1, which belongs to tenant globex/],
+    [tap('x2', 'web-1', 'ids-globex', 'tcp', 'forward'), 'E_TENANCY', /monitor ids-globex belongs to tenant globex and is not shared with tenant acme/],
+    [tap('x3', 'ghost-1', 'ids-acme', 'tcp', 'forward'), 'E_TENANCY_UNKNOWN_PORT', /source port ghost-1 is not a port of any application/],
+    [tap('x4', 'web-1', 'db-1', 'tcp', 'forward'), 'E_TENANCY_NOT_MONITOR', /destination db-1 is an application port of tenant acme, not a monitor/],
+    [tap('x5', 'web-1', 'nowhere', 'tcp', 'forward'), 'E_TENANCY_UNKNOWN_PORT', /destination nowhere is not a known monitor port/],
+    [tap('x6', 'ids-acme', 'ids-acme', 'tcp', 'forward'), 'E_TENANCY_UNKNOWN_PORT', /source port ids-acme is a monitor port/],
+    [{ ...tap('x7', 'web-1', 'ids-shared', 'tcp', 'forward'), tenant: 'globex' }, 'E_TENANCY', /tenant globex may not tap port web-1/],
   ];
   for (const [c, code, re] of cases) {
     const errs = checkTenancy([c], ownership);

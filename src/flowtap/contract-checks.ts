@@ -2,25 +2,10 @@
  * Checks on a set of contracts: well-formed options, unique ids, no two redirects competing
  * for one packet, and tenancy (a tenant taps only its own ports, into its own monitors).
  */
-import { diag, type Diagnostic } from '../diagnostics/index.js';
+import { diag, type Diagnostic, type DiagCode } from '../diagnostics/index.js';
 import { contractLocation, describeContract, sharedDirection, type FlowTap } from './contract.js';
 import { intersect } from './flow/index.js';
 import { packetIn, printPacket } from './packet-spec.js';
-
-export const CONTRACT_ERRORS = {
-  /** Two redirects of one port whose flows and directions intersect. */
-  OVERLAP: 'E_CONTRACT_OVERLAP',
-  /** An option that is out of range or does not apply to the action. */
-  OPTION: 'E_CONTRACT_OPTION',
-  /** A required part missing or malformed (empty id or port, unknown action). */
-  INVALID: 'E_CONTRACT_INVALID',
-  DUPLICATE_ID: 'E_CONTRACT_DUPLICATE_ID',
-  /** A port or monitor of another tenant. */
-  TENANCY: 'E_TENANCY',
-  UNKNOWN_PORT: 'E_TENANCY_UNKNOWN_PORT',
-  /** A DST that is an application port rather than a monitor. */
-  NOT_MONITOR: 'E_TENANCY_NOT_MONITOR',
-} as const;
 
 const isPositiveFinite = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n) && n > 0;
 
@@ -29,28 +14,28 @@ export function checkContract(c: FlowTap): Diagnostic[] {
   const out: Diagnostic[] = [];
   const loc = contractLocation(c);
   const name = describeContract(c);
-  const err = (code: string, message: string) => out.push(diag(code, `${name}: ${message}`, loc));
-  if (!c.id) err(CONTRACT_ERRORS.INVALID, 'has no id');
-  if (!c.src) err(CONTRACT_ERRORS.INVALID, 'has no source port');
-  if (!c.dst) err(CONTRACT_ERRORS.INVALID, 'has no destination (monitor) port');
-  if (c.src && c.src === c.dst) err(CONTRACT_ERRORS.INVALID, `source and destination are the same port ${c.src}`);
-  if (c.action !== 'forward' && c.action !== 'redirect') err(CONTRACT_ERRORS.INVALID, `action must be forward or redirect, not ${String(c.action)}`);
+  const err = (code: DiagCode, message: string) => out.push(diag(code, `${name}: ${message}`, loc));
+  if (!c.id) err('E_CONTRACT_INVALID', 'has no id');
+  if (!c.src) err('E_CONTRACT_INVALID', 'has no source port');
+  if (!c.dst) err('E_CONTRACT_INVALID', 'has no destination (monitor) port');
+  if (c.src && c.src === c.dst) err('E_CONTRACT_INVALID', `source and destination are the same port ${c.src}`);
+  if (c.action !== 'forward' && c.action !== 'redirect') err('E_CONTRACT_INVALID', `action must be forward or redirect, not ${String(c.action)}`);
   if (c.direction !== 'ingress' && c.direction !== 'egress' && c.direction !== 'both')
-    err(CONTRACT_ERRORS.INVALID, `direction must be ingress, egress or both, not ${String(c.direction)}`);
+    err('E_CONTRACT_INVALID', `direction must be ingress, egress or both, not ${String(c.direction)}`);
   const o = c.options ?? {};
   if (o.failMode !== undefined) {
     if (c.action === 'forward')
-      err(CONTRACT_ERRORS.OPTION, 'failMode applies to redirect only: a forwarded copy never holds the original packet back');
-    else if (o.failMode !== 'open' && o.failMode !== 'closed') err(CONTRACT_ERRORS.OPTION, `failMode must be open or closed, not ${String(o.failMode)}`);
+      err('E_CONTRACT_OPTION', 'failMode applies to redirect only: a forwarded copy never holds the original packet back');
+    else if (o.failMode !== 'open' && o.failMode !== 'closed') err('E_CONTRACT_OPTION', `failMode must be open or closed, not ${String(o.failMode)}`);
   }
   if (o.sample !== undefined) {
     if (!Number.isInteger(o.sample.every) || o.sample.every < 1)
-      err(CONTRACT_ERRORS.OPTION, `sample.every must be a whole number of at least 1 (1 = every ${o.sample.unit ?? 'packet'}), not ${String(o.sample.every)}`);
-    if (o.sample.unit !== 'packet' && o.sample.unit !== 'flow') err(CONTRACT_ERRORS.OPTION, `sample.unit must be packet or flow, not ${String(o.sample.unit)}`);
+      err('E_CONTRACT_OPTION', `sample.every must be a whole number of at least 1 (1 = every ${o.sample.unit ?? 'packet'}), not ${String(o.sample.every)}`);
+    if (o.sample.unit !== 'packet' && o.sample.unit !== 'flow') err('E_CONTRACT_OPTION', `sample.unit must be packet or flow, not ${String(o.sample.unit)}`);
   }
   if (o.budget !== undefined) {
-    if (!isPositiveFinite(o.budget.rate)) err(CONTRACT_ERRORS.OPTION, `budget.rate must be a number above 0, not ${String(o.budget.rate)}`);
-    if (o.budget.unit !== 'pps' && o.budget.unit !== 'bps') err(CONTRACT_ERRORS.OPTION, `budget.unit must be pps or bps, not ${String(o.budget.unit)}`);
+    if (!isPositiveFinite(o.budget.rate)) err('E_CONTRACT_OPTION', `budget.rate must be a number above 0, not ${String(o.budget.rate)}`);
+    if (o.budget.unit !== 'pps' && o.budget.unit !== 'bps') err('E_CONTRACT_OPTION', `budget.unit must be pps or bps, not ${String(o.budget.unit)}`);
   }
   return out;
 }
@@ -85,7 +70,7 @@ export function checkOverlaps(contracts: readonly FlowTap[]): Diagnostic[] {
         const where = dir === 'both' ? 'in both directions' : dir === 'ingress' ? 'arriving at it' : 'leaving it';
         out.push(
           diag(
-            CONTRACT_ERRORS.OVERLAP,
+            'E_CONTRACT_OVERLAP',
             `${describeContract(a)} and ${describeContract(b)} both redirect packets of port ${a.src} ${where}; ` +
               `packet "${pkt || '(any packet)'}" matches both and can be diverted to only one monitor`,
             contractLocation(b) ?? contractLocation(a),
@@ -105,7 +90,7 @@ export function checkContracts(contracts: readonly FlowTap[]): Diagnostic[] {
     out.push(...checkContract(c));
     const prev = seen.get(c.id);
     if (prev && c.id) {
-      out.push(diag(CONTRACT_ERRORS.DUPLICATE_ID, `${describeContract(c)} reuses the id of ${describeContract(prev)}`, contractLocation(c)));
+      out.push(diag('E_CONTRACT_DUPLICATE_ID', `${describeContract(c)} reuses the id of ${describeContract(prev)}`, contractLocation(c)));
     } else seen.set(c.id, c);
   }
   out.push(...checkOverlaps(contracts));
@@ -136,11 +121,11 @@ export function checkTenancy(contracts: readonly FlowTap[], ownership: Ownership
     const loc = contractLocation(c);
     if (!own(ownership.ports, c.src)) {
       const why = own(monitors, c.src) ? 'is a monitor port, not an application port' : 'is not a port of any application';
-      out.push(diag(CONTRACT_ERRORS.UNKNOWN_PORT, `${name}: source port ${c.src} ${why}`, loc));
+      out.push(diag('E_TENANCY_UNKNOWN_PORT', `${name}: source port ${c.src} ${why}`, loc));
     } else if (ownership.ports[c.src] !== c.tenant) {
       out.push(
         diag(
-          CONTRACT_ERRORS.TENANCY,
+          'E_TENANCY',
           `${name}: tenant ${c.tenant} may not tap port ${c.src}, which belongs to tenant ${ownership.ports[c.src]}`,
           loc,
         ),
@@ -149,9 +134,9 @@ export function checkTenancy(contracts: readonly FlowTap[], ownership: Ownership
     if (!own(monitors, c.dst)) {
       if (own(ownership.ports, c.dst)) {
         out.push(
-          diag(CONTRACT_ERRORS.NOT_MONITOR, `${name}: destination ${c.dst} is an application port of tenant ${ownership.ports[c.dst]}, not a monitor`, loc),
+          diag('E_TENANCY_NOT_MONITOR', `${name}: destination ${c.dst} is an application port of tenant ${ownership.ports[c.dst]}, not a monitor`, loc),
         );
-      } else out.push(diag(CONTRACT_ERRORS.UNKNOWN_PORT, `${name}: destination ${c.dst} is not a known monitor port`, loc));
+      } else out.push(diag('E_TENANCY_UNKNOWN_PORT', `${name}: destination ${c.dst} is not a known monitor port`, loc));
       continue;
     }
     const owner = monitors[c.dst];
@@ -160,7 +145,7 @@ export function checkTenancy(contracts: readonly FlowTap[], ownership: Ownership
     if (allowed === '*' || (Array.isArray(allowed) && allowed.includes(c.tenant))) continue;
     out.push(
       diag(
-        CONTRACT_ERRORS.TENANCY,
+        'E_TENANCY',
         `${name}: monitor ${c.dst} belongs to tenant ${owner} and is not shared with tenant ${c.tenant}`,
         loc,
       ),

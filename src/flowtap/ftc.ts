@@ -63,12 +63,6 @@ interface Wanted {
   loc?: Location;
 }
 
-export const FTC_ERRORS = {
-  BAD_TAP: 'E_FTC_TAP',
-  TENANCY: 'E_FTC_TENANCY',
-  UNPLACED: 'E_FTC_UNPLACED',
-} as const;
-
 export function compileTaps(app: App, addressing: Addressing, policies: PolicySource[], opts: FtcOptions = {}): Result<CompiledTaps> {
   const facts = ftcFacts(app, addressing, opts);
   const errors: Diagnostic[] = [];
@@ -85,13 +79,12 @@ export function compileTaps(app: App, addressing: Addressing, policies: PolicySo
       errors.push(...checked.errors);
       continue;
     }
-    let db: Database;
-    try {
-      db = evaluate(checked.value, facts, { provenance: true });
-    } catch (e) {
-      errors.push(...((e as { diagnostics?: Diagnostic[] }).diagnostics ?? [diag('E_FTC', String(e), { file: p.file })]));
+    const evaluated = evaluate(checked.value, facts, { provenance: true });
+    if (!evaluated.ok) {
+      errors.push(...evaluated.errors);
       continue;
     }
+    const db = evaluated.value;
     const policy = basename(p.file).replace(/\.[^.]*$/, '');
     collectTaps(app, db, policy, p.file, wanted, errors);
     collectOptions(db, options, policy, p.file, errors);
@@ -141,7 +134,7 @@ export function compileTaps(app: App, addressing: Addressing, policies: PolicySo
     }
     for (const u of placement.unplaced) {
       const w = groupOf.get(u.flow)!;
-      errors.push(diag(FTC_ERRORS.UNPLACED, `tap of ${w.src} (${w.kind}, ${w.flowText}) could not be placed: ${u.reason}`, w.loc));
+      errors.push(diag('E_FTC_UNPLACED', `tap of ${w.src} (${w.kind}, ${w.flowText}) could not be placed: ${u.reason}`, w.loc));
     }
     for (const a of placement.assignments) {
       const w = groupOf.get(a.flow)!;
@@ -239,20 +232,20 @@ function collectTaps(app: App, db: Database, policy: string, file: string, out: 
       const loc: Location = at ? { file, line: at.line, col: at.col } : { file };
       const what = `${pred}(${t.map((v) => JSON.stringify(v)).join(', ')})`;
       if (t.length !== 4) {
-        errors.push(diag(FTC_ERRORS.BAD_TAP, `${what}: ${pred} takes 4 arguments (Src, ${pred === 'tap' ? 'Monitor' : 'Kind'}, Flow, Action)`, loc));
+        errors.push(diag('E_FTC_TAP', `${what}: ${pred} takes 4 arguments (Src, ${pred === 'tap' ? 'Monitor' : 'Kind'}, Flow, Action)`, loc));
         continue;
       }
       if (action !== 'forward' && action !== 'redirect') {
-        errors.push(diag(FTC_ERRORS.BAD_TAP, `${what}: action must be "forward" or "redirect", not ${JSON.stringify(action)}`, loc));
+        errors.push(diag('E_FTC_TAP', `${what}: action must be "forward" or "redirect", not ${JSON.stringify(action)}`, loc));
         continue;
       }
       const instances = ports.get(String(src));
       if (!instances) {
-        errors.push(diag(FTC_ERRORS.TENANCY, `${what}: "${src}" is not a port of ${app.tenant}/${app.name}; a tenant can only tap its own application`, loc));
+        errors.push(diag('E_FTC_TENANCY', `${what}: "${src}" is not a port of ${app.tenant}/${app.name}; a tenant can only tap its own application`, loc));
         continue;
       }
       if (pred === 'tap' && !monitors.has(String(target))) {
-        errors.push(diag(FTC_ERRORS.TENANCY, `${what}: "${target}" is not a monitor of ${app.tenant}/${app.name}`, loc));
+        errors.push(diag('E_FTC_TENANCY', `${what}: "${target}" is not a monitor of ${app.tenant}/${app.name}`, loc));
         continue;
       }
       const flow = parseFlow(String(flowText), loc);
@@ -292,24 +285,24 @@ function collectOptions(
   const has = (p: string) => db.predicates().includes(p);
   if (has('tap_direction'))
     for (const [src, flow, dir] of db.query('tap_direction')) {
-      if (dir !== 'ingress' && dir !== 'egress' && dir !== 'both') errors.push(diag(FTC_ERRORS.BAD_TAP, `tap_direction: "${dir}" is not ingress, egress or both`, { file }));
+      if (dir !== 'ingress' && dir !== 'egress' && dir !== 'both') errors.push(diag('E_FTC_TAP', `tap_direction: "${dir}" is not ingress, egress or both`, { file }));
       else get(src, flow).direction = dir;
     }
   if (has('tap_sample'))
     for (const [src, flow, every, unit] of db.query('tap_sample')) {
       if (typeof every !== 'number' || (unit !== 'packet' && unit !== 'flow'))
-        errors.push(diag(FTC_ERRORS.BAD_TAP, `tap_sample(${src}, ${flow}, ${every}, ${unit}): want a number and "packet" or "flow"`, { file }));
+        errors.push(diag('E_FTC_TAP', `tap_sample(${src}, ${flow}, ${every}, ${unit}): want a number and "packet" or "flow"`, { file }));
       else get(src, flow).sample = { every, unit };
     }
   if (has('tap_budget'))
     for (const [src, flow, rate, unit] of db.query('tap_budget')) {
       if (typeof rate !== 'number' || (unit !== 'pps' && unit !== 'bps'))
-        errors.push(diag(FTC_ERRORS.BAD_TAP, `tap_budget(${src}, ${flow}, ${rate}, ${unit}): want a number and "pps" or "bps"`, { file }));
+        errors.push(diag('E_FTC_TAP', `tap_budget(${src}, ${flow}, ${rate}, ${unit}): want a number and "pps" or "bps"`, { file }));
       else get(src, flow).budget = { rate, unit };
     }
   if (has('tap_failmode'))
     for (const [src, flow, mode] of db.query('tap_failmode')) {
-      if (mode !== 'open' && mode !== 'closed') errors.push(diag(FTC_ERRORS.BAD_TAP, `tap_failmode: "${mode}" is not open or closed`, { file }));
+      if (mode !== 'open' && mode !== 'closed') errors.push(diag('E_FTC_TAP', `tap_failmode: "${mode}" is not open or closed`, { file }));
       else get(src, flow).failMode = mode;
     }
 }

@@ -3,7 +3,6 @@
  * --packet takes them and as overlap errors show their witness packets.
  */
 import { diag, fail, ok, type Diagnostic, type Location, type Result } from '../diagnostics/index.js';
-import { FLOW_ERRORS } from './flow/index.js';
 import { fieldsOf, normaliseField, orderMatch, type FieldValue } from './flow/index.js';
 import {
   ETH_TYPE_IP,
@@ -138,7 +137,7 @@ export function parsePacketSpec(text: string, loc?: Location): Result<PacketSpec
     const shown = formatFieldValues(name, normaliseField(name, v) as FieldValue).join(',');
     errors.push(
       diag(
-        FLOW_ERRORS.NOT_CONCRETE,
+        'E_PACKET_NOT_CONCRETE',
         `${name}=${shown} is a set of values; a packet description needs one value per field`,
         { ...loc, col: (loc?.col ?? 1) + (offsets[name] ?? 0) },
       ),

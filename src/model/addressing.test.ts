@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FlowtapError } from '../diagnostics/index.js';
-import { monitorSubnet, nodeSubnet, planAddresses } from './addressing.js';
-import { parseIpv4 } from './ipv4.js';
+import { unwrap, type Result } from '../diagnostics/index.js';
+import { parseIpv4 } from '../net/index.js';
+import { monitorSubnet, nodeSubnet, planAddresses as plan } from './addressing.js';
 import { loadApp } from './load-app.js';
 import { parseApp } from './parse-app.js';
 import { findUp } from './testing.js';
@@ -32,6 +32,9 @@ const BIG = [
   '',
 ].join('\n');
 
+const planAddresses = (app: App) => unwrap(plan(app));
+const codeOf = (r: Result<unknown>): string | undefined => (r.ok ? undefined : r.errors[0].code);
+
 const inBlock = (ip: string, base: string): boolean => ip.startsWith(base);
 
 test('every instance and monitor gets a unique address, port name and MAC', () => {
@@ -46,7 +49,7 @@ test('every instance and monitor gets a unique address, port name and MAC', () =
     for (const x of all) {
       assert.ok(x.port.length <= 15 && /^f[tm][0-9a-z]+$/.test(x.port), x.port);
       assert.match(x.mac, /^02(:[0-9a-f]{2}){5}$/);
-      assert.notEqual(parseIpv4(x.ip), null);
+      assert.notEqual(parseIpv4(x.ip), undefined);
     }
   }
 });
@@ -75,8 +78,8 @@ test('instances live in their node\'s /24 from .2; the node holds .1; monitors t
     ['m2', 'b', '10.40.15.3'],
     ['m3', 'c', '10.40.15.4'],
   ]);
-  assert.deepEqual(monitorSubnet(app), { cidr: '10.40.15.0/24', gateway: '10.40.15.1' });
-  assert.deepEqual(nodeSubnet(app, 'b'), { cidr: '10.40.1.0/24', gateway: '10.40.1.1' });
+  assert.deepEqual(unwrap(monitorSubnet(app)), { cidr: '10.40.15.0/24', gateway: '10.40.15.1' });
+  assert.deepEqual(unwrap(nodeSubnet(app, 'b')), { cidr: '10.40.1.0/24', gateway: '10.40.1.1' });
 });
 
 test('port names are ft/fm + base 36 of the index; MACs carry the index', () => {
@@ -98,13 +101,13 @@ test('planning is deterministic and stable when services are added at the end', 
   assert.deepEqual(grown.monitors, once.monitors);
 });
 
-test('an app the checks would reject cannot be planned', () => {
+test('an app the checks would reject cannot be planned: the reason comes back as a value', () => {
   const app = load('examples/web-sql/app.yaml');
-  assert.throws(() => planAddresses({ ...app, network: '10.0.0.0/33' }), (e: unknown) => e instanceof FlowtapError && e.diagnostics[0].code === 'E_CIDR');
-  assert.throws(() => planAddresses({ ...app, network: '10.0.0.0/24' }), (e: unknown) => e instanceof FlowtapError && e.diagnostics[0].code === 'E_ADDRESS_SPACE');
-  assert.throws(
-    () => planAddresses({ ...app, instances: [{ name: 'x-0', service: 'x', ordinal: 0, node: 'ghost' }] }),
-    (e: unknown) => e instanceof FlowtapError && e.diagnostics[0].code === 'E_UNKNOWN_NODE',
-  );
-  assert.throws(() => nodeSubnet(app, 'ghost'), FlowtapError);
+  assert.equal(codeOf(plan({ ...app, network: '10.0.0.0/33' })), 'E_CIDR');
+  assert.equal(codeOf(plan({ ...app, network: '010.0.0.0/16' })), 'E_CIDR');
+  assert.equal(codeOf(plan({ ...app, network: '10.0.0.0/24' })), 'E_ADDRESS_SPACE');
+  assert.equal(codeOf(plan({ ...app, instances: [{ name: 'x-0', service: 'x', ordinal: 0, node: 'ghost' }] })), 'E_UNKNOWN_NODE');
+  assert.equal(codeOf(plan({ ...app, monitors: [{ ...app.monitors[0], node: 'ghost' }] })), 'E_UNKNOWN_NODE');
+  assert.equal(codeOf(nodeSubnet(app, 'ghost')), 'E_UNKNOWN_NODE');
+  assert.equal(codeOf(monitorSubnet({ ...app, network: 'ten' })), 'E_CIDR');
 });

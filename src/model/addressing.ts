@@ -1,6 +1,5 @@
-import { diag, FlowtapError } from '../diagnostics/index.js';
-import { ModelCode } from './codes.js';
-import { formatCidr, formatIpv4, parseCidr, type Cidr } from './ipv4.js';
+import { diag, fail, ok, type Result } from '../diagnostics/index.js';
+import { formatCidr, formatIpv4, parseIpv4Cidr, type Ipv4Cidr } from '../net/index.js';
 import { FIRST_HOST, GATEWAY_HOST, HOSTS_PER_NODE, MAX_MONITORS, MAX_NODES, monitorBlock, nodeBlock, UNDERLAY } from './layout.js';
 import type { Addressing, App } from './types.js';
 
@@ -12,17 +11,18 @@ const MONITOR_MAC_TAG = '66:6d';
  * The deterministic default addressing the local cloud uses (layout.ts):
  * the same app always gets the same addresses, interface names and MACs.
  * Instance k (its index in `app.instances`) gets port `ft<k in base 36>`;
- * monitor j gets `fm<j in base 36>`. Throws FlowtapError on an app that
- * `checkApp` would reject (bad network, unknown node, full /24).
+ * monitor j gets `fm<j in base 36>`. Fails on an app that `checkApp` would
+ * reject (bad network, unknown node, full /24).
  */
-export function planAddresses(app: App): Addressing {
+export function planAddresses(app: App): Result<Addressing> {
   const net = networkOf(app);
+  if (!net.ok) return net;
   const nodeIndex = new Map<string, number>();
   const out: Addressing = { instances: {}, monitors: {}, nodes: {} };
-  if (app.nodes.length > MAX_NODES) throw new FlowtapError(diag(ModelCode.ADDRESS_SPACE, `at most ${MAX_NODES} nodes fit the underlay`));
+  if (app.nodes.length > MAX_NODES) return fail(diag('E_ADDRESS_SPACE', `at most ${MAX_NODES} nodes fit the underlay`));
   app.nodes.forEach((n, i) => {
     nodeIndex.set(n.name, i);
-    const block = nodeBlock(net, i);
+    const block = nodeBlock(net.value, i);
     out.nodes[n.name] = {
       ip: formatIpv4(UNDERLAY.base + i + 1),
       index: i,
@@ -32,52 +32,51 @@ export function planAddresses(app: App): Addressing {
   });
 
   const nextHost = new Array<number>(app.nodes.length).fill(FIRST_HOST);
-  app.instances.forEach((inst, k) => {
-    const i = indexOfNode(nodeIndex, inst.node, `instance "${inst.name}"`);
+  for (const [k, inst] of app.instances.entries()) {
+    const i = nodeIndex.get(inst.node);
+    if (i === undefined) return fail(unknownNode(`instance "${inst.name}"`, inst.node));
     const host = nextHost[i]++;
     if (host >= FIRST_HOST + HOSTS_PER_NODE) {
-      throw new FlowtapError(diag(ModelCode.ADDRESS_SPACE, `node "${inst.node}" has room for ${HOSTS_PER_NODE} instances`));
+      return fail(diag('E_ADDRESS_SPACE', `node "${inst.node}" has room for ${HOSTS_PER_NODE} instances`));
     }
-    out.instances[inst.name] = { instance: inst.name, node: inst.node, port: portName('ft', k), ip: formatIpv4(nodeBlock(net, i) + host), mac: mac(INSTANCE_MAC_TAG, k) };
-  });
+    out.instances[inst.name] = { instance: inst.name, node: inst.node, port: portName('ft', k), ip: formatIpv4(nodeBlock(net.value, i) + host), mac: mac(INSTANCE_MAC_TAG, k) };
+  }
 
-  if (app.monitors.length > MAX_MONITORS) throw new FlowtapError(diag(ModelCode.ADDRESS_SPACE, `at most ${MAX_MONITORS} monitors fit their /24`));
-  const monitorBase = monitorBlock(net);
-  app.monitors.forEach((m, j) => {
-    indexOfNode(nodeIndex, m.node, `monitor "${m.name}"`);
+  if (app.monitors.length > MAX_MONITORS) return fail(diag('E_ADDRESS_SPACE', `at most ${MAX_MONITORS} monitors fit their /24`));
+  const monitorBase = monitorBlock(net.value);
+  for (const [j, m] of app.monitors.entries()) {
+    if (!nodeIndex.has(m.node)) return fail(unknownNode(`monitor "${m.name}"`, m.node));
     out.monitors[m.name] = { monitor: m.name, node: m.node, port: portName('fm', j), ip: formatIpv4(monitorBase + FIRST_HOST + j), mac: mac(MONITOR_MAC_TAG, j) };
-  });
-  return out;
+  }
+  return ok(out);
 }
 
 /** The /24 a node's instances live in and the node's own address in it (their gateway). */
-export function nodeSubnet(app: App, node: string): { cidr: string; gateway: string } {
+export function nodeSubnet(app: App, node: string): Result<{ cidr: string; gateway: string }> {
   const i = app.nodes.findIndex((n) => n.name === node);
-  if (i < 0) throw new FlowtapError(diag(ModelCode.UNKNOWN_NODE, `unknown node "${node}"`));
-  const base = nodeBlock(networkOf(app), i);
-  return { cidr: formatCidr({ base, prefix: 24 }), gateway: formatIpv4(base + GATEWAY_HOST) };
+  if (i < 0) return fail(diag('E_UNKNOWN_NODE', `unknown node "${node}"`));
+  const net = networkOf(app);
+  return net.ok ? ok(subnetAt(nodeBlock(net.value, i))) : net;
 }
 
 /** The /24 monitors are addressed from, and the address reserved for its gateway. */
-export function monitorSubnet(app: App): { cidr: string; gateway: string } {
-  const base = monitorBlock(networkOf(app));
-  return { cidr: formatCidr({ base, prefix: 24 }), gateway: formatIpv4(base + GATEWAY_HOST) };
+export function monitorSubnet(app: App): Result<{ cidr: string; gateway: string }> {
+  const net = networkOf(app);
+  return net.ok ? ok(subnetAt(monitorBlock(net.value))) : net;
 }
 
-function networkOf(app: App): Cidr {
-  const parsed = parseCidr(app.network);
-  if (!parsed.ok) throw new FlowtapError(diag(ModelCode.CIDR, `network "${app.network}": ${parsed.reason}`));
+const subnetAt = (base: number): { cidr: string; gateway: string } => ({ cidr: formatCidr({ base, prefix: 24 }), gateway: formatIpv4(base + GATEWAY_HOST) });
+
+function networkOf(app: App): Result<Ipv4Cidr> {
+  const parsed = parseIpv4Cidr(app.network);
+  if (!parsed.ok) return fail(diag('E_CIDR', `network "${app.network}": ${parsed.reason}`));
   if (parsed.cidr.prefix > 23) {
-    throw new FlowtapError(diag(ModelCode.ADDRESS_SPACE, `network ${app.network} is smaller than two /24 blocks (one per node plus one for monitors)`));
+    return fail(diag('E_ADDRESS_SPACE', `network ${app.network} is smaller than two /24 blocks (one per node plus one for monitors)`));
   }
-  return parsed.cidr;
+  return ok(parsed.cidr);
 }
 
-function indexOfNode(index: Map<string, number>, node: string, who: string): number {
-  const i = index.get(node);
-  if (i === undefined) throw new FlowtapError(diag(ModelCode.UNKNOWN_NODE, `${who} is on unknown node "${node}"`));
-  return i;
-}
+const unknownNode = (who: string, node: string) => diag('E_UNKNOWN_NODE', `${who} is on unknown node "${node}"`);
 
 /** `ft` + base 36 keeps names far below the kernel's 15-character limit for any realistic index. */
 const portName = (prefix: string, index: number): string => prefix + index.toString(36);

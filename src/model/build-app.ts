@@ -1,5 +1,4 @@
 import { diag, type Diagnostic } from '../diagnostics/index.js';
-import { ModelCode } from './codes.js';
 import { noDamage, type Damage } from './check/index.js';
 import { childField } from './field-path.js';
 import type { Locator } from './locator.js';
@@ -102,7 +101,7 @@ export function buildApp(raw: unknown, file: string, locate: Locator): Built {
       }
       const target = splitTarget(r.value.to);
       if (!target) {
-        errors.push(diag(ModelCode.TO_FORMAT, toFormatMessage(r.value.to), locate(childField(field, 'to'))));
+        errors.push(diag('E_TO_FORMAT', toFormatMessage(r.value.to), locate(childField(field, 'to'))));
         return;
       }
       app.requirements.push(toRequirement(i, r.value, target, locate(field)));

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { unwrap } from '../diagnostics/index.js';
 import { planAddresses } from './addressing.js';
 import { modelFacts, type Fact } from './facts.js';
 import { loadApp } from './load-app.js';
@@ -69,7 +70,7 @@ test('dvd-rental facts: L7 constraints as cross products, identities, NATS direc
 
 test('with addressing: address, attach and MAC facts for every instance and monitor', () => {
   const app = load('examples/dvd-rental/app.yaml');
-  const a = planAddresses(app);
+  const a = unwrap(planAddresses(app));
   const f = modelFacts(app, a);
   for (const inst of app.instances) {
     assert.ok(has(f, 'address', inst.name, a.instances[inst.name].ip));

@@ -1,5 +1,4 @@
 export * from './types.js';
-export { ModelCode } from './codes.js';
 export { parseApp } from './parse-app.js';
 export { loadApp, MAX_DESCRIPTOR_BYTES } from './load-app.js';
 export { checkApp } from './check/index.js';
@@ -13,7 +12,6 @@ export { modelFacts, ANY, ANY_SUBJECT, type Fact } from './facts.js';
 export { APP_PROTOCOLS, DEFAULT_NETWORK, DEFAULT_MONITOR_CAPACITY } from './schema.js';
 export { HTTP_METHODS, SQL_STATEMENTS, httpPathProblem, natsSubjectProblem } from './l7-syntax.js';
 export { isName, isNodeName } from './names.js';
-export { parseCidr, parseIpv4, formatIpv4, type Cidr } from './ipv4.js';
 export { UNDERLAY_NETWORK } from './layout.js';
 export { readYamlDocument, parseYamlShape } from './yaml-document.js';
 export * from './k8s/index.js';

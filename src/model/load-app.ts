@@ -1,6 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
 import { diag, fail, type Result } from '../diagnostics/index.js';
-import { ModelCode } from './codes.js';
 import { parseApp } from './parse-app.js';
 import type { App } from './types.js';
 
@@ -13,13 +12,13 @@ export function loadApp(path: string): Result<App> {
   try {
     const size = statSync(path).size;
     if (size > MAX_DESCRIPTOR_BYTES) {
-      return fail(diag(ModelCode.READ, `descriptor is ${size} bytes; the limit is ${MAX_DESCRIPTOR_BYTES}`, { file: path }));
+      return fail(diag('E_READ', `descriptor is ${size} bytes; the limit is ${MAX_DESCRIPTOR_BYTES}`, { file: path }));
     }
     text = readFileSync(path, 'utf8');
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'is a directory' : err.message;
-    return fail(diag(ModelCode.READ, `cannot read descriptor: ${why}`, { file: path }));
+    return fail(diag('E_READ', `cannot read descriptor: ${why}`, { file: path }));
   }
   return parseApp(text, path);
 }

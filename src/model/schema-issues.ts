@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { diag, type Diagnostic } from '../diagnostics/index.js';
-import { ModelCode } from './codes.js';
 import { childField, type PathSegment } from './field-path.js';
 import type { Locator } from './locator.js';
 import { didYouMean } from './suggest.js';
@@ -41,22 +40,22 @@ function describeIssue(
       return issue.keys.map((key) => {
         const keyField = childField(field, key);
         const hint = allowed.length ? `; allowed keys: ${allowed.join(', ')}${didYouMean(key, allowed)}` : '';
-        return diag(ModelCode.UNKNOWN_KEY, `unknown key "${key}"${where(field)}${hint}`, locate(keyField, 'key'));
+        return diag('E_UNKNOWN_KEY', `unknown key "${key}"${where(field)}${hint}`, locate(keyField, 'key'));
       });
     }
     case 'invalid_type': {
       const expected = expectedName(issue.expected);
       if (found.present && found.value !== undefined) {
-        return [diag(ModelCode.TYPE, `expected ${expected}, got ${describe(found.value)}`, locate(field))];
+        return [diag('E_TYPE', `expected ${expected}, got ${describe(found.value)}`, locate(field))];
       }
       const key = path.length ? String(path[path.length - 1]) : field;
-      return [diag(ModelCode.MISSING_KEY, `missing required key "${key}" (expected ${expected})`, locate(field))];
+      return [diag('E_MISSING_KEY', `missing required key "${key}" (expected ${expected})`, locate(field))];
     }
     case 'invalid_value': {
       const choices = issue.values.map((v) => JSON.stringify(v));
       const got = found.present ? describe(found.value) : 'nothing';
       const hint = typeof found.value === 'string' ? didYouMean(found.value, issue.values.map(String)) : '';
-      return [diag(ModelCode.ENUM, `expected one of ${choices.join(', ')}; got ${got}${hint}`, locate(field))];
+      return [diag('E_ENUM', `expected one of ${choices.join(', ')}; got ${got}${hint}`, locate(field))];
     }
     case 'invalid_union': {
       const options = new Set<string>();
@@ -64,7 +63,7 @@ function describeIssue(
         for (const sub of branch) if (sub.code === 'invalid_type' && sub.path.length === 0) options.add(expectedName(sub.expected));
       }
       const expected = options.size ? [...options].join(' or ') : 'a different value';
-      return [diag(ModelCode.TYPE, `expected ${expected}, got ${describe(found.value)}`, locate(field))];
+      return [diag('E_TYPE', `expected ${expected}, got ${describe(found.value)}`, locate(field))];
     }
     case 'too_small': {
       const msg =
@@ -73,10 +72,10 @@ function describeIssue(
           : issue.origin === 'array'
             ? `expected at least ${issue.minimum} item(s)`
             : `must be at least ${issue.minimum}`;
-      return [diag(ModelCode.SCHEMA, msg, locate(field))];
+      return [diag('E_SCHEMA', msg, locate(field))];
     }
     default:
-      return [diag(ModelCode.SCHEMA, issue.message, locate(field))];
+      return [diag('E_SCHEMA', issue.message, locate(field))];
   }
 }
 

@@ -2,7 +2,6 @@ import { LineCounter, parseDocument, type YAMLError } from 'yaml';
 import type { z } from 'zod';
 import { diag, fail, ok, type Diagnostic, type Result } from '../diagnostics/index.js';
 import { sortByPosition } from './check/index.js';
-import { ModelCode } from './codes.js';
 import { yamlLocator, type Locator } from './locator.js';
 import { checkShape } from './schema-issues.js';
 import { yamlGuards } from './yaml-guards.js';
@@ -21,18 +20,18 @@ export function readYamlDocument(text: string, file: string, what: string): Resu
     doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, keepSourceTokens: false });
   } catch (e) {
     // The parser is tolerant, but hostile input (deep nesting) can still exhaust the stack.
-    return fail(diag(ModelCode.YAML_SYNTAX, `cannot parse YAML: ${(e as Error).message}`, { file, line: 1, col: 1 }));
+    return fail(diag('E_YAML_SYNTAX', `cannot parse YAML: ${(e as Error).message}`, { file, line: 1, col: 1 }));
   }
   const syntax = [...doc.errors, ...doc.warnings].map((e) => yamlDiagnostic(e, lines, file, text));
   if (syntax.length) return fail(sortByPosition(syntax));
   const guards = yamlGuards(doc, lines, file);
   if (guards.length) return fail(guards);
-  if (doc.contents === null) return fail(diag(ModelCode.TYPE, `the file is empty: expected ${what}`, { file, line: 1, col: 1 }));
+  if (doc.contents === null) return fail(diag('E_TYPE', `the file is empty: expected ${what}`, { file, line: 1, col: 1 }));
   let raw: unknown;
   try {
     raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (e) {
-    return fail(diag(ModelCode.YAML_SYNTAX, `cannot expand YAML: ${(e as Error).message}`, { file, line: 1, col: 1 }));
+    return fail(diag('E_YAML_SYNTAX', `cannot expand YAML: ${(e as Error).message}`, { file, line: 1, col: 1 }));
   }
   return ok({ raw, locate: yamlLocator(doc, lines, file) });
 }
@@ -47,7 +46,7 @@ export function parseYamlShape<T>(schema: z.ZodType<T>, text: string, file: stri
 
 function yamlDiagnostic(e: YAMLError, lines: LineCounter, file: string, text: string): Diagnostic {
   const p = lines.linePos(e.pos[0]);
-  const code = e.code === 'DUPLICATE_KEY' ? ModelCode.DUPLICATE_KEY : ModelCode.YAML_SYNTAX;
+  const code = e.code === 'DUPLICATE_KEY' ? 'E_DUPLICATE_KEY' : 'E_YAML_SYNTAX';
   const key = text.slice(e.pos[0], e.pos[0] + 80).split(/[:\n]/)[0].trim();
   const message =
     e.code === 'DUPLICATE_KEY'

@@ -1,7 +1,6 @@
 import type { Document, LineCounter } from 'yaml';
 import { isMap, isPair, isScalar, isSeq } from 'yaml';
 import { diag, type Diagnostic } from '../diagnostics/index.js';
-import { ModelCode } from './codes.js';
 
 /** Deeper than any descriptor needs; bounds every recursive walk over hostile input. */
 export const MAX_DEPTH = 32;
@@ -19,7 +18,7 @@ export function yamlGuards(doc: Document, lines: LineCounter, file: string): Dia
   let tooDeep = false;
   const walk = (node: unknown, depth: number): void => {
     if (depth > MAX_DEPTH) {
-      if (!tooDeep) out.push(diag(ModelCode.YAML_SYNTAX, `nesting deeper than ${MAX_DEPTH} levels`, at((node as { range?: number[] }).range?.[0])));
+      if (!tooDeep) out.push(diag('E_YAML_SYNTAX', `nesting deeper than ${MAX_DEPTH} levels`, at((node as { range?: number[] }).range?.[0])));
       tooDeep = true;
       return;
     }
@@ -27,9 +26,9 @@ export function yamlGuards(doc: Document, lines: LineCounter, file: string): Dia
       for (const pair of node.items) {
         if (!isPair(pair)) continue;
         if (isScalar(pair.key) && pair.key.value === '__proto__') {
-          out.push(diag(ModelCode.NAME, 'the key "__proto__" is not allowed anywhere in a descriptor', at(pair.key.range?.[0])));
+          out.push(diag('E_NAME', 'the key "__proto__" is not allowed anywhere in a descriptor', at(pair.key.range?.[0])));
         } else if (pair.key !== null && !isScalar(pair.key)) {
-          out.push(diag(ModelCode.YAML_SYNTAX, 'keys must be plain strings, not lists or mappings', at((pair.key as { range?: number[] }).range?.[0])));
+          out.push(diag('E_YAML_SYNTAX', 'keys must be plain strings, not lists or mappings', at((pair.key as { range?: number[] }).range?.[0])));
         }
         walk(pair.value, depth + 1);
       }

@@ -12,8 +12,6 @@ export {
   loadMonitorModel,
   parseAddressing,
   chooseAnalyzer,
-  /** Builders of TCP conversations and protocol messages for tests and benchmarks. */
-  monitorTesting,
   type MonitorEngineOptions,
   type MonitorSummary,
   type PolicyOverrides,
@@ -25,5 +23,5 @@ export * from './logs/index.js';
 export { INLINE_LOG, createInline, InlineGate, type InlineOptions, type InlineRun, type InlineSummary, type InlineGateOptions } from './inline/index.js';
 export * from './policy/index.js';
 export { readPcapFile, liveCapture, writePcap, encodePcap, encodePcapHeader, encodePcapRecordInto, CaptureReader, readCaptureBuffer, type CapturedPacket, type CaptureSummary, type PcapRecord } from './capture/index.js';
-export { PacketDecoder, DecodeStats, DECODE_REASONS, packetBuilder } from './decode/index.js';
+export { PacketDecoder, DecodeStats, DECODE_REASONS } from './decode/index.js';
 export { ConnTracker, type ConnTrackerOptions, type ConnTrackerStats } from './tcp/index.js';

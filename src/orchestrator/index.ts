@@ -1,10 +1,27 @@
-export * from './names.js';
-export * from './lifecycle.js';
-export * from './runner.js';
-export * from './processes.js';
-export * from './state-file.js';
-export * from './topology-plan.js';
-export * from './run-spec.js';
-export * from './start-order.js';
-export * from './local-cloud.js';
-export * from './probe.js';
+export { nodeNs, instanceNs, monitorNs, externalNs } from './names.js';
+export type {
+  DeploymentSpec,
+  DeploymentStatus,
+  Deployed,
+  DownReport,
+  InstanceHealth,
+  InstanceState,
+  InstanceStatus,
+  LifecycleEvent,
+  LifecycleListener,
+  LifecycleType,
+  ManagementContext,
+  MonitorCommand,
+  MonitorStatus,
+  Orchestrator,
+  OrchestratorDriver,
+  PortStatus,
+  Prepare,
+  Probe,
+  SpecChange,
+  StatusOptions,
+  TrackedProcess,
+} from './lifecycle.js';
+export { localCloud } from './driver.js';
+export { LocalCloud, downCloud, type LocalCloudEnv } from './local-cloud.js';
+export { OrchestratorCode } from './codes.js';

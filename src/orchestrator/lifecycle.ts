@@ -1,9 +1,12 @@
 /**
- * Lifecycle events and management context: the one interface through which the
- * controller learns about instances, whether they run in the local cloud or come from
- * a Kubernetes API server.
+ * The orchestrator as the rest of flowtap sees it: lifecycle events, management context,
+ * management operations and the deployment's health. The CLI and the controller use only
+ * this; the local cloud implements it, and a Kubernetes adapter will, from the API server.
  */
-import type { Addressing } from '../model/index.js';
+import type { NodeDesired, RuleCounter } from '../dataplane/index.js';
+import type { Result } from '../diagnostics/index.js';
+import type { Addressing, App } from '../model/index.js';
+import type { System } from '../system/index.js';
 
 export type LifecycleType = 'deploying' | 'deployed' | 'failed' | 'terminated' | 'isolated' | 'released' | 'moved';
 
@@ -16,24 +19,166 @@ export interface LifecycleEvent {
   detail?: string;
 }
 
+export type InstanceState = 'running' | 'isolated' | 'terminated';
+
 export interface ManagementContext {
   tenant: string;
   app: string;
   addressing: Addressing;
   /** Instance -> running / isolated / terminated. */
-  status: Record<string, 'running' | 'isolated' | 'terminated'>;
+  status: Record<string, InstanceState>;
+}
+
+/**
+ * What was asked for at `up`, kept for the deployment's whole life: every later re-render
+ * (an operation, a reaction, another process attaching) starts from it, never from defaults.
+ */
+export interface DeploymentSpec {
+  /** Absolute path of the application descriptor. */
+  descriptor: string;
+  /** Monitoring policy files (absolute paths) in force. */
+  policies: string[];
+  mode: 'enforce' | 'audit';
+  /** Monitor placement the tap contracts were compiled for. */
+  strategy: 'per-app' | 'per-node';
+  /** Monitors marked down: their redirects are rendered to their failMode. */
+  downMonitors: string[];
+}
+
+/** A change of the spec after `up` (the descriptor stays). */
+export type SpecChange = Partial<Omit<DeploymentSpec, 'descriptor'>>;
+
+/** What an orchestrator needs to render a deployment; the controller computes it. */
+export interface Deployed {
+  app: App;
+  addressing: Addressing;
+  /**
+   * One node's desired data plane (firewall, taps, inline paths) in a context: the orchestrator
+   * renders it with its data-plane backend and applies what changed.
+   */
+  desired: (node: string, ctx: ManagementContext) => NodeDesired;
+  /** The command that runs a monitor; none = monitors are not started. */
+  monitorCommand?: MonitorCommand;
+  /** One line on what is deployed (rules, contracts), for progress output. */
+  summary?: string;
+}
+
+export type MonitorCommand = (m: { monitor: string; descriptor: string; addressing: string; logDir: string }) => string[];
+
+/** Renders a spec; with no addressing, the deployment's default one is planned. */
+export type Prepare = (spec: DeploymentSpec, addressing?: Addressing) => Deployed;
+
+/**
+ * Whether an instance's service is actually up, whatever its management state:
+ * `listening` every declared TCP port accepts connections; `running` processes live in its
+ * sandbox but not every port accepts; `down` nothing runs there.
+ */
+export type InstanceHealth = 'listening' | 'running' | 'down';
+
+export interface PortStatus {
+  port: number;
+  name: string;
+  open: boolean;
+}
+
+export interface InstanceStatus {
+  instance: string;
+  service: string;
+  node: string;
+  ip: string;
+  state: InstanceState;
+  health: InstanceHealth;
+  /** Processes living in the instance's sandbox (daemonised servers included). */
+  processes: number;
+  ports: PortStatus[];
+}
+
+export interface MonitorStatus {
+  monitor: string;
+  node: string;
+  health: 'running' | 'down';
+  processes: number;
+  /** Where its logs (notice.log, ...) are written, when they are files on this machine. */
+  logDir?: string;
+}
+
+/** A process the orchestrator started (its first pid; a daemonising server leaves it behind). */
+export interface TrackedProcess {
+  /** Instance name, or `monitor:NAME`. */
+  owner: string;
+  pid: number;
+  alive: boolean;
+  argv: string[];
+  log?: string;
+}
+
+export interface DeploymentStatus {
+  tenant: string;
+  app: string;
+  phase: 'creating' | 'running' | 'failed' | 'stopping';
+  since: string;
+  spec: DeploymentSpec;
+  instances: InstanceStatus[];
+  monitors: MonitorStatus[];
+  processes: TrackedProcess[];
+}
+
+export interface StatusOptions {
+  /** Try each declared TCP port (default true); false reports processes only. */
+  probe?: boolean;
+}
+
+/** One real TCP connection attempt between instances (or from outside). */
+export interface Probe {
+  /** Source instance, or `external`. */
+  from: string;
+  fromService: string;
+  to: string;
+  toService: string;
+  port: number;
+  portName: string;
+  open: boolean;
+  error?: string;
+}
+
+export interface DownReport {
+  /** Sandboxes removed (namespaces, pods). */
+  namespaces: string[];
+  processes: number;
 }
 
 export type LifecycleListener = (e: LifecycleEvent) => void;
 
 export interface Orchestrator {
+  readonly app: App;
+  spec(): DeploymentSpec;
   onEvent(listener: LifecycleListener): () => void;
   context(): ManagementContext;
+  status(opts?: StatusOptions): Promise<DeploymentStatus>;
+  /** A connection attempt from every running instance and the outside to every other instance's TCP ports. */
+  probe(): Promise<Probe[]>;
   isolate(instance: string): Promise<void>;
   release(instance: string): Promise<void>;
   terminate(instance: string): Promise<void>;
   redeploy(instance: string): Promise<void>;
   move(instance: string, node: string): Promise<void>;
+  /** Changes the spec (policies, mode, strategy, monitors down) and re-renders everything from it. */
+  reconfigure(change: SpecChange): Promise<void>;
+  /** Every counting data-plane rule in force on a node, as the backend that applied them reads them back. */
+  counters(node: string): Promise<Result<RuleCounter[]>>;
+  /** How to run commands where a node's data plane lives (later, its agent). */
+  nodeAccess(node: string): { system: System; ns?: string };
+  /** Removes the whole deployment. */
+  down(): Promise<DownReport>;
+}
+
+/** Deploys, re-attaches to, and removes deployments by application name. */
+export interface OrchestratorDriver {
+  up(spec: DeploymentSpec, prepare: Prepare): Promise<Orchestrator>;
+  /** A deployment made earlier, possibly by another process; rendered from its recorded spec. */
+  attach(app: string, prepare: Prepare): Promise<Orchestrator>;
+  /** Removes what a deployment made, even when its record is lost or unreadable. */
+  down(app: string): Promise<DownReport>;
 }
 
 export class EventHub {

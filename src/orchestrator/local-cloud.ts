@@ -1,95 +1,151 @@
 /**
  * The embedded orchestrator: an application deployed on network namespaces of this
- * machine, with real processes. What it creates is recorded in a state file after every
- * step, so `status` and `down` work from another shell and after a crash.
+ * machine, with real processes. Every command and process goes through the system driver;
+ * what it creates is recorded in a state file after every step, so `status` and `down` work
+ * from another shell and after a crash.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { diag, FlowtapError } from '../diagnostics/index.js';
+import { OrchestratorCode } from './codes.js';
 import type { Addressing, App, Attachment } from '../model/index.js';
 import { applyNft, checkNft } from '../dataplane/index.js';
-import { EventHub, type LifecycleListener, type ManagementContext, type Orchestrator } from './lifecycle.js';
+import { mustRun, realSystem, type System } from '../system/index.js';
+import {
+  EventHub,
+  type DeploymentSpec,
+  type DeploymentStatus,
+  type DownReport,
+  type InstanceHealth,
+  type InstanceStatus,
+  type LifecycleListener,
+  type ManagementContext,
+  type MonitorCommand,
+  type MonitorStatus,
+  type Orchestrator,
+  type Prepare,
+  type Probe,
+  type SpecChange,
+  type StatusOptions,
+} from './lifecycle.js';
 import { instanceNs, monitorNs, nodeNs, nsPrefix, externalNs, underlayNs } from './names.js';
-import { startInNamespace, stopProcess, stopProcesses } from './processes.js';
+import { namespacePids, stopNamespace } from './namespace-processes.js';
+import { probeMatrix } from './probe.js';
+import { portsOpen, waitForPorts } from './readiness.js';
 import { expandRunSpec } from './run-spec.js';
-import { appRunDir, loadState, removeState, saveState, type CloudState } from './state-file.js';
+import { StateStore, STATE_VERSION, type CloudState } from './state-file.js';
 import { instancePlan, instanceUnplugPlan, monitorPlan, nodePlan, underlayPlan, type Step } from './topology-plan.js';
-import { mustRun, systemRunner, type CommandRunner } from './runner.js';
 import { startOrder } from './start-order.js';
-import { waitForPorts } from './readiness.js';
 
-export interface LocalCloudOptions {
-  runner?: CommandRunner;
-  progress?: (line: string) => void;
-  /** The complete nft script (firewall and taps) for one node in the current context. */
-  dataplane: (node: string, ctx: ManagementContext) => string;
+/** Where the local cloud runs: shared by every deployment a driver makes or attaches to. */
+export interface LocalCloudEnv {
+  /** Runs every command and process (default: the real one). */
+  system?: System;
+  /** Folder of state files and run files (default FLOWTAP_STATE_DIR, else /var/lib/flowtap). */
+  stateDir?: string;
   /** Project root: working folder of started processes. */
   root: string;
-  mode?: 'enforce' | 'audit';
-  policies?: string[];
-  /** Seconds to wait for an instance's ports to accept connections. */
+  progress?: (line: string) => void;
+  /** Seconds to wait for an instance's ports to accept connections (default 30). */
   readyTimeout?: number;
-  /**
-   * The command that runs a security monitor inside its namespace, given where to find the
-   * descriptor, the current addressing and where to write logs; none = monitors not started.
-   */
-  monitorCommand?: (m: { monitor: string; descriptor: string; addressing: string; logDir: string }) => string[];
+  /** How long monitor captures get to attach before traffic starts (default 1000 ms). */
+  monitorSettleMs?: number;
+}
+
+export interface LocalCloudOptions extends LocalCloudEnv {
+  /** The complete nft script (firewall and taps) for one node in the current context. */
+  dataplane: (node: string, ctx: ManagementContext) => string;
+  mode?: DeploymentSpec['mode'];
+  policies?: string[];
+  strategy?: DeploymentSpec['strategy'];
+  downMonitors?: string[];
+  /** The command that runs a security monitor in its namespace; none = monitors not started. */
+  monitorCommand?: MonitorCommand;
+  /** Renders the deployment again when its spec changes (reconfigure); none = the spec is fixed. */
+  prepare?: Prepare;
+  /** What is deployed (rules, contracts), for the first progress line. */
+  summary?: string;
 }
 
 export class LocalCloud implements Orchestrator {
   private readonly hub = new EventHub();
-  private readonly runner: CommandRunner;
+  private readonly system: System;
   private readonly progress: (line: string) => void;
+  private dataplane: LocalCloudOptions['dataplane'];
+  private monitorCommand: MonitorCommand | undefined;
 
   private constructor(
     readonly app: App,
     private state: CloudState,
+    private readonly store: StateStore,
     private readonly opts: LocalCloudOptions,
   ) {
-    this.runner = opts.runner ?? systemRunner;
+    this.system = opts.system ?? realSystem;
     this.progress = opts.progress ?? (() => {});
+    this.dataplane = opts.dataplane;
+    this.monitorCommand = opts.monitorCommand;
   }
 
   /** Creates the whole cloud. On failure everything made so far is left recorded for `down`. */
   static async up(app: App, addressing: Addressing, descriptor: string, opts: LocalCloudOptions): Promise<LocalCloud> {
-    const existing = loadState(app.name);
-    if (existing)
+    const store = new StateStore(opts.stateDir);
+    const existing = store.load(app.name);
+    if (!existing.ok || existing.value)
       throw new FlowtapError(
-        diag('E_ALREADY_UP', `${app.name} is already up (state ${existing.phase}); run \`flowtap down ${app.name}\` first`),
+        diag(
+          OrchestratorCode.ALREADY_UP,
+          `${app.name} is already up (${existing.ok ? `state ${existing.value!.phase}` : 'its state file is damaged'}); run \`flowtap down ${app.name}\` first`,
+          { file: store.file(app.name) },
+        ),
       );
     const state: CloudState = {
+      version: STATE_VERSION,
       app: app.name,
       tenant: app.tenant,
-      descriptor,
       createdAt: new Date().toISOString(),
+      phase: 'creating',
+      spec: {
+        descriptor,
+        policies: opts.policies ?? [],
+        mode: opts.mode ?? 'enforce',
+        strategy: opts.strategy ?? 'per-node',
+        downMonitors: opts.downMonitors ?? [],
+      },
       addressing,
       namespaces: [],
       processes: [],
       isolated: [],
       terminated: [],
-      mode: opts.mode ?? 'enforce',
-      policies: opts.policies ?? [],
-      phase: 'creating',
     };
-    saveState(state);
-    const cloud = new LocalCloud(app, state, opts);
+    store.save(state);
+    const cloud = new LocalCloud(app, state, store, opts);
     try {
       await cloud.build();
       state.phase = 'running';
-      saveState(state);
+      store.save(state);
       return cloud;
     } catch (e) {
       state.phase = 'failed';
-      saveState(state);
+      store.save(state);
       throw e;
     }
   }
 
-  /** Re-attaches to a running cloud from its state file (another shell, another process). */
-  static attach(app: App, opts: LocalCloudOptions): LocalCloud {
-    const state = loadState(app.name);
-    if (!state) throw new FlowtapError(diag('E_NOT_UP', `${app.name} is not up (no state file)`));
-    return new LocalCloud(app, state, opts);
+  /** Re-attaches to a cloud from its state file (another shell, another process), rendered from its recorded spec. */
+  static attach(appName: string, prepare: Prepare, env: LocalCloudEnv): LocalCloud {
+    const store = new StateStore(env.stateDir);
+    const loaded = store.load(appName);
+    if (!loaded.ok) throw new FlowtapError(loaded.errors);
+    const state = loaded.value;
+    if (!state) throw new FlowtapError(diag(OrchestratorCode.NOT_UP, `${appName} is not up (no state file ${store.file(appName)})`));
+    const d = prepare(state.spec, state.addressing);
+    if (d.app.name !== state.app)
+      throw new FlowtapError(
+        diag(OrchestratorCode.STATE_FILE, `the descriptor ${state.spec.descriptor} now describes "${d.app.name}", not "${state.app}"`, {
+          file: store.file(appName),
+        }),
+      );
+    return new LocalCloud(d.app, state, store, { ...env, dataplane: d.dataplane, monitorCommand: d.monitorCommand, prepare });
   }
 
   onEvent(listener: LifecycleListener): () => void {
@@ -98,6 +154,10 @@ export class LocalCloud implements Orchestrator {
 
   get addressing(): Addressing {
     return this.state.addressing;
+  }
+
+  spec(): DeploymentSpec {
+    return structuredClone(this.state.spec);
   }
 
   context(): ManagementContext {
@@ -111,14 +171,18 @@ export class LocalCloud implements Orchestrator {
     return { tenant: this.app.tenant, app: this.app.name, addressing: this.state.addressing, status };
   }
 
+  private save(): void {
+    this.store.save(this.state);
+  }
+
   private async steps(label: string, steps: Step[]): Promise<void> {
     this.progress(label);
     for (const s of steps) {
       if (s[0] === 'ip' && s[1] === 'netns' && s[2] === 'add') {
         this.state.namespaces.push(s[3]);
-        saveState(this.state);
+        this.save();
       }
-      await mustRun(this.runner, s);
+      await mustRun(this.system, s);
     }
   }
 
@@ -126,6 +190,10 @@ export class LocalCloud implements Orchestrator {
     const { app } = this;
     const a = this.state.addressing;
     const t0 = Date.now();
+    const what = this.opts.summary ? `, ${this.opts.summary}` : '';
+    this.progress(
+      `bringing up ${app.tenant}/${app.name}: ${app.nodes.length} nodes, ${app.instances.length} instances${what} (${this.state.spec.mode})`,
+    );
     await this.steps('underlay and external network', underlayPlan(app, a));
     for (const n of app.nodes) await this.steps(`node ${n.name}`, nodePlan(app, a, n.name));
     for (const m of app.monitors) await this.steps(`monitor ${m.name} on ${m.node}`, monitorPlan(app, a, m.name));
@@ -139,37 +207,42 @@ export class LocalCloud implements Orchestrator {
     this.progress(`up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
 
+  private runDir(): string {
+    return this.store.runDir(this.app.name);
+  }
+
   /** Monitors read the addressing from a file; it is rewritten whenever an address changes. */
   private addressingFile(): string {
-    const file = join(appRunDir(this.app.name), 'addressing.json');
-    mkdirSync(appRunDir(this.app.name), { recursive: true });
+    const file = join(this.runDir(), 'addressing.json');
+    mkdirSync(this.runDir(), { recursive: true });
     writeFileSync(file, JSON.stringify(this.state.addressing, null, 2));
     return file;
   }
 
   /** Starts one monitor process per monitor namespace, reading every packet delivered there. */
-  async startMonitors(): Promise<void> {
-    const cmd = this.opts.monitorCommand;
+  private async startMonitors(): Promise<void> {
+    const cmd = this.monitorCommand;
     if (!cmd) return;
     const addressing = this.addressingFile();
     for (const m of this.app.monitors) {
       const owner = `monitor:${m.name}`;
-      const logDir = join(appRunDir(this.app.name), m.name);
+      const logDir = join(this.runDir(), m.name);
       mkdirSync(logDir, { recursive: true });
       const ns = monitorNs(this.app.name, m.name);
-      const argv = cmd({ monitor: m.name, descriptor: this.state.descriptor, addressing, logDir });
-      const p = startInNamespace(ns, argv, {}, join(logDir, 'monitor.log'), this.opts.root);
-      this.state.processes.push({ owner, ns, pid: p.pid, argv, log: p.log });
-      saveState(this.state);
+      const argv = cmd({ monitor: m.name, descriptor: this.state.spec.descriptor, addressing, logDir });
+      const log = join(logDir, 'monitor.log');
+      const p = this.system.daemon({ argv, ns, cwd: this.opts.root, log });
+      this.state.processes.push({ owner, ns, pid: p.pid, argv, log });
+      this.save();
       this.progress(`monitor ${m.name} reading its port (logs in ${logDir})`);
     }
-    // Give the captures a moment to attach before traffic starts.
-    await new Promise((r) => setTimeout(r, 1000));
+    const settle = this.opts.monitorSettleMs ?? 1000;
+    if (settle > 0) await new Promise((r) => setTimeout(r, settle));
   }
 
   private async restartMonitors(): Promise<void> {
     const mine = this.state.processes.filter((p) => p.owner.startsWith('monitor:'));
-    await stopProcesses(mine.map((p) => p.pid));
+    if (mine.length) await this.system.stop(mine.map((p) => p.pid));
     this.state.processes = this.state.processes.filter((p) => !p.owner.startsWith('monitor:'));
     await this.startMonitors();
   }
@@ -179,13 +252,13 @@ export class LocalCloud implements Orchestrator {
     const ctx = this.context();
     // Render and check every node first, so one node's bad script cannot leave the nodes
     // half updated: either every node gets its new rules or none does.
-    const scripts = nodes.map((node) => ({ node, ns: nodeNs(this.app.name, node), script: this.opts.dataplane(node, ctx) }));
+    const scripts = nodes.map((node) => ({ node, ns: nodeNs(this.app.name, node), script: this.dataplane(node, ctx) }));
     for (const s of scripts) {
-      const c = await checkNft(this.runner, s.ns, s.script);
+      const c = await checkNft(this.system, s.ns, s.script);
       if (!c.ok) throw new FlowtapError(c.errors);
     }
     for (const s of scripts) {
-      const r = await applyNft(this.runner, s.ns, s.script);
+      const r = await applyNft(this.system, s.ns, s.script);
       if (!r.ok) throw new FlowtapError(r.errors);
       this.progress(`data plane applied on ${s.node}`);
     }
@@ -195,26 +268,23 @@ export class LocalCloud implements Orchestrator {
     const inst = this.app.instances.find((i) => i.name === name)!;
     const svc = this.app.services.find((s) => s.name === inst.service)!;
     const at = this.state.addressing.instances[name];
-    const dir = join(appRunDir(this.app.name), name);
+    const dir = join(this.runDir(), name);
     mkdirSync(dir, { recursive: true });
     if (!svc.run) {
       this.hub.emit({ type: 'deployed', instance: name, service: svc.name, node: at.node, detail: 'no process to run' });
       return;
     }
-    const { argv, env } = expandRunSpec(
-      svc.run,
-      { ip: at.ip, dir, root: this.opts.root, addressOf: (s) => this.addressOf(s) },
-      svc.name,
-    );
+    const { argv, env } = expandRunSpec(svc.run, { ip: at.ip, dir, root: this.opts.root, addressOf: (s) => this.addressOf(s) }, svc.name);
     const ns = instanceNs(this.app.name, name);
-    const p = startInNamespace(ns, argv, env, join(dir, 'process.log'), this.opts.root);
-    this.state.processes.push({ owner: name, ns, pid: p.pid, argv, log: p.log });
-    saveState(this.state);
+    const log = join(dir, 'process.log');
+    const p = this.system.daemon({ argv, ns, env, cwd: this.opts.root, log });
+    this.state.processes.push({ owner: name, ns, pid: p.pid, argv, log });
+    this.save();
     const ports = svc.ports.filter((x) => x.protocol === 'tcp').map((x) => x.port);
-    const ready = await waitForPorts(this.runner, ns, at.ip, ports, (this.opts.readyTimeout ?? 30) * 1000);
+    const ready = await waitForPorts(this.system, ns, at.ip, ports, (this.opts.readyTimeout ?? 30) * 1000);
     if (!ready.ok) {
       this.hub.emit({ type: 'failed', instance: name, service: svc.name, node: at.node, detail: ready.detail });
-      throw new FlowtapError(diag('E_INSTANCE_FAILED', `instance ${name} did not become ready: ${ready.detail}; see ${p.log}`));
+      throw new FlowtapError(diag(OrchestratorCode.INSTANCE_FAILED, `instance ${name} did not become ready: ${ready.detail}; see ${log}`));
     }
     this.progress(`instance ${name} ready (${ports.join(', ') || 'no tcp ports'})`);
     this.hub.emit({ type: 'deployed', instance: name, service: svc.name, node: at.node });
@@ -225,23 +295,24 @@ export class LocalCloud implements Orchestrator {
     return inst ? this.state.addressing.instances[inst.name]?.ip : undefined;
   }
 
+  /** The recorded processes first (their groups), then whatever still lives in the namespace (daemonised servers). */
   private async stopInstanceProcesses(name: string): Promise<void> {
-    const ns = instanceNs(this.app.name, name);
-    for (const p of this.state.processes.filter((x) => x.owner === name)) await stopProcess(p.pid);
-    await killNamespacePids(this.runner, ns);
+    const mine = this.state.processes.filter((x) => x.owner === name);
+    if (mine.length) await this.system.stop(mine.map((p) => p.pid));
+    await stopNamespace(this.system, instanceNs(this.app.name, name));
     this.state.processes = this.state.processes.filter((x) => x.owner !== name);
   }
 
   private instance(name: string) {
     const inst = this.app.instances.find((i) => i.name === name);
-    if (!inst) throw new FlowtapError(diag('E_UNKNOWN_INSTANCE', `no instance named "${name}"`));
+    if (!inst) throw new FlowtapError(diag(OrchestratorCode.UNKNOWN_INSTANCE, `no instance named "${name}" in ${this.app.name}`));
     return inst;
   }
 
   async isolate(name: string): Promise<void> {
     const inst = this.instance(name);
     if (!this.state.isolated.includes(name)) this.state.isolated.push(name);
-    saveState(this.state);
+    this.save();
     await this.applyDataplane();
     this.hub.emit({ type: 'isolated', instance: name, service: inst.service, node: this.state.addressing.instances[name].node });
   }
@@ -249,7 +320,7 @@ export class LocalCloud implements Orchestrator {
   async release(name: string): Promise<void> {
     const inst = this.instance(name);
     this.state.isolated = this.state.isolated.filter((x) => x !== name);
-    saveState(this.state);
+    this.save();
     await this.applyDataplane();
     this.hub.emit({ type: 'released', instance: name, service: inst.service, node: this.state.addressing.instances[name].node });
   }
@@ -257,15 +328,19 @@ export class LocalCloud implements Orchestrator {
   async terminate(name: string): Promise<void> {
     const inst = this.instance(name);
     if (this.state.terminated.includes(name)) return;
+    const at = this.state.addressing.instances[name];
     await this.stopInstanceProcesses(name);
     const ns = instanceNs(this.app.name, name);
-    await this.runner.run(['ip', 'netns', 'del', ns]);
-    await this.runner.run(['ip', '-n', nodeNs(this.app.name, this.state.addressing.instances[name].node), 'route', 'del', `${this.state.addressing.instances[name].ip}/32`]);
+    // The port goes first, explicitly: a deleted namespace takes its veth with it only when the
+    // kernel gets round to it, and a redeploy right after would find the port still there.
+    await this.system.run(instanceUnplugPlan(this.app, this.state.addressing, name)[0]);
+    await this.system.run(['ip', 'netns', 'del', ns]);
+    await this.system.run(['ip', '-n', nodeNs(this.app.name, at.node), 'route', 'del', `${at.ip}/32`]);
     this.state.namespaces = this.state.namespaces.filter((x) => x !== ns);
     this.state.terminated.push(name);
-    saveState(this.state);
+    this.save();
     await this.applyDataplane();
-    this.hub.emit({ type: 'terminated', instance: name, service: inst.service, node: this.state.addressing.instances[name].node });
+    this.hub.emit({ type: 'terminated', instance: name, service: inst.service, node: at.node });
   }
 
   async redeploy(name: string): Promise<void> {
@@ -274,7 +349,7 @@ export class LocalCloud implements Orchestrator {
     this.hub.emit({ type: 'deploying', instance: name, service: inst.service, node: this.state.addressing.instances[name].node });
     await this.steps(`instance ${name} redeployed`, instancePlan(this.app, this.state.addressing, name));
     this.state.terminated = this.state.terminated.filter((x) => x !== name);
-    saveState(this.state);
+    this.save();
     await this.applyDataplane();
     await this.startInstance(name);
   }
@@ -282,65 +357,179 @@ export class LocalCloud implements Orchestrator {
   /** Moves an instance to another node: new address there, same port name, so contracts follow it. */
   async move(name: string, node: string): Promise<void> {
     const inst = this.instance(name);
-    if (!this.app.nodes.some((n) => n.name === node)) throw new FlowtapError(diag('E_UNKNOWN_NODE', `no node named "${node}"`));
+    if (!this.app.nodes.some((n) => n.name === node))
+      throw new FlowtapError(diag(OrchestratorCode.UNKNOWN_NODE, `no node named "${node}" in ${this.app.name}`));
     const old = this.state.addressing.instances[name];
     if (old.node === node) return;
     await this.stopInstanceProcesses(name);
-    await mustRun(this.runner, instanceUnplugPlan(this.app, this.state.addressing, name)[0]);
-    await this.runner.run(['ip', '-n', nodeNs(this.app.name, old.node), 'route', 'del', `${old.ip}/32`]);
+    await mustRun(this.system, instanceUnplugPlan(this.app, this.state.addressing, name)[0]);
+    await this.system.run(['ip', '-n', nodeNs(this.app.name, old.node), 'route', 'del', `${old.ip}/32`]);
     const ns = instanceNs(this.app.name, name);
-    await this.runner.run(['ip', 'netns', 'del', ns]);
+    await this.system.run(['ip', 'netns', 'del', ns]);
     this.state.namespaces = this.state.namespaces.filter((x) => x !== ns);
     const moved: Attachment = { ...old, node, ip: freeAddress(this.state.addressing, node) };
     this.state.addressing = { ...this.state.addressing, instances: { ...this.state.addressing.instances, [name]: moved } };
-    saveState(this.state);
+    this.save();
     await this.steps(`instance ${name} moved to ${node} (${moved.ip})`, instancePlan(this.app, this.state.addressing, name));
     await this.applyDataplane();
     await this.restartMonitors();
     await this.startInstance(name);
-    this.hub.emit({ type: 'moved', instance: name, service: inst.service, node, detail: `from ${old.node} (${old.ip}) to ${node} (${moved.ip})` });
+    this.hub.emit({
+      type: 'moved',
+      instance: name,
+      service: inst.service,
+      node,
+      detail: `from ${old.node} (${old.ip}) to ${node} (${moved.ip})`,
+    });
+  }
+
+  /** A new spec: rendered anew, applied to every node at once, monitors restarted on their new contracts. */
+  async reconfigure(change: SpecChange): Promise<void> {
+    const prepare = this.opts.prepare;
+    if (!prepare)
+      throw new FlowtapError(
+        diag(OrchestratorCode.RECONFIGURE, `${this.app.name} was brought up with a fixed deployment; it cannot be reconfigured`),
+      );
+    const spec: DeploymentSpec = { ...this.state.spec, ...structuredClone(change) };
+    for (const m of spec.downMonitors)
+      if (!this.app.monitors.some((x) => x.name === m))
+        throw new FlowtapError(
+          diag(OrchestratorCode.UNKNOWN_MONITOR, `no monitor named "${m}" in ${this.app.name}`, { field: 'downMonitors' }),
+        );
+    const d = prepare(spec, this.state.addressing);
+    const previous = { dataplane: this.dataplane, monitorCommand: this.monitorCommand };
+    this.dataplane = d.dataplane;
+    this.monitorCommand = d.monitorCommand;
+    try {
+      await this.applyDataplane();
+    } catch (e) {
+      // Every node's script is checked before any is applied: a spec nft rejects changes nothing.
+      this.dataplane = previous.dataplane;
+      this.monitorCommand = previous.monitorCommand;
+      throw e;
+    }
+    this.state.spec = spec;
+    this.save();
+    this.progress(
+      `reconfigured: ${spec.mode}, ${spec.strategy}, ${spec.policies.length} policies, monitors down: ${spec.downMonitors.join(', ') || 'none'}`,
+    );
+    await this.restartMonitors();
+  }
+
+  async probe(): Promise<Probe[]> {
+    return probeMatrix(this.system, this.app, this.context());
+  }
+
+  /** How to run commands where a node's data plane lives (its namespace). */
+  nodeAccess(node: string): { system: System; ns: string } {
+    if (!this.state.addressing.nodes[node])
+      throw new FlowtapError(diag(OrchestratorCode.UNKNOWN_NODE, `no node named "${node}" in ${this.app.name}`));
+    return { system: this.system, ns: nodeNs(this.app.name, node) };
+  }
+
+  async status(opts: StatusOptions = {}): Promise<DeploymentStatus> {
+    const probe = opts.probe ?? true;
+    const ctx = this.context();
+    const instances = await Promise.all(
+      this.app.instances.map(async (i): Promise<InstanceStatus> => {
+        const at = this.state.addressing.instances[i.name];
+        const tcp = this.app.services.find((s) => s.name === i.service)!.ports.filter((p) => p.protocol === 'tcp');
+        const base = { instance: i.name, service: i.service, node: at.node, ip: at.ip, state: ctx.status[i.name] };
+        if (ctx.status[i.name] === 'terminated')
+          return { ...base, health: 'down', processes: 0, ports: tcp.map((p) => ({ port: p.port, name: p.name, open: false })) };
+        const ns = instanceNs(this.app.name, i.name);
+        const pids = await namespacePids(this.system, ns);
+        // Nothing running there: nothing can be listening, no need to knock.
+        const open =
+          probe && pids.length
+            ? await portsOpen(
+                this.system,
+                ns,
+                at.ip,
+                tcp.map((p) => p.port),
+              )
+            : tcp.map(() => false);
+        return {
+          ...base,
+          health: instanceHealth(pids.length, open, probe),
+          processes: pids.length,
+          ports: tcp.map((p, k) => ({ port: p.port, name: p.name, open: open[k] })),
+        };
+      }),
+    );
+    const monitors = await Promise.all(
+      this.app.monitors.map(async (m): Promise<MonitorStatus> => {
+        const pids = await namespacePids(this.system, monitorNs(this.app.name, m.name));
+        return {
+          monitor: m.name,
+          node: this.state.addressing.monitors[m.name]?.node ?? m.node,
+          health: pids.length ? 'running' : 'down',
+          processes: pids.length,
+          logDir: join(this.runDir(), m.name),
+        };
+      }),
+    );
+    return {
+      tenant: this.state.tenant,
+      app: this.state.app,
+      phase: this.state.phase,
+      since: this.state.createdAt,
+      spec: this.spec(),
+      instances,
+      monitors,
+      processes: this.state.processes.map((p) => ({
+        owner: p.owner,
+        pid: p.pid,
+        alive: this.system.alive(p.pid),
+        argv: p.argv,
+        log: p.log,
+      })),
+    };
+  }
+
+  async down(): Promise<DownReport> {
+    return downCloud(this.app.name, { ...this.opts });
   }
 }
 
+/**
+ * A started process can exit while its service runs on (a server that daemonises), so health
+ * comes from what lives in the sandbox and what answers on the declared ports.
+ */
+function instanceHealth(processes: number, open: boolean[], probed = true): InstanceHealth {
+  if (processes === 0) return 'down';
+  return probed && open.length > 0 && open.every(Boolean) ? 'listening' : 'running';
+}
+
 /** Next unused host address in a node's subnet. */
-export function freeAddress(addressing: Addressing, node: string): string {
+function freeAddress(addressing: Addressing, node: string): string {
   const used = new Set([...Object.values(addressing.instances).map((a) => a.ip), addressing.nodes[node].gateway]);
   const [a, b, c] = addressing.nodes[node].subnet.split('/')[0].split('.');
   for (let h = 2; h < 255; h++) {
     const ip = `${a}.${b}.${c}.${h}`;
     if (!used.has(ip)) return ip;
   }
-  throw new FlowtapError(diag('E_NO_ADDRESS', `node ${node} has no free address left`));
-}
-
-async function killNamespacePids(runner: CommandRunner, ns: string): Promise<number> {
-  const r = await runner.run(['ip', 'netns', 'pids', ns]);
-  if (r.code !== 0) return 0;
-  const pids = r.stdout.split(/\s+/).filter(Boolean).map(Number);
-  await stopProcesses(pids, 3000);
-  return pids.length;
-}
-
-export interface DownReport {
-  namespaces: string[];
-  processes: number;
+  throw new FlowtapError(diag(OrchestratorCode.NO_ADDRESS, `node ${node} has no free address left`));
 }
 
 /**
  * Removes everything an application's cloud made: processes, namespaces (and with them
- * links and nft tables). Works from the state file and, for leftovers of a crash, from
- * the namespace prefix. Idempotent.
+ * links and nft tables). Works from the state file and, for leftovers of a crash or a
+ * damaged state file, from the namespace prefix. Idempotent.
  */
-export async function downCloud(appName: string, runner: CommandRunner = systemRunner): Promise<DownReport> {
-  const state = loadState(appName);
+export async function downCloud(appName: string, env: Pick<LocalCloudEnv, 'system' | 'stateDir'> = {}): Promise<DownReport> {
+  const system = env.system ?? realSystem;
+  const store = new StateStore(env.stateDir);
+  const loaded = store.load(appName);
+  const state = loaded.ok ? loaded.value : null;
   let processes = 0;
   if (state) {
     state.phase = 'stopping';
-    saveState(state);
-    await stopProcesses(state.processes.map((p) => p.pid));
+    store.save(state);
+    if (state.processes.length) await system.stop(state.processes.map((p) => p.pid));
     processes += state.processes.length;
   }
-  const listed = await runner.run(['ip', 'netns', 'list']);
+  const listed = await system.run(['ip', 'netns', 'list']);
   const prefix = nsPrefix(appName);
   const present = listed.stdout
     .split('\n')
@@ -350,14 +539,13 @@ export async function downCloud(appName: string, runner: CommandRunner = systemR
   // Instances and monitors first, nodes after, the underlay last: no link is left dangling.
   const rank = (ns: string) => (ns === underlayNs(appName) || ns === externalNs(appName) ? 2 : ns.startsWith(`${prefix}n-`) ? 1 : 0);
   all.sort((x, y) => rank(x) - rank(y));
-  const counts = await Promise.all(all.map((ns) => killNamespacePids(runner, ns)));
+  const counts = await Promise.all(all.map((ns) => stopNamespace(system, ns)));
   processes += counts.reduce((a, b) => a + b, 0);
   const removed: string[] = [];
   for (const ns of all) {
-    const r = await runner.run(['ip', 'netns', 'del', ns]);
+    const r = await system.run(['ip', 'netns', 'del', ns]);
     if (r.code === 0) removed.push(ns);
   }
-  removeState(appName);
+  store.remove(appName);
   return { namespaces: removed, processes };
 }
-

@@ -4,26 +4,15 @@
  */
 import { fileURLToPath } from 'node:url';
 import { diag, FlowtapError } from '../diagnostics/index.js';
+import { OrchestratorCode } from './codes.js';
 import { EXTERNAL, type App } from '../model/index.js';
-import type { ManagementContext } from './lifecycle.js';
+import type { System } from '../system/index.js';
+import type { ManagementContext, Probe } from './lifecycle.js';
 import { externalNs, instanceNs } from './names.js';
-import type { CommandRunner } from './runner.js';
-
-export interface Probe {
-  /** Source instance, or `external`. */
-  from: string;
-  fromService: string;
-  to: string;
-  toService: string;
-  port: number;
-  portName: string;
-  open: boolean;
-  error?: string;
-}
 
 const AGENT = fileURLToPath(new URL('./probe-agent.js', import.meta.url));
 
-export async function probeMatrix(runner: CommandRunner, app: App, ctx: ManagementContext): Promise<Probe[]> {
+export async function probeMatrix(system: System, app: App, ctx: ManagementContext): Promise<Probe[]> {
   const live = app.instances.filter((i) => ctx.status[i.name] !== 'terminated');
   const targets = live.flatMap((i) => {
     const svc = app.services.find((s) => s.name === i.service)!;
@@ -38,10 +27,8 @@ export async function probeMatrix(runner: CommandRunner, app: App, ctx: Manageme
   const all = await Promise.all(
     sources.map(async (src) => {
       const mine = targets.filter((t) => t.instance !== src.name);
-      const r = await runner.run([
-        'ip', 'netns', 'exec', src.ns, process.execPath, AGENT, JSON.stringify(mine.map((t) => ({ ip: t.ip, port: t.port }))),
-      ]);
-      if (r.code !== 0) throw new FlowtapError(diag('E_PROBE', `probe from ${src.name} failed: ${r.stderr.trim()}`));
+      const r = await system.run([process.execPath, AGENT, JSON.stringify(mine.map((t) => ({ ip: t.ip, port: t.port })))], { ns: src.ns });
+      if (r.code !== 0) throw new FlowtapError(diag(OrchestratorCode.PROBE, `probe from ${src.name} failed: ${r.stderr.trim()}`));
       const res = JSON.parse(r.stdout) as { open: boolean; error?: string }[];
       return mine.map((t, k): Probe => ({
         from: src.name,

@@ -5,16 +5,17 @@
  *   {{addr:SERVICE}} the address of SERVICE's first running instance.
  */
 import { diag, FlowtapError } from '../diagnostics/index.js';
+import { OrchestratorCode } from './codes.js';
 import type { RunSpec } from '../model/index.js';
 
-export interface RunContext {
+interface RunContext {
   ip: string;
   dir: string;
   root: string;
   addressOf(service: string): string | undefined;
 }
 
-export function expandTemplate(text: string, ctx: RunContext, where: string): string {
+function expandTemplate(text: string, ctx: RunContext, where: string): string {
   return text.replace(/\{\{\s*([a-z]+)(?::([^}\s]+))?\s*\}\}/g, (whole, key: string, arg?: string) => {
     switch (key) {
       case 'ip':
@@ -25,11 +26,11 @@ export function expandTemplate(text: string, ctx: RunContext, where: string): st
         return ctx.root;
       case 'addr': {
         const a = arg ? ctx.addressOf(arg) : undefined;
-        if (!a) throw new FlowtapError(diag('E_RUN_TEMPLATE', `${whole}: no running instance of service "${arg}"`, { field: where }));
+        if (!a) throw new FlowtapError(diag(OrchestratorCode.RUN_TEMPLATE, `${whole}: no running instance of service "${arg}"`, { field: where }));
         return a;
       }
       default:
-        throw new FlowtapError(diag('E_RUN_TEMPLATE', `unknown placeholder ${whole}`, { field: where }));
+        throw new FlowtapError(diag(OrchestratorCode.RUN_TEMPLATE, `unknown placeholder ${whole}`, { field: where }));
     }
   });
 }

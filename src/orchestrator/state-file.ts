@@ -1,13 +1,20 @@
 /**
- * What `up` made, on disk, so `status` and `down` work from another shell. Written after
- * every step that creates something, so a crash mid-`up` still leaves an accurate record.
+ * What `up` made, on disk, so `status`, `down` and every operation work from another shell.
+ * Written after every step that creates something, so a crash mid-`up` still leaves an
+ * accurate record. It keeps the whole deployment spec (policies, mode, strategy, monitors
+ * down): an operation re-renders from it, never from defaults. Validated on load, since a
+ * person or a crash may have damaged it.
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Addressing } from '../model/index.js';
+import { z } from 'zod';
+import { diag, fail, ok, type Result } from '../diagnostics/index.js';
+import { OrchestratorCode } from './codes.js';
+import { formatField, type Addressing } from '../model/index.js';
+import type { DeploymentSpec } from './lifecycle.js';
 
 export interface ProcessRecord {
-  /** Instance or monitor name, or `db-0/postgres` style for servers started by scripts. */
+  /** Instance name, or `monitor:NAME`. */
   owner: string;
   ns: string;
   pid: number;
@@ -15,11 +22,15 @@ export interface ProcessRecord {
   log: string;
 }
 
+export const STATE_VERSION = 2;
+
 export interface CloudState {
+  version: typeof STATE_VERSION;
   app: string;
   tenant: string;
-  descriptor: string;
   createdAt: string;
+  phase: 'creating' | 'running' | 'failed' | 'stopping';
+  spec: DeploymentSpec;
   addressing: Addressing;
   namespaces: string[];
   processes: ProcessRecord[];
@@ -27,37 +38,109 @@ export interface CloudState {
   isolated: string[];
   /** Instances terminated (namespace removed, not redeployed yet). */
   terminated: string[];
-  mode: 'enforce' | 'audit';
-  /** Tap policy files in force, if any. */
-  policies: string[];
-  phase: 'creating' | 'running' | 'failed' | 'stopping';
 }
 
-export function stateDir(): string {
+const name = z.string().min(1);
+const attachment = z.strictObject({ instance: name, node: name, port: name, ip: name, mac: name });
+const monitorAttachment = z.strictObject({ monitor: name, node: name, port: name, ip: name, mac: name });
+const nodeAddress = z.strictObject({ ip: name, index: z.number().int().nonnegative(), subnet: name, gateway: name });
+
+const stateSchema: z.ZodType<CloudState> = z.strictObject({
+  version: z.literal(STATE_VERSION),
+  app: name,
+  tenant: name,
+  createdAt: z.string(),
+  phase: z.enum(['creating', 'running', 'failed', 'stopping']),
+  spec: z.strictObject({
+    descriptor: name,
+    policies: z.array(name),
+    mode: z.enum(['enforce', 'audit']),
+    strategy: z.enum(['per-app', 'per-node']),
+    downMonitors: z.array(name),
+  }),
+  addressing: z.strictObject({
+    instances: z.record(z.string(), attachment),
+    monitors: z.record(z.string(), monitorAttachment),
+    nodes: z.record(z.string(), nodeAddress),
+  }),
+  namespaces: z.array(name),
+  processes: z.array(
+    z.strictObject({ owner: name, ns: name, pid: z.number().int().positive(), argv: z.array(z.string()), log: z.string() }),
+  ),
+  isolated: z.array(name),
+  terminated: z.array(name),
+});
+
+/** Where state lives unless told otherwise: FLOWTAP_STATE_DIR, else /var/lib/flowtap. */
+function defaultStateDir(): string {
   return process.env.FLOWTAP_STATE_DIR ?? '/var/lib/flowtap';
 }
 
-export function stateFile(app: string): string {
-  return join(stateDir(), `${app}.json`);
+/** The state files of one folder: `APP.json` per deployment, `APP/` for its run files. */
+export class StateStore {
+  constructor(readonly dir: string = defaultStateDir()) {}
+
+  file(app: string): string {
+    return join(this.dir, `${app}.json`);
+  }
+
+  /** Run files of one deployment: logs, data folders, the addressing monitors read. */
+  runDir(app: string): string {
+    return join(this.dir, app);
+  }
+
+  save(s: CloudState): void {
+    mkdirSync(this.dir, { recursive: true });
+    const file = this.file(s.app);
+    writeFileSync(file + '.tmp', JSON.stringify(s, null, 2));
+    renameSync(file + '.tmp', file);
+  }
+
+  /** The state of a deployment; null when there is none; errors naming the file and field when it is damaged. */
+  load(app: string): Result<CloudState | null> {
+    const file = this.file(app);
+    if (!existsSync(file)) return ok(null);
+    return parseState(readFileSync(file, 'utf8'), file);
+  }
+
+  remove(app: string): void {
+    rmSync(this.file(app), { force: true });
+  }
 }
 
-export function appRunDir(app: string): string {
-  return join(stateDir(), app);
-}
-
-export function saveState(s: CloudState): void {
-  mkdirSync(stateDir(), { recursive: true });
-  const file = stateFile(s.app);
-  writeFileSync(file + '.tmp', JSON.stringify(s, null, 2));
-  renameSync(file + '.tmp', file);
-}
-
-export function loadState(app: string): CloudState | null {
-  const file = stateFile(app);
-  if (!existsSync(file)) return null;
-  return JSON.parse(readFileSync(file, 'utf8')) as CloudState;
-}
-
-export function removeState(app: string): void {
-  rmSync(stateFile(app), { force: true });
+export function parseState(text: string, file: string): Result<CloudState> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    return fail(
+      diag(
+        OrchestratorCode.STATE_FILE,
+        `the state file is not JSON (${(e as Error).message}); \`flowtap down\` still removes what it can find`,
+        { file },
+      ),
+    );
+  }
+  const version = (raw as { version?: unknown } | null)?.version;
+  if (raw && typeof raw === 'object' && version !== STATE_VERSION)
+    return fail(
+      diag(
+        OrchestratorCode.STATE_FILE,
+        `state file version ${JSON.stringify(version ?? null)}, this flowtap reads version ${STATE_VERSION}; \`flowtap down\` still removes what it can find`,
+        {
+          file,
+          field: 'version',
+        },
+      ),
+    );
+  const r = stateSchema.safeParse(raw);
+  if (r.success) return ok(r.data);
+  return fail(
+    r.error.issues.map((i) =>
+      diag(OrchestratorCode.STATE_FILE, `invalid state: ${i.message}`, {
+        file,
+        field: formatField(i.path as (string | number)[]) || '(top)',
+      }),
+    ),
+  );
 }

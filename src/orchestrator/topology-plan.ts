@@ -115,8 +115,8 @@ export function instanceUnplugPlan(app: App, addressing: Addressing, instance: s
 }
 
 /** Name of the tap tunnel (inside the monitor namespace) that brings copies from other nodes. */
-export const MONITOR_TUNNEL_IF = 'tun0';
-export const TAP_TUNNEL_PORT = 4790;
+const MONITOR_TUNNEL_IF = 'tun0';
+const TAP_TUNNEL_PORT = 4790;
 const tapVni = (monitorIndex: number) => String(1000 + monitorIndex);
 
 /**
@@ -166,14 +166,3 @@ export function monitorPlan(app: App, addressing: Addressing, monitor: string): 
   }
   return steps;
 }
-
-export function cloudPlan(app: App, addressing: Addressing): Step[] {
-  return [
-    ...underlayPlan(app, addressing),
-    ...app.nodes.flatMap((n) => nodePlan(app, addressing, n.name)),
-    // Monitors after every node: their tunnels reach into the other nodes.
-    ...app.monitors.flatMap((m) => monitorPlan(app, addressing, m.name)),
-    ...app.instances.flatMap((i) => instancePlan(app, addressing, i.name)),
-  ];
-}
-

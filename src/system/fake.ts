@@ -9,7 +9,7 @@ import { inNamespace, type DaemonSpec, type ExitStatus, type RunOptions, type Ru
 export type RecordedCall =
   | { kind: 'run'; argv: string[]; ns?: string; input?: string }
   | { kind: 'spawn'; argv: string[]; ns?: string }
-  | { kind: 'daemon'; argv: string[]; ns?: string; log: string; pid: number }
+  | { kind: 'daemon'; argv: string[]; ns?: string; env?: Record<string, string>; cwd?: string; log: string; pid: number }
   | { kind: 'stop'; pids: number[] };
 
 export type Responder = (argv: string[], opts: RunOptions) => Partial<RunResult> | undefined;
@@ -50,7 +50,15 @@ export class RecordingSystem implements System {
   daemon(spec: DaemonSpec): { pid: number } {
     const pid = this.nextPid++;
     this.live.add(pid);
-    this.calls.push({ kind: 'daemon', argv: spec.argv, ...(spec.ns ? { ns: spec.ns } : {}), log: spec.log, pid });
+    this.calls.push({
+      kind: 'daemon',
+      argv: spec.argv,
+      ...(spec.ns ? { ns: spec.ns } : {}),
+      ...(spec.env ? { env: spec.env } : {}),
+      ...(spec.cwd ? { cwd: spec.cwd } : {}),
+      log: spec.log,
+      pid,
+    });
     return { pid };
   }
 

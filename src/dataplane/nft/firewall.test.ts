@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { unwrap } from '../../diagnostics/index.js';
 import { inferFirewall, quarantine } from '../../firewall/index.js';
 import { loadApp, planAddresses } from '../../model/index.js';
 import { needsRoot } from '../../system/testing.js';
@@ -14,8 +15,8 @@ const load = () => {
 
 test('renders one chain pair per local instance, keyed on its port and addresses', () => {
   const app = load();
-  const addr = planAddresses(app);
-  const text = renderNftFirewall(inferFirewall(app), app, addr, 'node2', { mode: 'enforce', uplinks: NODE_UPLINKS });
+  const addr = unwrap(planAddresses(app));
+  const text = unwrap(renderNftFirewall(inferFirewall(app), app, addr, 'node2', { mode: 'enforce', uplinks: NODE_UPLINKS }));
   const db = addr.instances['db-0'];
   assert.match(text, /^table inet flowtap \{/);
   assert.ok(text.includes(`"${db.port}" : jump in_db_0`));
@@ -32,12 +33,12 @@ test('renders one chain pair per local instance, keyed on its port and addresses
 
 test('audit mode logs instead of dropping; quarantine cuts established traffic first', () => {
   const app = load();
-  const addr = planAddresses(app);
-  const audit = renderNftFirewall(inferFirewall(app), app, addr, 'node2', { mode: 'audit', uplinks: NODE_UPLINKS });
+  const addr = unwrap(planAddresses(app));
+  const audit = unwrap(renderNftFirewall(inferFirewall(app), app, addr, 'node2', { mode: 'audit', uplinks: NODE_UPLINKS }));
   assert.ok(!/counter drop comment "in_db_0 default"/.test(audit));
   assert.match(audit, /log prefix "flowtap-audit in_db_0 " accept/);
   assert.match(audit, /policy accept;/);
-  const q = renderNftFirewall(quarantine(inferFirewall(app), ['db-0']), app, addr, 'node2', { mode: 'enforce', uplinks: NODE_UPLINKS });
+  const q = unwrap(renderNftFirewall(quarantine(inferFirewall(app), ['db-0']), app, addr, 'node2', { mode: 'enforce', uplinks: NODE_UPLINKS }));
   const port = addr.instances['db-0'].port;
   const cut = q.indexOf(`iifname "${port}" counter drop comment "quarantine"`);
   assert.ok(cut > 0 && cut < q.indexOf('ct state established'));
@@ -46,10 +47,10 @@ test('audit mode logs instead of dropping; quarantine cuts established traffic f
 
 test('nft accepts the rendered firewall of every node (nft -c)', { skip: needsRoot() }, () => {
   const app = load();
-  const addr = planAddresses(app);
+  const addr = unwrap(planAddresses(app));
   for (const node of app.nodes) {
     for (const mode of ['enforce', 'audit'] as const) {
-      const text = renderNftFirewall(inferFirewall(app), app, addr, node.name, { mode, uplinks: NODE_UPLINKS });
+      const text = unwrap(renderNftFirewall(inferFirewall(app), app, addr, node.name, { mode, uplinks: NODE_UPLINKS }));
       execFileSync('nft', ['-c', '-f', '-'], { input: text });
     }
   }

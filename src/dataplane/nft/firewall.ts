@@ -18,9 +18,12 @@
  * could not choose another instance's chain), then the destination's ingress chain or the
  * uplink rule as usual; A's quarantine drops it too.
  */
+import { diag, fail, ok, type Result } from '../../diagnostics/index.js';
 import type { Addressing, App } from '../../model/index.js';
 import type { FirewallRule, Peer, PortRange, Ruleset } from '../../firewall/index.js';
+import { DataplaneCode } from '../codes.js';
 import { nftIdent, nftSet, nftString } from './names.js';
+import { chainOf, formatTable, type NftChain, type NftSetDef, type NftTable } from './table.js';
 import { isMac, redirectTag, TAG_KIND_MASK, type LocalMonitorPorts } from './inline.js';
 
 export interface NftFirewallOptions {
@@ -36,13 +39,16 @@ export interface NftFirewallOptions {
 
 export const FIREWALL_TABLE = 'flowtap';
 
-export function renderNftFirewall(
-  ruleset: Ruleset,
-  app: App,
-  addressing: Addressing,
-  node: string,
-  opts: NftFirewallOptions,
-): string {
+/** The firewall of one node as text (see nftFirewallTable). */
+export function renderNftFirewall(ruleset: Ruleset, app: App, addressing: Addressing, node: string, opts: NftFirewallOptions): Result<string> {
+  const t = nftFirewallTable(ruleset, app, addressing, node, opts);
+  return t.ok ? ok(formatTable(t.value)) : t;
+}
+
+/** The `inet` table of one node: fails only for a node the application does not have. */
+export function nftFirewallTable(ruleset: Ruleset, app: App, addressing: Addressing, node: string, opts: NftFirewallOptions): Result<NftTable> {
+  if (!app.nodes.some((n) => n.name === node) || !Object.hasOwn(addressing.nodes, node))
+    return fail(diag(DataplaneCode.NODE, `node ${JSON.stringify(node)} is not a node of ${app.tenant}/${app.name} (have ${app.nodes.map((n) => n.name).join(', ')})`));
   const table = opts.table ?? FIREWALL_TABLE;
   const audit = opts.mode === 'audit';
   const local = Object.values(addressing.instances)
@@ -59,14 +65,10 @@ export function renderNftFirewall(
     const ip = instanceIp(inst.name);
     if (ip) svcSets.get(inst.service)?.push(ip);
   }
-
-  const out: string[] = [];
-  out.push(`table inet ${table} {`);
-  for (const [svc, ips] of [...svcSets].sort()) {
-    out.push(`  set svc_${nftIdent(svc)} {`, '    type ipv4_addr', '    flags interval');
-    if (ips.length) out.push(`    elements = { ${ips.sort().join(', ')} }`);
-    out.push('  }');
-  }
+  const sets: NftSetDef[] = [...svcSets]
+    .sort()
+    .map(([svc, ips]) => ({ name: `svc_${nftIdent(svc)}`, spec: ['type ipv4_addr', 'flags interval'], elements: ips.sort() }));
+  const chains: NftChain[] = [];
 
   const ports = local.map((a) => `"${a.port}"`);
   const returns = (opts.inlineMonitors ?? []).map((m) => `"${m.returnPort}"`);
@@ -74,46 +76,45 @@ export function renderNftFirewall(
   // The tag a frame sent by the instance carries back from its monitor (failMode bit masked).
   const sentTag = (a: { mac: string }) => (isMac(a.mac) ? redirectTag(a.mac, 'sent', 'closed') : null);
   const tagged = returns.length ? local.filter((a) => sentTag(a) !== null) : [];
-  out.push('  chain forward {', `    type filter hook forward priority filter; policy ${audit ? 'accept' : 'drop'};`);
+  const fwd: string[] = [];
   const cut = local.filter((a) => ruleset.quarantined?.includes(a.instance)).map((a) => `"${a.port}"`);
   if (cut.length) {
     // Before conntrack: quarantine also ends connections that were already established.
-    out.push(`    iifname ${nftSet(cut)} counter ${audit ? 'log prefix "flowtap-audit quarantine " ' : ''}drop comment "quarantine"`);
-    out.push(`    oifname ${nftSet(cut)} counter ${audit ? 'log prefix "flowtap-audit quarantine " ' : ''}drop comment "quarantine"`);
+    fwd.push(`iifname ${nftSet(cut)} counter ${audit ? 'log prefix "flowtap-audit quarantine " ' : ''}drop comment "quarantine"`);
+    fwd.push(`oifname ${nftSet(cut)} counter ${audit ? 'log prefix "flowtap-audit quarantine " ' : ''}drop comment "quarantine"`);
     const cutTags = tagged.filter((a) => ruleset.quarantined?.includes(a.instance)).map((a) => sentTag(a)!);
     if (cutTags.length)
-      out.push(`    iifname ${nftSet(returns)} ether saddr & ${TAG_KIND_MASK} ${nftSet(cutTags)} counter ${audit ? 'log prefix "flowtap-audit quarantine " ' : ''}drop comment "quarantine (passed back by a monitor)"`);
+      fwd.push(`iifname ${nftSet(returns)} ether saddr & ${TAG_KIND_MASK} ${nftSet(cutTags)} counter ${audit ? 'log prefix "flowtap-audit quarantine " ' : ''}drop comment "quarantine (passed back by a monitor)"`);
   }
   if (ruleset.base.established) {
-    out.push('    ct state established,related counter accept comment "return traffic"');
-    out.push(`    ct state invalid counter ${audit ? 'log prefix "flowtap-audit invalid " ' : ''}drop comment "invalid state"`);
+    fwd.push('ct state established,related counter accept comment "return traffic"');
+    fwd.push(`ct state invalid counter ${audit ? 'log prefix "flowtap-audit invalid " ' : ''}drop comment "invalid state"`);
   }
   if (local.length) {
-    out.push(`    iifname vmap { ${local.map((a) => `"${a.port}" : jump eg_${nftIdent(a.instance)}`).join(', ')} }`);
+    fwd.push(`iifname vmap { ${local.map((a) => `"${a.port}" : jump eg_${nftIdent(a.instance)}`).join(', ')} }`);
     if (tagged.length)
-      out.push(`    iifname ${nftSet(returns)} ether saddr & ${TAG_KIND_MASK} vmap { ${tagged.map((a) => `${sentTag(a)} : jump eg_${nftIdent(a.instance)}`).join(', ')} }`);
-    out.push(`    oifname vmap { ${local.map((a) => `"${a.port}" : jump in_${nftIdent(a.instance)}`).join(', ')} }`);
+      fwd.push(`iifname ${nftSet(returns)} ether saddr & ${TAG_KIND_MASK} vmap { ${tagged.map((a) => `${sentTag(a)} : jump eg_${nftIdent(a.instance)}`).join(', ')} }`);
+    fwd.push(`oifname vmap { ${local.map((a) => `"${a.port}" : jump in_${nftIdent(a.instance)}`).join(', ')} }`);
     if (opts.uplinks.length)
-      out.push(
-        `    iifname ${nftSet(ports)} oifname ${nftSet(opts.uplinks.map((u) => `"${u}"`))} counter accept comment "egress checked; remote node checks ingress"`,
-      );
+      fwd.push(`iifname ${nftSet(ports)} oifname ${nftSet(opts.uplinks.map((u) => `"${u}"`))} counter accept comment "egress checked; remote node checks ingress"`);
     if (opts.uplinks.length && tagged.length)
-      out.push(
-        `    iifname ${nftSet(returns)} ether saddr & ${TAG_KIND_MASK} ${nftSet(tagged.map((a) => sentTag(a)!))} oifname ${nftSet(opts.uplinks.map((u) => `"${u}"`))} counter accept comment "egress checked (passed back by a monitor); remote node checks ingress"`,
+      fwd.push(
+        `iifname ${nftSet(returns)} ether saddr & ${TAG_KIND_MASK} ${nftSet(tagged.map((a) => sentTag(a)!))} oifname ${nftSet(opts.uplinks.map((u) => `"${u}"`))} counter accept comment "egress checked (passed back by a monitor); remote node checks ingress"`,
       );
   }
-  out.push(`    counter ${audit ? 'log prefix "flowtap-audit default " ' : ''}comment "default deny"`, '  }');
+  fwd.push(`counter ${audit ? 'log prefix "flowtap-audit default " ' : ''}comment "default deny"`);
+  chains.push(chainOf('forward', `type filter hook forward priority filter; policy ${audit ? 'accept' : 'drop'};`, fwd));
 
   // Instances must not reach the node itself: it hosts the rules, taps and control plane.
-  out.push('  chain input {', '    type filter hook input priority filter; policy accept;');
+  const input: string[] = [];
   if (local.length) {
     // What a monitor passes back stays what it was: an instance's packet.
     const from = [...ports, ...fromMonitors];
     if (ruleset.base.dns)
-      out.push(`    iifname ${nftSet(from)} ip daddr ${ruleset.base.dns.ip} meta l4proto { tcp, udp } th dport ${ruleset.base.dns.port} accept comment "cluster resolver"`);
-    out.push(`    iifname ${nftSet(from)} counter drop comment "instances cannot reach the node"`);
+      input.push(`iifname ${nftSet(from)} ip daddr ${ruleset.base.dns.ip} meta l4proto { tcp, udp } th dport ${ruleset.base.dns.port} accept comment "cluster resolver"`);
+    input.push(`iifname ${nftSet(from)} counter drop comment "instances cannot reach the node"`);
   }
-  out.push('  }');
+  chains.push(chainOf('input', 'type filter hook input priority filter; policy accept;', input));
 
   const rulesByChain = new Map<string, FirewallRule[]>();
   for (const r of ruleset.rules) {
@@ -128,24 +129,24 @@ export function renderNftFirewall(
     for (const direction of ['egress', 'ingress'] as const) {
       const chain = `${direction === 'egress' ? 'eg' : 'in'}_${nftIdent(a.instance)}`;
       const allow = direction === 'egress' ? 'return' : 'accept';
-      out.push(`  chain ${chain} {`);
+      const lines: string[] = [];
       if (direction === 'egress' && ruleset.base.dns)
-        out.push(`    ip daddr ${ruleset.base.dns.ip} meta l4proto { tcp, udp } th dport ${ruleset.base.dns.port} ${allow} comment "dns"`);
+        lines.push(`ip daddr ${ruleset.base.dns.ip} meta l4proto { tcp, udp } th dport ${ruleset.base.dns.port} ${allow} comment "dns"`);
       for (const r of rulesByChain.get(`${direction}|${a.instance}`) ?? []) {
         const match = [peerMatch(r.peer, direction, ruleset.network, instanceIp), portMatch(r.protocol, r.ports)]
           .filter(Boolean)
           .join(' ');
         const verdict =
           r.action === 'accept' ? allow : audit ? `log prefix ${nftString(`flowtap-audit ${r.id} `)} ${allow}` : 'drop';
-        out.push(`    ${match ? match + ' ' : ''}counter ${verdict} comment ${nftString(ruleComment(r))}`);
+        lines.push(`${match ? match + ' ' : ''}counter ${verdict} comment ${nftString(ruleComment(r))}`);
       }
       const isolated = direction === 'egress' ? isolatedEg.has(a.instance) : isolatedIn.has(a.instance);
       const dflt = !isolated ? allow : audit ? `log prefix ${nftString(`flowtap-audit ${chain} `)} ${allow}` : 'drop';
-      out.push(`    counter ${dflt} comment ${nftString(`${chain} default`)}`, '  }');
+      lines.push(`counter ${dflt} comment ${nftString(`${chain} default`)}`);
+      chains.push(chainOf(chain, undefined, lines));
     }
   }
-  out.push('}');
-  return out.join('\n') + '\n';
+  return ok({ family: 'inet', name: table, sets, chains });
 }
 
 /** The comment a firewall rule carries in nft (its id, requirement and reason): counters map back by it. */

@@ -6,10 +6,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { unwrap } from '../../diagnostics/index.js';
 import { inferFirewall, quarantine } from '../../firewall/index.js';
 import { loadApp, planAddresses } from '../../model/index.js';
 import { needsRoot } from '../../system/testing.js';
-import { readCounters, type NftExec } from './apply.js';
+import { realSystem } from '../../system/index.js';
+import { readCounters } from './apply.js';
 import { renderNftFirewall } from './firewall.js';
 import {
   inlineCommands,
@@ -126,13 +128,13 @@ test('inline firewall: a frame sent by an instance and passed back gets its egre
   const r = loadApp('examples/dvd-rental/app.yaml');
   assert.ok(r.ok);
   const app = r.value;
-  const addr = planAddresses(app);
+  const addr = unwrap(planAddresses(app));
   const mons = localMonitorPorts(addr, 'node2');
   assert.ok(mons.length > 0);
   const db = addr.instances['db-0'];
   const rets = mons.map((m) => `"${m.returnPort}"`);
   const ret = rets.length === 1 ? rets[0] : `{ ${rets.join(', ')} }`;
-  const text = renderNftFirewall(quarantine(inferFirewall(app), ['db-0']), app, addr, 'node2', { mode: 'enforce', uplinks: NODE_UPLINKS, inlineMonitors: mons });
+  const text = unwrap(renderNftFirewall(quarantine(inferFirewall(app), ['db-0']), app, addr, 'node2', { mode: 'enforce', uplinks: NODE_UPLINKS, inlineMonitors: mons }));
   const tag = redirectTag(db.mac, 'sent', 'closed');
   const fwd = text.slice(text.indexOf('chain forward'), text.indexOf('chain input'));
   assert.ok(fwd.includes(`${tag} : jump eg_db_0`), fwd);
@@ -143,16 +145,9 @@ test('inline firewall: a frame sent by an instance and passed back gets its egre
   assert.ok(fwd.includes(`oifname { "vx-ft", "up-ft" } counter accept comment "egress checked (passed back by a monitor)`));
   const input = text.slice(text.indexOf('chain input'));
   assert.ok(rets.every((x) => input.includes(x)) && input.includes(`"${mons[0].port}"`), 'the node is not reachable through a monitor either');
-  const plain = renderNftFirewall(inferFirewall(app), app, addr, 'node2', { mode: 'enforce', uplinks: NODE_UPLINKS });
+  const plain = unwrap(renderNftFirewall(inferFirewall(app), app, addr, 'node2', { mode: 'enforce', uplinks: NODE_UPLINKS }));
   assert.ok(!plain.includes('ether saddr'), 'without inline monitors: as before');
 });
-
-const exec: NftExec = {
-  async run(argv, opts) {
-    const r = spawnSync(argv[0], argv.slice(1), { input: opts?.input, encoding: 'utf8' });
-    return { code: r.status ?? 1, stdout: r.stdout ?? '', stderr: r.stderr || (r.error?.message ?? '') };
-  },
-};
 
 function sh(argv: string[], input?: string): string {
   const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', input });
@@ -189,15 +184,15 @@ describe('nft takes the inline rulesets and verdicts (root, network namespaces)'
     const taps = renderNftTaps(contracts, app, addr, 'n1', { inline: true });
     assert.ok(taps.ok);
     const mons = localMonitorPorts(addr, 'n1');
-    const fw = renderNftFirewall(quarantine(inferFirewall(app), ['web-2']), app, addr, 'n1', { mode: 'enforce', uplinks: NODE_UPLINKS, inlineMonitors: mons });
+    const fw = unwrap(renderNftFirewall(quarantine(inferFirewall(app), ['web-2']), app, addr, 'n1', { mode: 'enforce', uplinks: NODE_UPLINKS, inlineMonitors: mons }));
     // m2's tunnel device does not exist here; the cross-node redirect is rendered against it.
     sh(['ip', '-n', NODE, 'link', 'add', `tt-${addr.monitors.m2.port}`, 'type', 'veth']);
     sh(['ip', 'netns', 'exec', NODE, 'nft', '-f', '-'], `${fw}\n${taps.value}`);
     for (const t of [{ family: 'netdev' as const, name: 'flowtap_taps' }, { family: 'inet' as const, name: 'flowtap' }]) {
-      const c = await readCounters(exec, NODE, t);
+      const c = await readCounters(realSystem, NODE, t);
       assert.ok(c.ok, `${t.name} lists back as JSON`);
     }
-    const c = await readCounters(exec, NODE, { family: 'netdev', name: 'flowtap_taps' });
+    const c = await readCounters(realSystem, NODE, { family: 'netdev', name: 'flowtap_taps' });
     assert.ok(c.ok && c.value.some((x) => x.chain.startsWith('ret_') && /passed by m1/.test(x.comment)));
   });
 
@@ -212,7 +207,7 @@ describe('nft takes the inline rulesets and verdicts (root, network namespaces)'
     assert.match(listed, /"eth0" timeout 3s/);
     assert.ok(listed.includes(`10.0.0.1 . 40000 . 10.0.0.2 . 80 . 0x${sequenceMark(0xfffffff0).toString(16).padStart(8, '0')}`), listed);
     assert.match(listed, /set blocked \{[^}]*10\.0\.0\.1 \. 40000 \. 10\.0\.0\.2 \. 80/);
-    const json = await readCounters(exec, MON, { family: 'netdev', name: INLINE_TABLE });
+    const json = await readCounters(realSystem, MON, { family: 'netdev', name: INLINE_TABLE });
     assert.ok(json.ok && json.value.some((x) => x.comment === 'held until judged'));
     const bad = spawnSync('ip', ['netns', 'exec', MON, 'nft', '-i'], { input: 'add element netdev flowtap_inline nosuch { 1 }\n', encoding: 'utf8' });
     assert.match(bad.stderr, /^Error:/m, 'and nft does refuse a bad one');

@@ -24,6 +24,7 @@
 import { endianness } from 'node:os';
 import type { Addressing } from '../../model/index.js';
 import { nftSet, nftString } from './names.js';
+import { chainOf, type NftChain } from './table.js';
 
 /** Table owned by the monitor process inside each monitor namespace. */
 export const INLINE_TABLE = 'flowtap_inline';
@@ -106,8 +107,8 @@ const map = (pairs: [string, string][]) => `map { ${pairs.map(([k, v]) => `${k} 
  * on this node: `ret_<returnPort>` for frames a monitor passed, `rst_<port>` for the resets
  * it sends for blocked connections. Only instances whose ports exist now may be named.
  */
-export function renderReturnChains(monitors: readonly LocalMonitorPorts[], instances: readonly LocalInstancePort[]): string[] {
-  const out: string[] = [];
+export function returnChains(monitors: readonly LocalMonitorPorts[], instances: readonly LocalInstancePort[]): NftChain[] {
+  const out: NftChain[] = [];
   const sorted = [...instances].sort((a, b) => (a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : 0));
   const delivered = sorted.map((i) => [kindTag(i.mac, 'delivered'), nftString(i.port)] as [string, string]);
   const sent = sorted.map((i) => kindTag(i.mac, 'sent'));
@@ -115,26 +116,34 @@ export function renderReturnChains(monitors: readonly LocalMonitorPorts[], insta
   const macToPort = sorted.map((i) => [i.mac.toLowerCase(), nftString(i.port)] as [string, string]);
   const mark = `meta mark set 0x${RETURN_MARK.toString(16)}`;
   for (const m of monitors) {
-    out.push(`  chain ret_${m.returnPort.replace(/[^A-Za-z0-9_]/g, '_')} {`);
-    out.push(`    type filter hook ingress device ${nftString(m.returnPort)} priority 0; policy drop;`);
-    if (sorted.length) {
-      out.push(
-        `    ether saddr & ${TAG_KIND_MASK} ${nftSet(delivered.map((d) => d[0]))} counter ${mark} fwd to ether saddr & ${TAG_KIND_MASK} ${map(delivered)} comment "passed by ${m.monitor} on its way to an instance: out of its port"`,
-        `    ether saddr & ${TAG_KIND_MASK} ${nftSet(sent)} counter meta pkttype set host accept comment "passed by ${m.monitor}, sent by an instance: into the forward path"`,
+    const ret: string[] = [];
+    if (sorted.length)
+      ret.push(
+        `ether saddr & ${TAG_KIND_MASK} ${nftSet(delivered.map((d) => d[0]))} counter ${mark} fwd to ether saddr & ${TAG_KIND_MASK} ${map(delivered)} comment "${returnComment(m.monitor, 'delivered')}"`,
+        `ether saddr & ${TAG_KIND_MASK} ${nftSet(sent)} counter meta pkttype set host accept comment "${returnComment(m.monitor, 'sent')}"`,
       );
-    }
-    out.push(`    counter drop comment "not a frame ${m.monitor} passed"`, '  }');
-    out.push(`  chain rst_${m.port.replace(/[^A-Za-z0-9_]/g, '_')} {`);
-    out.push(`    type filter hook ingress device ${nftString(m.port)} priority 0; policy drop;`);
-    if (sorted.length) {
-      out.push(
-        `    ether daddr & ${TAG_KIND_MASK} ${nftSet(sent)} counter ${mark} ether daddr set ether daddr & ${TAG_KIND_MASK} ${map(sentToMac)} fwd to ether daddr ${map(macToPort)} comment "reset from ${m.monitor} to the instance that sent"`,
-        `    ether daddr & ${TAG_KIND_MASK} ${nftSet(delivered.map((d) => d[0]))} counter ${mark} meta pkttype set host accept comment "reset from ${m.monitor} towards the peer: forward path (established only)"`,
+    ret.push(`counter drop comment "not a frame ${m.monitor} passed"`);
+    out.push(chainOf(returnChainName(m.returnPort), `type filter hook ingress device ${nftString(m.returnPort)} priority 0; policy drop;`, ret));
+    const rst: string[] = [];
+    if (sorted.length)
+      rst.push(
+        `ether daddr & ${TAG_KIND_MASK} ${nftSet(sent)} counter ${mark} ether daddr set ether daddr & ${TAG_KIND_MASK} ${map(sentToMac)} fwd to ether daddr ${map(macToPort)} comment "reset from ${m.monitor} to the instance that sent"`,
+        `ether daddr & ${TAG_KIND_MASK} ${nftSet(delivered.map((d) => d[0]))} counter ${mark} meta pkttype set host accept comment "reset from ${m.monitor} towards the peer: forward path (established only)"`,
       );
-    }
-    out.push(`    counter drop comment "not a reset from ${m.monitor}"`, '  }');
+    rst.push(`counter drop comment "not a reset from ${m.monitor}"`);
+    out.push(chainOf(`rst_${m.port.replace(/[^A-Za-z0-9_]/g, '_')}`, `type filter hook ingress device ${nftString(m.port)} priority 0; policy drop;`, rst));
   }
   return out;
+}
+
+/** The chain on a monitor's return port that takes back what it passes. */
+export function returnChainName(returnPort: string): string {
+  return `ret_${returnPort.replace(/[^A-Za-z0-9_]/g, '_')}`;
+}
+
+/** The comment of the return-chain rule a frame passed back by `monitor` counts on, by where it was diverted. */
+export function returnComment(monitor: string, side: RedirectSide): string {
+  return side === 'delivered' ? `passed by ${monitor} on its way to an instance: out of its port` : `passed by ${monitor}, sent by an instance: into the forward path`;
 }
 
 /** The rule an egress tap chain starts with in inline mode: a frame a monitor passed back is not tapped twice here. */

@@ -11,7 +11,8 @@ import { spawnSync } from 'node:child_process';
 import { needsRoot } from '../../system/testing.js';
 import type { FlowTap } from '../../flowtap/index.js';
 import { flowToNft } from './flow.js';
-import { applyNft, atomicScript, checkNft, deleteTables, readCounters, type NftExec, type OwnedTable } from './apply.js';
+import { realSystem } from '../../system/index.js';
+import { applyNft, atomicScript, checkNft, deleteTables, readCounters, type OwnedTable } from './apply.js';
 import { TAPS_TABLE, renderNftTaps, tapTunnelIf } from './taps.js';
 import { flowOf, tapOf, tapsAddressing, tapsApp, TRANSLATIONS } from './testing.js';
 
@@ -19,12 +20,7 @@ const skip = needsRoot();
 const NS = `ftnt${process.pid}`;
 const TAPS: OwnedTable = { family: 'netdev', name: TAPS_TABLE };
 
-const exec: NftExec = {
-  async run(argv, opts) {
-    const r = spawnSync(argv[0], argv.slice(1), { input: opts?.input, encoding: 'utf8' });
-    return { code: r.status ?? 1, stdout: r.stdout ?? '', stderr: r.stderr || (r.error?.message ?? '') };
-  },
-};
+const exec = realSystem;
 
 function sh(argv: string[]): void {
   const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8' });

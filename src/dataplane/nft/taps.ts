@@ -32,8 +32,9 @@ import { diag, fail, ok, type Diagnostic, type Result } from '../../diagnostics/
 import { checkOverlaps, contractLocation, describeContract, formatContract, type FlowTap } from '../../flowtap/index.js';
 import type { Addressing, App } from '../../model/index.js';
 import { flowToNft, NFT_FLOW_ERRORS, NFT_TAP_BACKEND } from './flow.js';
-import { isMac, localMonitorPorts, redirectTag, renderReturnChains, RETURNED_SKIP_RULE, type RedirectSide } from './inline.js';
+import { isMac, localMonitorPorts, redirectTag, returnChains, RETURNED_SKIP_RULE, type RedirectSide } from './inline.js';
 import { nftIdent, nftString } from './names.js';
+import { chainOf, formatTable, type NftChain, type NftTable } from './table.js';
 
 export const TAPS_TABLE = 'flowtap_taps';
 
@@ -74,6 +75,11 @@ const LIMIT_UNITS: ReadonlyArray<readonly [string, number]> = [
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
 const TABLE_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 const MAX_COMMENT = 128;
+
+/** The comment a contract's tap rule carries (its id, as nft can hold it): counters map back by it. */
+export function tapComment(contractId: string): string {
+  return nftString(contractId.slice(0, MAX_COMMENT)).slice(1, -1);
+}
 
 /** `limit rate N[ bytes]/unit`, never above the budget, or the reason it cannot be written. */
 function limitExpr(perSecond: number, bytes: boolean): { expr: string } | { why: string } {
@@ -132,7 +138,7 @@ interface PortRules {
 function ruleLines(r: Rule, tag: string | null): string[] {
   const c = r.contract;
   const head = r.match ? `${r.match} ` : '';
-  const comment = `comment ${nftString(c.id.slice(0, MAX_COMMENT))}`;
+  const comment = `comment "${tapComment(c.id)}"`;
   const about = `# ${lineText(formatContract(c, { details: true }))}`;
   if (c.action === 'forward') {
     if (r.monitorDown) return [`# ${lineText(c.id)} left out: monitor ${lineText(c.dst)} is down`, about];
@@ -147,18 +153,24 @@ function ruleLines(r: Rule, tag: string | null): string[] {
   return [`${about} ${mode}: monitor is down, dropping what it would divert`, `${head}counter drop ${comment}`];
 }
 
+/** The taps of one node as text (see nftTapsTable). */
+export function renderNftTaps(contracts: readonly FlowTap[], app: App, addressing: Addressing, node: string, opts: NftTapsOptions = {}): Result<string> {
+  const t = nftTapsTable(contracts, app, addressing, node, opts);
+  return t.ok ? ok(formatTable(t.value)) : t;
+}
+
 /**
- * The `table netdev <table> { ... }` text for one node: an empty table when no contract taps a
- * live local port, so an atomic replace still removes old chains. Fails with every diagnostic:
- * unknown ports, fields and options the backend cannot express, overlapping redirects.
+ * The `netdev` taps table of one node: an empty table when no contract taps a live local port,
+ * so an atomic replace still removes old chains. Fails with every diagnostic: unknown ports,
+ * fields and options the backend cannot express, overlapping redirects.
  */
-export function renderNftTaps(
+export function nftTapsTable(
   contracts: readonly FlowTap[],
   app: App,
   addressing: Addressing,
   node: string,
   opts: NftTapsOptions = {},
-): Result<string> {
+): Result<NftTable> {
   const errs: Diagnostic[] = [];
   const table = opts.table ?? TAPS_TABLE;
   if (!TABLE_NAME.test(table)) errs.push(diag(NFT_TAP_ERRORS.OPTIONS, `table name ${JSON.stringify(table)} must be a letter followed by letters, digits or _`));
@@ -200,7 +212,7 @@ export function renderNftTaps(
   errs.push(...checkOverlaps(local));
   if (errs.length > 0) return fail(errs);
 
-  const out = [`table netdev ${table} {`];
+  const chains: NftChain[] = [];
   const ports = [...byPort.values()].sort((a, b) => (a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : 0));
   for (const p of ports) {
     for (const [side, hook, rules] of [
@@ -208,16 +220,16 @@ export function renderNftTaps(
       ['in', 'egress', p.ingress],
     ] as const) {
       if (rules.length === 0) continue;
-      out.push(`  chain tap_${side}_${nftIdent(p.port)} {`, `    type filter hook ${hook} device ${nftString(p.port)} priority 0;`);
-      if (opts.inline && hook === 'egress') out.push(`    ${RETURNED_SKIP_RULE}`);
+      const lines: string[] = [];
+      if (opts.inline && hook === 'egress') lines.push(RETURNED_SKIP_RULE);
       const ordered = [...rules.filter((r) => r.contract.action === 'forward'), ...rules.filter((r) => r.contract.action !== 'forward')];
       const tagSide: RedirectSide = side === 'eg' ? 'sent' : 'delivered';
       const mac = addressing.instances[p.instance].mac;
       for (const r of ordered) {
         const tag = opts.inline && r.contract.action === 'redirect' ? redirectTag(mac, tagSide, r.contract.options?.failMode === 'open' ? 'open' : 'closed') : null;
-        for (const line of ruleLines(r, tag)) out.push(`    ${line}`);
+        lines.push(...ruleLines(r, tag));
       }
-      out.push('  }');
+      chains.push(chainOf(`tap_${side}_${nftIdent(p.port)}`, `type filter hook ${hook} device ${nftString(p.port)} priority 0;`, lines));
     }
   }
   if (opts.inline) {
@@ -226,8 +238,7 @@ export function renderNftTaps(
       .map((i) => ({ instance: i.name, port: addressing.instances[i.name].port, mac: addressing.instances[i.name].mac }))
       .filter((p) => IFNAME.test(p.port) && isMac(p.mac));
     const monitors = localMonitorPorts(addressing, node).filter((m) => IFNAME.test(m.port) && IFNAME.test(m.returnPort));
-    out.push(...renderReturnChains(monitors, localPorts));
+    chains.push(...returnChains(monitors, localPorts));
   }
-  out.push('}');
-  return ok(out.join('\n') + '\n');
+  return ok({ family: 'netdev', name: table, sets: [], chains });
 }

@@ -2,6 +2,13 @@
  * A small two-node app and contract builder shared by the nftables tap tests: web-1 and web-2
  * on n1, db-1 on n2, monitor m1 on n1 and m2 on n2, addressed by the model's default plan.
  */
+import { unwrap } from '../../diagnostics/index.js';
+import { mustRun, realSystem, type System } from '../../system/index.js';
+import type { BackendFixture, BackendHarness } from '../testing.js';
+import { readCounters } from './apply.js';
+import { nftBackend } from './backend.js';
+import { monitorReturnPort } from './inline.js';
+import type { NftNodeConfig } from './node.js';
 import { parseFlow, type FlowMatch, type FlowTap } from '../../flowtap/index.js';
 import { DEFAULT_NETWORK, planAddresses, type Addressing, type App } from '../../model/index.js';
 
@@ -29,7 +36,7 @@ export function tapsApp(): App {
 }
 
 export function tapsAddressing(app: App = tapsApp()): Addressing {
-  return planAddresses(app);
+  return unwrap(planAddresses(app));
 }
 
 export function flowOf(text: string): FlowMatch {
@@ -103,3 +110,87 @@ export const TRANSLATIONS: ReadonlyArray<readonly [string, string]> = [
   ['rarp,arp_tpa=10.0.1.9,arp_tha=02:00:00:00:00:00/ff:ff:ff:00:00:00', 'meta protocol 0x8035 @nh,192,32 0xa000109 @nh,144,24 0x20000'],
   ['dl_dst=02:00:00:00:00:07,tcp,nw_src=10.0.0.0/8,tp_dst=443', 'ether daddr 02:00:00:00:00:07 meta protocol ip ip saddr 10.0.0.0/8 meta l4proto tcp th dport 443'],
 ];
+
+/**
+ * The shared backend suite's harness for nftables: the fixture's node as a network namespace laid
+ * out as the local cloud lays out its nodes (routed instance ports, the gateway on lo, monitors
+ * on their port and return port), every namespace with a unique name. Each instance and monitor
+ * namespace counts (and then drops) the IPv4 UDP frames arriving on its eth0 in a small netdev
+ * table of its own: what arrived, without a socket, and with no ICMP error going back.
+ */
+export interface NftHarness extends BackendHarness<NftNodeConfig> {
+  /** The node's namespace. */
+  nodeNs: string;
+}
+
+export async function nftHarness(f: BackendFixture, system: System = realSystem): Promise<NftHarness> {
+  const prefix = `ftb${process.pid.toString(36)}${Math.floor(Math.random() * 36 ** 3).toString(36)}`;
+  const node = `${prefix}n`;
+  const nsOf = new Map<string, string>();
+  const made: string[] = [];
+  const run = (argv: string[], ns?: string, input?: string) => mustRun(system, argv, { ...(ns ? { ns } : {}), ...(input !== undefined ? { input } : {}) });
+  const namespace = async (ns: string) => {
+    await run(['ip', 'netns', 'add', ns]);
+    made.push(ns);
+    await run(['ip', 'link', 'set', 'lo', 'up'], ns);
+    // Router solicitations and the like would reach the node's input chain and the counts.
+    await run(['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'], ns);
+  };
+  const counting = (ns: string) =>
+    run(['nft', '-f', '-'], ns, 'table netdev probe {\n  chain c {\n    type filter hook ingress device "eth0" priority -10;\n    meta protocol ip meta l4proto udp counter drop\n  }\n}\n');
+  try {
+    await namespace(node);
+    const gw = f.addressing.nodes[f.node].gateway;
+    await run(['sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.send_redirects=0', 'net.ipv4.conf.default.send_redirects=0'], node);
+    await run(['ip', 'addr', 'add', `${gw}/32`, 'dev', 'lo'], node);
+    let k = 0;
+    for (const a of Object.values(f.addressing.instances)) {
+      const ns = `${prefix}i${k++}`;
+      nsOf.set(a.instance, ns);
+      await namespace(ns);
+      await run(['ip', 'link', 'add', a.port, 'netns', node, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+      await run(['ip', 'link', 'set', 'eth0', 'address', a.mac], ns);
+      await run(['ip', 'addr', 'add', `${a.ip}/32`, 'dev', 'eth0'], ns);
+      await run(['ip', 'link', 'set', 'eth0', 'up'], ns);
+      await run(['ip', 'route', 'add', gw, 'dev', 'eth0'], ns);
+      await run(['ip', 'route', 'add', 'default', 'via', gw, 'dev', 'eth0'], ns);
+      await run(['ip', 'link', 'set', a.port, 'up'], node);
+      await run(['ip', 'route', 'add', `${a.ip}/32`, 'dev', a.port], node);
+      await counting(ns);
+    }
+    let j = 0;
+    for (const m of Object.values(f.addressing.monitors)) {
+      const ns = `${prefix}m${j++}`;
+      nsOf.set(m.monitor, ns);
+      await namespace(ns);
+      const ret = monitorReturnPort(m.port);
+      await run(['ip', 'link', 'add', m.port, 'netns', node, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+      await run(['ip', 'link', 'add', ret, 'netns', node, 'type', 'veth', 'peer', 'name', 'eth1', 'netns', ns]);
+      for (const d of ['eth0', 'eth1']) await run(['ip', 'link', 'set', d, 'up'], ns);
+      for (const d of [m.port, ret]) await run(['ip', 'link', 'set', d, 'up'], node);
+      await counting(ns);
+    }
+  } catch (e) {
+    for (const ns of made) await system.run(['ip', 'netns', 'del', ns]);
+    throw e;
+  }
+  const backend = nftBackend({ system, nsOf: (n) => (n === f.node ? node : `${prefix}-no-such-node`) });
+  return {
+    backend,
+    nodeNs: node,
+    async sendUdp(from, to, port, payload) {
+      const dst = f.addressing.instances[to].ip;
+      await run(['bash', '-c', `printf '%0${payload}d' 0 > /dev/udp/${dst}/${port}`], nsOf.get(from)!);
+      // The datagram waits for ARP on its way; give it time to land before anyone counts.
+      await new Promise((r) => setTimeout(r, 150));
+    },
+    async received(name) {
+      const r = await readCounters(system, nsOf.get(name)!, { family: 'netdev', name: 'probe' });
+      if (!r.ok) throw new Error(r.errors.map((e) => e.message).join('\n'));
+      return r.value[0].packets;
+    },
+    async close() {
+      for (const ns of made) await system.run(['ip', 'netns', 'del', ns]);
+    },
+  };
+}

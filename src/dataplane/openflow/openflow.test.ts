@@ -4,14 +4,13 @@ import {
   matchesPacket,
   parseFlow,
   parsePacketSpec,
-  randomFlow,
-  randomPacketNear,
-  seededRng,
   type FlowMatch,
   type FlowTap,
   type PacketSpec,
 } from '../../flowtap/index.js';
-import { OPENFLOW_BYPASS_PRIORITY, OPENFLOW_ERRORS, renderOpenFlow, type OpenFlowOptions, type OpenFlowRules } from './openflow.js';
+import { randomFlow, randomPacketNear } from '../../flowtap/flow/testing.js';
+import { seededRng } from '../../random/index.js';
+import { OPENFLOW_BYPASS_PRIORITY, renderOpenFlow, type OpenFlowOptions, type OpenFlowRules } from './openflow.js';
 
 function flow(text: string): FlowMatch {
   const r = parseFlow(text);
@@ -262,7 +261,7 @@ test('what OpenFlow cannot express is an E_BACKEND_UNSUPPORTED error naming the 
     const r = renderOpenFlow([c], { ports: PORTS });
     assert.equal(r.ok, false, c.id);
     if (r.ok) continue;
-    assert.equal(r.errors[0].code, OPENFLOW_ERRORS.UNSUPPORTED, r.errors[0].message);
+    assert.equal(r.errors[0].code, 'E_BACKEND_UNSUPPORTED', r.errors[0].message);
     assert.match(r.errors[0].message, re);
     assert.match(r.errors[0].message, new RegExp(`^contract ${c.id} FlowTap`));
   }
@@ -275,13 +274,13 @@ test('unknown ports, contracts that never match, overlapping redirects and bad o
     const r = renderOpenFlow(contracts, opts);
     return r.ok ? [] : r.errors.map((e) => e.code);
   };
-  assert.deepEqual(codes([tap('x', 'web-9', 'ids-a', 'tcp', 'forward')]), [OPENFLOW_ERRORS.PORT]);
-  assert.deepEqual(codes([tap('x', 'web-1', 'ids-z', 'tcp', 'forward')]), [OPENFLOW_ERRORS.PORT]);
-  assert.deepEqual(codes([tap('x', 'web-1', 'ids-a', 'in_port=2', 'forward')]), [OPENFLOW_ERRORS.NEVER_MATCHES]);
+  assert.deepEqual(codes([tap('x', 'web-9', 'ids-a', 'tcp', 'forward')]), ['E_OPENFLOW_PORT']);
+  assert.deepEqual(codes([tap('x', 'web-1', 'ids-z', 'tcp', 'forward')]), ['E_OPENFLOW_PORT']);
+  assert.deepEqual(codes([tap('x', 'web-1', 'ids-a', 'in_port=2', 'forward')]), ['E_OPENFLOW_NEVER_MATCHES']);
   assert.deepEqual(codes([tap('r1', 'web-1', 'ids-a', 'tcp', 'redirect'), tap('r2', 'web-1', 'ids-b', 'http', 'redirect')]), ['E_CONTRACT_OVERLAP']);
-  assert.deepEqual(codes([], { ports: { a: 0 } }), [OPENFLOW_ERRORS.OPTIONS]);
-  assert.deepEqual(codes([], { ports: {}, bridge: "br0'; rm -rf /" }), [OPENFLOW_ERRORS.OPTIONS]);
-  assert.deepEqual(codes([tap('m', 'web-1', 'ids-a', 'tcp', 'forward', { direction: 'both' })], { ports: PORTS, macs: { 'web-1': 'nope' } }), [OPENFLOW_ERRORS.PORT]);
+  assert.deepEqual(codes([], { ports: { a: 0 } }), ['E_OPENFLOW_OPTIONS']);
+  assert.deepEqual(codes([], { ports: {}, bridge: "br0'; rm -rf /" }), ['E_OPENFLOW_OPTIONS']);
+  assert.deepEqual(codes([tap('m', 'web-1', 'ids-a', 'tcp', 'forward', { direction: 'both' })], { ports: PORTS, macs: { 'web-1': 'nope' } }), ['E_OPENFLOW_PORT']);
   const many = Array.from({ length: 12 }, (_, i) => tap(`f${i}`, 'web-1', 'ids-a', `tcp,tp_dst=${i}-${1000 + i}`, 'forward'));
-  assert.deepEqual(codes(many, { ...OPTS, maxFlows: 200 }), [OPENFLOW_ERRORS.LIMIT]);
+  assert.deepEqual(codes(many, { ...OPTS, maxFlows: 200 }), ['E_BACKEND_LIMIT']);
 });

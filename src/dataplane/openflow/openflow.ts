@@ -42,19 +42,6 @@ import { overlapCells } from './cells.js';
 
 export const OPENFLOW_BACKEND = 'openflow';
 
-export const OPENFLOW_ERRORS = {
-  /** A field, option or direction this backend cannot express. */
-  UNSUPPORTED: 'E_BACKEND_UNSUPPORTED',
-  /** More flows or priority levels than the limits allow. */
-  LIMIT: 'E_BACKEND_LIMIT',
-  /** A contract's port has no OpenFlow port number (or MAC) in the options. */
-  PORT: 'E_OPENFLOW_PORT',
-  /** A contract whose flow excludes its own source port, so it would never tap anything. */
-  NEVER_MATCHES: 'E_OPENFLOW_NEVER_MATCHES',
-  /** The renderer's own options are malformed. */
-  OPTIONS: 'E_OPENFLOW_OPTIONS',
-} as const;
-
 export interface OpenFlowOptions {
   /** Bridge the commands address; default `br-int`. */
   bridge?: string;
@@ -129,7 +116,7 @@ interface Settings {
 
 function checkOptions(opts: OpenFlowOptions): Result<Settings> {
   const errs: Diagnostic[] = [];
-  const bad = (m: string) => errs.push(diag(OPENFLOW_ERRORS.OPTIONS, m));
+  const bad = (m: string) => errs.push(diag('E_OPENFLOW_OPTIONS', m));
   const bridge = opts.bridge ?? 'br-int';
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(bridge)) bad(`bridge name ${JSON.stringify(bridge)} is not a valid interface name`);
   const table = opts.table ?? 0;
@@ -152,7 +139,7 @@ function meterFor(c: FlowTap, id: number): OpenFlowMeter | Diagnostic | undefine
   const where = contractLocation(c);
   if (c.action === 'redirect' && c.options?.failMode === 'open') {
     return diag(
-      OPENFLOW_ERRORS.UNSUPPORTED,
+      'E_BACKEND_UNSUPPORTED',
       `${describeContract(c)}: option budget with failMode=open cannot be expressed by the ${OPENFLOW_BACKEND} backend: an OpenFlow meter can only drop the excess, which is failing closed`,
       where,
     );
@@ -162,7 +149,7 @@ function meterFor(c: FlowTap, id: number): OpenFlowMeter | Diagnostic | undefine
   if (rate < 1) {
     const unit = b.unit === 'pps' ? '1 packet/s' : '1 kbit/s (1000 bps)';
     return diag(
-      OPENFLOW_ERRORS.UNSUPPORTED,
+      'E_BACKEND_UNSUPPORTED',
       `${describeContract(c)}: option budget of ${b.rate} ${b.unit} cannot be expressed by the ${OPENFLOW_BACKEND} backend: OpenFlow meters count in whole units of at least ${unit}`,
       where,
     );
@@ -176,13 +163,13 @@ function piecesOf(c: FlowTap, opts: OpenFlowOptions): Piece[] | Diagnostic[] {
   const name = describeContract(c);
   const errs: Diagnostic[] = [];
   const srcPort = Object.hasOwn(opts.ports, c.src) ? opts.ports[c.src] : undefined;
-  if (srcPort === undefined) errs.push(diag(OPENFLOW_ERRORS.PORT, `${name}: source port ${c.src} has no OpenFlow port number`, where));
-  if (!Object.hasOwn(opts.ports, c.dst)) errs.push(diag(OPENFLOW_ERRORS.PORT, `${name}: monitor port ${c.dst} has no OpenFlow port number`, where));
+  if (srcPort === undefined) errs.push(diag('E_OPENFLOW_PORT', `${name}: source port ${c.src} has no OpenFlow port number`, where));
+  if (!Object.hasOwn(opts.ports, c.dst)) errs.push(diag('E_OPENFLOW_PORT', `${name}: monitor port ${c.dst} has no OpenFlow port number`, where));
   const sample = c.options?.sample;
   if (sample && sample.every !== 1) {
     errs.push(
       diag(
-        OPENFLOW_ERRORS.UNSUPPORTED,
+        'E_BACKEND_UNSUPPORTED',
         `${name}: option sample (1 in ${sample.every} ${sample.unit}s) cannot be expressed by the ${OPENFLOW_BACKEND} backend: ` +
           `OpenFlow's sample action exports to IPFIX/sFlow collectors, not to a monitor port; drop the option or use a backend that samples`,
         where,
@@ -200,14 +187,14 @@ function piecesOf(c: FlowTap, opts: OpenFlowOptions): Piece[] | Diagnostic[] {
     if (mac === undefined) {
       errs.push(
         diag(
-          OPENFLOW_ERRORS.UNSUPPORTED,
+          'E_BACKEND_UNSUPPORTED',
           `${name}: direction ${c.direction} cannot be expressed by the ${OPENFLOW_BACKEND} backend without the MAC address of ${c.src}: ` +
             `OpenFlow cannot match the port a packet leaves by, so ingress taps match dl_dst`,
           where,
         ),
       );
     } else if (!dl || !dl.ok) {
-      errs.push(diag(OPENFLOW_ERRORS.PORT, `${name}: MAC address ${JSON.stringify(mac)} of port ${c.src} is not of the form xx:xx:xx:xx:xx:xx`, where));
+      errs.push(diag('E_OPENFLOW_PORT', `${name}: MAC address ${JSON.stringify(mac)} of port ${c.src} is not of the form xx:xx:xx:xx:xx:xx`, where));
     } else {
       const m = intersect(c.flow, dl.value);
       if (m) pieces.push({ contract: c, side: 'ingress', key: printFlow(dl.value), match: m });
@@ -217,7 +204,7 @@ function piecesOf(c: FlowTap, opts: OpenFlowOptions): Piece[] | Diagnostic[] {
   if (pieces.length === 0) {
     return [
       diag(
-        OPENFLOW_ERRORS.NEVER_MATCHES,
+        'E_OPENFLOW_NEVER_MATCHES',
         `${name}: the flow never matches traffic of port ${c.src} (its in_port or dl_dst excludes the port itself), so the contract would tap nothing`,
         where,
       ),
@@ -328,19 +315,19 @@ export function renderOpenFlow(contracts: readonly FlowTap[], opts: OpenFlowOpti
       s.maxFlows,
     );
     if (cells === 'limit') {
-      return fail(diag(OPENFLOW_ERRORS.LIMIT, `the overlapping contracts of one port need more than ${s.maxFlows} flows in the ${OPENFLOW_BACKEND} backend`));
+      return fail(diag('E_BACKEND_LIMIT', `the overlapping contracts of one port need more than ${s.maxFlows} flows in the ${OPENFLOW_BACKEND} backend`));
     }
     const side = list[0].side;
     for (const cell of cells) {
       const members = cell.members.map((i) => list[i].contract);
       const priority = s.base + cell.members.length - 1;
       if (priority >= OPENFLOW_BYPASS_PRIORITY) {
-        return fail(diag(OPENFLOW_ERRORS.LIMIT, `${cell.members.length} contracts overlap on one port; priorities would exceed ${OPENFLOW_BYPASS_PRIORITY - 1}`));
+        return fail(diag('E_BACKEND_LIMIT', `${cell.members.length} contracts overlap on one port; priorities would exceed ${OPENFLOW_BYPASS_PRIORITY - 1}`));
       }
       const actions = actionsFor(members, side);
       const ids = members.map((c) => c.id);
       for (const m of expandRanges(cell.match)) add(side === 'egress' ? s.t0 : s.t1, priority, m, actions, ids);
-      if (flows.length > s.maxFlows) return fail(diag(OPENFLOW_ERRORS.LIMIT, `the contracts need more than ${s.maxFlows} flows in the ${OPENFLOW_BACKEND} backend`));
+      if (flows.length > s.maxFlows) return fail(diag('E_BACKEND_LIMIT', `the contracts need more than ${s.maxFlows} flows in the ${OPENFLOW_BACKEND} backend`));
     }
   }
 

@@ -9,11 +9,12 @@
  * refuse (a block that does not parse, a bad port range) are E_SIM_RULE.
  */
 import { diag, fail, ok, type Diagnostic, type Result } from '../../diagnostics/index.js';
-import { cidrInterval, cidrSet, parseIpv4, quarantine, type Direction, type FirewallRule, type IpInterval } from '../../firewall/index.js';
+import { cidrInterval, cidrSet, quarantine, type Direction, type FirewallRule, type IpInterval } from '../../firewall/index.js';
+import { addressProblem, ipv4Range, parseIpv4, parseIpv4Cidr } from '../../net/index.js';
 import { nftIdent } from '../nft/index.js';
 import { renderNftTaps } from '../nft/index.js';
 import { buildChainIndex, PROTO_ANY } from './indexed.js';
-import { SIM_ERRORS, type CChain, type CNode, type CPort, type CRule, type LinearRule, type Simulation } from './model.js';
+import { type CChain, type CNode, type CPort, type CRule, type LinearRule, type Simulation } from './model.js';
 import { peerResolver, pointSet, protoOf, renderedRuleComment } from './peers.js';
 import { compileTapRules } from './tap-rules.js';
 import { DEFAULT_SIM_TOPOLOGY, type SimInput, type SimTopology } from './types.js';
@@ -60,13 +61,13 @@ export function compileSimulation(input: SimInput): Result<Simulation> {
   }
 
   const block = (text: string, what: string): IpInterval | null => {
-    const iv = cidrInterval(text);
-    if (!iv) errs.push(diag(SIM_ERRORS.INPUT, `${what} ${JSON.stringify(text)} is not an IPv4 block a.b.c.d/n`));
-    return iv;
+    const r = parseIpv4Cidr(text);
+    if (!r.ok) errs.push(diag('E_SIM_INPUT', `${what} ${JSON.stringify(text)} is not an IPv4 block a.b.c.d/n: ${r.reason}`));
+    return r.ok ? ipv4Range(r.cidr) : null;
   };
   const address = (text: string, what: string): number => {
     const ip = parseIpv4(text);
-    if (ip === null) errs.push(diag(SIM_ERRORS.INPUT, `${what} ${JSON.stringify(text)} is not an IPv4 address`));
+    if (ip === undefined) errs.push(diag('E_SIM_INPUT', `${what} ${JSON.stringify(text)} is not an IPv4 address: ${addressProblem(text, 4)}`));
     return ip ?? 0;
   };
   const network = block(ruleset.network, 'ruleset network') ?? { lo: 0, hi: 0 };
@@ -82,7 +83,7 @@ export function compileSimulation(input: SimInput): Result<Simulation> {
   for (const n of app.nodes) {
     const a = Object.hasOwn(addressing.nodes, n.name) ? addressing.nodes[n.name] : undefined;
     if (!a) {
-      errs.push(diag(SIM_ERRORS.INPUT, `node ${n.name} has no addressing`));
+      errs.push(diag('E_SIM_INPUT', `node ${n.name} has no addressing`));
       continue;
     }
     const node: CNode = {
@@ -106,12 +107,12 @@ export function compileSimulation(input: SimInput): Result<Simulation> {
   const checkRule = (r: FirewallRule): boolean => {
     let good = true;
     if (r.peer.kind === 'cidr' && !cidrSet(r.peer.cidr, r.peer.except)) {
-      errs.push(diag(SIM_ERRORS.RULE, `rule ${r.id}: block ${r.peer.cidr}${r.peer.except.length ? ` except ${r.peer.except.join(', ')}` : ''} is not one nft accepts (a.b.c.d/n)`));
+      errs.push(diag('E_SIM_RULE', `rule ${r.id}: block ${r.peer.cidr}${r.peer.except.length ? ` except ${r.peer.except.join(', ')}` : ''} is not one nft accepts (a.b.c.d/n)`));
       good = false;
     }
     for (const p of r.ports ?? []) {
       if (!Number.isInteger(p.from) || !Number.isInteger(p.to) || p.from < 0 || p.to > 65535 || p.from > p.to) {
-        errs.push(diag(SIM_ERRORS.RULE, `rule ${r.id}: port range ${p.from}-${p.to} is not one nft accepts (0-65535, from <= to)`));
+        errs.push(diag('E_SIM_RULE', `rule ${r.id}: port range ${p.from}-${p.to} is not one nft accepts (0-65535, from <= to)`));
         good = false;
       }
     }
@@ -141,11 +142,11 @@ export function compileSimulation(input: SimInput): Result<Simulation> {
     const at = addressing.instances[name];
     const node = nodeByName.get(at.node);
     if (!node) {
-      errs.push(diag(SIM_ERRORS.INPUT, `instance ${name} is attached to unknown node ${at.node}`));
+      errs.push(diag('E_SIM_INPUT', `instance ${name} is attached to unknown node ${at.node}`));
       continue;
     }
     const mac = macWords(at.mac);
-    if (!mac) errs.push(diag(SIM_ERRORS.INPUT, `instance ${name}: MAC ${JSON.stringify(at.mac)} is not aa:bb:cc:dd:ee:ff`));
+    if (!mac) errs.push(diag('E_SIM_INPUT', `instance ${name}: MAC ${JSON.stringify(at.mac)} is not aa:bb:cc:dd:ee:ff`));
     const port: CPort = {
       instance: name,
       port: at.port,

@@ -29,10 +29,10 @@ import { diag, fail, ok, type Result } from '../../diagnostics/index.js';
 import { ETH_TYPE_ARP, ETH_TYPE_IP, ETH_TYPE_IPV6, type PacketSpec } from '../../flowtap/index.js';
 import { UPLINK_IF, VXLAN_IF } from '../node-interfaces.js';
 import { forwardChain, inputChain } from './firewall.js';
-import { SIM_ERRORS, type CNode, type CPort, type Simulation } from './model.js';
+import { type CNode, type CPort, type Simulation } from './model.js';
 import { NO_COPIES, NO_DIVERSIONS, TAP_BACK, TAP_ON, tapHook } from './taps-hook.js';
 import type { SimHop, SimOptions, SimOutcome, SimProbe, SimRoute, SimTrace } from './types.js';
-import type { Walk } from './walk.js';
+import type { NodeSimulations, Walk } from './walk.js';
 
 /** Hops are bounded by the topology (sender, one other node, a return port on each); this guards a bad input. */
 const MAX_HOPS = 8;
@@ -47,7 +47,12 @@ function overSet(list: readonly string[]): ReadonlySet<string> {
   return s;
 }
 
-export function runProbe(sim: Simulation, probe: SimProbe, opts: SimOptions = {}): Result<SimTrace> {
+/**
+ * `nodeSim`: each node's own compiled configuration (the simulator backend applies one per
+ * node); the walk takes the packet's current node from it at every node it enters. Without it,
+ * `sim` is every node's.
+ */
+export function runProbe(sim: Simulation, probe: SimProbe, opts: SimOptions = {}, nodeSim?: NodeSimulations): Result<SimTrace> {
   const pkt = probe.packet;
   const ct = opts.ctState ?? 'new';
   const over = opts.overBudget ?? false;
@@ -62,14 +67,15 @@ export function runProbe(sim: Simulation, probe: SimProbe, opts: SimOptions = {}
     linear: opts.classifier === 'linear',
     verdict: opts.inlineVerdict ?? 'pass',
     back: null,
+    nodeSim: nodeSim ?? null,
   };
   const ttl = pkt.nw_ttl;
   const from = probe.from;
   if (from.kind === 'instance') {
     const port = sim.instances.get(from.instance);
     if (!port)
-      return fail(diag(SIM_ERRORS.ENTRY, `no instance ${JSON.stringify(from.instance)} in ${sim.app.tenant}/${sim.app.name}`));
-    if (!port.live) return fail(diag(SIM_ERRORS.ENTRY, `instance ${from.instance} is not live (terminated or not in the status): it has no port`));
+      return fail(diag('E_SIM_ENTRY', `no instance ${JSON.stringify(from.instance)} in ${sim.app.tenant}/${sim.app.name}`));
+    if (!port.live) return fail(diag('E_SIM_ENTRY', `instance ${from.instance} is not live (terminated or not in the status): it has no port`));
     if (pkt.dl_type === ETH_TYPE_IP) {
       const dst = pkt.nw_dst >>> 0;
       if (dst === port.ip || dst >>> 24 === 127) {
@@ -88,17 +94,32 @@ export function runProbe(sim: Simulation, probe: SimProbe, opts: SimOptions = {}
     let node: CNode | undefined;
     if (from.node !== undefined) {
       node = sim.nodeByName.get(from.node);
-      if (!node) return fail(diag(SIM_ERRORS.ENTRY, `no node ${JSON.stringify(from.node)} in ${sim.app.tenant}/${sim.app.name}`));
+      if (!node) return fail(diag('E_SIM_ENTRY', `no node ${JSON.stringify(from.node)} in ${sim.app.tenant}/${sim.app.name}`));
     } else {
-      if (pkt.dl_type !== ETH_TYPE_IP) return fail(diag(SIM_ERRORS.ENTRY, 'a packet from outside that is not IPv4 needs the node whose uplink receives it'));
+      if (pkt.dl_type !== ETH_TYPE_IP) return fail(diag('E_SIM_ENTRY', 'a packet from outside that is not IPv4 needs the node whose uplink receives it'));
       node = outsideRoute(w, pkt.nw_dst >>> 0);
       if (!node) return ok(trace);
     }
-    const hop = newHop(w, node, UPLINK_IF, ttl);
-    receive(w, node, null, UPLINK_IF, pkt, ttl, hop, false);
+    const at = enter(w, node);
+    if (!at) return ok(trace);
+    const hop = newHop(w, at, UPLINK_IF, ttl);
+    receive(w, at, null, UPLINK_IF, pkt, ttl, hop, false);
   }
   if (trace.outcome === undefined) throw new Error('internal: simulated packet has no outcome');
   return ok(trace);
+}
+
+/** The node as its own configuration has it (Walk.nodeSim), or null with the outcome set: nothing is applied there. */
+function enter(w: Walk, node: CNode): CNode | null {
+  if (!w.nodeSim) return node;
+  const sim = w.nodeSim(node.name);
+  const there = sim?.nodeByName.get(node.name);
+  if (!sim || !there) {
+    w.trace.outcome = { kind: 'dropped', stage: 'underlay', node: node.name, reason: `nothing is applied on node ${node.name}` };
+    return null;
+  }
+  w.sim = sim;
+  return there;
 }
 
 /** The external namespace's routes: each node subnet via that node, the underlay directly. */
@@ -238,7 +259,8 @@ function receive(w: Walk, node: CNode, iifPort: CPort | null, iif: string, pkt: 
   }
   if (!next) return drop(w, node, 'underlay', oif === VXLAN_IF ? 'no node answers for the destination on the overlay' : 'no host answers for the destination on the underlay');
   if (w.trace.hops.length >= MAX_HOPS) return drop(w, node, 'routing', 'too many hops');
-  receive(w, next, null, oif, pkt, left, newHop(w, next, oif, left), false);
+  const there = enter(w, next);
+  if (there) receive(w, there, null, oif, pkt, left, newHop(w, there, oif, left), false);
 }
 
 function isNodeAddress(sim: Simulation, node: CNode, ip: number): boolean {

@@ -1,10 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { seededRng, type Rng } from '../../flowtap/index.js';
+import { seededRng, type Rng } from '../../random/index.js';
 import type { FirewallRule, IpInterval, Peer, Ruleset } from '../../firewall/index.js';
 import { buildChainIndex, lookupChain, PROTO_ANY, PROTO_TCP, PROTO_UDP, type IndexableRule } from './indexed.js';
-import { dvdContracts, dvdRental, policyContracts, SAME_NODE_INLINE_POLICY } from './testing.js';
-import { compileSimulation, randomProbes, simulatePacket, type SimInput, type SimOptions } from './simulate.js';
+import { dvdContracts, dvdRental, policyContracts, randomProbes, SAME_NODE_INLINE_POLICY } from './testing.js';
+import { compileSimulation, simulatePacket, type SimInput, type SimOptions } from './simulate.js';
 
 const ip = (s: string) => s.split('.').reduce((a, x) => a * 256 + Number(x), 0);
 const block = (lo: string, hi: string): IpInterval => ({ lo: ip(lo), hi: ip(hi) });

@@ -8,15 +8,6 @@ import type { FieldName, FlowTap } from '../../flowtap/index.js';
 import type { App } from '../../model/index.js';
 import type { ChainIndex } from './indexed.js';
 
-export const SIM_ERRORS = {
-  /** A ruleset rule nft would refuse (a block that does not parse, a bad port range). */
-  RULE: 'E_SIM_RULE',
-  /** The deployment itself is inconsistent (an address that does not parse, a node without addressing). */
-  INPUT: 'E_SIM_INPUT',
-  /** A probe enters somewhere that does not exist. */
-  ENTRY: 'E_SIM_ENTRY',
-} as const;
-
 /** One rule of a rendered chain. */
 export interface CRule {
   /** Ruleset rule id; absent for the base `dns` rule. */

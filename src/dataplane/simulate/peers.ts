@@ -5,7 +5,8 @@
  * plain description for the linear scan, so that the scan checks the index rather than
  * repeating it.
  */
-import { ALL_IPV4, cidrInterval, cidrSet, parseIpv4, subtractIps, type FirewallRule, type IpInterval, type IpSet } from '../../firewall/index.js';
+import { ALL_IPV4, cidrInterval, cidrSet, subtractIps, type FirewallRule, type IpInterval, type IpSet } from '../../firewall/index.js';
+import { parseIpv4 } from '../../net/index.js';
 import type { Addressing, App } from '../../model/index.js';
 import { PROTO_ANY, PROTO_TCP, PROTO_UDP } from './indexed.js';
 import type { LinearPeer } from './model.js';
@@ -39,7 +40,7 @@ export interface PeerResolver {
 export function peerResolver(app: App, addressing: Addressing, network: IpInterval): PeerResolver {
   const ipOf = (instance: string): number | undefined => {
     const at = Object.hasOwn(addressing.instances, instance) ? addressing.instances[instance] : undefined;
-    return at ? (parseIpv4(at.ip) ?? undefined) : undefined;
+    return at ? parseIpv4(at.ip) : undefined;
   };
   const known = (x: number | undefined): x is number => x !== undefined;
   const svcIps = new Map<string, number[]>();

@@ -1,5 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { unwrap } from '../../diagnostics/index.js';
 import { evaluateChain, type Ruleset } from '../../firewall/index.js';
 import { UNDERLAY_NETWORK } from '../../model/index.js';
 import { EXTERNAL_IP, overlayIp } from '../node-interfaces.js';
@@ -14,7 +15,6 @@ import {
   formatTrace,
   fromInstance,
   fromOutside,
-  SIM_ERRORS,
   simulatePacket,
   type SimEntry,
   type SimInput,
@@ -137,7 +137,7 @@ describe('simulated datapath: dvd-rental firewall', () => {
   });
 
   test('rule comments and chain names are those of the rendered nft script', () => {
-    const text = ['node1', 'node2'].map((n) => renderNftFirewall(d.ruleset, d.app, d.addressing, n, { mode: 'enforce', uplinks: NODE_UPLINKS })).join('\n');
+    const text = ['node1', 'node2'].map((n) => unwrap(renderNftFirewall(d.ruleset, d.app, d.addressing, n, { mode: 'enforce', uplinks: NODE_UPLINKS }))).join('\n');
     const t = run(s, fromInstance('user-create-0'), between(d, 'user-create-0', 'db-0', 5432));
     for (const st of steps(t)) {
       assert.ok(text.includes(`comment "${st.comment}"`), st.comment);
@@ -190,11 +190,11 @@ describe('simulated datapath: dvd-rental firewall', () => {
 
   test('entries that do not exist are errors, not traces', () => {
     const r = simulatePacket(s, { from: fromInstance('nope-0'), packet: packet('tcp') });
-    assert.ok(!r.ok && r.errors[0].code === SIM_ERRORS.ENTRY && /nope-0/.test(r.errors[0].message));
+    assert.ok(!r.ok && r.errors[0].code === 'E_SIM_ENTRY' && /nope-0/.test(r.errors[0].message));
     const n = simulatePacket(s, { from: fromOutside('node9'), packet: packet('tcp') });
     assert.ok(!n.ok && /node9/.test(n.errors[0].message));
     const bad = compileSimulation(input([], { ruleset: { ...d.ruleset, rules: [...d.ruleset.rules, { ...d.ruleset.rules[0], id: 'rX', peer: { kind: 'cidr', cidr: '10.0.0.300/8', except: [] } }] } }));
-    assert.ok(!bad.ok && bad.errors.some((e) => e.code === SIM_ERRORS.RULE && e.message.includes('rX')));
+    assert.ok(!bad.ok && bad.errors.some((e) => e.code === 'E_SIM_RULE' && e.message.includes('rX')));
   });
 
   test('the topology defaults are the orchestrator\'s', () => {
@@ -327,7 +327,7 @@ describe('simulated datapath: redirect and quarantine', () => {
   test('terminated instances have no port and no route', () => {
     const s = sim(input(contracts, { status: { ...running(), 'shipping-0': 'terminated' } }));
     const r = simulatePacket(s, { from: fromInstance('shipping-0'), packet: packet('tcp') });
-    assert.ok(!r.ok && r.errors[0].code === SIM_ERRORS.ENTRY);
+    assert.ok(!r.ok && r.errors[0].code === 'E_SIM_ENTRY');
     const t = run(s, fromInstance('dvd-update-0'), between(d, 'dvd-update-0', 'shipping-0', 8080));
     assert.equal(t.hops[0].route?.kind, 'none');
     assert.equal(t.outcome.kind === 'dropped' && t.outcome.node, 'node2');
@@ -538,7 +538,7 @@ describe('simulated datapath: inline redirects come back through their monitor',
     const taps = renderNftTaps([...inline, ...forensics], d.app, d.addressing, 'node1', { inline: true });
     assert.ok(taps.ok);
     const monitors = localMonitorPorts(d.addressing, 'node1');
-    const fwOf = (node: string) => renderNftFirewall(d.ruleset, d.app, d.addressing, node, { mode: 'enforce', uplinks: NODE_UPLINKS, inlineMonitors: localMonitorPorts(d.addressing, node) });
+    const fwOf = (node: string) => unwrap(renderNftFirewall(d.ruleset, d.app, d.addressing, node, { mode: 'enforce', uplinks: NODE_UPLINKS, inlineMonitors: localMonitorPorts(d.addressing, node) }));
     const fw = fwOf('node1');
     const fwByNode = new Map([['node1', fw], ['node2', fwOf('node2')]]);
     const traces = [
@@ -556,7 +556,7 @@ describe('simulated datapath: inline redirects come back through their monitor',
     }
     // The tag selects the sender's egress chain on the return port.
     assert.ok(fw.includes(`${redirectTag(mac('contract-update-0'), 'sent', 'closed')} : jump ${chain('eg', 'contract-update-0')}`));
-    const q = renderNftFirewall({ ...d.ruleset, quarantined: ['contract-update-0'] }, d.app, d.addressing, 'node1', { mode: 'enforce', uplinks: NODE_UPLINKS, inlineMonitors: monitors });
+    const q = unwrap(renderNftFirewall({ ...d.ruleset, quarantined: ['contract-update-0'] }, d.app, d.addressing, 'node1', { mode: 'enforce', uplinks: NODE_UPLINKS, inlineMonitors: monitors }));
     assert.ok(q.includes('comment "quarantine (passed back by a monitor)"'));
     // An inline tag needs a MAC: the simulator refuses what the renderer refuses.
     const badMac = { ...d.addressing, instances: { ...d.addressing.instances, 'user-create-0': { ...d.addressing.instances['user-create-0'], mac: 'nope' } } };

@@ -19,9 +19,8 @@ import type { SimEntry, SimInput, SimOptions, SimProbe, SimTrace } from './types
 
 export * from './types.js';
 export { compileSimulation } from './compile.js';
-export { SIM_ERRORS, type Simulation } from './model.js';
+export type { Simulation } from './model.js';
 export { formatOutcome, formatTrace } from './format.js';
-export { randomProbes, type RandomProbe, type RandomProbeOptions } from './random.js';
 
 const compiled = new WeakMap<SimInput, Result<Simulation>>();
 

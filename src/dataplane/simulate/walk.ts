@@ -13,4 +13,8 @@ export interface Walk {
   verdict: SimInlineVerdict;
   /** The redirect whose monitor just passed the frame back (tapHook's TAP_BACK). */
   back: CTap | null;
+  /** Each node's own compiled configuration; null: `sim` is every node's. */
+  nodeSim: NodeSimulations | null;
 }
+
+export type NodeSimulations = (node: string) => Simulation | undefined;

@@ -8,6 +8,5 @@ export * from './parse-value.js';
 export * from './parse.js';
 export * from './ports.js';
 export * from './print.js';
-export * from './random.js';
 export * from './validate.js';
 export * from './values.js';

@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { seededRng } from '../../random/index.js';
+import { randomFlow, randomPacketNear } from './testing.js';
 import {
   covers,
   intersect,
@@ -7,10 +9,7 @@ import {
   parseFlow,
   parsePacketSpec,
   printFlow,
-  randomFlow,
-  randomPacketNear,
   sameFlow,
-  seededRng,
   witness,
   fieldSpec,
   packetIn,

@@ -2,15 +2,14 @@
  * Parsing the value part of one `field=value` element into the stored form of the field.
  * Errors carry the offset within the value text so the caller can point at the column.
  */
-import { FLOW_ERRORS } from './errors.js';
+
+import type { DiagCode } from '../../diagnostics/index.js';
 import { TCP_FLAG_NAMES, fieldSpec, fullMask, type FieldName, type Masked, type PortMatch, type WideMasked } from './fields.js';
+import { addressProblem, ipv4Mask, parseIpv4, parseIpv6Groups } from '../../net/index.js';
 import {
-  parseIPv4,
-  parseIPv6,
   parseMac,
   parseUint,
   parseWideUint,
-  prefixMask32,
   wideFull,
   widePrefixMask,
 } from './values.js';
@@ -18,7 +17,7 @@ import {
 export type ParsedValue = Masked | PortMatch | WideMasked;
 
 export interface ValueError {
-  code: string;
+  code: DiagCode;
   message: string;
   /** Offset within the value text. */
   at: number;
@@ -27,7 +26,7 @@ export interface ValueError {
 export type ValueResult = { ok: true; value: ParsedValue } | { ok: false; error: ValueError };
 
 const good = (value: ParsedValue): ValueResult => ({ ok: true, value });
-const bad = (code: string, message: string, at = 0): ValueResult => ({ ok: false, error: { code, message, at } });
+const bad = (code: DiagCode, message: string, at = 0): ValueResult => ({ ok: false, error: { code, message, at } });
 
 function splitMask(text: string): [string, string | undefined, number] {
   const slash = text.indexOf('/');
@@ -39,48 +38,48 @@ const NUMBER_HINT = 'a number (decimal or 0x hex)';
 /** A plain integer value with an optional mask, checked against [0, max]. */
 function parseNumber(field: string, text: string, max: number, maskable: boolean, maskMax: number): ValueResult {
   const [vs, ms, mAt] = splitMask(text);
-  if (ms !== undefined && !maskable) return bad(FLOW_ERRORS.NOT_MASKABLE, `${field} cannot be masked in OVS; give one exact value`, mAt - 1);
+  if (ms !== undefined && !maskable) return bad('E_FLOW_NOT_MASKABLE', `${field} cannot be masked in OVS; give one exact value`, mAt - 1);
   const v = parseUint(vs);
-  if (v === undefined) return bad(FLOW_ERRORS.BAD_VALUE, `${field} value "${vs}" is not ${NUMBER_HINT}`);
-  if (v > max) return bad(FLOW_ERRORS.OUT_OF_RANGE, `${field} value ${vs} is out of range 0..${max}`);
+  if (v === undefined) return bad('E_FLOW_BAD_VALUE', `${field} value "${vs}" is not ${NUMBER_HINT}`);
+  if (v > max) return bad('E_FLOW_OUT_OF_RANGE', `${field} value ${vs} is out of range 0..${max}`);
   if (ms === undefined) return good({ value: v, mask: maskMax });
   const m = parseUint(ms);
-  if (m === undefined) return bad(FLOW_ERRORS.BAD_VALUE, `${field} mask "${ms}" is not ${NUMBER_HINT}`, mAt);
-  if (m > maskMax) return bad(FLOW_ERRORS.OUT_OF_RANGE, `${field} mask ${ms} is wider than the field (max 0x${maskMax.toString(16)})`, mAt);
+  if (m === undefined) return bad('E_FLOW_BAD_VALUE', `${field} mask "${ms}" is not ${NUMBER_HINT}`, mAt);
+  if (m > maskMax) return bad('E_FLOW_OUT_OF_RANGE', `${field} mask ${ms} is wider than the field (max 0x${maskMax.toString(16)})`, mAt);
   return good({ value: (v & m) >>> 0, mask: m });
 }
 
 function parseIPv4Value(field: string, text: string): ValueResult {
   const [as, ms, mAt] = splitMask(text);
-  const addr = parseIPv4(as);
-  if (addr === undefined) return bad(FLOW_ERRORS.BAD_VALUE, `${field} value "${as}" is not an IPv4 address`);
+  const addr = parseIpv4(as);
+  if (addr === undefined) return bad('E_FLOW_BAD_VALUE', `${field} value "${as}" is not an IPv4 address: ${addressProblem(as, 4)}`);
   if (ms === undefined) return good({ value: addr, mask: 0xffffffff });
   let mask: number | undefined;
   if (/^[0-9]+$/.test(ms)) {
     const len = Number(ms);
-    if (len > 32) return bad(FLOW_ERRORS.OUT_OF_RANGE, `${field} prefix /${ms} is longer than 32 bits`, mAt);
-    mask = prefixMask32(len);
+    if (len > 32) return bad('E_FLOW_OUT_OF_RANGE', `${field} prefix /${ms} is longer than 32 bits`, mAt);
+    mask = ipv4Mask(len);
   } else {
     // Arbitrary (non-contiguous) dotted masks are accepted, as OVS accepts them.
-    mask = parseIPv4(ms);
-    if (mask === undefined) return bad(FLOW_ERRORS.BAD_VALUE, `${field} mask "${ms}" is neither a prefix length nor a dotted IPv4 mask`, mAt);
+    mask = parseIpv4(ms);
+    if (mask === undefined) return bad('E_FLOW_BAD_VALUE', `${field} mask "${ms}" is neither a prefix length nor a dotted IPv4 mask`, mAt);
   }
   return good({ value: (addr & mask) >>> 0, mask });
 }
 
 function parseIPv6Value(field: string, text: string): ValueResult {
   const [as, ms, mAt] = splitMask(text);
-  const addr = parseIPv6(as);
-  if (!addr) return bad(FLOW_ERRORS.BAD_VALUE, `${field} value "${as}" is not an IPv6 address`);
+  const addr = parseIpv6Groups(as);
+  if (!addr) return bad('E_FLOW_BAD_VALUE', `${field} value "${as}" is not an IPv6 address: ${addressProblem(as, 6)}`);
   let mask: number[] | undefined;
   if (ms === undefined) mask = wideFull(8);
   else if (/^[0-9]+$/.test(ms)) {
     const len = Number(ms);
-    if (len > 128) return bad(FLOW_ERRORS.OUT_OF_RANGE, `${field} prefix /${ms} is longer than 128 bits`, mAt);
+    if (len > 128) return bad('E_FLOW_OUT_OF_RANGE', `${field} prefix /${ms} is longer than 128 bits`, mAt);
     mask = widePrefixMask(len, 8);
   } else {
-    mask = parseIPv6(ms);
-    if (!mask) return bad(FLOW_ERRORS.BAD_VALUE, `${field} mask "${ms}" is neither a prefix length nor an IPv6 mask`, mAt);
+    mask = parseIpv6Groups(ms);
+    if (!mask) return bad('E_FLOW_BAD_VALUE', `${field} mask "${ms}" is neither a prefix length nor an IPv6 mask`, mAt);
   }
   const m = mask;
   return good({ value: addr.map((w, i) => w & m[i]), mask: m });
@@ -89,11 +88,11 @@ function parseIPv6Value(field: string, text: string): ValueResult {
 function parseMacValue(field: string, text: string): ValueResult {
   const [as, ms, mAt] = splitMask(text);
   const addr = parseMac(as);
-  if (!addr) return bad(FLOW_ERRORS.BAD_VALUE, `${field} value "${as}" is not a MAC address (xx:xx:xx:xx:xx:xx)`);
+  if (!addr) return bad('E_FLOW_BAD_VALUE', `${field} value "${as}" is not a MAC address (xx:xx:xx:xx:xx:xx)`);
   let mask = wideFull(3);
   if (ms !== undefined) {
     const m = parseMac(ms);
-    if (!m) return bad(FLOW_ERRORS.BAD_VALUE, `${field} mask "${ms}" is not a MAC-style mask (xx:xx:xx:xx:xx:xx)`, mAt);
+    if (!m) return bad('E_FLOW_BAD_VALUE', `${field} mask "${ms}" is not a MAC-style mask (xx:xx:xx:xx:xx:xx)`, mAt);
     mask = m;
   }
   return good({ value: addr.map((w, i) => w & mask[i]), mask });
@@ -102,13 +101,13 @@ function parseMacValue(field: string, text: string): ValueResult {
 function parseU64Value(field: string, text: string): ValueResult {
   const [vs, ms, mAt] = splitMask(text);
   const v = parseWideUint(vs, 4);
-  if (v === undefined) return bad(FLOW_ERRORS.BAD_VALUE, `${field} value "${vs}" is not ${NUMBER_HINT}`);
-  if (v === 'range') return bad(FLOW_ERRORS.OUT_OF_RANGE, `${field} value ${vs} does not fit in 64 bits`);
+  if (v === undefined) return bad('E_FLOW_BAD_VALUE', `${field} value "${vs}" is not ${NUMBER_HINT}`);
+  if (v === 'range') return bad('E_FLOW_OUT_OF_RANGE', `${field} value ${vs} does not fit in 64 bits`);
   let mask = wideFull(4);
   if (ms !== undefined) {
     const m = parseWideUint(ms, 4);
-    if (m === undefined) return bad(FLOW_ERRORS.BAD_VALUE, `${field} mask "${ms}" is not ${NUMBER_HINT}`, mAt);
-    if (m === 'range') return bad(FLOW_ERRORS.OUT_OF_RANGE, `${field} mask ${ms} does not fit in 64 bits`, mAt);
+    if (m === undefined) return bad('E_FLOW_BAD_VALUE', `${field} mask "${ms}" is not ${NUMBER_HINT}`, mAt);
+    if (m === 'range') return bad('E_FLOW_OUT_OF_RANGE', `${field} mask ${ms} does not fit in 64 bits`, mAt);
     mask = m;
   }
   return good({ value: v.map((w, i) => w & mask[i]), mask });
@@ -124,7 +123,7 @@ const FRAG_NAMES: Record<string, Masked> = {
 
 function parseFrag(text: string): ValueResult {
   const v = FRAG_NAMES[text];
-  return v ? good({ ...v }) : bad(FLOW_ERRORS.BAD_VALUE, `ip_frag value "${text}" is not one of no, yes, first, later, not_later`);
+  return v ? good({ ...v }) : bad('E_FLOW_BAD_VALUE', `ip_frag value "${text}" is not one of no, yes, first, later, not_later`);
 }
 
 const FLAG_BY_NAME = new Map<string, number>(TCP_FLAG_NAMES.map(([n, b]) => [n, b]));
@@ -138,14 +137,14 @@ function parseTcpFlags(text: string): ValueResult {
     let pos = 0;
     for (let m = re.exec(text); m; m = re.exec(text)) {
       const bit = FLAG_BY_NAME.get(m[2].toLowerCase());
-      if (bit === undefined) return bad(FLOW_ERRORS.BAD_VALUE, `tcp_flags has no flag "${m[2]}" (fin, syn, rst, psh, ack, urg, ece, cwr, ns)`, m.index + 1);
+      if (bit === undefined) return bad('E_FLOW_BAD_VALUE', `tcp_flags has no flag "${m[2]}" (fin, syn, rst, psh, ack, urg, ece, cwr, ns)`, m.index + 1);
       if (mask & bit && ((value & bit) !== 0) !== (m[1] === '+'))
-        return bad(FLOW_ERRORS.CONFLICT, `tcp_flags gives flag ${m[2]} both set and clear`, m.index);
+        return bad('E_FLOW_CONFLICT', `tcp_flags gives flag ${m[2]} both set and clear`, m.index);
       mask |= bit;
       if (m[1] === '+') value |= bit;
       pos = re.lastIndex;
     }
-    if (pos !== text.length) return bad(FLOW_ERRORS.BAD_VALUE, `tcp_flags "${text}" is not of the form +flag-flag...`, pos);
+    if (pos !== text.length) return bad('E_FLOW_BAD_VALUE', `tcp_flags "${text}" is not of the form +flag-flag...`, pos);
     return good({ value, mask });
   }
   if (/^[a-z]/i.test(text)) {
@@ -153,7 +152,7 @@ function parseTcpFlags(text: string): ValueResult {
     let at = 0;
     for (const name of text.split('|')) {
       const bit = FLAG_BY_NAME.get(name.toLowerCase());
-      if (bit === undefined) return bad(FLOW_ERRORS.BAD_VALUE, `tcp_flags has no flag "${name}" (fin, syn, rst, psh, ack, urg, ece, cwr, ns)`, at);
+      if (bit === undefined) return bad('E_FLOW_BAD_VALUE', `tcp_flags has no flag "${name}" (fin, syn, rst, psh, ack, urg, ece, cwr, ns)`, at);
       value |= bit;
       at += name.length + 1;
     }
@@ -165,16 +164,16 @@ function parseTcpFlags(text: string): ValueResult {
 function parsePort(field: string, text: string): ValueResult {
   const dash = text.indexOf('-');
   if (dash >= 0) {
-    if (text.includes('/')) return bad(FLOW_ERRORS.BAD_VALUE, `${field} takes either a range or a mask, not both`, text.indexOf('/'));
+    if (text.includes('/')) return bad('E_FLOW_BAD_VALUE', `${field} takes either a range or a mask, not both`, text.indexOf('/'));
     const los = text.slice(0, dash);
     const his = text.slice(dash + 1);
     const lo = parseUint(los);
     const hi = parseUint(his);
-    if (lo === undefined) return bad(FLOW_ERRORS.BAD_VALUE, `${field} range start "${los}" is not ${NUMBER_HINT}`);
-    if (hi === undefined) return bad(FLOW_ERRORS.BAD_VALUE, `${field} range end "${his}" is not ${NUMBER_HINT}`, dash + 1);
-    if (lo > 0xffff) return bad(FLOW_ERRORS.OUT_OF_RANGE, `${field} port ${los} is out of range 0..65535`);
-    if (hi > 0xffff) return bad(FLOW_ERRORS.OUT_OF_RANGE, `${field} port ${his} is out of range 0..65535`, dash + 1);
-    if (lo > hi) return bad(FLOW_ERRORS.INVERTED_RANGE, `${field} range ${los}-${his} is inverted: its start is above its end`);
+    if (lo === undefined) return bad('E_FLOW_BAD_VALUE', `${field} range start "${los}" is not ${NUMBER_HINT}`);
+    if (hi === undefined) return bad('E_FLOW_BAD_VALUE', `${field} range end "${his}" is not ${NUMBER_HINT}`, dash + 1);
+    if (lo > 0xffff) return bad('E_FLOW_OUT_OF_RANGE', `${field} port ${los} is out of range 0..65535`);
+    if (hi > 0xffff) return bad('E_FLOW_OUT_OF_RANGE', `${field} port ${his} is out of range 0..65535`, dash + 1);
+    if (lo > hi) return bad('E_FLOW_INVERTED_RANGE', `${field} range ${los}-${his} is inverted: its start is above its end`);
     return good({ value: 0, mask: 0, range: { from: lo, to: hi } });
   }
   return parseNumber(field, text, 0xffff, true, 0xffff);
@@ -208,7 +207,7 @@ export function parseStoredValue(name: FieldName, text: string): ValueResult {
     const r = parseNumber(name, text, 255, false, 0xfc);
     if (r.ok && (r.value as Masked).value % 4 !== 0) {
       return bad(
-        FLOW_ERRORS.OUT_OF_RANGE,
+        'E_FLOW_OUT_OF_RANGE',
         `nw_tos ${text} sets the ECN bits: nw_tos is the DSCP part of the TOS byte, a multiple of 4 from 0 to 252 (use ip_dscp=N for DSCP N, nw_ecn for ECN)`,
       );
     }
@@ -225,7 +224,7 @@ export function parseDlVlan(text: string): ValueResult {
   if (!r.ok) return r;
   const v = (r.value as Masked).value;
   if (v === 0xffff) return good({ value: 0, mask: 0xffff });
-  if (v > 4095) return bad(FLOW_ERRORS.OUT_OF_RANGE, `dl_vlan ${text} is out of range 0..4095 (or 0xffff for untagged packets)`);
+  if (v > 4095) return bad('E_FLOW_OUT_OF_RANGE', `dl_vlan ${text} is out of range 0..4095 (or 0xffff for untagged packets)`);
   return good({ value: 0x1000 | v, mask: 0x1fff });
 }
 

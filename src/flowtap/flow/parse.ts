@@ -8,8 +8,8 @@
  * is ARP, as in OVS. A field given twice is the intersection of both; an empty intersection is
  * an error. Every error is positioned at the column of the offending element (or value part).
  */
-import { diag, fail, ok, type Diagnostic, type Location, type Result } from '../../diagnostics/index.js';
-import { FLOW_ERRORS, closestName } from './errors.js';
+import { diag, fail, ok, type Diagnostic, type Location, type Result, type DiagCode } from '../../diagnostics/index.js';
+import { closestName } from './errors.js';
 import { intersectField, normaliseField, orderMatch, type FieldValue } from './field-ops.js';
 import {
   ETH_TYPE_ARP,
@@ -144,7 +144,7 @@ class FlowBuilder {
 
   constructor(private readonly loc: Location | undefined) {}
 
-  error(code: string, message: string, offset: number): void {
+  error(code: DiagCode, message: string, offset: number): void {
     const col = (this.loc?.col ?? 1) + offset;
     this.errors.push(diag(code, message, { ...this.loc, col }));
   }
@@ -154,7 +154,7 @@ class FlowBuilder {
     const n = normaliseField(field, v);
     if (n === 'any') return;
     if (n === null) {
-      this.error(FLOW_ERRORS.CONFLICT, `${elem.text} matches no packet`, elem.start);
+      this.error('E_FLOW_CONFLICT', `${elem.text} matches no packet`, elem.start);
       return;
     }
     const prev = this.fields[field];
@@ -167,7 +167,7 @@ class FlowBuilder {
     if (merged === null) {
       const other = this.from[field];
       const where = other ? `\`${other.text}\` at column ${(this.loc?.col ?? 1) + other.start}` : 'an earlier element';
-      this.error(FLOW_ERRORS.CONFLICT, `\`${elem.text}\` conflicts with ${where}: ${field} cannot be both`, elem.start);
+      this.error('E_FLOW_CONFLICT', `\`${elem.text}\` conflicts with ${where}: ${field} cannot be both`, elem.start);
       return;
     }
     if (merged === 'any') delete this.fields[field];
@@ -192,7 +192,7 @@ class FlowBuilder {
   field(elem: Element, e: NameEntry, dlIsArp: boolean): void {
     const value = elem.value ?? '';
     if (value === '') {
-      this.error(FLOW_ERRORS.BAD_VALUE, `\`${elem.text}\`: ${elem.name} needs a value (${elem.name}=VALUE, or ${elem.name}=* for any)`, elem.valueStart);
+      this.error('E_FLOW_BAD_VALUE', `\`${elem.text}\`: ${elem.name} needs a value (${elem.name}=VALUE, or ${elem.name}=* for any)`, elem.valueStart);
       return;
     }
     const useArp = dlIsArp && e.arpField !== undefined;
@@ -221,21 +221,21 @@ class FlowBuilder {
   unknown(elem: Element): void {
     const name = elem.name;
     if (name === '') {
-      this.error(FLOW_ERRORS.SYNTAX, `\`${elem.text}\`: missing field name before '='`, elem.start);
+      this.error('E_FLOW_SYNTAX', `\`${elem.text}\`: missing field name before '='`, elem.start);
       return;
     }
     if (NOT_MATCH_FIELDS.has(name)) {
-      this.error(FLOW_ERRORS.UNKNOWN_FIELD, `\`${name}\` is not a packet field: a flow describes traffic only, the renderer chooses ${name}`, elem.start);
+      this.error('E_FLOW_UNKNOWN_FIELD', `\`${name}\` is not a packet field: a flow describes traffic only, the renderer chooses ${name}`, elem.start);
       return;
     }
     const near = closestName(name, KNOWN_WORDS);
     const kind = elem.value === undefined ? 'shorthand or field' : 'field';
-    this.error(FLOW_ERRORS.UNKNOWN_FIELD, `unknown ${kind} \`${name}\`${near ? ` (did you mean \`${near}\`?)` : ''}`, elem.start);
+    this.error('E_FLOW_UNKNOWN_FIELD', `unknown ${kind} \`${name}\`${near ? ` (did you mean \`${near}\`?)` : ''}`, elem.start);
   }
 
   checkPrereqs(m: FlowMatch): void {
     for (const n of this.needs) {
-      if (!prereqMet(n.prereq, m)) this.error(FLOW_ERRORS.PREREQ, `${n.label} needs ${describePrereq(n.prereq)}`, n.elem.start);
+      if (!prereqMet(n.prereq, m)) this.error('E_FLOW_PREREQ', `${n.label} needs ${describePrereq(n.prereq)}`, n.elem.start);
     }
   }
 }
@@ -243,7 +243,7 @@ class FlowBuilder {
 /** Parses flow text and also reports where each field came from (for packet descriptions). */
 export function parseFlowDetailed(text: string, loc?: Location): Result<ParsedFlow> {
   if (text.length > MAX_FLOW_LENGTH) {
-    return fail(diag(FLOW_ERRORS.SYNTAX, `flow is ${text.length} characters long; at most ${MAX_FLOW_LENGTH} are accepted`, { ...loc, col: loc?.col ?? 1 }));
+    return fail(diag('E_FLOW_SYNTAX', `flow is ${text.length} characters long; at most ${MAX_FLOW_LENGTH} are accepted`, { ...loc, col: loc?.col ?? 1 }));
   }
   const b = new FlowBuilder(loc);
   const elements = tokenize(text);
@@ -251,7 +251,7 @@ export function parseFlowDetailed(text: string, loc?: Location): Result<ParsedFl
   // Phase 1: what the packet is (shorthands, dl_type), since it changes how other names read.
   for (const el of elements) {
     if (Object.hasOwn(SHORTHANDS, el.name)) {
-      if (el.value !== undefined) b.error(FLOW_ERRORS.SYNTAX, `\`${el.name}\` is a shorthand and takes no value`, el.start);
+      if (el.value !== undefined) b.error('E_FLOW_SYNTAX', `\`${el.name}\` is a shorthand and takes no value`, el.start);
       else b.shorthand(el);
     } else if ((el.name === 'dl_type' || el.name === 'eth_type') && el.value !== undefined) {
       b.field(el, NAMES[el.name], false);
@@ -262,7 +262,7 @@ export function parseFlowDetailed(text: string, loc?: Location): Result<ParsedFl
   for (const el of rest) {
     const e = Object.hasOwn(NAMES, el.name) ? NAMES[el.name] : undefined;
     if (!e) b.unknown(el);
-    else if (el.value === undefined) b.error(FLOW_ERRORS.SYNTAX, `\`${el.name}\` needs a value: ${el.name}=VALUE`, el.start);
+    else if (el.value === undefined) b.error('E_FLOW_SYNTAX', `\`${el.name}\` needs a value: ${el.name}=VALUE`, el.start);
     else b.field(el, e, dlIsArp);
   }
   const match = orderMatch(b.fields);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decomposeRange, intersectPort, maxMatch, minMatch, normalisePort, portContains, portSubset, portToMasks } from './ports.js';
-import { seededRng } from './random.js';
+import { seededRng } from '../../random/index.js';
 import type { PortMatch } from './fields.js';
 
 function bruteMin(value: number, mask: number, from: number): number {

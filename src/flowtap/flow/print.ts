@@ -16,9 +16,8 @@ import {
   type PortMatch,
   type WideMasked,
 } from './fields.js';
+import { formatIpv4, formatIpv6Groups } from '../../net/index.js';
 import {
-  formatIPv4,
-  formatIPv6,
   formatMac,
   formatWideHex,
   prefixLength,
@@ -29,15 +28,15 @@ import {
 const hex = (n: number, width = 0) => '0x' + n.toString(16).padStart(width, '0');
 
 function formatIPv4Masked(m: Masked): string {
-  if (m.mask === 0xffffffff) return formatIPv4(m.value);
+  if (m.mask === 0xffffffff) return formatIpv4(m.value);
   const len = prefixLength(m.mask, 32);
-  return `${formatIPv4(m.value)}/${len >= 0 ? len : formatIPv4(m.mask)}`;
+  return `${formatIpv4(m.value)}/${len >= 0 ? len : formatIpv4(m.mask)}`;
 }
 
 function formatIPv6Masked(m: WideMasked): string {
-  if (wideIsFull(m.mask)) return formatIPv6(m.value);
+  if (wideIsFull(m.mask)) return formatIpv6Groups(m.value);
   const len = widePrefixLength(m.mask);
-  return `${formatIPv6(m.value)}/${len >= 0 ? len : formatIPv6(m.mask)}`;
+  return `${formatIpv6Groups(m.value)}/${len >= 0 ? len : formatIpv6Groups(m.mask)}`;
 }
 
 function formatFrag(m: Masked): string {

@@ -4,7 +4,6 @@
  * prerequisite checks as the parser, by way of the canonical text.
  */
 import { diag, fail, ok, type Diagnostic, type Location, type Result } from '../../diagnostics/index.js';
-import { FLOW_ERRORS } from './errors.js';
 import { normaliseField, orderMatch, type FieldValue } from './field-ops.js';
 import { fieldSpec, fullMask, isFieldName, type FieldName, type FlowMatch } from './fields.js';
 import { parseFlow } from './parse.js';
@@ -38,21 +37,21 @@ function shapeError(name: FieldName, v: unknown): string | undefined {
  */
 export function validateFlowMatch(x: unknown, loc?: Location, fieldPrefix = 'flow'): Result<FlowMatch> {
   const where = (name?: string): Location => ({ ...loc, field: name ? `${fieldPrefix}.${name}` : fieldPrefix });
-  if (typeof x !== 'object' || x === null || Array.isArray(x)) return fail(diag(FLOW_ERRORS.BAD_VALUE, 'a flow match must be an object of fields', where()));
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return fail(diag('E_FLOW_BAD_VALUE', 'a flow match must be an object of fields', where()));
   const errors: Diagnostic[] = [];
   const fields: Partial<Record<FieldName, FieldValue>> = {};
   for (const [name, v] of Object.entries(x)) {
     if (!isFieldName(name)) {
-      errors.push(diag(FLOW_ERRORS.UNKNOWN_FIELD, `unknown field ${JSON.stringify(name)}`, where(name)));
+      errors.push(diag('E_FLOW_UNKNOWN_FIELD', `unknown field ${JSON.stringify(name)}`, where(name)));
       continue;
     }
     const why = shapeError(name, v);
     if (why) {
-      errors.push(diag(FLOW_ERRORS.BAD_VALUE, `${name} ${why}`, where(name)));
+      errors.push(diag('E_FLOW_BAD_VALUE', `${name} ${why}`, where(name)));
       continue;
     }
     const n = normaliseField(name, v as FieldValue);
-    if (n === null) errors.push(diag(FLOW_ERRORS.CONFLICT, `${name} matches no packet`, where(name)));
+    if (n === null) errors.push(diag('E_FLOW_CONFLICT', `${name} matches no packet`, where(name)));
     else if (n !== 'any') fields[name] = n;
   }
   if (errors.length > 0) return fail(errors);

@@ -1,7 +1,7 @@
 /**
- * Value syntaxes of the flow language (numbers, IPv4, IPv6, MAC, 64-bit IDs) and the bit
- * arithmetic on the stored forms. Parsers return undefined on malformed text; callers turn that
- * into a positioned diagnostic.
+ * Value syntaxes of the flow language (numbers, MAC, 64-bit IDs; addresses are src/net's) and the
+ * bit arithmetic on the stored forms. Parsers return undefined on malformed text; callers turn
+ * that into a positioned diagnostic.
  */
 
 const HEX_RE = /^0x[0-9a-f]+$/i;
@@ -22,29 +22,6 @@ export function parseUint(s: string): number | undefined {
   return undefined;
 }
 
-export function parseIPv4(s: string): number | undefined {
-  const parts = s.split('.');
-  if (parts.length !== 4) return undefined;
-  let n = 0;
-  for (const p of parts) {
-    // Leading zeros are refused: "010" reads as 8 to some tools and 10 to others.
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return undefined;
-    const b = Number(p);
-    if (b > 255) return undefined;
-    n = n * 256 + b;
-  }
-  return n;
-}
-
-export function formatIPv4(n: number): string {
-  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-}
-
-/** Mask with the top `len` of 32 bits set. */
-export function prefixMask32(len: number): number {
-  return len <= 0 ? 0 : len >= 32 ? 0xffffffff : (0xffffffff << (32 - len)) >>> 0;
-}
-
 /** Length of a contiguous high-bit mask over `bits` bits, or -1 if the mask has holes. */
 export function prefixLength(mask: number, bits: number): number {
   const full = bits >= 32 ? 0xffffffff : (1 << bits) - 1;
@@ -54,65 +31,6 @@ export function prefixLength(mask: number, bits: number): number {
   let zeros = 0;
   for (let v = inverted; v !== 0; v >>>= 1) zeros++;
   return bits - zeros;
-}
-
-function parseHexGroup(g: string): number | undefined {
-  return /^[0-9a-f]{1,4}$/i.test(g) ? parseInt(g, 16) : undefined;
-}
-
-/** IPv6 text (RFC 4291 forms, including `::` and a trailing dotted quad) to 8 words. */
-export function parseIPv6(s: string): number[] | undefined {
-  if (s.length === 0 || s.length > 45) return undefined;
-  const halves = s.split('::');
-  if (halves.length > 2) return undefined;
-  const parseSide = (side: string, last: boolean): number[] | undefined => {
-    if (side === '') return [];
-    const groups = side.split(':');
-    const out: number[] = [];
-    for (let i = 0; i < groups.length; i++) {
-      const g = groups[i];
-      if (last && i === groups.length - 1 && g.includes('.')) {
-        const v4 = parseIPv4(g);
-        if (v4 === undefined) return undefined;
-        out.push(v4 >>> 16, v4 & 0xffff);
-        continue;
-      }
-      const w = parseHexGroup(g);
-      if (w === undefined) return undefined;
-      out.push(w);
-    }
-    return out;
-  };
-  if (halves.length === 1) {
-    const words = parseSide(halves[0], true);
-    return words && words.length === 8 ? words : undefined;
-  }
-  const head = parseSide(halves[0], false);
-  const tail = parseSide(halves[1], true);
-  if (!head || !tail || head.length + tail.length > 7) return undefined;
-  return [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
-}
-
-/** RFC 5952 text: lower case, no leading zeros, the longest run of two or more zero words as `::`. */
-export function formatIPv6(words: readonly number[]): string {
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (words[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && words[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (a: number, b: number) => words.slice(a, b).map((w) => w.toString(16)).join(':');
-  if (bestLen < 2) return hex(0, 8);
-  return `${hex(0, bestStart)}::${hex(bestStart + bestLen, 8)}`;
 }
 
 export function parseMac(s: string): number[] | undefined {

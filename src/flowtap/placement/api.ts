@@ -19,4 +19,3 @@ export { replace } from './replacement.js';
 export { checkPlacement } from './check.js';
 export { validatePlacementInput, validatePreviousPlacement } from './validate.js';
 export { portShare, slicesPartition, srcPortRange } from './slicing.js';
-export { generateCloud, type CloudOptions } from './generate.js';

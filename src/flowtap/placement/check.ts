@@ -9,7 +9,6 @@ import { MonitorPool } from './pool.js';
 import { flowTable } from './flows.js';
 import { portShare, slicesPartition } from './slicing.js';
 
-const CODE = 'E_PLACEMENT_INVALID';
 const close = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b));
 
 /** Every way `placement` breaks the rules for `input`; empty when it is sound. */
@@ -28,23 +27,23 @@ export function checkPlacement(input: PlacementInput, placement: Placement): Dia
     const at = `assignments[${i}]`;
     const f = t.byId.get(a.flow);
     const m = pool.byName.get(a.monitor);
-    if (f === undefined) return out.push(diag(CODE, `unknown flow '${a.flow}'`, { field: `${at}.flow` }));
-    if (m === undefined) return out.push(diag(CODE, `unknown monitor '${a.monitor}'`, { field: `${at}.monitor` }));
+    if (f === undefined) return out.push(diag('E_PLACEMENT_INVALID', `unknown flow '${a.flow}'`, { field: `${at}.flow` }));
+    if (m === undefined) return out.push(diag('E_PLACEMENT_INVALID', `unknown monitor '${a.monitor}'`, { field: `${at}.monitor` }));
     const flow = t.flows[f];
     if (!pool.accepts(m, flow.kind, flow.app)) {
-      out.push(diag(CODE, `monitor '${a.monitor}' may not receive ${flow.kind} flow '${flow.id}' under ${input.strategy}`, { field: at }));
+      out.push(diag('E_PLACEMENT_INVALID', `monitor '${a.monitor}' may not receive ${flow.kind} flow '${flow.id}' under ${input.strategy}`, { field: at }));
     }
-    if (a.crossNode !== (pool.nodes[m] !== flow.node)) out.push(diag(CODE, 'crossNode flag is wrong', { field: `${at}.crossNode` }));
+    if (a.crossNode !== (pool.nodes[m] !== flow.node)) out.push(diag('E_PLACEMENT_INVALID', 'crossNode flag is wrong', { field: `${at}.crossNode` }));
     if (a.slice === undefined) {
-      if (a.share !== 1) out.push(diag(CODE, 'an assignment without a slice must have share 1', { field: `${at}.share` }));
+      if (a.share !== 1) out.push(diag('E_PLACEMENT_INVALID', 'an assignment without a slice must have share 1', { field: `${at}.share` }));
       whole[f]++;
       ranges[f].push({ from: t.lo[f], to: t.hi[f] });
     } else if (a.slice.kind !== 'src-port') {
-      out.push(diag(CODE, 'only src-port slices are produced', { field: `${at}.slice` }));
+      out.push(diag('E_PLACEMENT_INVALID', 'only src-port slices are produced', { field: `${at}.slice` }));
     } else {
-      if (!flow.sliceable) out.push(diag(CODE, `flow '${flow.id}' is not sliceable but was sliced`, { field: `${at}.slice` }));
+      if (!flow.sliceable) out.push(diag('E_PLACEMENT_INVALID', `flow '${flow.id}' is not sliceable but was sliced`, { field: `${at}.slice` }));
       if (a.share !== portShare(a.slice.from, a.slice.to, t.width[f])) {
-        out.push(diag(CODE, 'share differs from the slice width over the flow range width', { field: `${at}.share` }));
+        out.push(diag('E_PLACEMENT_INVALID', 'share differs from the slice width over the flow range width', { field: `${at}.share` }));
       }
       ranges[f].push({ from: a.slice.from, to: a.slice.to });
     }
@@ -56,10 +55,10 @@ export function checkPlacement(input: PlacementInput, placement: Placement): Dia
   for (let m = 0; m < pool.count; m++) {
     const name = pool.names[m];
     if (sums[m] > pool.caps[m]) {
-      out.push(diag(CODE, `monitor '${name}' receives ${sums[m]} Mbit/s, above its capacity ${pool.caps[m]}`, { field: `monitorLoad.${name}` }));
+      out.push(diag('E_PLACEMENT_INVALID', `monitor '${name}' receives ${sums[m]} Mbit/s, above its capacity ${pool.caps[m]}`, { field: `monitorLoad.${name}` }));
     }
     if (!close(placement.monitorLoad[name] ?? NaN, sums[m])) {
-      out.push(diag(CODE, `monitorLoad of '${name}' is ${placement.monitorLoad[name]}, assignments give ${sums[m]}`, { field: `monitorLoad.${name}` }));
+      out.push(diag('E_PLACEMENT_INVALID', `monitorLoad of '${name}' is ${placement.monitorLoad[name]}, assignments give ${sums[m]}`, { field: `monitorLoad.${name}` }));
     }
   }
 
@@ -70,13 +69,13 @@ export function checkPlacement(input: PlacementInput, placement: Placement): Dia
     const covered = [...ranges[f]];
     if (u) covered.push(...(u.slices ?? [{ from: t.lo[f], to: t.hi[f] }]));
     if (covered.length === 0) {
-      out.push(diag(CODE, `flow '${id}' is neither placed nor reported unplaced`, { field: `flows.${id}` }));
+      out.push(diag('E_PLACEMENT_INVALID', `flow '${id}' is neither placed nor reported unplaced`, { field: `flows.${id}` }));
     } else if (whole[f] > 1 || (whole[f] === 1 && covered.length > 1) || !slicesPartition(covered, t.lo[f], t.hi[f])) {
-      out.push(diag(CODE, `the slices of flow '${id}' do not partition ports ${t.lo[f]}-${t.hi[f]} exactly`, { field: `flows.${id}` }));
+      out.push(diag('E_PLACEMENT_INVALID', `the slices of flow '${id}' do not partition ports ${t.lo[f]}-${t.hi[f]} exactly`, { field: `flows.${id}` }));
     }
   }
   if (!close(placement.crossNodeShare, total > 0 ? cross / total : 0)) {
-    out.push(diag(CODE, `crossNodeShare is ${placement.crossNodeShare}, assignments give ${total > 0 ? cross / total : 0}`, { field: 'crossNodeShare' }));
+    out.push(diag('E_PLACEMENT_INVALID', `crossNodeShare is ${placement.crossNodeShare}, assignments give ${total > 0 ? cross / total : 0}`, { field: 'crossNodeShare' }));
   }
   return out;
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateCloud } from './generate.js';
+import { generateCloud } from './testing.js';
 import { validatePlacementInput } from './validate.js';
 
 test('the generated cloud has the requested shape and is deterministic for a seed', () => {

@@ -4,7 +4,6 @@ export * from './check.js';
 export * from './engine.js';
 export * from './evict.js';
 export * from './flows.js';
-export * from './generate.js';
 export * from './placement.js';
 export * from './pool.js';
 export * from './replacement.js';

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { place } from './placement.js';
 import { replace } from './replacement.js';
 import { checkPlacement } from './check.js';
-import { assertSound, randomInput, seeded } from './testing.js';
+import { seededRng } from '../../random/index.js';
+import { assertSound, randomInput } from './testing.js';
 import type { FlowGroup, Placement, PlacementInput, PlacementMonitor, Replacement } from './types.js';
 
 const mon = (name: string, node: string, capacity: number): PlacementMonitor => ({ name, node, capacity, inspects: ['any'] });
@@ -138,7 +139,7 @@ test('random load changes: assignments on monitors that still fit are all kept',
   for (let seed = 1; seed <= 300; seed++) {
     const input = randomInput(seed);
     const prev = first(input);
-    const rnd = seeded(seed * 7919);
+    const rnd = seededRng(seed * 7919);
     const changed: PlacementInput = {
       ...input,
       flows: input.flows.map((f) => (rnd() < 0.3 ? { ...f, load: f.load * (0.5 + rnd()) } : f)),

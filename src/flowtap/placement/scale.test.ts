@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateCloud } from './generate.js';
 import { place } from './placement.js';
 import { replace } from './replacement.js';
 import { checkPlacement } from './check.js';
-import { assertSound, seeded } from './testing.js';
+import { seededRng } from '../../random/index.js';
+import { assertSound, generateCloud } from './testing.js';
 import type { Placement, PlacementInput } from './types.js';
 
 /** Per-node monitors sized to node demand leave little to cross nodes; 10% is the promise. */
@@ -55,7 +55,7 @@ test('per-app monitors on 100 nodes: capacities hold, and per-node crosses nodes
 test('re-placement at scale after 2% of flows grow keeps every monitor that still fits untouched', () => {
   const cloud = generateCloud({ nodes: 100, services: 5000, seed: 5 });
   const prev = timed(cloud).p;
-  const rnd = seeded(5);
+  const rnd = seededRng(5);
   const grown: PlacementInput = { ...cloud, flows: cloud.flows.map((f) => (rnd() < 0.02 ? { ...f, load: f.load * 2 } : f)) };
   const t0 = performance.now();
   const r = replace(prev, grown);

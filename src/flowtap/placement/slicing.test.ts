@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { portShare, portsThatFit, slicesPartition, srcPortRange } from './slicing.js';
-import { seeded } from './testing.js';
+import { seededRng } from '../../random/index.js';
 
 test('portsThatFit returns the most ports whose charge keeps the monitor within capacity', () => {
-  const rnd = seeded(11);
+  const rnd = seededRng(11);
   for (let i = 0; i < 5000; i++) {
     const capacity = rnd() * 1000;
     const used = rnd() * capacity;

@@ -3,11 +3,9 @@
  * the placer trusts a single number: a NaN capacity or a reversed port range would otherwise turn
  * into an overloaded monitor or a wrong tap rule.
  */
-import { diag, fail, ok, type Diagnostic, type Result } from '../../diagnostics/index.js';
+import { diag, fail, ok, type Diagnostic, type Result, type DiagCode } from '../../diagnostics/index.js';
 import type { Assignment, Placement, PlacementInput } from './types.js';
 
-const CODE_INPUT = 'E_PLACEMENT_INPUT';
-const CODE_PREVIOUS = 'E_PLACEMENT_PREVIOUS';
 /** Hostile input can hold millions of bad items; the first ones say enough. */
 const MAX_DIAGNOSTICS = 100;
 
@@ -20,7 +18,7 @@ const isPort = (v: unknown): v is number => Number.isInteger(v) && (v as number)
 
 class Collector {
   readonly list: Diagnostic[] = [];
-  constructor(private readonly code: string) {}
+  constructor(private readonly code: DiagCode) {}
   add(field: string, message: string): void {
     if (this.list.length < MAX_DIAGNOSTICS) this.list.push(diag(this.code, message, { field }));
     else if (this.list.length === MAX_DIAGNOSTICS) this.list.push(diag(this.code, 'further errors omitted'));
@@ -63,8 +61,8 @@ function checkFlow(f: unknown, at: string, errs: Collector, ids: Set<string>): v
 
 /** Checks a placement input; the value returned is the same object, now typed. */
 export function validatePlacementInput(input: unknown): Result<PlacementInput> {
-  const errs = new Collector(CODE_INPUT);
-  if (!isObj(input)) return fail(diag(CODE_INPUT, 'placement input must be an object with monitors, flows and strategy'));
+  const errs = new Collector('E_PLACEMENT_INPUT');
+  if (!isObj(input)) return fail(diag('E_PLACEMENT_INPUT', 'placement input must be an object with monitors, flows and strategy'));
   if (input.strategy !== 'per-app' && input.strategy !== 'per-node') {
     errs.add('strategy', `must be 'per-app' or 'per-node', got ${JSON.stringify(input.strategy) ?? 'nothing'}`);
   }
@@ -86,9 +84,9 @@ export function validatePlacementInput(input: unknown): Result<PlacementInput> {
  * gone, a slice outside the flow's range) are not errors: re-placement moves those flows.
  */
 export function validatePreviousPlacement(previous: unknown): Result<Placement> {
-  const errs = new Collector(CODE_PREVIOUS);
+  const errs = new Collector('E_PLACEMENT_PREVIOUS');
   if (!isObj(previous) || !Array.isArray(previous.assignments)) {
-    return fail(diag(CODE_PREVIOUS, 'previous placement must be an object with an assignments list', { field: 'assignments' }));
+    return fail(diag('E_PLACEMENT_PREVIOUS', 'previous placement must be an object with an assignments list', { field: 'assignments' }));
   }
   previous.assignments.forEach((a: unknown, i: number) => {
     const at = `assignments[${i}]`;

@@ -1,5 +1,4 @@
 import { diag, type Diagnostic } from '../../diagnostics/index.js';
-import { ModelCode } from '../codes.js';
 import { fieldOf, type CheckContext } from './context.js';
 import {
   HTTP_METHODS,
@@ -24,12 +23,12 @@ export function checkL7(app: App, ctx: CheckContext): Diagnostic[] {
       const f = `${field}.http`;
       r.http.methods.forEach((m, i) => {
         if (!isHttpMethod(m)) {
-          out.push(diag(ModelCode.HTTP_METHOD, `unknown HTTP method "${m}"; expected one of ${HTTP_METHODS.join(', ')}${didYouMean(m, HTTP_METHODS)}`, locate(`${f}.methods[${i}]`)));
+          out.push(diag('E_HTTP_METHOD', `unknown HTTP method "${m}"; expected one of ${HTTP_METHODS.join(', ')}${didYouMean(m, HTTP_METHODS)}`, locate(`${f}.methods[${i}]`)));
         }
       });
       r.http.paths.forEach((p, i) => {
         const problem = httpPathProblem(p);
-        if (problem) out.push(diag(ModelCode.HTTP_PATH, `path pattern ${JSON.stringify(p)} ${problem}`, locate(`${f}.paths[${i}]`)));
+        if (problem) out.push(diag('E_HTTP_PATH', `path pattern ${JSON.stringify(p)} ${problem}`, locate(`${f}.paths[${i}]`)));
       });
       if (r.http.identity) identityProblems(r.http.identity, ['header', 'json', 'path'], `${f}.identity`, 'http', out, ctx);
     }
@@ -37,11 +36,11 @@ export function checkL7(app: App, ctx: CheckContext): Diagnostic[] {
       const f = `${field}.sql`;
       r.sql.statements.forEach((s, i) => {
         if (!isSqlStatement(s)) {
-          out.push(diag(ModelCode.SQL_STATEMENT, `unknown SQL statement kind "${s}"; expected one of ${SQL_STATEMENTS.join(', ')}${didYouMean(s, SQL_STATEMENTS)}`, locate(`${f}.statements[${i}]`)));
+          out.push(diag('E_SQL_STATEMENT', `unknown SQL statement kind "${s}"; expected one of ${SQL_STATEMENTS.join(', ')}${didYouMean(s, SQL_STATEMENTS)}`, locate(`${f}.statements[${i}]`)));
         }
       });
       r.sql.tables.forEach((t, i) => {
-        if (!isSqlTable(t)) out.push(diag(ModelCode.SQL_TABLE, `table ${JSON.stringify(t)} is not a table name (an identifier, optionally "schema.table")`, locate(`${f}.tables[${i}]`)));
+        if (!isSqlTable(t)) out.push(diag('E_SQL_TABLE', `table ${JSON.stringify(t)} is not a table name (an identifier, optionally "schema.table")`, locate(`${f}.tables[${i}]`)));
       });
       if (r.sql.identity) identityProblems(r.sql.identity, ['sql-param'], `${f}.identity`, 'sql', out, ctx);
     }
@@ -50,7 +49,7 @@ export function checkL7(app: App, ctx: CheckContext): Diagnostic[] {
       for (const dir of ['publish', 'subscribe'] as const) {
         r.nats[dir].forEach((s, i) => {
           const problem = natsSubjectProblem(s);
-          if (problem) out.push(diag(ModelCode.NATS_SUBJECT, `NATS subject ${JSON.stringify(s)} ${problem}`, locate(`${f}.${dir}[${i}]`)));
+          if (problem) out.push(diag('E_NATS_SUBJECT', `NATS subject ${JSON.stringify(s)} ${problem}`, locate(`${f}.${dir}[${i}]`)));
         });
       }
     }
@@ -66,7 +65,7 @@ function identityProblems(
   out: Diagnostic[],
   ctx: CheckContext,
 ): void {
-  const bad = (msg: string, sub: string): void => void out.push(diag(ModelCode.IDENTITY, msg, ctx.locate(`${field}.${sub}`)));
+  const bad = (msg: string, sub: string): void => void out.push(diag('E_IDENTITY', msg, ctx.locate(`${field}.${sub}`)));
   if (!kinds.includes(id.kind)) {
     bad(`identity kind "${id.kind}" cannot be used in a ${constraint} constraint; expected ${kinds.join(' or ')}`, 'kind');
     return;

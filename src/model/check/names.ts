@@ -1,5 +1,4 @@
 import { diag, type Diagnostic } from '../../diagnostics/index.js';
-import { ModelCode } from '../codes.js';
 import { fieldOf, type CheckContext } from './context.js';
 import { childField } from '../field-path.js';
 import { ENV_KEY_RULE, isEnvKey, isLabelKey, isName, isNodeName, LABEL_KEY_RULE, NAME_RULE, NODE_NAME_RULE } from '../names.js';
@@ -9,7 +8,7 @@ import { EXTERNAL, type App } from '../types.js';
 export function checkNames(app: App, ctx: CheckContext): Diagnostic[] {
   const out: Diagnostic[] = [];
   const bad = (field: string, what: string, value: string, rule: string, at: 'key' | 'value' = 'value'): void => {
-    out.push(diag(ModelCode.NAME, `${what} ${JSON.stringify(value)} is not valid: expected ${rule}`, ctx.locate(field, at)));
+    out.push(diag('E_NAME', `${what} ${JSON.stringify(value)} is not valid: expected ${rule}`, ctx.locate(field, at)));
   };
 
   // Empty tenant/app means the key was missing or mistyped: already reported structurally.
@@ -25,7 +24,7 @@ export function checkNames(app: App, ctx: CheckContext): Diagnostic[] {
     if (s.name === EXTERNAL) {
       out.push(
         diag(
-          ModelCode.RESERVED_NAME,
+          'E_RESERVED_NAME',
           `a service cannot be named "${EXTERNAL}": that name stands for clients outside the application in requirements`,
           ctx.locate(field, 'key'),
         ),

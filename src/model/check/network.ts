@@ -1,7 +1,6 @@
 import { diag, type Diagnostic } from '../../diagnostics/index.js';
-import { ModelCode } from '../codes.js';
 import type { CheckContext } from './context.js';
-import { cidrsOverlap, parseCidr } from '../ipv4.js';
+import { cidrsOverlap, parseIpv4Cidr } from '../../net/index.js';
 import { blocksIn, HOSTS_PER_NODE, MAX_MONITORS, MAX_NODES, UNDERLAY, UNDERLAY_NETWORK } from '../layout.js';
 import { instanceCounts } from '../placement.js';
 import type { App } from '../types.js';
@@ -10,16 +9,16 @@ import type { App } from '../types.js';
 export function checkNetwork(app: App, ctx: CheckContext): Diagnostic[] {
   const out: Diagnostic[] = [];
   const at = ctx.locate('network');
-  const parsed = parseCidr(app.network);
+  const parsed = parseIpv4Cidr(app.network);
   if (!parsed.ok) {
-    return [diag(ModelCode.CIDR, `network ${JSON.stringify(app.network)} is not an IPv4 CIDR like 10.77.0.0/16: ${parsed.reason}`, at)];
+    return [diag('E_CIDR', `network ${JSON.stringify(app.network)} is not an IPv4 CIDR like 10.77.0.0/16: ${parsed.reason}`, at)];
   }
   const net = parsed.cidr;
   if (cidrsOverlap(net, UNDERLAY)) {
-    out.push(diag(ModelCode.CIDR, `network ${app.network} overlaps the node underlay ${UNDERLAY_NETWORK}`, at));
+    out.push(diag('E_CIDR', `network ${app.network} overlaps the node underlay ${UNDERLAY_NETWORK}`, at));
   }
 
-  const space = (msg: string): void => void out.push(diag(ModelCode.ADDRESS_SPACE, msg, at));
+  const space = (msg: string): void => void out.push(diag('E_ADDRESS_SPACE', msg, at));
   const nodes = app.nodes.length;
   if (nodes > MAX_NODES) space(`at most ${MAX_NODES} nodes fit the underlay ${UNDERLAY_NETWORK}; got ${nodes}`);
   const blocks = blocksIn(net);

@@ -1,5 +1,4 @@
 import { diag, type Diagnostic } from '../../diagnostics/index.js';
-import { ModelCode } from '../codes.js';
 import { fieldOf, type CheckContext } from './context.js';
 import { seeAlso } from './topology.js';
 import { didYouMean } from '../suggest.js';
@@ -26,7 +25,7 @@ export function checkRequirements(app: App, ctx: CheckContext): Diagnostic[] {
       const extra = key === 'from' ? ` or "${EXTERNAL}"` : '';
       const list = serviceNames.length ? serviceNames.join(', ') : '(none)';
       out.push(
-        diag(ModelCode.UNKNOWN_SERVICE, `unknown service "${name}" in "${key}"; expected one of: ${list}${extra}${didYouMean(name, serviceNames)}`, locate(`${field}.${key}`)),
+        diag('E_UNKNOWN_SERVICE', `unknown service "${name}" in "${key}"; expected one of: ${list}${extra}${didYouMean(name, serviceNames)}`, locate(`${field}.${key}`)),
       );
     };
     // With no usable service at all, E_NO_SERVICES (or the structural error) already says it all.
@@ -40,7 +39,7 @@ export function checkRequirements(app: App, ctx: CheckContext): Diagnostic[] {
     if (r.to === EXTERNAL && !to) {
       out.push(
         diag(
-          ModelCode.UNKNOWN_SERVICE,
+          'E_UNKNOWN_SERVICE',
           `"${EXTERNAL}" can only appear in "from": a requirement grants access to a port of one of the application's services`,
           locate(`${field}.to`),
         ),
@@ -50,7 +49,7 @@ export function checkRequirements(app: App, ctx: CheckContext): Diagnostic[] {
     if (r.from === r.to) {
       out.push(
         diag(
-          ModelCode.SELF_REQUIREMENT,
+          'E_SELF_REQUIREMENT',
           `"from" and "to" are both "${r.from}": instances of a service need no requirement to reach themselves`,
           locate(`${field}.to`),
         ),
@@ -59,7 +58,7 @@ export function checkRequirements(app: App, ctx: CheckContext): Diagnostic[] {
     if (r.from === EXTERNAL && to && to.exposure !== 'public') {
       out.push(
         diag(
-          ModelCode.EXTERNAL_TO_INTERNAL,
+          'E_EXTERNAL_TO_INTERNAL',
           `"${r.to}" is internal, so clients outside the application cannot reach it; set "exposure: public" on it or change "from"`,
           locate(`${field}.from`),
         ),
@@ -71,7 +70,7 @@ export function checkRequirements(app: App, ctx: CheckContext): Diagnostic[] {
       const names = to.ports.map((p) => p.name);
       out.push(
         diag(
-          ModelCode.UNKNOWN_PORT,
+          'E_UNKNOWN_PORT',
           `service "${to.name}" has no port named "${r.port}"; its ports: ${names.join(', ') || '(none)'}${didYouMean(r.port, names)}`,
           locate(`${field}.to`),
         ),
@@ -82,7 +81,7 @@ export function checkRequirements(app: App, ctx: CheckContext): Diagnostic[] {
         if (r[kind] && !L7_FITS[kind].includes(port.app)) {
           out.push(
             diag(
-              ModelCode.L7_MISMATCH,
+              'E_L7_MISMATCH',
               `${kind === 'http' ? 'an' : 'a'} ${kind} constraint needs a port speaking ${L7_FITS[kind].join(' or ')}, but ${r.to}:${r.port} speaks ${port.app}`,
               locate(`${field}.${kind}`, 'key'),
             ),
@@ -98,7 +97,7 @@ export function checkRequirements(app: App, ctx: CheckContext): Diagnostic[] {
       const why = !hasL7(dup) ? `requirement ${dup.id} already allows all traffic` : !hasL7(r) ? 'this one would allow all traffic' : `requirement ${dup.id} has the same constraints`;
       out.push(
         diag(
-          ModelCode.DUP_REQUIREMENT,
+          'E_DUP_REQUIREMENT',
           `duplicate requirement from "${r.from}" to ${r.to}:${r.port}: ${why}${seeAlso(dup.loc)}; merge them or make their constraints differ`,
           locate(field),
         ),

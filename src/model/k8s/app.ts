@@ -3,13 +3,11 @@
  * workload (`namespace/name`), instances placed on as many virtual nodes as the
  * local cloud's address layout needs, and deterministic pod addresses from it.
  */
-import { diag, FlowtapError, type Diagnostic } from '../../diagnostics/index.js';
+import { diag, type Diagnostic } from '../../diagnostics/index.js';
 import { planAddresses } from '../addressing.js';
-import { ModelCode } from '../codes.js';
-import { K8sCode } from './codes.js';
 import type { ReadObjects, ReadWorkload } from './objects.js';
 import { K8S_NAMESPACE_NAME_LABEL, type K8sImport, type K8sNamespace, type K8sWorkload } from './types.js';
-import { parseCidr } from '../ipv4.js';
+import { parseIpv4Cidr } from '../../net/index.js';
 import { blocksIn, HOSTS_PER_NODE, MAX_NODES } from '../layout.js';
 import { placeInstances } from '../placement.js';
 import { DEFAULT_NETWORK } from '../schema.js';
@@ -33,13 +31,13 @@ export function assembleImport(read: ReadObjects, notes: Diagnostic[], opts: K8s
 
   const namespaces = new Map<string, K8sNamespace>();
   for (const ns of read.namespaces) {
-    if (namespaces.has(ns.name)) errors.push(diag(K8sCode.DUP_OBJECT, `namespace "${ns.name}" is declared twice`, ns.loc));
+    if (namespaces.has(ns.name)) errors.push(diag('E_K8S_DUP_OBJECT', `namespace "${ns.name}" is declared twice`, ns.loc));
     else namespaces.set(ns.name, ns);
   }
   const seen = new Set<string>();
   for (const o of [...read.policies.map((p) => ({ kind: 'NetworkPolicy', ...p })), ...read.services.map((s) => ({ kind: 'Service', ...s }))]) {
     const key = `${o.kind} ${o.namespace}/${o.name}`;
-    if (seen.has(key)) errors.push(diag(K8sCode.DUP_OBJECT, `${key} is declared twice`, o.loc));
+    if (seen.has(key)) errors.push(diag('E_K8S_DUP_OBJECT', `${key} is declared twice`, o.loc));
     seen.add(key);
   }
   const implicit = (name: string) => {
@@ -81,19 +79,14 @@ export function assembleImport(read: ReadObjects, notes: Diagnostic[], opts: K8s
     instances: [],
   };
   app.instances = placeInstances(app);
-  let addressing;
-  try {
-    addressing = planAddresses(app);
-  } catch (e) {
-    if (e instanceof FlowtapError) return { ok: false, errors: e.diagnostics };
-    throw e;
-  }
+  const addressing = planAddresses(app);
+  if (!addressing.ok) return addressing;
 
   return {
     ok: true,
     value: {
       app,
-      addressing,
+      addressing: addressing.value,
       namespaces: [...namespaces.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
       workloads,
       policies: read.policies,
@@ -114,7 +107,7 @@ function groupPods(read: ReadWorkload[], notes: Diagnostic[], errors: Diagnostic
     if (w.owner) continue;
     const prior = byId.get(w.id);
     if (prior) {
-      errors.push(diag(K8sCode.DUP_WORKLOAD, `${w.kind} ${w.id} has the same namespace and name as ${prior.kind} ${prior.id}${where(prior)}`, w.loc));
+      errors.push(diag('E_K8S_DUP_WORKLOAD', `${w.kind} ${w.id} has the same namespace and name as ${prior.kind} ${prior.id}${where(prior)}`, w.loc));
       continue;
     }
     byId.set(w.id, strip(w));
@@ -125,7 +118,7 @@ function groupPods(read: ReadWorkload[], notes: Diagnostic[], errors: Diagnostic
     const id = `${pod.namespace}/${pod.owner.name}`;
     const declared = byId.get(id);
     if (declared) {
-      notes.push(diag(K8sCode.OWNED_POD, `pod ${pod.id} belongs to ${declared.kind} ${id}, which stands for it`, pod.loc));
+      notes.push(diag('W_K8S_OWNED_POD', `pod ${pod.id} belongs to ${declared.kind} ${id}, which stands for it`, pod.loc));
       continue;
     }
     const group = grouped.get(id);
@@ -140,7 +133,7 @@ function groupPods(read: ReadWorkload[], notes: Diagnostic[], errors: Diagnostic
   }
   for (const [id, w] of grouped) {
     const prior = byId.get(id);
-    if (prior) errors.push(diag(K8sCode.DUP_WORKLOAD, `${w.kind} ${id} (owner of pods) has the same name as ${prior.kind} ${prior.id}`, w.loc));
+    if (prior) errors.push(diag('E_K8S_DUP_WORKLOAD', `${w.kind} ${id} (owner of pods) has the same name as ${prior.kind} ${prior.id}`, w.loc));
     else byId.set(id, w);
   }
   return [...byId.values()];
@@ -218,15 +211,15 @@ function placeOnNodes(services: Service[], network: string, errors: Diagnostic[]
     s.placement = [nodes[n].name];
   }
   if (nodes.length === 0) newNode();
-  const parsed = parseCidr(network);
+  const parsed = parseIpv4Cidr(network);
   if (!parsed.ok) {
-    errors.push(diag(ModelCode.CIDR, `network "${network}": ${parsed.reason}`, { field: 'network' }));
+    errors.push(diag('E_CIDR', `network "${network}": ${parsed.reason}`, { field: 'network' }));
     return nodes;
   }
   // One /24 per node plus the top /24 for monitors.
   const fit = Math.min(MAX_NODES, blocksIn(parsed.cidr) - 1);
   if (nodes.length > fit) {
-    errors.push(diag(ModelCode.ADDRESS_SPACE, `the workloads need ${nodes.length} virtual nodes of ${HOSTS_PER_NODE} pods; network ${network} holds ${Math.max(fit, 0)}`, { field: 'network' }));
+    errors.push(diag('E_ADDRESS_SPACE', `the workloads need ${nodes.length} virtual nodes of ${HOSTS_PER_NODE} pods; network ${network} holds ${Math.max(fit, 0)}`, { field: 'network' }));
   }
   return nodes;
 }

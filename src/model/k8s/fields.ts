@@ -4,10 +4,8 @@
  * reading goes on so one object reports all its problems at once. Fields flowtap
  * does not use are never looked at (manifests carry many).
  */
-import { diag, type Diagnostic } from '../../diagnostics/index.js';
-import { ModelCode } from '../codes.js';
+import { diag, type Diagnostic, type DiagCode } from '../../diagnostics/index.js';
 import { childField } from '../field-path.js';
-import { K8sCode } from './codes.js';
 import { describe, isRecord } from './yaml.js';
 import type { Locator } from '../locator.js';
 
@@ -27,40 +25,40 @@ export class FieldReader {
     readonly notes: Diagnostic[],
   ) {}
 
-  error(code: string, message: string, field: string, at: 'key' | 'value' = 'value'): undefined {
+  error(code: DiagCode, message: string, field: string, at: 'key' | 'value' = 'value'): undefined {
     this.errors.push(diag(code, message, this.locate(field, at)));
     return undefined;
   }
 
-  note(code: string, message: string, field: string): void {
+  note(code: DiagCode, message: string, field: string): void {
     this.notes.push(diag(code, message, this.locate(field)));
   }
 
   /** A mapping, or undefined when absent/null (no error) or of another type (error). */
   object(v: unknown, field: string): Record<string, unknown> | undefined {
     if (v === undefined || v === null) return undefined;
-    if (!isRecord(v)) return this.error(ModelCode.TYPE, `expected a mapping, got ${describe(v)}`, field);
+    if (!isRecord(v)) return this.error('E_TYPE', `expected a mapping, got ${describe(v)}`, field);
     return v;
   }
 
   list(v: unknown, field: string): unknown[] | undefined {
     if (v === undefined || v === null) return undefined;
-    if (!Array.isArray(v)) return this.error(ModelCode.TYPE, `expected a list, got ${describe(v)}`, field);
+    if (!Array.isArray(v)) return this.error('E_TYPE', `expected a list, got ${describe(v)}`, field);
     return v;
   }
 
   string(v: unknown, field: string, required = false): string | undefined {
     if (v === undefined || v === null) {
-      return required ? this.error(ModelCode.MISSING_KEY, `"${lastSegment(field)}" is required`, field) : undefined;
+      return required ? this.error('E_MISSING_KEY', `"${lastSegment(field)}" is required`, field) : undefined;
     }
-    if (typeof v !== 'string') return this.error(ModelCode.TYPE, `expected a string, got ${describe(v)}`, field);
+    if (typeof v !== 'string') return this.error('E_TYPE', `expected a string, got ${describe(v)}`, field);
     return v;
   }
 
   /** `code` names what a value out of range is (a port, a replica count). */
-  integer(v: unknown, field: string, min: number, max: number, code: string): number | undefined {
+  integer(v: unknown, field: string, min: number, max: number, code: DiagCode): number | undefined {
     if (v === undefined || v === null) return undefined;
-    if (typeof v !== 'number' || !Number.isInteger(v)) return this.error(ModelCode.TYPE, `expected an integer, got ${describe(v)}`, field);
+    if (typeof v !== 'number' || !Number.isInteger(v)) return this.error('E_TYPE', `expected an integer, got ${describe(v)}`, field);
     if (v < min || v > max) return this.error(code, `${v} is outside ${min}..${max}`, field);
     return v;
   }
@@ -72,7 +70,7 @@ export class FieldReader {
     const okForm = form === 'label' ? s.length <= 63 && DNS_LABEL.test(s) : s.length <= 253 && DNS_SUBDOMAIN.test(s);
     if (!okForm) {
       const what = form === 'label' ? 'a lowercase DNS label (a-z, 0-9, "-", at most 63)' : 'a lowercase DNS name (a-z, 0-9, "-", ".")';
-      return this.error(K8sCode.NAME, `"${s}" is not ${what}`, field);
+      return this.error('E_K8S_NAME', `"${s}" is not ${what}`, field);
     }
     return s;
   }
@@ -85,16 +83,16 @@ export class FieldReader {
     for (const [key, value] of Object.entries(obj)) {
       const f = childField(field, key);
       if (!isLabelKey(key)) {
-        this.error(K8sCode.NAME, `"${key}" is not a valid label key`, f, 'key');
+        this.error('E_K8S_NAME', `"${key}" is not a valid label key`, f, 'key');
         continue;
       }
       if (typeof value !== 'string') {
         // YAML reads `version: 1` as a number; Kubernetes rejects it, so do we, with the fix.
-        this.error(ModelCode.TYPE, `label values are strings; got ${describe(value)} (quote it: "${String(value)}")`, f);
+        this.error('E_TYPE', `label values are strings; got ${describe(value)} (quote it: "${String(value)}")`, f);
         continue;
       }
       if (value.length > 63 || !LABEL_VALUE.test(value)) {
-        this.error(K8sCode.NAME, `"${value}" is not a valid label value`, f);
+        this.error('E_K8S_NAME', `"${value}" is not a valid label value`, f);
         continue;
       }
       out[key] = value;

@@ -6,9 +6,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { diag, fail, ok, type Diagnostic, type Result } from '../../diagnostics/index.js';
-import { ModelCode } from '../codes.js';
 import { assembleImport, type K8sImportOptions } from './app.js';
-import { K8sCode } from './codes.js';
 import { FieldReader } from './fields.js';
 import { readObject, type ReadObjects } from './objects.js';
 import type { K8sImport } from './types.js';
@@ -32,20 +30,20 @@ export function importK8sManifests(dirOrFiles: string | readonly string[], opts:
   const listed: string[] = [];
   for (const path of paths) listManifests(path, listed, errors);
   if (errors.length) return fail(errors);
-  if (listed.length === 0) return fail(diag(K8sCode.NO_MANIFESTS, `no .yaml, .yml or .json files in ${paths.join(', ')}`, { file: paths[0] }));
-  if (listed.length > MAX_MANIFEST_FILES) return fail(diag(K8sCode.NO_MANIFESTS, `${listed.length} manifest files; the limit is ${MAX_MANIFEST_FILES}`, { file: paths[0] }));
+  if (listed.length === 0) return fail(diag('E_K8S_NO_MANIFESTS', `no .yaml, .yml or .json files in ${paths.join(', ')}`, { file: paths[0] }));
+  if (listed.length > MAX_MANIFEST_FILES) return fail(diag('E_K8S_NO_MANIFESTS', `${listed.length} manifest files; the limit is ${MAX_MANIFEST_FILES}`, { file: paths[0] }));
 
   const files: ManifestFile[] = [];
   for (const file of listed) {
     try {
       const size = statSync(file).size;
       if (size > MAX_MANIFEST_BYTES) {
-        errors.push(diag(ModelCode.READ, `manifest is ${size} bytes; the limit is ${MAX_MANIFEST_BYTES}`, { file }));
+        errors.push(diag('E_READ', `manifest is ${size} bytes; the limit is ${MAX_MANIFEST_BYTES}`, { file }));
         continue;
       }
       files.push({ file, text: readFileSync(file, 'utf8') });
     } catch (e) {
-      errors.push(diag(ModelCode.READ, `cannot read manifest: ${(e as Error).message}`, { file }));
+      errors.push(diag('E_READ', `cannot read manifest: ${(e as Error).message}`, { file }));
     }
   }
   if (errors.length) return fail(errors);
@@ -63,7 +61,7 @@ export function parseK8sManifests(files: readonly ManifestFile[], opts: K8sImpor
     for (const obj of split.objects) {
       const reader = new FieldReader(obj.locate, errors, notes);
       if (readObject(obj, reader, read) === 'ignored') {
-        notes.push(diag(K8sCode.IGNORED_KIND, `kind ${obj.kind} is not modelled; ignored`, obj.locate(obj.field ? `${obj.field}.kind` : 'kind')));
+        notes.push(diag('W_K8S_IGNORED_KIND', `kind ${obj.kind} is not modelled; ignored`, obj.locate(obj.field ? `${obj.field}.kind` : 'kind')));
       }
     }
   }
@@ -86,7 +84,7 @@ function listManifests(path: string, out: string[], errors: Diagnostic[]): void 
     st = statSync(path);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    errors.push(diag(ModelCode.READ, err.code === 'ENOENT' ? 'no such file or directory' : err.message, { file: path }));
+    errors.push(diag('E_READ', err.code === 'ENOENT' ? 'no such file or directory' : err.message, { file: path }));
     return;
   }
   if (!st.isDirectory()) {
@@ -99,7 +97,7 @@ function listManifests(path: string, out: string[], errors: Diagnostic[]): void 
     try {
       entries = readdirSync(dir, { withFileTypes: true });
     } catch (e) {
-      errors.push(diag(ModelCode.READ, `cannot list directory: ${(e as Error).message}`, { file: dir }));
+      errors.push(diag('E_READ', `cannot list directory: ${(e as Error).message}`, { file: dir }));
       return;
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -1,5 +1,4 @@
 export * from './app.js';
-export * from './codes.js';
 export * from './fields.js';
 export * from './import.js';
 export * from './objects.js';

@@ -3,9 +3,8 @@
  * applying Kubernetes' defaults (namespace `default`, protocol TCP, replicas 1,
  * policyTypes). Problems go to the reader's error list with their position.
  */
-import { ModelCode } from '../codes.js';
+import { cidrContains, formatCidr, parseCidr, parseIpv4Cidr, type Ipv4Cidr } from '../../net/index.js';
 import { childField } from '../field-path.js';
-import { K8sCode } from './codes.js';
 import { FieldReader, isLabelKey } from './fields.js';
 import {
   K8S_NAMESPACE_NAME_LABEL,
@@ -23,7 +22,6 @@ import {
   type K8sWorkload,
 } from './types.js';
 import type { RawK8sObject } from './yaml.js';
-import { formatIpv4, parseIpv4 } from '../ipv4.js';
 
 /** A workload as read, before bare pods are grouped under their controller. */
 export interface ReadWorkload extends K8sWorkload {
@@ -80,7 +78,7 @@ export function readObject(obj: RawK8sObject, r: FieldReader, out: ReadObjects):
     const ports = containerPorts(tspec, f('spec.template.spec'), r);
     // A DaemonSet runs one pod per node; the manifests do not say how many nodes, so one.
     const countField = obj.kind === 'Job' ? 'parallelism' : 'replicas';
-    const count = obj.kind === 'DaemonSet' ? 1 : (r.integer(spec[countField], f(`spec.${countField}`), 0, 100000, ModelCode.REPLICAS) ?? 1);
+    const count = obj.kind === 'DaemonSet' ? 1 : (r.integer(spec[countField], f(`spec.${countField}`), 0, 100000, 'E_REPLICAS') ?? 1);
     out.workloads.push({ id: `${namespace}/${name}`, namespace, name, kind: obj.kind, labels, ports, replicas: count, loc });
   } else if (obj.kind === 'Service') {
     const type = r.string(spec.type, f('spec.type')) ?? 'ClusterIP';
@@ -119,14 +117,14 @@ function containerPorts(spec: Record<string, unknown>, field: string, r: FieldRe
       const port = r.object(p, pf);
       if (!port) return;
       const number = port.containerPort == null
-        ? r.error(ModelCode.MISSING_KEY, '"containerPort" is required', `${pf}.containerPort`)
-        : r.integer(port.containerPort, `${pf}.containerPort`, 1, 65535, K8sCode.PORT);
+        ? r.error('E_MISSING_KEY', '"containerPort" is required', `${pf}.containerPort`)
+        : r.integer(port.containerPort, `${pf}.containerPort`, 1, 65535, 'E_K8S_PORT');
       const protocol = readProtocol(port.protocol, `${pf}.protocol`, r);
       const name = portName(port.name, `${pf}.name`, r);
       if (number === undefined || protocol === undefined) return;
       const entry: K8sContainerPort = { port: number, protocol };
       if (name !== undefined) {
-        if (seen.has(name)) r.note(K8sCode.DUP_PORT_NAME, `port name "${name}" is already used in this pod; named ports resolve to the first`, `${pf}.name`);
+        if (seen.has(name)) r.note('W_K8S_DUP_PORT_NAME', `port name "${name}" is already used in this pod; named ports resolve to the first`, `${pf}.name`);
         else entry.name = name;
         seen.add(name);
       }
@@ -140,7 +138,7 @@ function portName(v: unknown, field: string, r: FieldReader): string | undefined
   const s = r.string(v, field);
   if (s === undefined) return undefined;
   if (s.length > 15 || !PORT_NAME.test(s)) {
-    return r.error(K8sCode.PORT, `"${s}" is not a port name (at most 15 of a-z, 0-9, "-", with a letter)`, field);
+    return r.error('E_K8S_PORT', `"${s}" is not a port name (at most 15 of a-z, 0-9, "-", with a letter)`, field);
   }
   return s;
 }
@@ -149,7 +147,7 @@ function readProtocol(v: unknown, field: string, r: FieldReader): K8sProtocol | 
   const s = r.string(v, field);
   if (s === undefined) return v === undefined || v === null ? 'TCP' : undefined;
   if (s === 'TCP' || s === 'UDP' || s === 'SCTP') return s;
-  return r.error(ModelCode.ENUM, `protocol "${s}" is not one of TCP, UDP, SCTP`, field);
+  return r.error('E_ENUM', `protocol "${s}" is not one of TCP, UDP, SCTP`, field);
 }
 
 function readPolicy(spec: Record<string, unknown>, field: string, r: FieldReader): Omit<K8sNetworkPolicy, 'namespace' | 'name' | 'loc'> {
@@ -165,7 +163,7 @@ function readPolicy(spec: Record<string, unknown>, field: string, r: FieldReader
     types.forEach((t, i) => {
       if (t === 'Ingress' || t === 'Egress') {
         if (!policyTypes.includes(t)) policyTypes.push(t);
-      } else r.error(ModelCode.ENUM, `policy type ${JSON.stringify(t)} is not Ingress or Egress`, `${field}.policyTypes[${i}]`);
+      } else r.error('E_ENUM', `policy type ${JSON.stringify(t)} is not Ingress or Egress`, `${field}.policyTypes[${i}]`);
     });
   } else {
     policyTypes = declaresEgress ? ['Ingress', 'Egress'] : ['Ingress'];
@@ -204,7 +202,7 @@ function readRules(v: unknown, field: string, peersKey: 'from' | 'to', r: FieldR
 function readPeer(v: unknown, field: string, r: FieldReader): K8sPolicyPeer | 'skip' | undefined {
   const peer = r.object(v, field);
   if (!peer) {
-    if (v === null || v === undefined) r.error(K8sCode.PEER, 'a peer needs podSelector, namespaceSelector or ipBlock', field);
+    if (v === null || v === undefined) r.error('E_K8S_PEER', 'a peer needs podSelector, namespaceSelector or ipBlock', field);
     return undefined;
   }
   const hasIp = peer.ipBlock !== undefined && peer.ipBlock !== null;
@@ -212,13 +210,13 @@ function readPeer(v: unknown, field: string, r: FieldReader): K8sPolicyPeer | 's
   const namespaceSelector = readSelector(peer.namespaceSelector, `${field}.namespaceSelector`, r);
   if (hasIp) {
     if (peer.podSelector != null || peer.namespaceSelector != null) {
-      return r.error(K8sCode.PEER, 'ipBlock cannot be combined with podSelector or namespaceSelector in one peer', field);
+      return r.error('E_K8S_PEER', 'ipBlock cannot be combined with podSelector or namespaceSelector in one peer', field);
     }
     const block = readIpBlock(peer.ipBlock, `${field}.ipBlock`, r);
     return block === 'ipv6' ? 'skip' : block ? { ipBlock: block } : undefined;
   }
   if (peer.podSelector == null && peer.namespaceSelector == null) {
-    return r.error(K8sCode.PEER, 'a peer needs podSelector, namespaceSelector or ipBlock', field);
+    return r.error('E_K8S_PEER', 'a peer needs podSelector, namespaceSelector or ipBlock', field);
   }
   const out: K8sPolicyPeer = {};
   if (podSelector) out.podSelector = podSelector;
@@ -231,8 +229,9 @@ function readIpBlock(v: unknown, field: string, r: FieldReader): K8sIpBlock | 'i
   if (!block) return undefined;
   const cidrText = r.string(block.cidr, `${field}.cidr`, true);
   if (cidrText === undefined) return undefined;
-  if (cidrText.includes(':')) {
-    r.note(K8sCode.IPV6, `IPv6 block ${cidrText} is not modelled; this peer matches nothing here`, `${field}.cidr`);
+  const parsed = parseCidr(cidrText, { hostBits: 'clear' });
+  if (parsed.ok && parsed.cidr.version === 6) {
+    r.note('W_K8S_IPV6', `IPv6 block ${cidrText} is not modelled; this peer matches nothing here`, `${field}.cidr`);
     return 'ipv6';
   }
   const cidr = readCidr(cidrText, `${field}.cidr`, r);
@@ -243,26 +242,21 @@ function readIpBlock(v: unknown, field: string, r: FieldReader): K8sIpBlock | 'i
     if (text === undefined) return;
     const ex = readCidr(text, ef, r);
     if (!ex || !cidr) return;
-    const exEnd = ex.base + 2 ** (32 - ex.prefix);
-    const cidrEnd = cidr.base + 2 ** (32 - cidr.prefix);
-    if (ex.base < cidr.base || exEnd > cidrEnd || ex.prefix <= cidr.prefix) {
-      r.error(K8sCode.EXCEPT, `except ${text} must lie strictly inside cidr ${cidrText}`, ef);
+    if (ex.prefix <= cidr.prefix || !cidrContains({ version: 4, ...cidr }, { version: 4, ...ex })) {
+      r.error('E_K8S_EXCEPT', `except ${text} must lie strictly inside cidr ${cidrText}`, ef);
       return;
     }
-    except.push(`${formatIpv4(ex.base)}/${ex.prefix}`);
+    except.push(formatCidr(ex));
   });
   if (!cidr) return undefined;
-  return { cidr: `${formatIpv4(cidr.base)}/${cidr.prefix}`, except };
+  return { cidr: formatCidr(cidr), except };
 }
 
 /** Like Kubernetes, accepts host bits (`10.0.0.1/8` is `10.0.0.0/8`). */
-function readCidr(text: string, field: string, r: FieldReader): { base: number; prefix: number } | undefined {
-  const m = /^([^/]+)\/(\d{1,2})$/.exec(text);
-  const ip = m ? parseIpv4(m[1]) : null;
-  const prefix = m ? Number(m[2]) : NaN;
-  if (!m || ip === null || prefix > 32) return r.error(ModelCode.CIDR, `"${text}" is not an IPv4 CIDR block (a.b.c.d/n)`, field);
-  const size = 2 ** (32 - prefix);
-  return { base: ip - (ip % size), prefix };
+function readCidr(text: string, field: string, r: FieldReader): Ipv4Cidr | undefined {
+  const parsed = parseIpv4Cidr(text, { hostBits: 'clear' });
+  if (!parsed.ok) return r.error('E_CIDR', `"${text}" is not an IPv4 CIDR block (a.b.c.d/n): ${parsed.reason}`, field);
+  return parsed.cidr;
 }
 
 function readPolicyPort(v: unknown, field: string, r: FieldReader): K8sPolicyPort | undefined {
@@ -271,17 +265,17 @@ function readPolicyPort(v: unknown, field: string, r: FieldReader): K8sPolicyPor
   const protocol = readProtocol(p.protocol, `${field}.protocol`, r);
   let port: number | string | undefined;
   if (typeof p.port === 'string') port = portName(p.port, `${field}.port`, r);
-  else if (p.port !== undefined && p.port !== null) port = r.integer(p.port, `${field}.port`, 1, 65535, K8sCode.PORT);
-  const endPort = r.integer(p.endPort, `${field}.endPort`, 1, 65535, K8sCode.PORT);
+  else if (p.port !== undefined && p.port !== null) port = r.integer(p.port, `${field}.port`, 1, 65535, 'E_K8S_PORT');
+  const endPort = r.integer(p.endPort, `${field}.endPort`, 1, 65535, 'E_K8S_PORT');
   if (protocol === undefined || (p.port != null && port === undefined)) return undefined;
   const out: K8sPolicyPort = { protocol };
   if (port !== undefined) out.port = port;
   if (endPort !== undefined) {
-    if (typeof port !== 'number') return r.error(K8sCode.PORT, 'endPort needs a numeric port to start the range', `${field}.endPort`);
-    if (endPort < port) return r.error(K8sCode.PORT, `endPort ${endPort} is below port ${port}`, `${field}.endPort`);
+    if (typeof port !== 'number') return r.error('E_K8S_PORT', 'endPort needs a numeric port to start the range', `${field}.endPort`);
+    if (endPort < port) return r.error('E_K8S_PORT', `endPort ${endPort} is below port ${port}`, `${field}.endPort`);
     out.endPort = endPort;
   }
-  if (protocol === 'SCTP') r.note(K8sCode.SCTP, 'SCTP is not modelled; this port allows nothing here', field);
+  if (protocol === 'SCTP') r.note('W_K8S_SCTP', 'SCTP is not modelled; this port allows nothing here', field);
   return out;
 }
 
@@ -301,25 +295,25 @@ export function readSelector(v: unknown, field: string, r: FieldReader): K8sLabe
     const values: string[] = [];
     valuesRaw.forEach((val, j) => {
       if (typeof val === 'string') values.push(val);
-      else r.error(ModelCode.TYPE, `selector values are strings; got ${JSON.stringify(val)} (quote it)`, childField(`${ef}.values`, j));
+      else r.error('E_TYPE', `selector values are strings; got ${JSON.stringify(val)} (quote it)`, childField(`${ef}.values`, j));
     });
     if (key === undefined || operator === undefined) return;
     if (!isLabelKey(key)) {
-      r.error(K8sCode.NAME, `"${key}" is not a valid label key`, `${ef}.key`);
+      r.error('E_K8S_NAME', `"${key}" is not a valid label key`, `${ef}.key`);
       return;
     }
     if (operator === 'In' || operator === 'NotIn') {
       if (values.length === 0) {
-        r.error(K8sCode.SELECTOR, `operator ${operator} needs at least one value`, `${ef}.values`);
+        r.error('E_K8S_SELECTOR', `operator ${operator} needs at least one value`, `${ef}.values`);
         return;
       }
     } else if (operator === 'Exists' || operator === 'DoesNotExist') {
       if (valuesRaw.length > 0) {
-        r.error(K8sCode.SELECTOR, `operator ${operator} takes no values`, `${ef}.values`);
+        r.error('E_K8S_SELECTOR', `operator ${operator} takes no values`, `${ef}.values`);
         return;
       }
     } else {
-      r.error(K8sCode.SELECTOR, `operator "${operator}" is not one of In, NotIn, Exists, DoesNotExist`, `${ef}.operator`);
+      r.error('E_K8S_SELECTOR', `operator "${operator}" is not one of In, NotIn, Exists, DoesNotExist`, `${ef}.operator`);
       return;
     }
     matchExpressions.push({ key, operator, values });

@@ -5,8 +5,6 @@
  */
 import { LineCounter, parseAllDocuments, type YAMLError } from 'yaml';
 import { diag, type Diagnostic } from '../../diagnostics/index.js';
-import { ModelCode } from '../codes.js';
-import { K8sCode } from './codes.js';
 import { yamlLocator, type Locator } from '../locator.js';
 import { yamlGuards } from '../yaml-guards.js';
 
@@ -29,7 +27,7 @@ export function splitManifests(text: string, file: string): { objects: RawK8sObj
   try {
     docs = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
   } catch (e) {
-    return { objects, errors: [diag(ModelCode.YAML_SYNTAX, `cannot parse YAML: ${(e as Error).message}`, { file, line: 1, col: 1 })] };
+    return { objects, errors: [diag('E_YAML_SYNTAX', `cannot parse YAML: ${(e as Error).message}`, { file, line: 1, col: 1 })] };
   }
   if ('empty' in docs) {
     // Only comments or directives: no objects, but possibly errors.
@@ -53,7 +51,7 @@ export function splitManifests(text: string, file: string): { objects: RawK8sObj
       value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
     } catch (e) {
       const p = lines.linePos(doc.range[0]);
-      errors.push(diag(ModelCode.YAML_SYNTAX, `cannot expand YAML: ${(e as Error).message}`, { file, line: p.line, col: p.col }));
+      errors.push(diag('E_YAML_SYNTAX', `cannot expand YAML: ${(e as Error).message}`, { file, line: p.line, col: p.col }));
       continue;
     }
     if (value === null || value === undefined) continue; // empty document between `---` lines
@@ -65,12 +63,12 @@ export function splitManifests(text: string, file: string): { objects: RawK8sObj
 
 function collect(value: unknown, field: string, locate: Locator, objects: RawK8sObject[], errors: Diagnostic[]): void {
   if (!isRecord(value)) {
-    errors.push(diag(K8sCode.NOT_OBJECT, `expected a Kubernetes object (a mapping with "kind"), got ${describe(value)}`, locate(field)));
+    errors.push(diag('E_K8S_NOT_OBJECT', `expected a Kubernetes object (a mapping with "kind"), got ${describe(value)}`, locate(field)));
     return;
   }
   const kind = value.kind;
   if (typeof kind !== 'string' || kind === '') {
-    errors.push(diag(K8sCode.NOT_OBJECT, 'not a Kubernetes object: "kind" is missing or not a string', locate(field ? `${field}.kind` : 'kind')));
+    errors.push(diag('E_K8S_NOT_OBJECT', 'not a Kubernetes object: "kind" is missing or not a string', locate(field ? `${field}.kind` : 'kind')));
     return;
   }
   if (kind === 'List' || kind.endsWith('List')) {
@@ -78,7 +76,7 @@ function collect(value: unknown, field: string, locate: Locator, objects: RawK8s
     const itemsField = field ? `${field}.items` : 'items';
     if (items === undefined || items === null) return;
     if (!Array.isArray(items)) {
-      errors.push(diag(ModelCode.TYPE, `expected a list of objects, got ${describe(items)}`, locate(itemsField)));
+      errors.push(diag('E_TYPE', `expected a list of objects, got ${describe(items)}`, locate(itemsField)));
       return;
     }
     items.forEach((item, i) => collect(item, `${itemsField}[${i}]`, locate, objects, errors));
@@ -89,7 +87,7 @@ function collect(value: unknown, field: string, locate: Locator, objects: RawK8s
 
 function yamlDiagnostic(e: YAMLError, lines: LineCounter, file: string): Diagnostic {
   const p = lines.linePos(e.pos[0]);
-  const code = e.code === 'DUPLICATE_KEY' ? ModelCode.DUPLICATE_KEY : ModelCode.YAML_SYNTAX;
+  const code = e.code === 'DUPLICATE_KEY' ? 'E_DUPLICATE_KEY' : 'E_YAML_SYNTAX';
   const message = e.code === 'DUPLICATE_KEY' ? `${e.message}: this key appears earlier in the same mapping` : `${e.message.split('\n')[0]} (${e.code})`;
   return diag(code, message, { file, line: p.line, col: p.col });
 }

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { CaptureReader } from './capture-reader.js';
 import { encodePcap } from './pcap-writer.js';
 import { encodePcapng } from './pcapng-writer.js';
-import { frameOf, randomChunks, rng } from './testing.js';
+import { seededRng as rng } from '../../random/index.js';
+import { frameOf, randomChunks } from './testing.js';
 
 const valid = [
   encodePcap(Array.from({ length: 20 }, (_, i) => ({ ts: i, data: frameOf(i, 20 + i * 7) })), { linktype: 1 }),

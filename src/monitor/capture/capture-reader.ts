@@ -1,4 +1,4 @@
-import { diag, type Diagnostic } from '../../diagnostics/index.js';
+import { diag, type Diagnostic, type DiagCode } from '../../diagnostics/index.js';
 import type { CaptureStats, CaptureSummary, CapturedPacket, PacketCallback } from './captured-packet.js';
 import { PcapFormat, pcapMagic } from './pcap-format.js';
 import { PCAPNG_SHB, PcapngFormat } from './pcapng-format.js';
@@ -114,11 +114,11 @@ export class CaptureReader implements RecordSink {
     this.onPacket(p);
   }
 
-  dropPacket(code: string, message: string): void {
+  dropPacket(code: DiagCode, message: string): void {
     this.error(code, message, ++this.index);
   }
 
-  error(code: string, message: string, packet?: number): void {
+  error(code: DiagCode, message: string, packet?: number): void {
     this.stats.errors++;
     if (this.diagnostics.length >= this.maxDiagnostics) return;
     const loc: { file?: string; packet?: number } = {};
@@ -127,7 +127,7 @@ export class CaptureReader implements RecordSink {
     this.diagnostics.push(diag(code, message, loc));
   }
 
-  fatal(code: string, message: string, packet?: number): void {
+  fatal(code: DiagCode, message: string, packet?: number): void {
     this.error(code, message, packet);
     this.stats.stopped = true;
     this.carryLen = 0;

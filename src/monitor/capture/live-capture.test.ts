@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { realSystem, type SpawnOptions, type System } from '../../system/index.js';
 import { liveCapture } from './live-capture.js';
 import { encodePcap } from './pcap-writer.js';
 import { frameOf } from './testing.js';
@@ -43,4 +44,21 @@ test('a capture program that fails or cannot start is reported as a diagnostic',
   assert.ok(failing.diagnostics.some((d) => d.code === 'E_CAPTURE_LIVE' && d.message.includes('no such device')));
   const missing = await liveCapture('lo', () => {}, { command: '/nonexistent/tcpdump' }).done;
   assert.ok(missing.diagnostics.some((d) => d.code === 'E_CAPTURE_LIVE' && d.message.includes('cannot run')));
+});
+
+test('the capture program runs through the system driver, in the namespace it is given', async () => {
+  const seen: { argv: string[]; ns?: string }[] = [];
+  // Records the request, then runs the stand-in instead of tcpdump (here, where no such namespace exists).
+  const system: System = {
+    ...realSystem,
+    spawn(argv: string[], opts?: SpawnOptions) {
+      seen.push({ argv, ns: opts?.ns });
+      return realSystem.spawn([process.execPath, '-e', `process.stdout.write(Buffer.from('${pcapHex}','hex'))`], { ...opts, ns: undefined });
+    },
+  };
+  const sizes: number[] = [];
+  const s = await liveCapture('eth0', (p) => sizes.push(p.caplen), { system, ns: 'ft-app-m-mon1', filter: 'tcp port 80' }).done;
+  assert.deepEqual(seen, [{ argv: ['tcpdump', '-i', 'eth0', '-U', '-w', '-', '-s', '0', '-n', 'tcp port 80'], ns: 'ft-app-m-mon1' }]);
+  assert.deepEqual(sizes, [64, 128]);
+  assert.equal(s.diagnostics.length, 0);
 });

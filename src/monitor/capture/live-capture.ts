@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import { diag } from '../../diagnostics/index.js';
+import { realSystem, type System } from '../../system/index.js';
 import type { CaptureSummary, PacketCallback } from './captured-packet.js';
 import { CaptureReader } from './capture-reader.js';
 
@@ -10,6 +10,10 @@ export interface LiveCaptureOptions {
   args?: string[];
   /** A BPF filter expression appended to tcpdump's arguments. */
   filter?: string;
+  /** Runs the capture program (default: the real system). */
+  system?: System;
+  /** Network namespace of the interface (default: the one this process runs in). */
+  ns?: string;
 }
 
 export interface LiveCapture {
@@ -27,48 +31,45 @@ export interface LiveCapture {
 
 /**
  * Capture from a live interface by running tcpdump and parsing its pcap output as it streams.
- * This is an edge: it spawns a process. Failure to start, or a non-zero exit, is reported as a
- * diagnostic in the summary.
+ * The process goes through the system driver. Failure to start, or a non-zero exit, is reported
+ * as a diagnostic in the summary.
  */
 export function liveCapture(iface: string, onPacket: PacketCallback, opts: LiveCaptureOptions = {}): LiveCapture {
   const command = opts.command ?? 'tcpdump';
   const args = opts.args ?? ['-i', iface, '-U', '-w', '-', '-s', '0', '-n', ...(opts.filter ? [opts.filter] : [])];
   const reader = new CaptureReader(onPacket, { file: `${command}:${iface}` });
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = (opts.system ?? realSystem).spawn([command, ...args], { ns: opts.ns, stdout: true, stderr: true });
   let stopping = false;
+  let exited = false;
   let stderr = '';
   let markReady: () => void = () => {};
   const ready = new Promise<void>((resolve) => (markReady = resolve));
-  child.stdout.on('data', (chunk: Buffer) => {
+  child.stdout?.on('data', (chunk: Buffer) => {
     markReady();
     reader.push(chunk);
   });
-  child.stderr.on('data', (chunk: Buffer) => {
+  child.stderr?.on('data', (chunk: Buffer) => {
     if (stderr.length < 4096) stderr += chunk.toString('utf8');
     if (stderr.includes('listening on')) markReady();
   });
-  const done = new Promise<CaptureSummary>((resolve) => {
-    let settled = false;
-    const finish = (problem?: string): void => {
-      if (settled) return;
-      settled = true;
-      markReady();
-      const summary = reader.end();
-      if (problem) summary.diagnostics.push(diag('E_CAPTURE_LIVE', problem, { file: `${command}:${iface}` }));
-      resolve(summary);
-    };
-    child.on('error', (e) => finish(`cannot run ${command}: ${e.message}`));
-    child.on('close', (code, signal) => {
-      if (stopping || code === 0) finish();
-      else finish(`${command} exited with ${code !== null ? `code ${code}` : `signal ${signal}`}: ${stderr.trim()}`);
-    });
+  const done = Promise.all([child.startError, child.exited]).then(([startError, status]): CaptureSummary => {
+    exited = true;
+    markReady();
+    const summary = reader.end();
+    const problem = startError
+      ? `cannot run ${command}: ${startError.message}`
+      : stopping || status.code === 0
+        ? null
+        : `${command} exited with ${status.code !== null ? `code ${status.code}` : `signal ${status.signal}`}: ${stderr.trim()}`;
+    if (problem) summary.diagnostics.push(diag('E_CAPTURE_LIVE', problem, { file: `${command}:${iface}` }));
+    return summary;
   });
   return {
     done,
     ready,
     stop(): Promise<CaptureSummary> {
       stopping = true;
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      if (!exited) child.kill('SIGTERM');
       return done;
     },
   };

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CaptureReader, readCaptureBuffer } from './capture-reader.js';
 import { encodePcap } from './pcap-writer.js';
-import { collector, frameOf, randomChunks, rng } from './testing.js';
+import { seededRng as rng } from '../../random/index.js';
+import { collector, frameOf, randomChunks } from './testing.js';
 
 const records = [
   { ts: 1700000000.25, data: frameOf(1, 60) },

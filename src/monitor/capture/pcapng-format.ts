@@ -1,3 +1,4 @@
+import type { DiagCode } from '../../diagnostics/index.js';
 import { u16, u32 } from './byte-order.js';
 import { FRAME_FATAL, type RecordFormat, type RecordSink } from './record-format.js';
 
@@ -77,7 +78,7 @@ export class PcapngFormat implements RecordFormat {
     }
   }
 
-  private corrupt(code: string, message: string): number {
+  private corrupt(code: DiagCode, message: string): number {
     this.sink.fatal(code, `${message}: the file is corrupt from here on`, this.sink.nextIndex);
     return FRAME_FATAL;
   }

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CaptureReader, readCaptureBuffer } from './capture-reader.js';
 import { encodePcapng } from './pcapng-writer.js';
-import { collector, frameOf, randomChunks, rng } from './testing.js';
+import { seededRng as rng } from '../../random/index.js';
+import { collector, frameOf, randomChunks } from './testing.js';
 
 const file = encodePcapng([
   {

@@ -2,15 +2,17 @@
  * The contract between the streaming reader (which handles chunk boundaries) and a
  * file format (which knows where records start and end).
  */
+import type { DiagCode } from '../../diagnostics/index.js';
+
 export interface RecordSink {
   /** Hand one packet to the callback; the packet gets the next 1-based index. */
   emit(ts: number, linktype: number, buf: Uint8Array, off: number, caplen: number, origlen: number, interfaceId: number): void;
   /** Count a packet record that could not be used; it still consumes an index. */
-  dropPacket(code: string, message: string): void;
+  dropPacket(code: DiagCode, message: string): void;
   /** Count an error that does not stop the reader. */
-  error(code: string, message: string, packet?: number): void;
+  error(code: DiagCode, message: string, packet?: number): void;
   /** Record a corruption after which the rest of the input cannot be framed; the reader stops. */
-  fatal(code: string, message: string, packet?: number): void;
+  fatal(code: DiagCode, message: string, packet?: number): void;
   /** The index the next packet record will get (for messages). */
   readonly nextIndex: number;
 }

@@ -1,8 +1,4 @@
 import type { CapturedPacket } from './captured-packet.js';
-import { seededRandom } from '../stream/index.js';
-
-/** Deterministic PRNG for tests (the monitor's seeded generator). */
-export const rng = seededRandom;
 
 /** A copy of a packet that outlives the callback (the reader reuses its object and buffers). */
 export interface PacketCopy {

@@ -2,4 +2,3 @@ export { MonitorEngine, mergePolicyOptions, type EngineObserver, type MonitorEng
 export { runMonitor, formatNotice, formatRunReport, type RunMonitorOptions, type MonitorRunResult } from './run-monitor.js';
 export { loadMonitorModel, parseAddressing } from './load-model.js';
 export { chooseAnalyzer, type AnalyzerKind } from './analyzer-choice.js';
-export * as monitorTesting from './testing.js';

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { diag, fail, FlowtapError, ok, type Diagnostic, type Result } from '../../diagnostics/index.js';
-import { loadApp, parseIpv4, planAddresses, type Addressing, type App } from '../../model/index.js';
+import { diag, fail, ok, type Diagnostic, type Result } from '../../diagnostics/index.js';
+import { loadApp, planAddresses, type Addressing, type App } from '../../model/index.js';
+import { addressProblem, parseIpv4 } from '../../net/index.js';
 
 const MAX_ADDRESSING_BYTES = 4 * 1024 * 1024;
 
@@ -43,7 +44,7 @@ export function parseAddressing(text: string, app: App, file: string): Result<Ad
   for (const [name, att] of Object.entries(parsed.data.instances)) {
     const field = `instances.${name}`;
     if (!known.has(name)) errors.push(diag('E_ADDRESSING', `unknown instance "${name}" (the app has ${[...known].join(', ')})`, { file, field }));
-    if (parseIpv4(att.ip) === null) errors.push(diag('E_ADDRESSING', `"${att.ip}" is not an IPv4 address`, { file, field: `${field}.ip` }));
+    if (parseIpv4(att.ip) === undefined) errors.push(diag('E_ADDRESSING', `"${att.ip}" is not an IPv4 address: ${addressProblem(att.ip, 4)}`, { file, field: `${field}.ip` }));
     const other = seen.get(att.ip);
     if (other !== undefined) errors.push(diag('E_ADDRESSING', `address ${att.ip} is given to both "${other}" and "${name}"`, { file, field: `${field}.ip` }));
     seen.set(att.ip, name);
@@ -64,12 +65,8 @@ export function loadMonitorModel(appPath: string, addressingPath?: string): Resu
   const app = loadApp(appPath);
   if (!app.ok) return app;
   if (addressingPath === undefined) {
-    try {
-      return ok({ app: app.value, addressing: planAddresses(app.value) });
-    } catch (e) {
-      if (e instanceof FlowtapError) return fail(e.diagnostics);
-      throw e;
-    }
+    const planned = planAddresses(app.value);
+    return planned.ok ? ok({ app: app.value, addressing: planned.value }) : planned;
   }
   let text: string;
   try {

@@ -97,7 +97,7 @@ export async function runMonitor(opts: RunMonitorOptions): Promise<MonitorRunRes
   view = engine.policy.view;
   if (inline) {
     engine.policy.decisions = (d) => inline.decision(d);
-    const problems = inline.start();
+    const problems = await inline.start();
     if (problems.length) {
       await inline.stop();
       return failed(problems);

@@ -1,6 +1,6 @@
 /** Test support: TCP conversations built packet by packet, on one shared clock. */
 import type { PcapRecord } from '../capture/index.js';
-import { packetBuilder as B } from '../decode/index.js';
+import * as B from '../decode/testing.js';
 
 export class Clock {
   constructor(

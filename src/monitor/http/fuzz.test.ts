@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BYTEWISE, WHOLE, mutate, randomBytes, randomSplit, replay, seededRandom, type Segment } from '../stream/index.js';
+import { seededRng } from '../../random/index.js';
+import { BYTEWISE, WHOLE, mutate, randomBytes, randomSplit, replay, type Segment } from '../stream/testing.js';
 import { c2s, gap, recordHttp, s2c } from './testing.js';
 import type { HttpOptions } from './types.js';
 
@@ -39,7 +40,7 @@ function randomConversation(rnd: () => number): Segment[] {
 }
 
 test('5,000 mutated conversations in random splits: no throw, same events as whole', () => {
-  const rnd = seededRandom(0x5eed);
+  const rnd = seededRng(0x5eed);
   for (let i = 0; i < 5000; i++) {
     const segs = randomConversation(rnd);
     const opts = randomOptions(rnd);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RecordingSystem, type SpawnOptions, type Spawned } from '../../system/index.js';
 import { NftSession } from './nft-session.js';
 
 test('lines reach the program in order; its error lines are reported; close waits for it', async () => {
@@ -31,4 +32,40 @@ test('a session whose program dies is restarted, a limited number of times', asy
   assert.deepEqual(errors, ['nft exited (code 3)', 'nft exited (code 3)', 'nft exited (code 3)']);
   assert.equal(s.running, false);
   await s.close();
+});
+
+/** Keeps the children the recording system hands out, to read what was written to them. */
+class KeepingSystem extends RecordingSystem {
+  readonly children: Spawned[] = [];
+  override spawn(argv: string[], opts?: SpawnOptions): Spawned {
+    const c = super.spawn(argv, opts);
+    this.children.push(c);
+    return c;
+  }
+}
+
+test('the session is `nft -i` through the system driver, in the namespace it is given', async () => {
+  const system = new KeepingSystem();
+  const s = new NftSession({ system, ns: 'ft-app-m-mon1' });
+  assert.deepEqual(system.commandLines(), ['ip netns exec ft-app-m-mon1 nft -i']);
+  let written = '';
+  system.children[0].stdin!.on('data', (d: Buffer) => (written += d.toString()));
+  s.write('flush set netdev flowtap_inline alive');
+  const closed = s.close();
+  system.children[0].kill();
+  await closed;
+  assert.equal(written, 'flush set netdev flowtap_inline alive\n');
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(s.running, false);
+  assert.equal(system.commandLines().length, 1, 'a closed session is not restarted');
+});
+
+test('a program that cannot be started is reported once, not restarted', async () => {
+  const errors: string[] = [];
+  const s = new NftSession({ argv: ['/nonexistent/nft', '-i'], onError: (m) => errors.push(m) });
+  for (let i = 0; i < 50 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(errors.length, 1);
+  assert.match(errors[0], /^cannot run \/nonexistent\/nft: /);
+  assert.equal(s.running, false);
 });

@@ -1,8 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { realSystem, type Spawned, type System } from '../../system/index.js';
 
 export interface NftSessionOptions {
   /** The interactive nft to run (default `nft -i`); each input line is one transaction. */
   argv?: string[];
+  /** Runs it (default: the real system). */
+  system?: System;
+  /** Network namespace whose ruleset it changes (default: the caller's). */
+  ns?: string;
   /** An error nft reported for one of the lines, or the session's own trouble. */
   onError?: (message: string) => void;
   /** Restarts allowed after the child dies by itself (default 5). */
@@ -17,8 +21,10 @@ export interface NftSessionOptions {
  * approved again.
  */
 export class NftSession {
-  private child: ChildProcess | null = null;
+  private child: Spawned | null = null;
   private readonly argv: string[];
+  private readonly system: System;
+  private readonly ns: string | undefined;
   private readonly onError: (message: string) => void;
   private restartsLeft: number;
   private closing = false;
@@ -28,6 +34,8 @@ export class NftSession {
 
   constructor(opts: NftSessionOptions = {}) {
     this.argv = opts.argv ?? ['nft', '-i'];
+    this.system = opts.system ?? realSystem;
+    this.ns = opts.ns;
     this.onError = opts.onError ?? (() => {});
     this.restartsLeft = opts.restarts ?? 5;
     this.start();
@@ -51,31 +59,30 @@ export class NftSession {
   }
 
   /** Ends the session after nft has taken every line written so far. */
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.closing = true;
     const c = this.child;
-    if (!c) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => c.kill('SIGKILL'), 3000);
-      c.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      c.stdin?.end();
-    });
+    if (!c) return;
+    const timer = setTimeout(() => c.kill('SIGKILL'), 3000);
+    c.stdin?.end();
+    await c.exited;
+    clearTimeout(timer);
   }
 
   private start(): void {
-    const [cmd, ...args] = this.argv;
-    const c = spawn(cmd, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    const c = this.system.spawn(this.argv, { ns: this.ns, stdin: true, stderr: true });
     this.child = c;
     c.stdin?.on('error', (e) => this.onError(`nft input: ${e.message}`));
     c.stderr?.on('data', (d: Buffer) => this.stderr(d.toString('utf8')));
-    c.on('error', (e) => this.onError(`cannot run ${cmd}: ${e.message}`));
-    c.on('exit', (code, signal) => {
+    void Promise.all([c.startError, c.exited]).then(([startError, status]) => {
       if (this.child === c) this.child = null;
+      if (startError) {
+        // Not there at all: starting it again would not help.
+        this.onError(`cannot run ${this.argv[0]}: ${startError.message}`);
+        return;
+      }
       if (this.closing) return;
-      this.onError(`nft exited (${signal ?? `code ${code}`})`);
+      this.onError(`nft exited (${status.signal ?? `code ${status.code}`})`);
       if (this.restartsLeft-- > 0) this.start();
     });
   }
@@ -83,8 +90,7 @@ export class NftSession {
   private stderr(text: string): void {
     this.errBuf += text;
     // nft prints "Error: ..." followed by the offending line and a marker line.
-    let nl: number;
-    while ((nl = this.errBuf.indexOf('\n')) >= 0) {
+    for (let nl = this.errBuf.indexOf('\n'); nl >= 0; nl = this.errBuf.indexOf('\n')) {
       const line = this.errBuf.slice(0, nl);
       this.errBuf = this.errBuf.slice(nl + 1);
       if (line.startsWith('Error:')) {

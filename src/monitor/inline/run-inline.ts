@@ -1,10 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import { diag, type Diagnostic } from '../../diagnostics/index.js';
 import { INLINE_TABLE, inlineCommands, MONITOR_RETURN_IF, MONITOR_TAP_IF, renderInlineTable } from '../../dataplane/index.js';
 import type { DecodedPacket } from '../decode/index.js';
 import type { LogValue } from '../logs/index.js';
 import type { Decision } from '../policy/index.js';
 import type { Connection } from '../tcp/index.js';
+import { realSystem, type System } from '../../system/index.js';
 import { InlineGate, type InlineGateOptions, type InlineGateStats } from './gate.js';
 import { NftSession } from './nft-session.js';
 
@@ -20,6 +20,10 @@ export interface InlineOptions {
   gate?: Partial<Omit<InlineGateOptions, 'hasParser' | 'commands'>>;
   /** The nft program (tests). */
   nft?: string;
+  /** Runs nft (default: the real system). */
+  system?: System;
+  /** The monitor namespace whose inline table this drives (default: the one this process runs in). */
+  ns?: string;
 }
 
 export interface InlineSummary extends InlineGateStats {
@@ -37,7 +41,7 @@ export interface InlineRun {
   /** For MonitorPolicy.decisions. */
   decision(d: Decision): void;
   /** Installs the table (unless told not to) and starts deciding; diagnostics when it cannot. */
-  start(): Diagnostic[];
+  start(): Promise<Diagnostic[]>;
   /** Hands every flow to its failMode now and ends the nft session. */
   stop(): Promise<void>;
   summary(): InlineSummary;
@@ -58,6 +62,7 @@ export function createInline(opts: InlineOptions, hasParser: (ip: string, port: 
   const cmd = inlineCommands(table, tapIf);
   const heartbeat = opts.heartbeat ?? 0.5;
   const nft = opts.nft ?? 'nft';
+  const system = opts.system ?? realSystem;
   const errors: Diagnostic[] = [];
   let errorCount = 0;
   const onError = (message: string): void => {
@@ -80,13 +85,13 @@ export function createInline(opts: InlineOptions, hasParser: (ip: string, port: 
       weird: (uid, name, source) => gate.weird(uid, name, source),
     },
     decision: (d) => gate.decision(d),
-    start() {
+    async start() {
       if (opts.install !== false) {
-        const r = spawnSync(nft, ['-f', '-'], { input: renderInlineTable({ table, tapIf, returnIf: opts.returnIf ?? MONITOR_RETURN_IF }), encoding: 'utf8' });
-        if (r.error || r.status !== 0)
-          return [diag('E_INLINE_TABLE', `cannot install the inline table ${table} on ${tapIf}: ${(r.error?.message ?? r.stderr).trim()}`)];
+        const input = renderInlineTable({ table, tapIf, returnIf: opts.returnIf ?? MONITOR_RETURN_IF });
+        const r = await system.run([nft, '-f', '-'], { ns: opts.ns, input });
+        if (r.code !== 0) return [diag('E_INLINE_TABLE', `cannot install the inline table ${table} on ${tapIf}: ${(r.stderr || r.stdout).trim()}`)];
       }
-      session = new NftSession({ argv: [nft, '-i'], onError });
+      session = new NftSession({ argv: [nft, '-i'], system, ns: opts.ns, onError });
       beat();
       timer = setInterval(beat, heartbeat * 1000);
       return [];

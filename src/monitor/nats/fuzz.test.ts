@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BYTEWISE, WHOLE, mutate, randomBytes, randomSplit, replay, seededRandom, type Segment } from '../stream/index.js';
+import { seededRng } from '../../random/index.js';
+import { BYTEWISE, WHOLE, mutate, randomBytes, randomSplit, replay, type Segment } from '../stream/testing.js';
 import { c2s, recordNats, s2c } from './testing.js';
 import type { NatsOptions } from './types.js';
 
@@ -29,7 +30,7 @@ function randomConversation(rnd: () => number): Segment[] {
 }
 
 test('5,000 mutated conversations in random splits: no throw, same events as whole', () => {
-  const rnd = seededRandom(0xa75);
+  const rnd = seededRng(0xa75);
   for (let i = 0; i < 5000; i++) {
     const segs = randomConversation(rnd);
     const opts = randomOptions(rnd);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { classifySql, classifySqlStatements } from './index.js';
-import { seededRandom } from '../stream/index.js';
+import { seededRng } from '../../random/index.js';
 
 const c = (sql: string) => {
   const r = classifySql(sql);
@@ -113,7 +113,7 @@ test('unterminated literals and comments run to the end without error', () => {
 });
 
 test('fuzz: random and spliced SQL never throws and stays consistent', () => {
-  const rnd = seededRandom(42);
+  const rnd = seededRng(42);
   const words = ['SELECT', 'FROM', 'JOIN', 'WITH', 'AS', '(', ')', ',', ';', "'", '"', '$$', '$a$', '--', '/*', '*/', 'UPDATE', 'DELETE', 'INSERT', 'INTO', 'ON', 'CREATE', 'TABLE', 'BEGIN', 'ATOMIC', 'END', 'CASE', '.', 'public', 't', 'x', 'E\'', '\\', '\n', ' ', '$1', '1e-3'];
   for (let i = 0; i < 5000; i++) {
     let sql = '';

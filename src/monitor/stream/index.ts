@@ -22,7 +22,3 @@ export {
   asciiLowerEquals,
   startsWithAscii,
 } from './bytes.js';
-export { seededRandom } from './prng.js';
-export { replay, replayEverySplit, WHOLE, BYTEWISE, randomSplit } from './replay.js';
-export type { Segment, Split } from './replay.js';
-export { mutate, randomBytes } from './mutate.js';

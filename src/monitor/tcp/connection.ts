@@ -1,4 +1,4 @@
-import { formatIpv4, formatIpv6 } from '../decode/index.js';
+import { formatIpv4, formatIpv6 } from '../../net/index.js';
 import type { ListNode } from './conn-list.js';
 import { Endpoint } from './endpoint.js';
 import { EndpointState } from './tcp-state.js';

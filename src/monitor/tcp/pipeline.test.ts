@@ -4,7 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readPcapFile, writePcap, type PcapRecord } from '../capture/index.js';
-import { PacketDecoder, packetBuilder as B } from '../decode/index.js';
+import { PacketDecoder } from '../decode/index.js';
+import * as B from '../decode/testing.js';
 import { ConnTracker } from './conn-tracker.js';
 import type { Connection } from './connection.js';
 

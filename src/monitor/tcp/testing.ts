@@ -1,4 +1,5 @@
-import { PacketDecoder, packetBuilder as B } from '../decode/index.js';
+import { PacketDecoder } from '../decode/index.js';
+import * as B from '../decode/testing.js';
 import { ConnTracker, type ConnTrackerOptions } from './conn-tracker.js';
 import type { Connection, Direction } from './connection.js';
 

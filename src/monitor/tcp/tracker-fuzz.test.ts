@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { packetBuilder as B } from '../decode/index.js';
+import * as B from '../decode/testing.js';
 import { Harness } from './testing.js';
-import { seededRandom as rng } from '../stream/index.js';
+import { seededRng as rng } from '../../random/index.js';
 
 
 test('fuzz: hostile TCP sequences never throw and keep the memory accounting exact', () => {

@@ -1,8 +1,9 @@
 /**
- * Builders for crafting frames in tests and benchmarks. They favour clarity over speed and
- * leave checksums zero (the decoder does not verify them).
+ * Test tooling: builders for crafting frames in tests and benchmarks. They favour clarity over
+ * speed and leave checksums zero (the decoder does not verify them). Only tests and bench/
+ * import this file.
  */
-import { parseIpv4, parseIpv6 } from './address-format.js';
+import { parseIpv4, parseIpv6 } from '../../net/index.js';
 import { TcpFlag } from './decoded-packet.js';
 
 export type Bytes = Uint8Array | string;
@@ -95,13 +96,13 @@ export function icmpMessage(s: { type: number; code?: number; rest?: number; pay
 
 function v4(a: string): number {
   const n = parseIpv4(a);
-  if (n === null) throw new Error(`not an IPv4 address: ${a}`);
+  if (n === undefined) throw new Error(`not an IPv4 address: ${a}`);
   return n;
 }
 
 function v6(a: string): Uint32Array {
   const w = parseIpv6(a);
-  if (w === null) throw new Error(`not an IPv6 address: ${a}`);
+  if (w === undefined) throw new Error(`not an IPv6 address: ${a}`);
   return w;
 }
 

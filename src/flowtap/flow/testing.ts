@@ -1,26 +1,14 @@
 /**
- * Seeded random flows and packets, for property tests, fuzzing and benchmarks. Values come from
- * small pools so that random flows overlap, nest and conflict often enough to be interesting.
+ * Test tooling: seeded random flows and packets, for property tests, fuzzing and benchmarks.
+ * Values come from small pools so that random flows overlap, nest and conflict often enough to
+ * be interesting. Only tests and bench/ import this file.
  */
+import type { Rng } from '../../random/index.js';
 import { fieldsOf } from './field-ops.js';
 import { FIELD_ORDER, FRAG_VALUES, fieldSpec, type FlowMatch, type Masked, type PacketSpec, type PortMatch, type WideMasked } from './fields.js';
 import { parseFlow } from './parse.js';
 import { forEachPort } from './ports.js';
 import { packetIn } from '../packet-spec.js';
-
-export type Rng = () => number;
-
-/** mulberry32: small, fast, good enough for test data, reproducible from the seed. */
-export function seededRng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pick = <T>(r: Rng, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
 const chance = (r: Rng, p: number) => r() < p;

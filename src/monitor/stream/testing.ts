@@ -1,5 +1,10 @@
+/**
+ * Test tooling for stream parsers: replaying a recorded conversation cut in every way a
+ * reassembler may deliver it, and mutating conversations for fuzzing. Only tests and bench/
+ * import this file.
+ */
+import { seededRng } from '../../random/index.js';
 import type { Dir, StreamParser } from './stream-parser.js';
-import { seededRandom } from './prng.js';
 
 /** One step of a recorded conversation: bytes of one direction, or a hole in it. */
 export type Segment =
@@ -20,7 +25,7 @@ export const randomSplit = (seed: number, maxPiece = 64): Split => ({ kind: 'ran
 
 /** Feeds `segments` to `parser` cut as `split` says, then ends the connection at `endTs`. */
 export function replay(parser: StreamParser, segments: readonly Segment[], split: Split, endTs = 0): void {
-  const rnd = split.kind === 'random' ? seededRandom(split.seed) : null;
+  const rnd = split.kind === 'random' ? seededRng(split.seed) : null;
   for (const seg of segments) {
     const ts = seg.ts ?? 0;
     if ('gap' in seg) {
@@ -70,4 +75,55 @@ export function replayEverySplit<E>(
     replay(run.parser, segments, split, endTs);
     return { split: name, events: run.events };
   });
+}
+
+/**
+ * Structure-aware mutation for fuzzing the parsers: starts from valid conversations and damages
+ * them the way hostile peers and lossy taps do (flipped bytes, spliced protocol tokens, cuts).
+ */
+export function mutate(rnd: () => number, input: Uint8Array, dictionary: readonly Uint8Array[]): Uint8Array {
+  let out = Array.from(input);
+  const rounds = 1 + Math.floor(rnd() * 4);
+  for (let r = 0; r < rounds; r++) {
+    const at = Math.floor(rnd() * (out.length + 1));
+    switch (Math.floor(rnd() * 7)) {
+      case 0:
+        if (out.length) out[Math.min(at, out.length - 1)] = Math.floor(rnd() * 256);
+        break;
+      case 1: {
+        const tok = dictionary[Math.floor(rnd() * dictionary.length)];
+        if (tok) out.splice(at, 0, ...tok);
+        break;
+      }
+      case 2:
+        out.splice(at, 1 + Math.floor(rnd() * 16));
+        break;
+      case 3: {
+        const from = Math.floor(rnd() * out.length);
+        const piece = out.slice(from, from + 1 + Math.floor(rnd() * 64));
+        out.splice(at, 0, ...piece);
+        break;
+      }
+      case 4:
+        out = out.slice(0, at);
+        break;
+      case 5: {
+        const n = 1 + Math.floor(rnd() * 32);
+        for (let i = 0; i < n; i++) out.splice(at, 0, Math.floor(rnd() * 256));
+        break;
+      }
+      default: {
+        const tok = dictionary[Math.floor(rnd() * dictionary.length)];
+        if (tok) out.splice(at, tok.length, ...tok);
+      }
+    }
+  }
+  return Uint8Array.from(out);
+}
+
+export function randomBytes(rnd: () => number, maxLen: number): Uint8Array {
+  const n = Math.floor(rnd() * maxLen);
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.floor(rnd() * 256);
+  return out;
 }

@@ -1,0 +1,183 @@
+/**
+ * The cloud commands against the recording system, without root: what reaches the data plane
+ * after `up` and every operation, their --json output, and status. The state lives in a folder
+ * of the test's own.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { prepareDeployment } from '../controller/index.js';
+import type { FlowtapError } from '../diagnostics/index.js';
+import type { ManagementContext } from '../orchestrator/index.js';
+import { RecordingSystem, type Responder } from '../system/index.js';
+import { attachCloud, cmdDown, cmdOperation, cmdStatus, cmdUp, type CloudEnv } from './cmd-cloud.js';
+import type { Io } from './exit.js';
+
+const DVD = 'examples/dvd-rental';
+const POLICIES = ['examples/dvd-rental/policies/database.dl', 'examples/dvd-rental/policies/public-http.dl'];
+
+function capture(): Io & { out_: string[]; err_: string[] } {
+  const out_: string[] = [];
+  const err_: string[] = [];
+  return { out_, err_, out: (s) => out_.push(s), err: (s) => err_.push(s) };
+}
+
+function setup(responder?: Responder): { rec: RecordingSystem; env: CloudEnv } {
+  const rec = new RecordingSystem(responder);
+  return { rec, env: { system: rec, stateDir: mkdtempSync(join(tmpdir(), 'flowtap-cli-cloud-')), monitorSettleMs: 0 } };
+}
+
+/** The last script applied to each node's namespace since call `from`. */
+function lastApplied(rec: RecordingSystem, from: number): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const c of rec.calls.slice(from))
+    if (c.kind === 'run' && c.argv.join(' ') === 'nft -f -' && c.ns) out[c.ns.replace('ft-dvd-rental-n-', '')] = c.input ?? '';
+  return out;
+}
+
+test('up --strategy per-app then every operation re-renders from the whole recorded spec (regression: it fell back to per-node)', async () => {
+  const { rec, env } = setup();
+  const io = capture();
+  assert.equal(await cmdUp(io, DVD, { policy: POLICIES, mode: 'audit', strategy: 'per-app', json: true }, env), 0);
+  const upJson = JSON.parse(io.out_.join('\n'));
+  assert.deepEqual(upJson.spec, {
+    descriptor: resolve(DVD, 'app.yaml'),
+    policies: POLICIES.map((p) => resolve(p)),
+    mode: 'audit',
+    strategy: 'per-app',
+    downMonitors: [],
+  });
+  // A monitor is marked down by another process; the operations after it must keep that too.
+  await (await attachCloud(io, 'dvd-rental', env)).reconfigure({ downMonitors: ['mon-sql'] });
+  const spec = {
+    policies: POLICIES.map((p) => resolve(p)),
+    mode: 'audit' as const,
+    strategy: 'per-app' as const,
+    downMonitors: ['mon-sql'],
+  };
+  const expected = (ctx: ManagementContext) => {
+    const dep = prepareDeployment(resolve(DVD, 'app.yaml'), spec, ctx.addressing);
+    return { node1: dep.dataplane('node1', ctx), node2: dep.dataplane('node2', ctx) };
+  };
+  const ops: [Parameters<typeof cmdOperation>[1], string, string | undefined][] = [
+    ['isolate', 'db-0', undefined],
+    ['release', 'db-0', undefined],
+    ['terminate', 'shipping-0', undefined],
+    ['redeploy', 'shipping-0', undefined],
+    ['move', 'shipping-0', 'node1'],
+  ];
+  for (const [op, instance, node] of ops) {
+    const from = rec.calls.length;
+    const o = capture();
+    assert.equal(await cmdOperation(o, op, 'dvd-rental', instance, node, true, env), 0);
+    const r = JSON.parse(o.out_.join('\n'));
+    assert.equal(r.operation, op);
+    assert.deepEqual(lastApplied(rec, from), expected(r.context), `${op}: the scripts applied are those of the recorded spec`);
+  }
+  // The difference is real: the defaults would have rendered other rules.
+  const ctx = (await attachCloud(io, 'dvd-rental', env)).context();
+  const defaults = prepareDeployment(resolve(DVD, 'app.yaml'), { policies: spec.policies, mode: 'enforce' }, ctx.addressing);
+  assert.notEqual(defaults.dataplane('node2', ctx), expected(ctx).node2);
+  assert.match(expected(ctx).node2, /left out: monitor mon-sql is down/);
+});
+
+test('--json on every operation: what was done, its events and the management context after it', async () => {
+  const { env } = setup();
+  await cmdUp(capture(), 'examples/web-sql', { policy: [], mode: 'enforce', strategy: 'per-node', json: false }, env);
+  const io = capture();
+  await cmdOperation(io, 'isolate', 'examples/web-sql', 'web-0', undefined, true, env);
+  const r = JSON.parse(io.out_.join('\n'));
+  assert.equal(r.ok, true);
+  assert.equal(r.instance, 'web-0');
+  assert.equal('node' in r, false);
+  assert.deepEqual(
+    r.events.map((e: { type: string; instance: string }) => `${e.type} ${e.instance}`),
+    ['isolated web-0'],
+  );
+  assert.deepEqual(r.context.status, { 'web-0': 'isolated', 'sql-0': 'running' });
+  assert.equal(r.context.addressing.instances['web-0'].ip, '10.77.0.2');
+  // Without --json, one line per event.
+  const text = capture();
+  await cmdOperation(text, 'release', 'web-sql', 'web-0', undefined, false, env);
+  assert.equal(text.out_.length, 1);
+  assert.match(text.out_[0], /^\S+ released web-0 on node1$/);
+  await assert.rejects(
+    cmdOperation(capture(), 'isolate', 'web-sql', 'nope', undefined, true, env),
+    (e: FlowtapError) => e.diagnostics[0].code === 'E_UNKNOWN_INSTANCE',
+  );
+});
+
+test('status tells a daemonised server that listens from a process that is gone, per instance, with --json', async () => {
+  let probing = false;
+  const counters = JSON.stringify({
+    nftables: [
+      {
+        rule: {
+          family: 'inet',
+          table: 'flowtap',
+          chain: 'forward',
+          handle: 4,
+          comment: 'in_sql_0 allow web',
+          expr: [{ counter: { packets: 7, bytes: 420 } }],
+        },
+      },
+    ],
+  });
+  const { rec, env } = setup((argv, opts) => {
+    if (argv.join(' ') === 'ip netns pids ft-web-sql-i-sql-0') return { stdout: '700 701\n' };
+    if (argv.join(' ') === 'ip netns pids ft-web-sql-m-mon1') return { stdout: '800\n' };
+    if (argv[0] === 'nc' && probing) return { code: opts.ns === 'ft-web-sql-i-sql-0' ? 0 : 1 };
+    if (argv.join(' ').startsWith('nft -j list table inet flowtap')) return { stdout: counters };
+    return undefined;
+  });
+  await cmdUp(capture(), 'examples/web-sql', { policy: [], mode: 'enforce', strategy: 'per-node', json: false }, env);
+  probing = true;
+  // The pid started for sql-0 (a script that daemonises PostgreSQL) has exited.
+  const sqlPid = rec.calls.find((c) => c.kind === 'daemon' && c.ns === 'ft-web-sql-i-sql-0');
+  assert.ok(sqlPid?.kind === 'daemon');
+  await rec.stop([sqlPid.pid]);
+  const io = capture();
+  assert.equal(await cmdStatus(io, 'web-sql', true, env), 0);
+  const s = JSON.parse(io.out_.join('\n'));
+  assert.deepEqual(
+    s.instances.map((i: { instance: string; health: string; processes: number }) => [i.instance, i.health, i.processes]),
+    [
+      ['web-0', 'down', 0],
+      ['sql-0', 'listening', 2],
+    ],
+  );
+  assert.deepEqual(
+    s.monitors.map((m: { monitor: string; health: string }) => [m.monitor, m.health]),
+    [['mon1', 'running']],
+  );
+  assert.equal(s.spec.strategy, 'per-node');
+  assert.equal(s.addressing.instances['sql-0'].ip, '10.77.0.3');
+  assert.equal(s.processes.find((p: { owner: string }) => p.owner === 'sql-0').alive, false);
+  assert.deepEqual(s.counters.node1, [{ rule: 'forward: in_sql_0 allow web', packets: 7, bytes: 420 }]);
+  const text = capture();
+  await cmdStatus(text, 'web-sql', false, env);
+  const out = text.out_.join('\n');
+  assert.match(out, /sql-0 +node1 +10\.77\.0\.3 +running +listening +3306 open \(2 processes\)/);
+  assert.match(out, /web-0 +node1 +10\.77\.0\.2 +running +down +80 closed \(0 processes\)/);
+  assert.match(out, /monitor mon1 +node1 +running, 1 processes, 0 notices/);
+});
+
+test('a damaged state file is a clear error naming the file and the field; down still removes what it finds', async () => {
+  const { env } = setup((argv) => (argv.join(' ') === 'ip netns list' ? { stdout: 'ft-web-sql-n-node1\n' } : undefined));
+  await cmdUp(capture(), 'examples/web-sql', { policy: [], mode: 'enforce', strategy: 'per-app', json: false }, env);
+  const file = join(env.stateDir!, 'web-sql.json');
+  const state = JSON.parse(readFileSync(file, 'utf8'));
+  state.spec.strategy = 'per-rack';
+  writeFileSync(file, JSON.stringify(state));
+  await assert.rejects(cmdStatus(capture(), 'web-sql', false, env), (e: FlowtapError) => {
+    assert.equal(e.diagnostics[0].code, 'E_STATE_FILE');
+    assert.deepEqual(e.diagnostics[0].loc, { file, field: 'spec.strategy' });
+    return true;
+  });
+  const io = capture();
+  assert.equal(await cmdDown(io, 'web-sql', true, env), 0);
+  assert.deepEqual(JSON.parse(io.out_.join('\n')).namespaces, ['ft-web-sql-n-node1']);
+  await assert.rejects(cmdStatus(capture(), 'web-sql', false, env), (e: FlowtapError) => e.diagnostics[0].code === 'E_NOT_UP');
+});

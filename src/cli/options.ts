@@ -1,0 +1,88 @@
+/**
+ * Option definitions shared by several commands, and the parsers that turn option text into
+ * typed values. Commander checks choices and runs the parsers while it parses, so a bad value
+ * exits 2 naming the option and what it accepts before any command module is loaded.
+ *
+ * Kept free of imports beyond commander: main.ts loads this at start-up.
+ */
+import { InvalidArgumentError, Option } from 'commander';
+
+const MODES = ['enforce', 'audit'] as const;
+export type Mode = (typeof MODES)[number];
+
+const STRATEGIES = ['per-app', 'per-node'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+export const FIREWALL_FORMATS = ['json', 'nft', 'k8s'] as const;
+export type FirewallFormat = (typeof FIREWALL_FORMATS)[number];
+
+export const TAPS_FORMATS = ['text', 'json', 'nft', 'ovs'] as const;
+export type TapsFormat = (typeof TAPS_FORMATS)[number];
+
+export const CONNLIST_FORMATS = ['txt', 'json'] as const;
+export type ConnlistFormat = (typeof CONNLIST_FORMATS)[number];
+
+export const LOG_FORMATS = ['tsv', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+export const INLINE_VERDICTS = ['pass', 'block', 'monitor-down'] as const;
+export type InlineVerdict = (typeof INLINE_VERDICTS)[number];
+
+/** Every command takes `--json`; `what` says what it changes for that command. */
+export function jsonOption(what = 'machine-readable output'): Option {
+  return new Option('--json', what);
+}
+
+/**
+ * `--policy FILE`, repeatable. Where a command cannot do without one, commander reports the
+ * missing option; elsewhere it defaults to none.
+ */
+export function policyOption(required = false): Option {
+  const o = new Option('--policy <file>', `monitoring policy (Datalog); repeatable${required ? ', at least one' : ''}`).argParser(collect);
+  return required ? o.makeOptionMandatory() : o.default([]);
+}
+
+export function strategyOption(): Option {
+  return new Option('--strategy <s>', 'monitor placement').choices(STRATEGIES).default('per-node' satisfies Strategy);
+}
+
+export function modeOption(what = 'enforce drops what no rule allows; audit only counts and logs it'): Option {
+  return new Option('--mode <mode>', what).choices(MODES).default('enforce' satisfies Mode);
+}
+
+export function formatOption<const F extends readonly string[]>(choices: F, fallback: F[number], what = 'output format'): Option {
+  return new Option('--format <fmt>', what).choices(choices).default(fallback);
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** Seconds, a positive (possibly fractional) number: `--duration 2.5`. */
+export function positiveSeconds(text: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || n <= 0)
+    throw new InvalidArgumentError('expected a positive number of seconds, e.g. 10 or 2.5');
+  return n;
+}
+
+/** A comma-separated list; empty items are dropped, so `--observes=` means "none". */
+export function commaList(text: string): string[] {
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+export interface ServicePort {
+  service: string;
+  /** A port name of the service or a port number, resolved against the descriptor later. */
+  port: string;
+}
+
+/** `SERVICE:PORT`, where PORT is a port name or number. */
+export function servicePort(text: string): ServicePort {
+  const i = text.lastIndexOf(':');
+  if (i <= 0 || i === text.length - 1) throw new InvalidArgumentError('expected SERVICE:PORT, e.g. db:pg or db:5432');
+  return { service: text.slice(0, i), port: text.slice(i + 1) };
+}

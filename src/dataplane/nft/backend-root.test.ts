@@ -1,0 +1,66 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { realSystem } from '../../system/index.js';
+import { needsRoot } from '../../system/testing.js';
+import type { InstanceStatus } from '../backend.js';
+import { applyNft } from './apply.js';
+import { fullScript } from './node.js';
+import { backendFixture, backendSuite, DB_PORT, suiteDesired } from '../testing.js';
+import { nftHarness, type NftHarness } from './testing.js';
+
+const skip = needsRoot(['bash', '--version']);
+
+backendSuite('nftables (root, network namespaces)', (f) => nftHarness(f), { skip });
+
+describe('nftables backend: rules changed by hand (root)', { skip }, () => {
+  const f = backendFixture();
+  let h: NftHarness;
+  before(async () => {
+    h = await nftHarness(f);
+  });
+  after(async () => {
+    await h?.close();
+  });
+  const config = (status: Record<string, InstanceStatus> = {}) => {
+    const c = h.backend.render(suiteDesired(f, status));
+    assert.ok(c.ok);
+    return c.value;
+  };
+  const counters = async () => {
+    const c = await h.backend.counters(f.node);
+    assert.ok(c.ok);
+    return c.value;
+  };
+
+  test('an update that meets a rule deleted by hand is refused by nft and becomes a full replacement', async () => {
+    assert.ok((await h.backend.apply(f.node, config())).ok);
+    const victim = (await counters()).find((c) => c.chain === 'eg_api_1' && /^r\d+ /.test(c.comment))!;
+    assert.equal((await realSystem.run(['nft', 'delete', 'rule', 'inet', 'flowtap', 'eg_api_1', 'handle', String(victim.handle)], { ns: h.nodeNs })).code, 0);
+    // Quarantining api-1 deletes exactly that rule (by its handle, now gone).
+    const r = await h.backend.apply(f.node, config({ 'api-1': 'isolated' }));
+    assert.ok(r.ok, r.ok ? '' : r.errors.map((e) => e.message).join('\n'));
+    assert.equal(r.value.kind, 'full');
+    assert.match(r.value.reason!, /incremental update was refused/);
+    // The handles were read from the replacement: the next update is incremental again, and works.
+    const back = await h.backend.apply(f.node, config());
+    assert.ok(back.ok && back.value.kind === 'incremental', back.ok ? back.value.reason : '');
+    assert.ok((await counters()).some((c) => c.chain === 'eg_api_1' && c.comment === victim.comment), "api-1's allow rule is in force again");
+    const before = await h.received('db-0');
+    await h.sendUdp('api-0', 'db-0', DB_PORT, 10);
+    assert.equal((await h.received('db-0')) - before, 1);
+  });
+
+  test('tables replaced by someone else (an older flowtap, `flowtap up`): the next update replaces them whole, never by stale handles', async () => {
+    assert.ok((await h.backend.apply(f.node, config())).ok);
+    // The same rules, put there by a plain script: every handle is new.
+    const script = fullScript(config());
+    assert.ok((await applyNft(realSystem, h.nodeNs, script)).ok);
+    const r = await h.backend.apply(f.node, config({ 'api-0': 'isolated' }));
+    assert.ok(r.ok && r.value.kind === 'full' && /refused/.test(r.value.reason!), r.ok ? JSON.stringify(r.value) : r.errors[0].message);
+    const again = await h.backend.apply(f.node, config());
+    assert.ok(again.ok && again.value.kind === 'incremental');
+    const before = await h.received('db-0');
+    await h.sendUdp('api-0', 'db-0', DB_PORT, 10);
+    assert.equal((await h.received('db-0')) - before, 1);
+  });
+});

@@ -1,0 +1,28 @@
+/** The local cloud as an orchestrator driver: what the CLI and the controller get. */
+import type { OrchestratorDriver } from './lifecycle.js';
+import { downCloud, LocalCloud, type LocalCloudEnv } from './local-cloud.js';
+
+export function localCloud(env: LocalCloudEnv): OrchestratorDriver {
+  return {
+    async up(spec, prepare) {
+      const d = prepare(spec);
+      return LocalCloud.up(d.app, d.addressing, spec.descriptor, {
+        ...env,
+        mode: spec.mode,
+        policies: spec.policies,
+        strategy: spec.strategy,
+        downMonitors: spec.downMonitors,
+        dataplane: d.dataplane,
+        monitorCommand: d.monitorCommand,
+        summary: d.summary,
+        prepare,
+      });
+    },
+    async attach(app, prepare) {
+      return LocalCloud.attach(app, prepare, env);
+    },
+    down(app) {
+      return downCloud(app, env);
+    },
+  };
+}

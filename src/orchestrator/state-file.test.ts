@@ -1,0 +1,67 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseState, StateStore, STATE_VERSION, type CloudState } from './state-file.js';
+
+const good: CloudState = {
+  version: STATE_VERSION,
+  app: 'web-sql',
+  tenant: 'demo',
+  createdAt: '2024-01-01T00:00:00.000Z',
+  phase: 'running',
+  spec: { descriptor: '/x/app.yaml', policies: ['/x/p.dl'], mode: 'audit', strategy: 'per-app', downMonitors: ['mon1'] },
+  addressing: {
+    instances: { 'web-0': { instance: 'web-0', node: 'node1', port: 'ft0', ip: '10.77.0.2', mac: '02:66:74:00:00:00' } },
+    monitors: { mon1: { monitor: 'mon1', node: 'node1', port: 'fm0', ip: '10.77.255.2', mac: '02:66:6d:00:00:00' } },
+    nodes: { node1: { ip: '10.250.0.1', index: 0, subnet: '10.77.0.0/24', gateway: '10.77.0.1' } },
+  },
+  namespaces: ['ft-web-sql-n-node1'],
+  processes: [{ owner: 'web-0', ns: 'ft-web-sql-i-web-0', pid: 12, argv: ['node', 'x.js'], log: '/x/log' }],
+  isolated: [],
+  terminated: [],
+};
+
+test('the whole spec survives a save and a load, in the folder it was told', () => {
+  const store = new StateStore(mkdtempSync(join(tmpdir(), 'flowtap-state-')));
+  store.save(good);
+  assert.equal(store.file('web-sql'), join(store.dir, 'web-sql.json'));
+  const back = store.load('web-sql');
+  assert.ok(back.ok);
+  assert.deepEqual(back.value, good);
+  assert.deepEqual(store.load('other'), { ok: true, value: null });
+  store.remove('web-sql');
+  assert.deepEqual(store.load('web-sql'), { ok: true, value: null });
+});
+
+test('a damaged state file is an error naming the file and the field', () => {
+  const file = '/var/lib/flowtap/web-sql.json';
+  const bad = (change: (s: any) => void) => {
+    const s = structuredClone(good) as any;
+    change(s);
+    const r = parseState(JSON.stringify(s), file);
+    assert.equal(r.ok, false);
+    return r.ok ? [] : r.errors;
+  };
+  const strategy = bad((s) => (s.spec.strategy = 'per-rack'));
+  assert.equal(strategy[0].code, 'E_STATE_FILE');
+  assert.deepEqual(strategy[0].loc, { file, field: 'spec.strategy' });
+  assert.deepEqual(bad((s) => (s.processes[0].pid = 'twelve'))[0].loc, { file, field: 'processes[0].pid' });
+  assert.deepEqual(bad((s) => delete s.spec.downMonitors)[0].loc, { file, field: 'spec.downMonitors' });
+  assert.deepEqual(bad((s) => (s.addressing.instances['web-0'].ip = 7))[0].loc, { file, field: 'addressing.instances.web-0.ip' });
+  // A file of the previous format (no version, no spec) says which version it is.
+  const old = bad((s) => delete s.version);
+  assert.equal(old.length, 1);
+  assert.match(old[0].message, /version null, this flowtap reads version 2/);
+  const notJson = parseState('{"app": ', file);
+  assert.ok(!notJson.ok && notJson.errors[0].loc?.file === file && /not JSON/.test(notJson.errors[0].message));
+});
+
+test('the store loads what is on disk, damaged or not', () => {
+  const store = new StateStore(mkdtempSync(join(tmpdir(), 'flowtap-state-')));
+  writeFileSync(store.file('web-sql'), JSON.stringify({ ...good, phase: 'dancing' }));
+  const r = store.load('web-sql');
+  assert.ok(!r.ok);
+  assert.deepEqual(r.errors[0].loc, { file: store.file('web-sql'), field: 'phase' });
+});

@@ -1,0 +1,1 @@
+export { seededRng, seededUint32, type Rng } from './prng.js';
