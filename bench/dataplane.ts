@@ -226,9 +226,10 @@ export async function run(progress: (line: string) => void = () => {}): Promise<
   const baseline = prepare([]);
   const tapped = new Map<string, Deployment>();
   for (const file of new Set([...SCENARIOS.map((s) => s.policy), WEB.policy])) tapped.set(file, prepare([policy(file)]));
-  // The cloud renders through `current`, so switching taps is one atomic nft replace per node.
+  // The cloud renders through `current`, so switching taps is one atomic nft transaction per node
+  // (only the tap rules change).
   let current: Deployment = baseline;
-  const dataplane = (node: string, ctx: ManagementContext) => current.dataplane(node, ctx);
+  const desired = (node: string, ctx: ManagementContext) => current.desired(node, ctx);
 
   const t0 = Date.now();
   const captures: MonitorCapture[] = [];
@@ -238,7 +239,7 @@ export async function run(progress: (line: string) => void = () => {}): Promise<
     progress('dataplane: bringing up the bench cloud');
     let building = true;
     const cloud = await LocalCloud.up(baseline.app, baseline.addressing, descriptor, {
-      dataplane,
+      desired,
       root,
       mode: 'enforce',
       policies: [],

@@ -159,7 +159,7 @@ describe('differential: the simulator against nftables in namespaces', { skip },
     await downCloud(APP);
     dep = prepareDeployment(`${FIXTURE}/app.yaml`, { policies: [`${FIXTURE}/taps.dl`, `${FIXTURE}/inline.dl`], mode: 'enforce' });
     const cloud = await LocalCloud.up(dep.app, dep.addressing, `${FIXTURE}/app.yaml`, {
-      dataplane: dep.dataplane,
+      desired: dep.desired,
       root: process.cwd(),
       policies: [`${FIXTURE}/taps.dl`, `${FIXTURE}/inline.dl`],
     });

@@ -1,11 +1,13 @@
 /**
  * The local cloud for real: dvd-rental on network namespaces with its inferred firewall and
- * forward taps, the probe matrix, the rental flow, taps delivering, quarantine, move,
- * redeploy, tamper resistance, and a `down` that leaves nothing behind. Needs root.
+ * forward taps, the probe matrix, the rental flow, taps delivering, quarantine (changing only
+ * the rules it needs, so every other rule keeps its counter), move, redeploy, tamper
+ * resistance, and a `down` that leaves nothing behind. Needs root.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import { nftBackend, type RuleCounter } from '../src/dataplane/index.js';
 import { realSystem } from '../src/system/index.js';
 import { needsRoot } from '../src/system/testing.js';
 import { canConnect, flowtap, inNs, namespaces, run, stateDir } from './testing.js';
@@ -47,6 +49,18 @@ async function psqlFrom(instance: string, sql: string): Promise<string> {
 }
 /** From inside the database's own namespace: not through the firewall, not tapped. */
 const psql = (sql: string) => psqlFrom('db-0', sql);
+
+/** Every counting rule on each node, read as the backend reads them (both tables, with handles). */
+async function countersOf(): Promise<Record<string, RuleCounter[]>> {
+  const backend = nftBackend({ system: realSystem, nsOf: (node) => ns('n', node) });
+  const out: Record<string, RuleCounter[]> = {};
+  for (const node of Object.keys(ctx.addressing.nodes)) {
+    const c = await backend.counters(node);
+    assert.ok(c.ok, c.ok ? '' : c.errors.map((e) => e.message).join('\n'));
+    out[node] = c.value;
+  }
+  return out;
+}
 
 describe('local cloud: dvd-rental', { skip }, () => {
   before(async () => {
@@ -163,6 +177,44 @@ describe('local cloud: dvd-rental', { skip }, () => {
     assert.ok(!/inet (?!127\.)/.test(monAddrs), monAddrs);
     const route = await inNs(inst, 'ip', ['route', 'get', '127.0.0.53']);
     assert.ok(route.code !== 0 || !route.stdout.includes('via 127'), 'no path to the host loopback');
+  });
+
+  test('a quarantine changes only the rules it needs: every other rule keeps its counter', async () => {
+    // Traffic through the firewall and the taps of both nodes first, so there are counts to lose.
+    assert.equal((await load(60)).errors, 0);
+    const before = await countersOf();
+    const r = await flowtap('isolate', APP, 'shipping-0');
+    assert.equal(r.code, 0, r.stderr);
+    // Each node in one incremental transaction (or none): never a full replacement.
+    const applied = [...r.stderr.matchAll(/data plane on (\S+): (\w+)(.*)/g)].map((m) => ({ node: m[1], kind: m[2], line: m[0] }));
+    console.log(applied.map((a) => a.line).join('\n'));
+    assert.deepEqual(applied.map((a) => a.node).sort(), ['node1', 'node2'], r.stderr);
+    assert.ok(applied.every((a) => a.kind === 'incremental' || a.kind === 'unchanged'), r.stderr);
+    assert.ok(applied.some((a) => a.node === 'node2' && a.kind === 'incremental'), 'shipping-0 lives on node2: its rules changed');
+    const after = await countersOf();
+    // Every rule that counted something and is not about shipping is still the same rule (same
+    // handle), and its counter went on from where it was instead of starting again at zero.
+    let kept = 0;
+    for (const node of Object.keys(before)) {
+      const now = new Map(after[node].map((c) => [`${c.table} ${c.handle}`, c]));
+      for (const b of before[node]) {
+        if (b.packets === 0 || /shipping/.test(`${b.chain} ${b.comment}`)) continue;
+        const a = now.get(`${b.table} ${b.handle}`);
+        assert.ok(a, `${node}: ${b.table} ${b.chain} "${b.comment}" (handle ${b.handle}) was replaced`);
+        assert.equal(`${a.chain} ${a.comment}`, `${b.chain} ${b.comment}`);
+        assert.ok(a.packets >= b.packets, `${node}: ${b.chain} "${b.comment}" counted ${b.packets} packets before, ${a.packets} after`);
+        kept++;
+      }
+    }
+    assert.ok(kept >= 10, `only ${kept} rules with traffic to compare`);
+    // And shipping-0 is cut off: the rules that let anything in are gone, the quarantine is in force.
+    assert.deepEqual(after.node2.filter((c) => c.chain === 'in_shipping_0').map((c) => c.comment), ['in_shipping_0 default']);
+    assert.ok(after.node2.some((c) => c.comment === 'quarantine'));
+    assert.equal(await canConnect(ns('i', 'dvd-update-0'), ip('shipping-0'), 8080), false);
+    const back = await flowtap('release', APP, 'shipping-0');
+    assert.equal(back.code, 0, back.stderr);
+    assert.doesNotMatch(back.stderr, /data plane on \S+: full/, back.stderr);
+    assert.equal(await canConnect(ns('i', 'dvd-update-0'), ip('shipping-0'), 8080), true);
   });
 
   test('quarantine cuts an instance off and release restores it', async () => {

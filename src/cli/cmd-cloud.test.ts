@@ -1,7 +1,7 @@
 /**
  * The cloud commands against the recording system, without root: what reaches the data plane
- * after `up` and every operation, their --json output, and status. The state lives in a folder
- * of the test's own.
+ * after `up` and every operation (the configuration the backend applied, as the state records
+ * it), their --json output, and status. The state lives in a folder of the test's own.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { prepareDeployment } from '../controller/index.js';
+import { fullScript, renderNodeConfig, type NftApplied, type NftNodeConfig } from '../dataplane/index.js';
 import type { FlowtapError } from '../diagnostics/index.js';
 import type { ManagementContext } from '../orchestrator/index.js';
 import { RecordingSystem, type Responder } from '../system/index.js';
@@ -29,12 +30,22 @@ function setup(responder?: Responder): { rec: RecordingSystem; env: CloudEnv } {
   return { rec, env: { system: rec, stateDir: mkdtempSync(join(tmpdir(), 'flowtap-cli-cloud-')), monitorSettleMs: 0 } };
 }
 
-/** The last script applied to each node's namespace since call `from`. */
-function lastApplied(rec: RecordingSystem, from: number): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const c of rec.calls.slice(from))
-    if (c.kind === 'run' && c.argv.join(' ') === 'nft -f -' && c.ns) out[c.ns.replace('ft-dvd-rental-n-', '')] = c.input ?? '';
-  return out;
+/** The configuration the data-plane backend applied last on each node, as the state file records it. */
+function inForce(env: CloudEnv, app: string): Record<string, NftNodeConfig> {
+  const state = JSON.parse(readFileSync(join(env.stateDir!, `${app}.json`), 'utf8')) as { dataplane: Record<string, NftApplied> };
+  return Object.fromEntries(Object.entries(state.dataplane).map(([node, a]) => [node, a.config]));
+}
+
+/** The nodes whose namespace got an nft transaction since call `from`. */
+function touched(rec: RecordingSystem, from: number): string[] {
+  const nodes = rec.calls
+    .slice(from)
+    .flatMap((c) =>
+      c.kind === 'run' && c.argv[0] === 'nft' && c.argv.includes('-f') && !c.argv.includes('-c') && c.ns
+        ? [c.ns.replace('ft-dvd-rental-n-', '')]
+        : [],
+    );
+  return [...new Set(nodes)].sort();
 }
 
 test('up --strategy per-app then every operation re-renders from the whole recorded spec (regression: it fell back to per-node)', async () => {
@@ -57,9 +68,14 @@ test('up --strategy per-app then every operation re-renders from the whole recor
     strategy: 'per-app' as const,
     downMonitors: ['mon-sql'],
   };
+  const render = (dep: ReturnType<typeof prepareDeployment>, node: string, ctx: ManagementContext) => {
+    const c = renderNodeConfig(dep.desired(node, ctx));
+    assert.ok(c.ok);
+    return c.value;
+  };
   const expected = (ctx: ManagementContext) => {
     const dep = prepareDeployment(resolve(DVD, 'app.yaml'), spec, ctx.addressing);
-    return { node1: dep.dataplane('node1', ctx), node2: dep.dataplane('node2', ctx) };
+    return { node1: render(dep, 'node1', ctx), node2: render(dep, 'node2', ctx) };
   };
   const ops: [Parameters<typeof cmdOperation>[1], string, string | undefined][] = [
     ['isolate', 'db-0', undefined],
@@ -74,13 +90,14 @@ test('up --strategy per-app then every operation re-renders from the whole recor
     assert.equal(await cmdOperation(o, op, 'dvd-rental', instance, node, true, env), 0);
     const r = JSON.parse(o.out_.join('\n'));
     assert.equal(r.operation, op);
-    assert.deepEqual(lastApplied(rec, from), expected(r.context), `${op}: the scripts applied are those of the recorded spec`);
+    assert.ok(touched(rec, from).length > 0, `${op} changed the data plane`);
+    assert.deepEqual(inForce(env, 'dvd-rental'), expected(r.context), `${op}: the configuration applied is that of the recorded spec`);
   }
   // The difference is real: the defaults would have rendered other rules.
   const ctx = (await attachCloud(io, 'dvd-rental', env)).context();
   const defaults = prepareDeployment(resolve(DVD, 'app.yaml'), { policies: spec.policies, mode: 'enforce' }, ctx.addressing);
-  assert.notEqual(defaults.dataplane('node2', ctx), expected(ctx).node2);
-  assert.match(expected(ctx).node2, /left out: monitor mon-sql is down/);
+  assert.notDeepEqual(render(defaults, 'node2', ctx), expected(ctx).node2);
+  assert.match(fullScript(expected(ctx).node2), /left out: monitor mon-sql is down/);
 });
 
 test('--json on every operation: what was done, its events and the management context after it', async () => {
@@ -111,6 +128,30 @@ test('--json on every operation: what was done, its events and the management co
 
 test('status tells a daemonised server that listens from a process that is gone, per instance, with --json', async () => {
   let probing = false;
+  const taps = JSON.stringify({
+    nftables: [
+      {
+        rule: {
+          family: 'netdev',
+          table: 'flowtap_taps',
+          chain: 'tap_ft0',
+          handle: 9,
+          comment: 'c1 web -> mon1',
+          expr: [{ counter: { packets: 3, bytes: 180 } }],
+        },
+      },
+      {
+        rule: {
+          family: 'netdev',
+          table: 'flowtap_taps',
+          chain: 'tap_ft0',
+          handle: 10,
+          comment: 'idle',
+          expr: [{ counter: { packets: 0, bytes: 0 } }],
+        },
+      },
+    ],
+  });
   const counters = JSON.stringify({
     nftables: [
       {
@@ -130,6 +171,7 @@ test('status tells a daemonised server that listens from a process that is gone,
     if (argv.join(' ') === 'ip netns pids ft-web-sql-m-mon1') return { stdout: '800\n' };
     if (argv[0] === 'nc' && probing) return { code: opts.ns === 'ft-web-sql-i-sql-0' ? 0 : 1 };
     if (argv.join(' ').startsWith('nft -j list table inet flowtap')) return { stdout: counters };
+    if (argv.join(' ').startsWith('nft -j list table netdev flowtap_taps')) return { stdout: taps };
     return undefined;
   });
   await cmdUp(capture(), 'examples/web-sql', { policy: [], mode: 'enforce', strategy: 'per-node', json: false }, env);
@@ -155,13 +197,21 @@ test('status tells a daemonised server that listens from a process that is gone,
   assert.equal(s.spec.strategy, 'per-node');
   assert.equal(s.addressing.instances['sql-0'].ip, '10.77.0.3');
   assert.equal(s.processes.find((p: { owner: string }) => p.owner === 'sql-0').alive, false);
-  assert.deepEqual(s.counters.node1, [{ rule: 'forward: in_sql_0 allow web', packets: 7, bytes: 420 }]);
+  // Both tables the backend applied, rules that matched only.
+  assert.deepEqual(s.counters.node1, [
+    { rule: 'flowtap forward: in_sql_0 allow web', packets: 7, bytes: 420 },
+    { rule: 'flowtap_taps tap_ft0: c1 web -> mon1', packets: 3, bytes: 180 },
+  ]);
   const text = capture();
   await cmdStatus(text, 'web-sql', false, env);
   const out = text.out_.join('\n');
   assert.match(out, /sql-0 +node1 +10\.77\.0\.3 +running +listening +3306 open \(2 processes\)/);
   assert.match(out, /web-0 +node1 +10\.77\.0\.2 +running +down +80 closed \(0 processes\)/);
   assert.match(out, /monitor mon1 +node1 +running, 1 processes, 0 notices/);
+  assert.match(
+    out,
+    /data-plane counters on node1 \(rules that matched\):\n +7 pkts +420 B  flowtap forward: in_sql_0 allow web\n +3 pkts +180 B  flowtap_taps tap_ft0: c1 web -> mon1/,
+  );
 });
 
 test('a damaged state file is a clear error naming the file and the field; down still removes what it finds', async () => {

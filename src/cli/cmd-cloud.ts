@@ -6,7 +6,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { prepareDeployment } from '../controller/index.js';
-import { readCounters } from '../dataplane/index.js';
 import { diag, FlowtapError } from '../diagnostics/index.js';
 import type { FlowTap } from '../flowtap/index.js';
 import { loadApp } from '../model/index.js';
@@ -82,7 +81,7 @@ export const prepare: Prepare = (spec, addressing) => {
   return {
     app: dep.app,
     addressing: dep.addressing,
-    dataplane: dep.dataplane,
+    desired: dep.desired,
     monitorCommand: monitorCommandFor(dep.contracts),
     summary: `${dep.ruleset.rules.length} firewall rules, ${dep.contracts.length} tap contracts`,
   };
@@ -122,6 +121,7 @@ export async function cmdDown(io: Io, appArg: string, json: boolean, env: CloudE
 }
 
 interface CounterRow {
+  /** `TABLE CHAIN: COMMENT` */
   rule: string;
   packets: number;
   bytes: number;
@@ -133,10 +133,11 @@ export async function cmdStatus(io: Io, appArg: string, json: boolean, env: Clou
   const ctx = cloud.context();
   const counters: Record<string, CounterRow[]> = {};
   for (const node of Object.keys(ctx.addressing.nodes)) {
-    const at = cloud.nodeAccess(node);
-    const c = await readCounters(at.system, at.ns ?? null, { family: 'inet', name: 'flowtap' });
+    const c = await cloud.counters(node);
     counters[node] = c.ok
-      ? c.value.filter((x) => x.packets > 0).map((x) => ({ rule: `${x.chain}: ${x.comment}`, packets: x.packets, bytes: x.bytes }))
+      ? c.value
+          .filter((x) => x.packets > 0)
+          .map((x) => ({ rule: `${x.table} ${x.chain}: ${x.comment}`, packets: x.packets, bytes: x.bytes }))
       : [];
   }
   if (json) {
@@ -164,7 +165,7 @@ function printStatus(io: Io, s: DeploymentStatus, counters: Record<string, Count
     io.out(`monitor ${m.monitor.padEnd(14)} ${m.node.padEnd(8)} ${m.health}, ${m.processes} processes, ${notices} notices`);
   }
   for (const [node, list] of Object.entries(counters)) {
-    io.out(`firewall counters on ${node} (rules that matched):`);
+    io.out(`data-plane counters on ${node} (rules that matched):`);
     for (const c of list) io.out(`  ${String(c.packets).padStart(8)} pkts ${String(c.bytes).padStart(10)} B  ${c.rule}`);
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Everything a deployment needs, computed from the descriptor and the policies only:
- * the inferred firewall, the compiled tap contracts, and each node's desired data plane.
+ * the inferred firewall, the compiled tap contracts, and each node's desired data plane (which
+ * a data-plane backend renders and applies, changing only what differs from what is in force).
  * `up`, every management operation and every reaction recompute it the same way, so the
  * rules in force always follow from the model and the current management context.
  *
@@ -14,7 +15,7 @@ import { inferFirewall, type Ruleset } from '../firewall/index.js';
 import { compileTaps, type FlowTap, type PolicySource } from '../flowtap/index.js';
 import { loadApp, planAddresses, type Addressing, type App } from '../model/index.js';
 import { ControllerCode } from './codes.js';
-import { nodeDesired, nodeScript } from './node-script.js';
+import { nodeDesired } from './node-script.js';
 
 export interface DeploymentOptions {
   policies: string[];
@@ -28,12 +29,8 @@ export interface Deployment {
   addressing: Addressing;
   ruleset: Ruleset;
   contracts: FlowTap[];
-  /** One node's desired state in the given context: what a data-plane backend renders. */
+  /** One node's desired state in the given context: what a data-plane backend renders and applies. */
   desired: (node: string, ctx: NodeContext) => NodeDesired;
-  /** One node's whole nft script in the given context. */
-  script: (node: string, ctx: NodeContext) => Result<string>;
-  /** As `script`, for the local cloud's apply (an edge): a script the renderers refuse throws FlowtapError. */
-  dataplane: (node: string, ctx: NodeContext) => string;
 }
 
 export function readPolicies(files: string[]): PolicySource[] {
@@ -71,17 +68,8 @@ export function planDeployment(input: DeploymentInput): Result<Deployment> {
     if (!compiled.ok) return fail(compiled.errors);
     contracts = compiled.value.contracts;
   }
-  const scriptInput = { app, ruleset, contracts, mode: input.mode, downMonitors: input.downMonitors };
-  const script = (node: string, ctx: NodeContext) => nodeScript(scriptInput, node, ctx);
-  return ok({
-    app,
-    addressing,
-    ruleset,
-    contracts,
-    desired: (node, ctx) => nodeDesired(scriptInput, node, ctx),
-    script,
-    dataplane: (node, ctx) => unwrap(script(node, ctx)),
-  });
+  const desired = { app, ruleset, contracts, mode: input.mode, downMonitors: input.downMonitors };
+  return ok({ app, addressing, ruleset, contracts, desired: (node, ctx) => nodeDesired(desired, node, ctx) });
 }
 
 export function prepareDeployment(descriptor: string, opts: DeploymentOptions, addressing?: Addressing): Deployment {

@@ -1,6 +1,7 @@
 /**
- * The desired data plane of one node, from the deployment and the current management context,
- * and its nft script (firewall and taps, replaced together in one transaction).
+ * The desired data plane of one node, from the deployment and the current management context
+ * (what a data-plane backend renders and applies), and, for tools that show or check a whole
+ * node at once, its nft script replacing both tables in one transaction.
  */
 import { fullScript, renderNodeConfig, type NodeContext, type NodeDesired } from '../dataplane/index.js';
 import type { Result } from '../diagnostics/index.js';

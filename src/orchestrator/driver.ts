@@ -12,7 +12,7 @@ export function localCloud(env: LocalCloudEnv): OrchestratorDriver {
         policies: spec.policies,
         strategy: spec.strategy,
         downMonitors: spec.downMonitors,
-        dataplane: d.dataplane,
+        desired: d.desired,
         monitorCommand: d.monitorCommand,
         summary: d.summary,
         prepare,

@@ -1,27 +1,33 @@
 /**
  * The local cloud's plan and operations against the recording system, without root: the exact
  * commands `up`, isolate, release, terminate, redeploy, move, status and down issue, in order.
- * (test/local-cloud*.test.ts run the same on real namespaces as root.)
+ * nft is answered by a small stand-in (FakeNft) that keeps the rules and their handles, so the
+ * data-plane commands are those the backend issues against the real one: a full replacement at
+ * `up`, then only the rules each operation changes. (test/local-cloud*.test.ts run the same on
+ * real namespaces as root.)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { inNamespace, RecordingSystem, type RecordedCall, type Responder } from '../system/index.js';
+import { inNamespace, RecordingSystem, type Responder } from '../system/index.js';
 import { localCloud } from './driver.js';
 import type { DeploymentSpec, LifecycleEvent, Orchestrator } from './lifecycle.js';
 import { LocalCloud } from './local-cloud.js';
-import { fakePrepare, repoFile, ROOT, specOf, testEnv } from './testing.js';
+import { fakePrepare, FakeNft, repoFile, ROOT, specOf, testEnv, type FakeLog } from './testing.js';
 
 const WEB_SQL = 'examples/web-sql/app.yaml';
 const DVD = 'examples/dvd-rental/app.yaml';
 
 async function upWith(descriptor: string, change: Partial<DeploymentSpec> = {}, responder?: Responder) {
-  const rec = new RecordingSystem(responder);
-  const env = testEnv(rec);
+  const nft = new FakeNft();
+  const rec = new RecordingSystem(nft.responder(responder));
+  const progress: string[] = [];
+  const env = { ...testEnv(rec), progress: (l: string) => progress.push(l) };
   const spec = specOf(descriptor, change);
-  const cloud = await localCloud(env).up(spec, fakePrepare());
-  return { rec, env, spec, cloud };
+  const log: Required<FakeLog> = { specs: [], desired: [] };
+  const cloud = await localCloud(env).up(spec, fakePrepare(log));
+  return { rec, env, spec, cloud, log, nft, progress };
 }
 
 /** Lines issued from here on: each operation is asserted on its own. */
@@ -30,11 +36,24 @@ function since(rec: RecordingSystem): () => string[] {
   return () => rec.commandLines().slice(from);
 }
 
-const nftInputs = (calls: RecordedCall[]) =>
-  calls.flatMap((c) =>
-    c.kind === 'run' && c.argv.includes('nft') && c.argv.at(-1) === '-' && !c.argv.includes('-c') ? [c.input ?? ''] : [],
-  );
-const firstLines = (scripts: string[]) => scripts.map((s) => s.split('\n')[0]);
+/** The scripts applied (not only checked) since call `from`. */
+const applied = (rec: RecordingSystem, from = 0) =>
+  rec.calls
+    .slice(from)
+    .flatMap((c) => (c.kind === 'run' && c.argv[0] === 'nft' && c.argv.includes('-f') && !c.argv.includes('-c') ? [c.input ?? ''] : []));
+/** Items logged since their length was `from`. */
+const after = <T>(list: T[], from: number) => list.slice(from);
+
+type Applied = {
+  config: { tables: { family: string; name: string; chains: { name: string; rules: { text: string }[] }[] }[] };
+  handles: Record<string, number[]>;
+  stamp: string;
+};
+const record = (env: { stateDir: string }, app: string): Record<string, Applied> =>
+  JSON.parse(readFileSync(join(env.stateDir, `${app}.json`), 'utf8')).dataplane;
+/** The rules of a recorded configuration as FakeNft lists them: what must be in force. */
+const recorded = (a: Applied) =>
+  a.config.tables.flatMap((t) => t.chains.flatMap((c) => c.rules.map((r) => `${t.family} ${t.name} ${c.name}: ${r.text}`)));
 const pidsOf = (rec: RecordingSystem, ns: string) => rec.calls.flatMap((c) => (c.kind === 'daemon' && c.ns === ns ? [c.pid] : []));
 
 function events(cloud: Orchestrator): LifecycleEvent[] {
@@ -44,7 +63,7 @@ function events(cloud: Orchestrator): LifecycleEvent[] {
 }
 
 test('up: namespaces, links, routes, the data plane per node, then monitors and instances in dependency order', async () => {
-  const { rec, env, spec } = await upWith(WEB_SQL);
+  const { rec, env, spec, log, nft, progress } = await upWith(WEB_SQL);
   const lines = rec.commandLines();
   assert.deepEqual(
     lines.filter((l) => l.startsWith('ip netns add ')),
@@ -78,19 +97,39 @@ test('up: namespaces, links, routes, the data plane per node, then monitors and 
       'ip netns exec ft-web-sql-n-node1 sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.default.send_redirects=0',
     ),
   );
-  // After the topology: check, then apply, the node's script; monitors; sql before web (web calls it), each waited for.
+  // After the topology: check, then apply, the node's tables whole (nft echoes the handles); monitors;
+  // sql before web (web calls it), each waited for.
   const run = env.stateDir;
   const last = lines.indexOf('ip -n ft-web-sql-n-node1 route add 10.77.0.3/32 dev ft1');
   assert.deepEqual(lines.slice(last + 1), [
     'ip netns exec ft-web-sql-n-node1 nft -c -f -',
-    'ip netns exec ft-web-sql-n-node1 nft -f -',
+    'ip netns exec ft-web-sql-n-node1 nft -e -a -f -',
     `daemon ip netns exec ft-web-sql-m-mon1 flowtap monitor --iface any --app ${spec.descriptor} --log-dir ${run}/web-sql/mon1`,
     `daemon ip netns exec ft-web-sql-i-sql-0 bash examples/dvd-rental/db/postgres.sh start ${run}/web-sql/sql-0 3306 10.77.0.3`,
     'ip netns exec ft-web-sql-i-sql-0 nc -z -w 1 10.77.0.3 3306',
     'daemon ip netns exec ft-web-sql-i-web-0 node dist/examples/web-sql/server/server.js',
     'ip netns exec ft-web-sql-i-web-0 nc -z -w 1 10.77.0.2 80',
   ]);
-  assert.deepEqual(firstLines(nftInputs(rec.calls)), ['# node1 mode=enforce strategy=per-node down= isolated= terminated=']);
+  assert.deepEqual(log.desired, ['# node1 mode=enforce strategy=per-node down= isolated= terminated=']);
+  // Both tables replaced in one transaction, with the stamp that later updates check.
+  const [script] = applied(rec);
+  const { node1 } = record(env, 'web-sql');
+  assert.match(node1.stamp, /^ft_applied_[0-9a-f]{12}$/);
+  assert.ok(
+    script.startsWith('table inet flowtap\ndelete table inet flowtap\ntable netdev flowtap_taps\ndelete table netdev flowtap_taps\n'),
+  );
+  assert.ok(script.endsWith(`add chain inet flowtap ${node1.stamp}\nadd chain netdev flowtap_taps ${node1.stamp}\n`));
+  // What is in force is what the state records, every handle learned from the echo.
+  assert.deepEqual(nft.rules('ft-web-sql-n-node1'), recorded(node1));
+  assert.ok(
+    Object.values(node1.handles)
+      .flat()
+      .every((h) => h > 0),
+  );
+  assert.match(
+    progress.find((l) => l.startsWith('data plane on node1'))!,
+    /^data plane on node1: full \(\d+ rules: nothing applied on this node yet\) in \d+ ms$/,
+  );
   const daemons = rec.calls.filter((c) => c.kind === 'daemon');
   assert.ok(daemons.every((d) => d.cwd === ROOT));
   // Placeholders are filled with the addresses the cloud chose.
@@ -127,12 +166,12 @@ test('up on two nodes: VXLAN between them, tap tunnels to remote monitors, one s
     ),
   );
   assert.deepEqual(
-    lines.filter((l) => / nft -(c -)?f -$/.test(l)),
+    lines.filter((l) => /-n-node\d nft /.test(l)),
     [
       'ip netns exec ft-dvd-rental-n-node1 nft -c -f -',
       'ip netns exec ft-dvd-rental-n-node2 nft -c -f -',
-      'ip netns exec ft-dvd-rental-n-node1 nft -f -',
-      'ip netns exec ft-dvd-rental-n-node2 nft -f -',
+      'ip netns exec ft-dvd-rental-n-node1 nft -e -a -f -',
+      'ip netns exec ft-dvd-rental-n-node2 nft -e -a -f -',
     ],
   );
   assert.deepEqual(
@@ -142,39 +181,117 @@ test('up on two nodes: VXLAN between them, tap tunnels to remote monitors, one s
   assert.equal(rec.calls.filter((c) => c.kind === 'daemon' && c.ns?.includes('-m-')).length, 5);
 });
 
-test('isolate and release re-render every node from the current context, nothing else', async () => {
-  const { rec, cloud } = await upWith(WEB_SQL);
+test('isolate and release re-render every node from the current context and change only the rules they need', async () => {
+  const { rec, env, cloud, log, nft, progress } = await upWith(WEB_SQL);
+  const NODE = 'ft-web-sql-n-node1';
   const seen = events(cloud);
+  const handleOf = (comment: string) => {
+    const a = record(env, 'web-sql').node1;
+    for (const t of a.config.tables)
+      for (const c of t.chains) {
+        const i = c.rules.findIndex((r) => r.text.endsWith(`comment "${comment}"`));
+        if (i >= 0) return a.handles[`${t.family} ${t.name} ${c.name}`][i];
+      }
+    return undefined;
+  };
+  const untouched = handleOf('in_sql_0 default');
+  const { stamp } = record(env, 'web-sql').node1;
   let lines = since(rec);
-  let from = rec.calls.length;
+  let from = { calls: rec.calls.length, desired: log.desired.length, progress: progress.length };
   await cloud.isolate('web-0');
-  assert.deepEqual(lines(), ['ip netns exec ft-web-sql-n-node1 nft -c -f -', 'ip netns exec ft-web-sql-n-node1 nft -f -']);
-  assert.deepEqual(firstLines(nftInputs(rec.calls.slice(from))), [
-    '# node1 mode=enforce strategy=per-node down= isolated=web-0 terminated=',
-  ]);
+  // One check and one transaction: the stamp first, web-0's allow rules out by handle, the quarantine in.
+  assert.deepEqual(lines(), [`ip netns exec ${NODE} nft -c -f -`, `ip netns exec ${NODE} nft -f -`]);
+  const [script] = applied(rec, from.calls);
+  assert.deepEqual(script.split('\n').slice(0, 2), [`flush chain inet flowtap ${stamp}`, `flush chain netdev flowtap_taps ${stamp}`]);
+  assert.match(script, /^insert rule inet flowtap forward iifname "ft0" counter drop comment "quarantine"$/m);
+  assert.match(script, /^delete rule inet flowtap eg_web_0 handle \d+$/m);
+  assert.doesNotMatch(script, /delete table|flush chain inet flowtap (forward|in_sql_0)/);
+  assert.deepEqual(after(log.desired, from.desired), ['# node1 mode=enforce strategy=per-node down= isolated=web-0 terminated=']);
+  const said = after(progress, from.progress);
+  assert.equal(said.length, 1);
+  assert.match(said[0], /^data plane on node1: incremental \(\+3 -2 rules\) in \d+ ms$/);
+  assert.equal(handleOf('in_sql_0 default'), untouched, 'a rule the change does not touch stays the same rule (and keeps its counter)');
+  assert.deepEqual(nft.rules(NODE), recorded(record(env, 'web-sql').node1));
   assert.equal(cloud.context().status['web-0'], 'isolated');
   lines = since(rec);
-  from = rec.calls.length;
+  from = { calls: rec.calls.length, desired: log.desired.length, progress: progress.length };
   await cloud.release('web-0');
-  assert.deepEqual(lines(), ['ip netns exec ft-web-sql-n-node1 nft -c -f -', 'ip netns exec ft-web-sql-n-node1 nft -f -']);
-  assert.deepEqual(firstLines(nftInputs(rec.calls.slice(from))), ['# node1 mode=enforce strategy=per-node down= isolated= terminated=']);
+  // The quarantine rules were added without asking their handles back: one listing learns them.
+  assert.deepEqual(lines(), [
+    `ip netns exec ${NODE} nft -j list table inet flowtap`,
+    `ip netns exec ${NODE} nft -j list table netdev flowtap_taps`,
+    `ip netns exec ${NODE} nft -c -f -`,
+    `ip netns exec ${NODE} nft -f -`,
+  ]);
+  assert.match(applied(rec, from.calls)[0], /^delete rule inet flowtap forward handle \d+$/m);
+  assert.deepEqual(after(log.desired, from.desired), ['# node1 mode=enforce strategy=per-node down= isolated= terminated=']);
+  assert.match(progress.at(-1)!, /^data plane on node1: incremental \(\+2 -3 rules\)/);
+  assert.equal(handleOf('in_sql_0 default'), untouched);
+  assert.deepEqual(nft.rules(NODE), recorded(record(env, 'web-sql').node1));
   assert.deepEqual(
     seen.map((e) => `${e.type} ${e.instance} ${e.node}`),
     ['isolated web-0 node1', 'released web-0 node1'],
   );
 });
 
+test('another process attaching applies incrementally from the recorded state; a stale record becomes a full replacement', async () => {
+  const { rec, env, nft } = await upWith(WEB_SQL);
+  const NODE = 'ft-web-sql-n-node1';
+  const progress: string[] = [];
+  const other = await localCloud({ ...env, progress: (l) => progress.push(l) }).attach('web-sql', fakePrepare());
+  let lines = since(rec);
+  await other.isolate('web-0');
+  assert.deepEqual(lines(), [`ip netns exec ${NODE} nft -c -f -`, `ip netns exec ${NODE} nft -f -`]);
+  assert.match(progress.at(-1)!, /: incremental /);
+  // The tables are replaced behind the record's back (its stamp is no longer there): nft refuses
+  // the update, and the tables are replaced whole instead, never patched by stale handles.
+  const file = join(env.stateDir, 'web-sql.json');
+  const state = JSON.parse(readFileSync(file, 'utf8'));
+  state.dataplane.node1.stamp = 'ft_applied_000000000000';
+  writeFileSync(file, JSON.stringify(state));
+  const third = await localCloud({ ...env, progress: (l) => progress.push(l) }).attach('web-sql', fakePrepare());
+  lines = since(rec);
+  const from = rec.calls.length;
+  await third.release('web-0');
+  assert.deepEqual(lines(), [
+    `ip netns exec ${NODE} nft -j list table inet flowtap`,
+    `ip netns exec ${NODE} nft -j list table netdev flowtap_taps`,
+    `ip netns exec ${NODE} nft -c -f -`,
+    `ip netns exec ${NODE} nft -c -f -`,
+    `ip netns exec ${NODE} nft -f -`,
+    `ip netns exec ${NODE} nft -e -a -f -`,
+  ]);
+  assert.match(applied(rec, from)[0], /^flush chain inet flowtap ft_applied_000000000000$/m);
+  assert.match(
+    progress.at(-1)!,
+    /^data plane on node1: full \(\d+ rules: the incremental update was refused \(.*No such file or directory/,
+  );
+  const now = record(env, 'web-sql').node1;
+  assert.notEqual(now.stamp, 'ft_applied_000000000000');
+  assert.deepEqual(nft.rules(NODE), recorded(now));
+});
+
 test('a rejected script leaves every node as it was: nothing is applied when a check fails', async () => {
   let reject = false;
-  const { rec, cloud } = await upWith(DVD, {}, (argv, opts) =>
+  const { rec, cloud, nft } = await upWith(DVD, {}, (argv, opts) =>
     reject && argv.includes('-c') && inNamespace(opts.ns, argv).includes('ft-dvd-rental-n-node2')
       ? { code: 1, stderr: '/dev/stdin:3:1-5: Error: syntax error' }
       : undefined,
   );
   reject = true;
+  const inForce = ['node1', 'node2'].map((n) => nft.rules(`ft-dvd-rental-n-${n}`));
   const lines = since(rec);
   await assert.rejects(cloud.isolate('db-0'), (e: Error) => /syntax error/.test(e.message));
-  assert.deepEqual(lines(), ['ip netns exec ft-dvd-rental-n-node1 nft -c -f -', 'ip netns exec ft-dvd-rental-n-node2 nft -c -f -']);
+  // node2's update is refused, and so is the full replacement it would fall back to: nothing is applied anywhere.
+  assert.deepEqual(lines(), [
+    'ip netns exec ft-dvd-rental-n-node1 nft -c -f -',
+    'ip netns exec ft-dvd-rental-n-node2 nft -c -f -',
+    'ip netns exec ft-dvd-rental-n-node2 nft -c -f -',
+  ]);
+  assert.deepEqual(
+    ['node1', 'node2'].map((n) => nft.rules(`ft-dvd-rental-n-${n}`)),
+    inForce,
+  );
 });
 
 test('terminate stops the recorded process and whatever else lives in the namespace, removes it and its route', async () => {
@@ -207,11 +324,12 @@ test('terminate stops the recorded process and whatever else lives in the namesp
 });
 
 test('redeploy: terminate, the same plan again at the same address, rules, then the process once it listens', async () => {
-  const { rec, env, cloud } = await upWith(WEB_SQL);
+  const { rec, env, cloud, log, nft } = await upWith(WEB_SQL);
   const [pid] = pidsOf(rec, 'ft-web-sql-i-sql-0');
   const seen = events(cloud);
   const lines = since(rec);
-  const from = rec.calls.length;
+  const from = log.desired.length;
+  const before = nft.rules('ft-web-sql-n-node1');
   await cloud.redeploy('sql-0');
   const got = lines();
   assert.deepEqual(got.slice(0, 8), [
@@ -224,18 +342,22 @@ test('redeploy: terminate, the same plan again at the same address, rules, then 
     'ip netns exec ft-web-sql-n-node1 nft -f -',
     'ip netns add ft-web-sql-i-sql-0',
   ]);
-  assert.deepEqual(got.slice(-5), [
+  // Back in: the handles of the rules terminate added are listed first.
+  assert.deepEqual(got.slice(-7), [
     'ip -n ft-web-sql-n-node1 route add 10.77.0.3/32 dev ft1',
+    'ip netns exec ft-web-sql-n-node1 nft -j list table inet flowtap',
+    'ip netns exec ft-web-sql-n-node1 nft -j list table netdev flowtap_taps',
     'ip netns exec ft-web-sql-n-node1 nft -c -f -',
     'ip netns exec ft-web-sql-n-node1 nft -f -',
     `daemon ip netns exec ft-web-sql-i-sql-0 bash examples/dvd-rental/db/postgres.sh start ${env.stateDir}/web-sql/sql-0 3306 10.77.0.3`,
     'ip netns exec ft-web-sql-i-sql-0 nc -z -w 1 10.77.0.3 3306',
   ]);
-  // Terminated while it was down, running again after.
-  assert.deepEqual(firstLines(nftInputs(rec.calls.slice(from))), [
+  // Terminated while it was down, running again after: the same rules as before.
+  assert.deepEqual(after(log.desired, from), [
     '# node1 mode=enforce strategy=per-node down= isolated= terminated=sql-0',
     '# node1 mode=enforce strategy=per-node down= isolated= terminated=',
   ]);
+  assert.deepEqual(nft.rules('ft-web-sql-n-node1'), before);
   assert.deepEqual(
     seen.map((e) => e.type),
     ['terminated', 'deploying', 'deployed'],
@@ -360,11 +482,11 @@ test('status: running, listening or down per instance, from the namespace pids a
 });
 
 test('attach renders from the recorded spec: strategy, mode and monitors down survive every operation', async () => {
-  const { rec, env } = await upWith(DVD, { strategy: 'per-app', mode: 'audit', downMonitors: ['mon-sql'], policies: ['/p/database.dl'] });
+  const { env } = await upWith(DVD, { strategy: 'per-app', mode: 'audit', downMonitors: ['mon-sql'], policies: ['/p/database.dl'] });
   // Another process attaches with nothing but the application's name.
   const rendered: DeploymentSpec[] = [];
-  const cloud = await localCloud(env).attach('dvd-rental', fakePrepare(rendered));
-  const from = rec.calls.length;
+  const headers: string[] = [];
+  const cloud = await localCloud(env).attach('dvd-rental', fakePrepare({ specs: rendered, desired: headers }));
   await cloud.isolate('db-0');
   await cloud.release('db-0');
   await cloud.terminate('shipping-0');
@@ -374,7 +496,6 @@ test('attach renders from the recorded spec: strategy, mode and monitors down su
     rendered.map((s) => [s.strategy, s.mode, s.downMonitors.join(), s.policies.join()]),
     [['per-app', 'audit', 'mon-sql', '/p/database.dl']],
   );
-  const headers = firstLines(nftInputs(rec.calls.slice(from)));
   assert.ok(headers.length >= 10);
   assert.ok(
     headers.every((h) => h.includes('mode=audit strategy=per-app down=mon-sql')),
@@ -384,19 +505,22 @@ test('attach renders from the recorded spec: strategy, mode and monitors down su
 
 test('reconfigure changes the spec, re-renders every node, restarts monitors, and the change is recorded', async () => {
   const { rec, env } = await upWith(WEB_SQL);
-  const cloud = await localCloud(env).attach('web-sql', fakePrepare());
+  const headers: string[] = [];
+  const progress: string[] = [];
+  const cloud = await localCloud({ ...env, progress: (l) => progress.push(l) }).attach('web-sql', fakePrepare({ desired: headers }));
   const lines = since(rec);
-  const from = rec.calls.length;
   await cloud.reconfigure({ downMonitors: ['mon1'], mode: 'audit' });
+  // Audit mode changes the forward chain's policy: no incremental form, the tables are replaced whole.
   assert.deepEqual(lines().slice(0, 3), [
     'ip netns exec ft-web-sql-n-node1 nft -c -f -',
-    'ip netns exec ft-web-sql-n-node1 nft -f -',
+    'ip netns exec ft-web-sql-n-node1 nft -e -a -f -',
     `stop ${pidsOf(rec, 'ft-web-sql-m-mon1')[0]}`,
   ]);
+  assert.match(progress[0], /^data plane on node1: full \(\d+ rules: chain forward in inet flowtap changed its hook or policy\)/);
   assert.match(lines()[3], /^daemon ip netns exec ft-web-sql-m-mon1 flowtap monitor /);
-  assert.deepEqual(firstLines(nftInputs(rec.calls.slice(from))), ['# node1 mode=audit strategy=per-node down=mon1 isolated= terminated=']);
+  assert.deepEqual(headers, ['# node1 mode=audit strategy=per-node down=mon1 isolated= terminated=']);
   const again: DeploymentSpec[] = [];
-  const later = await localCloud(env).attach('web-sql', fakePrepare(again));
+  const later = await localCloud(env).attach('web-sql', fakePrepare({ specs: again }));
   assert.equal(later.spec().mode, 'audit');
   assert.deepEqual(again[0].downMonitors, ['mon1']);
   await assert.rejects(later.reconfigure({ downMonitors: ['mon9'] }), /no monitor named "mon9"/);
@@ -472,7 +596,7 @@ test('an instance that never listens fails up, and the state says so for `down`'
   const env = { ...testEnv(rec), readyTimeout: 0.3 };
   const seen: string[] = [];
   await assert.rejects(
-    LocalCloud.up(...(await appOf(WEB_SQL)), { ...env, dataplane: () => '', progress: (l) => seen.push(l) }),
+    LocalCloud.up(...(await appOf(WEB_SQL)), { ...env, desired: fakePrepare()(specOf(WEB_SQL)).desired, progress: (l) => seen.push(l) }),
     (e: Error) => /instance sql-0 did not become ready: port 3306 on 10\.77\.0\.3 still closed/.test(e.message),
   );
   assert.equal(JSON.parse(readFileSync(join(env.stateDir, 'web-sql.json'), 'utf8')).phase, 'failed');

@@ -3,16 +3,22 @@
  * machine, with real processes. Every command and process goes through the system driver;
  * what it creates is recorded in a state file after every step, so `status` and `down` work
  * from another shell and after a crash.
+ *
+ * Each node's data plane goes through the nftables backend (node namespace = the node's
+ * namespace): `up` replaces the tables whole, every later change (an operation, a new spec)
+ * changes only the rules that differ, so the counters of the others survive. What the backend
+ * applied last is kept in the state file, so a process that attaches later does the same.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { diag, FlowtapError } from '../diagnostics/index.js';
+import { diag, FlowtapError, type Diagnostic, type Result } from '../diagnostics/index.js';
 import { OrchestratorCode } from './codes.js';
 import type { Addressing, App, Attachment } from '../model/index.js';
-import { applyNft, checkNft } from '../dataplane/index.js';
+import { nftBackend, type ApplyReport, type NftBackend, type NftNodeConfig, type RuleCounter } from '../dataplane/index.js';
 import { mustRun, realSystem, type System } from '../system/index.js';
 import {
   EventHub,
+  type Deployed,
   type DeploymentSpec,
   type DeploymentStatus,
   type DownReport,
@@ -53,8 +59,8 @@ export interface LocalCloudEnv {
 }
 
 export interface LocalCloudOptions extends LocalCloudEnv {
-  /** The complete nft script (firewall and taps) for one node in the current context. */
-  dataplane: (node: string, ctx: ManagementContext) => string;
+  /** One node's desired data plane (firewall and taps) in the current context. */
+  desired: Deployed['desired'];
   mode?: DeploymentSpec['mode'];
   policies?: string[];
   strategy?: DeploymentSpec['strategy'];
@@ -71,7 +77,8 @@ export class LocalCloud implements Orchestrator {
   private readonly hub = new EventHub();
   private readonly system: System;
   private readonly progress: (line: string) => void;
-  private dataplane: LocalCloudOptions['dataplane'];
+  private readonly backend: NftBackend;
+  private desired: LocalCloudOptions['desired'];
   private monitorCommand: MonitorCommand | undefined;
 
   private constructor(
@@ -82,8 +89,13 @@ export class LocalCloud implements Orchestrator {
   ) {
     this.system = opts.system ?? realSystem;
     this.progress = opts.progress ?? (() => {});
-    this.dataplane = opts.dataplane;
+    this.desired = opts.desired;
     this.monitorCommand = opts.monitorCommand;
+    this.backend = nftBackend({
+      system: this.system,
+      nsOf: (node) => nodeNs(app.name, node),
+      applied: new Map(Object.entries(state.dataplane ?? {})),
+    });
   }
 
   /** Creates the whole cloud. On failure everything made so far is left recorded for `down`. */
@@ -145,7 +157,7 @@ export class LocalCloud implements Orchestrator {
           file: store.file(appName),
         }),
       );
-    return new LocalCloud(d.app, state, store, { ...env, dataplane: d.dataplane, monitorCommand: d.monitorCommand, prepare });
+    return new LocalCloud(d.app, state, store, { ...env, desired: d.desired, monitorCommand: d.monitorCommand, prepare });
   }
 
   onEvent(listener: LifecycleListener): () => void {
@@ -247,21 +259,41 @@ export class LocalCloud implements Orchestrator {
     await this.startMonitors();
   }
 
-  /** Applies every node's nft script, each atomically; a rejected script leaves that node's previous rules. */
-  async applyDataplane(nodes: string[] = this.app.nodes.map((n) => n.name)): Promise<void> {
+  /**
+   * Brings every node's data plane to the current context, each node in one atomic nft
+   * transaction that changes only what differs from what it applied last. Every node is
+   * rendered and checked before any is changed: a configuration that fails to render or that
+   * nft refuses anywhere leaves every node as it was.
+   */
+  async applyDataplane(nodes: string[] = this.app.nodes.map((n) => n.name)): Promise<Record<string, ApplyReport>> {
     const ctx = this.context();
-    // Render and check every node first, so one node's bad script cannot leave the nodes
-    // half updated: either every node gets its new rules or none does.
-    const scripts = nodes.map((node) => ({ node, ns: nodeNs(this.app.name, node), script: this.dataplane(node, ctx) }));
-    for (const s of scripts) {
-      const c = await checkNft(this.system, s.ns, s.script);
-      if (!c.ok) throw new FlowtapError(c.errors);
+    const errors: Diagnostic[] = [];
+    const configs: { node: string; config: NftNodeConfig }[] = [];
+    for (const node of nodes) {
+      const r = this.backend.render(this.desired(node, ctx));
+      if (r.ok) configs.push({ node, config: r.value });
+      else errors.push(...r.errors);
     }
-    for (const s of scripts) {
-      const r = await applyNft(this.system, s.ns, s.script);
+    if (errors.length) throw new FlowtapError(errors);
+    for (const c of configs) {
+      const r = await this.backend.check(c.node, c.config);
       if (!r.ok) throw new FlowtapError(r.errors);
-      this.progress(`data plane applied on ${s.node}`);
     }
+    const reports: Record<string, ApplyReport> = {};
+    try {
+      for (const c of configs) {
+        const t0 = performance.now();
+        const r = await this.backend.apply(c.node, c.config);
+        if (!r.ok) throw new FlowtapError(r.errors);
+        reports[c.node] = r.value;
+        this.progress(`data plane on ${c.node}: ${describeApply(r.value)} in ${(performance.now() - t0).toFixed(0)} ms`);
+      }
+    } finally {
+      // Whatever was applied, on whichever node, before a failure: the next apply starts from it.
+      this.state.dataplane = Object.fromEntries(this.backend.applied);
+      this.save();
+    }
+    return reports;
   }
 
   private async startInstance(name: string): Promise<void> {
@@ -397,14 +429,14 @@ export class LocalCloud implements Orchestrator {
           diag(OrchestratorCode.UNKNOWN_MONITOR, `no monitor named "${m}" in ${this.app.name}`, { field: 'downMonitors' }),
         );
     const d = prepare(spec, this.state.addressing);
-    const previous = { dataplane: this.dataplane, monitorCommand: this.monitorCommand };
-    this.dataplane = d.dataplane;
+    const previous = { desired: this.desired, monitorCommand: this.monitorCommand };
+    this.desired = d.desired;
     this.monitorCommand = d.monitorCommand;
     try {
       await this.applyDataplane();
     } catch (e) {
-      // Every node's script is checked before any is applied: a spec nft rejects changes nothing.
-      this.dataplane = previous.dataplane;
+      // Every node is rendered and checked before any is changed: a spec nft rejects changes nothing.
+      this.desired = previous.desired;
       this.monitorCommand = previous.monitorCommand;
       throw e;
     }
@@ -422,9 +454,18 @@ export class LocalCloud implements Orchestrator {
 
   /** How to run commands where a node's data plane lives (its namespace). */
   nodeAccess(node: string): { system: System; ns: string } {
-    if (!this.state.addressing.nodes[node])
-      throw new FlowtapError(diag(OrchestratorCode.UNKNOWN_NODE, `no node named "${node}" in ${this.app.name}`));
+    this.node(node);
     return { system: this.system, ns: nodeNs(this.app.name, node) };
+  }
+
+  async counters(node: string): Promise<Result<RuleCounter[]>> {
+    this.node(node);
+    return this.backend.counters(node);
+  }
+
+  private node(name: string): void {
+    if (!this.state.addressing.nodes[name])
+      throw new FlowtapError(diag(OrchestratorCode.UNKNOWN_NODE, `no node named "${name}" in ${this.app.name}`));
   }
 
   async status(opts: StatusOptions = {}): Promise<DeploymentStatus> {
@@ -499,6 +540,15 @@ export class LocalCloud implements Orchestrator {
 function instanceHealth(processes: number, open: boolean[], probed = true): InstanceHealth {
   if (processes === 0) return 'down';
   return probed && open.length > 0 && open.every(Boolean) ? 'listening' : 'running';
+}
+
+function describeApply(r: ApplyReport): string {
+  if (r.kind === 'unchanged') return 'unchanged';
+  if (r.kind === 'incremental')
+    return r.rulesAdded || r.rulesRemoved
+      ? `incremental (+${r.rulesAdded} -${r.rulesRemoved} rules)`
+      : 'incremental (sets and chains only, no rule)';
+  return `full (${r.rulesAdded} rules${r.reason ? `: ${r.reason}` : ''})`;
 }
 
 /** Next unused host address in a node's subnet. */

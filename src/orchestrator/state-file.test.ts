@@ -21,6 +21,30 @@ const good: CloudState = {
   processes: [{ owner: 'web-0', ns: 'ft-web-sql-i-web-0', pid: 12, argv: ['node', 'x.js'], log: '/x/log' }],
   isolated: [],
   terminated: [],
+  dataplane: {
+    node1: {
+      config: {
+        node: 'node1',
+        tables: [
+          {
+            family: 'inet',
+            name: 'flowtap',
+            sets: [{ name: 'svc_web', spec: ['type ipv4_addr', 'flags interval'], elements: ['10.77.0.2'] }],
+            chains: [
+              {
+                name: 'forward',
+                base: 'type filter hook forward priority filter; policy drop;',
+                rules: [{ text: 'ip daddr @svc_web counter accept comment "r1 req0"', comment: 'r1 req0', counted: true, notes: ['# r1'] }],
+              },
+              { name: 'in_web_0', rules: [], trailing: ['# nothing else'] },
+            ],
+          },
+        ],
+      },
+      handles: { 'inet flowtap forward': [4], 'inet flowtap in_web_0': [] },
+      stamp: 'ft_applied_0123456789ab',
+    },
+  },
 };
 
 test('the whole spec survives a save and a load, in the folder it was told', () => {
@@ -30,6 +54,10 @@ test('the whole spec survives a save and a load, in the folder it was told', () 
   const back = store.load('web-sql');
   assert.ok(back.ok);
   assert.deepEqual(back.value, good);
+  // A record written before there was a data-plane record still loads: the next apply is a full one.
+  const { dataplane: _, ...older } = good;
+  store.save(older);
+  assert.deepEqual(store.load('web-sql'), { ok: true, value: older });
   assert.deepEqual(store.load('other'), { ok: true, value: null });
   store.remove('web-sql');
   assert.deepEqual(store.load('web-sql'), { ok: true, value: null });
@@ -54,6 +82,25 @@ test('a damaged state file is an error naming the file and the field', () => {
   const old = bad((s) => delete s.version);
   assert.equal(old.length, 1);
   assert.match(old[0].message, /version null, this flowtap reads version 2/);
+  // What goes back into nft scripts cannot carry a second statement; handles are numbers (-1: unknown).
+  const tables = (s: any) => s.dataplane.node1.config.tables;
+  assert.deepEqual(bad((s) => (s.dataplane.node1.stamp = 'x; flush ruleset'))[0].loc, { file, field: 'dataplane.node1.stamp' });
+  assert.deepEqual(
+    bad((s) => (tables(s)[0].sets[0].elements = ['10.77.0.2 }; flush ruleset; add element inet flowtap svc_web { 1.2.3.4']))[0].loc,
+    {
+      file,
+      field: 'dataplane.node1.config.tables[0].sets[0].elements[0]',
+    },
+  );
+  assert.deepEqual(bad((s) => (tables(s)[0].chains[1].name = 'in_web_0\nflush ruleset'))[0].loc, {
+    file,
+    field: 'dataplane.node1.config.tables[0].chains[1].name',
+  });
+  assert.deepEqual(bad((s) => (s.dataplane.node1.handles['inet flowtap forward'] = [-2]))[0].loc, {
+    file,
+    field: 'dataplane.node1.handles.inet flowtap forward[0]',
+  });
+  assert.deepEqual(bad((s) => (tables(s)[0].family = 'arp'))[0].loc, { file, field: 'dataplane.node1.config.tables[0].family' });
   const notJson = parseState('{"app": ', file);
   assert.ok(!notJson.ok && notJson.errors[0].loc?.file === file && /not JSON/.test(notJson.errors[0].message));
 });

@@ -2,7 +2,9 @@
  * What `up` made, on disk, so `status`, `down` and every operation work from another shell.
  * Written after every step that creates something, so a crash mid-`up` still leaves an
  * accurate record. It keeps the whole deployment spec (policies, mode, strategy, monitors
- * down): an operation re-renders from it, never from defaults. Validated on load, since a
+ * down): an operation re-renders from it, never from defaults. It also keeps, per node, what
+ * the data-plane backend applied last (its tables, rule handles and stamp), so the next
+ * operation, from whatever process, changes only the rules it needs. Validated on load, since a
  * person or a crash may have damaged it.
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -10,6 +12,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { diag, fail, ok, type Result } from '../diagnostics/index.js';
 import { OrchestratorCode } from './codes.js';
+import type { NftApplied } from '../dataplane/index.js';
 import { formatField, type Addressing } from '../model/index.js';
 import type { DeploymentSpec } from './lifecycle.js';
 
@@ -38,12 +41,41 @@ export interface CloudState {
   isolated: string[];
   /** Instances terminated (namespace removed, not redeployed yet). */
   terminated: string[];
+  /**
+   * What the nftables backend applied last, per node. Absent (a record written before there
+   * was one, or lost): the next apply replaces the node's tables whole. A stale one is safe:
+   * the backend's stamp check turns it into a full replacement too.
+   */
+  dataplane?: Record<string, NftApplied>;
 }
 
 const name = z.string().min(1);
 const attachment = z.strictObject({ instance: name, node: name, port: name, ip: name, mac: name });
 const monitorAttachment = z.strictObject({ monitor: name, node: name, port: name, ip: name, mac: name });
 const nodeAddress = z.strictObject({ ip: name, index: z.number().int().nonnegative(), subnet: name, gateway: name });
+
+/*
+ * Parts of the applied record go back into nft scripts (the stamp, the names of chains and
+ * sets to remove, set elements to delete): a damaged file must not be able to smuggle a
+ * statement into one. The rest is only compared with what is rendered anew.
+ */
+const nftName = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'expected an nft identifier');
+const nftText = z.string().regex(/^[^\n\r;]*$/, 'expected one nft expression (no line break or ";")');
+const nftLine = z.string().regex(/^[^\n\r]*$/, 'expected one line');
+const nftRule = z.strictObject({ text: nftLine, comment: nftLine, counted: z.boolean(), notes: z.array(z.string()).optional() });
+const nftTable = z.strictObject({
+  family: z.enum(['inet', 'ip', 'netdev', 'bridge']),
+  name: nftName,
+  sets: z.array(z.strictObject({ name: nftName, spec: z.array(nftLine), elements: z.array(nftText) })),
+  chains: z.array(
+    z.strictObject({ name: nftName, base: nftLine.optional(), rules: z.array(nftRule), trailing: z.array(z.string()).optional() }),
+  ),
+});
+const nftApplied = z.strictObject({
+  config: z.strictObject({ node: name, tables: z.array(nftTable) }),
+  handles: z.record(z.string(), z.array(z.number().int().min(-1))),
+  stamp: nftName,
+});
 
 const stateSchema: z.ZodType<CloudState> = z.strictObject({
   version: z.literal(STATE_VERSION),
@@ -69,6 +101,7 @@ const stateSchema: z.ZodType<CloudState> = z.strictObject({
   ),
   isolated: z.array(name),
   terminated: z.array(name),
+  dataplane: z.record(z.string(), nftApplied).optional(),
 });
 
 /** Where state lives unless told otherwise: FLOWTAP_STATE_DIR, else /var/lib/flowtap. */

@@ -1,14 +1,16 @@
 /**
  * Test helpers for the local cloud without root: the example descriptors, a state folder of
- * the test's own, and a stand-in for the controller whose nft scripts say what they were
- * rendered from, so a test sees which spec and context reached the data plane.
+ * the test's own, a stand-in for the controller that logs what every desired state it hands
+ * out was rendered from (so a test sees which spec and context reached the data plane), and
+ * nft's echo of a full replacement, so the backend learns rule handles as it would from nft.
  */
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inferFirewall } from '../firewall/index.js';
 import { loadApp, planAddresses } from '../model/index.js';
-import type { System } from '../system/index.js';
+import type { Responder, RunResult, System } from '../system/index.js';
 import type { DeploymentSpec, ManagementContext, Prepare } from './lifecycle.js';
 import type { LocalCloudEnv } from './local-cloud.js';
 
@@ -33,7 +35,7 @@ export function specOf(descriptor: string, change: Partial<DeploymentSpec> = {})
   return { descriptor: repoFile(descriptor), policies: [], mode: 'enforce', strategy: 'per-node', downMonitors: [], ...change };
 }
 
-/** The first line of every script this renders: what it was rendered from. */
+/** What a desired state was rendered from, one line. */
 export function scriptHeader(spec: DeploymentSpec, node: string, ctx: ManagementContext): string {
   const by = (s: string) =>
     Object.entries(ctx.status)
@@ -43,21 +45,179 @@ export function scriptHeader(spec: DeploymentSpec, node: string, ctx: Management
   return `# ${node} mode=${spec.mode} strategy=${spec.strategy} down=${spec.downMonitors.join(',')} isolated=${by('isolated')} terminated=${by('terminated')}`;
 }
 
-/** The controller's part, faked: records every spec it renders. */
-export function fakePrepare(rendered: DeploymentSpec[] = []): Prepare {
+export interface FakeLog {
+  /** Every spec the deployment was prepared from. */
+  specs?: DeploymentSpec[];
+  /** Every desired state asked for: `scriptHeader` of its spec, node and context. */
+  desired?: string[];
+}
+
+/** The controller's part, faked: the inferred firewall and no taps, logging what it renders. */
+export function fakePrepare(log: FakeLog = {}): Prepare {
   return (spec, addressing) => {
-    rendered.push(structuredClone(spec));
+    log.specs?.push(structuredClone(spec));
     const loaded = loadApp(spec.descriptor);
     if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
     const app = loaded.value;
     const planned = addressing ? { ok: true as const, value: addressing } : planAddresses(app);
     if (!planned.ok) throw new Error(JSON.stringify(planned.errors));
+    const ruleset = inferFirewall(app);
     return {
       app,
       addressing: planned.value,
-      dataplane: (node, ctx) => `${scriptHeader(spec, node, ctx)}\ntable inet flowtap {}\n`,
+      desired: (node, ctx) => {
+        log.desired?.push(scriptHeader(spec, node, ctx));
+        return { node, app, ruleset, contracts: [], mode: spec.mode, downMonitors: spec.downMonitors, context: ctx };
+      },
       monitorCommand: (m) => ['flowtap', 'monitor', '--iface', 'any', '--app', m.descriptor, '--log-dir', m.logDir],
       summary: 'fake rules',
     };
   };
+}
+
+interface FakeChain {
+  name: string;
+  rules: { handle: number; text: string; comment: string }[];
+}
+
+type FakeTables = Map<string, FakeChain[]>;
+
+/**
+ * Just enough of nft, per namespace, for the backend's exact commands to be those it issues
+ * against the real one: whole tables replaced by `nft -f`, incremental scripts (`flush chain`,
+ * `add|insert rule [position]`, `delete rule ... handle`, chains added and deleted) applied all
+ * or nothing, `-c` checking without applying, `-e -a` echoing the handles it gave, and
+ * `nft -j list table` listing rules in order with their handles. A script that names a chain
+ * or a handle that is not there is refused, as nft refuses it: so the backend's stamp check
+ * works here too. Sets are not modelled (their statements are accepted).
+ */
+export class FakeNft {
+  private readonly byNs = new Map<string, FakeTables>();
+  private handle = 1;
+
+  /** A responder answering nft commands, leaving the rest to `next`. */
+  responder(next: Responder = () => undefined): Responder {
+    return (argv, opts) => next(argv, opts) ?? (argv[0] === 'nft' ? this.nft(argv.slice(1), opts.ns ?? '', opts.input ?? '') : undefined);
+  }
+
+  /** The rules in force in a namespace, `TABLE CHAIN: TEXT` in order. */
+  rules(ns: string): string[] {
+    const out: string[] = [];
+    for (const [table, chains] of this.byNs.get(ns) ?? new Map<string, FakeChain[]>())
+      for (const c of chains) for (const r of c.rules) out.push(`${table} ${c.name}: ${r.text}`);
+    return out;
+  }
+
+  private nft(args: string[], ns: string, input: string): Partial<RunResult> | undefined {
+    const cmd = args.join(' ');
+    if (cmd.startsWith('-j list table ')) {
+      const key = args.slice(3).join(' ');
+      const chains = this.byNs.get(ns)?.get(key);
+      if (!chains) return { code: 1, stderr: `Error: No such file or directory; did you mean table ${key}?` };
+      const [family, table] = key.split(' ');
+      const items = chains.flatMap((c) =>
+        c.rules.map((r) => ({
+          rule: {
+            family,
+            table,
+            chain: c.name,
+            handle: r.handle,
+            comment: r.comment || undefined,
+            expr: [{ counter: { packets: 0, bytes: 0 } }],
+          },
+        })),
+      );
+      return { stdout: `${JSON.stringify({ nftables: items })}\n` };
+    }
+    if (!args.includes('-f')) return undefined;
+    const before: FakeTables = this.byNs.get(ns) ?? new Map();
+    const tables: FakeTables = new Map([...before].map(([k, cs]) => [k, cs.map((c) => ({ name: c.name, rules: [...c.rules] }))]));
+    const next = this.handle;
+    const echo: string[] = [];
+    try {
+      this.script(tables, input, echo);
+    } catch (e) {
+      this.handle = next;
+      return { code: 1, stderr: `/dev/stdin:1:1-1: Error: ${(e as Error).message}` };
+    }
+    if (args.includes('-c')) {
+      this.handle = next;
+      return {};
+    }
+    this.byNs.set(ns, tables);
+    return args.includes('-e') ? { stdout: `${echo.join('\n')}\n` } : {};
+  }
+
+  private script(tables: FakeTables, input: string, echo: string[]): void {
+    const missing = (what: string): never => {
+      throw new Error(`Could not process rule: No such file or directory (${what})`);
+    };
+    const tableOf = (key: string) => tables.get(key) ?? missing(`table ${key}`);
+    const chainOf = (key: string, name: string) => tableOf(key).find((x) => x.name === name) ?? missing(`chain ${key} ${name}`);
+    const at = (chain: FakeChain, handle: string) => {
+      const i = chain.rules.findIndex((r) => r.handle === Number(handle));
+      return i >= 0 ? i : missing(`handle ${handle}`);
+    };
+    const added = (key: string, chain: FakeChain, text: string) => {
+      const r = { handle: this.handle++, text, comment: /\bcomment "([^"]*)"\s*$/.exec(text)?.[1] ?? '' };
+      echo.push(`add rule ${key} ${chain.name} ${text} # handle ${r.handle}`);
+      return r;
+    };
+    const declare = (key: string) => {
+      if (!tables.has(key)) tables.set(key, []);
+    };
+    // One-line statements, tried in order (the more specific `add rule ... position` first).
+    const statements: [RegExp, (m: string[]) => void][] = [
+      [/^table (\S+ \S+)$/, ([, t]) => declare(t)],
+      [/^delete table (\S+ \S+)$/, ([, t]) => tables.delete(t) || missing(`table ${t}`)],
+      [
+        /^add chain (\S+ \S+) (\S+)/,
+        ([, t, c]) => {
+          const list = tableOf(t);
+          if (!list.some((x) => x.name === c)) list.push({ name: c, rules: [] });
+        },
+      ],
+      [/^flush chain (\S+ \S+) (\S+)$/, ([, t, c]) => (chainOf(t, c).rules = [])],
+      [
+        /^delete chain (\S+ \S+) (\S+)$/,
+        ([, t, c]) =>
+          tables.set(
+            t,
+            tableOf(t).filter((x) => x !== chainOf(t, c)),
+          ),
+      ],
+      [/^delete rule (\S+ \S+) (\S+) handle (\d+)$/, ([, t, c, h]) => chainOf(t, c).rules.splice(at(chainOf(t, c), h), 1)],
+      [/^insert rule (\S+ \S+) (\S+) (.*)$/, ([, t, c, r]) => chainOf(t, c).rules.unshift(added(t, chainOf(t, c), r))],
+      [
+        /^add rule (\S+ \S+) (\S+) position (\d+) (.*)$/,
+        ([, t, c, h, r]) => chainOf(t, c).rules.splice(at(chainOf(t, c), h) + 1, 0, added(t, chainOf(t, c), r)),
+      ],
+      [/^add rule (\S+ \S+) (\S+) (.*)$/, ([, t, c, r]) => chainOf(t, c).rules.push(added(t, chainOf(t, c), r))],
+      [/^(add|delete) (set|element) /, () => {}],
+    ];
+    // Inside a `table F T { ... }` block: chains and their rules (sets are skipped).
+    let block: { key: string; chain?: FakeChain } | null = null;
+    for (const line of input.split('\n')) {
+      if (block) {
+        const chain = /^ {2}chain (\S+) \{$/.exec(line);
+        if (line === '}') block = null;
+        else if (chain) {
+          block.chain = { name: chain[1], rules: [] };
+          tableOf(block.key).push(block.chain);
+        } else if (/^ {2}\S/.test(line)) block.chain = undefined;
+        else if (block.chain && /^ {4}(?!type |#)\S/.test(line)) block.chain.rules.push(added(block.key, block.chain, line.trim()));
+        continue;
+      }
+      const opened = /^table (\S+ \S+) \{$/.exec(line);
+      if (opened) {
+        declare(opened[1]);
+        block = { key: opened[1] };
+        continue;
+      }
+      if (!line.trim()) continue;
+      const found = statements.find(([re]) => re.test(line));
+      if (!found) throw new Error(`syntax error: ${line}`);
+      found[1](found[0].exec(line) as RegExpExecArray);
+    }
+  }
 }
