@@ -127,7 +127,9 @@ export async function run(): Promise<string[]> {
     '',
     ...table(rows, ratios),
     '',
-    mismatches.length === 0 ? 'semi-naive and naive derived the same number of tuples on every shared input' : `MISMATCH: ${mismatches.join('; ')}`,
+    mismatches.length === 0
+      ? 'semi-naive and naive derived the same number of tuples on every shared input'
+      : `MISMATCH: ${mismatches.join('; ')}`,
   ];
   return lines;
 }

@@ -53,10 +53,34 @@ interface Scenario {
 }
 
 const SCENARIOS: Scenario[] = [
-  { label: '(a) same node, monitor on the same node', server: 'server-local-0', policy: 'tap-client-to-mon-node1.dl', monitor: 'mon-node1', paper: PAPER.sameNode },
-  { label: '(b) same node, monitor on the other node', server: 'server-local-0', policy: 'tap-client-to-mon-node2.dl', monitor: 'mon-node2', paper: PAPER.sameNode },
-  { label: "(c) cross-node, monitor on the source's node", server: 'server-remote-0', policy: 'tap-client-to-mon-node1.dl', monitor: 'mon-node1', paper: PAPER.crossNode },
-  { label: "(d) cross-node, monitor on the destination's node", server: 'server-remote-0', policy: 'tap-client-to-mon-node2.dl', monitor: 'mon-node2', paper: PAPER.crossNode },
+  {
+    label: '(a) same node, monitor on the same node',
+    server: 'server-local-0',
+    policy: 'tap-client-to-mon-node1.dl',
+    monitor: 'mon-node1',
+    paper: PAPER.sameNode,
+  },
+  {
+    label: '(b) same node, monitor on the other node',
+    server: 'server-local-0',
+    policy: 'tap-client-to-mon-node2.dl',
+    monitor: 'mon-node2',
+    paper: PAPER.sameNode,
+  },
+  {
+    label: "(c) cross-node, monitor on the source's node",
+    server: 'server-remote-0',
+    policy: 'tap-client-to-mon-node1.dl',
+    monitor: 'mon-node1',
+    paper: PAPER.crossNode,
+  },
+  {
+    label: "(d) cross-node, monitor on the destination's node",
+    server: 'server-remote-0',
+    policy: 'tap-client-to-mon-node2.dl',
+    monitor: 'mon-node2',
+    paper: PAPER.crossNode,
+  },
 ];
 const WEB = { server: 'web-0', port: 8080, policy: 'tap-web-to-mon-node1.dl', monitor: 'mon-node1' };
 
@@ -140,10 +164,13 @@ async function iperf(clientNs: string, serverIp: string, seconds = IPERF_SECONDS
   try {
     json = JSON.parse(r.stdout);
   } catch {
-    throw new Error(`iperf3 to ${serverIp} gave no JSON (exit ${r.code}${r.timedOut ? ', timed out' : ''}): ${r.stderr.trim() || r.stdout.slice(0, 300)}`);
+    throw new Error(
+      `iperf3 to ${serverIp} gave no JSON (exit ${r.code}${r.timedOut ? ', timed out' : ''}): ${r.stderr.trim() || r.stdout.slice(0, 300)}`,
+    );
   }
   const bps = json.end?.sum_received?.bits_per_second;
-  if (json.error || typeof bps !== 'number') throw new Error(`iperf3 to ${serverIp} failed: ${json.error ?? 'no received rate in its report'}`);
+  if (json.error || typeof bps !== 'number')
+    throw new Error(`iperf3 to ${serverIp} failed: ${json.error ?? 'no received rate in its report'}`);
   return { mbps: bps / 1e6, retransmits: json.end?.sum_sent?.retransmits ?? 0 };
 }
 
@@ -156,7 +183,8 @@ async function wrk(clientNs: string, url: string, seconds = WRK_SECONDS): Promis
   const argv = ['wrk', '-t2', '-c32', `-d${seconds}s`, '--timeout', '2s', url];
   const r = await exec(argv, (seconds + 20) * 1000, clientNs);
   const m = /Requests\/sec:\s+([\d.]+)/.exec(r.stdout);
-  if (r.code !== 0 || !m) throw new Error(`wrk against ${url} failed (exit ${r.code}${r.timedOut ? ', timed out' : ''}): ${(r.stderr || r.stdout).trim()}`);
+  if (r.code !== 0 || !m)
+    throw new Error(`wrk against ${url} failed (exit ${r.code}${r.timedOut ? ', timed out' : ''}): ${(r.stderr || r.stdout).trim()}`);
   const problems = [/Socket errors:[^\n]*/.exec(r.stdout)?.[0], /Non-2xx or 3xx responses:[^\n]*/.exec(r.stdout)?.[0]].filter(Boolean);
   return { rps: Number(m[1]), errors: problems.join('; ') };
 }
@@ -295,18 +323,30 @@ export async function run(progress: (line: string) => void = () => {}): Promise<
 
     const throughput: { s: Scenario; pairs: Pair[] }[] = [];
     for (const s of SCENARIOS) {
-      const pairs = await rounds(s.label, tapped.get(s.policy)!, s.monitor, () => iperf(clientNs, ip(s.server)), (r, capture) => ({
-        value: r.mbps,
-        extra: `${r.retransmits} retr`,
-        capture,
-      }));
+      const pairs = await rounds(
+        s.label,
+        tapped.get(s.policy)!,
+        s.monitor,
+        () => iperf(clientNs, ip(s.server)),
+        (r, capture) => ({
+          value: r.mbps,
+          extra: `${r.retransmits} retr`,
+          capture,
+        }),
+      );
       throughput.push({ s, pairs });
     }
-    const web = await rounds('web requests/s', tapped.get(WEB.policy)!, WEB.monitor, () => wrk(externalNs(APP), url), (r, capture) => ({
-      value: r.rps,
-      extra: r.errors,
-      capture,
-    }));
+    const web = await rounds(
+      'web requests/s',
+      tapped.get(WEB.policy)!,
+      WEB.monitor,
+      () => wrk(externalNs(APP), url),
+      (r, capture) => ({
+        value: r.rps,
+        extra: r.errors,
+        capture,
+      }),
+    );
 
     return report(throughput, web, (Date.now() - t0) / 1000);
   } finally {
@@ -349,21 +389,34 @@ function report(throughput: { s: Scenario; pairs: Pair[] }[], web: Pair[], secon
       `  ${pad(s.label, 50)} ours ${f0(mean(pairs.map((p) => p.base.value)))} → ${f0(mean(pairs.map((p) => p.tapped.value)))} Mbit/s (${pct(ratio)})   paper ${s.paper.base} → ${s.paper.tapped} Mbit/s (${pct(paper)})`,
     );
   }
-  lines.push('', `2. Web requests/s, wrk -t2 -c32 -d${WRK_SECONDS}s from the external namespace to web-0 (Node HTTP, 1 KiB page), web-0 tapped`);
-  lines.push(`  ${pad('round', 5)} ${lpad('baseline req/s', 14)} ${lpad('tapped req/s', 12)} ${lpad('ratio', 6)} ${lpad('change', 7)}  monitor saw (base / tapped)`);
+  lines.push(
+    '',
+    `2. Web requests/s, wrk -t2 -c32 -d${WRK_SECONDS}s from the external namespace to web-0 (Node HTTP, 1 KiB page), web-0 tapped`,
+  );
+  lines.push(
+    `  ${pad('round', 5)} ${lpad('baseline req/s', 14)} ${lpad('tapped req/s', 12)} ${lpad('ratio', 6)} ${lpad('change', 7)}  monitor saw (base / tapped)`,
+  );
   for (const p of web) {
     const r = p.tapped.value / p.base.value;
     lines.push(
       `  ${pad(String(p.round), 5)} ${lpad(f0(p.base.value), 14)} ${lpad(f0(p.tapped.value), 12)} ${lpad(r.toFixed(3), 6)} ${lpad(pct(r), 7)}  ${captureText(p.base.capture)} / ${captureText(p.tapped.capture)}`,
     );
-    for (const [side, m] of [['baseline', p.base], ['tapped', p.tapped]] as const) if (m.extra) warnings.push(`web round ${p.round} ${side}: ${m.extra}`);
+    for (const [side, m] of [
+      ['baseline', p.base],
+      ['tapped', p.tapped],
+    ] as const)
+      if (m.extra) warnings.push(`web round ${p.round} ${side}: ${m.extra}`);
     warnings.push(...pairWarnings(p).map((w) => `web: ${w}`));
   }
   const webRatio = mean(web.map((p) => p.tapped.value / p.base.value));
   summary.push(
     `  ${pad('web server', 50)} ours ${f0(mean(web.map((p) => p.base.value)))} → ${f0(mean(web.map((p) => p.tapped.value)))} req/s (${pct(webRatio)})   paper ${PAPER.web.base} → ${PAPER.web.tapped} req/s (${pct(PAPER.web.tapped / PAPER.web.base)})`,
   );
-  lines.push('', '3. Beside the paper (means of the rounds; the paper reports same node and cross-node only, so (a)/(b) and (c)/(d) share its figure)', ...summary);
+  lines.push(
+    '',
+    '3. Beside the paper (means of the rounds; the paper reports same node and cross-node only, so (a)/(b) and (c)/(d) share its figure)',
+    ...summary,
+  );
   if (warnings.length) lines.push('', 'WARNINGS', ...warnings.map((w) => `  ${w}`));
   lines.push('', `dataplane: measured in ${seconds.toFixed(0)} s`);
   return lines;

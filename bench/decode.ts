@@ -23,8 +23,10 @@ export function syntheticHttpCapture(packets: number, concurrent = 64): { pcap: 
     const client = `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
     const server = '10.200.0.10';
     const cport = 1024 + (n % 60000);
-    const c = (flags: string, seq: number, ack: number, payload?: Uint8Array | string): Uint8Array => B.tcpFrame({ src: client, dst: server, sport: cport, dport: 8080, flags, seq, ack, payload });
-    const s = (flags: string, seq: number, ack: number, payload?: Uint8Array | string): Uint8Array => B.tcpFrame({ src: server, dst: client, sport: 8080, dport: cport, flags, seq, ack, payload });
+    const c = (flags: string, seq: number, ack: number, payload?: Uint8Array | string): Uint8Array =>
+      B.tcpFrame({ src: client, dst: server, sport: cport, dport: 8080, flags, seq, ack, payload });
+    const s = (flags: string, seq: number, ack: number, payload?: Uint8Array | string): Uint8Array =>
+      B.tcpFrame({ src: server, dst: client, sport: 8080, dport: cport, flags, seq, ack, payload });
     const ci = 1000;
     const si = 900000;
     const reqEnd = ci + 1 + request.length;
@@ -77,9 +79,12 @@ const stages: Stage[] = [
     run(pcap) {
       const d = new PacketDecoder();
       let n = 0;
-      pushAll(new CaptureReader((p) => {
-        if (d.decode(p.linktype, p.data, p.ts)) n++;
-      }), pcap);
+      pushAll(
+        new CaptureReader((p) => {
+          if (d.decode(p.linktype, p.data, p.ts)) n++;
+        }),
+        pcap,
+      );
       return n;
     },
   },
@@ -104,10 +109,13 @@ function reassemblyStage(name: string, retainBytes: number): Stage {
       };
       const t = new ConnTracker({ onData }, { seed: 1, retainBytes });
       let n = 0;
-      pushAll(new CaptureReader((p) => {
-        const dp = d.decode(p.linktype, p.data, p.ts);
-        if (dp && t.process(dp)) n++;
-      }), pcap);
+      pushAll(
+        new CaptureReader((p) => {
+          const dp = d.decode(p.linktype, p.data, p.ts);
+          if (dp && t.process(dp)) n++;
+        }),
+        pcap,
+      );
       t.flush();
       if (touched === 0) throw new Error('reassembly delivered no data');
       return n;
@@ -129,7 +137,9 @@ function best(fn: () => number, rounds: number): { ms: number; n: number } {
 
 export async function run(packets = Number(process.env.DECODE_BENCH_PACKETS ?? 200_000)): Promise<string[]> {
   const cap = syntheticHttpCapture(packets);
-  const lines = [`decode: ${cap.packets} packets, ${(cap.frameBytes / 1e6).toFixed(1)} MB of frames, pcap pushed in 1 MiB chunks (best of 3)`];
+  const lines = [
+    `decode: ${cap.packets} packets, ${(cap.frameBytes / 1e6).toFixed(1)} MB of frames, pcap pushed in 1 MiB chunks (best of 3)`,
+  ];
   let baseline = 0;
   for (const stage of stages) {
     const { ms, n } = best(() => stage.run(cap.pcap), 3);
@@ -137,7 +147,9 @@ export async function run(packets = Number(process.env.DECODE_BENCH_PACKETS ?? 2
     const pps = cap.packets / (ms / 1000);
     const gbps = (cap.frameBytes * 8) / (ms / 1000) / 1e9;
     if (baseline === 0) baseline = pps;
-    lines.push(`decode: ${stage.name.padEnd(24)} ${ms.toFixed(0).padStart(6)} ms  ${(pps / 1e6).toFixed(2)} Mpkt/s  ${gbps.toFixed(2)} Gbit/s  ${(pps / baseline).toFixed(2)}x of read`);
+    lines.push(
+      `decode: ${stage.name.padEnd(24)} ${ms.toFixed(0).padStart(6)} ms  ${(pps / 1e6).toFixed(2)} Mpkt/s  ${gbps.toFixed(2)} Gbit/s  ${(pps / baseline).toFixed(2)}x of read`,
+    );
   }
   return lines;
 }

@@ -19,7 +19,9 @@ function naiveAllowedCount(app: App, rs: ReturnType<typeof inferFirewall>): numb
       if (s && s.name === d.name) continue;
       const svc = app.services.find((x) => x.name === d.service)!;
       for (const p of svc.ports) {
-        const eg = s ? evaluateChain(rs, s.name, 'egress', { instance: d.name, service: d.service }, p.protocol, p.port).action === 'accept' : true;
+        const eg = s
+          ? evaluateChain(rs, s.name, 'egress', { instance: d.name, service: d.service }, p.protocol, p.port).action === 'accept'
+          : true;
         if (!eg) continue;
         const ing = evaluateChain(rs, d.name, 'ingress', s ? { instance: s.name, service: s.service } : {}, p.protocol, p.port);
         if (ing.action === 'accept') allowed++;

@@ -30,7 +30,7 @@ export async function run(): Promise<string[]> {
   const app = cloud();
   const addressing = unwrap(planAddresses(app));
   const loads: Record<string, number> = {};
-  app.instances.forEach((inst, k) => (loads[inst.name] = 2 + ((k * 7919) % 23)));
+  for (const [k, inst] of app.instances.entries()) loads[inst.name] = 2 + ((k * 7919) % 23);
   const out = [`ftc: 100 nodes, ${app.services.length} services, ${app.monitors.length} monitors`];
   const times: Record<string, number> = {};
   for (const strategy of ['per-app', 'per-node'] as const) {
@@ -51,7 +51,8 @@ export async function run(): Promise<string[]> {
         `${p.unplaced.length} unplaced; nft for one node ${(t2 - t1).toFixed(0)} ms (${nft.ok ? nft.value.split('\n').length : 0} lines)`,
     );
   }
-  if (times['per-app'] && times['per-node']) out.push(`  per-node / per-app time ratio ${(times['per-node'] / times['per-app']).toFixed(2)}`);
+  if (times['per-app'] && times['per-node'])
+    out.push(`  per-node / per-app time ratio ${(times['per-node'] / times['per-app']).toFixed(2)}`);
   return out;
 }
 

@@ -78,7 +78,14 @@ async function child(file: string): Promise<void> {
   const cap = await readPcapFile(file, (p) => engine.packet(p));
   const s = engine.finish();
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  const r: ChildResult = { ms, packets: cap.stats.packets, bytes: cap.stats.bytes, httpRows: s.logs.http ?? 0, connRows: s.logs.conn ?? 0, maxRssKb: process.resourceUsage().maxRSS };
+  const r: ChildResult = {
+    ms,
+    packets: cap.stats.packets,
+    bytes: cap.stats.bytes,
+    httpRows: s.logs.http ?? 0,
+    connRows: s.logs.conn ?? 0,
+    maxRssKb: process.resourceUsage().maxRSS,
+  };
   process.stdout.write(JSON.stringify(r));
 }
 
@@ -97,7 +104,12 @@ async function runChild(cmd: string, args: string[]): Promise<{ ms: number; stdo
   const startError = await p.startError;
   if (startError) throw startError;
   const { code } = await p.exited;
-  return { ms: Number(process.hrtime.bigint() - t0) / 1e6, stdout: cmd === process.execPath ? Buffer.concat(out).toString() : String(lines), stderr: err, code };
+  return {
+    ms: Number(process.hrtime.bigint() - t0) / 1e6,
+    stdout: cmd === process.execPath ? Buffer.concat(out).toString() : String(lines),
+    stderr: err,
+    code,
+  };
 }
 
 export async function run(): Promise<string[]> {
@@ -107,7 +119,9 @@ export async function run(): Promise<string[]> {
   const g0 = Date.now();
   if (!existsSync(file)) {
     const g = generate(file, packets);
-    lines.push(`monitor: generated ${g.packets} packets (${g.requests} HTTP requests) in ${((Date.now() - g0) / 1000).toFixed(1)} s → ${file}`);
+    lines.push(
+      `monitor: generated ${g.packets} packets (${g.requests} HTTP requests) in ${((Date.now() - g0) / 1000).toFixed(1)} s → ${file}`,
+    );
   }
   lines.push(`monitor: input ${file}, ${(statSync(file).size / 1e6).toFixed(1)} MB`);
 
@@ -135,7 +149,9 @@ export async function run(): Promise<string[]> {
     `monitor: tshark   ${ts.ms.toFixed(0).padStart(7)} ms  ${(tpps / 1e6).toFixed(2)} Mpkt/s  ${tgbps.toFixed(2)} Gbit/s  peak RSS ${Number.isFinite(rssKb) ? (rssKb / 1024).toFixed(0) : '?'} MB  (${ts.stdout} URIs; wall time incl. start-up)`,
   );
   if (Number(ts.stdout) !== r.httpRows) lines.push(`monitor: NOTE tshark found ${ts.stdout} requests, flowtap logged ${r.httpRows}`);
-  lines.push(`monitor: flowtap/tshark throughput ${(ts.ms / r.ms).toFixed(2)}x (${(ts.ms / ft.ms).toFixed(2)}x wall to wall), memory ${Number.isFinite(rssKb) ? (r.maxRssKb / rssKb).toFixed(2) : '?'}x; Zeek reference ~0.25 Gbit/s per core → flowtap ${(gbps / 0.25).toFixed(1)}x of it`);
+  lines.push(
+    `monitor: flowtap/tshark throughput ${(ts.ms / r.ms).toFixed(2)}x (${(ts.ms / ft.ms).toFixed(2)}x wall to wall), memory ${Number.isFinite(rssKb) ? (r.maxRssKb / rssKb).toFixed(2) : '?'}x; Zeek reference ~0.25 Gbit/s per core → flowtap ${(gbps / 0.25).toFixed(1)}x of it`,
+  );
   return lines;
 }
 

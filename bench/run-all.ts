@@ -12,6 +12,9 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<string[]> }>> = {
   decode: () => import('./decode.js'),
   'http-parse': () => import('./http-parse.js'),
   monitor: () => import('./monitor.js'),
+  // SQLite, PostgreSQL and JetStream ingest and a query over 10M records (a few minutes;
+  // PostgreSQL and JetStream need scripts/broker-servers.sh, else they are skipped).
+  broker: () => import('./broker.js'),
   startup: () => import('./startup.js'),
   // Needs root: builds a real cloud and drives iperf3 and wrk through it (about two minutes).
   dataplane: () => import('./dataplane.js'),

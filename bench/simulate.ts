@@ -51,12 +51,20 @@ function contracts(app: App): FlowTap[] {
       tap(`http:${i}`, inst.name, remote, 'tcp,tp_dst=8080', 'forward');
       tap(`http:${i}r`, inst.name, remote, 'tcp,tp_src=8080', 'forward');
     }
-    if (i % 97 === 0) tap(`suspect:${i}`, inst.name, mon, 'udp', 'redirect', { direction: 'egress', options: { failMode: 'open', sample: { every: 4, unit: 'flow' } } });
+    if (i % 97 === 0)
+      tap(`suspect:${i}`, inst.name, mon, 'udp', 'redirect', {
+        direction: 'egress',
+        options: { failMode: 'open', sample: { every: 4, unit: 'flow' } },
+      });
   });
   return out;
 }
 
-function rate(sim: Simulation, work: ReadonlyArray<{ probe: Parameters<typeof simulatePacket>[1]; opts: SimOptions }>, packets: number): number {
+function rate(
+  sim: Simulation,
+  work: ReadonlyArray<{ probe: Parameters<typeof simulatePacket>[1]; opts: SimOptions }>,
+  packets: number,
+): number {
   // Best of three rounds: the first also warms the JIT.
   let best = Infinity;
   for (let round = 0; round < 3; round++) {
@@ -85,7 +93,10 @@ export async function run(packets = Number(process.env.SIMULATE_BENCH_PACKETS ??
   const pool = randomProbes(sim, 200_000, { seed: 11 });
   // Options built with one shape (no spread): property reads on many shapes would be what is measured.
   const withClassifier = (list: typeof pool, classifier: 'indexed' | 'linear') =>
-    list.map((p) => ({ probe: p.probe, opts: { ctState: p.opts.ctState, sampleHit: p.opts.sampleHit, overBudget: p.opts.overBudget, classifier } }));
+    list.map((p) => ({
+      probe: p.probe,
+      opts: { ctState: p.opts.ctState, sampleHit: p.opts.sampleHit, overBudget: p.opts.overBudget, classifier },
+    }));
   const linearPackets = Math.max(1000, Math.floor(packets / 50));
 
   // Both classifiers must agree on every packet the linear scan sees.
@@ -107,7 +118,10 @@ export async function run(packets = Number(process.env.SIMULATE_BENCH_PACKETS ??
     `simulate: random packets (${((delivered / pool.length) * 100).toFixed(1)}% delivered, the rest dropped, diverted or taken by a node), full trace per packet; indexed and linear traces identical on ${checked} packets`,
   ];
   // Hot: packets drawn from 4,096 (flows repeat, tables stay in cache); cold: from 200,000.
-  for (const [label, size] of [['hot', 4096], ['cold', pool.length]] as const) {
+  for (const [label, size] of [
+    ['hot', 4096],
+    ['cold', pool.length],
+  ] as const) {
     const fast = rate(sim, fastPool.slice(0, size), packets);
     const slow = rate(sim, slowPool.slice(0, size), linearPackets);
     lines.push(
@@ -118,7 +132,13 @@ export async function run(packets = Number(process.env.SIMULATE_BENCH_PACKETS ??
   return lines;
 }
 
-async function backendLines(app: App, ruleset: Ruleset, taps: FlowTap[], work: ReadonlyArray<{ probe: Parameters<typeof simulatePacket>[1]; opts: SimOptions }>, packets: number): Promise<string[]> {
+async function backendLines(
+  app: App,
+  ruleset: Ruleset,
+  taps: FlowTap[],
+  work: ReadonlyArray<{ probe: Parameters<typeof simulatePacket>[1]; opts: SimOptions }>,
+  packets: number,
+): Promise<string[]> {
   const addressing = unwrap(planAddresses(app));
   const running = Object.fromEntries(app.instances.map((i) => [i.name, 'running' as InstanceStatus]));
   const desired = (node: string, status: Record<string, InstanceStatus> = {}): NodeDesired => ({
@@ -145,7 +165,10 @@ async function backendLines(app: App, ruleset: Ruleset, taps: FlowTap[], work: R
     }
     best = Math.min(best, Number(process.hrtime.bigint() - t) / 1e9);
   }
-  const counted = (await Promise.all(app.nodes.map((n) => backend.counters(n.name)))).reduce((sum, r) => sum + (r.ok ? r.value.reduce((x, c) => x + c.packets, 0) : 0), 0);
+  const counted = (await Promise.all(app.nodes.map((n) => backend.counters(n.name)))).reduce(
+    (sum, r) => sum + (r.ok ? r.value.reduce((x, c) => x + c.packets, 0) : 0),
+    0,
+  );
   const victim = app.instances[0];
   t0 = performance.now();
   const q = await backend.apply(victim.node, unwrap(backend.render(desired(victim.node, { [victim.name]: 'isolated' }))));

@@ -119,7 +119,11 @@ const TUPLE = /IP (\d+\.\d+\.\d+\.\d+)\.(\d+) > (\d+\.\d+\.\d+\.\d+)\.(\d+):/;
 
 /** tcpdump on every interface of a namespace, inbound IPv4 TCP/UDP only; resolves once listening. */
 async function capture(ns: string): Promise<Capture> {
-  const child = realSystem.spawn(['tcpdump', '-l', '-n', '-i', 'any', '-Q', 'in', 'ip and (tcp or udp)'], { ns, stdout: true, stderr: true });
+  const child = realSystem.spawn(['tcpdump', '-l', '-n', '-i', 'any', '-Q', 'in', 'ip and (tcp or udp)'], {
+    ns,
+    stdout: true,
+    stderr: true,
+  });
   const seen = new Set<string>();
   let partial = '';
   child.stdout!.on('data', (chunk: Buffer) => {
@@ -213,7 +217,9 @@ describe('differential: the simulator against nftables in namespaces', { skip },
       const gotAt = instances.filter((i) => i !== p.from && caps.get(i)!.seen.has(k));
       const gotMon = monitors.filter((m) => caps.get(m)!.seen.has(k)).sort();
       if (JSON.stringify(gotAt) !== JSON.stringify(wantAt) || JSON.stringify(gotMon) !== JSON.stringify(wantMon))
-        mismatches.push(`probe ${p.n} ${p.from} -> ${p.to} ${p.proto}/${p.dport}: arrived at [${gotAt}] copies to [${gotMon}]; simulated:\n${formatTrace(t)}`);
+        mismatches.push(
+          `probe ${p.n} ${p.from} -> ${p.to} ${p.proto}/${p.dport}: arrived at [${gotAt}] copies to [${gotMon}]; simulated:\n${formatTrace(t)}`,
+        );
       if (wantAt.length) tally.delivered++;
       else tally.dropped++;
       if (t.copies.length) tally.copied++;
@@ -222,7 +228,8 @@ describe('differential: the simulator against nftables in namespaces', { skip },
     }
     assert.deepEqual(mismatches, [], `${mismatches.length} of ${probes.length} probes differ`);
     // The mix must exercise every path, or agreeing proves little.
-    for (const [what, n] of Object.entries(tally)) assert.ok(n >= (what === 'diverted' ? 2 : 10), `only ${n} probes ${what}: ${JSON.stringify(tally)}`);
+    for (const [what, n] of Object.entries(tally))
+      assert.ok(n >= (what === 'diverted' ? 2 : 10), `only ${n} probes ${what}: ${JSON.stringify(tally)}`);
     console.log(`differential: ${probes.length} probes agree: ${JSON.stringify(tally)}`);
   });
 
@@ -232,7 +239,8 @@ describe('differential: the simulator against nftables in namespaces', { skip },
       const real = await nft.counters(n.name);
       const simulated = await sim.counters(n.name);
       assert.ok(real.ok && simulated.ok);
-      const names = (list: { table: string; chain: string; comment: string }[]) => list.map((c) => `${c.table} ${c.chain} ${c.comment}`).sort();
+      const names = (list: { table: string; chain: string; comment: string }[]) =>
+        list.map((c) => `${c.table} ${c.chain} ${c.comment}`).sort();
       assert.ok(real.value.length > 20, `${n.name}: ${real.value.length} counting rules`);
       assert.deepEqual(names(real.value), names(simulated.value), n.name);
     }

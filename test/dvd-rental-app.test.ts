@@ -45,7 +45,8 @@ function missingServers(): string | null {
   const versions = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql') : [];
   const pgBin = process.env.PG_BIN ?? versions.map((v) => `/usr/lib/postgresql/${v}/bin`).find((d) => existsSync(join(d, 'initdb')));
   if (!pgBin || !existsSync(join(pgBin, 'initdb'))) return 'needs the PostgreSQL server (initdb, pg_ctl; run scripts/setup.sh)';
-  if (!process.env.NATS_SERVER && !onPath('nats-server') && !existsSync('/usr/sbin/nats-server')) return 'needs nats-server (run scripts/setup.sh)';
+  if (!process.env.NATS_SERVER && !onPath('nats-server') && !existsSync('/usr/sbin/nats-server'))
+    return 'needs nats-server (run scripts/setup.sh)';
   return null;
 }
 
@@ -147,10 +148,14 @@ function logsWithTrace(p: Proc, traceId: string): LogLine[] {
 
 /** Log lines travel through a pipe and may arrive after the HTTP answer: wait for them. */
 function logged(p: Proc, traceId: string, want: (l: LogLine) => boolean = () => true): Promise<LogLine[]> {
-  return eventually(`${p.name} to log trace ${traceId}`, async () => {
-    const lines = logsWithTrace(p, traceId);
-    return lines.some(want) ? lines : undefined;
-  }, 5000);
+  return eventually(
+    `${p.name} to log trace ${traceId}`,
+    async () => {
+      const lines = logsWithTrace(p, traceId);
+      return lines.some(want) ? lines : undefined;
+    },
+    5000,
+  );
 }
 
 function status(res: CallResult): number {
@@ -207,7 +212,8 @@ describe('DVD-rental application on real PostgreSQL and NATS', { skip, timeout: 
     nc = await connect({ servers: natsUrl, name: 'dvd-rental-test' });
 
     const ports: Record<string, number> = {};
-    for (const name of ['shipping', 'user-update', 'dvd-update', 'user-create', 'contract-update', 'dvd-return']) ports[name] = await freePort();
+    for (const name of ['shipping', 'user-update', 'dvd-update', 'user-create', 'contract-update', 'dvd-return'])
+      ports[name] = await freePort();
     const url = (name: string): string => `http://127.0.0.1:${ports[name]}`;
     const deps: Record<string, Record<string, string>> = {
       shipping: {},
@@ -223,11 +229,15 @@ describe('DVD-rental application on real PostgreSQL and NATS', { skip, timeout: 
       procs.set(name, p);
     }
     for (const p of procs.values()) {
-      await eventually(`${p.name} to answer /healthz`, async () => {
-        if (!alive(p)) throw new Error(`${p.name} exited early:\n${p.lines.join('\n')}`);
-        const res = await callJson('GET', `${p.url}/healthz`, { timeoutMs: 500 });
-        return res.ok && res.status === 200 ? true : undefined;
-      }, 30_000);
+      await eventually(
+        `${p.name} to answer /healthz`,
+        async () => {
+          if (!alive(p)) throw new Error(`${p.name} exited early:\n${p.lines.join('\n')}`);
+          const res = await callJson('GET', `${p.url}/healthz`, { timeoutMs: 500 });
+          return res.ok && res.status === 200 ? true : undefined;
+        },
+        30_000,
+      );
     }
   });
 
@@ -256,7 +266,12 @@ describe('DVD-rental application on real PostgreSQL and NATS', { skip, timeout: 
     const signup = clientTrace();
     // Signed up with an id from the identity provider, carried as x-user-id like every request.
     const user = 2_000_001;
-    const created = await post('user-create', '/users', { name: 'Ada Lovelace', email: 'ada@example.test' }, { traceparent: signup.header, 'x-user-id': String(user) });
+    const created = await post(
+      'user-create',
+      '/users',
+      { name: 'Ada Lovelace', email: 'ada@example.test' },
+      { traceparent: signup.header, 'x-user-id': String(user) },
+    );
     assert.equal(status(created), 201);
     assert.deepEqual(bodyOf(created), { id: user });
     assert.equal(created.ok && parseTraceparent(created.headers.traceparent as string)?.traceId, signup.traceId);
@@ -323,7 +338,10 @@ describe('DVD-rental application on real PostgreSQL and NATS', { skip, timeout: 
     const returned = await post('dvd-return', '/returns', { rental: contract }, { traceparent: back.header, 'x-user-id': String(user) });
     assert.equal(status(returned), 200, JSON.stringify(bodyOf(returned)));
     assert.deepEqual(bodyOf(returned), { rental: contract, dvd, returned: true });
-    const after = await sql.query('SELECT d.available, d.rented_by, r.returned_at FROM dvds d JOIN rentals r ON r.dvd_id = d.id WHERE r.contract = $1', [contract]);
+    const after = await sql.query(
+      'SELECT d.available, d.rented_by, r.returned_at FROM dvds d JOIN rentals r ON r.dvd_id = d.id WHERE r.contract = $1',
+      [contract],
+    );
     assert.equal(after.rows[0].available, true);
     assert.equal(after.rows[0].rented_by, null);
     assert.ok(after.rows[0].returned_at instanceof Date);
@@ -334,7 +352,9 @@ describe('DVD-rental application on real PostgreSQL and NATS', { skip, timeout: 
     assert.equal(status(again), 409);
 
     // On the wire, every statement that acts for this customer carries the user id as $1.
-    const statements = executedStatements(readFileSync(join(pgDir, 'postgres.log'), 'utf8')).filter((s) => s.params.startsWith(`$1 = '${user}'`));
+    const statements = executedStatements(readFileSync(join(pgDir, 'postgres.log'), 'utf8')).filter((s) =>
+      s.params.startsWith(`$1 = '${user}'`),
+    );
     for (const expected of [
       /^INSERT INTO users \(id, name, email\)/,
       /^SELECT id, name, balance FROM users WHERE id = \$1/,
@@ -344,7 +364,10 @@ describe('DVD-rental application on real PostgreSQL and NATS', { skip, timeout: 
       /^UPDATE rentals SET returned_at = now\(\) WHERE user_id = \$1/,
       /^UPDATE dvds SET available = true, rented_by = NULL WHERE rented_by = \$1/,
     ]) {
-      assert.ok(statements.some((s) => expected.test(s.sql)), `no ${expected} with $1 = ${user} in the server log`);
+      assert.ok(
+        statements.some((s) => expected.test(s.sql)),
+        `no ${expected} with $1 = ${user} in the server log`,
+      );
     }
   });
 
@@ -357,15 +380,55 @@ describe('DVD-rental application on real PostgreSQL and NATS', { skip, timeout: 
     assert.deepEqual(bodyOf(signedUp), { id: external });
     const cases: Array<[string, Promise<CallResult>, number, RegExp]> = [
       ['rent without x-user-id', post('contract-update', '/contracts', { user, dvd: 3 }), 400, /x-user-id header is required/],
-      ['rent for someone else', post('contract-update', '/contracts', { user, dvd: 3 }, { 'x-user-id': String(user + 1000) }), 403, /does not match/],
-      ['rent for an unknown user', post('contract-update', '/contracts', { user: 999_999, dvd: 3 }, { 'x-user-id': '999999' }), 404, /does not exist/],
-      ['rent with a bad dvd', post('contract-update', '/contracts', { user, dvd: 'x' }, { 'x-user-id': String(user) }), 400, /dvd must be a positive integer/],
-      ['bill another user', post('user-update', `/users/${user}/bill`, { amount: 1, contract: 'c' }, { 'x-user-id': String(user + 1) }), 403, /does not match/],
-      ['bill a negative amount', post('user-update', `/users/${user}/bill`, { amount: -5, contract: 'c' }), 400, /amount must be greater than 0/],
-      ['sign up with a bad email', post('user-create', '/users', { name: 'X', email: 'not-an-email' }), 400, /email must be an e-mail address/],
+      [
+        'rent for someone else',
+        post('contract-update', '/contracts', { user, dvd: 3 }, { 'x-user-id': String(user + 1000) }),
+        403,
+        /does not match/,
+      ],
+      [
+        'rent for an unknown user',
+        post('contract-update', '/contracts', { user: 999_999, dvd: 3 }, { 'x-user-id': '999999' }),
+        404,
+        /does not exist/,
+      ],
+      [
+        'rent with a bad dvd',
+        post('contract-update', '/contracts', { user, dvd: 'x' }, { 'x-user-id': String(user) }),
+        400,
+        /dvd must be a positive integer/,
+      ],
+      [
+        'bill another user',
+        post('user-update', `/users/${user}/bill`, { amount: 1, contract: 'c' }, { 'x-user-id': String(user + 1) }),
+        403,
+        /does not match/,
+      ],
+      [
+        'bill a negative amount',
+        post('user-update', `/users/${user}/bill`, { amount: -5, contract: 'c' }),
+        400,
+        /amount must be greater than 0/,
+      ],
+      [
+        'sign up with a bad email',
+        post('user-create', '/users', { name: 'X', email: 'not-an-email' }),
+        400,
+        /email must be an e-mail address/,
+      ],
       ['sign up twice', post('user-create', '/users', { name: 'Grace', email: 'grace@example.test' }), 409, /already exists/],
-      ['sign up with a service-range id', post('user-create', '/users', { name: 'Eve', email: 'eve@example.test' }, { 'x-user-id': '5' }), 400, /at least 1000000/],
-      ['sign up with a taken id', post('user-create', '/users', { name: 'Eve', email: 'eve@example.test' }, { 'x-user-id': String(external) }), 409, /user \d+ already exists/],
+      [
+        'sign up with a service-range id',
+        post('user-create', '/users', { name: 'Eve', email: 'eve@example.test' }, { 'x-user-id': '5' }),
+        400,
+        /at least 1000000/,
+      ],
+      [
+        'sign up with a taken id',
+        post('user-create', '/users', { name: 'Eve', email: 'eve@example.test' }, { 'x-user-id': String(external) }),
+        409,
+        /user \d+ already exists/,
+      ],
       ['return without x-user-id', post('dvd-return', '/returns', { rental: 'abc' }), 400, /x-user-id header is required/],
       ['ship without a rental', post('shipping', '/shipments', { user, dvd: 1 }), 400, /rental must be a string/],
       ['unknown route', post('shipping', '/nowhere', {}), 404, /no route/],
@@ -376,7 +439,11 @@ describe('DVD-rental application on real PostgreSQL and NATS', { skip, timeout: 
       assert.equal(status(res), expected, what);
       assert.match(String((res.ok && (res.body as { error?: string })?.error) ?? ''), message, what);
     }
-    const raw = await fetch(`${svc('user-create').url}/users`, { method: 'POST', body: '{"name": ', headers: { 'content-type': 'application/json' } });
+    const raw = await fetch(`${svc('user-create').url}/users`, {
+      method: 'POST',
+      body: '{"name": ',
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(raw.status, 400);
     assert.match(((await raw.json()) as { error: string }).error, /not valid JSON/);
     const huge = await fetch(`${svc('user-create').url}/users`, { method: 'POST', body: JSON.stringify({ name: 'x'.repeat(100_000) }) });
@@ -387,12 +454,18 @@ describe('DVD-rental application on real PostgreSQL and NATS', { skip, timeout: 
       assert.ok(alive(p), `${p.name} died`);
       assert.equal(status(await callJson('GET', `${p.url}/healthz`)), 200);
     }
-    assert.equal((await db!.query('SELECT balance FROM users WHERE id = $1', [user])).rows[0].balance, '0.00', 'a rejected rental billed the user');
+    assert.equal(
+      (await db!.query('SELECT balance FROM users WHERE id = $1', [user])).rows[0].balance,
+      '0.00',
+      'a rejected rental billed the user',
+    );
   });
 
   it('serves 50 load-generator requests with no errors, every rental recorded', async () => {
     const sql = db!;
-    const before = await sql.query<{ n: number; returned: number }>('SELECT count(*)::int AS n, count(returned_at)::int AS returned FROM rentals');
+    const before = await sql.query<{ n: number; returned: number }>(
+      'SELECT count(*)::int AS n, count(returned_at)::int AS returned FROM rentals',
+    );
     const records: RequestRecord[] = [];
     const summary = await runLoad(
       {
@@ -419,7 +492,9 @@ describe('DVD-rental application on real PostgreSQL and NATS', { skip, timeout: 
     const rents = summary.byOperation.rent ?? 0;
     const returns = summary.byOperation.return ?? 0;
     await eventually('every rental to be recorded', async () => {
-      const now = await sql.query<{ n: number; returned: number }>('SELECT count(*)::int AS n, count(returned_at)::int AS returned FROM rentals');
+      const now = await sql.query<{ n: number; returned: number }>(
+        'SELECT count(*)::int AS n, count(returned_at)::int AS returned FROM rentals',
+      );
       return now.rows[0].n === before.rows[0].n + rents && now.rows[0].returned === before.rows[0].returned + returns ? true : undefined;
     });
     const aRent = records.find((r) => r.op === 'rent')!;
@@ -429,7 +504,14 @@ describe('DVD-rental application on real PostgreSQL and NATS', { skip, timeout: 
   });
 
   it('runs the load generator from the command line', async () => {
-    const args = ['--contract-update', svc('contract-update').url, '--user-create', svc('user-create').url, '--dvd-return', svc('dvd-return').url];
+    const args = [
+      '--contract-update',
+      svc('contract-update').url,
+      '--user-create',
+      svc('user-create').url,
+      '--dvd-return',
+      svc('dvd-return').url,
+    ];
     const good = spawnNode('loadgen', LOADGEN_MAIN, {}, [...args, '--requests', '20', '--concurrency', '2', '--seed', '3']);
     assert.equal(await good.exited, 0, good.lines.join('\n'));
     const summary = JSON.parse(good.lines.join('\n')) as { requests: number; errors: number; passed: boolean };
@@ -444,8 +526,14 @@ describe('DVD-rental application on real PostgreSQL and NATS', { skip, timeout: 
     // Every request to a dead endpoint fails: the error-rate threshold turns that into exit 1.
     const deadPort = await freePort();
     const failing = spawnNode('loadgen', LOADGEN_MAIN, {}, [
-      '--contract-update', `http://127.0.0.1:${deadPort}`, '--user-create', `http://127.0.0.1:${deadPort}`,
-      '--dvd-return', `http://127.0.0.1:${deadPort}`, '--requests', '5',
+      '--contract-update',
+      `http://127.0.0.1:${deadPort}`,
+      '--user-create',
+      `http://127.0.0.1:${deadPort}`,
+      '--dvd-return',
+      `http://127.0.0.1:${deadPort}`,
+      '--requests',
+      '5',
     ]);
     assert.equal(await failing.exited, 1);
     const failed = JSON.parse(failing.lines.join('\n')) as { errorsByKind: Record<string, number>; passed: boolean };
@@ -458,17 +546,24 @@ describe('DVD-rental application on real PostgreSQL and NATS', { skip, timeout: 
     const web = spawnNode('web-sql', WEB_SQL_MAIN, { PORT: String(port), BIND: '127.0.0.1', DATABASE_URL: databaseUrl });
     web.url = `http://127.0.0.1:${port}`;
     procs.set('web-sql', web);
-    await eventually('web-sql to answer', async () => {
-      if (!alive(web)) throw new Error(`web-sql exited:\n${web.lines.join('\n')}`);
-      const res = await callJson('GET', `${web.url}/healthz`, { timeoutMs: 500 });
-      return res.ok && res.status === 200 ? true : undefined;
-    }, 30_000);
+    await eventually(
+      'web-sql to answer',
+      async () => {
+        if (!alive(web)) throw new Error(`web-sql exited:\n${web.lines.join('\n')}`);
+        const res = await callJson('GET', `${web.url}/healthz`, { timeoutMs: 500 });
+        return res.ok && res.status === 200 ? true : undefined;
+      },
+      30_000,
+    );
     const created = await callJson('POST', `${web.url}/articles`, { body: { title: 'Hello', body: 'First post' } });
     assert.equal(status(created), 201);
     const id = bodyOf<{ id: number }>(created).id;
     const read = await callJson('GET', `${web.url}/articles/${id}`);
     assert.equal(status(read), 200);
-    assert.deepEqual({ ...bodyOf<Record<string, unknown>>(read), views: undefined }, { id, title: 'Hello', body: 'First post', views: undefined });
+    assert.deepEqual(
+      { ...bodyOf<Record<string, unknown>>(read), views: undefined },
+      { id, title: 'Hello', body: 'First post', views: undefined },
+    );
     assert.equal(bodyOf<{ views: number }>(await callJson('GET', `${web.url}/articles/${id}`)).views, 2);
     assert.equal(status(await callJson('GET', `${web.url}/articles/999999`)), 404);
     const list = await fetch(`${web.url}/`);

@@ -17,7 +17,9 @@ assert.ok(loaded.ok);
 const app: App = loaded.value;
 const addressing = unwrap(planAddresses(app));
 const policy = (name: string) => ({ file: `${DIR}/${name}`, text: readFileSync(`${DIR}/${name}`, 'utf8') });
-const files = readdirSync(DIR).filter((f) => f.endsWith('.dl')).sort();
+const files = readdirSync(DIR)
+  .filter((f) => f.endsWith('.dl'))
+  .sort();
 
 test('the five example policies compile for dvd-rental', () => {
   assert.deepEqual(files, ['database.dl', 'forensics.dl', 'honeypot.dl', 'message-queue.dl', 'public-http.dl']);
@@ -27,17 +29,29 @@ test('the five example policies compile for dvd-rental', () => {
     return r.value.contracts;
   };
   const db = by('database.dl');
-  assert.deepEqual(db.map((c) => [c.src, c.dst, c.action]), [['db-0', 'mon-sql', 'forward'], ['db-0', 'mon-sql', 'forward']]);
+  assert.deepEqual(
+    db.map((c) => [c.src, c.dst, c.action]),
+    [
+      ['db-0', 'mon-sql', 'forward'],
+      ['db-0', 'mon-sql', 'forward'],
+    ],
+  );
   const forensics = by('forensics.dl');
   assert.equal(forensics.length, app.instances.length);
   assert.ok(forensics.every((c) => c.dst === 'mon-forensics' && c.options.budget?.rate === 50000));
   const honey = by('honeypot.dl');
-  assert.deepEqual(honey.map((c) => [c.src, c.dst, c.action, c.options.failMode]), [['dvd-return-0', 'mon-honeypot', 'redirect', 'closed']]);
+  assert.deepEqual(
+    honey.map((c) => [c.src, c.dst, c.action, c.options.failMode]),
+    [['dvd-return-0', 'mon-honeypot', 'redirect', 'closed']],
+  );
   const mq = by('message-queue.dl');
   assert.ok(mq.every((c) => c.src === 'mq-0' && c.dst === 'mon-node2'));
   const pub = by('public-http.dl');
   assert.deepEqual([...new Set(pub.map((c) => c.src))].sort(), ['contract-update-0', 'dvd-return-0', 'user-create-0']);
-  assert.ok(pub.every((c) => c.dst === 'mon-http'), 'placed on the HTTP monitor on their own node');
+  assert.ok(
+    pub.every((c) => c.dst === 'mon-http'),
+    'placed on the HTTP monitor on their own node',
+  );
   // Provenance: every contract knows the rule that produced it.
   assert.ok(db.every((c) => c.origin?.line === 3 && /tap_kind/.test(c.origin.derivation ?? '')));
 });
@@ -64,7 +78,7 @@ test('overlapping redirects to different monitors are refused with both contract
   }
 });
 
-test('a tap of another tenant\'s port is refused', () => {
+test("a tap of another tenant's port is refused", () => {
   const r = compileTaps(app, addressing, [{ file: 'evil.dl', text: 'tap("billing-0", "mon-sql", "ip", "forward").\n' }]);
   assert.equal(r.ok, false);
   if (!r.ok) {
@@ -79,11 +93,14 @@ test('fields and options a backend cannot express are errors naming them and the
   assert.ok(tun.ok);
   const nft = renderNftTaps(tun.value.contracts, app, addressing, 'node2', {});
   assert.equal(nft.ok, false);
-  if (!nft.ok) assert.ok(nft.errors.some((e) => e.code === 'E_BACKEND_UNSUPPORTED' && /tun_id/.test(e.message) && /nftables/.test(e.message)));
-  const sampled = compileTaps(app, addressing, [{ file: 's.dl', text: 'tap("db-0", "mon-sql", "tcp", "forward").\ntap_sample("db-0", "tcp", 10, "packet").\n' }]);
+  if (!nft.ok)
+    assert.ok(nft.errors.some((e) => e.code === 'E_BACKEND_UNSUPPORTED' && /tun_id/.test(e.message) && /nftables/.test(e.message)));
+  const sampled = compileTaps(app, addressing, [
+    { file: 's.dl', text: 'tap("db-0", "mon-sql", "tcp", "forward").\ntap_sample("db-0", "tcp", 10, "packet").\n' },
+  ]);
   assert.ok(sampled.ok);
   const ports: Record<string, number> = {};
-  [...app.instances.map((i) => i.name), ...app.monitors.map((m) => m.name)].forEach((n, i) => (ports[n] = i + 1));
+  for (const [i, n] of [...app.instances.map((i) => i.name), ...app.monitors.map((m) => m.name)].entries()) ports[n] = i + 1;
   const macs = Object.fromEntries(app.instances.map((i) => [i.name, addressing.instances[i.name].mac]));
   const of = renderOpenFlow(sampled.value.contracts, { ports, macs });
   assert.equal(of.ok, false);
@@ -108,7 +125,9 @@ after(() => {
   }
 });
 
-test('nft accepts every node\'s full script (firewall + taps) for each policy (nft -c in a namespace with the ports)', { skip: needsRoot() }, () => {
+test("nft accepts every node's full script (firewall + taps) for each policy (nft -c in a namespace with the ports)", {
+  skip: needsRoot(),
+}, () => {
   execFileSync('ip', ['netns', 'add', NS]);
   const ports = [
     ...Object.values(addressing.instances).map((a) => a.port),
@@ -126,7 +145,12 @@ test('nft accepts every node\'s full script (firewall + taps) for each policy (n
       execFileSync('ip', ['netns', 'exec', NS, 'nft', '-c', '-f', '-'], { input: script });
     }
   }
-  assert.throws(() => execFileSync('ip', ['netns', 'exec', NS, 'nft', '-c', '-f', '-'], { input: 'table netdev t { chain c { type filter hook ingress device "ft0" priority 0; dup to "nosuchdev" } }', stdio: 'pipe' }));
+  assert.throws(() =>
+    execFileSync('ip', ['netns', 'exec', NS, 'nft', '-c', '-f', '-'], {
+      input: 'table netdev t { chain c { type filter hook ingress device "ft0" priority 0; dup to "nosuchdev" } }',
+      stdio: 'pipe',
+    }),
+  );
 });
 
 test('when a load grows past its monitor, re-placement moves only that flow group, sliced by source ports', () => {
@@ -141,7 +165,10 @@ test('when a load grows past its monitor, re-placement moves only that flow grou
   });
   assert.ok(grown.ok, JSON.stringify(!grown.ok && grown.errors));
   assert.ok(grown.value.moved.length >= 1);
-  assert.ok(grown.value.moved.every((m) => m.flow.startsWith('contract-update-0|')), JSON.stringify(grown.value.moved));
+  assert.ok(
+    grown.value.moved.every((m) => m.flow.startsWith('contract-update-0|')),
+    JSON.stringify(grown.value.moved),
+  );
   const cap = Object.fromEntries(app.monitors.map((m) => [m.name, m.capacity]));
   for (const [m, load] of Object.entries(grown.value.placement!.monitorLoad)) assert.ok(load <= cap[m], `${m} over capacity`);
   // The contract-update taps now cover the source-port space in slices, each on one monitor.
@@ -152,6 +179,7 @@ test('when a load grows past its monitor, re-placement moves only that flow grou
   assert.equal(ranges[ranges.length - 1].to, 65535);
   for (let i = 1; i < ranges.length; i++) assert.equal(ranges[i].from, ranges[i - 1].to + 1);
   // Others stay where they were.
-  const where = (r: typeof first) => r.ok ? r.value.contracts.filter((c) => c.src !== 'contract-update-0').map((c) => `${c.id}>${c.dst}`) : [];
+  const where = (r: typeof first) =>
+    r.ok ? r.value.contracts.filter((c) => c.src !== 'contract-update-0').map((c) => `${c.id}>${c.dst}`) : [];
   assert.deepEqual(where(grown), where(first));
 });

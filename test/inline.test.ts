@@ -99,7 +99,11 @@ async function startInline(cloud: Cloud): Promise<{ child: ChildProcess; logDir:
     const r = await m.runMonitor({ iface: 'any', app, addressing, logDir, format: 'json', signal: ac.signal, inline: true });
     console.error(m.formatRunReport(r));
     process.exitCode = r.exitCode;`;
-  const child = spawn('ip', ['netns', 'exec', MON, process.execPath, '--input-type=module', '-e', code, join(ROOT, APP, 'app.yaml'), cloud.addressing, logDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    'ip',
+    ['netns', 'exec', MON, process.execPath, '--input-type=module', '-e', code, join(ROOT, APP, 'app.yaml'), cloud.addressing, logDir],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
   for (let i = 0; i < 50 && !(await aliveElement()); i++) await sleep(100);
@@ -124,7 +128,18 @@ async function kill(child: ChildProcess): Promise<void> {
 
 /** HTTP status from the external namespace; 0 when there was no answer (curl's exit code in `rc`). */
 async function get(cloud: Cloud, method: string, path: string, timeout = 4): Promise<{ status: number; rc: number; err: string }> {
-  const r = await inNs(EXT, 'curl', ['-sS', '-m', String(timeout), '-X', method, '-o', '/dev/null', '-w', '%{http_code}', `http://${cloud.web}${path}`]);
+  const r = await inNs(EXT, 'curl', [
+    '-sS',
+    '-m',
+    String(timeout),
+    '-X',
+    method,
+    '-o',
+    '/dev/null',
+    '-w',
+    '%{http_code}',
+    `http://${cloud.web}${path}`,
+  ]);
   return { status: Number(r.stdout) || 0, rc: r.code, err: r.stderr };
 }
 
@@ -161,7 +176,10 @@ interface InlineRow {
 function inlineLog(dir: string): InlineRow[] {
   const file = join(dir, 'inline.log');
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }
 
 /** Waits until the monitor's logs (flushed every second) show what is expected. */
@@ -181,7 +199,9 @@ async function monitorSaid(dir: string): Promise<string> {
 
 /** Watches what reaches the web server's interface on port 80 (payload as text). */
 function watchServer(): { stop: () => Promise<string> } {
-  const cap = spawn('ip', ['netns', 'exec', WEB_NS, 'tcpdump', '-l', '-n', '-A', '-i', 'eth0', 'tcp port 80'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const cap = spawn('ip', ['netns', 'exec', WEB_NS, 'tcpdump', '-l', '-n', '-A', '-i', 'eth0', 'tcp port 80'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   let text = '';
   cap.stdout!.on('data', (d) => (text += d));
   return {
@@ -278,7 +298,9 @@ describe('inline monitor on the local cloud', { skip }, () => {
     assert.equal(await canConnect(WEB_NS, '10.250.0.254', 9000, 2), false, 'the egress rules still hold');
     assert.ok((await counters()) > dropsBefore, 'dropped by web-0 egress check after the monitor passed it');
     const passedBack = await readCounters(realSystem, NODE, { family: 'netdev', name: 'flowtap_taps' });
-    assert.ok(passedBack.ok && passedBack.value.some((x) => x.chain === 'ret_fr0' && /sent by an instance/.test(x.comment) && x.packets > 0));
+    assert.ok(
+      passedBack.ok && passedBack.value.some((x) => x.chain === 'ret_fr0' && /sent by an instance/.test(x.comment) && x.packets > 0),
+    );
 
     await kill(mon.child);
     const admin = await get(cloud, 'GET', '/admin');

@@ -179,10 +179,7 @@ test('port ranges with endPort merge with single ports; UDP is kept apart', () =
 test('a connection needs both the egress and the ingress policy', () => {
   // b admits a on 80 and 443; a may send to b on 443 and 8443: only 443 is left.
   // a-egress has egress rules and no policyTypes, so it also isolates a for ingress.
-  assert.deepEqual(connlist('ingress-egress'), [
-    'ie/a[Pod] => ie/b[Pod] : TCP 443',
-    `ie/b[Pod] => ${ALL} : All Connections`,
-  ]);
+  assert.deepEqual(connlist('ingress-egress'), ['ie/a[Pod] => ie/b[Pod] : TCP 443', `ie/b[Pod] => ${ALL} : All Connections`]);
 });
 
 test('UDP-only ingress with no from: every peer, inside and outside, on UDP 53', () => {

@@ -54,7 +54,11 @@ describe('local cloud: web-sql', { skip }, () => {
   test('down cleans up after an `up` killed half-way (no state to trust, leftovers found by name)', async () => {
     await flowtap('down', 'web-sql');
     const [cmd, ...args] = flowtapCommand('up', APP);
-    const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, FLOWTAP_STATE_DIR: stateDir }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(cmd, args, {
+      cwd: ROOT,
+      env: { ...process.env, FLOWTAP_STATE_DIR: stateDir },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let progress = '';
     child.stderr.on('data', (d) => (progress += d));
     // Kill it once it has made namespaces but before it finishes.
@@ -86,12 +90,19 @@ describe('local cloud: web-sql', { skip }, () => {
     const sql = ctx.addressing.instances['sql-0'].ip;
     const before = await readCounters(realSystem, NODE, { family: 'inet', name: 'flowtap' });
     assert.ok(before.ok && before.value.length > 0);
-    const bad = await applyNft(realSystem, NODE, 'table inet flowtap\ndelete table inet flowtap\ntable inet flowtap { chain forward { type filter hook forward priority filter; policy accept; ip saddr @missing accept } }\n');
+    const bad = await applyNft(
+      realSystem,
+      NODE,
+      'table inet flowtap\ndelete table inet flowtap\ntable inet flowtap { chain forward { type filter hook forward priority filter; policy accept; ip saddr @missing accept } }\n',
+    );
     assert.equal(bad.ok, false);
     if (!bad.ok) assert.ok(bad.errors[0].loc?.line, JSON.stringify(bad.errors));
     const afterwards = await readCounters(realSystem, NODE, { family: 'inet', name: 'flowtap' });
     assert.ok(afterwards.ok);
-    assert.deepEqual(afterwards.value.map((c) => c.comment), before.value.map((c) => c.comment));
+    assert.deepEqual(
+      afterwards.value.map((c) => c.comment),
+      before.value.map((c) => c.comment),
+    );
     assert.equal(await canConnect(EXT, sql, 3306), false, 'still enforced');
   });
 
@@ -109,8 +120,12 @@ describe('local cloud: web-sql', { skip }, () => {
     const ctx = await up('--policy', 'test/fixtures/policies/web-redirect.dl');
     const web = ctx.addressing.instances['web-0'].ip;
     await stopMonitors();
-    const cap = spawn('ip', ['netns', 'exec', 'ft-web-sql-m-mon1', 'tcpdump', '-l', '-n', '-i', 'any', 'tcp port 80'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    const atServer = spawn('ip', ['netns', 'exec', 'ft-web-sql-i-web-0', 'tcpdump', '-l', '-n', '-i', 'eth0', 'tcp port 80'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const cap = spawn('ip', ['netns', 'exec', 'ft-web-sql-m-mon1', 'tcpdump', '-l', '-n', '-i', 'any', 'tcp port 80'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const atServer = spawn('ip', ['netns', 'exec', 'ft-web-sql-i-web-0', 'tcpdump', '-l', '-n', '-i', 'eth0', 'tcp port 80'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     let mon = '';
     let srv = '';
     cap.stdout.on('data', (d) => (mon += d));

@@ -46,7 +46,10 @@ function readTsvLogs(dir: string): Map<string, Record<string, string>[]> {
     assert.deepEqual(log.types, schema.types);
     assert.match(log.open, /^\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d$/);
     assert.match(log.close ?? '', /^\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d$/);
-    out.set(log.path, log.rows.map((row) => Object.fromEntries(log.fields.map((f, i) => [f, row[i]]))));
+    out.set(
+      log.path,
+      log.rows.map((row) => Object.fromEntries(log.fields.map((f, i) => [f, row[i]]))),
+    );
   }
   return out;
 }
@@ -74,7 +77,11 @@ test('benign traffic (curl, load generator, NATS client) raises no notice and lo
     assert.equal(logs.has('notice'), false);
     const byUid = new Map(conn.map((c) => [c.uid, c]));
     assert.equal(byUid.size, conn.length, 'uids are unique in conn.log');
-    for (const [name, rows] of [['http', http], ['sql', sql], ['nats', nats]] as const) {
+    for (const [name, rows] of [
+      ['http', http],
+      ['sql', sql],
+      ['nats', nats],
+    ] as const) {
       for (const row of rows) {
         const c = byUid.get(row.uid);
         assert.ok(c, `${name}.log uid ${row.uid} missing from conn.log`);
@@ -85,11 +92,19 @@ test('benign traffic (curl, load generator, NATS client) raises no notice and lo
     }
     // What the services do, as the logs tell it.
     const routes = new Set(http.map((h) => `${h['id.resp_h']} ${h.method} ${h.uri.replace(/\d+/g, 'N')}`));
-    for (const want of ['127.0.0.2 POST /contracts', '127.0.0.3 POST /users', '127.0.0.4 POST /returns', '127.0.0.5 POST /users/N/bill', '127.0.0.6 POST /returns', '127.0.0.7 POST /shipments']) {
+    for (const want of [
+      '127.0.0.2 POST /contracts',
+      '127.0.0.3 POST /users',
+      '127.0.0.4 POST /returns',
+      '127.0.0.5 POST /users/N/bill',
+      '127.0.0.6 POST /returns',
+      '127.0.0.7 POST /shipments',
+    ]) {
       assert.ok(routes.has(want), `no ${want} in http.log (${[...routes].join(', ')})`);
     }
     const kinds = new Set(sql.map((q) => `${q['id.orig_h']} ${q.kind} ${q.tables}`));
-    for (const want of ['127.0.0.3 INSERT users', '127.0.0.5 SELECT users', '127.0.0.5 UPDATE users', '127.0.0.6 INSERT rentals']) assert.ok(kinds.has(want), `no ${want} in sql.log`);
+    for (const want of ['127.0.0.3 INSERT users', '127.0.0.5 SELECT users', '127.0.0.5 UPDATE users', '127.0.0.6 INSERT rentals'])
+      assert.ok(kinds.has(want), `no ${want} in sql.log`);
     assert.ok(sql.every((q) => q.user === 'dvdrental' && q.database === 'dvdrental'));
     assert.ok(nats.some((m) => m.command === 'HPUB' && m.subject === 'rentals.created' && m['id.orig_h'] === '127.0.0.2'));
     assert.ok(nats.some((m) => m.command === 'SUB' && m.subject === 'rentals.>' && m.queue === 'dvd-update'));
@@ -132,7 +147,7 @@ test('user-create reading the users table: Disallowed_SQL with the statement and
   }
 });
 
-test('a compromised contract-update billing another user within the renter\'s trace: Identity_Mismatch', async () => {
+test("a compromised contract-update billing another user within the renter's trace: Identity_Mismatch", async () => {
   const { r, dir, done } = await monitor('identity-mismatch');
   try {
     const m = of(r, NoticeType.IDENTITY_MISMATCH);
@@ -173,7 +188,11 @@ test('NATS subjects outside the requirements and a stranger on the queue', async
   const { r, done } = await monitor('nats-subjects');
   try {
     const d = of(r, NoticeType.DISALLOWED_NATS_SUBJECT);
-    assert.deepEqual(d.map((n) => `${n.evidence.src} ${n.evidence.request}`).sort(), ['contract-update-0 PUB rentals.deleted', 'dvd-update-0 SUB >'], describe(r));
+    assert.deepEqual(
+      d.map((n) => `${n.evidence.src} ${n.evidence.request}`).sort(),
+      ['contract-update-0 PUB rentals.deleted', 'dvd-update-0 SUB >'],
+      describe(r),
+    );
     assert.deepEqual(d.find((n) => n.evidence.src === 'dvd-update-0')?.evidence.expected, ['subscribe rentals.>']);
     const u = of(r, NoticeType.UNAUTHORIZED_CONNECTION);
     assert.equal(u.length, 1);
@@ -209,13 +228,19 @@ test('a burst of refused connections to shipping: SYN_Flood; JSON logs carry the
     assert.equal(f[0].p, 9);
     assert.ok((f[0].n ?? 0) >= 100);
     assert.ok(r.summary!.policy.halfOpen >= 300);
-    const lines = readFileSync(join(dir, 'notice.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = readFileSync(join(dir, 'notice.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const row = lines.find((l) => l.note === NoticeType.SYN_FLOOD);
     assert.ok(row);
     assert.equal(row['id.resp_p'], 9);
     assert.equal(row.uid, f[0].uid);
     assert.deepEqual(JSON.parse(row.sub as string).uids, [f[0].uid]);
-    const conns = readFileSync(join(dir, 'conn.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const conns = readFileSync(join(dir, 'conn.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.ok(conns.filter((c) => c.conn_state === 'REJ' && c['id.resp_p'] === 9).length >= 300);
     for (const c of conns) for (const k of Object.keys(c)) assert.ok(LOG_SCHEMAS[0].fields.includes(k), `conn.log key ${k}`);
   } finally {

@@ -27,7 +27,7 @@ type TcpFlow = InstanceType<typeof TcpFlow>;
 function runEngine(records: PcapRecord[]) {
   const target = new MemoryLogTarget();
   const engine = new MonitorEngine({ logs: new ZeekLogWriter(target), tracker: { seed: 5 } });
-  records.forEach((r, i) => engine.frame(1, r.data, r.ts, i + 1));
+  for (const [i, r] of records.entries()) engine.frame(1, r.data, r.ts, i + 1);
   const summary = engine.finish();
   const weird = parseZeekTsv(target.text('weird'));
   assert.ok(weird.ok, !weird.ok ? JSON.stringify(weird.errors) : '');
@@ -64,10 +64,19 @@ test('protocol violations on every parser become weirds of their connection', ()
   assert.equal(summary.internalErrors, 0);
   assert.equal(summary.tracker.connections, 5);
   const set = new Set(names.map((n) => n.name));
-  for (const want of ['HTTP_truncated_header', 'HTTP_bad_content_length', 'HTTP_bad_chunk_size', 'pg_bad_length', 'nats_payload_too_large']) {
+  for (const want of [
+    'HTTP_truncated_header',
+    'HTTP_bad_content_length',
+    'HTTP_bad_chunk_size',
+    'pg_bad_length',
+    'nats_payload_too_large',
+  ]) {
     assert.ok(set.has(want), `no weird ${want} in ${[...set].join(', ')}`);
   }
-  assert.ok(names.every((n) => n.uid !== '-'), 'every protocol weird names its connection');
+  assert.ok(
+    names.every((n) => n.uid !== '-'),
+    'every protocol weird names its connection',
+  );
   assert.equal(summary.logs.conn, 5);
 });
 
@@ -85,7 +94,10 @@ test('overlapping segments that disagree (an evasion attempt) are reported; the 
   assert.ok(names.some((n) => n.name === 'rexmit_inconsistency'));
   const http = parseZeekTsv(target.text('http'));
   assert.ok(http.ok);
-  assert.deepEqual(http.value.rows.map((r) => r[9]), ['/innocent']);
+  assert.deepEqual(
+    http.value.rows.map((r) => r[9]),
+    ['/innocent'],
+  );
 });
 
 test('malformed and random frames are counted by reason and never stop the monitor', () => {

@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { runMonitor } from '../src/monitor/index.js';
 import { needsRoot } from '../src/system/testing.js';
 
-
-test('live capture on lo: an HTTP exchange on port 8080 of a loopback address ends up in conn.log and http.log', { skip: needsRoot(['tcpdump', '--version']) }, async () => {
+test('live capture on lo: an HTTP exchange on port 8080 of a loopback address ends up in conn.log and http.log', {
+  skip: needsRoot(['tcpdump', '--version']),
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'flowtap-live-'));
   // 127.0.0.1:8080 may be taken by someone else's test; an address of our own avoids that.
   const host = '127.0.0.77';

@@ -42,7 +42,7 @@ export interface Atom {
   loc: SourceLoc;
 }
 
-export interface AtomLiteral {
+interface AtomLiteral {
   kind: 'atom';
   negated: boolean;
   atom: Atom;

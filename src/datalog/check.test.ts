@@ -4,10 +4,7 @@ import { checked, problems } from './testing.js';
 
 function only(text: string, code: string) {
   const e = problems(text);
-  assert.ok(
-    e.length >= 1 && e.every((d) => d.code === code),
-    `expected only ${code}, got ${JSON.stringify(e)}`,
-  );
+  assert.ok(e.length >= 1 && e.every((d) => d.code === code), `expected only ${code}, got ${JSON.stringify(e)}`);
   return e;
 }
 
@@ -140,7 +137,10 @@ test('a long chain of dependencies does not overflow the stack', () => {
 test('an absurdly long rule body is refused instead of overflowing the stack', () => {
   const body = Array.from({ length: 1001 }, (_, i) => `q(X${i})`).join(', ');
   const e = problems(`p(X0) :- ${body}.`);
-  assert.deepEqual(e.map((d) => d.code), ['E_DL_RULE_SIZE']);
+  assert.deepEqual(
+    e.map((d) => d.code),
+    ['E_DL_RULE_SIZE'],
+  );
   const ok = Array.from({ length: 300 }, (_, i) => `q(X${i})`).join(', ');
   assert.equal(checked(`p(X0) :- ${ok}.`).program.rules[0].body.length, 300);
 });

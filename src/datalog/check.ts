@@ -8,11 +8,10 @@ import { BUILTINS } from './builtins.js';
 import { checkSafety } from './safety.js';
 import { stratify, type Stratum } from './stratify.js';
 
-
 /** Joins run one nested call per literal; far beyond any real policy, well within the stack. */
-export const MAX_BODY_LITERALS = 1000;
+const MAX_BODY_LITERALS = 1000;
 
-export interface PredicateInfo {
+interface PredicateInfo {
   name: string;
   arity: number;
   /** True when some rule derives it (an IDB predicate). */

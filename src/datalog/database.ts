@@ -9,7 +9,6 @@ import type { Interner } from './intern.js';
 import { ORIGIN_INPUT, ORIGIN_PROGRAM_FACT, type ProvenanceLog } from './provenance.js';
 import type { Relation } from './relation.js';
 
-
 /** How a tuple first came to be. Shared premises are the same object (a DAG). */
 export interface Derivation {
   fact: Fact;
@@ -133,7 +132,7 @@ export class Database {
       d.rule = { index: origin, loc: rule.loc, text: formatRule(rule) };
       const preds = rule.body.flatMap((l) => (l.kind === 'atom' && !l.negated ? [l.atom.pred] : []));
       const rows = prov.premisesOf(rel.id, row, this.premiseCount[origin]);
-      preds.forEach((p, i) => d.premises.push(node(this.relations.get(p) as Relation, rows[i])));
+      for (const [i, p] of preds.entries()) d.premises.push(node(this.relations.get(p) as Relation, rows[i]));
     }
     return ok(root);
   }

@@ -28,7 +28,13 @@ function bfsClosure(n: number, edges: [number, number][]): string[] {
     const seen = new Set<number>();
     const q = [...adj[s]];
     for (const x of q) seen.add(x);
-    for (let i = 0; i < q.length; i++) for (const y of adj[q[i]]) if (!seen.has(y)) (seen.add(y), q.push(y));
+    for (let i = 0; i < q.length; i++) {
+      for (const y of adj[q[i]]) {
+        if (seen.has(y)) continue;
+        seen.add(y);
+        q.push(y);
+      }
+    }
     for (const t of seen) out.push(JSON.stringify([s, t]));
   }
   return out.sort();
@@ -105,7 +111,7 @@ function randomProgram(r: () => number): Gen {
             args.push(v);
           }
         }
-        args.forEach((t) => /^[A-Z]$/.test(t) && bound.add(t));
+        for (const t of args) if (/^[A-Z]$/.test(t)) bound.add(t);
         body.push(`${q.name}(${args.join(', ')})`);
       }
       const bv = [...bound];
@@ -141,7 +147,10 @@ function reference(p: Program, levelOf: Map<string, number>, facts: Fact[]): Tup
   const db: Tuples = new Map();
   const add = (pred: string, args: Value[]): boolean => {
     let m = db.get(pred);
-    if (!m) db.set(pred, (m = new Map()));
+    if (!m) {
+      m = new Map();
+      db.set(pred, m);
+    }
     const k = JSON.stringify(args);
     if (m.has(k)) return false;
     m.set(k, args);
@@ -169,14 +178,16 @@ function reference(p: Program, levelOf: Map<string, number>, facts: Fact[]): Tup
   const passes = (filters: Literal[], env: Env): boolean => {
     for (const l of filters) {
       if (l.kind === 'atom') {
-        const hit = tuples(l.atom.pred).some((tuple) => l.atom.args.every((t, j) => (t.kind === 'var' && t.anonymous) || val(t, env) === tuple[j]));
+        const hit = tuples(l.atom.pred).some((tuple) =>
+          l.atom.args.every((t, j) => (t.kind === 'var' && t.anonymous) || val(t, env) === tuple[j]),
+        );
         if (hit) return false;
         continue;
       }
       const spec = BUILTINS.get(l.name);
       if (!spec) throw new Error(`unknown builtin ${l.name}`);
       const args = l.args.map((t) => val(t, env));
-      const free = args.findIndex((a) => a === undefined);
+      const free = args.indexOf(undefined);
       if (free < 0) {
         if (spec.test(args as Value[]) === l.negated) return false;
         continue;

@@ -8,7 +8,15 @@ import { checked, errors, rows, run } from './testing.js';
 const edges = (pairs: [number, number][]): Fact[] => pairs.map(([a, b]) => ({ pred: 'edge', args: [a, b] }));
 
 test('transitive closure of a small graph with a cycle', () => {
-  const db = run(`path(X, Y) :- edge(X, Y).\npath(X, Z) :- path(X, Y), edge(Y, Z).`, edges([[1, 2], [2, 3], [3, 1], [3, 4]]));
+  const db = run(
+    `path(X, Y) :- edge(X, Y).\npath(X, Z) :- path(X, Y), edge(Y, Z).`,
+    edges([
+      [1, 2],
+      [2, 3],
+      [3, 1],
+      [3, 4],
+    ]),
+  );
   const expected: string[] = [];
   for (const a of [1, 2, 3]) for (const b of [1, 2, 3, 4]) expected.push(JSON.stringify([a, b]));
   assert.deepEqual(rows(db, 'path'), expected.sort());
@@ -22,7 +30,13 @@ test('transitive closure of a small graph with a cycle', () => {
 });
 
 test('non-linear closure gives the same result as the linear one', () => {
-  const g = edges([[1, 2], [2, 3], [3, 4], [4, 5], [5, 2]]);
+  const g = edges([
+    [1, 2],
+    [2, 3],
+    [3, 4],
+    [4, 5],
+    [5, 2],
+  ]);
   const lin = run(`path(X, Y) :- edge(X, Y).\npath(X, Z) :- path(X, Y), edge(Y, Z).`, g);
   const non = run(`path(X, Y) :- edge(X, Y).\npath(X, Z) :- path(X, Y), path(Y, Z).`, g);
   assert.deepEqual(rows(non, 'path'), rows(lin, 'path'));
@@ -36,7 +50,11 @@ test('negation across strata: unreachable pairs', () => {
      reach(X, Z) :- reach(X, Y), edge(Y, Z).
      unreach(X, Y) :- node(X), node(Y), not reach(X, Y), X != Y.
      isolated(X) :- node(X), not reach(X, _).`,
-    edges([[1, 2], [2, 3], [4, 3]]),
+    edges([
+      [1, 2],
+      [2, 3],
+      [4, 3],
+    ]),
   );
   assert.deepEqual(rows(db, 'unreach'), ['[1,4]', '[2,1]', '[2,4]', '[3,1]', '[3,2]', '[3,4]', '[4,1]', '[4,2]'].sort());
   assert.deepEqual(rows(db, 'isolated'), ['[3]']);
@@ -117,21 +135,37 @@ test('cidr_contains in rules, for IPv4 and IPv6', () => {
   assert.equal(run(`a("fd00::/8", "fd12:3456::1"). ok(X) :- a(C, X), cidr_contains(C, X).`).count('ok'), 1);
   assert.equal(run(`a("fd00::/8", "fe12::1"). ok(X) :- a(C, X), cidr_contains(C, X).`).count('ok'), 0);
   assert.equal(run(`a("10.0.0.0/8", "10.1.0.0/16"). ok(X) :- a(C, X), cidr_contains(C, X).`).count('ok'), 1, 'a block in a block');
-  assert.equal(run(`a("0.0.0.0/0", "::1"). a("::/0", "10.0.0.1"). ok(X) :- a(C, X), cidr_contains(C, X).`).count('ok'), 0, 'families never mix');
+  assert.equal(
+    run(`a("0.0.0.0/0", "::1"). a("::/0", "10.0.0.1"). ok(X) :- a(C, X), cidr_contains(C, X).`).count('ok'),
+    0,
+    'families never mix',
+  );
 });
 
 test('cidr_contains rejects leading zeros, host bits and malformed addresses with a clear error', () => {
   // Constants are checked before evaluation, at their position.
   const zero = errors(runProgram(`ok(X) :- a(X), cidr_contains("10.0.0.0/8", "010.0.0.1").`, [], 't.dl'));
-  assert.deepEqual(zero.map((d) => [d.code, d.loc?.line, d.loc?.col]), [['E_DL_BUILTIN_ARG', 1, 44]]);
-  assert.match(zero[0].message, /builtin 'cidr_contains': "010\.0\.0\.1" is not an IP address or block: "010\.0\.0\.1" is not an IPv4 address: leading zeros are not allowed/);
+  assert.deepEqual(
+    zero.map((d) => [d.code, d.loc?.line, d.loc?.col]),
+    [['E_DL_BUILTIN_ARG', 1, 44]],
+  );
+  assert.match(
+    zero[0].message,
+    /builtin 'cidr_contains': "010\.0\.0\.1" is not an IP address or block: "010\.0\.0\.1" is not an IPv4 address: leading zeros are not allowed/,
+  );
   const hostBits = errors(runProgram(`ok(X) :- a(X), cidr_contains("10.1.2.3/8", X).`, [], 't.dl'));
   assert.match(hostBits[0].message, /host bits are set; did you mean 10\.0\.0\.0\/8\?/);
   // Values met during evaluation fail it, naming the call, its values and the rule's literal.
   const db = runProgram(`ok(X) :- a(C, X), cidr_contains(C, X).`, [{ pred: 'a', args: ['10.0.0.0/8', '10.0.0.01'] }], 't.dl');
   const e = errors(db);
-  assert.deepEqual(e.map((d) => [d.code, d.loc?.line, d.loc?.col]), [['E_DL_BUILTIN_ARG', 1, 19]]);
-  assert.match(e[0].message, /^cidr_contains\("10\.0\.0\.0\/8", "10\.0\.0\.01"\): "10\.0\.0\.01" is not an IP address or block: .*leading zeros are not allowed \("01"/);
+  assert.deepEqual(
+    e.map((d) => [d.code, d.loc?.line, d.loc?.col]),
+    [['E_DL_BUILTIN_ARG', 1, 19]],
+  );
+  assert.match(
+    e[0].message,
+    /^cidr_contains\("10\.0\.0\.0\/8", "10\.0\.0\.01"\): "10\.0\.0\.01" is not an IP address or block: .*leading zeros are not allowed \("01"/,
+  );
   for (const bad of ['10.0.0', '10.0.0.256', '1::2::3', 'fe80::1%eth0', 'web', 7]) {
     const r = runProgram(`ok(X) :- a(X), cidr_contains("10.0.0.0/8", X).`, [{ pred: 'a', args: [bad] }], 't.dl');
     assert.equal(errors(r)[0].code, 'E_DL_BUILTIN_ARG', String(bad));

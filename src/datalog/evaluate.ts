@@ -71,7 +71,7 @@ export function evaluate(p: CheckedProgram, facts: readonly Fact[], opts: EvalOp
       prov?.record(rel.id, row, origin);
     }
   };
-  p.program.facts.forEach((f, k) => addFact(f, ORIGIN_PROGRAM_FACT - k));
+  for (const [k, f] of p.program.facts.entries()) addFact(f, ORIGIN_PROGRAM_FACT - k);
   for (const f of facts) addFact(f, ORIGIN_INPUT);
 
   const premiseCount = p.program.rules.map((r) => r.body.filter((l) => l.kind === 'atom' && !l.negated).length);
@@ -81,7 +81,9 @@ export function evaluate(p: CheckedProgram, facts: readonly Fact[], opts: EvalOp
       if (row < 0) return;
       stats.derived++;
       if (++total > limit) {
-        throw new Stop(diag('E_DL_LIMIT', `evaluation stopped after ${limit} tuples (maxTuples); does a rule derive without bound, e.g. through plus?`));
+        throw new Stop(
+          diag('E_DL_LIMIT', `evaluation stopped after ${limit} tuples (maxTuples); does a rule derive without bound, e.g. through plus?`),
+        );
       }
       if (prov) prov.record(rel.id, row, plan.ruleIndex, matched, premiseCount[plan.ruleIndex]);
     },
@@ -97,8 +99,7 @@ export function evaluate(p: CheckedProgram, facts: readonly Fact[], opts: EvalOp
     const members = new Set(s.preds);
     const rels = s.preds.map(relOf);
     const build = (plan: RulePlan): (() => void) => compilePlan(plan, relOf, interner, sink);
-    const reads = (i: number): boolean =>
-      p.program.rules[i].body.some((l) => l.kind === 'atom' && !l.negated && members.has(l.atom.pred));
+    const reads = (i: number): boolean => p.program.rules[i].body.some((l) => l.kind === 'atom' && !l.negated && members.has(l.atom.pred));
     for (const r of relations.values()) {
       r.winStart = 0;
       r.winEnd = r.size;

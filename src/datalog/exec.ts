@@ -167,12 +167,7 @@ function builtinRun(step: BuiltinStep, interner: Interner, b: Int32Array, sink: 
 }
 
 /** Build the closure chain for one plan; calling it runs the whole join once. */
-export function compilePlan(
-  plan: RulePlan,
-  relOf: (pred: string) => Relation,
-  interner: Interner,
-  sink: Sink,
-): Run {
+export function compilePlan(plan: RulePlan, relOf: (pred: string) => Relation, interner: Interner, sink: Sink): Run {
   const b = new Int32Array(Math.max(1, plan.slots));
   const matched = new Int32Array(Math.max(1, plan.positives.length));
   const headRel = relOf(plan.head.pred);

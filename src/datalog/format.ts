@@ -20,15 +20,15 @@ export function formatValue(v: Value): string {
   return out + '"';
 }
 
-export function formatTerm(t: Term): string {
+function formatTerm(t: Term): string {
   return t.kind === 'var' ? t.name : formatValue(t.value);
 }
 
-export function formatAtom(a: Atom): string {
+function formatAtom(a: Atom): string {
   return a.args.length === 0 ? a.pred : `${a.pred}(${a.args.map(formatTerm).join(', ')})`;
 }
 
-export function formatLiteral(l: Literal): string {
+function formatLiteral(l: Literal): string {
   const neg = l.negated ? 'not ' : '';
   if (l.kind === 'atom') return neg + formatAtom(l.atom);
   const op = l.infix !== undefined ? BUILTIN_INFIX[l.name] : undefined;

@@ -3,21 +3,7 @@
  * parser can report them in order with the syntax errors around them.
  */
 
-export type TokenKind =
-  | 'ident'
-  | 'string'
-  | 'number'
-  | '('
-  | ')'
-  | ','
-  | '.'
-  | ':-'
-  | ':'
-  | ';'
-  | '!'
-  | 'op'
-  | 'eof'
-  | 'error';
+type TokenKind = 'ident' | 'string' | 'number' | '(' | ')' | ',' | '.' | ':-' | ':' | ';' | '!' | 'op' | 'eof' | 'error';
 
 export interface Token {
   kind: TokenKind;

@@ -194,7 +194,9 @@ test('hostile input does not crash the parser', () => {
 });
 
 test('Congress forms: ; terminator, ! negation, block comments, dotted and nested module names, hex ints', () => {
-  const p = parse(`/* a block\n comment */ a(0x1F, 0o17, 0b101, -0x10);\nneutronv2:ports.fixed_ips("p1", "10.0.0.1")\nx:y:z(1).\nh(X) :- a(X, _, _, _), ! b(X)`);
+  const p = parse(
+    `/* a block\n comment */ a(0x1F, 0o17, 0b101, -0x10);\nneutronv2:ports.fixed_ips("p1", "10.0.0.1")\nx:y:z(1).\nh(X) :- a(X, _, _, _), ! b(X)`,
+  );
   assert.deepEqual(p.facts[0].args, [31, 15, 5, -16]);
   assert.equal(p.facts[1].pred, 'neutronv2:ports.fixed_ips');
   assert.deepEqual(p.facts[1].loc, { file: 'p.dl', line: 3, col: 1 });

@@ -19,7 +19,7 @@ import { tokenize, type Token } from './lexer.js';
 
 const MAX_ERRORS = 100;
 
-class SyntaxError extends Error {}
+class DatalogSyntaxError extends Error {}
 
 function describe(t: Token): string {
   switch (t.kind) {
@@ -66,7 +66,7 @@ class Parser {
   private error(expected: string, t: Token = this.cur()): never {
     const message = t.kind === 'error' ? (t.message ?? 'invalid token') : `expected ${expected} but found ${describe(t)}`;
     this.errors.push(diag('E_DL_SYNTAX', message, this.loc(t)));
-    throw new SyntaxError(message);
+    throw new DatalogSyntaxError(message);
   }
 
   private expect(kind: Token['kind'], expected: string): Token {
@@ -82,7 +82,7 @@ class Parser {
       try {
         this.statement();
       } catch (e) {
-        if (!(e instanceof SyntaxError)) throw e;
+        if (!(e instanceof DatalogSyntaxError)) throw e;
         this.recover(start);
       }
     }

@@ -11,7 +11,7 @@ import { BUILTINS, type BuiltinSpec } from './builtins.js';
 export type Src = number;
 
 /** Which rows of a relation an atom may read (see Relation.winStart/winEnd). */
-export type Window = 'full' | 'old' | 'delta';
+type Window = 'full' | 'old' | 'delta';
 
 export interface AtomStep {
   kind: 'atom';
@@ -45,7 +45,7 @@ export interface BuiltinStep {
   loc: SourceLoc;
 }
 
-export type Step = AtomStep | NegStep | BuiltinStep;
+type Step = AtomStep | NegStep | BuiltinStep;
 
 export interface RulePlan {
   ruleIndex: number;

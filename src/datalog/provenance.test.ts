@@ -14,10 +14,14 @@ function leaves(d: Derivation): Derivation[] {
 }
 
 test('explain gives the first derivation with rule, location and body tuples', () => {
-  const db = run(TC, [
-    { pred: 'edge', args: [2, 3] },
-    { pred: 'edge', args: [3, 4] },
-  ], { provenance: true });
+  const db = run(
+    TC,
+    [
+      { pred: 'edge', args: [2, 3] },
+      { pred: 'edge', args: [3, 4] },
+    ],
+    { provenance: true },
+  );
   const d = value(db.explain('path', [1, 4]));
   assert.deepEqual(d.fact, { pred: 'path', args: [1, 4] });
   assert.equal(d.source, 'rule');
@@ -43,8 +47,8 @@ test('explain gives the first derivation with rule, location and body tuples', (
   );
   assert.deepEqual(base[0].loc, { file: 't.dl', line: 1, col: 1 });
   const text = formatDerivation(d);
-  assert.match(text, /^path\(1, 4\)\.  <- by rule 1 at t\.dl:3:1: path\(X, Z\) :- path\(X, Y\), edge\(Y, Z\)\./);
-  assert.match(text, /\n {6}edge\(1, 2\)\.  <- fact at t\.dl:1:1/);
+  assert.match(text, /^path\(1, 4\)\. {2}<- by rule 1 at t\.dl:3:1: path\(X, Z\) :- path\(X, Y\), edge\(Y, Z\)\./);
+  assert.match(text, /\n {6}edge\(1, 2\)\. {2}<- fact at t\.dl:1:1/);
 });
 
 test('every premise of every derivation holds and matches the rule body', () => {

@@ -54,7 +54,7 @@ export class Relation {
     const h = this.hashOf(t);
     const table = this.table;
     const mask = this.tmask;
-    for (let slot = (h & mask) << 1; ; slot = (slot + 2) & (mask << 1 | 1)) {
+    for (let slot = (h & mask) << 1; ; slot = (slot + 2) & ((mask << 1) | 1)) {
       const e = table[slot];
       if (e === 0) return -1;
       if (table[slot + 1] === h && this.sameRow(e - 1, t)) return e - 1;
@@ -67,7 +67,7 @@ export class Relation {
     const table = this.table;
     const mask = this.tmask;
     let slot = (h & mask) << 1;
-    for (; ; slot = (slot + 2) & (mask << 1 | 1)) {
+    for (; ; slot = (slot + 2) & ((mask << 1) | 1)) {
       const e = table[slot];
       if (e === 0) break;
       if (table[slot + 1] === h && this.sameRow(e - 1, t)) return -1;
@@ -102,7 +102,7 @@ export class Relation {
       if (e === 0) continue;
       const h = old[i + 1];
       let slot = (h & mask) << 1;
-      while (table[slot] !== 0) slot = (slot + 2) & (mask << 1 | 1);
+      while (table[slot] !== 0) slot = (slot + 2) & ((mask << 1) | 1);
       table[slot] = e;
       table[slot + 1] = h;
     }

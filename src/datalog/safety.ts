@@ -8,15 +8,17 @@ import { diag, type Diagnostic } from '../diagnostics/index.js';
 import type { Rule, SourceLoc, Term } from './ast.js';
 import { BUILTINS } from './builtins.js';
 
-
 function where(loc: SourceLoc): string {
   return `${loc.file !== undefined ? loc.file + ':' : 'line '}${loc.line}:${loc.col}`;
 }
 
-const isBoundIn = (bound: ReadonlySet<string>) => (t: Term): boolean => t.kind === 'const' || (!t.anonymous && bound.has(t.name));
+const isBoundIn =
+  (bound: ReadonlySet<string>) =>
+  (t: Term): boolean =>
+    t.kind === 'const' || (!t.anonymous && bound.has(t.name));
 
 /** Variables that the body binds, in the order a left-to-right fixpoint finds them. */
-export function boundVariables(rule: Rule): Set<string> {
+function boundVariables(rule: Rule): Set<string> {
   const bound = new Set<string>();
   for (const l of rule.body) {
     if (l.kind === 'atom' && !l.negated) for (const t of l.atom.args) if (t.kind === 'var' && !t.anonymous) bound.add(t.name);
@@ -64,7 +66,8 @@ export function checkSafety(rule: Rule): Diagnostic[] {
     if (l.kind === 'atom') {
       if (!l.negated) continue;
       // `_` in a negated atom means "no tuple with any value here", which is well defined.
-      for (const t of l.atom.args) if (t.kind === 'var' && !t.anonymous && !bound.has(t.name)) unsafe(t, `in negated literal '${l.atom.pred}'`);
+      for (const t of l.atom.args)
+        if (t.kind === 'var' && !t.anonymous && !bound.has(t.name)) unsafe(t, `in negated literal '${l.atom.pred}'`);
       continue;
     }
     const spec = BUILTINS.get(l.name);

@@ -6,7 +6,6 @@
 import { diag, type Diagnostic } from '../diagnostics/index.js';
 import type { Rule } from './ast.js';
 
-
 /** A strongly connected group of derived predicates, evaluated together. */
 export interface Stratum {
   preds: string[];
@@ -131,7 +130,7 @@ export function stratify(rules: readonly Rule[]): { strata: Stratum[]; errors: D
   // Tarjan emits a component only after every component it reaches, i.e. after its dependencies.
   const comps = components(n, adj);
   const comp = new Int32Array(n);
-  comps.forEach((c, i) => c.forEach((v) => (comp[v] = i)));
+  for (const [i, c] of comps.entries()) for (const v of c) comp[v] = i;
 
   const errors: Diagnostic[] = [];
   for (const r of rules) {
@@ -146,13 +145,7 @@ export function stratify(rules: readonly Rule[]): { strata: Stratum[]; errors: D
         b === h
           ? `${names[h]} -> not ${names[h]}; '${names[h]}' cannot depend on its own negation`
           : `${cycle.join(' -> ')}; '${names[h]}' cannot depend on the negation of '${names[b]}' while '${names[b]}' depends on '${names[h]}'`;
-      errors.push(
-        diag(
-          'E_DL_UNSTRATIFIABLE',
-          `negation through recursion: ${why}`,
-          l.loc,
-        ),
-      );
+      errors.push(diag('E_DL_UNSTRATIFIABLE', `negation through recursion: ${why}`, l.loc));
     }
   }
 
@@ -169,6 +162,6 @@ export function stratify(rules: readonly Rule[]): { strata: Stratum[]; errors: D
     level[i] = lv;
     return { preds: c.map((v) => names[v]).sort(), rules: [], recursive, level: lv };
   });
-  rules.forEach((r, i) => strata[comp[ids.get(r.head.pred) as number]].rules.push(i));
+  for (const [i, r] of rules.entries()) strata[comp[ids.get(r.head.pred) as number]].rules.push(i);
   return { strata, errors };
 }

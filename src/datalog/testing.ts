@@ -35,5 +35,8 @@ export function run(text: string, facts: Fact[] = [], opts: EvalOptions = {}): D
 
 /** Tuples of a predicate as sorted JSON strings, for order-independent comparison. */
 export function rows(db: Database, pred: string): string[] {
-  return db.query(pred).map((t: Value[]) => JSON.stringify(t)).sort();
+  return db
+    .query(pred)
+    .map((t: Value[]) => JSON.stringify(t))
+    .sort();
 }

@@ -1,5 +1,4 @@
 export * from './backend.js';
-export * from './codes.js';
 export * from './nft/index.js';
 export * from './k8s-networkpolicy.js';
 export * from './node-interfaces.js';

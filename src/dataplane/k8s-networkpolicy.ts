@@ -9,8 +9,8 @@ import { diag, fail, ok, type Diagnostic, type Result } from '../diagnostics/ind
 import type { App } from '../model/index.js';
 import type { FirewallRule, Peer, Ruleset } from '../firewall/index.js';
 
-export const K8S_NAME_LABEL = 'app.kubernetes.io/name';
-export const K8S_PART_OF_LABEL = 'app.kubernetes.io/part-of';
+const K8S_NAME_LABEL = 'app.kubernetes.io/name';
+const K8S_PART_OF_LABEL = 'app.kubernetes.io/part-of';
 
 export interface K8sRenderOptions {
   namespace?: string;
@@ -18,8 +18,14 @@ export interface K8sRenderOptions {
   withWorkloads?: boolean;
 }
 
-export function k8sName(s: string): string {
-  return s.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 63) || 'x';
+function k8sName(s: string): string {
+  return (
+    s
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 63) || 'x'
+  );
 }
 
 export function renderK8sNetworkPolicies(ruleset: Ruleset, app: App, opts: K8sRenderOptions = {}): Result<string> {
@@ -33,10 +39,15 @@ export function renderK8sNetworkPolicies(ruleset: Ruleset, app: App, opts: K8sRe
   const perInstance = new Map<string, string[]>();
   for (const r of ruleset.rules) {
     if (r.action === 'drop') {
-      errors.push(diag('E_BACKEND_UNSUPPORTED', `rule ${r.id} drops traffic; Kubernetes NetworkPolicy can only allow`, { field: `rules.${r.id}` }));
+      errors.push(
+        diag('E_BACKEND_UNSUPPORTED', `rule ${r.id} drops traffic; Kubernetes NetworkPolicy can only allow`, { field: `rules.${r.id}` }),
+      );
     }
     let list = perInstance.get(r.target);
-    if (!list) perInstance.set(r.target, (list = []));
+    if (!list) {
+      list = [];
+      perInstance.set(r.target, list);
+    }
     list.push(signature(r));
   }
   for (const inst of app.instances) {
@@ -45,7 +56,13 @@ export function renderK8sNetworkPolicies(ruleset: Ruleset, app: App, opts: K8sRe
     const a = (perInstance.get(first) ?? []).join('\n');
     const b = (perInstance.get(inst.name) ?? []).join('\n');
     if (a !== b)
-      errors.push(diag('E_BACKEND_UNSUPPORTED', `instances ${first} and ${inst.name} of service ${inst.service} have different rules; Kubernetes NetworkPolicy selects whole workloads`, { field: `instances.${inst.name}` }));
+      errors.push(
+        diag(
+          'E_BACKEND_UNSUPPORTED',
+          `instances ${first} and ${inst.name} of service ${inst.service} have different rules; Kubernetes NetworkPolicy selects whole workloads`,
+          { field: `instances.${inst.name}` },
+        ),
+      );
   }
   const isolatedIn = new Set(ruleset.isolated.ingress.map((i) => serviceOfInstance.get(i)));
   const isolatedEg = new Set(ruleset.isolated.egress.map((i) => serviceOfInstance.get(i)));
@@ -71,7 +88,11 @@ export function renderK8sNetworkPolicies(ruleset: Ruleset, app: App, opts: K8sRe
                 {
                   name: k8sName(s.name),
                   image: `${k8sName(s.name)}:latest`,
-                  ports: s.ports.map((p) => ({ name: k8sName(p.name).slice(0, 15), containerPort: p.port, protocol: p.protocol.toUpperCase() })),
+                  ports: s.ports.map((p) => ({
+                    name: k8sName(p.name).slice(0, 15),
+                    containerPort: p.port,
+                    protocol: p.protocol.toUpperCase(),
+                  })),
                 },
               ],
             },
@@ -103,10 +124,7 @@ export function renderK8sNetworkPolicies(ruleset: Ruleset, app: App, opts: K8sRe
           { protocol: 'TCP', port: ruleset.base.dns.port },
         ],
       });
-    const policyTypes = [
-      ...(isolatedIn.has(s.name) ? ['Ingress'] : []),
-      ...(isolatedEg.has(s.name) ? ['Egress'] : []),
-    ];
+    const policyTypes = [...(isolatedIn.has(s.name) ? ['Ingress'] : []), ...(isolatedEg.has(s.name) ? ['Egress'] : [])];
     if (!ingress.length && !egress.length && (everyoneIsolated || !policyTypes.length)) continue;
     docs.push({
       apiVersion: 'networking.k8s.io/v1',

@@ -18,9 +18,9 @@ import { DEFAULT_NETWORK, planAddresses, type Addressing, type App } from '../mo
 import type { DataplaneBackend, InstanceStatus, NodeDesired, RuleCounter } from './backend.js';
 import { countedRules, monitorReturnPort, renderNodeConfig } from './nft/index.js';
 
-export const SUITE_NODE = 'n1';
+const SUITE_NODE = 'n1';
 export const DB_PORT = 5000;
-export const API_PORT = 7000;
+const API_PORT = 7000;
 
 export interface BackendFixture {
   app: App;
@@ -39,8 +39,22 @@ export function backendFixture(): BackendFixture {
     network: DEFAULT_NETWORK,
     nodes: [{ name: SUITE_NODE }],
     services: [
-      { name: 'api', exposure: 'internal', replicas: 2, ports: [{ name: 'rpc', protocol: 'udp', port: API_PORT, app: 'other' }], placement: [], labels: {} },
-      { name: 'db', exposure: 'internal', replicas: 1, ports: [{ name: 'store', protocol: 'udp', port: DB_PORT, app: 'other' }], placement: [], labels: {} },
+      {
+        name: 'api',
+        exposure: 'internal',
+        replicas: 2,
+        ports: [{ name: 'rpc', protocol: 'udp', port: API_PORT, app: 'other' }],
+        placement: [],
+        labels: {},
+      },
+      {
+        name: 'db',
+        exposure: 'internal',
+        replicas: 1,
+        ports: [{ name: 'store', protocol: 'udp', port: DB_PORT, app: 'other' }],
+        placement: [],
+        labels: {},
+      },
     ],
     monitors: [
       { name: 'm1', node: SUITE_NODE, capacity: 100, inspects: ['any'] },
@@ -71,7 +85,11 @@ export function backendFixture(): BackendFixture {
   return { app, addressing, ruleset: inferFirewall(app), contracts, node: SUITE_NODE, devices };
 }
 
-export function suiteDesired(f: BackendFixture, status: Record<string, InstanceStatus> = {}, extra: Partial<NodeDesired> = {}): NodeDesired {
+export function suiteDesired(
+  f: BackendFixture,
+  status: Record<string, InstanceStatus> = {},
+  extra: Partial<NodeDesired> = {},
+): NodeDesired {
   const all = Object.fromEntries(f.app.instances.map((i) => [i.name, 'running' as InstanceStatus]));
   return {
     node: f.node,
@@ -154,7 +172,11 @@ async function arrivals<C>(h: BackendHarness<C>, send: () => Promise<void>): Pro
  * Registers the shared backend tests. `make` builds a harness for the fixture (namespaces for
  * nftables, nothing for the simulator); the tests share it, in order.
  */
-export function backendSuite<C>(name: string, make: (f: BackendFixture) => Promise<BackendHarness<C>>, opts: { skip?: false | string } = {}): void {
+export function backendSuite<C>(
+  name: string,
+  make: (f: BackendFixture) => Promise<BackendHarness<C>>,
+  opts: { skip?: false | string } = {},
+): void {
   describe(`data-plane backend: ${name}`, { skip: opts.skip ?? false }, () => {
     const f = backendFixture();
     const node = f.node;
@@ -201,7 +223,10 @@ export function backendSuite<C>(name: string, make: (f: BackendFixture) => Promi
       // api-1's datagram to db is diverted to m2 (which, failing closed with no monitor process, keeps it).
       assert.deepEqual(await arrivals(h, db('api-1')), { m2: 1 });
       const after = await countersOf(h, node);
-      assert.deepEqual([...delta(before, after)], [[`flowtap_taps|tap_eg_${f.addressing.instances['api-1'].port}|hold-api1`, { packets: 1, bytes: IP_LEN }]]);
+      assert.deepEqual(
+        [...delta(before, after)],
+        [[`flowtap_taps|tap_eg_${f.addressing.instances['api-1'].port}|hold-api1`, { packets: 1, bytes: IP_LEN }]],
+      );
       // Its other traffic is not diverted (and api -> api is not allowed).
       assert.deepEqual(await arrivals(h, () => h.sendUdp('api-1', 'api-0', API_PORT, PAYLOAD)), {});
     });
@@ -235,8 +260,14 @@ export function backendSuite<C>(name: string, make: (f: BackendFixture) => Promi
       assert.deepEqual([q.rulesAdded, q.rulesRemoved], [3, 1]);
       const quarantined = await countersOf(h, node);
       for (const c of before.filter((x) => !mine(x)))
-        assert.ok(quarantined.some((x) => x.chain === c.chain && x.comment === c.comment && x.packets === c.packets && x.bytes === c.bytes), `${c.chain} ${c.comment} kept its counter`);
-      assert.ok(before.some((c) => !mine(c) && c.packets > 0), 'some of them had counted');
+        assert.ok(
+          quarantined.some((x) => x.chain === c.chain && x.comment === c.comment && x.packets === c.packets && x.bytes === c.bytes),
+          `${c.chain} ${c.comment} kept its counter`,
+        );
+      assert.ok(
+        before.some((c) => !mine(c) && c.packets > 0),
+        'some of them had counted',
+      );
       assert.deepEqual(await arrivals(h, db('api-0')), { m1: 1 }, 'dropped in the forward chain; copied before it');
       const cut = await countersOf(h, node);
       const d = delta(quarantined, cut);
@@ -250,7 +281,10 @@ export function backendSuite<C>(name: string, make: (f: BackendFixture) => Promi
       assert.deepEqual([released.rulesAdded, released.rulesRemoved], [1, 3], "api-0's allow rule back, the quarantine rules out");
       const after = await countersOf(h, node);
       for (const c of held.filter((x) => !mine(x) && x.comment !== 'quarantine' && !x.comment.startsWith('quarantine ')))
-        assert.ok(after.some((x) => x.chain === c.chain && x.comment === c.comment && x.packets === c.packets), `${c.chain} ${c.comment}`);
+        assert.ok(
+          after.some((x) => x.chain === c.chain && x.comment === c.comment && x.packets === c.packets),
+          `${c.chain} ${c.comment}`,
+        );
       assert.deepEqual(await arrivals(h, db('api-0')), { 'db-0': 1, m1: 1, m2: 1 });
     });
 
@@ -264,7 +298,10 @@ export function backendSuite<C>(name: string, make: (f: BackendFixture) => Promi
       const api1 = (c: RuleCounter) => c.comment === 'hold-api1';
       assert.ok(before.some(api1) && !without.some(api1), "api-1's tap is gone");
       for (const c of before.filter((x) => x.chain === 'in_db_0' || x.comment === 'copy-api0'))
-        assert.ok(without.some((x) => x.chain === c.chain && x.comment === c.comment && x.packets === c.packets), `${c.chain} ${c.comment} kept its counter`);
+        assert.ok(
+          without.some((x) => x.chain === c.chain && x.comment === c.comment && x.packets === c.packets),
+          `${c.chain} ${c.comment} kept its counter`,
+        );
       assert.deepEqual(await arrivals(h, db('api-0')), { 'db-0': 1, m1: 1, m2: 1 });
       const back = await applyDesired(h, suiteDesired(f));
       assert.equal(back.kind, 'incremental', back.reason);

@@ -181,6 +181,7 @@ export const DIAG_CODES = Object.freeze({
   E_AGENT_NS: "the node agent runs in an instance's namespace instead of the node's",
   E_AGENT_CONFIG: 'a malformed configuration push to the node agent',
   E_AGENT_CONTROL: 'a malformed control message (verbosity change) to the node agent',
+  E_AGENT_START: 'a node agent, or the relay it reaches the broker through, did not start',
 
   // The command line.
   E_CLI_USAGE: 'an unknown command or option, or a missing argument or required option',

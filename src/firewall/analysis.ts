@@ -16,7 +16,7 @@ import { parseIpv4 } from '../net/index.js';
 import { ipSetContains, partitionByBlocks, subtractIps, ALL_IPV4, type IpInterval } from './ip-range.js';
 import type { Direction, Ruleset } from './types.js';
 
-export type FindingKind = 'shadowed' | 'redundant' | 'conflicting';
+type FindingKind = 'shadowed' | 'redundant' | 'conflicting';
 
 export interface RuleFinding {
   kind: FindingKind;
@@ -82,7 +82,8 @@ function chainAtoms(
     for (const seg of partitionByBlocks(blocks)) {
       if (outside.some((o) => o.lo <= seg.lo && seg.lo <= o.hi)) atoms.push({ ip: seg.lo });
     }
-    for (const o of outside) if (!atoms.some((a) => a.ip !== undefined && a.instance === undefined && a.ip >= o.lo && a.ip <= o.hi)) atoms.push({ ip: o.lo });
+    for (const o of outside)
+      if (!atoms.some((a) => a.ip !== undefined && a.instance === undefined && a.ip >= o.lo && a.ip <= o.hi)) atoms.push({ ip: o.lo });
   } else {
     atoms.push({});
   }
@@ -121,7 +122,13 @@ function allowed(compiled: CompiledRuleset, indices: readonly number[], atom: At
   return isolated ? accepted : connUnion(accepted, undecided);
 }
 
-function analyzeChain(compiled: CompiledRuleset, indices: readonly number[], atoms: Atom[], target: string, direction: Direction): RuleFinding[] {
+function analyzeChain(
+  compiled: CompiledRuleset,
+  indices: readonly number[],
+  atoms: Atom[],
+  target: string,
+  direction: Direction,
+): RuleFinding[] {
   const isolated = compiled.isolated[direction].has(target);
   const n = indices.length;
   const wins = new Array<boolean>(n).fill(false);
@@ -152,10 +159,17 @@ function analyzeChain(compiled: CompiledRuleset, indices: readonly number[], ato
     const base = { rule: r.id, target, direction };
     if (!wins[k] && opposed[k].size) {
       const by = [...opposed[k]];
-      out.push({ ...base, kind: 'shadowed', by, message: `${r.id} (${r.action}) never takes effect: ${by.join(', ')} decide${by.length > 1 ? '' : 's'} everything it matches the other way` });
+      out.push({
+        ...base,
+        kind: 'shadowed',
+        by,
+        message: `${r.id} (${r.action}) never takes effect: ${by.join(', ')} decide${by.length > 1 ? '' : 's'} everything it matches the other way`,
+      });
       continue;
     }
-    const unchanged = atoms.every((a) => connEquals(allowed(compiled, indices, a, isolated, -1), allowed(compiled, indices, a, isolated, indices[k])));
+    const unchanged = atoms.every((a) =>
+      connEquals(allowed(compiled, indices, a, isolated, -1), allowed(compiled, indices, a, isolated, indices[k])),
+    );
     if (unchanged) {
       const by = [...sameCover[k]];
       out.push({
@@ -168,9 +182,13 @@ function analyzeChain(compiled: CompiledRuleset, indices: readonly number[], ato
     }
     if (opposed[k].size) {
       const by = [...opposed[k]];
-      out.push({ ...base, kind: 'conflicting', by, message: `${r.id} (${r.action}) overlaps ${by.join(', ')} with the other action; rule order decides part of what it matches` });
+      out.push({
+        ...base,
+        kind: 'conflicting',
+        by,
+        message: `${r.id} (${r.action}) overlaps ${by.join(', ')} with the other action; rule order decides part of what it matches`,
+      });
     }
   }
   return out;
 }
-

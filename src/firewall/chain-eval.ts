@@ -7,26 +7,8 @@
  * (for `explain`); `compileRuleset` + `walkChain` compute, for one peer, the whole set
  * of ports per protocol a chain lets through (for reachability), without enumerating ports.
  */
-import {
-  ALL_CONNS,
-  NO_CONNS,
-  connIntersect,
-  connIsEmpty,
-  connOf,
-  connSubtract,
-  connUnion,
-  type ConnSet,
-} from './conn-set.js';
-import {
-  ALL_IPV4,
-  cidrInterval,
-  cidrSet,
-  ipSetContains,
-  ipSetCovers,
-  subtractIps,
-  type IpInterval,
-  type IpSet,
-} from './ip-range.js';
+import { ALL_CONNS, NO_CONNS, connIntersect, connIsEmpty, connOf, connSubtract, connUnion, type ConnSet } from './conn-set.js';
+import { ALL_IPV4, cidrInterval, cidrSet, ipSetContains, ipSetCovers, subtractIps, type IpInterval, type IpSet } from './ip-range.js';
 import { parseIpv4 } from '../net/index.js';
 import { containsPort, portSetOf } from './port-set.js';
 import type { Direction, FirewallRule, Peer, Ruleset } from './types.js';
@@ -46,7 +28,7 @@ export interface ChainDecision {
   defaulted: boolean;
 }
 
-export function serviceOfInstanceName(instance: string): string {
+function serviceOfInstanceName(instance: string): string {
   const m = /-\d+$/.exec(instance);
   return m ? instance.slice(0, m.index) : instance;
 }

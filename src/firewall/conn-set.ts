@@ -23,7 +23,7 @@ export interface ConnSet {
 export const NO_CONNS: ConnSet = Object.freeze({ tcp: NO_PORTS, udp: NO_PORTS });
 export const ALL_CONNS: ConnSet = Object.freeze({ tcp: ALL_PORTS, udp: ALL_PORTS });
 
-export function connSet(tcp: PortSet, udp: PortSet): ConnSet {
+function connSet(tcp: PortSet, udp: PortSet): ConnSet {
   if (tcp.length === 0 && udp.length === 0) return NO_CONNS;
   if (isAllPorts(tcp) && isAllPorts(udp)) return ALL_CONNS;
   return { tcp, udp };

@@ -7,7 +7,7 @@ const c = (src: string, dst: string, protocol: Connection['protocol'], ports: Ar
   src,
   dst,
   protocol,
-  ports: ports && ports.map(([from, to]) => ({ from, to })),
+  ports: ports ? ports.map(([from, to]) => ({ from, to })) : null,
 });
 
 const kinds = { 'ns/web': 'Deployment', 'ns/db': 'StatefulSet', 'ns/dns': 'DaemonSet' };
@@ -16,8 +16,14 @@ test('txt lines group protocols per pair, sort, and print workloads with their k
   const conns = [
     c('ns/web', 'ns/db', 'tcp', [[5432, 5432]]),
     c('ns/web', 'ns/dns', 'udp', [[53, 53]]),
-    c('ns/web', 'ns/dns', 'tcp', [[1000, 2000], [53, 53]]),
-    c('0.0.0.0-9.255.255.255', 'ns/web', 'tcp', [[80, 80], [443, 443]]),
+    c('ns/web', 'ns/dns', 'tcp', [
+      [1000, 2000],
+      [53, 53],
+    ]),
+    c('0.0.0.0-9.255.255.255', 'ns/web', 'tcp', [
+      [80, 80],
+      [443, 443],
+    ]),
     c('ns/db', '10.0.0.0-10.255.255.255', 'any', null),
     // tcp and udp on every port make all connections, however they are spelled
     c('ns/dns', 'ns/web', 'tcp', null),

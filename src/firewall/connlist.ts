@@ -19,13 +19,13 @@ export interface ConnlistOptions {
   kinds?: Readonly<Record<string, string>>;
 }
 
-export interface ConnlistEntry {
+interface ConnlistEntry {
   src: string;
   dst: string;
   conn: string;
 }
 
-export function connlistEntries(conns: readonly Connection[], opts: ConnlistOptions = {}): ConnlistEntry[] {
+function connlistEntries(conns: readonly Connection[], opts: ConnlistOptions = {}): ConnlistEntry[] {
   const byPair = new Map<string, { src: string; dst: string; list: Connection[] }>();
   for (const c of conns) {
     const key = `${c.src}\u0000${c.dst}`;
@@ -48,10 +48,10 @@ export function formatConnlist(conns: readonly Connection[], style: ConnlistStyl
   return entries.map(lineOf).join('\n');
 }
 
-export const ALL_CONNECTIONS = 'All Connections';
-export const NO_CONNECTIONS = 'No Connections';
+const ALL_CONNECTIONS = 'All Connections';
+const NO_CONNECTIONS = 'No Connections';
 
-export function formatConn(c: ConnSet): string {
+function formatConn(c: ConnSet): string {
   if (connIsAll(c)) return ALL_CONNECTIONS;
   const parts: string[] = [];
   if (c.tcp.length) parts.push(`TCP ${formatPorts(c.tcp)}`);

@@ -49,12 +49,26 @@ export function explainConnection(
       if (s && s.name === t.name) continue;
       const ingress = verdict(
         `ingress ${t.name}`,
-        evaluateChain(ruleset, t.name, 'ingress', s ? { instance: s.name, service: s.service, ip: addressing.instances[s.name]?.ip } : {}, protocol, port),
+        evaluateChain(
+          ruleset,
+          t.name,
+          'ingress',
+          s ? { instance: s.name, service: s.service, ip: addressing.instances[s.name]?.ip } : {},
+          protocol,
+          port,
+        ),
       );
       const egress = s
         ? verdict(
             `egress ${s.name}`,
-            evaluateChain(ruleset, s.name, 'egress', { instance: t.name, service: t.service, ip: addressing.instances[t.name]?.ip }, protocol, port),
+            evaluateChain(
+              ruleset,
+              s.name,
+              'egress',
+              { instance: t.name, service: t.service, ip: addressing.instances[t.name]?.ip },
+              protocol,
+              port,
+            ),
           )
         : undefined;
       out.push({

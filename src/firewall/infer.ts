@@ -16,7 +16,10 @@ export function inferFirewall(app: App, opts: InferOptions = {}): Ruleset {
   const instancesByService = new Map<string, string[]>();
   for (const inst of app.instances) {
     let list = instancesByService.get(inst.service);
-    if (!list) instancesByService.set(inst.service, (list = []));
+    if (!list) {
+      list = [];
+      instancesByService.set(inst.service, list);
+    }
     list.push(inst.name);
   }
   const services = new Map(app.services.map((s) => [s.name, s]));
@@ -67,10 +70,9 @@ export function inferFirewall(app: App, opts: InferOptions = {}): Ruleset {
   }
 
   // Group by chain so a reader (and the renderer) sees each instance's rules together.
-  const byChain = (a: FirewallRule, b: FirewallRule) =>
-    a.target < b.target ? -1 : a.target > b.target ? 1 : 0;
+  const byChain = (a: FirewallRule, b: FirewallRule) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0);
   const rules = [...ingress.sort(byChain), ...egress.sort(byChain)];
-  rules.forEach((r, i) => (r.id = `r${i + 1}`));
+  for (const [i, r] of rules.entries()) r.id = `r${i + 1}`;
 
   const all = app.instances.map((i) => i.name);
   return {
@@ -83,7 +85,7 @@ export function inferFirewall(app: App, opts: InferOptions = {}): Ruleset {
   };
 }
 
-export function peerKey(p: Peer): string {
+function peerKey(p: Peer): string {
   switch (p.kind) {
     case 'service':
       return `svc:${p.service}`;

@@ -15,7 +15,7 @@ export interface IpInterval {
 
 export type IpSet = readonly IpInterval[];
 
-export const MAX_IPV4 = 0xffffffff;
+const MAX_IPV4 = 0xffffffff;
 export const ALL_IPV4: IpSet = Object.freeze([Object.freeze({ lo: 0, hi: MAX_IPV4 })]);
 
 /** `a.b.c.d-e.f.g.h`, the spelling Kubernetes network-policy analyzers print. */

@@ -40,13 +40,19 @@ export function netpolsToRuleset(imp: K8sImport, opts: NetpolConversionOptions =
   const instancesOf = new Map<string, string[]>();
   for (const inst of imp.app.instances) {
     let list = instancesOf.get(inst.service);
-    if (!list) instancesOf.set(inst.service, (list = []));
+    if (!list) {
+      list = [];
+      instancesOf.set(inst.service, list);
+    }
     list.push(inst.name);
   }
   const byNamespace = new Map<string, K8sWorkload[]>();
   for (const w of imp.workloads) {
     let list = byNamespace.get(w.namespace);
-    if (!list) byNamespace.set(w.namespace, (list = []));
+    if (!list) {
+      list = [];
+      byNamespace.set(w.namespace, list);
+    }
     list.push(w);
   }
   const network = cidrInterval(imp.app.network);
@@ -93,7 +99,9 @@ export function netpolsToRuleset(imp: K8sImport, opts: NetpolConversionOptions =
       policy.ingress.forEach((rule, k) => {
         const comment = `${name} ingress[${k}]`;
         const peers = resolvePeers(rule.peers, policy.namespace);
-        const peerList: Peer[] = peers.all ? [{ kind: 'any' }] : [instancesPeer(peers.workloads), ...peers.blocks].filter((p): p is Peer => p !== null);
+        const peerList: Peer[] = peers.all
+          ? [{ kind: 'any' }]
+          : [instancesPeer(peers.workloads), ...peers.blocks].filter((p): p is Peer => p !== null);
         for (const w of selected) {
           const conns = portsConn(rule.ports, w);
           if (connIsEmpty(conns)) continue;
@@ -163,7 +171,7 @@ function matchingNamespaces(imp: K8sImport, selector: K8sLabelSelector): string[
  * What a rule's ports allow toward `dst` (null: an address outside the cluster, which
  * has no named ports). SCTP entries allow nothing here: the model has TCP and UDP only.
  */
-export function portsConn(ports: readonly K8sPolicyPort[], dst: K8sWorkload | null): ConnSet {
+function portsConn(ports: readonly K8sPolicyPort[], dst: K8sWorkload | null): ConnSet {
   if (ports.length === 0) return ALL_CONNS;
   let out = NO_CONNS;
   for (const p of ports) {

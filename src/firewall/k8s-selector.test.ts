@@ -3,7 +3,10 @@ import { test } from 'node:test';
 import type { K8sLabelSelector } from '../model/index.js';
 import { selectorMatches } from './k8s-selector.js';
 
-const sel = (matchLabels: Record<string, string>, matchExpressions: K8sLabelSelector['matchExpressions'] = []): K8sLabelSelector => ({ matchLabels, matchExpressions });
+const sel = (matchLabels: Record<string, string>, matchExpressions: K8sLabelSelector['matchExpressions'] = []): K8sLabelSelector => ({
+  matchLabels,
+  matchExpressions,
+});
 
 test('matchLabels and every operator, with Kubernetes semantics for absent keys', () => {
   const pod = { app: 'web', tier: 'front' };

@@ -6,8 +6,8 @@
  */
 import type { PortRange } from './types.js';
 
-export const MIN_PORT = 1;
-export const MAX_PORT = 65535;
+const MIN_PORT = 1;
+const MAX_PORT = 65535;
 
 export type PortSet = readonly PortRange[];
 
@@ -34,10 +34,6 @@ export function portSetOf(ranges: readonly PortRange[] | null): PortSet {
     } else out.push(r);
   }
   return canonical(out);
-}
-
-export function isEmptyPorts(a: PortSet): boolean {
-  return a.length === 0;
 }
 
 export function isAllPorts(a: PortSet): boolean {

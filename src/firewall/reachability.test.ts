@@ -7,7 +7,16 @@ import type { Connection, FirewallRule, Peer, Ruleset } from './types.js';
 
 /** A small app: services with instance counts; instance k gets 10.77.0.(k+2). */
 function appOf(services: Record<string, number>): { app: App; addressing: Addressing } {
-  const app: App = { tenant: 't', name: 'a', network: '10.77.0.0/16', nodes: [{ name: 'n1' }], services: [], monitors: [], requirements: [], instances: [] };
+  const app: App = {
+    tenant: 't',
+    name: 'a',
+    network: '10.77.0.0/16',
+    nodes: [{ name: 'n1' }],
+    services: [],
+    monitors: [],
+    requirements: [],
+    instances: [],
+  };
   const addressing: Addressing = { instances: {}, monitors: {}, nodes: {} };
   let k = 0;
   for (const [name, replicas] of Object.entries(services)) {
@@ -23,8 +32,15 @@ function appOf(services: Record<string, number>): { app: App; addressing: Addres
 }
 
 let nextId = 1;
-function rule(direction: 'ingress' | 'egress', target: string, peer: Peer, protocol: FirewallRule['protocol'], ports: Array<[number, number]> | null, action: 'accept' | 'drop' = 'accept'): FirewallRule {
-  return { id: `r${nextId++}`, direction, target, peer, protocol, ports: ports && ports.map(([from, to]) => ({ from, to })), action };
+function rule(
+  direction: 'ingress' | 'egress',
+  target: string,
+  peer: Peer,
+  protocol: FirewallRule['protocol'],
+  ports: Array<[number, number]> | null,
+  action: 'accept' | 'drop' = 'accept',
+): FirewallRule {
+  return { id: `r${nextId++}`, direction, target, peer, protocol, ports: ports ? ports.map(([from, to]) => ({ from, to })) : null, action };
 }
 const svc = (service: string): Peer => ({ kind: 'service', service });
 
@@ -67,7 +83,12 @@ function inferredStyle(): { rs: Ruleset; app: App; addressing: Addressing } {
   return { rs, app, addressing };
 }
 
-const tcp = (src: string, dst: string, ...ranges: Array<[number, number]>): Connection => ({ src, dst, protocol: 'tcp', ports: ranges.map(([from, to]) => ({ from, to })) });
+const tcp = (src: string, dst: string, ...ranges: Array<[number, number]>): Connection => ({
+  src,
+  dst,
+  protocol: 'tcp',
+  ports: ranges.map(([from, to]) => ({ from, to })),
+});
 
 test('inferred-style ruleset: first match, drop rules, defaults and differing replicas', () => {
   const { rs, app, addressing } = inferredStyle();
@@ -150,7 +171,14 @@ test('cidr rules match instances by address and cut the outside into ranges', ()
 
 test('open instances reach each other, replicas of one service included', () => {
   const { app, addressing } = appOf({ a: 2, b: 1 });
-  const rs: Ruleset = { tenant: 't', app: 'a', network: app.network, isolated: { ingress: [], egress: [] }, rules: [], base: { arp: true, established: true } };
+  const rs: Ruleset = {
+    tenant: 't',
+    app: 'a',
+    network: app.network,
+    isolated: { ingress: [], egress: [] },
+    rules: [],
+    base: { arp: true, established: true },
+  };
   const got = computeReachability(rs, app, addressing).map((c) => `${c.src}>${c.dst}:${c.protocol}`);
   assert.deepEqual(got, ['a>a:any', 'a>b:any', 'a>external:any', 'b>a:any', 'b>external:any', 'external>a:any', 'external>b:any']);
 });
@@ -179,7 +207,14 @@ test('large isolated rulesets are evaluated without comparing every pair', () =>
     }
   }
   const all = app.instances.map((i) => i.name);
-  const rs: Ruleset = { tenant: 't', app: 'a', network: app.network, isolated: { ingress: all, egress: all }, rules, base: { arp: true, established: true } };
+  const rs: Ruleset = {
+    tenant: 't',
+    app: 'a',
+    network: app.network,
+    isolated: { ingress: all, egress: all },
+    rules,
+    base: { arp: true, established: true },
+  };
   const started = performance.now();
   const got = computeReachability(rs, app, addressing);
   const ms = performance.now() - started;

@@ -34,23 +34,8 @@ import {
   type CompiledRule,
   type CompiledRuleset,
 } from './chain-eval.js';
-import {
-  ALL_CONNS,
-  NO_CONNS,
-  connEquals,
-  connIntersect,
-  connIsEmpty,
-  connUnion,
-  connectionsOf,
-  type ConnSet,
-} from './conn-set.js';
-import {
-  formatInterval,
-  ipSetContains,
-  partitionByBlocks,
-  subtractIps,
-  type IpInterval,
-} from './ip-range.js';
+import { ALL_CONNS, NO_CONNS, connEquals, connIntersect, connIsEmpty, connUnion, connectionsOf, type ConnSet } from './conn-set.js';
+import { formatInterval, ipSetContains, partitionByBlocks, subtractIps, type IpInterval } from './ip-range.js';
 import { parseIpv4 } from '../net/index.js';
 import type { Connection, Direction, Ruleset } from './types.js';
 
@@ -58,7 +43,7 @@ export interface ReachabilityOptions {
   externalAs?: 'peer' | 'ip-ranges';
 }
 
-export const EXTERNAL_PEER = 'external';
+const EXTERNAL_PEER = 'external';
 
 /** What one chain allows, per kind of peer. */
 interface ChainSummary {
@@ -96,12 +81,7 @@ interface Context {
   outsideAll: readonly ConnSet[];
 }
 
-export function computeReachability(
-  ruleset: Ruleset,
-  app: App,
-  addressing: Addressing,
-  opts: ReachabilityOptions = {},
-): Connection[] {
+export function computeReachability(ruleset: Ruleset, app: App, addressing: Addressing, opts: ReachabilityOptions = {}): Connection[] {
   const ctx = buildContext(ruleset, app, addressing, opts.externalAs ?? 'peer');
   const n = ctx.names.length;
   const egress: ChainSummary[] = new Array(n);
@@ -111,8 +91,7 @@ export function computeReachability(
     ingress[i] = summarize(ctx, i, 'ingress');
   }
 
-  const value = (s: number, d: number): ConnSet =>
-    connIntersect(peerValue(egress[s], d, ctx), peerValue(ingress[d], s, ctx));
+  const value = (s: number, d: number): ConnSet => connIntersect(peerValue(egress[s], d, ctx), peerValue(ingress[d], s, ctx));
 
   // First pass: per service pair, is every instance pair alike? Only a summary is kept.
   const S = ctx.serviceNames.length;
@@ -194,7 +173,7 @@ function buildContext(ruleset: Ruleset, app: App, addressing: Addressing, mode: 
   const compiled = compileRuleset(ruleset);
   const names = app.instances.map((i) => i.name);
   const indexOf = new Map<string, number>();
-  names.forEach((name, i) => indexOf.set(name, i));
+  for (const [i, name] of names.entries()) indexOf.set(name, i);
 
   const serviceIndex = new Map<string, number>();
   const serviceNames: string[] = [];
@@ -315,7 +294,10 @@ function summarize(ctx: Context, self: number, direction: Direction): ChainSumma
   if (perInstance.size) {
     named = new Map();
     for (const [m, list] of perInstance) {
-      named.set(m, walkMerged(compiled, list, generic, isolated, (r) => instanceMatchesGeneric(r, ctx.ips[m])));
+      named.set(
+        m,
+        walkMerged(compiled, list, generic, isolated, (r) => instanceMatchesGeneric(r, ctx.ips[m])),
+      );
     }
   }
 
@@ -326,7 +308,10 @@ function summarize(ctx: Context, self: number, direction: Direction): ChainSumma
   } else {
     otherBySegment = new Map();
     for (const [seg, probe] of ctx.segmentProbe) {
-      otherBySegment.set(seg, walkChain(compiled, generic, isolated, (r) => instanceMatchesGeneric(r, probe)));
+      otherBySegment.set(
+        seg,
+        walkChain(compiled, generic, isolated, (r) => instanceMatchesGeneric(r, probe)),
+      );
     }
   }
 
@@ -411,19 +396,17 @@ function splitPair(
   const out: Connection[] = [];
   const rows = matrix.map(uniform);
   if (rows.every((r) => r !== undefined)) {
-    rows.forEach((c, i) => out.push(...connectionsOf(ctx.names[srcs[i]], dstService, c!)));
+    for (const [i, c] of rows.entries()) out.push(...connectionsOf(ctx.names[srcs[i]], dstService, c!));
     return out;
   }
   const cols = dsts.map((_, j) => uniform(matrix.map((row) => row[j])));
   if (cols.every((c) => c !== undefined)) {
-    cols.forEach((c, j) => out.push(...connectionsOf(srcService, ctx.names[dsts[j]], c!)));
+    for (const [j, c] of cols.entries()) out.push(...connectionsOf(srcService, ctx.names[dsts[j]], c!));
     return out;
   }
-  matrix.forEach((row, i) =>
-    row.forEach((c, j) => {
-      if (c) out.push(...connectionsOf(ctx.names[srcs[i]], ctx.names[dsts[j]], c));
-    }),
-  );
+  for (const [i, row] of matrix.entries()) {
+    for (const [j, c] of row.entries()) if (c) out.push(...connectionsOf(ctx.names[srcs[i]], ctx.names[dsts[j]], c));
+  }
   return out;
 }
 

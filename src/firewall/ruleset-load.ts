@@ -4,13 +4,13 @@
  * and services of the application.
  */
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { diag, fail, ok, type Diagnostic, type Result } from '../diagnostics/index.js';
 import { parseYamlShape, type App } from '../model/index.js';
 import { parseIpv4Cidr } from '../net/index.js';
 import type { Ruleset } from './types.js';
 
-const port = z.number().int().min(1).max(65535);
+const port = z.number().finite().int().min(1).max(65535);
 const peer = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('service'), service: z.string() }),
   z.strictObject({ kind: z.literal('instances'), instances: z.array(z.string()) }),
@@ -26,7 +26,7 @@ const rule = z.strictObject({
   protocol: z.enum(['tcp', 'udp', 'any']),
   ports: z.array(z.strictObject({ from: port, to: port })).nullable(),
   action: z.enum(['accept', 'drop']),
-  requirement: z.number().int().min(0).optional(),
+  requirement: z.number().finite().int().min(0).optional(),
   comment: z.string().optional(),
 });
 const schema = z.strictObject({
@@ -58,17 +58,23 @@ export function parseRuleset(text: string, file: string, app: App): Result<Rules
     const field = `rules[${i}]`;
     if (ids.has(r.id)) errors.push(diag('E_RULESET', `duplicate rule id "${r.id}"`, { file, field: `${field}.id` }));
     ids.add(r.id);
-    if (!instances.has(r.target)) errors.push(diag('E_RULESET', `rule ${r.id}: unknown instance "${r.target}"`, { file, field: `${field}.target` }));
+    if (!instances.has(r.target))
+      errors.push(diag('E_RULESET', `rule ${r.id}: unknown instance "${r.target}"`, { file, field: `${field}.target` }));
     if (r.peer.kind === 'service' && !services.has(r.peer.service))
       errors.push(diag('E_RULESET', `rule ${r.id}: unknown service "${r.peer.service}"`, { file, field: `${field}.peer.service` }));
     if (r.peer.kind === 'instances')
-      for (const x of r.peer.instances) if (!instances.has(x)) errors.push(diag('E_RULESET', `rule ${r.id}: unknown instance "${x}"`, { file, field: `${field}.peer.instances` }));
+      for (const x of r.peer.instances)
+        if (!instances.has(x))
+          errors.push(diag('E_RULESET', `rule ${r.id}: unknown instance "${x}"`, { file, field: `${field}.peer.instances` }));
     if (r.peer.kind === 'cidr')
       for (const c of [r.peer.cidr, ...r.peer.except]) {
         const block = parseIpv4Cidr(c);
-        if (!block.ok) errors.push(diag('E_RULESET', `rule ${r.id}: "${c}" is not an IPv4 CIDR: ${block.reason}`, { file, field: `${field}.peer` }));
+        if (!block.ok)
+          errors.push(diag('E_RULESET', `rule ${r.id}: "${c}" is not an IPv4 CIDR: ${block.reason}`, { file, field: `${field}.peer` }));
       }
-    for (const p of r.ports ?? []) if (p.from > p.to) errors.push(diag('E_RULESET', `rule ${r.id}: port range ${p.from}-${p.to} is inverted`, { file, field: `${field}.ports` }));
+    for (const p of r.ports ?? [])
+      if (p.from > p.to)
+        errors.push(diag('E_RULESET', `rule ${r.id}: port range ${p.from}-${p.to} is inverted`, { file, field: `${field}.ports` }));
   });
   return errors.length ? fail(errors) : ok(rs);
 }

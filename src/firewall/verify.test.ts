@@ -36,9 +36,14 @@ test('a missing requirement (rule deleted) is reported as missing', () => {
   const app = dvd();
   const rs = clone(inferFirewall(app));
   // Drop the ingress rule that lets user-update reach db.
-  rs.rules = rs.rules.filter((r) => !(r.direction === 'ingress' && r.target === 'db-0' && r.peer.kind === 'service' && r.peer.service === 'user-update'));
+  rs.rules = rs.rules.filter(
+    (r) => !(r.direction === 'ingress' && r.target === 'db-0' && r.peer.kind === 'service' && r.peer.service === 'user-update'),
+  );
   const report = verifyRuleset(rs, app, unwrap(planAddresses(app)));
-  assert.deepEqual(report.missing.map((c) => `${c.src}>${c.dst}:${c.protocol}/${c.ports?.[0].from}`), ['user-update>db:tcp/5432']);
+  assert.deepEqual(
+    report.missing.map((c) => `${c.src}>${c.dst}:${c.protocol}/${c.ports?.[0].from}`),
+    ['user-update>db:tcp/5432'],
+  );
   assert.deepEqual(report.extra, []);
   assert.equal(report.ok, false);
 });
@@ -49,7 +54,15 @@ test('a rule that opens too much is reported as extra connectivity', () => {
   // shipping may now talk to anything, and db accepts anyone on 5432.
   rs.rules.push(
     { id: 'x1', direction: 'egress', target: 'shipping-0', peer: { kind: 'any' }, protocol: 'tcp', ports: null, action: 'accept' },
-    { id: 'x2', direction: 'ingress', target: 'db-0', peer: { kind: 'any' }, protocol: 'tcp', ports: [{ from: 5432, to: 5432 }], action: 'accept' },
+    {
+      id: 'x2',
+      direction: 'ingress',
+      target: 'db-0',
+      peer: { kind: 'any' },
+      protocol: 'tcp',
+      ports: [{ from: 5432, to: 5432 }],
+      action: 'accept',
+    },
   );
   const report = verifyRuleset(rs, app, unwrap(planAddresses(app)));
   const extra = report.extra.map((c) => `${c.src}>${c.dst}`).sort();
@@ -63,7 +76,15 @@ test('a shadowed rule is found and attributed to the rule that shadows it', () =
   const rs = clone(inferFirewall(app));
   const chain = rs.rules.filter((r) => r.direction === 'ingress' && r.target === 'db-0');
   const first = rs.rules.indexOf(chain[0]);
-  const drop: FirewallRule = { id: 'd1', direction: 'ingress', target: 'db-0', peer: { kind: 'any' }, protocol: 'tcp', ports: [{ from: 5432, to: 5432 }], action: 'drop' };
+  const drop: FirewallRule = {
+    id: 'd1',
+    direction: 'ingress',
+    target: 'db-0',
+    peer: { kind: 'any' },
+    protocol: 'tcp',
+    ports: [{ from: 5432, to: 5432 }],
+    action: 'drop',
+  };
   rs.rules.splice(first, 0, drop);
   const report = verifyRuleset(rs, app, unwrap(planAddresses(app)));
   const shadowed = report.findings.filter((f) => f.kind === 'shadowed');
@@ -88,8 +109,24 @@ test('a redundant rule (duplicate of an earlier one) is found', () => {
 test('a drop rule that only repeats the default deny is redundant; a partial overlap conflicts', () => {
   const app = dvd();
   const rs = clone(inferFirewall(app));
-  rs.rules.push({ id: 'd2', direction: 'ingress', target: 'shipping-0', peer: { kind: 'service', service: 'db' }, protocol: 'tcp', ports: [{ from: 8080, to: 8080 }], action: 'drop' });
-  rs.rules.push({ id: 'd3', direction: 'ingress', target: 'shipping-0', peer: { kind: 'any' }, protocol: 'tcp', ports: [{ from: 8000, to: 8100 }], action: 'drop' });
+  rs.rules.push({
+    id: 'd2',
+    direction: 'ingress',
+    target: 'shipping-0',
+    peer: { kind: 'service', service: 'db' },
+    protocol: 'tcp',
+    ports: [{ from: 8080, to: 8080 }],
+    action: 'drop',
+  });
+  rs.rules.push({
+    id: 'd3',
+    direction: 'ingress',
+    target: 'shipping-0',
+    peer: { kind: 'any' },
+    protocol: 'tcp',
+    ports: [{ from: 8000, to: 8100 }],
+    action: 'drop',
+  });
   const report = verifyRuleset(rs, app, unwrap(planAddresses(app)));
   assert.equal(report.findings.find((x) => x.rule === 'd2')?.kind, 'redundant');
   const d3 = report.findings.find((x) => x.rule === 'd3');
@@ -110,6 +147,49 @@ test('hand-edited rules load from JSON with positioned errors', async () => {
   assert.equal(r.ok, false);
   if (!r.ok) {
     assert.ok(r.errors.length >= 1);
-    assert.ok(r.errors.every((e) => e.loc?.file === 'rules.json' && typeof e.loc.line === 'number'), JSON.stringify(r.errors));
+    assert.ok(
+      r.errors.every((e) => e.loc?.file === 'rules.json' && typeof e.loc.line === 'number'),
+      JSON.stringify(r.errors),
+    );
   }
+});
+
+test('a hand-edited ruleset with a bad peer kind or port is told what fits, once per field', async () => {
+  const { parseRuleset } = await import('./index.js');
+  const app = dvd();
+  const rs = inferFirewall(app);
+  const i = rs.rules.findIndex((r) => r.ports?.length);
+  const said = (edit: (rule: Record<string, unknown>) => void) => {
+    const copy = JSON.parse(JSON.stringify(rs)) as { rules: Record<string, unknown>[] };
+    edit(copy.rules[i]);
+    const r = parseRuleset(JSON.stringify(copy, null, 2), 'rules.json', app);
+    return r.ok ? [] : r.errors.map((e) => `${e.loc?.field} ${e.code} ${e.message}`);
+  };
+  assert.deepEqual(
+    said((r) => {
+      r.peer = { kind: 'everyone' };
+    }),
+    [`rules[${i}].peer.kind E_ENUM expected one of "service", "instances", "cidr", "external", "any"; got the string "everyone"`],
+  );
+  assert.deepEqual(
+    said((r) => {
+      r.ports = [{ from: 80, to: 70000 }];
+    }),
+    [`rules[${i}].ports[0].to E_SCHEMA must be at most 65535`],
+  );
+  assert.deepEqual(
+    said((r) => {
+      r.ports = [{ from: 1.5, to: 80 }];
+    }),
+    [`rules[${i}].ports[0].from E_TYPE expected a whole number, got the number 1.5`],
+  );
+  // YAML can spell infinity; it fails the type once, not also the integer and range checks.
+  const yaml = JSON.stringify(rs, null, 2).replace(/"port": \d+|"from": \d+/, (m) => m.replace(/\d+$/, '.inf'));
+  const r = parseRuleset(yaml, 'rules.yaml', app);
+  assert.equal(r.ok, false);
+  if (!r.ok)
+    assert.deepEqual(
+      r.errors.map((e) => `${e.code} ${e.message}`),
+      ['E_TYPE expected a number, got the number Infinity'],
+    );
 });

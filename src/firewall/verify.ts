@@ -71,4 +71,3 @@ export function verifyRuleset(ruleset: Ruleset, app: App, addressing: Addressing
   const findings = analyzeRules(ruleset, app, addressing);
   return { ok: !missing.length && !extra.length && !findings.length, missing, extra, findings, allowed };
 }
-

@@ -1,14 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  checkContracts,
-  checkTenancy,
-  formatContract,
-  matchesPacket,
-  parseFlow,
-  parsePacketSpec,
-  type FlowTap,
-} from './index.js';
+import { checkContracts, checkTenancy, formatContract, matchesPacket, parseFlow, parsePacketSpec, type FlowTap } from './index.js';
 
 function tap(id: string, src: string, dst: string, flow: string, action: FlowTap['action'], extra: Partial<FlowTap> = {}): FlowTap {
   const r = parseFlow(flow);
@@ -31,7 +23,9 @@ test('formatContract prints FlowTap(SRC, DST, "flow", action)', () => {
 
 test('two redirects of one port whose flows intersect are an error with a witness packet', () => {
   const a = tap('r1', 'web-1', 'ids-a', 'tcp,tp_dst=1000-2000', 'redirect', { origin: { policyFile: 'p.dl', line: 3 } });
-  const b = tap('r2', 'web-1', 'ids-b', 'tcp,nw_src=10.0.0.0/8,tp_dst=0x0400/0xfc00', 'redirect', { origin: { policyFile: 'p.dl', line: 7 } });
+  const b = tap('r2', 'web-1', 'ids-b', 'tcp,nw_src=10.0.0.0/8,tp_dst=0x0400/0xfc00', 'redirect', {
+    origin: { policyFile: 'p.dl', line: 7 },
+  });
   const errs = checkContracts([a, b]);
   assert.equal(errs.length, 1);
   const e = errs[0];
@@ -82,7 +76,9 @@ test('option errors name the contract and the option', () => {
     assert.match(errs[0].message, re);
     assert.match(errs[0].message, /^contract c9 FlowTap\(web-1, ids-a, "tcp", /);
   }
-  const fine = tap('ok', 'web-1', 'ids-a', 'tcp', 'redirect', { options: { failMode: 'closed', sample: { every: 1, unit: 'packet' }, budget: { rate: 1, unit: 'bps' } } });
+  const fine = tap('ok', 'web-1', 'ids-a', 'tcp', 'redirect', {
+    options: { failMode: 'closed', sample: { every: 1, unit: 'packet' }, budget: { rate: 1, unit: 'bps' } },
+  });
   assert.deepEqual(checkContracts([fine]), []);
 });
 
@@ -113,9 +109,17 @@ test('tenancy: a tenant taps only its own ports into its own (or shared) monitor
 
   const cases: Array<[FlowTap, string, RegExp]> = [
     [tap('x1', 'shop-1', 'ids-acme', 'tcp', 'forward'), 'E_TENANCY', /tenant acme may not tap port shop-1, which belongs to tenant globex/],
-    [tap('x2', 'web-1', 'ids-globex', 'tcp', 'forward'), 'E_TENANCY', /monitor ids-globex belongs to tenant globex and is not shared with tenant acme/],
+    [
+      tap('x2', 'web-1', 'ids-globex', 'tcp', 'forward'),
+      'E_TENANCY',
+      /monitor ids-globex belongs to tenant globex and is not shared with tenant acme/,
+    ],
     [tap('x3', 'ghost-1', 'ids-acme', 'tcp', 'forward'), 'E_TENANCY_UNKNOWN_PORT', /source port ghost-1 is not a port of any application/],
-    [tap('x4', 'web-1', 'db-1', 'tcp', 'forward'), 'E_TENANCY_NOT_MONITOR', /destination db-1 is an application port of tenant acme, not a monitor/],
+    [
+      tap('x4', 'web-1', 'db-1', 'tcp', 'forward'),
+      'E_TENANCY_NOT_MONITOR',
+      /destination db-1 is an application port of tenant acme, not a monitor/,
+    ],
     [tap('x5', 'web-1', 'nowhere', 'tcp', 'forward'), 'E_TENANCY_UNKNOWN_PORT', /destination nowhere is not a known monitor port/],
     [tap('x6', 'ids-acme', 'ids-acme', 'tcp', 'forward'), 'E_TENANCY_UNKNOWN_PORT', /source port ids-acme is a monitor port/],
     [{ ...tap('x7', 'web-1', 'ids-shared', 'tcp', 'forward'), tenant: 'globex' }, 'E_TENANCY', /tenant globex may not tap port web-1/],

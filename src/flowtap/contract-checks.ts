@@ -10,7 +10,7 @@ import { packetIn, printPacket } from './packet-spec.js';
 const isPositiveFinite = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n) && n > 0;
 
 /** Shape and option checks for one contract. */
-export function checkContract(c: FlowTap): Diagnostic[] {
+function checkContract(c: FlowTap): Diagnostic[] {
   const out: Diagnostic[] = [];
   const loc = contractLocation(c);
   const name = describeContract(c);
@@ -19,23 +19,30 @@ export function checkContract(c: FlowTap): Diagnostic[] {
   if (!c.src) err('E_CONTRACT_INVALID', 'has no source port');
   if (!c.dst) err('E_CONTRACT_INVALID', 'has no destination (monitor) port');
   if (c.src && c.src === c.dst) err('E_CONTRACT_INVALID', `source and destination are the same port ${c.src}`);
-  if (c.action !== 'forward' && c.action !== 'redirect') err('E_CONTRACT_INVALID', `action must be forward or redirect, not ${String(c.action)}`);
+  if (c.action !== 'forward' && c.action !== 'redirect')
+    err('E_CONTRACT_INVALID', `action must be forward or redirect, not ${String(c.action)}`);
   if (c.direction !== 'ingress' && c.direction !== 'egress' && c.direction !== 'both')
     err('E_CONTRACT_INVALID', `direction must be ingress, egress or both, not ${String(c.direction)}`);
   const o = c.options ?? {};
   if (o.failMode !== undefined) {
     if (c.action === 'forward')
       err('E_CONTRACT_OPTION', 'failMode applies to redirect only: a forwarded copy never holds the original packet back');
-    else if (o.failMode !== 'open' && o.failMode !== 'closed') err('E_CONTRACT_OPTION', `failMode must be open or closed, not ${String(o.failMode)}`);
+    else if (o.failMode !== 'open' && o.failMode !== 'closed')
+      err('E_CONTRACT_OPTION', `failMode must be open or closed, not ${String(o.failMode)}`);
   }
   if (o.sample !== undefined) {
     if (!Number.isInteger(o.sample.every) || o.sample.every < 1)
-      err('E_CONTRACT_OPTION', `sample.every must be a whole number of at least 1 (1 = every ${o.sample.unit ?? 'packet'}), not ${String(o.sample.every)}`);
-    if (o.sample.unit !== 'packet' && o.sample.unit !== 'flow') err('E_CONTRACT_OPTION', `sample.unit must be packet or flow, not ${String(o.sample.unit)}`);
+      err(
+        'E_CONTRACT_OPTION',
+        `sample.every must be a whole number of at least 1 (1 = every ${o.sample.unit ?? 'packet'}), not ${String(o.sample.every)}`,
+      );
+    if (o.sample.unit !== 'packet' && o.sample.unit !== 'flow')
+      err('E_CONTRACT_OPTION', `sample.unit must be packet or flow, not ${String(o.sample.unit)}`);
   }
   if (o.budget !== undefined) {
     if (!isPositiveFinite(o.budget.rate)) err('E_CONTRACT_OPTION', `budget.rate must be a number above 0, not ${String(o.budget.rate)}`);
-    if (o.budget.unit !== 'pps' && o.budget.unit !== 'bps') err('E_CONTRACT_OPTION', `budget.unit must be pps or bps, not ${String(o.budget.unit)}`);
+    if (o.budget.unit !== 'pps' && o.budget.unit !== 'bps')
+      err('E_CONTRACT_OPTION', `budget.unit must be pps or bps, not ${String(o.budget.unit)}`);
   }
   return out;
 }
@@ -124,17 +131,17 @@ export function checkTenancy(contracts: readonly FlowTap[], ownership: Ownership
       out.push(diag('E_TENANCY_UNKNOWN_PORT', `${name}: source port ${c.src} ${why}`, loc));
     } else if (ownership.ports[c.src] !== c.tenant) {
       out.push(
-        diag(
-          'E_TENANCY',
-          `${name}: tenant ${c.tenant} may not tap port ${c.src}, which belongs to tenant ${ownership.ports[c.src]}`,
-          loc,
-        ),
+        diag('E_TENANCY', `${name}: tenant ${c.tenant} may not tap port ${c.src}, which belongs to tenant ${ownership.ports[c.src]}`, loc),
       );
     }
     if (!own(monitors, c.dst)) {
       if (own(ownership.ports, c.dst)) {
         out.push(
-          diag('E_TENANCY_NOT_MONITOR', `${name}: destination ${c.dst} is an application port of tenant ${ownership.ports[c.dst]}, not a monitor`, loc),
+          diag(
+            'E_TENANCY_NOT_MONITOR',
+            `${name}: destination ${c.dst} is an application port of tenant ${ownership.ports[c.dst]}, not a monitor`,
+            loc,
+          ),
         );
       } else out.push(diag('E_TENANCY_UNKNOWN_PORT', `${name}: destination ${c.dst} is not a known monitor port`, loc));
       continue;
@@ -143,13 +150,7 @@ export function checkTenancy(contracts: readonly FlowTap[], ownership: Ownership
     if (owner === c.tenant) continue;
     const allowed = own(shared, c.dst) ? shared[c.dst] : undefined;
     if (allowed === '*' || (Array.isArray(allowed) && allowed.includes(c.tenant))) continue;
-    out.push(
-      diag(
-        'E_TENANCY',
-        `${name}: monitor ${c.dst} belongs to tenant ${owner} and is not shared with tenant ${c.tenant}`,
-        loc,
-      ),
-    );
+    out.push(diag('E_TENANCY', `${name}: monitor ${c.dst} belongs to tenant ${owner} and is not shared with tenant ${c.tenant}`, loc));
   }
   return out;
 }

@@ -14,18 +14,18 @@ import type { Location } from '../diagnostics/index.js';
 import type { FlowMatch } from './flow/index.js';
 import { printFlow } from './flow/index.js';
 
-export type FlowTapAction = 'forward' | 'redirect';
+type FlowTapAction = 'forward' | 'redirect';
 
 /** Relative to the SRC port: ingress = packets delivered to it, egress = packets it sends. */
 export type FlowTapDirection = 'ingress' | 'egress' | 'both';
 
-export interface SampleOption {
+interface SampleOption {
   /** Deliver one packet (or one flow) in `every`; 1 = all. */
   every: number;
   unit: 'packet' | 'flow';
 }
 
-export interface BudgetOption {
+interface BudgetOption {
   /** Most traffic delivered to DST per second; beyond it packets are not tapped. */
   rate: number;
   unit: 'pps' | 'bps';
@@ -39,7 +39,7 @@ export interface FlowTapOptions {
 }
 
 /** Where a contract came from, for explain output and for positioning errors. */
-export interface FlowTapOrigin {
+interface FlowTapOrigin {
   policyFile?: string;
   rule?: number;
   line?: number;

@@ -13,7 +13,7 @@ export interface FtcFactOptions {
   extra?: Fact[];
 }
 
-export const DEFAULT_LOAD_MBPS = 10;
+const DEFAULT_LOAD_MBPS = 10;
 
 export function ftcFacts(app: App, addressing: Addressing, opts: FtcFactOptions = {}): Fact[] {
   const facts: Fact[] = modelFacts(app, addressing).map((f) => ({ pred: f.pred, args: [...f.args] }));

@@ -232,7 +232,9 @@ function collectTaps(app: App, db: Database, policy: string, file: string, out: 
       const loc: Location = at ? { file, line: at.line, col: at.col } : { file };
       const what = `${pred}(${t.map((v) => JSON.stringify(v)).join(', ')})`;
       if (t.length !== 4) {
-        errors.push(diag('E_FTC_TAP', `${what}: ${pred} takes 4 arguments (Src, ${pred === 'tap' ? 'Monitor' : 'Kind'}, Flow, Action)`, loc));
+        errors.push(
+          diag('E_FTC_TAP', `${what}: ${pred} takes 4 arguments (Src, ${pred === 'tap' ? 'Monitor' : 'Kind'}, Flow, Action)`, loc),
+        );
         continue;
       }
       if (action !== 'forward' && action !== 'redirect') {
@@ -241,7 +243,13 @@ function collectTaps(app: App, db: Database, policy: string, file: string, out: 
       }
       const instances = ports.get(String(src));
       if (!instances) {
-        errors.push(diag('E_FTC_TENANCY', `${what}: "${src}" is not a port of ${app.tenant}/${app.name}; a tenant can only tap its own application`, loc));
+        errors.push(
+          diag(
+            'E_FTC_TENANCY',
+            `${what}: "${src}" is not a port of ${app.tenant}/${app.name}; a tenant can only tap its own application`,
+            loc,
+          ),
+        );
         continue;
       }
       if (pred === 'tap' && !monitors.has(String(target))) {
@@ -279,13 +287,17 @@ function collectOptions(
   const get = (src: Value, flow: Value) => {
     const key = `${policy}|${src}|${flow}`;
     let o = out.get(key);
-    if (!o) out.set(key, (o = {}));
+    if (!o) {
+      o = {};
+      out.set(key, o);
+    }
     return o;
   };
   const has = (p: string) => db.predicates().includes(p);
   if (has('tap_direction'))
     for (const [src, flow, dir] of db.query('tap_direction')) {
-      if (dir !== 'ingress' && dir !== 'egress' && dir !== 'both') errors.push(diag('E_FTC_TAP', `tap_direction: "${dir}" is not ingress, egress or both`, { file }));
+      if (dir !== 'ingress' && dir !== 'egress' && dir !== 'both')
+        errors.push(diag('E_FTC_TAP', `tap_direction: "${dir}" is not ingress, egress or both`, { file }));
       else get(src, flow).direction = dir;
     }
   if (has('tap_sample'))

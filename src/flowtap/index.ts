@@ -4,13 +4,8 @@ export type {
   FieldName,
   FlowMatch,
   Masked,
-  NumField,
   PacketSpec,
-  PortField,
   PortMatch,
-  PortRange,
-  Prereq,
-  WideField,
   WideMasked,
 } from './flow/index.js';
 export {
@@ -24,34 +19,24 @@ export {
   IPPROTO_SCTP,
   IPPROTO_TCP,
   IPPROTO_UDP,
-  SHORTHANDS,
   fieldSpec,
 } from './flow/index.js';
-export { MAX_FLOW_LENGTH, parseFlow } from './flow/index.js';
+export { parseFlow } from './flow/index.js';
 export { validateFlowMatch } from './flow/index.js';
-export { flowElements, formatFieldValues, printFlow } from './flow/index.js';
+export { printFlow } from './flow/index.js';
 export { matchesPacket } from './flow/index.js';
-export { covers, intersect, overlaps, sameFlow, witness } from './flow/index.js';
-export { decomposeRange, portToMasks } from './flow/index.js';
+export { covers, intersect, sameFlow, witness } from './flow/index.js';
+export { portToMasks } from './flow/index.js';
 export { formatMac, prefixLength, widePrefixLength } from './flow/index.js';
 // Kept for dataplane/nft/flow.ts until it imports src/net itself; the formatters live there.
 export { formatIpv4 as formatIPv4, formatIpv6Groups as formatIPv6 } from '../net/index.js';
-export { DEFAULT_TTL, defaultPacket, packetIn, parsePacketSpec, printPacket } from './packet-spec.js';
+export { defaultPacket, packetIn, parsePacketSpec, printPacket } from './packet-spec.js';
 export {
   contractLocation,
   describeContract,
   formatContract,
-  sharedDirection,
-  type BudgetOption,
   type FlowTap,
-  type FlowTapAction,
-  type FlowTapDirection,
-  type FlowTapOptions,
-  type FlowTapOrigin,
-  type SampleOption,
 } from './contract.js';
-export { checkContract, checkContracts, checkOverlaps, checkTenancy, type Ownership } from './contract-checks.js';
+export { checkContracts, checkOverlaps, checkTenancy } from './contract-checks.js';
 export * from './placement/index.js';
-export { mirrorFlow } from './flow/index.js';
-export { ftcFacts, DEFAULT_LOAD_MBPS, type FtcFactOptions } from './ftc-facts.js';
-export { compileTaps, type CompiledTaps, type FtcOptions, type PolicySource } from './ftc.js';
+export { compileTaps, type CompiledTaps, type PolicySource } from './ftc.js';

@@ -23,7 +23,7 @@ import { portBounds } from './flow/index.js';
 import { wideEqual, wideFull, wideZero } from './flow/index.js';
 
 /** TTL given to IP packets whose description does not say. */
-export const DEFAULT_TTL = 64;
+const DEFAULT_TTL = 64;
 
 /** The packet every unspecified field falls back to: zeros, and TTL 64 for IP. */
 export function defaultPacket(dlType = 0, nwProto = 0): PacketSpec {
@@ -136,11 +136,10 @@ export function parsePacketSpec(text: string, loc?: Location): Result<PacketSpec
     if (v === undefined || isConcrete(name, v)) continue;
     const shown = formatFieldValues(name, normaliseField(name, v) as FieldValue).join(',');
     errors.push(
-      diag(
-        'E_PACKET_NOT_CONCRETE',
-        `${name}=${shown} is a set of values; a packet description needs one value per field`,
-        { ...loc, col: (loc?.col ?? 1) + (offsets[name] ?? 0) },
-      ),
+      diag('E_PACKET_NOT_CONCRETE', `${name}=${shown} is a set of values; a packet description needs one value per field`, {
+        ...loc,
+        col: (loc?.col ?? 1) + (offsets[name] ?? 0),
+      }),
     );
   }
   if (errors.length > 0) return fail(errors);

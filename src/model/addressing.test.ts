@@ -22,7 +22,9 @@ function parse(text: string): App {
 
 /** Three nodes, uneven replicas, placement and monitors: enough to catch collisions. */
 const BIG = [
-  'tenant: t', 'app: big', 'network: 10.40.0.0/20',
+  'tenant: t',
+  'app: big',
+  'network: 10.40.0.0/20',
   'nodes: [{name: a}, {name: b}, {name: c}]',
   'services:',
   '  s1: {replicas: 100}',
@@ -54,14 +56,17 @@ test('every instance and monitor gets a unique address, port name and MAC', () =
   }
 });
 
-test('instances live in their node\'s /24 from .2; the node holds .1; monitors the top /24', () => {
+test("instances live in their node's /24 from .2; the node holds .1; monitors the top /24", () => {
   const app = parse(BIG);
   const a = planAddresses(app);
-  assert.deepEqual({ ...a.nodes }, {
-    a: { ip: '10.250.0.1', index: 0, subnet: '10.40.0.0/24', gateway: '10.40.0.1' },
-    b: { ip: '10.250.0.2', index: 1, subnet: '10.40.1.0/24', gateway: '10.40.1.1' },
-    c: { ip: '10.250.0.3', index: 2, subnet: '10.40.2.0/24', gateway: '10.40.2.1' },
-  });
+  assert.deepEqual(
+    { ...a.nodes },
+    {
+      a: { ip: '10.250.0.1', index: 0, subnet: '10.40.0.0/24', gateway: '10.40.0.1' },
+      b: { ip: '10.250.0.2', index: 1, subnet: '10.40.1.0/24', gateway: '10.40.1.1' },
+      c: { ip: '10.250.0.3', index: 2, subnet: '10.40.2.0/24', gateway: '10.40.2.1' },
+    },
+  );
   for (const inst of app.instances) {
     const at = a.instances[inst.name];
     assert.equal(at.node, inst.node);
@@ -73,11 +78,14 @@ test('instances live in their node\'s /24 from .2; the node holds .1; monitors t
   const firstOn = (node: string) => app.instances.find((i) => i.node === node)!.name;
   assert.equal(a.instances[firstOn('a')].ip, '10.40.0.2');
   assert.equal(a.instances[firstOn('b')].ip, '10.40.1.2');
-  assert.deepEqual(Object.values(a.monitors).map((m) => [m.monitor, m.node, m.ip]), [
-    ['m1', 'a', '10.40.15.2'],
-    ['m2', 'b', '10.40.15.3'],
-    ['m3', 'c', '10.40.15.4'],
-  ]);
+  assert.deepEqual(
+    Object.values(a.monitors).map((m) => [m.monitor, m.node, m.ip]),
+    [
+      ['m1', 'a', '10.40.15.2'],
+      ['m2', 'b', '10.40.15.3'],
+      ['m3', 'c', '10.40.15.4'],
+    ],
+  );
   assert.deepEqual(unwrap(monitorSubnet(app)), { cidr: '10.40.15.0/24', gateway: '10.40.15.1' });
   assert.deepEqual(unwrap(nodeSubnet(app, 'b')), { cidr: '10.40.1.0/24', gateway: '10.40.1.1' });
 });

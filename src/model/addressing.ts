@@ -39,14 +39,26 @@ export function planAddresses(app: App): Result<Addressing> {
     if (host >= FIRST_HOST + HOSTS_PER_NODE) {
       return fail(diag('E_ADDRESS_SPACE', `node "${inst.node}" has room for ${HOSTS_PER_NODE} instances`));
     }
-    out.instances[inst.name] = { instance: inst.name, node: inst.node, port: portName('ft', k), ip: formatIpv4(nodeBlock(net.value, i) + host), mac: mac(INSTANCE_MAC_TAG, k) };
+    out.instances[inst.name] = {
+      instance: inst.name,
+      node: inst.node,
+      port: portName('ft', k),
+      ip: formatIpv4(nodeBlock(net.value, i) + host),
+      mac: mac(INSTANCE_MAC_TAG, k),
+    };
   }
 
   if (app.monitors.length > MAX_MONITORS) return fail(diag('E_ADDRESS_SPACE', `at most ${MAX_MONITORS} monitors fit their /24`));
   const monitorBase = monitorBlock(net.value);
   for (const [j, m] of app.monitors.entries()) {
     if (!nodeIndex.has(m.node)) return fail(unknownNode(`monitor "${m.name}"`, m.node));
-    out.monitors[m.name] = { monitor: m.name, node: m.node, port: portName('fm', j), ip: formatIpv4(monitorBase + FIRST_HOST + j), mac: mac(MONITOR_MAC_TAG, j) };
+    out.monitors[m.name] = {
+      monitor: m.name,
+      node: m.node,
+      port: portName('fm', j),
+      ip: formatIpv4(monitorBase + FIRST_HOST + j),
+      mac: mac(MONITOR_MAC_TAG, j),
+    };
   }
   return ok(out);
 }
@@ -65,7 +77,10 @@ export function monitorSubnet(app: App): Result<{ cidr: string; gateway: string 
   return net.ok ? ok(subnetAt(monitorBlock(net.value))) : net;
 }
 
-const subnetAt = (base: number): { cidr: string; gateway: string } => ({ cidr: formatCidr({ base, prefix: 24 }), gateway: formatIpv4(base + GATEWAY_HOST) });
+const subnetAt = (base: number): { cidr: string; gateway: string } => ({
+  cidr: formatCidr({ base, prefix: 24 }),
+  gateway: formatIpv4(base + GATEWAY_HOST),
+});
 
 function networkOf(app: App): Result<Ipv4Cidr> {
   const parsed = parseIpv4Cidr(app.network);

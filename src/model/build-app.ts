@@ -2,15 +2,7 @@ import { diag, type Diagnostic } from '../diagnostics/index.js';
 import { noDamage, type Damage } from './check/index.js';
 import { childField } from './field-path.js';
 import type { Locator } from './locator.js';
-import {
-  DEFAULT_NETWORK,
-  monitorSchema,
-  nodeSchema,
-  requirementSchema,
-  serviceSchema,
-  topSchema,
-  type RawRequirement,
-} from './schema.js';
+import { DEFAULT_NETWORK, monitorSchema, nodeSchema, requirementSchema, serviceSchema, topSchema, type RawRequirement } from './schema.js';
 import { checkShape } from './schema-issues.js';
 import type { App, HttpConstraint, MonitorSpec, NodeSpec, Requirement, Service, SqlConstraint } from './types.js';
 
@@ -86,7 +78,13 @@ export function buildApp(raw: unknown, file: string, locate: Locator): Built {
       const r = checkShape(monitorSchema, item, field, locate);
       if (r.ok) {
         const m = r.value;
-        app.monitors.push({ name: m.name, node: m.node, capacity: m.capacity, inspects: m.inspects, loc: locate(field) } satisfies MonitorSpec);
+        app.monitors.push({
+          name: m.name,
+          node: m.node,
+          capacity: m.capacity,
+          inspects: m.inspects,
+          loc: locate(field),
+        } satisfies MonitorSpec);
       } else errors.push(...r.errors);
     });
   }
@@ -121,22 +119,24 @@ function toFormatMessage(to: string): string {
   return `"to" must be "service:port", naming a service and one of its port names; got ${JSON.stringify(to)}${hint}`;
 }
 
-function toRequirement(
-  id: number,
-  r: RawRequirement,
-  target: { service: string; port: string },
-  loc: Requirement['loc'],
-): Requirement {
+function toRequirement(id: number, r: RawRequirement, target: { service: string; port: string }, loc: Requirement['loc']): Requirement {
   const req: Requirement = { id, from: r.from, to: target.service, port: target.port, loc };
   if (r.http) {
     const http: HttpConstraint = { methods: r.http.methods.map((m) => m.toUpperCase()), paths: r.http.paths };
     // Header names are case-insensitive on the wire; one spelling makes matching a string compare.
-    if (r.http.identity) http.identity = { kind: r.http.identity.kind, name: r.http.identity.kind === 'header' ? r.http.identity.name.toLowerCase() : r.http.identity.name };
+    if (r.http.identity)
+      http.identity = {
+        kind: r.http.identity.kind,
+        name: r.http.identity.kind === 'header' ? r.http.identity.name.toLowerCase() : r.http.identity.name,
+      };
     req.http = http;
   }
   if (r.sql) {
     // Statement kinds are checked by checkL7; the cast is what they will be once they pass.
-    const sql: SqlConstraint = { statements: r.sql.statements.map((s) => s.toUpperCase()) as SqlConstraint['statements'], tables: r.sql.tables };
+    const sql: SqlConstraint = {
+      statements: r.sql.statements.map((s) => s.toUpperCase()) as SqlConstraint['statements'],
+      tables: r.sql.tables,
+    };
     if (r.sql.identity) sql.identity = { ...r.sql.identity };
     req.sql = sql;
   }

@@ -25,12 +25,21 @@ test('web-sql facts: topology, and wildcards for unconstrained requirements', ()
   assert.ok(has(f, 'public', 'web') && has(f, 'internal', 'sql'));
   assert.ok(has(f, 'port', 'web', 'http', 'tcp', 80, 'http'));
   assert.ok(has(f, 'port', 'sql', 'sql', 'tcp', 3306, 'postgres'));
-  assert.deepEqual(of(f, 'instance'), [['web-0', 'web', 'node1'], ['sql-0', 'sql', 'node1']]);
-  assert.deepEqual(of(f, 'requirement'), [[0, 'external', 'web', 'http'], [1, 'web', 'sql', 'sql']]);
+  assert.deepEqual(of(f, 'instance'), [
+    ['web-0', 'web', 'node1'],
+    ['sql-0', 'sql', 'node1'],
+  ]);
+  assert.deepEqual(of(f, 'requirement'), [
+    [0, 'external', 'web', 'http'],
+    [1, 'web', 'sql', 'sql'],
+  ]);
   assert.deepEqual(of(f, 'http_allow'), [[0, '*', '*']]);
   assert.deepEqual(of(f, 'sql_allow'), [[1, '*', '*']]);
   assert.deepEqual(of(f, 'constrained'), []);
-  assert.deepEqual(of(f, 'inspects'), [['mon1', 'http'], ['mon1', 'postgres']]);
+  assert.deepEqual(of(f, 'inspects'), [
+    ['mon1', 'http'],
+    ['mon1', 'postgres'],
+  ]);
   assert.deepEqual(of(f, 'address'), [], 'no addressing, no address facts');
 });
 
@@ -40,7 +49,10 @@ test('dvd-rental facts: L7 constraints as cross products, identities, NATS direc
   const idOf = (from: string, to: string) => app.requirements.find((r) => r.from === from && r.to === to)!.id;
 
   const contract = idOf('external', 'contract-update');
-  assert.deepEqual(of(f, 'http_allow').filter((a) => a[0] === contract), [[contract, 'POST', '/contracts']]);
+  assert.deepEqual(
+    of(f, 'http_allow').filter((a) => a[0] === contract),
+    [[contract, 'POST', '/contracts']],
+  );
   assert.ok(has(f, 'identity', contract, 'header', 'x-user-id'));
   assert.ok(has(f, 'constrained', contract, 'http'));
 
@@ -48,7 +60,13 @@ test('dvd-rental facts: L7 constraints as cross products, identities, NATS direc
   assert.ok(has(f, 'http_allow', bill, 'POST', '/users/*/bill'));
 
   const uu = idOf('user-update', 'db');
-  assert.deepEqual(of(f, 'sql_allow').filter((a) => a[0] === uu), [[uu, 'SELECT', 'users'], [uu, 'UPDATE', 'users']]);
+  assert.deepEqual(
+    of(f, 'sql_allow').filter((a) => a[0] === uu),
+    [
+      [uu, 'SELECT', 'users'],
+      [uu, 'UPDATE', 'users'],
+    ],
+  );
   assert.ok(has(f, 'identity', uu, 'sql-param', '1'));
   const du = idOf('dvd-update', 'db');
   assert.equal(of(f, 'sql_allow').filter((a) => a[0] === du).length, 6);
@@ -60,7 +78,9 @@ test('dvd-rental facts: L7 constraints as cross products, identities, NATS direc
     [idOf('dvd-update', 'mq'), 'sub', 'rentals.>'],
   ]);
 
-  const fromToDb = of(f, 'requirement').filter((a) => a[2] === 'db').map((a) => a[1]);
+  const fromToDb = of(f, 'requirement')
+    .filter((a) => a[2] === 'db')
+    .map((a) => a[1]);
   assert.ok(!fromToDb.includes('dvd-return') && !fromToDb.includes('shipping'));
   assert.ok(has(f, 'monitor', 'mon-http', 'node1', 2000));
   assert.ok(has(f, 'label', 'db', 'tier', 'data'));
@@ -87,10 +107,23 @@ test('a monitor that inspects anything says "*"; an unconstrained NATS requireme
   const app = load('examples/web-sql/app.yaml');
   const f = modelFacts({
     ...app,
-    services: [...app.services, { name: 'q', exposure: 'internal', replicas: 1, placement: [], labels: {}, ports: [{ name: 'n', protocol: 'tcp', port: 4222, app: 'nats' }] }],
+    services: [
+      ...app.services,
+      {
+        name: 'q',
+        exposure: 'internal',
+        replicas: 1,
+        placement: [],
+        labels: {},
+        ports: [{ name: 'n', protocol: 'tcp', port: 4222, app: 'nats' }],
+      },
+    ],
     monitors: [{ name: 'all', node: 'node1', capacity: 10, inspects: ['any'] }],
     requirements: [{ id: 0, from: 'web', to: 'q', port: 'n' }],
   });
   assert.deepEqual(of(f, 'inspects'), [['all', '*']]);
-  assert.deepEqual(of(f, 'nats_allow'), [[0, 'pub', '>'], [0, 'sub', '>']]);
+  assert.deepEqual(of(f, 'nats_allow'), [
+    [0, 'pub', '>'],
+    [0, 'sub', '>'],
+  ]);
 });

@@ -10,9 +10,9 @@ export interface Fact {
 }
 
 /** Stands for "any" in fact arguments (any method, path, statement kind, table, protocol). */
-export const ANY = '*';
+const ANY = '*';
 /** NATS's own "every subject" wildcard: `*` would match one token only. */
-export const ANY_SUBJECT = '>';
+const ANY_SUBJECT = '>';
 
 const SQL_APPS: ReadonlySet<AppProtocol> = new Set(['postgres', 'mysql']);
 

@@ -41,6 +41,7 @@ export function httpPathProblem(pattern: string): string | null {
  */
 export function natsSubjectProblem(subject: string): string | null {
   if (subject.length === 0) return 'is empty';
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is this check's purpose (NATS subjects must not hold them)
   if (/[\s\u0000-\u001f\u007f]/.test(subject)) return 'contains whitespace or control characters';
   const tokens = subject.split('.');
   for (let i = 0; i < tokens.length; i++) {

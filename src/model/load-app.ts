@@ -4,7 +4,7 @@ import { parseApp } from './parse-app.js';
 import type { App } from './types.js';
 
 /** Descriptors are small; a huge file is a mistake or an attack, not an application. */
-export const MAX_DESCRIPTOR_BYTES = 4 * 1024 * 1024;
+const MAX_DESCRIPTOR_BYTES = 4 * 1024 * 1024;
 
 /** Reads and validates a descriptor file (the I/O edge of parseApp). */
 export function loadApp(path: string): Result<App> {

@@ -43,7 +43,7 @@ export function yamlLocator(doc: Document, lines: LineCounter, file: string): Lo
       if (offsets) break;
       f = parentField(f);
     }
-    const offset = (at === 'key' ? offsets?.key ?? offsets?.value : offsets?.value ?? offsets?.key) ?? 0;
+    const offset = (at === 'key' ? (offsets?.key ?? offsets?.value) : (offsets?.value ?? offsets?.key)) ?? 0;
     const pos = lines.linePos(offset);
     const loc: Location = { file, line: pos.line, col: pos.col };
     if (field) loc.field = field;

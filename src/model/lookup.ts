@@ -11,7 +11,7 @@ export function serviceOf(app: App, instance: string): Service | undefined {
   return inst ? findService(app, inst.service) : undefined;
 }
 
-export function findService(app: App, service: string): Service | undefined {
+function findService(app: App, service: string): Service | undefined {
   return app.services.find((s) => s.name === service);
 }
 

@@ -24,11 +24,20 @@ test('dvd-rental loads with its eight services, two nodes and L7 requirements', 
   assert.equal(app.tenant, 'acme');
   assert.equal(app.name, 'dvd-rental');
   assert.equal(app.source, DVD);
+  assert.deepEqual(app.services.map((s) => s.name).sort(), [
+    'contract-update',
+    'db',
+    'dvd-return',
+    'dvd-update',
+    'mq',
+    'shipping',
+    'user-create',
+    'user-update',
+  ]);
   assert.deepEqual(
-    app.services.map((s) => s.name).sort(),
-    ['contract-update', 'db', 'dvd-return', 'dvd-update', 'mq', 'shipping', 'user-create', 'user-update'],
+    app.nodes.map((n) => n.name),
+    ['node1', 'node2'],
   );
-  assert.deepEqual(app.nodes.map((n) => n.name), ['node1', 'node2']);
   const nodeOf = (s: string) => app.instances.filter((i) => i.service === s).map((i) => i.node);
   assert.deepEqual(nodeOf('db'), ['node2']);
   assert.deepEqual(nodeOf('mq'), ['node2']);
@@ -38,8 +47,11 @@ test('dvd-rental loads with its eight services, two nodes and L7 requirements', 
   assert.deepEqual(db.ports, [{ name: 'pg', protocol: 'tcp', port: 5432, app: 'postgres' }]);
 
   // Requirement ids are list positions.
-  app.requirements.forEach((r, i) => assert.equal(r.id, i));
-  const toDb = app.requirements.filter((r) => r.to === 'db').map((r) => r.from).sort();
+  for (const [i, r] of app.requirements.entries()) assert.equal(r.id, i);
+  const toDb = app.requirements
+    .filter((r) => r.to === 'db')
+    .map((r) => r.from)
+    .sort();
   assert.deepEqual(toDb, ['dvd-update', 'user-create', 'user-update'], 'dvd-return and shipping have no database access');
   const ret = app.requirements.find((r) => r.from === 'dvd-return')!;
   assert.equal(ret.to, 'dvd-update');
@@ -64,21 +76,40 @@ test('dvd-rental loads with its eight services, two nodes and L7 requirements', 
 test('web-sql loads: one node, web public, sql speaking postgres on 3306', () => {
   const app = mustLoad(WEB);
   assert.equal(app.nodes.length, 1);
-  assert.deepEqual(app.instances.map((i) => i.name), ['web-0', 'sql-0']);
+  assert.deepEqual(
+    app.instances.map((i) => i.name),
+    ['web-0', 'sql-0'],
+  );
   assert.equal(app.services.find((s) => s.name === 'web')?.exposure, 'public');
   assert.deepEqual(app.services.find((s) => s.name === 'sql')?.ports, [{ name: 'sql', protocol: 'tcp', port: 3306, app: 'postgres' }]);
-  assert.deepEqual(app.requirements.map((r) => [r.from, r.to, r.port]), [['external', 'web', 'http'], ['web', 'sql', 'sql']]);
+  assert.deepEqual(
+    app.requirements.map((r) => [r.from, r.to, r.port]),
+    [
+      ['external', 'web', 'http'],
+      ['web', 'sql', 'sql'],
+    ],
+  );
 });
 
 test('defaults fill what the descriptor leaves out', () => {
-  const r = parseApp('tenant: t\napp: a\nnodes: [{name: n1}]\nservices:\n  s:\n    ports: [{name: p, port: 9}]\nmonitors: [{name: m, node: n1}]\n', 'd.yaml');
+  const r = parseApp(
+    'tenant: t\napp: a\nnodes: [{name: n1}]\nservices:\n  s:\n    ports: [{name: p, port: 9}]\nmonitors: [{name: m, node: n1}]\n',
+    'd.yaml',
+  );
   assert.ok(r.ok);
   const app = r.value;
   assert.equal(app.network, '10.77.0.0/16');
   const s = app.services[0];
-  assert.deepEqual({ exposure: s.exposure, replicas: s.replicas, placement: s.placement, labels: s.labels, run: s.run }, {
-    exposure: 'internal', replicas: 1, placement: [], labels: {}, run: undefined,
-  });
+  assert.deepEqual(
+    { exposure: s.exposure, replicas: s.replicas, placement: s.placement, labels: s.labels, run: s.run },
+    {
+      exposure: 'internal',
+      replicas: 1,
+      placement: [],
+      labels: {},
+      run: undefined,
+    },
+  );
   assert.deepEqual(s.ports[0], { name: 'p', protocol: 'tcp', port: 9, app: 'other' });
   assert.deepEqual({ capacity: app.monitors[0].capacity, inspects: app.monitors[0].inspects }, { capacity: 1000, inspects: ['any'] });
   assert.deepEqual(app.requirements, []);
@@ -93,8 +124,13 @@ test('run specs keep args and stringify env values', () => {
 
 test('instances are <service>-<ordinal>, round robin over placement or all nodes', () => {
   const text = [
-    'tenant: t', 'app: a', 'nodes: [{name: n1}, {name: n2}, {name: n3}]', 'services:',
-    '  a: {replicas: 5, placement: [n3, n1]}', '  b: {replicas: 4}', '',
+    'tenant: t',
+    'app: a',
+    'nodes: [{name: n1}, {name: n2}, {name: n3}]',
+    'services:',
+    '  a: {replicas: 5, placement: [n3, n1]}',
+    '  b: {replicas: 4}',
+    '',
   ].join('\n');
   const r = parseApp(text, 'i.yaml');
   assert.ok(r.ok, r.ok ? '' : JSON.stringify(r.errors));
@@ -108,7 +144,11 @@ test('HTTP methods and SQL kinds are upper-cased, header names lower-cased', () 
   const text = variant(23, '{methods: [GET], paths: [/]}', '{methods: [get, Post], paths: [/], identity: {kind: header, name: X-User-Id}}');
   const r = parseApp(variant(26, '[SELECT]', '[select]', text), 'n.yaml');
   assert.ok(r.ok);
-  assert.deepEqual(r.value.requirements[0].http, { methods: ['GET', 'POST'], paths: ['/'], identity: { kind: 'header', name: 'x-user-id' } });
+  assert.deepEqual(r.value.requirements[0].http, {
+    methods: ['GET', 'POST'],
+    paths: ['/'],
+    identity: { kind: 'header', name: 'x-user-id' },
+  });
   assert.deepEqual(r.value.requirements[1].sql?.statements, ['SELECT']);
 });
 
@@ -176,7 +216,10 @@ test('the network must fit every node, instance and monitor, without allocating 
   const spread = parseApp(variant(12, 'placement: [n2]', 'replicas: 600'), 's.yaml');
   assert.equal(spread.ok, false);
   if (!spread.ok) {
-    assert.deepEqual(spread.errors.map((e) => e.code), ['E_ADDRESS_SPACE', 'E_ADDRESS_SPACE']);
+    assert.deepEqual(
+      spread.errors.map((e) => e.code),
+      ['E_ADDRESS_SPACE', 'E_ADDRESS_SPACE'],
+    );
     assert.match(spread.errors[0].message + spread.errors[1].message, /"n1".*"n2"/);
   }
   assert.deepEqual(codes(variant(2, 'app: shop', 'app: shop\nnetwork: 10.250.0.0/16')), ['E_CIDR']);
@@ -189,9 +232,37 @@ test('a non-integer replica count and port number are range errors, not crashes'
   assert.deepEqual(codes(variant(14, 'port: 5432', 'port: .nan')), ['E_TYPE']);
 });
 
+test('shape errors: an infinite number is the wrong type, a number where a choice belongs names the choices, one error per field', () => {
+  const said = (text: string) => {
+    const r = parseApp(text, 'a.yaml');
+    return r.ok ? [] : r.errors.map((e) => `${e.loc?.field} ${e.code} ${e.message}`);
+  };
+  assert.deepEqual(said(variant(14, 'port: 5432', 'port: .inf')), [
+    'services.db.ports[0].port E_TYPE expected a number, got the number Infinity',
+  ]);
+  assert.deepEqual(said(variant(12, 'placement: [n2]', 'replicas: -.inf')), [
+    'services.db.replicas E_TYPE expected a number, got the number -Infinity',
+  ]);
+  assert.deepEqual(said(variant(12, 'placement: [n2]', 'labels: {tier: .inf}')), [
+    'services.db.labels.tier E_TYPE expected a string or a number or true or false, got the number Infinity',
+  ]);
+  assert.deepEqual(said(variant(8, 'exposure: public', 'exposure: 7')), [
+    'services.web.exposure E_ENUM expected one of "public", "internal"; got the number 7',
+  ]);
+  assert.deepEqual(said(variant(19, 'inspects: [http]', 'inspects: [http, 3]')), [
+    'monitors[0].inspects[1] E_ENUM expected one of "http", "postgres", "nats", "mysql", "dns", "other", "any"; got the number 3',
+  ]);
+  // A list where a non-empty string belongs is one problem, not also a length complaint.
+  assert.deepEqual(said(variant(9, 'ports:', 'run: {command: []}\n    ports:')), [
+    'services.web.run.command E_TYPE expected a string, got a list',
+  ]);
+});
+
 test('unknown node in a monitor; external to a non-public service; requirement to external', () => {
   assert.deepEqual(codes(variant(19, 'node: n1', 'node: n7')), ['E_UNKNOWN_NODE']);
-  assert.deepEqual(codes(variant(22, 'to: web:http', 'to: db:pg').replace('    http: {methods: [GET], paths: [/]}\n', '    \n')), ['E_EXTERNAL_TO_INTERNAL']);
+  assert.deepEqual(codes(variant(22, 'to: web:http', 'to: db:pg').replace('    http: {methods: [GET], paths: [/]}\n', '    \n')), [
+    'E_EXTERNAL_TO_INTERNAL',
+  ]);
   assert.deepEqual(codes(variant(25, 'to: db:pg', 'to: external:pg')), ['E_UNKNOWN_SERVICE']);
 });
 
@@ -210,14 +281,22 @@ test('hostile and malformed YAML gives errors, never a crash', () => {
     const r = parseApp(text, 'h.yaml');
     assert.equal(r.ok, false, JSON.stringify(text.slice(0, 30)));
     if (r.ok) continue;
-    assert.ok(r.errors.some((e) => e.code === code), `${JSON.stringify(text.slice(0, 30))}: ${r.errors.map((e) => e.code)}`);
+    assert.ok(
+      r.errors.some((e) => e.code === code),
+      `${JSON.stringify(text.slice(0, 30))}: ${r.errors.map((e) => e.code)}`,
+    );
     for (const e of r.errors) assert.ok(e.loc?.line !== undefined && e.loc.col !== undefined && e.loc.file === 'h.yaml');
   }
 });
 
 test('alias expansion is bounded', () => {
   const lines = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
-  for (let i = 0; i < 9; i++) lines.push(`${'bcdefghij'[i]}: &${'bcdefghij'[i]} [${Array(10).fill('*' + (i === 0 ? 'a' : 'bcdefghij'[i - 1])).join(', ')}]`);
+  for (let i = 0; i < 9; i++)
+    lines.push(
+      `${'bcdefghij'[i]}: &${'bcdefghij'[i]} [${Array(10)
+        .fill('*' + (i === 0 ? 'a' : 'bcdefghij'[i - 1]))
+        .join(', ')}]`,
+    );
   const r = parseApp(lines.join('\n') + '\n', 'bomb.yaml');
   assert.equal(r.ok, false);
   if (!r.ok) assert.equal(r.errors[0].code, 'E_YAML_SYNTAX');
@@ -227,7 +306,11 @@ test('a __proto__ key is rejected and pollutes nothing', () => {
   const text = variant(9, 'ports:', 'labels: {__proto__: {polluted: yes}}\n    ports:');
   const r = parseApp(text, 'p.yaml');
   assert.equal(r.ok, false);
-  if (!r.ok) assert.deepEqual(r.errors.map((e) => [e.code, e.loc?.line]), [['E_NAME', 9]]);
+  if (!r.ok)
+    assert.deepEqual(
+      r.errors.map((e) => [e.code, e.loc?.line]),
+      [['E_NAME', 9]],
+    );
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
   assert.deepEqual(codes(variant(7, 'web:', '__proto__:')).slice(0, 1), ['E_NAME']);
 });
@@ -251,9 +334,12 @@ test('loadApp reports unreadable files as E_READ with the file name', () => {
 test('the base fixture round-trips the requirement shapes', () => {
   const r = parseApp(BASE, 'b.yaml');
   assert.ok(r.ok);
-  assert.deepEqual(r.value.requirements.map((q) => [q.id, q.from, q.to, q.port, q.loc?.line]), [
-    [0, 'external', 'web', 'http', 21],
-    [1, 'web', 'db', 'pg', 24],
-    [2, 'web', 'mq', 'nats', 27],
-  ]);
+  assert.deepEqual(
+    r.value.requirements.map((q) => [q.id, q.from, q.to, q.port, q.loc?.line]),
+    [
+      [0, 'external', 'web', 'http', 21],
+      [1, 'web', 'db', 'pg', 24],
+      [2, 'web', 'mq', 'nats', 27],
+    ],
+  );
 });

@@ -1,7 +1,7 @@
 import type { App, Instance, Service } from './types.js';
 
 /** Nodes a service's instances go on, in round-robin order. */
-export function candidateNodes(app: Pick<App, 'nodes'>, service: Service): string[] {
+function candidateNodes(app: Pick<App, 'nodes'>, service: Service): string[] {
   return service.placement.length > 0 ? service.placement : app.nodes.map((n) => n.name);
 }
 

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+// zod's v3 API: its import costs a fifth of v4's, whose entry points load every locale (start-up of `flowtap validate`).
+import { z } from 'zod/v3';
 import { diag, type Diagnostic } from '../diagnostics/index.js';
 import { childField, type PathSegment } from './field-path.js';
 import type { Locator } from './locator.js';
@@ -10,7 +11,7 @@ import { didYouMean } from './suggest.js';
  * `input` sits in the descriptor.
  */
 export function checkShape<T>(
-  schema: z.ZodType<T>,
+  schema: z.ZodType<T, z.ZodTypeDef, unknown>,
   input: unknown,
   field: string,
   locate: Locator,
@@ -18,21 +19,28 @@ export function checkShape<T>(
   const r = schema.safeParse(input);
   if (r.success) return { ok: true, value: r.data };
   const errors: Diagnostic[] = [];
-  for (const issue of r.error.issues) errors.push(...describeIssue(issue, schema, input, field, locate));
+  // One problem per place: a value that is not finite fails `.int()` and `.max()` as well, which says nothing more.
+  const seen = new Set<string>();
+  for (const issue of r.error.issues) {
+    const at = JSON.stringify(issue.path);
+    if (seen.has(at)) continue;
+    seen.add(at);
+    errors.push(...describeIssue(issue, schema, input, field, locate));
+  }
   return { ok: false, errors };
 }
 
-function describeIssue(
-  issue: z.core.$ZodIssue,
-  schema: z.ZodType,
-  input: unknown,
-  base: string,
-  locate: Locator,
-): Diagnostic[] {
+function describeIssue(issue: z.ZodIssue, schema: z.ZodType, input: unknown, base: string, locate: Locator): Diagnostic[] {
   const path = issue.path as PathSegment[];
   let field = base;
   for (const seg of path) field = childField(field, seg);
   const found = valueAt(input, path);
+  const enumOptions = (options: readonly unknown[]): Diagnostic[] => {
+    const choices = options.map((v) => JSON.stringify(v));
+    const got = found.present ? describe(found.value) : 'nothing';
+    const hint = typeof found.value === 'string' ? didYouMean(found.value, options.map(String)) : '';
+    return [diag('E_ENUM', `expected one of ${choices.join(', ')}; got ${got}${hint}`, locate(field))];
+  };
 
   switch (issue.code) {
     case 'unrecognized_keys': {
@@ -44,6 +52,9 @@ function describeIssue(
       });
     }
     case 'invalid_type': {
+      // v3 reports a non-string where an enum belongs as a type error; it is still a wrong choice.
+      const at = schemaAt(schema, path);
+      if (at instanceof z.ZodEnum) return enumOptions(at.options);
       const expected = expectedName(issue.expected);
       if (found.present && found.value !== undefined) {
         return [diag('E_TYPE', `expected ${expected}, got ${describe(found.value)}`, locate(field))];
@@ -51,28 +62,42 @@ function describeIssue(
       const key = path.length ? String(path[path.length - 1]) : field;
       return [diag('E_MISSING_KEY', `missing required key "${key}" (expected ${expected})`, locate(field))];
     }
-    case 'invalid_value': {
-      const choices = issue.values.map((v) => JSON.stringify(v));
-      const got = found.present ? describe(found.value) : 'nothing';
-      const hint = typeof found.value === 'string' ? didYouMean(found.value, issue.values.map(String)) : '';
-      return [diag('E_ENUM', `expected one of ${choices.join(', ')}; got ${got}${hint}`, locate(field))];
-    }
+    case 'invalid_enum_value':
+      return enumOptions(issue.options);
+    case 'invalid_union_discriminator':
+      return enumOptions(issue.options);
     case 'invalid_union': {
+      // v3 gives each branch's issues with their full path: the branch's own type errors are those at the union's path.
       const options = new Set<string>();
-      for (const branch of issue.errors) {
-        for (const sub of branch) if (sub.code === 'invalid_type' && sub.path.length === 0) options.add(expectedName(sub.expected));
+      for (const branch of issue.unionErrors) {
+        for (const sub of branch.issues)
+          if (sub.code === 'invalid_type' && sub.path.length === path.length) options.add(expectedName(sub.expected));
       }
       const expected = options.size ? [...options].join(' or ') : 'a different value';
       return [diag('E_TYPE', `expected ${expected}, got ${describe(found.value)}`, locate(field))];
     }
     case 'too_small': {
       const msg =
-        issue.origin === 'string'
+        issue.type === 'string'
           ? 'must not be empty'
-          : issue.origin === 'array'
+          : issue.type === 'array'
             ? `expected at least ${issue.minimum} item(s)`
             : `must be at least ${issue.minimum}`;
       return [diag('E_SCHEMA', msg, locate(field))];
+    }
+    case 'too_big':
+      return [
+        diag(
+          'E_SCHEMA',
+          issue.type === 'array' ? `expected at most ${issue.maximum} item(s)` : `must be at most ${issue.maximum}`,
+          locate(field),
+        ),
+      ];
+    case 'not_finite': {
+      // In a union v3 reports the number branch's failed check alone; the message names every branch, as for a wrong type.
+      const at = schemaAt(schema, path);
+      const options = at instanceof z.ZodUnion ? (at.options as z.ZodType[]).map(typeName) : ['number'];
+      return [diag('E_TYPE', `expected ${options.map(expectedName).join(' or ')}, got ${describe(found.value)}`, locate(field))];
     }
     default:
       return [diag('E_SCHEMA', issue.message, locate(field))];
@@ -94,13 +119,15 @@ function expectedName(expected: string): string {
       return 'a number';
     case 'boolean':
       return 'true or false';
+    case 'integer':
+      return 'a whole number';
     default:
       return expected;
   }
 }
 
 /** A short description of a YAML value for messages, never the whole value. */
-export function describe(value: unknown): string {
+function describe(value: unknown): string {
   if (value === null) return 'an empty value (null)';
   if (Array.isArray(value)) return 'a list';
   switch (typeof value) {
@@ -120,7 +147,7 @@ export function describe(value: unknown): string {
 function valueAt(input: unknown, path: readonly PathSegment[]): { present: boolean; value?: unknown } {
   let cur = input;
   for (const seg of path) {
-    if (cur === null || typeof cur !== 'object' || !Object.prototype.hasOwnProperty.call(cur, seg)) return { present: false };
+    if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, seg)) return { present: false };
     cur = (cur as Record<string | number, unknown>)[seg];
   }
   return { present: true, value: cur };
@@ -132,7 +159,7 @@ function schemaAt(schema: z.ZodType, path: readonly PathSegment[]): z.ZodType | 
   for (const seg of path) {
     if (s instanceof z.ZodObject) s = (s.shape as Record<string, z.ZodType>)[String(seg)];
     else if (s instanceof z.ZodArray) s = s.element as z.ZodType;
-    else if (s instanceof z.ZodRecord) s = s.valueType as z.ZodType;
+    else if (s instanceof z.ZodRecord) s = s.valueSchema as z.ZodType;
     else return undefined;
     if (s === undefined) return undefined;
     s = unwrap(s);
@@ -142,8 +169,20 @@ function schemaAt(schema: z.ZodType, path: readonly PathSegment[]): z.ZodType | 
 
 function unwrap(schema: z.ZodType): z.ZodType {
   let s = schema;
-  while (s instanceof z.ZodOptional || s instanceof z.ZodDefault || s instanceof z.ZodNullable) s = s.unwrap() as z.ZodType;
-  return s;
+  for (;;) {
+    if (s instanceof z.ZodOptional || s instanceof z.ZodNullable) s = s.unwrap() as z.ZodType;
+    else if (s instanceof z.ZodDefault) s = s.removeDefault() as z.ZodType;
+    else if (s instanceof z.ZodEffects) s = s.innerType() as z.ZodType;
+    else return s;
+  }
+}
+
+/** The parsed-type name (as in an invalid_type issue's `expected`) a primitive schema accepts. */
+function typeName(s: z.ZodType): string {
+  if (s instanceof z.ZodString) return 'string';
+  if (s instanceof z.ZodNumber) return 'number';
+  if (s instanceof z.ZodBoolean) return 'boolean';
+  return 'a different value';
 }
 
 function allowedKeys(schema: z.ZodType | undefined): string[] {

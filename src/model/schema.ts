@@ -1,20 +1,22 @@
-import { z } from 'zod';
+import { z } from 'zod/v3';
 
 /**
  * Structure of the descriptor as written. Only shapes and types live here;
  * ranges, names and cross-references are semantic checks with codes of their
- * own (check-*.ts), which keeps every message specific.
+ * own (check/), which keeps every message specific.
  *
  * Sections are checked element by element (services one at a time, ...) so one
  * broken entry does not hide the problems of the others.
  */
 
-export const APP_PROTOCOLS = ['http', 'postgres', 'nats', 'mysql', 'dns', 'other'] as const;
+const APP_PROTOCOLS = ['http', 'postgres', 'nats', 'mysql', 'dns', 'other'] as const;
 export const DEFAULT_NETWORK = '10.77.0.0/16';
-export const DEFAULT_MONITOR_CAPACITY = 1000;
+const DEFAULT_MONITOR_CAPACITY = 1000;
 
+/** YAML's `.inf` is a number to a parser but never a count, a port or a name. */
+const num = () => z.number().finite();
 /** YAML readers write `PORT: 8080` for env values; the environment only holds strings. */
-const textLike = z.union([z.string(), z.number(), z.boolean()]).transform(String);
+const textLike = z.union([z.string(), num(), z.boolean()]).transform(String);
 const text = z.string().min(1);
 
 export const topSchema = z.strictObject({
@@ -29,14 +31,14 @@ export const topSchema = z.strictObject({
 
 export const nodeSchema = z.strictObject({ name: z.string() });
 
-export const portSchema = z.strictObject({
+const portSchema = z.strictObject({
   name: z.string(),
   protocol: z.enum(['tcp', 'udp']).default('tcp'),
-  port: z.number(),
+  port: num(),
   app: z.enum(APP_PROTOCOLS).default('other'),
 });
 
-export const runSchema = z.strictObject({
+const runSchema = z.strictObject({
   command: text,
   args: z.array(z.string()).default([]),
   env: z.record(z.string(), textLike).default({}),
@@ -44,7 +46,7 @@ export const runSchema = z.strictObject({
 
 export const serviceSchema = z.strictObject({
   exposure: z.enum(['public', 'internal']).default('internal'),
-  replicas: z.number().default(1),
+  replicas: num().default(1),
   placement: z.array(z.string()).default([]),
   labels: z.record(z.string(), textLike).default({}),
   ports: z.array(portSchema).default([]),
@@ -54,28 +56,28 @@ export const serviceSchema = z.strictObject({
 export const monitorSchema = z.strictObject({
   name: z.string(),
   node: z.string(),
-  capacity: z.number().default(DEFAULT_MONITOR_CAPACITY),
+  capacity: num().default(DEFAULT_MONITOR_CAPACITY),
   inspects: z.array(z.enum([...APP_PROTOCOLS, 'any'])).default(['any']),
 });
 
-export const identitySchema = z.strictObject({
+const identitySchema = z.strictObject({
   kind: z.enum(['header', 'json', 'sql-param', 'path']),
-  name: z.union([z.string(), z.number()]).transform(String),
+  name: z.union([z.string(), num()]).transform(String),
 });
 
-export const httpSchema = z.strictObject({
+const httpSchema = z.strictObject({
   methods: z.array(z.string()).default([]),
   paths: z.array(z.string()).default([]),
   identity: identitySchema.optional(),
 });
 
-export const sqlSchema = z.strictObject({
+const sqlSchema = z.strictObject({
   statements: z.array(z.string()).default([]),
   tables: z.array(z.string()).default([]),
   identity: identitySchema.optional(),
 });
 
-export const natsSchema = z.strictObject({
+const natsSchema = z.strictObject({
   publish: z.array(z.string()).default([]),
   subscribe: z.array(z.string()).default([]),
 });
@@ -89,7 +91,4 @@ export const requirementSchema = z.strictObject({
   note: z.string().optional(),
 });
 
-export type RawTop = z.output<typeof topSchema>;
-export type RawService = z.output<typeof serviceSchema>;
 export type RawRequirement = z.output<typeof requirementSchema>;
-export type RawMonitor = z.output<typeof monitorSchema>;

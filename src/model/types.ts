@@ -4,7 +4,7 @@
  */
 import type { Location } from '../diagnostics/index.js';
 
-export type L4Protocol = 'tcp' | 'udp';
+type L4Protocol = 'tcp' | 'udp';
 /** Application protocol spoken on a port; tells monitors which parser to use. */
 export type AppProtocol = 'http' | 'postgres' | 'nats' | 'mysql' | 'dns' | 'other';
 
@@ -132,7 +132,7 @@ export interface Attachment {
   mac: string;
 }
 
-export interface MonitorAttachment {
+interface MonitorAttachment {
   monitor: string;
   node: string;
   port: string;

@@ -1,5 +1,5 @@
-import { LineCounter, parseDocument, type YAMLError } from 'yaml';
-import type { z } from 'zod';
+import { LineCounter, parseDocument, type Document, type YAMLError } from 'yaml';
+import type { z } from 'zod/v3';
 import { diag, fail, ok, type Diagnostic, type Result } from '../diagnostics/index.js';
 import { sortByPosition } from './check/index.js';
 import { yamlLocator, type Locator } from './locator.js';
@@ -15,7 +15,7 @@ const MAX_ALIAS_COUNT = 100;
  */
 export function readYamlDocument(text: string, file: string, what: string): Result<{ raw: unknown; locate: Locator }> {
   const lines = new LineCounter();
-  let doc;
+  let doc: Document.Parsed;
   try {
     doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, keepSourceTokens: false });
   } catch (e) {
@@ -37,7 +37,12 @@ export function readYamlDocument(text: string, file: string, what: string): Resu
 }
 
 /** A YAML/JSON document checked against a zod schema, every issue positioned. */
-export function parseYamlShape<T>(schema: z.ZodType<T>, text: string, file: string, what: string): Result<{ value: T; locate: Locator }> {
+export function parseYamlShape<T>(
+  schema: z.ZodType<T, z.ZodTypeDef, unknown>,
+  text: string,
+  file: string,
+  what: string,
+): Result<{ value: T; locate: Locator }> {
   const doc = readYamlDocument(text, file, what);
   if (!doc.ok) return doc;
   const shaped = checkShape(schema, doc.value.raw, '', doc.value.locate);
@@ -47,7 +52,10 @@ export function parseYamlShape<T>(schema: z.ZodType<T>, text: string, file: stri
 function yamlDiagnostic(e: YAMLError, lines: LineCounter, file: string, text: string): Diagnostic {
   const p = lines.linePos(e.pos[0]);
   const code = e.code === 'DUPLICATE_KEY' ? 'E_DUPLICATE_KEY' : 'E_YAML_SYNTAX';
-  const key = text.slice(e.pos[0], e.pos[0] + 80).split(/[:\n]/)[0].trim();
+  const key = text
+    .slice(e.pos[0], e.pos[0] + 80)
+    .split(/[:\n]/)[0]
+    .trim();
   const message =
     e.code === 'DUPLICATE_KEY'
       ? `duplicate key "${key}": map keys must be unique, and this one appears earlier in the same mapping`

@@ -3,7 +3,7 @@ import { isMap, isPair, isScalar, isSeq } from 'yaml';
 import { diag, type Diagnostic } from '../diagnostics/index.js';
 
 /** Deeper than any descriptor needs; bounds every recursive walk over hostile input. */
-export const MAX_DEPTH = 32;
+const MAX_DEPTH = 32;
 
 /**
  * Rejects what later stages must never see: keys that would touch an object's
@@ -18,7 +18,8 @@ export function yamlGuards(doc: Document, lines: LineCounter, file: string): Dia
   let tooDeep = false;
   const walk = (node: unknown, depth: number): void => {
     if (depth > MAX_DEPTH) {
-      if (!tooDeep) out.push(diag('E_YAML_SYNTAX', `nesting deeper than ${MAX_DEPTH} levels`, at((node as { range?: number[] }).range?.[0])));
+      if (!tooDeep)
+        out.push(diag('E_YAML_SYNTAX', `nesting deeper than ${MAX_DEPTH} levels`, at((node as { range?: number[] }).range?.[0])));
       tooDeep = true;
       return;
     }
@@ -28,7 +29,9 @@ export function yamlGuards(doc: Document, lines: LineCounter, file: string): Dia
         if (isScalar(pair.key) && pair.key.value === '__proto__') {
           out.push(diag('E_NAME', 'the key "__proto__" is not allowed anywhere in a descriptor', at(pair.key.range?.[0])));
         } else if (pair.key !== null && !isScalar(pair.key)) {
-          out.push(diag('E_YAML_SYNTAX', 'keys must be plain strings, not lists or mappings', at((pair.key as { range?: number[] }).range?.[0])));
+          out.push(
+            diag('E_YAML_SYNTAX', 'keys must be plain strings, not lists or mappings', at((pair.key as { range?: number[] }).range?.[0])),
+          );
         }
         walk(pair.value, depth + 1);
       }

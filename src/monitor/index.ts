@@ -20,8 +20,28 @@ export {
   type AnalyzerKind,
 } from './engine/index.js';
 export * from './logs/index.js';
-export { INLINE_LOG, createInline, InlineGate, type InlineOptions, type InlineRun, type InlineSummary, type InlineGateOptions } from './inline/index.js';
+export {
+  INLINE_LOG,
+  createInline,
+  InlineGate,
+  type InlineOptions,
+  type InlineRun,
+  type InlineSummary,
+  type InlineGateOptions,
+} from './inline/index.js';
 export * from './policy/index.js';
-export { readPcapFile, liveCapture, writePcap, encodePcap, encodePcapHeader, encodePcapRecordInto, CaptureReader, readCaptureBuffer, type CapturedPacket, type CaptureSummary, type PcapRecord } from './capture/index.js';
+export {
+  readPcapFile,
+  liveCapture,
+  writePcap,
+  encodePcap,
+  encodePcapHeader,
+  encodePcapRecordInto,
+  CaptureReader,
+  readCaptureBuffer,
+  type CapturedPacket,
+  type CaptureSummary,
+  type PcapRecord,
+} from './capture/index.js';
 export { PacketDecoder, DecodeStats, DECODE_REASONS } from './decode/index.js';
 export { ConnTracker, type ConnTrackerOptions, type ConnTrackerStats } from './tcp/index.js';

@@ -4,7 +4,16 @@
  * or an operation issues, without root.
  */
 import { PassThrough } from 'node:stream';
-import { inNamespace, type DaemonSpec, type ExitStatus, type RunOptions, type RunResult, type SpawnOptions, type Spawned, type System } from './system.js';
+import {
+  inNamespace,
+  type DaemonSpec,
+  type ExitStatus,
+  type RunOptions,
+  type RunResult,
+  type SpawnOptions,
+  type Spawned,
+  type System,
+} from './system.js';
 
 export type RecordedCall =
   | { kind: 'run'; argv: string[]; ns?: string; input?: string }
@@ -74,7 +83,11 @@ export class RecordingSystem implements System {
   /** The commands run so far, as the shell would show them (namespaces spelled out). */
   commandLines(): string[] {
     return this.calls.flatMap((c) =>
-      c.kind === 'stop' ? [`stop ${c.pids.join(' ')}`] : c.kind === 'daemon' ? [`daemon ${inNamespace(c.ns, c.argv).join(' ')}`] : [inNamespace(c.ns, c.argv).join(' ')],
+      c.kind === 'stop'
+        ? [`stop ${c.pids.join(' ')}`]
+        : c.kind === 'daemon'
+          ? [`daemon ${inNamespace(c.ns, c.argv).join(' ')}`]
+          : [inNamespace(c.ns, c.argv).join(' ')],
     );
   }
 }

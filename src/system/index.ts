@@ -1,4 +1,4 @@
-export type { DaemonSpec, ExitStatus, RunOptions, RunResult, SpawnOptions, Spawned, System } from './system.js';
+export type { ExitStatus, RunOptions, RunResult, SpawnOptions, Spawned, System } from './system.js';
 export { inNamespace } from './system.js';
 export { realSystem } from './real.js';
 export { RecordingSystem, type RecordedCall, type Responder } from './fake.js';

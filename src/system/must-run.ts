@@ -6,7 +6,9 @@ export async function mustRun(system: System, argv: string[], opts?: RunOptions)
   const r = await system.run(argv, opts);
   if (r.code !== 0) {
     const where = opts?.ns ? ` in ${opts.ns}` : '';
-    throw new FlowtapError(diag('E_SYSTEM', `\`${argv.join(' ')}\`${where} failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`));
+    throw new FlowtapError(
+      diag('E_SYSTEM', `\`${argv.join(' ')}\`${where} failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`),
+    );
   }
   return r.stdout;
 }

@@ -1,7 +1,16 @@
 /** The real system driver: node's child_process, `ip netns exec` for namespaces. */
 import { execFile, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { inNamespace, type DaemonSpec, type ExitStatus, type RunOptions, type RunResult, type SpawnOptions, type Spawned, type System } from './system.js';
+import {
+  inNamespace,
+  type DaemonSpec,
+  type ExitStatus,
+  type RunOptions,
+  type RunResult,
+  type SpawnOptions,
+  type Spawned,
+  type System,
+} from './system.js';
 
 function run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
   const full = inNamespace(opts.ns, argv);

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 
-export function rootRequired(): boolean {
+function rootRequired(): boolean {
   return process.env.FLOWTAP_REQUIRE_ROOT === '1';
 }
 

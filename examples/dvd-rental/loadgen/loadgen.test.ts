@@ -10,8 +10,14 @@ test('seeded random is reproducible and in [0, 1)', () => {
   const b = seededRandom(99);
   const c = seededRandom(100);
   const xs = Array.from({ length: 100 }, () => a());
-  assert.deepEqual(xs, Array.from({ length: 100 }, () => b()));
-  assert.notDeepEqual(xs, Array.from({ length: 100 }, () => c()));
+  assert.deepEqual(
+    xs,
+    Array.from({ length: 100 }, () => b()),
+  );
+  assert.notDeepEqual(
+    xs,
+    Array.from({ length: 100 }, () => c()),
+  );
   assert.ok(xs.every((x) => x >= 0 && x < 1));
 });
 
@@ -29,13 +35,27 @@ test('parseCli reads every flag and reports all bad ones at once', () => {
   const ok = parseCli([...urls, '--requests', '10', '--rate', '5', '--concurrency', '3', '--seed', '9', '--max-error-rate', '0']);
   assert.ok(ok.ok);
   assert.deepEqual(
-    { r: ok.value.requests, rate: ok.value.rate, c: ok.value.concurrency, s: ok.value.seed, m: ok.value.maxErrorRate, d: ok.value.durationS, u: ok.value.userCreateUrl },
+    {
+      r: ok.value.requests,
+      rate: ok.value.rate,
+      c: ok.value.concurrency,
+      s: ok.value.seed,
+      m: ok.value.maxErrorRate,
+      d: ok.value.durationS,
+      u: ok.value.userCreateUrl,
+    },
     { r: 10, rate: 5, c: 3, s: 9, m: 0, d: undefined, u: 'http://b:2' },
   );
   const bad = parseCli(['--contract-update', 'ftp://x', '--concurrency', '0', '--rate', 'fast']);
   assert.equal(bad.ok, false);
   const message = bad.ok ? '' : bad.error;
-  for (const part of [/--contract-update must be an http:\/\/ URL/, /--user-create URL is required/, /--rate must be a number >= 0, got "fast"/, /--concurrency must be an integer 1-1024/, /give --duration S or --requests N/]) {
+  for (const part of [
+    /--contract-update must be an http:\/\/ URL/,
+    /--user-create URL is required/,
+    /--rate must be a number >= 0, got "fast"/,
+    /--concurrency must be an integer 1-1024/,
+    /give --duration S or --requests N/,
+  ]) {
     assert.match(message, part);
   }
   assert.equal(parseCli(['--bogus', '1']).ok, false);
@@ -47,7 +67,12 @@ async function fakeApp(failEvery = 0) {
   let n = 0;
   const handle = (req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>): void => {
     n++;
-    seen.push({ path: req.url ?? '', user: req.headers['x-user-id'] as string | undefined, traceparent: req.headers.traceparent as string | undefined, body });
+    seen.push({
+      path: req.url ?? '',
+      user: req.headers['x-user-id'] as string | undefined,
+      traceparent: req.headers.traceparent as string | undefined,
+      body,
+    });
     const send = (status: number, json: unknown): void => {
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(json));
     };
@@ -68,7 +93,18 @@ async function fakeApp(failEvery = 0) {
 }
 
 function options(base: string, extra: Partial<LoadOptions>): LoadOptions {
-  return { contractUpdateUrl: base, userCreateUrl: base, dvdReturnUrl: base, rate: 0, concurrency: 3, seed: 1, dvdCount: 50, returnAfterMs: 0, timeoutMs: 2000, ...extra };
+  return {
+    contractUpdateUrl: base,
+    userCreateUrl: base,
+    dvdReturnUrl: base,
+    rate: 0,
+    concurrency: 3,
+    seed: 1,
+    dvdCount: 50,
+    returnAfterMs: 0,
+    timeoutMs: 2000,
+    ...extra,
+  };
 }
 
 test('runLoad mixes sign-ups, rentals and returns as the right users, each with a fresh trace', async () => {
@@ -79,7 +115,8 @@ test('runLoad mixes sign-ups, rentals and returns as the right users, each with 
     assert.equal(summary.requests, 200);
     assert.equal(summary.errors, 0);
     assert.equal(app.seen.length, 200);
-    for (const op of ['create-user', 'rent', 'return']) assert.ok((summary.byOperation[op] ?? 0) > 10, `${op}: ${JSON.stringify(summary.byOperation)}`);
+    for (const op of ['create-user', 'rent', 'return'])
+      assert.ok((summary.byOperation[op] ?? 0) > 10, `${op}: ${JSON.stringify(summary.byOperation)}`);
     const traces = new Set(app.seen.map((s) => parseTraceparent(s.traceparent)?.traceId));
     assert.equal(traces.size, 200);
     assert.ok(!traces.has(undefined));

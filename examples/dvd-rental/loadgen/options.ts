@@ -32,7 +32,13 @@ export const USAGE = `usage: loadgen --contract-update URL --user-create URL --d
 const ok = <T>(value: T): Checked<T> => ({ ok: true, value });
 const no = <T>(error: string): Checked<T> => ({ ok: false, error });
 
-function num(raw: string | undefined, flag: string, fallback: number | undefined, check: (n: number) => boolean, rule: string): Checked<number | undefined> {
+function num(
+  raw: string | undefined,
+  flag: string,
+  fallback: number | undefined,
+  check: (n: number) => boolean,
+  rule: string,
+): Checked<number | undefined> {
   if (raw === undefined) return ok(fallback);
   const n = Number(raw);
   if (raw.trim() === '' || !Number.isFinite(n) || !check(n)) return no(`--${flag} must be ${rule}, got "${raw}"`);
@@ -57,9 +63,20 @@ export function parseCli(argv: readonly string[]): Checked<CliOptions> {
       strict: true,
       allowPositionals: false,
       options: Object.fromEntries(
-        ['rate', 'concurrency', 'duration', 'requests', 'contract-update', 'user-create', 'dvd-return', 'seed', 'dvds', 'return-after', 'timeout', 'max-error-rate'].map(
-          (f) => [f, { type: 'string' as const }],
-        ),
+        [
+          'rate',
+          'concurrency',
+          'duration',
+          'requests',
+          'contract-update',
+          'user-create',
+          'dvd-return',
+          'seed',
+          'dvds',
+          'return-after',
+          'timeout',
+          'max-error-rate',
+        ].map((f) => [f, { type: 'string' as const }]),
       ),
     }).values as Record<string, string | undefined>;
   } catch (err) {
@@ -77,15 +94,42 @@ export function parseCli(argv: readonly string[]): Checked<CliOptions> {
     contractUpdateUrl: take(url(values['contract-update'], 'contract-update'), ''),
     userCreateUrl: take(url(values['user-create'], 'user-create'), ''),
     dvdReturnUrl: take(url(values['dvd-return'], 'dvd-return'), ''),
-    rate: take(num(values.rate, 'rate', 0, (n) => n >= 0, 'a number >= 0'), 0) ?? 0,
-    concurrency: take(num(values.concurrency, 'concurrency', 4, (n) => positiveInt(n) && n <= 1024, 'an integer 1-1024'), 4) ?? 4,
-    durationS: take(num(values.duration, 'duration', undefined, (n) => n > 0, 'a number of seconds > 0'), undefined),
+    rate:
+      take(
+        num(values.rate, 'rate', 0, (n) => n >= 0, 'a number >= 0'),
+        0,
+      ) ?? 0,
+    concurrency:
+      take(
+        num(values.concurrency, 'concurrency', 4, (n) => positiveInt(n) && n <= 1024, 'an integer 1-1024'),
+        4,
+      ) ?? 4,
+    durationS: take(
+      num(values.duration, 'duration', undefined, (n) => n > 0, 'a number of seconds > 0'),
+      undefined,
+    ),
     requests: take(num(values.requests, 'requests', undefined, positiveInt, 'an integer >= 1'), undefined),
-    seed: take(num(values.seed, 'seed', 1, (n) => Number.isInteger(n) && n >= 0 && n < 2 ** 32, 'an integer 0..2^32-1'), 1) ?? 1,
+    seed:
+      take(
+        num(values.seed, 'seed', 1, (n) => Number.isInteger(n) && n >= 0 && n < 2 ** 32, 'an integer 0..2^32-1'),
+        1,
+      ) ?? 1,
     dvdCount: take(num(values.dvds, 'dvds', 1000, positiveInt, 'an integer >= 1'), 1000) ?? 1000,
-    returnAfterMs: take(num(values['return-after'], 'return-after', 1000, (n) => n >= 0, 'a number of ms >= 0'), 1000) ?? 1000,
-    timeoutMs: take(num(values.timeout, 'timeout', 5000, (n) => n > 0, 'a number of ms > 0'), 5000) ?? 5000,
-    maxErrorRate: take(num(values['max-error-rate'], 'max-error-rate', 0.01, (n) => n >= 0 && n <= 1, 'a fraction 0..1'), 0.01) ?? 0.01,
+    returnAfterMs:
+      take(
+        num(values['return-after'], 'return-after', 1000, (n) => n >= 0, 'a number of ms >= 0'),
+        1000,
+      ) ?? 1000,
+    timeoutMs:
+      take(
+        num(values.timeout, 'timeout', 5000, (n) => n > 0, 'a number of ms > 0'),
+        5000,
+      ) ?? 5000,
+    maxErrorRate:
+      take(
+        num(values['max-error-rate'], 'max-error-rate', 0.01, (n) => n >= 0 && n <= 1, 'a fraction 0..1'),
+        0.01,
+      ) ?? 0.01,
   };
   if (values.duration === undefined && values.requests === undefined) errors.push('give --duration S or --requests N');
   return errors.length > 0 ? no(errors.join('; ')) : ok(options);

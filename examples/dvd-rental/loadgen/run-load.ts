@@ -127,7 +127,8 @@ export async function runLoad(opts: LoadOptions, onRecord?: (record: RequestReco
     let res: CallResult;
     let success: (r: CallResult & { ok: true }) => boolean;
     const r = random();
-    const returning = customers.users.length > 0 && r >= CREATE_SHARE + RENT_SHARE ? customers.takeReturnable(Date.now(), opts.returnAfterMs) : undefined;
+    const returning =
+      customers.users.length > 0 && r >= CREATE_SHARE + RENT_SHARE ? customers.takeReturnable(Date.now(), opts.returnAfterMs) : undefined;
     const dvd = customers.users.length > 0 && r >= CREATE_SHARE && !returning ? customers.pickFreeDvd() : undefined;
     if (returning) {
       op = 'return';

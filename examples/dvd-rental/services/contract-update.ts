@@ -20,7 +20,7 @@ const PUBLISH_TIMEOUT_MS = 5000;
 export const RENTAL_PRICE = 3.99;
 
 /** The message on `rentals.created`. */
-export interface RentalCreated {
+interface RentalCreated {
   readonly contract: string;
   readonly user: number;
   readonly dvd: number;
@@ -79,7 +79,10 @@ async function openContract(deps: Deps, req: Request): Promise<Reply> {
     let timer: NodeJS.Timeout | undefined;
     const flushed = await Promise.race([
       // A flush that fails (connection closed) counts as not acknowledged, and is never left unhandled.
-      deps.nc.flush().then(() => true, () => false),
+      deps.nc.flush().then(
+        () => true,
+        () => false,
+      ),
       new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), PUBLISH_TIMEOUT_MS))),
     ]).finally(() => clearTimeout(timer));
     if (!flushed) return errorReply(503, `rental event not acknowledged by NATS within ${PUBLISH_TIMEOUT_MS} ms`);

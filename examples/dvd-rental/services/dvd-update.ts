@@ -97,10 +97,10 @@ async function fulfil(deps: Deps, payload: unknown, trace: TraceContext): Promis
   let outcome: Fulfilment;
   try {
     outcome = await inTransaction<Fulfilment>(deps.pool, async (client) => {
-      const taken = await client.query(
-        'UPDATE dvds SET available = false, rented_by = $1 WHERE id = $2 AND available RETURNING id',
-        [user.value, dvd.value],
-      );
+      const taken = await client.query('UPDATE dvds SET available = false, rented_by = $1 WHERE id = $2 AND available RETURNING id', [
+        user.value,
+        dvd.value,
+      ]);
       if (taken.rowCount === 0) return { commit: false, value: 'dvd-unavailable' };
       const inserted = await client.query(
         'INSERT INTO rentals (user_id, dvd_id, contract, trace_id) VALUES ($1, $2, $3, $4) ON CONFLICT (contract) DO NOTHING',
@@ -146,7 +146,10 @@ async function returnRental(deps: Deps, req: Request): Promise<Reply> {
       const known = await client.query('SELECT returned_at FROM rentals WHERE user_id = $1 AND contract = $2', [user, rental.value]);
       return {
         commit: false,
-        value: known.rowCount === 0 ? errorReply(404, `user ${user} has no rental ${rental.value}`) : errorReply(409, `rental ${rental.value} was already returned`),
+        value:
+          known.rowCount === 0
+            ? errorReply(404, `user ${user} has no rental ${rental.value}`)
+            : errorReply(409, `rental ${rental.value} was already returned`),
       };
     }
     const dvd = closed.rows[0].dvd_id;

@@ -25,13 +25,13 @@ export function isServiceName(value: string): value is ServiceName {
   return (SERVICE_NAMES as readonly string[]).includes(value);
 }
 
-export function readPort(raw: string | undefined, fallback: number): Checked<number> {
+function readPort(raw: string | undefined, fallback: number): Checked<number> {
   if (raw === undefined || raw === '') return good(fallback);
   if (!/^[0-9]{1,5}$/.test(raw) || Number(raw) < 1 || Number(raw) > 65535) return bad(`PORT must be a TCP port 1-65535, got "${raw}"`);
   return good(Number(raw));
 }
 
-export function readBind(raw: string | undefined): Checked<string> {
+function readBind(raw: string | undefined): Checked<string> {
   if (raw === undefined || raw === '') return good('0.0.0.0');
   if (isIP(raw) === 0) return bad(`BIND must be an IPv4 or IPv6 address, got "${raw}"`);
   return good(raw);

@@ -91,6 +91,6 @@ export function describeBody(body: unknown): string {
   if (typeof body === 'object' && body !== null && typeof (body as { error?: unknown }).error === 'string') {
     return (body as { error: string }).error;
   }
-  const s = typeof body === 'string' ? body : JSON.stringify(body) ?? '';
+  const s = typeof body === 'string' ? body : (JSON.stringify(body) ?? '');
   return s.length > 200 ? `${s.slice(0, 200)}...` : s;
 }

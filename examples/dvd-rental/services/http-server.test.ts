@@ -10,7 +10,10 @@ const CALLER = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 
 async function serve(routes: Route[]) {
   const lines: string[] = [];
-  const json = createJsonServer(routes, createLogger('t', (l) => lines.push(l)));
+  const json = createJsonServer(
+    routes,
+    createLogger('t', (l) => lines.push(l)),
+  );
   await new Promise<void>((r) => json.server.listen(0, '127.0.0.1', r));
   const base = `http://127.0.0.1:${(json.server.address() as AddressInfo).port}`;
   return { json, base, lines, logs: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
@@ -21,7 +24,10 @@ test('routes by method and path, with :params, and logs one line per request', a
     { method: 'POST', pattern: '/users/:id/bill', handler: async (req) => reply(200, { id: req.params.id, body: req.body }) },
   ]);
   try {
-    const res = await callJson('POST', `${s.base}/users/42/bill`, { body: { amount: 1 }, headers: { traceparent: CALLER, 'x-user-id': '42' } });
+    const res = await callJson('POST', `${s.base}/users/42/bill`, {
+      body: { amount: 1 },
+      headers: { traceparent: CALLER, 'x-user-id': '42' },
+    });
     assert.ok(res.ok);
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, { id: '42', body: { amount: 1 } });
@@ -63,7 +69,13 @@ test('answers 404, 405, 400 and 413 as JSON errors', async () => {
 
 test('a failing handler gives 500, is logged with its cause, and the server keeps serving', async () => {
   const s = await serve([
-    { method: 'GET', pattern: '/boom', handler: async () => { throw new Error('db exploded'); } },
+    {
+      method: 'GET',
+      pattern: '/boom',
+      handler: async () => {
+        throw new Error('db exploded');
+      },
+    },
     { method: 'GET', pattern: '/fine', handler: async () => errorReply(418, 'teapot') },
   ]);
   try {

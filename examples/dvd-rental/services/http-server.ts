@@ -25,7 +25,7 @@ export interface Reply {
   readonly body?: unknown;
 }
 
-export type Handler = (req: Request) => Promise<Reply>;
+type Handler = (req: Request) => Promise<Reply>;
 
 export interface Route {
   readonly method: 'GET' | 'POST';
@@ -157,7 +157,10 @@ export function createJsonServer(routes: readonly Route[], log: Logger): JsonSer
   async function route(method: string, path: string, req: IncomingMessage, trace: TraceContext): Promise<Reply> {
     let parts: string[];
     try {
-      parts = path.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
+      parts = path
+        .split('/')
+        .filter((s) => s !== '')
+        .map((s) => decodeURIComponent(s));
     } catch {
       return errorReply(400, 'request path is not valid percent-encoding');
     }

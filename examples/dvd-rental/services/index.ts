@@ -1,10 +1,4 @@
 export type { Checked } from './checked.js';
-export { SERVICE_NAMES, isServiceName, type ServiceName, type EnvKey } from './env.js';
-export { callJson, joinUrl, describeBody, type CallResult, type CallOptions } from './http-client.js';
-export { startService, runService, type RunningService } from './lifecycle.js';
-export { createLogger, type Logger, type LogFields } from './log.js';
-export { RENTAL_CREATED, RENTALS_ALL } from './nats.js';
-export { RENTAL_PRICE, type RentalCreated } from './contract-update.js';
-export { SERVICES } from './main.js';
-export type { Service } from './service.js';
-export { childSpan, continueTrace, formatTraceparent, newTrace, parseTraceparent, type TraceContext } from './trace.js';
+export { callJson, joinUrl, type CallResult } from './http-client.js';
+export { RENTAL_PRICE } from './contract-update.js';
+export { formatTraceparent, newTrace, parseTraceparent } from './trace.js';

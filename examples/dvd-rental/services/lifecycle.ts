@@ -5,7 +5,7 @@ import { createJsonServer } from './http-server.js';
 import { createLogger, errorMessage, type Logger } from './log.js';
 import type { Service } from './service.js';
 
-export interface RunningService {
+interface RunningService {
   readonly name: string;
   readonly bind: string;
   readonly port: number;
@@ -13,7 +13,7 @@ export interface RunningService {
   stop(timeoutMs?: number): Promise<void>;
 }
 
-export async function startService(service: Service, source: NodeJS.ProcessEnv, log: Logger): Promise<Checked<RunningService>> {
+async function startService(service: Service, source: NodeJS.ProcessEnv, log: Logger): Promise<Checked<RunningService>> {
   const started = await service.start(source, log);
   if (!started.ok) return started;
   const { port, bind, parts } = started.value;

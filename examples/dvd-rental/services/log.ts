@@ -1,5 +1,5 @@
 /** One JSON object per line on stdout: easy to grep for a trace id, safe against log injection. */
-export type LogFields = Record<string, unknown>;
+type LogFields = Record<string, unknown>;
 
 export interface Logger {
   readonly service: string;

@@ -3,7 +3,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { bad, good, type Checked } from './checked.js';
 import { errorMessage, type Logger } from './log.js';
 
-export type { NatsConnection, Msg, MsgHdrs } from '@nats-io/transport-node';
+export type { NatsConnection, Msg } from '@nats-io/transport-node';
 export { headers as natsHeaders } from '@nats-io/transport-node';
 
 export const RENTAL_CREATED = 'rentals.created';

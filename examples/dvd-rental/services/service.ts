@@ -5,7 +5,7 @@ import type { Route } from './http-server.js';
 import type { Logger } from './log.js';
 import { openDatabase, type Pool } from './db.js';
 
-export interface ServiceParts {
+interface ServiceParts {
   readonly routes: readonly Route[];
   /** Called after the HTTP server has drained: stop consumers, close pools and connections. */
   stop(): Promise<void>;

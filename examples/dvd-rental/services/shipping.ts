@@ -47,7 +47,13 @@ function ship(byRental: Map<string, Shipment>, req: Request): Reply {
     const oldest = byRental.keys().next();
     if (!oldest.done) byRental.delete(oldest.value);
   }
-  const shipment: Shipment = { shipment: randomUUID(), rental: rental.value, user: user.value, dvd: dvd.value, at: new Date().toISOString() };
+  const shipment: Shipment = {
+    shipment: randomUUID(),
+    rental: rental.value,
+    user: user.value,
+    dvd: dvd.value,
+    at: new Date().toISOString(),
+  };
   byRental.set(rental.value, shipment);
   return reply(201, shipment);
 }

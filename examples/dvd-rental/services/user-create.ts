@@ -8,10 +8,12 @@ import { defineDatabaseService } from './service.js';
 import { email, jsonObject, text, userIdHeader } from './validate.js';
 import type { Pool } from './db.js';
 
-export const userCreate = defineDatabaseService('user-create', (pool) => [{ method: 'POST', pattern: '/users', handler: (req) => createUser(pool, req) }]);
+export const userCreate = defineDatabaseService('user-create', (pool) => [
+  { method: 'POST', pattern: '/users', handler: (req) => createUser(pool, req) },
+]);
 
 /** Ids from this value up belong to the identity provider; lower ones are assigned by the database. */
-export const FIRST_EXTERNAL_USER_ID = 1_000_000;
+const FIRST_EXTERNAL_USER_ID = 1_000_000;
 
 async function createUser(pool: Pool, req: Request): Promise<Reply> {
   const actor = userIdHeader(req.headers);
@@ -30,7 +32,11 @@ async function createUser(pool: Pool, req: Request): Promise<Reply> {
     // without one, the database assigns the id.
     const res =
       actor.value !== undefined
-        ? await pool.query<{ id: number }>('INSERT INTO users (id, name, email) VALUES ($1, $2, $3) RETURNING id', [actor.value, name.value, mail.value])
+        ? await pool.query<{ id: number }>('INSERT INTO users (id, name, email) VALUES ($1, $2, $3) RETURNING id', [
+            actor.value,
+            name.value,
+            mail.value,
+          ])
         : await pool.query<{ id: number }>('INSERT INTO users (name, email) VALUES ($1, $2) RETURNING id', [name.value, mail.value]);
     return reply(201, { id: res.rows[0].id });
   } catch (err) {

@@ -5,9 +5,11 @@ import { defineDatabaseService } from './service.js';
 import { amount, jsonObject, positiveId, text, userIdHeader } from './validate.js';
 
 /** Upper bound on one charge; larger amounts are a client bug or an attack. */
-export const MAX_CHARGE = 1000;
+const MAX_CHARGE = 1000;
 
-export const userUpdate = defineDatabaseService('user-update', (pool) => [{ method: 'POST', pattern: '/users/:id/bill', handler: (req) => bill(pool, req) }]);
+export const userUpdate = defineDatabaseService('user-update', (pool) => [
+  { method: 'POST', pattern: '/users/:id/bill', handler: (req) => bill(pool, req) },
+]);
 
 async function bill(pool: Pool, req: Request): Promise<Reply> {
   const user = positiveId(req.params.id, 'user id in path');
@@ -25,10 +27,10 @@ async function bill(pool: Pool, req: Request): Promise<Reply> {
 
   const found = await pool.query<{ id: number }>('SELECT id, name, balance FROM users WHERE id = $1', [user.value]);
   if (found.rowCount === 0) return errorReply(404, `user ${user.value} does not exist`);
-  const updated = await pool.query<{ balance: string }>(
-    'UPDATE users SET balance = balance + $2 WHERE id = $1 RETURNING balance',
-    [user.value, charge.value.toFixed(2)],
-  );
+  const updated = await pool.query<{ balance: string }>('UPDATE users SET balance = balance + $2 WHERE id = $1 RETURNING balance', [
+    user.value,
+    charge.value.toFixed(2),
+  ]);
   if (updated.rowCount === 0) return errorReply(404, `user ${user.value} does not exist`);
   return reply(200, { id: user.value, contract: contract.value, balance: updated.rows[0].balance });
 }

@@ -37,7 +37,9 @@ test('userIdHeader: absent is fine, malformed or repeated is not', () => {
 });
 
 test('readServiceEnv checks the port, bind address and the declared dependency URLs only', () => {
-  const good = readServiceEnv({ PORT: '9000', BIND: '10.0.0.5', DATABASE_URL: 'postgres://u:p@db:5432/x', NATS_URL: 'bogus' }, ['DATABASE_URL']);
+  const good = readServiceEnv({ PORT: '9000', BIND: '10.0.0.5', DATABASE_URL: 'postgres://u:p@db:5432/x', NATS_URL: 'bogus' }, [
+    'DATABASE_URL',
+  ]);
   assert.deepEqual(good, { ok: true, value: { port: 9000, bind: '10.0.0.5', DATABASE_URL: 'postgres://u:p@db:5432/x' } });
   assert.deepEqual(readServiceEnv({}, []), { ok: true, value: { port: 8080, bind: '0.0.0.0' } });
   const cases: Array<[NodeJS.ProcessEnv, RegExp]> = [

@@ -57,23 +57,32 @@ async function route(pool: pg.Pool, req: IncomingMessage): Promise<Answer> {
   const method = req.method ?? 'GET';
   if (method === 'GET' && path === '/healthz') return { status: 200, json: { status: 'ok', service: 'web-sql' } };
   if (method === 'GET' && (path === '/' || path === '/articles')) {
-    const { rows } = await pool.query<{ id: number; title: string; views: number }>('SELECT id, title, views FROM articles ORDER BY id DESC LIMIT 50');
+    const { rows } = await pool.query<{ id: number; title: string; views: number }>(
+      'SELECT id, title, views FROM articles ORDER BY id DESC LIMIT 50',
+    );
     if (path === '/articles') return { status: 200, json: rows };
     const items = rows.map((r) => `<li><a href="/articles/${r.id}">${escapeHtml(r.title)}</a> (${r.views} views)</li>`).join('\n');
     return { status: 200, html: `<!doctype html><title>web-sql</title><h1>Articles</h1><ul>\n${items}\n</ul>` };
   }
   const one = /^\/articles\/([1-9][0-9]{0,8})$/.exec(path);
   if (method === 'GET' && one) {
-    const { rows } = await pool.query('UPDATE articles SET views = views + 1 WHERE id = $1 RETURNING id, title, body, views', [Number(one[1])]);
+    const { rows } = await pool.query('UPDATE articles SET views = views + 1 WHERE id = $1 RETURNING id, title, body, views', [
+      Number(one[1]),
+    ]);
     return rows.length ? { status: 200, json: rows[0] } : { status: 404, json: { error: `no article ${one[1]}` } };
   }
   if (method === 'POST' && path === '/articles') {
     const body = await readJson(req);
     if (!body.ok) return { status: 400, json: { error: body.error } };
     const { title, body: text } = (body.value ?? {}) as { title?: unknown; body?: unknown };
-    if (typeof title !== 'string' || title.trim() === '' || title.length > 200) return { status: 400, json: { error: 'title must be a string of 1-200 characters' } };
-    if (typeof text !== 'string' || text.length > 20000) return { status: 400, json: { error: 'body must be a string of at most 20000 characters' } };
-    const { rows } = await pool.query<{ id: number }>('INSERT INTO articles (title, body) VALUES ($1, $2) RETURNING id', [title.trim(), text]);
+    if (typeof title !== 'string' || title.trim() === '' || title.length > 200)
+      return { status: 400, json: { error: 'title must be a string of 1-200 characters' } };
+    if (typeof text !== 'string' || text.length > 20000)
+      return { status: 400, json: { error: 'body must be a string of at most 20000 characters' } };
+    const { rows } = await pool.query<{ id: number }>('INSERT INTO articles (title, body) VALUES ($1, $2) RETURNING id', [
+      title.trim(),
+      text,
+    ]);
     return { status: 201, json: { id: rows[0].id } };
   }
   req.resume();

@@ -7,7 +7,6 @@
 import { diag, fail, ok, type Diagnostic, type Result } from '../../diagnostics/index.js';
 import type { System } from '../../system/index.js';
 import type { RuleCounter } from '../backend.js';
-import { DataplaneCode } from '../codes.js';
 
 /*
  * These take a whole System rather than any object with a `run`: a runner that ignored the `ns`
@@ -78,7 +77,7 @@ function nftErrors(stderr: string, ns: string | null): Diagnostic[] {
   const lines = stderr.split('\n').filter((l) => /Error:/.test(l));
   return (lines.length ? lines : [stderr.trim() || 'nft failed']).map((l) => {
     const m = /^[^:]*:(\d+):(\d+)(?:-\d+)?: Error: (.*)$/.exec(l);
-    return m ? diag(DataplaneCode.NFT_REJECTED, m[3], { file, line: Number(m[1]), col: Number(m[2]) }) : diag(DataplaneCode.NFT_REJECTED, l.trim(), { file });
+    return m ? diag('E_NFT_REJECTED', m[3], { file, line: Number(m[1]), col: Number(m[2]) }) : diag('E_NFT_REJECTED', l.trim(), { file });
   });
 }
 
@@ -87,11 +86,11 @@ export type NftRuleCounter = RuleCounter & { handle: number };
 /** Reads every rule's counter in a table (rules without a counter are left out). */
 export async function readCounters(system: System, ns: string | null, t: OwnedTable): Promise<Result<NftRuleCounter[]>> {
   const r = await system.run(['nft', '-j', 'list', 'table', t.family, t.name], where(ns));
-  if (r.code !== 0) return fail(diag(DataplaneCode.NFT_READ, r.stderr.trim() || 'nft list failed', ns ? { file: ns } : undefined));
+  if (r.code !== 0) return fail(diag('E_NFT_READ', r.stderr.trim() || 'nft list failed', ns ? { file: ns } : undefined));
   try {
     return ok(parseCounters(r.stdout));
   } catch (e) {
-    return fail(diag(DataplaneCode.NFT_READ, `nft -j list table ${t.family} ${t.name}: ${(e as Error).message}`, ns ? { file: ns } : undefined));
+    return fail(diag('E_NFT_READ', `nft -j list table ${t.family} ${t.name}: ${(e as Error).message}`, ns ? { file: ns } : undefined));
   }
 }
 
@@ -102,17 +101,21 @@ export interface NftJsonRule {
   chain: string;
   handle: number;
   comment?: string;
-  expr?: Array<Record<string, any>>;
+  /** Only the counter statement is read; the other statements pass through untouched. */
+  expr?: Array<{ counter?: { packets: number; bytes: number } } & Record<string, unknown>>;
 }
+
+/** One object of nft's JSON array: a listed rule, or an echoed command that carries one. */
+type NftJsonItem = { rule?: NftJsonRule; add?: { rule?: NftJsonRule }; insert?: { rule?: NftJsonRule } };
 
 /** Every rule object in nft's JSON output, in order: listed, or echoed by `add`/`insert`. */
 export function jsonRules(json: string): NftJsonRule[] {
   const out: NftJsonRule[] = [];
   for (const doc of json.split('\n').filter((l) => l.trim())) {
-    const items = (JSON.parse(doc) as { nftables?: Array<Record<string, any>> }).nftables ?? [];
+    const items = (JSON.parse(doc) as { nftables?: NftJsonItem[] }).nftables ?? [];
     for (const item of items) {
       const rule = item.rule ?? item.add?.rule ?? item.insert?.rule;
-      if (rule) out.push(rule as NftJsonRule);
+      if (rule) out.push(rule);
     }
   }
   return out;

@@ -35,7 +35,11 @@ describe('nftables backend: rules changed by hand (root)', { skip }, () => {
   test('an update that meets a rule deleted by hand is refused by nft and becomes a full replacement', async () => {
     assert.ok((await h.backend.apply(f.node, config())).ok);
     const victim = (await counters()).find((c) => c.chain === 'eg_api_1' && /^r\d+ /.test(c.comment))!;
-    assert.equal((await realSystem.run(['nft', 'delete', 'rule', 'inet', 'flowtap', 'eg_api_1', 'handle', String(victim.handle)], { ns: h.nodeNs })).code, 0);
+    assert.equal(
+      (await realSystem.run(['nft', 'delete', 'rule', 'inet', 'flowtap', 'eg_api_1', 'handle', String(victim.handle)], { ns: h.nodeNs }))
+        .code,
+      0,
+    );
     // Quarantining api-1 deletes exactly that rule (by its handle, now gone).
     const r = await h.backend.apply(f.node, config({ 'api-1': 'isolated' }));
     assert.ok(r.ok, r.ok ? '' : r.errors.map((e) => e.message).join('\n'));
@@ -44,7 +48,10 @@ describe('nftables backend: rules changed by hand (root)', { skip }, () => {
     // The handles were read from the replacement: the next update is incremental again, and works.
     const back = await h.backend.apply(f.node, config());
     assert.ok(back.ok && back.value.kind === 'incremental', back.ok ? back.value.reason : '');
-    assert.ok((await counters()).some((c) => c.chain === 'eg_api_1' && c.comment === victim.comment), "api-1's allow rule is in force again");
+    assert.ok(
+      (await counters()).some((c) => c.chain === 'eg_api_1' && c.comment === victim.comment),
+      "api-1's allow rule is in force again",
+    );
     const before = await h.received('db-0');
     await h.sendUdp('api-0', 'db-0', DB_PORT, 10);
     assert.equal((await h.received('db-0')) - before, 1);

@@ -25,9 +25,9 @@ function echo(script: string, first: number): string {
   const out: string[] = [];
   let chain = '';
   for (const line of script.split('\n')) {
-    const c = /^  chain (\S+) \{/.exec(line);
+    const c = /^ {2}chain (\S+) \{/.exec(line);
     if (c) chain = c[1];
-    else if (/^    (?!type |#)\S/.test(line)) out.push(`add rule inet flowtap ${chain} ${line.trim()} # handle ${h++}`);
+    else if (/^ {4}(?!type |#)\S/.test(line)) out.push(`add rule inet flowtap ${chain} ${line.trim()} # handle ${h++}`);
     const r = /^(add|insert) rule inet flowtap (\S+) (?:position \d+ )?(.*)$/.exec(line);
     if (r) out.push(`${r[1]} rule inet flowtap ${r[2]} ${r[3]} # handle ${h++}`);
   }
@@ -79,7 +79,18 @@ test('the first apply replaces the tables whole in the node namespace, the next 
   assert.deepEqual(b.applied.get('n1')!.handles, { 'inet flowtap forward': [10, 11], 'inet flowtap x': [12] });
 
   // New first and last rules, "b" gone, chain x gone, chain y new.
-  const second = { node: 'n1', tables: [{ ...config([]).tables[0], chains: [chainOf('forward', BASE, ['counter comment "z"', 'counter accept comment "a"', 'counter comment "e"']), chainOf('y', undefined, ['counter comment "y"'])] }] };
+  const second = {
+    node: 'n1',
+    tables: [
+      {
+        ...config([]).tables[0],
+        chains: [
+          chainOf('forward', BASE, ['counter comment "z"', 'counter accept comment "a"', 'counter comment "e"']),
+          chainOf('y', undefined, ['counter comment "y"']),
+        ],
+      },
+    ],
+  };
   const r = await b.apply('n1', second);
   assert.deepEqual(r.ok && r.value, { kind: 'incremental', rulesAdded: 3, rulesRemoved: 2 });
   const inc = inputs(sys)[1];
@@ -106,13 +117,26 @@ test('the first apply replaces the tables whole in the node namespace, the next 
   assert.equal(inputs(sys).length, 2, 'nothing run for an unchanged configuration');
 
   // A rule in the middle, next to "a": `position` after it (its handle is known).
-  const third = { node: 'n1', tables: [{ ...second.tables[0], chains: [chainOf('forward', BASE, ['counter comment "z"', 'counter accept comment "a"', 'counter comment "m"', 'counter comment "e"']), second.tables[0].chains[1]] }] };
+  const third = {
+    node: 'n1',
+    tables: [
+      {
+        ...second.tables[0],
+        chains: [
+          chainOf('forward', BASE, ['counter comment "z"', 'counter accept comment "a"', 'counter comment "m"', 'counter comment "e"']),
+          second.tables[0].chains[1],
+        ],
+      },
+    ],
+  };
   assert.ok((await b.apply('n1', third)).ok);
   assert.equal(inputs(sys)[2].input!.split('\n')[1], 'add rule inet flowtap forward position 10 counter comment "m"');
 });
 
 test('handles an update needs and never learnt are read back from a listing first', async () => {
-  const rule = (handle: number, comment: string) => ({ rule: { family: 'inet', table: 'flowtap', chain: 'forward', handle, comment, expr: [] } });
+  const rule = (handle: number, comment: string) => ({
+    rule: { family: 'inet', table: 'flowtap', chain: 'forward', handle, comment, expr: [] },
+  });
   let listing = JSON.stringify({ nftables: [{ metainfo: {} }, rule(7, 'a'), rule(9, 'b')] });
   const sys = new RecordingSystem((argv) => (argv.includes('list') ? { stdout: listing } : { stdout: '' }));
   const b = new NftBackend({ system: sys, nsOf: () => 'ns' });
@@ -139,7 +163,10 @@ test('an incremental update nft refuses (the rules were changed by hand) becomes
   assert.ok(r.ok);
   assert.equal(r.value.kind, 'full');
   assert.match(r.value.reason!, /incremental update was refused \(Could not process rule/);
-  assert.deepEqual(inputs(sys).map((c) => c.input!.split('\n')[c.input!.startsWith('flush chain') ? 1 : 0]), ['table inet flowtap', 'delete rule inet flowtap forward handle 11', 'table inet flowtap']);
+  assert.deepEqual(
+    inputs(sys).map((c) => c.input!.split('\n')[c.input!.startsWith('flush chain') ? 1 : 0]),
+    ['table inet flowtap', 'delete rule inet flowtap forward handle 11', 'table inet flowtap'],
+  );
 });
 
 test('a refused configuration leaves what was applied, and its handles, as they were', async () => {
@@ -150,7 +177,7 @@ test('a refused configuration leaves what was applied, and its handles, as they 
   const r = await b.apply('n1', config(['counter comment "bad"']));
   assert.ok(!r.ok && r.errors[0].code === 'E_NFT_REJECTED' && r.errors[0].loc?.line === 1);
   assert.deepEqual(b.applied.get('n1'), before);
-  assert.equal(inputs(sys)[1].ns, undefined, 'no namespace: the caller\'s own');
+  assert.equal(inputs(sys)[1].ns, undefined, "no namespace: the caller's own");
 });
 
 test('check runs nft -c on what apply would run; counters read every owned table in the namespace', async () => {
@@ -162,7 +189,10 @@ test('check runs nft -c on what apply would run; counters read every owned table
   const wrong = await b.check('n2', config([]));
   assert.ok(!wrong.ok && wrong.errors[0].code === 'E_DATAPLANE_WRONG_NODE');
   await b.counters('n1');
-  assert.deepEqual(sys.commandLines().slice(-2), ['ip netns exec ns-n1 nft -j list table inet flowtap', 'ip netns exec ns-n1 nft -j list table netdev flowtap_taps']);
+  assert.deepEqual(sys.commandLines().slice(-2), [
+    'ip netns exec ns-n1 nft -j list table inet flowtap',
+    'ip netns exec ns-n1 nft -j list table netdev flowtap_taps',
+  ]);
 });
 
 test('the echo parser reads added and inserted rules with their handles', () => {

@@ -24,7 +24,6 @@ import { randomBytes } from 'node:crypto';
 import { diag, fail, ok, type Result } from '../../diagnostics/index.js';
 import type { System } from '../../system/index.js';
 import type { ApplyReport, DataplaneBackend, NodeDesired, RuleCounter } from '../backend.js';
-import { DataplaneCode } from '../codes.js';
 import { applyNft, applyNftEcho, checkNft, echoedRules, jsonRules, readCounters, type EchoedRule, type NftJsonRule } from './apply.js';
 import { fullScript, NODE_TABLES, renderNodeConfig, type NftNodeConfig } from './node.js';
 import { planUpdate, type UpdatePlan } from './update.js';
@@ -135,7 +134,8 @@ export class NftBackend implements DataplaneBackend<NftNodeConfig> {
     const last = this.applied.get(node);
     const plan = planUpdate(last?.config.tables, config.tables);
     if (plan.kind === 'full') return fullTransaction(config, plan.reason);
-    if (plan.kind === 'unchanged') return { script: '', stamp: last!.stamp, handles: last!.handles, report: { kind: 'unchanged', rulesAdded: 0, rulesRemoved: 0 } };
+    if (plan.kind === 'unchanged')
+      return { script: '', stamp: last!.stamp, handles: last!.handles, report: { kind: 'unchanged', rulesAdded: 0, rulesRemoved: 0 } };
     const tx = incrementalTransaction(last!, config, plan);
     if (tx) return tx;
     // The update deletes or adds next to rules whose handles were never read: read them now.
@@ -173,7 +173,7 @@ export function nftBackend(opts: NftBackendOptions): NftBackend {
 }
 
 function wrongNode(node: string, config: NftNodeConfig) {
-  return diag(DataplaneCode.WRONG_NODE, `the configuration was rendered for node ${config.node}, not ${node}`);
+  return diag('E_DATAPLANE_WRONG_NODE', `the configuration was rendered for node ${config.node}, not ${node}`);
 }
 
 function newStamp(): string {
@@ -189,11 +189,17 @@ function fullTransaction(config: NftNodeConfig, reason: string): Transaction {
     for (const c of t.chains) {
       const key = chainKey(t.family, t.name, c.name);
       handles[key] = c.rules.map(() => UNKNOWN);
-      c.rules.forEach((_, index) => additions.push({ key, index }));
+      for (let index = 0; index < c.rules.length; index++) additions.push({ key, index });
       rules += c.rules.length;
     }
   const stamps = config.tables.map((t) => `add chain ${t.family} ${t.name} ${stamp}\n`).join('');
-  return { script: fullScript(config) + stamps, stamp, additions, handles, report: { kind: 'full', rulesAdded: rules, rulesRemoved: 0, reason } };
+  return {
+    script: fullScript(config) + stamps,
+    stamp,
+    additions,
+    handles,
+    report: { kind: 'full', rulesAdded: rules, rulesRemoved: 0, reason },
+  };
 }
 
 /** Echoed rules matched to the additions chain by chain, in order; a chain whose echo does not line up stays unknown. */
@@ -202,20 +208,26 @@ function assignHandles(tx: Transaction, echoed: EchoedRule[]): NftHandles {
   for (const r of echoed) {
     const key = chainKey(r.family, r.table, r.chain);
     let list = byChain.get(key);
-    if (!list) byChain.set(key, (list = []));
+    if (!list) {
+      list = [];
+      byChain.set(key, list);
+    }
     list.push(r.handle);
   }
   const handles: NftHandles = Object.fromEntries(Object.entries(tx.handles).map(([k, v]) => [k, [...v]]));
   const added = new Map<string, number[]>();
   for (const a of tx.additions ?? []) {
     let list = added.get(a.key);
-    if (!list) added.set(a.key, (list = []));
+    if (!list) {
+      list = [];
+      added.set(a.key, list);
+    }
     list.push(a.index);
   }
   for (const [key, indexes] of added) {
     const got = byChain.get(key) ?? [];
     if (got.length !== indexes.length) continue;
-    indexes.forEach((index, i) => (handles[key][index] = got[i]));
+    for (const [i, index] of indexes.entries()) handles[key][index] = got[i];
   }
   return handles;
 }
@@ -225,7 +237,11 @@ function assignHandles(tx: Transaction, echoed: EchoedRule[]): NftHandles {
  * refer to them), set elements, then per kept chain its deletions and additions, then the
  * chains and sets nothing refers to any more. Null when it needs a handle that is not known.
  */
-function incrementalTransaction(last: NftApplied, config: NftNodeConfig, plan: Extract<UpdatePlan, { kind: 'incremental' }>): Transaction | null {
+function incrementalTransaction(
+  last: NftApplied,
+  config: NftNodeConfig,
+  plan: Extract<UpdatePlan, { kind: 'incremental' }>,
+): Transaction | null {
   const oldHandles = last.handles;
   const lines: string[] = [];
   const handles: NftHandles = {};
@@ -237,7 +253,8 @@ function incrementalTransaction(last: NftApplied, config: NftNodeConfig, plan: E
       lines.push(`add set ${t} ${s.name} { ${s.spec.map((l) => `${l};`).join(' ')} }`);
       if (s.elements.length) lines.push(`add element ${t} ${s.name} { ${s.elements.join(', ')} }`);
     }
-    for (const c of tp.chainsAdded) lines.push(c.base === undefined ? `add chain ${t} ${c.name}` : `add chain ${t} ${c.name} { ${c.base} }`);
+    for (const c of tp.chainsAdded)
+      lines.push(c.base === undefined ? `add chain ${t} ${c.name}` : `add chain ${t} ${c.name} { ${c.base} }`);
     for (const e of tp.elements) {
       if (e.remove.length) lines.push(`delete element ${t} ${e.name} { ${e.remove.join(', ')} }`);
       if (e.add.length) lines.push(`add element ${t} ${e.name} { ${e.add.join(', ')} }`);
@@ -291,5 +308,10 @@ function incrementalTransaction(last: NftApplied, config: NftNodeConfig, plan: E
     for (const c of tp.chainsRemoved) lines.push(`delete chain ${t} ${c.name}`);
     for (const s of tp.setsRemoved) lines.push(`delete set ${t} ${s}`);
   }
-  return { script: lines.join('\n') + '\n', stamp: last.stamp, handles, report: { kind: 'incremental', rulesAdded: plan.rulesAdded, rulesRemoved: plan.rulesRemoved } };
+  return {
+    script: lines.join('\n') + '\n',
+    stamp: last.stamp,
+    handles,
+    report: { kind: 'incremental', rulesAdded: plan.rulesAdded, rulesRemoved: plan.rulesRemoved },
+  };
 }

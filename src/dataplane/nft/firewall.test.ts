@@ -23,7 +23,8 @@ test('renders one chain pair per local instance, keyed on its port and addresses
   assert.ok(text.includes(`"${db.port}" : jump eg_db_0`));
   // db accepts exactly the three data-owning services on 5432, then drops by default.
   const chain = text.slice(text.indexOf('chain in_db_0'), text.indexOf('}', text.indexOf('chain in_db_0')));
-  for (const s of ['user_create', 'user_update', 'dvd_update']) assert.ok(chain.includes(`ip saddr @svc_${s} tcp dport 5432 counter accept`), s);
+  for (const s of ['user_create', 'user_update', 'dvd_update'])
+    assert.ok(chain.includes(`ip saddr @svc_${s} tcp dport 5432 counter accept`), s);
   assert.ok(!chain.includes('svc_shipping') && !chain.includes('svc_dvd_return'));
   assert.match(chain, /counter drop comment "in_db_0 default"/);
   // Instances on node1 get no chains on node2.
@@ -38,7 +39,9 @@ test('audit mode logs instead of dropping; quarantine cuts established traffic f
   assert.ok(!/counter drop comment "in_db_0 default"/.test(audit));
   assert.match(audit, /log prefix "flowtap-audit in_db_0 " accept/);
   assert.match(audit, /policy accept;/);
-  const q = unwrap(renderNftFirewall(quarantine(inferFirewall(app), ['db-0']), app, addr, 'node2', { mode: 'enforce', uplinks: NODE_UPLINKS }));
+  const q = unwrap(
+    renderNftFirewall(quarantine(inferFirewall(app), ['db-0']), app, addr, 'node2', { mode: 'enforce', uplinks: NODE_UPLINKS }),
+  );
   const port = addr.instances['db-0'].port;
   const cut = q.indexOf(`iifname "${port}" counter drop comment "quarantine"`);
   assert.ok(cut > 0 && cut < q.indexOf('ct state established'));
@@ -55,5 +58,7 @@ test('nft accepts the rendered firewall of every node (nft -c)', { skip: needsRo
     }
   }
   // And the check is real: a broken script is refused.
-  assert.throws(() => execFileSync('nft', ['-c', '-f', '-'], { input: 'table inet flowtap { chain x { ip saddr @nosuchset drop } }', stdio: 'pipe' }));
+  assert.throws(() =>
+    execFileSync('nft', ['-c', '-f', '-'], { input: 'table inet flowtap { chain x { ip saddr @nosuchset drop } }', stdio: 'pipe' }),
+  );
 });

@@ -21,7 +21,6 @@
 import { diag, fail, ok, type Result } from '../../diagnostics/index.js';
 import type { Addressing, App } from '../../model/index.js';
 import type { FirewallRule, Peer, PortRange, Ruleset } from '../../firewall/index.js';
-import { DataplaneCode } from '../codes.js';
 import { nftIdent, nftSet, nftString } from './names.js';
 import { chainOf, formatTable, type NftChain, type NftSetDef, type NftTable } from './table.js';
 import { isMac, redirectTag, TAG_KIND_MASK, type LocalMonitorPorts } from './inline.js';
@@ -40,15 +39,32 @@ export interface NftFirewallOptions {
 export const FIREWALL_TABLE = 'flowtap';
 
 /** The firewall of one node as text (see nftFirewallTable). */
-export function renderNftFirewall(ruleset: Ruleset, app: App, addressing: Addressing, node: string, opts: NftFirewallOptions): Result<string> {
+export function renderNftFirewall(
+  ruleset: Ruleset,
+  app: App,
+  addressing: Addressing,
+  node: string,
+  opts: NftFirewallOptions,
+): Result<string> {
   const t = nftFirewallTable(ruleset, app, addressing, node, opts);
   return t.ok ? ok(formatTable(t.value)) : t;
 }
 
 /** The `inet` table of one node: fails only for a node the application does not have. */
-export function nftFirewallTable(ruleset: Ruleset, app: App, addressing: Addressing, node: string, opts: NftFirewallOptions): Result<NftTable> {
+export function nftFirewallTable(
+  ruleset: Ruleset,
+  app: App,
+  addressing: Addressing,
+  node: string,
+  opts: NftFirewallOptions,
+): Result<NftTable> {
   if (!app.nodes.some((n) => n.name === node) || !Object.hasOwn(addressing.nodes, node))
-    return fail(diag(DataplaneCode.NODE, `node ${JSON.stringify(node)} is not a node of ${app.tenant}/${app.name} (have ${app.nodes.map((n) => n.name).join(', ')})`));
+    return fail(
+      diag(
+        'E_DATAPLANE_NODE',
+        `node ${JSON.stringify(node)} is not a node of ${app.tenant}/${app.name} (have ${app.nodes.map((n) => n.name).join(', ')})`,
+      ),
+    );
   const table = opts.table ?? FIREWALL_TABLE;
   const audit = opts.mode === 'audit';
   const local = Object.values(addressing.instances)
@@ -84,7 +100,9 @@ export function nftFirewallTable(ruleset: Ruleset, app: App, addressing: Address
     fwd.push(`oifname ${nftSet(cut)} counter ${audit ? 'log prefix "flowtap-audit quarantine " ' : ''}drop comment "quarantine"`);
     const cutTags = tagged.filter((a) => ruleset.quarantined?.includes(a.instance)).map((a) => sentTag(a)!);
     if (cutTags.length)
-      fwd.push(`iifname ${nftSet(returns)} ether saddr & ${TAG_KIND_MASK} ${nftSet(cutTags)} counter ${audit ? 'log prefix "flowtap-audit quarantine " ' : ''}drop comment "quarantine (passed back by a monitor)"`);
+      fwd.push(
+        `iifname ${nftSet(returns)} ether saddr & ${TAG_KIND_MASK} ${nftSet(cutTags)} counter ${audit ? 'log prefix "flowtap-audit quarantine " ' : ''}drop comment "quarantine (passed back by a monitor)"`,
+      );
   }
   if (ruleset.base.established) {
     fwd.push('ct state established,related counter accept comment "return traffic"');
@@ -93,10 +111,14 @@ export function nftFirewallTable(ruleset: Ruleset, app: App, addressing: Address
   if (local.length) {
     fwd.push(`iifname vmap { ${local.map((a) => `"${a.port}" : jump eg_${nftIdent(a.instance)}`).join(', ')} }`);
     if (tagged.length)
-      fwd.push(`iifname ${nftSet(returns)} ether saddr & ${TAG_KIND_MASK} vmap { ${tagged.map((a) => `${sentTag(a)} : jump eg_${nftIdent(a.instance)}`).join(', ')} }`);
+      fwd.push(
+        `iifname ${nftSet(returns)} ether saddr & ${TAG_KIND_MASK} vmap { ${tagged.map((a) => `${sentTag(a)} : jump eg_${nftIdent(a.instance)}`).join(', ')} }`,
+      );
     fwd.push(`oifname vmap { ${local.map((a) => `"${a.port}" : jump in_${nftIdent(a.instance)}`).join(', ')} }`);
     if (opts.uplinks.length)
-      fwd.push(`iifname ${nftSet(ports)} oifname ${nftSet(opts.uplinks.map((u) => `"${u}"`))} counter accept comment "egress checked; remote node checks ingress"`);
+      fwd.push(
+        `iifname ${nftSet(ports)} oifname ${nftSet(opts.uplinks.map((u) => `"${u}"`))} counter accept comment "egress checked; remote node checks ingress"`,
+      );
     if (opts.uplinks.length && tagged.length)
       fwd.push(
         `iifname ${nftSet(returns)} ether saddr & ${TAG_KIND_MASK} ${nftSet(tagged.map((a) => sentTag(a)!))} oifname ${nftSet(opts.uplinks.map((u) => `"${u}"`))} counter accept comment "egress checked (passed back by a monitor); remote node checks ingress"`,
@@ -111,7 +133,9 @@ export function nftFirewallTable(ruleset: Ruleset, app: App, addressing: Address
     // What a monitor passes back stays what it was: an instance's packet.
     const from = [...ports, ...fromMonitors];
     if (ruleset.base.dns)
-      input.push(`iifname ${nftSet(from)} ip daddr ${ruleset.base.dns.ip} meta l4proto { tcp, udp } th dport ${ruleset.base.dns.port} accept comment "cluster resolver"`);
+      input.push(
+        `iifname ${nftSet(from)} ip daddr ${ruleset.base.dns.ip} meta l4proto { tcp, udp } th dport ${ruleset.base.dns.port} accept comment "cluster resolver"`,
+      );
     input.push(`iifname ${nftSet(from)} counter drop comment "instances cannot reach the node"`);
   }
   chains.push(chainOf('input', 'type filter hook input priority filter; policy accept;', input));
@@ -121,7 +145,10 @@ export function nftFirewallTable(ruleset: Ruleset, app: App, addressing: Address
     if (!localNames.has(r.target)) continue;
     const key = `${r.direction}|${r.target}`;
     let list = rulesByChain.get(key);
-    if (!list) rulesByChain.set(key, (list = []));
+    if (!list) {
+      list = [];
+      rulesByChain.set(key, list);
+    }
     list.push(r);
   }
 
@@ -133,11 +160,8 @@ export function nftFirewallTable(ruleset: Ruleset, app: App, addressing: Address
       if (direction === 'egress' && ruleset.base.dns)
         lines.push(`ip daddr ${ruleset.base.dns.ip} meta l4proto { tcp, udp } th dport ${ruleset.base.dns.port} ${allow} comment "dns"`);
       for (const r of rulesByChain.get(`${direction}|${a.instance}`) ?? []) {
-        const match = [peerMatch(r.peer, direction, ruleset.network, instanceIp), portMatch(r.protocol, r.ports)]
-          .filter(Boolean)
-          .join(' ');
-        const verdict =
-          r.action === 'accept' ? allow : audit ? `log prefix ${nftString(`flowtap-audit ${r.id} `)} ${allow}` : 'drop';
+        const match = [peerMatch(r.peer, direction, ruleset.network, instanceIp), portMatch(r.protocol, r.ports)].filter(Boolean).join(' ');
+        const verdict = r.action === 'accept' ? allow : audit ? `log prefix ${nftString(`flowtap-audit ${r.id} `)} ${allow}` : 'drop';
         lines.push(`${match ? match + ' ' : ''}counter ${verdict} comment ${nftString(ruleComment(r))}`);
       }
       const isolated = direction === 'egress' ? isolatedEg.has(a.instance) : isolatedIn.has(a.instance);
@@ -154,12 +178,7 @@ export function ruleComment(r: FirewallRule): string {
   return `${r.id}${r.requirement !== undefined ? ` req${r.requirement}` : ''}${r.comment ? ` ${r.comment}` : ''}`.slice(0, 120);
 }
 
-function peerMatch(
-  peer: Peer,
-  direction: 'ingress' | 'egress',
-  network: string,
-  ipOf: (instance: string) => string | undefined,
-): string {
+function peerMatch(peer: Peer, direction: 'ingress' | 'egress', network: string, ipOf: (instance: string) => string | undefined): string {
   const field = direction === 'ingress' ? 'ip saddr' : 'ip daddr';
   switch (peer.kind) {
     case 'any':

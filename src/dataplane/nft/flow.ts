@@ -44,11 +44,6 @@ export const NFT_TAP_BACKEND = 'nftables';
 /** The nftables flavours flowToNft renders for; only netdev chains on a port exist today. */
 export type NftFlowBackend = 'nftables-netdev';
 
-export const NFT_FLOW_ERRORS = {
-  /** A field (or option) the backend cannot express. */
-  UNSUPPORTED: 'E_BACKEND_UNSUPPORTED',
-} as const;
-
 const KNOWN_FIELDS = new Set<string>(FIELD_ORDER);
 
 const PROTOCOL_NAMES: Record<number, string> = {
@@ -159,10 +154,14 @@ class Translation {
 
   unsupported(field: string, why: string): void {
     this.errors.push(
-      diag(NFT_FLOW_ERRORS.UNSUPPORTED, `field ${field} cannot be expressed by the ${NFT_TAP_BACKEND} backend (netdev taps on a port): ${why}`, {
-        ...this.loc,
-        field: `flow.${field}`,
-      }),
+      diag(
+        'E_BACKEND_UNSUPPORTED',
+        `field ${field} cannot be expressed by the ${NFT_TAP_BACKEND} backend (netdev taps on a port): ${why}`,
+        {
+          ...this.loc,
+          field: `flow.${field}`,
+        },
+      ),
     );
   }
 
@@ -186,7 +185,9 @@ class Translation {
  */
 export function flowToNft(m: FlowMatch, backend: NftFlowBackend, loc?: Location): Result<string> {
   if (backend !== 'nftables-netdev') {
-    return fail(diag(NFT_FLOW_ERRORS.UNSUPPORTED, `backend ${JSON.stringify(backend)} is not one flowToNft renders for (only nftables-netdev)`, loc));
+    return fail(
+      diag('E_BACKEND_UNSUPPORTED', `backend ${JSON.stringify(backend)} is not one flowToNft renders for (only nftables-netdev)`, loc),
+    );
   }
   const t = new Translation(m, loc);
   for (const name of Object.keys(m)) if (!KNOWN_FIELDS.has(name)) t.unsupported(name, 'it is not a flow field flowtap knows');
@@ -205,7 +206,8 @@ export function flowToNft(m: FlowMatch, backend: NftFlowBackend, loc?: Location)
     if (m.dl_type.mask !== 0xffff) t.unsupported('dl_type', `mask ${hex(m.dl_type.mask)}: only an exact Ethernet type can be matched`);
     else {
       const v = m.dl_type.value;
-      family = v === ETH_TYPE_IP ? 'ip' : v === ETH_TYPE_IPV6 ? 'ip6' : v === ETH_TYPE_ARP ? 'arp' : v === ETH_TYPE_RARP ? 'rarp' : undefined;
+      family =
+        v === ETH_TYPE_IP ? 'ip' : v === ETH_TYPE_IPV6 ? 'ip6' : v === ETH_TYPE_ARP ? 'arp' : v === ETH_TYPE_RARP ? 'rarp' : undefined;
       t.add(`meta protocol ${PROTOCOL_NAMES[v] ?? '0x' + v.toString(16).padStart(4, '0')}`);
     }
   }
@@ -219,13 +221,15 @@ export function flowToNft(m: FlowMatch, backend: NftFlowBackend, loc?: Location)
   if (t.needs('ipv6_label', family, ['ip6'], 'dl_type 0x86dd (ipv6)')) t.add(numExpr('ip6 flowlabel', m.ipv6_label!, 0xfffff));
   if (t.needs('nw_tos', family, ip, ipWhat)) {
     const tos = m.nw_tos!;
-    if ((tos.mask & 0x03) !== 0) t.unsupported('nw_tos', `mask ${hex(tos.mask)} covers ECN bits; nw_tos matches the DSCP bits (0xfc), nw_ecn the ECN bits`);
+    if ((tos.mask & 0x03) !== 0)
+      t.unsupported('nw_tos', `mask ${hex(tos.mask)} covers ECN bits; nw_tos matches the DSCP bits (0xfc), nw_ecn the ECN bits`);
     else t.add(numExpr(`${family} dscp`, { value: tos.value >>> 2, mask: tos.mask >>> 2 }, 0x3f));
   }
   if (t.needs('nw_ecn', family, ip, ipWhat)) t.add(numExpr(`${family} ecn`, m.nw_ecn!, 0x03));
   if (t.needs('nw_ttl', family, ip, ipWhat)) t.add(numExpr(family === 'ip' ? 'ip ttl' : 'ip6 hoplimit', m.nw_ttl!, 0xff));
   if (m.ip_frag) {
-    if (family === 'ip6') t.unsupported('ip_frag', 'IPv6 fragment state is in an extension header that one nft comparison cannot test the way OVS does');
+    if (family === 'ip6')
+      t.unsupported('ip_frag', 'IPv6 fragment state is in an extension header that one nft comparison cannot test the way OVS does');
     else if (t.needs('ip_frag', family, ['ip'], 'dl_type 0x0800 (ip)')) {
       const e = fragExpr(m.ip_frag);
       if (e === undefined) t.unsupported('ip_frag', `value ${hex(m.ip_frag.value)}/${hex(m.ip_frag.mask)} matches no packet`);

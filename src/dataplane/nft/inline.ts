@@ -35,8 +35,8 @@ export const MONITOR_RETURN_IF = 'eth1';
 export const RETURN_MARK = 0x46540001;
 
 /** Redirect tags: `ether saddr & TAG_MASK == TAG_BASE`. */
-export const TAG_MASK = 'ff:ff:fc:00:00:00';
-export const TAG_BASE = '02:66:70:00:00:00';
+const TAG_MASK = 'ff:ff:fc:00:00:00';
+const TAG_BASE = '02:66:70:00:00:00';
 /** Compares a tag without its failMode bit. */
 export const TAG_KIND_MASK = 'ff:ff:fd:ff:ff:ff';
 const TAG_DELIVERED = 1;
@@ -123,7 +123,9 @@ export function returnChains(monitors: readonly LocalMonitorPorts[], instances: 
         `ether saddr & ${TAG_KIND_MASK} ${nftSet(sent)} counter meta pkttype set host accept comment "${returnComment(m.monitor, 'sent')}"`,
       );
     ret.push(`counter drop comment "not a frame ${m.monitor} passed"`);
-    out.push(chainOf(returnChainName(m.returnPort), `type filter hook ingress device ${nftString(m.returnPort)} priority 0; policy drop;`, ret));
+    out.push(
+      chainOf(returnChainName(m.returnPort), `type filter hook ingress device ${nftString(m.returnPort)} priority 0; policy drop;`, ret),
+    );
     const rst: string[] = [];
     if (sorted.length)
       rst.push(
@@ -131,7 +133,13 @@ export function returnChains(monitors: readonly LocalMonitorPorts[], instances: 
         `ether daddr & ${TAG_KIND_MASK} ${nftSet(delivered.map((d) => d[0]))} counter ${mark} meta pkttype set host accept comment "reset from ${m.monitor} towards the peer: forward path (established only)"`,
       );
     rst.push(`counter drop comment "not a reset from ${m.monitor}"`);
-    out.push(chainOf(`rst_${m.port.replace(/[^A-Za-z0-9_]/g, '_')}`, `type filter hook ingress device ${nftString(m.port)} priority 0; policy drop;`, rst));
+    out.push(
+      chainOf(
+        `rst_${m.port.replace(/[^A-Za-z0-9_]/g, '_')}`,
+        `type filter hook ingress device ${nftString(m.port)} priority 0; policy drop;`,
+        rst,
+      ),
+    );
   }
   return out;
 }
@@ -143,7 +151,9 @@ export function returnChainName(returnPort: string): string {
 
 /** The comment of the return-chain rule a frame passed back by `monitor` counts on, by where it was diverted. */
 export function returnComment(monitor: string, side: RedirectSide): string {
-  return side === 'delivered' ? `passed by ${monitor} on its way to an instance: out of its port` : `passed by ${monitor}, sent by an instance: into the forward path`;
+  return side === 'delivered'
+    ? `passed by ${monitor} on its way to an instance: out of its port`
+    : `passed by ${monitor}, sent by an instance: into the forward path`;
 }
 
 /** The rule an egress tap chain starts with in inline mode: a frame a monitor passed back is not tapped twice here. */

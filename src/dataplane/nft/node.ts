@@ -25,8 +25,14 @@ export interface NftNodeConfig {
 
 export function renderNodeConfig(d: NodeDesired): Result<NftNodeConfig> {
   const { addressing, status } = d.context;
-  const isolated = Object.entries(status).filter(([, s]) => s === 'isolated').map(([i]) => i);
-  const live = new Set(Object.entries(status).filter(([, s]) => s !== 'terminated').map(([i]) => i));
+  const isolated = Object.entries(status)
+    .filter(([, s]) => s === 'isolated')
+    .map(([i]) => i);
+  const live = new Set(
+    Object.entries(status)
+      .filter(([, s]) => s !== 'terminated')
+      .map(([i]) => i),
+  );
   const inline = d.inline ?? true;
   const errors: Diagnostic[] = [];
   const fw = nftFirewallTable(quarantine(d.ruleset, isolated), d.app, addressing, d.node, {

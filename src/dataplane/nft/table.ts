@@ -105,6 +105,7 @@ export function countedRules(tables: readonly NftTable[]): CountedRule[] {
   const out: CountedRule[] = [];
   for (const t of tables)
     for (const c of t.chains)
-      for (const r of c.rules) if (r.counted) out.push({ family: t.family, table: t.name, chain: c.name, comment: r.comment, text: r.text });
+      for (const r of c.rules)
+        if (r.counted) out.push({ family: t.family, table: t.name, chain: c.name, comment: r.comment, text: r.text });
   return out;
 }

@@ -39,7 +39,10 @@ function rendered(contracts: FlowTap[], node: string, downMonitors: string[] = [
 /** Checks, applies (as an atomic replace), lists back and removes a table; returns its rule comments. */
 async function roundTrip(script: string, table: OwnedTable): Promise<string[]> {
   const checked = await checkNft(exec, NS, script);
-  assert.ok(checked.ok, `nft -c rejected:\n${checked.ok ? '' : checked.errors.map((e) => `${e.loc?.line}: ${e.message}`).join('\n')}\n${script}`);
+  assert.ok(
+    checked.ok,
+    `nft -c rejected:\n${checked.ok ? '' : checked.errors.map((e) => `${e.loc?.line}: ${e.message}`).join('\n')}\n${script}`,
+  );
   const applied = await applyNft(exec, NS, atomicScript([table], [script]));
   assert.ok(applied.ok, `nft -f rejected:\n${applied.ok ? '' : applied.errors.map((e) => e.message).join('\n')}`);
   const counters = await readCounters(exec, NS, table);
@@ -49,10 +52,16 @@ async function roundTrip(script: string, table: OwnedTable): Promise<string[]> {
 }
 
 const CONTRACTS: FlowTap[] = [
-  tapOf('f-web1', 'web-1', 'm1', 'tcp,nw_dst=10.77.0.0/16,tp_dst=8000-8100', 'forward', { direction: 'both', options: { sample: { every: 8, unit: 'flow' } } }),
+  tapOf('f-web1', 'web-1', 'm1', 'tcp,nw_dst=10.77.0.0/16,tp_dst=8000-8100', 'forward', {
+    direction: 'both',
+    options: { sample: { every: 8, unit: 'flow' } },
+  }),
   tapOf('f-web1-remote', 'web-1', 'm2', 'udp', 'forward', { options: { budget: { rate: 1_000_000, unit: 'bps' } } }),
   tapOf('r-web1', 'web-1', 'm1', 'tcp,tp_dst=5432', 'redirect', { options: { failMode: 'open', budget: { rate: 2.5, unit: 'pps' } } }),
-  tapOf('r-web2', 'web-2', 'm2', 'ip', 'redirect', { direction: 'ingress', options: { failMode: 'closed', sample: { every: 3, unit: 'packet' } } }),
+  tapOf('r-web2', 'web-2', 'm2', 'ip', 'redirect', {
+    direction: 'ingress',
+    options: { failMode: 'closed', sample: { every: 3, unit: 'packet' } },
+  }),
   tapOf('f-web2', 'web-2', 'm1', 'arp,arp_op=1', 'forward', { direction: 'ingress' }),
   tapOf('f-db1', 'db-1', 'm1', 'icmp,icmp_type=8', 'forward', { direction: 'both' }),
   tapOf('r-db1', 'db-1', 'm2', 'http', 'redirect'),
@@ -94,7 +103,15 @@ describe('nft accepts the rendered taps (root, network namespace)', { skip }, ()
     });
     const table: OwnedTable = { family: 'netdev', name: 'flowtap_exprs' };
     for (const hook of ['ingress', 'egress']) {
-      const script = [`table netdev ${table.name} {`, '  chain c {', `    type filter hook ${hook} device "${port}" priority 0;`, ...lines, '  }', '}', ''].join('\n');
+      const script = [
+        `table netdev ${table.name} {`,
+        '  chain c {',
+        `    type filter hook ${hook} device "${port}" priority 0;`,
+        ...lines,
+        '  }',
+        '}',
+        '',
+      ].join('\n');
       const comments = await roundTrip(script, table);
       assert.equal(comments.length, TRANSLATIONS.length, hook);
     }

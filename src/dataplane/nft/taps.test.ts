@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FlowTap } from '../../flowtap/index.js';
-import { NFT_TAP_ERRORS, TAPS_TABLE, renderNftTaps, tapTunnelIf, type NftTapsOptions } from './taps.js';
+import { TAPS_TABLE, renderNftTaps, tapTunnelIf, type NftTapsOptions } from './taps.js';
 import { tapOf, tapsAddressing, tapsApp } from './testing.js';
 
 const app = tapsApp();
@@ -73,15 +73,23 @@ test('direction picks the chain: ingress hooks the port egress, both gives both 
 test('a monitor on another node is reached through its tap tunnel device', () => {
   const text = render([tapOf('f', 'web-1', 'm2', 'ip', 'forward'), tapOf('r', 'web-2', 'm2', 'ip', 'redirect')]);
   assert.ok(addr.monitors.m2.node !== 'n1');
-  assert.deepEqual(chainRules(text, `tap_eg_${port('web-1')}`), [`meta protocol ip counter dup to "${tapTunnelIf(mport('m2'))}" comment "f"`]);
-  assert.deepEqual(chainRules(text, `tap_eg_${port('web-2')}`), [`meta protocol ip counter fwd to "${tapTunnelIf(mport('m2'))}" comment "r"`]);
+  assert.deepEqual(chainRules(text, `tap_eg_${port('web-1')}`), [
+    `meta protocol ip counter dup to "${tapTunnelIf(mport('m2'))}" comment "f"`,
+  ]);
+  assert.deepEqual(chainRules(text, `tap_eg_${port('web-2')}`), [
+    `meta protocol ip counter fwd to "${tapTunnelIf(mport('m2'))}" comment "r"`,
+  ]);
   // On the monitor's own node the same monitor is its port itself.
   const there = render([tapOf('d', 'db-1', 'm2', 'ip', 'forward')], 'n2');
   assert.deepEqual(chainRules(there, `tap_eg_${port('db-1')}`), [`meta protocol ip counter dup to "${mport('m2')}" comment "d"`]);
 });
 
 test('only local, live ports get chains', () => {
-  const contracts = [tapOf('a', 'web-1', 'm1', 'ip', 'forward'), tapOf('b', 'db-1', 'm1', 'ip', 'forward'), tapOf('c', 'web-2', 'm1', 'ip', 'forward')];
+  const contracts = [
+    tapOf('a', 'web-1', 'm1', 'ip', 'forward'),
+    tapOf('b', 'db-1', 'm1', 'ip', 'forward'),
+    tapOf('c', 'web-2', 'm1', 'ip', 'forward'),
+  ];
   const n1 = render(contracts);
   assert.match(n1, new RegExp(`tap_eg_${port('web-1')}`));
   assert.match(n1, new RegExp(`tap_eg_${port('web-2')}`));
@@ -95,7 +103,8 @@ test('only local, live ports get chains', () => {
 
 test('sampling and budgets come before the counter', () => {
   const eg = `tap_eg_${port('web-1')}`;
-  const rule = (options: FlowTap['options'], action: FlowTap['action'] = 'forward') => chainRules(render([tapOf('s', 'web-1', 'm1', 'tcp', action, { options })]), eg)[0];
+  const rule = (options: FlowTap['options'], action: FlowTap['action'] = 'forward') =>
+    chainRules(render([tapOf('s', 'web-1', 'm1', 'tcp', action, { options })]), eg)[0];
   const m = `meta protocol ip meta l4proto tcp`;
   assert.equal(rule({ sample: { every: 10, unit: 'packet' } }), `${m} numgen random mod 10 == 0 counter dup to "fm0" comment "s"`);
   assert.equal(rule({ sample: { every: 4, unit: 'flow' } }), `${m} symhash mod 4 == 0 counter dup to "fm0" comment "s"`);
@@ -151,7 +160,7 @@ test('a down monitor: forwards and fail-open redirects left out, fail-closed red
 test('unexpressible fields fail the rendering, naming contract, field and backend', () => {
   const errs = errorsOf([tapOf('bad', 'web-1', 'm1', 'in_port=2,ip', 'forward', { origin: { policyFile: 'p.dl', line: 7 } })]);
   assert.equal(errs.length, 1);
-  assert.equal(errs[0].code, NFT_TAP_ERRORS.UNSUPPORTED);
+  assert.equal(errs[0].code, 'E_BACKEND_UNSUPPORTED');
   assert.match(errs[0].message, /^contract bad FlowTap\(web-1, m1, .*field in_port cannot be expressed by the nftables backend/);
   assert.deepEqual(errs[0].loc, { file: 'p.dl', line: 7, field: 'flow.in_port' });
   // An error stays an error when the port is not live: it must not come and go with restarts.
@@ -175,7 +184,10 @@ test('unknown ports, foreign tenants, overlapping redirects and bad options are 
   assert.match(text, /E_NFT_TAP_PORT contract nomon .*monitor port m9/);
   assert.match(text, /E_NFT_TAP_PORT contract foreign .*tenant evil/);
   assert.match(text, /E_NFT_TAP_OPTIONS table name "bad name"/);
-  assert.ok(errs.some((e) => /r1/.test(e.message) && /r2/.test(e.message)), text);
+  assert.ok(
+    errs.some((e) => /r1/.test(e.message) && /r2/.test(e.message)),
+    text,
+  );
   assert.equal(errs.length, 5, text);
 });
 

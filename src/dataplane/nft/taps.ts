@@ -31,20 +31,12 @@
 import { diag, fail, ok, type Diagnostic, type Result } from '../../diagnostics/index.js';
 import { checkOverlaps, contractLocation, describeContract, formatContract, type FlowTap } from '../../flowtap/index.js';
 import type { Addressing, App } from '../../model/index.js';
-import { flowToNft, NFT_FLOW_ERRORS, NFT_TAP_BACKEND } from './flow.js';
+import { flowToNft, NFT_TAP_BACKEND } from './flow.js';
 import { isMac, localMonitorPorts, redirectTag, returnChains, RETURNED_SKIP_RULE, type RedirectSide } from './inline.js';
 import { nftIdent, nftString } from './names.js';
 import { chainOf, formatTable, type NftChain, type NftTable } from './table.js';
 
 export const TAPS_TABLE = 'flowtap_taps';
-
-export const NFT_TAP_ERRORS = {
-  UNSUPPORTED: NFT_FLOW_ERRORS.UNSUPPORTED,
-  /** A contract's source or monitor port has no attachment, or belongs to another app. */
-  PORT: 'E_NFT_TAP_PORT',
-  /** The renderer's own options are malformed. */
-  OPTIONS: 'E_NFT_TAP_OPTIONS',
-} as const;
 
 export interface NftTapsOptions {
   /** Instances whose ports exist now; others are left out. Default: every instance. */
@@ -101,7 +93,8 @@ function optionExprs(c: FlowTap, unsupported: (option: string, why: string) => v
   const o = c.options ?? {};
   if (o.sample && o.sample.every !== 1) {
     const n = o.sample.every;
-    if (!Number.isInteger(n) || n < 1 || n > 0xffffffff) unsupported('sample', `nft's modulus is a whole number from 1 to 4294967295, not ${n}`);
+    if (!Number.isInteger(n) || n < 1 || n > 0xffffffff)
+      unsupported('sample', `nft's modulus is a whole number from 1 to 4294967295, not ${n}`);
     else if (o.sample.unit === 'flow') out.push(`symhash mod ${n} == 0`);
     else out.push(`numgen random mod ${n} == 0`);
   }
@@ -147,14 +140,28 @@ function ruleLines(r: Rule, tag: string | null): string[] {
   const mode = c.options?.failMode === 'open' ? 'fail-open' : 'fail-closed';
   const retag = tag ? `ether saddr set ${tag} ` : '';
   // Frames reach a monitor on another node through its tap tunnel, and nothing brings them back yet.
-  const oneWay = tag && r.remote ? [`# inline: ${lineText(c.dst)} is on another node; what it would pass back does not return (cross-node inline is not supported)`] : [];
-  if (!r.monitorDown) return [`${about}; ${mode} when ${lineText(c.dst)} is down`, ...oneWay, `${head}counter ${retag}fwd to ${nftString(r.device)} ${comment}`];
+  const oneWay =
+    tag && r.remote
+      ? [`# inline: ${lineText(c.dst)} is on another node; what it would pass back does not return (cross-node inline is not supported)`]
+      : [];
+  if (!r.monitorDown)
+    return [
+      `${about}; ${mode} when ${lineText(c.dst)} is down`,
+      ...oneWay,
+      `${head}counter ${retag}fwd to ${nftString(r.device)} ${comment}`,
+    ];
   if (mode === 'fail-open') return [`# ${lineText(c.id)} left out: monitor ${lineText(c.dst)} is down and the redirect fails open`, about];
   return [`${about} ${mode}: monitor is down, dropping what it would divert`, `${head}counter drop ${comment}`];
 }
 
 /** The taps of one node as text (see nftTapsTable). */
-export function renderNftTaps(contracts: readonly FlowTap[], app: App, addressing: Addressing, node: string, opts: NftTapsOptions = {}): Result<string> {
+export function renderNftTaps(
+  contracts: readonly FlowTap[],
+  app: App,
+  addressing: Addressing,
+  node: string,
+  opts: NftTapsOptions = {},
+): Result<string> {
   const t = nftTapsTable(contracts, app, addressing, node, opts);
   return t.ok ? ok(formatTable(t.value)) : t;
 }
@@ -173,7 +180,8 @@ export function nftTapsTable(
 ): Result<NftTable> {
   const errs: Diagnostic[] = [];
   const table = opts.table ?? TAPS_TABLE;
-  if (!TABLE_NAME.test(table)) errs.push(diag(NFT_TAP_ERRORS.OPTIONS, `table name ${JSON.stringify(table)} must be a letter followed by letters, digits or _`));
+  if (!TABLE_NAME.test(table))
+    errs.push(diag('E_NFT_TAP_OPTIONS', `table name ${JSON.stringify(table)} must be a letter followed by letters, digits or _`));
   const down = new Set(opts.downMonitors ?? []);
   const instances = new Set(app.instances.map((i) => i.name));
   const byPort = new Map<string, PortRules>();
@@ -182,7 +190,7 @@ export function nftTapsTable(
   for (const c of contracts) {
     const where = contractLocation(c);
     const name = describeContract(c);
-    const portErr = (msg: string) => errs.push(diag(NFT_TAP_ERRORS.PORT, `${name}: ${msg}`, where));
+    const portErr = (msg: string) => errs.push(diag('E_NFT_TAP_PORT', `${name}: ${msg}`, where));
     const src = Object.hasOwn(addressing.instances, c.src) ? addressing.instances[c.src] : undefined;
     const mon = Object.hasOwn(addressing.monitors, c.dst) ? addressing.monitors[c.dst] : undefined;
     if (!src || !instances.has(c.src)) portErr(`source port ${c.src} is not an attached instance of app ${app.tenant}/${app.name}`);
@@ -193,19 +201,32 @@ export function nftTapsTable(
 
     const device = mon.node === node ? mon.port : tapTunnelIf(mon.port);
     if (!IFNAME.test(src.port)) portErr(`port ${JSON.stringify(src.port)} of ${c.src} is not a valid interface name`);
-    if (opts.inline && !isMac(src.mac)) portErr(`port ${src.port} of ${c.src} has no valid MAC address (${JSON.stringify(src.mac)}) for inline redirect tags`);
-    if (!IFNAME.test(device)) portErr(`monitor device ${JSON.stringify(device)} for ${c.dst} is not a valid interface name (at most 15 characters)`);
+    if (opts.inline && !isMac(src.mac))
+      portErr(`port ${src.port} of ${c.src} has no valid MAC address (${JSON.stringify(src.mac)}) for inline redirect tags`);
+    if (!IFNAME.test(device))
+      portErr(`monitor device ${JSON.stringify(device)} for ${c.dst} is not a valid interface name (at most 15 characters)`);
     const flow = flowToNft(c.flow, 'nftables-netdev', where);
     if (!flow.ok) errs.push(...flow.errors.map((e) => ({ ...e, message: `${name}: ${e.message}` })));
     const extra = optionExprs(c, (option, why) =>
-      errs.push(diag(NFT_TAP_ERRORS.UNSUPPORTED, `${name}: option ${option} cannot be expressed by the ${NFT_TAP_BACKEND} backend: ${why}`, where)),
+      errs.push(
+        diag('E_BACKEND_UNSUPPORTED', `${name}: option ${option} cannot be expressed by the ${NFT_TAP_BACKEND} backend: ${why}`, where),
+      ),
     );
     if (opts.live && !opts.live.has(c.src)) continue;
     if (!flow.ok) continue;
 
     let pr = byPort.get(src.port);
-    if (!pr) byPort.set(src.port, (pr = { instance: src.instance, port: src.port, egress: [], ingress: [] }));
-    const rule: Rule = { contract: c, match: [flow.value, ...extra].filter(Boolean).join(' '), device, remote: mon.node !== node, monitorDown: down.has(c.dst) };
+    if (!pr) {
+      pr = { instance: src.instance, port: src.port, egress: [], ingress: [] };
+      byPort.set(src.port, pr);
+    }
+    const rule: Rule = {
+      contract: c,
+      match: [flow.value, ...extra].filter(Boolean).join(' '),
+      device,
+      remote: mon.node !== node,
+      monitorDown: down.has(c.dst),
+    };
     if (c.direction !== 'ingress') pr.egress.push(rule);
     if (c.direction !== 'egress') pr.ingress.push(rule);
   }
@@ -226,7 +247,10 @@ export function nftTapsTable(
       const tagSide: RedirectSide = side === 'eg' ? 'sent' : 'delivered';
       const mac = addressing.instances[p.instance].mac;
       for (const r of ordered) {
-        const tag = opts.inline && r.contract.action === 'redirect' ? redirectTag(mac, tagSide, r.contract.options?.failMode === 'open' ? 'open' : 'closed') : null;
+        const tag =
+          opts.inline && r.contract.action === 'redirect'
+            ? redirectTag(mac, tagSide, r.contract.options?.failMode === 'open' ? 'open' : 'closed')
+            : null;
         lines.push(...ruleLines(r, tag));
       }
       chains.push(chainOf(`tap_${side}_${nftIdent(p.port)}`, `type filter hook ${hook} device ${nftString(p.port)} priority 0;`, lines));

@@ -19,8 +19,22 @@ export function tapsApp(): App {
     network: DEFAULT_NETWORK,
     nodes: [{ name: 'n1' }, { name: 'n2' }],
     services: [
-      { name: 'web', exposure: 'public', replicas: 2, ports: [{ name: 'http', protocol: 'tcp', port: 80, app: 'http' }], placement: [], labels: {} },
-      { name: 'db', exposure: 'internal', replicas: 1, ports: [{ name: 'pg', protocol: 'tcp', port: 5432, app: 'postgres' }], placement: ['n2'], labels: {} },
+      {
+        name: 'web',
+        exposure: 'public',
+        replicas: 2,
+        ports: [{ name: 'http', protocol: 'tcp', port: 80, app: 'http' }],
+        placement: [],
+        labels: {},
+      },
+      {
+        name: 'db',
+        exposure: 'internal',
+        replicas: 1,
+        ports: [{ name: 'pg', protocol: 'tcp', port: 5432, app: 'postgres' }],
+        placement: ['n2'],
+        labels: {},
+      },
     ],
     monitors: [
       { name: 'm1', node: 'n1', capacity: 100, inspects: ['any'] },
@@ -45,7 +59,14 @@ export function flowOf(text: string): FlowMatch {
   return r.value;
 }
 
-export function tapOf(id: string, src: string, dst: string, flow: string, action: FlowTap['action'], extra: Partial<FlowTap> = {}): FlowTap {
+export function tapOf(
+  id: string,
+  src: string,
+  dst: string,
+  flow: string,
+  action: FlowTap['action'],
+  extra: Partial<FlowTap> = {},
+): FlowTap {
   return { id, tenant: 'acme', src, dst, flow: flowOf(flow), action, options: {}, direction: 'egress', ...extra };
 }
 
@@ -106,9 +127,15 @@ export const TRANSLATIONS: ReadonlyArray<readonly [string, string]> = [
   ['arp,arp_spa=10.0.1.0/255.0.255.0', 'meta protocol arp arp saddr ip & 255.0.255.0 == 10.0.1.0'],
   ['arp,arp_sha=02:00:00:00:00:01', 'meta protocol arp arp saddr ether 02:00:00:00:00:01'],
   ['arp,arp_tha=02:00:00:00:00:00/ff:ff:ff:00:00:00', 'meta protocol arp arp daddr ether & ff:ff:ff:00:00:00 == 02:00:00:00:00:00'],
-  ['rarp,arp_op=3,arp_spa=10.0.1.0/24,arp_sha=02:00:00:00:00:01', 'meta protocol 0x8035 @nh,48,16 0x3 @nh,112,24 0xa0001 @nh,64,48 0x20000000001'],
+  [
+    'rarp,arp_op=3,arp_spa=10.0.1.0/24,arp_sha=02:00:00:00:00:01',
+    'meta protocol 0x8035 @nh,48,16 0x3 @nh,112,24 0xa0001 @nh,64,48 0x20000000001',
+  ],
   ['rarp,arp_tpa=10.0.1.9,arp_tha=02:00:00:00:00:00/ff:ff:ff:00:00:00', 'meta protocol 0x8035 @nh,192,32 0xa000109 @nh,144,24 0x20000'],
-  ['dl_dst=02:00:00:00:00:07,tcp,nw_src=10.0.0.0/8,tp_dst=443', 'ether daddr 02:00:00:00:00:07 meta protocol ip ip saddr 10.0.0.0/8 meta l4proto tcp th dport 443'],
+  [
+    'dl_dst=02:00:00:00:00:07,tcp,nw_src=10.0.0.0/8,tp_dst=443',
+    'ether daddr 02:00:00:00:00:07 meta protocol ip ip saddr 10.0.0.0/8 meta l4proto tcp th dport 443',
+  ],
 ];
 
 /**
@@ -128,7 +155,8 @@ export async function nftHarness(f: BackendFixture, system: System = realSystem)
   const node = `${prefix}n`;
   const nsOf = new Map<string, string>();
   const made: string[] = [];
-  const run = (argv: string[], ns?: string, input?: string) => mustRun(system, argv, { ...(ns ? { ns } : {}), ...(input !== undefined ? { input } : {}) });
+  const run = (argv: string[], ns?: string, input?: string) =>
+    mustRun(system, argv, { ...(ns ? { ns } : {}), ...(input !== undefined ? { input } : {}) });
   const namespace = async (ns: string) => {
     await run(['ip', 'netns', 'add', ns]);
     made.push(ns);
@@ -137,11 +165,18 @@ export async function nftHarness(f: BackendFixture, system: System = realSystem)
     await run(['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'], ns);
   };
   const counting = (ns: string) =>
-    run(['nft', '-f', '-'], ns, 'table netdev probe {\n  chain c {\n    type filter hook ingress device "eth0" priority -10;\n    meta protocol ip meta l4proto udp counter drop\n  }\n}\n');
+    run(
+      ['nft', '-f', '-'],
+      ns,
+      'table netdev probe {\n  chain c {\n    type filter hook ingress device "eth0" priority -10;\n    meta protocol ip meta l4proto udp counter drop\n  }\n}\n',
+    );
   try {
     await namespace(node);
     const gw = f.addressing.nodes[f.node].gateway;
-    await run(['sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.send_redirects=0', 'net.ipv4.conf.default.send_redirects=0'], node);
+    await run(
+      ['sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.send_redirects=0', 'net.ipv4.conf.default.send_redirects=0'],
+      node,
+    );
     await run(['ip', 'addr', 'add', `${gw}/32`, 'dev', 'lo'], node);
     let k = 0;
     for (const a of Object.values(f.addressing.instances)) {

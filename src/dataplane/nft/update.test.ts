@@ -35,8 +35,14 @@ test('a plan is incremental when rules, chains, sets and elements change; full w
   assert.equal(p.rulesRemoved, 1, "x's rule with x");
   const t = p.tables[0];
   assert.deepEqual(t.elements, [{ name: 's', add: ['10.0.0.3'], remove: ['10.0.0.1'] }]);
-  assert.deepEqual(t.chainsAdded.map((c) => c.name), ['y']);
-  assert.deepEqual(t.chainsRemoved.map((c) => c.name), ['x']);
+  assert.deepEqual(
+    t.chainsAdded.map((c) => c.name),
+    ['y'],
+  );
+  assert.deepEqual(
+    t.chainsRemoved.map((c) => c.name),
+    ['x'],
+  );
   assert.deepEqual(t.chains, [{ name: 'forward', kept: [-1, 0, 1], removed: [] }]);
 
   const audit = [table([chain('forward', ['r1', 'r2'], base.replace('drop', 'accept')), chain('x', ['r3'])])];

@@ -17,13 +17,13 @@ export interface ChainPlan {
   removed: number[];
 }
 
-export interface SetPlan {
+interface SetPlan {
   name: string;
   add: string[];
   remove: string[];
 }
 
-export interface TablePlan {
+interface TablePlan {
   family: NftFamily;
   name: string;
   setsAdded: NftSetDef[];
@@ -57,12 +57,22 @@ export function planUpdate(old: readonly NftTable[] | undefined, next: readonly 
   let changed = false;
   for (const t of next) {
     const o = byKey.get(tableKey(t))!;
-    const plan: TablePlan = { family: t.family, name: t.name, setsAdded: [], setsRemoved: [], elements: [], chainsAdded: [], chainsRemoved: [], chains: [] };
+    const plan: TablePlan = {
+      family: t.family,
+      name: t.name,
+      setsAdded: [],
+      setsRemoved: [],
+      elements: [],
+      chainsAdded: [],
+      chainsRemoved: [],
+      chains: [],
+    };
     const oldSets = new Map(o.sets.map((s) => [s.name, s]));
     for (const s of t.sets) {
       const p = oldSets.get(s.name);
       if (!p) plan.setsAdded.push(s);
-      else if (p.spec.join('\n') !== s.spec.join('\n')) return { kind: 'full', reason: `set ${s.name} in ${tableKey(t)} changed its type or flags` };
+      else if (p.spec.join('\n') !== s.spec.join('\n'))
+        return { kind: 'full', reason: `set ${s.name} in ${tableKey(t)} changed its type or flags` };
       else {
         const before = new Set(p.elements);
         const after = new Set(s.elements);
@@ -90,7 +100,8 @@ export function planUpdate(old: readonly NftTable[] | undefined, next: readonly 
     const newChains = new Set(t.chains.map((c) => c.name));
     plan.chainsRemoved = o.chains.filter((c) => !newChains.has(c.name));
     for (const c of plan.chainsRemoved) rulesRemoved += c.rules.length;
-    if (plan.setsAdded.length || plan.setsRemoved.length || plan.elements.length || plan.chainsAdded.length || plan.chainsRemoved.length) changed = true;
+    if (plan.setsAdded.length || plan.setsRemoved.length || plan.elements.length || plan.chainsAdded.length || plan.chainsRemoved.length)
+      changed = true;
     tables.push(plan);
   }
   if (!changed && rulesAdded === 0 && rulesRemoved === 0) return { kind: 'unchanged' };

@@ -1,13 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  matchesPacket,
-  parseFlow,
-  parsePacketSpec,
-  type FlowMatch,
-  type FlowTap,
-  type PacketSpec,
-} from '../../flowtap/index.js';
+import { matchesPacket, parseFlow, parsePacketSpec, type FlowMatch, type FlowTap, type PacketSpec } from '../../flowtap/index.js';
 import { randomFlow, randomPacketNear } from '../../flowtap/flow/testing.js';
 import { seededRng } from '../../random/index.js';
 import { OPENFLOW_BYPASS_PRIORITY, renderOpenFlow, type OpenFlowOptions, type OpenFlowRules } from './openflow.js';
@@ -126,7 +119,11 @@ test('a redirect outputs to the monitor only, and re-injected traffic bypasses t
 
 test('ingress taps match the MAC of the tapped port', () => {
   const rules = render([tap('i1', 'db-1', 'ids-a', 'postgres', 'forward', { direction: 'ingress' })]);
-  assert.ok(rules.flows.some((f) => f.text === 'table=1,priority=100,cookie=0xf10a7a9,tcp,dl_dst=02:00:00:00:00:03,tp_dst=5432,actions=output:9,NORMAL'));
+  assert.ok(
+    rules.flows.some(
+      (f) => f.text === 'table=1,priority=100,cookie=0xf10a7a9,tcp,dl_dst=02:00:00:00:00:03,tp_dst=5432,actions=output:9,NORMAL',
+    ),
+  );
 });
 
 test('the flow text of every rendered flow is ovs-ofctl syntax that parses back to its match, with no ranges', () => {
@@ -185,7 +182,16 @@ test('overlapping forwards and a redirect: copies first, then the diversion', ()
   assert.ok(top.length > 0 && top.every((f) => f.actions === 'output:9,output:10,output:11'), 'copies precede the redirect output');
 });
 
-const NESTED = ['', 'ip', 'tcp', 'tcp,tp_dst=80-90', 'tcp,tp_dst=85-100', 'ip,nw_src=10.0.0.0/8', 'tcp,nw_src=10.0.0.0/24', 'udp,tp_dst=0x0030/0xfff0'];
+const NESTED = [
+  '',
+  'ip',
+  'tcp',
+  'tcp,tp_dst=80-90',
+  'tcp,tp_dst=85-100',
+  'ip,nw_src=10.0.0.0/8',
+  'tcp,nw_src=10.0.0.0/24',
+  'udp,tp_dst=0x0030/0xfff0',
+];
 
 test('simulated switch does what the contracts say, on random contracts and packets', () => {
   const r = seededRng(31);
@@ -211,7 +217,10 @@ test('simulated switch does what the contracts say, on random contracts and pack
     const res = renderOpenFlow(contracts, OPTS);
     if (!res.ok) {
       // Only overlapping redirects may be refused here, and then with that code.
-      assert.ok(res.errors.every((e) => e.code === 'E_CONTRACT_OVERLAP'), res.errors.map((e) => e.message).join('\n'));
+      assert.ok(
+        res.errors.every((e) => e.code === 'E_CONTRACT_OVERLAP'),
+        res.errors.map((e) => e.message).join('\n'),
+      );
       continue;
     }
     for (let k = 0; k < 60; k++) {
@@ -252,10 +261,22 @@ test('budgets become meters on the tapped copy; fail-open redirects use a fast-f
 
 test('what OpenFlow cannot express is an E_BACKEND_UNSUPPORTED error naming the option and the backend', () => {
   const cases: Array<[FlowTap, RegExp]> = [
-    [tap('s', 'web-1', 'ids-a', 'tcp', 'forward', { options: { sample: { every: 10, unit: 'packet' } } }), /option sample .* openflow backend/],
-    [tap('d', 'web-1', 'ids-a', 'tcp', 'forward', { direction: 'ingress' }), /direction ingress .* openflow backend without the MAC address of web-1/],
-    [tap('b', 'web-1', 'ids-a', 'tcp', 'forward', { options: { budget: { rate: 500, unit: 'bps' } } }), /option budget of 500 bps .* openflow backend/],
-    [tap('o', 'web-1', 'ids-a', 'tcp', 'redirect', { options: { failMode: 'open', budget: { rate: 10, unit: 'pps' } } }), /budget with failMode=open/],
+    [
+      tap('s', 'web-1', 'ids-a', 'tcp', 'forward', { options: { sample: { every: 10, unit: 'packet' } } }),
+      /option sample .* openflow backend/,
+    ],
+    [
+      tap('d', 'web-1', 'ids-a', 'tcp', 'forward', { direction: 'ingress' }),
+      /direction ingress .* openflow backend without the MAC address of web-1/,
+    ],
+    [
+      tap('b', 'web-1', 'ids-a', 'tcp', 'forward', { options: { budget: { rate: 500, unit: 'bps' } } }),
+      /option budget of 500 bps .* openflow backend/,
+    ],
+    [
+      tap('o', 'web-1', 'ids-a', 'tcp', 'redirect', { options: { failMode: 'open', budget: { rate: 10, unit: 'pps' } } }),
+      /budget with failMode=open/,
+    ],
   ];
   for (const [c, re] of cases) {
     const r = renderOpenFlow([c], { ports: PORTS });
@@ -266,7 +287,9 @@ test('what OpenFlow cannot express is an E_BACKEND_UNSUPPORTED error naming the 
     assert.match(r.errors[0].message, new RegExp(`^contract ${c.id} FlowTap`));
   }
   // Sampling every packet is no sampling at all, and renders.
-  assert.ok(renderOpenFlow([tap('s1', 'web-1', 'ids-a', 'tcp', 'forward', { options: { sample: { every: 1, unit: 'packet' } } })], OPTS).ok);
+  assert.ok(
+    renderOpenFlow([tap('s1', 'web-1', 'ids-a', 'tcp', 'forward', { options: { sample: { every: 1, unit: 'packet' } } })], OPTS).ok,
+  );
 });
 
 test('unknown ports, contracts that never match, overlapping redirects and bad options are errors', () => {
@@ -277,10 +300,15 @@ test('unknown ports, contracts that never match, overlapping redirects and bad o
   assert.deepEqual(codes([tap('x', 'web-9', 'ids-a', 'tcp', 'forward')]), ['E_OPENFLOW_PORT']);
   assert.deepEqual(codes([tap('x', 'web-1', 'ids-z', 'tcp', 'forward')]), ['E_OPENFLOW_PORT']);
   assert.deepEqual(codes([tap('x', 'web-1', 'ids-a', 'in_port=2', 'forward')]), ['E_OPENFLOW_NEVER_MATCHES']);
-  assert.deepEqual(codes([tap('r1', 'web-1', 'ids-a', 'tcp', 'redirect'), tap('r2', 'web-1', 'ids-b', 'http', 'redirect')]), ['E_CONTRACT_OVERLAP']);
+  assert.deepEqual(codes([tap('r1', 'web-1', 'ids-a', 'tcp', 'redirect'), tap('r2', 'web-1', 'ids-b', 'http', 'redirect')]), [
+    'E_CONTRACT_OVERLAP',
+  ]);
   assert.deepEqual(codes([], { ports: { a: 0 } }), ['E_OPENFLOW_OPTIONS']);
   assert.deepEqual(codes([], { ports: {}, bridge: "br0'; rm -rf /" }), ['E_OPENFLOW_OPTIONS']);
-  assert.deepEqual(codes([tap('m', 'web-1', 'ids-a', 'tcp', 'forward', { direction: 'both' })], { ports: PORTS, macs: { 'web-1': 'nope' } }), ['E_OPENFLOW_PORT']);
+  assert.deepEqual(
+    codes([tap('m', 'web-1', 'ids-a', 'tcp', 'forward', { direction: 'both' })], { ports: PORTS, macs: { 'web-1': 'nope' } }),
+    ['E_OPENFLOW_PORT'],
+  );
   const many = Array.from({ length: 12 }, (_, i) => tap(`f${i}`, 'web-1', 'ids-a', `tcp,tp_dst=${i}-${1000 + i}`, 'forward'));
   assert.deepEqual(codes(many, { ...OPTS, maxFlows: 200 }), ['E_BACKEND_LIMIT']);
 });

@@ -40,7 +40,7 @@ import {
 } from '../../flowtap/index.js';
 import { overlapCells } from './cells.js';
 
-export const OPENFLOW_BACKEND = 'openflow';
+const OPENFLOW_BACKEND = 'openflow';
 
 export interface OpenFlowOptions {
   /** Bridge the commands address; default `br-int`. */
@@ -62,7 +62,7 @@ export interface OpenFlowOptions {
   maxFlows?: number;
 }
 
-export interface OpenFlowEntry {
+interface OpenFlowEntry {
   table: number;
   priority: number;
   match: FlowMatch;
@@ -73,14 +73,14 @@ export interface OpenFlowEntry {
   text: string;
 }
 
-export interface OpenFlowMeter {
+interface OpenFlowMeter {
   id: number;
   contract: string;
   /** As `ovs-ofctl add-meter` takes it. */
   text: string;
 }
 
-export interface OpenFlowGroup {
+interface OpenFlowGroup {
   id: number;
   text: string;
 }
@@ -120,11 +120,14 @@ function checkOptions(opts: OpenFlowOptions): Result<Settings> {
   const bridge = opts.bridge ?? 'br-int';
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(bridge)) bad(`bridge name ${JSON.stringify(bridge)} is not a valid interface name`);
   const table = opts.table ?? 0;
-  if (!Number.isInteger(table) || table < 0 || table > 253) bad(`table ${table} must be a whole number from 0 to 253 (two tables are used)`);
+  if (!Number.isInteger(table) || table < 0 || table > 253)
+    bad(`table ${table} must be a whole number from 0 to 253 (two tables are used)`);
   const base = opts.basePriority ?? 100;
-  if (!Number.isInteger(base) || base < 1 || base >= OPENFLOW_BYPASS_PRIORITY) bad(`basePriority ${base} must be a whole number from 1 to ${OPENFLOW_BYPASS_PRIORITY - 1}`);
+  if (!Number.isInteger(base) || base < 1 || base >= OPENFLOW_BYPASS_PRIORITY)
+    bad(`basePriority ${base} must be a whole number from 1 to ${OPENFLOW_BYPASS_PRIORITY - 1}`);
   for (const [name, n] of Object.entries(opts.ports)) {
-    if (!Number.isInteger(n) || n < 1 || n > 0xfeff) bad(`port ${name} has OpenFlow port number ${n}; it must be a whole number from 1 to 65279`);
+    if (!Number.isInteger(n) || n < 1 || n > 0xfeff)
+      bad(`port ${name} has OpenFlow port number ${n}; it must be a whole number from 1 to 65279`);
   }
   const cookie = opts.cookie ?? 0xf10a7a9;
   if (!Number.isSafeInteger(cookie) || cookie < 0) bad(`cookie ${cookie} must be a non-negative whole number`);
@@ -164,7 +167,8 @@ function piecesOf(c: FlowTap, opts: OpenFlowOptions): Piece[] | Diagnostic[] {
   const errs: Diagnostic[] = [];
   const srcPort = Object.hasOwn(opts.ports, c.src) ? opts.ports[c.src] : undefined;
   if (srcPort === undefined) errs.push(diag('E_OPENFLOW_PORT', `${name}: source port ${c.src} has no OpenFlow port number`, where));
-  if (!Object.hasOwn(opts.ports, c.dst)) errs.push(diag('E_OPENFLOW_PORT', `${name}: monitor port ${c.dst} has no OpenFlow port number`, where));
+  if (!Object.hasOwn(opts.ports, c.dst))
+    errs.push(diag('E_OPENFLOW_PORT', `${name}: monitor port ${c.dst} has no OpenFlow port number`, where));
   const sample = c.options?.sample;
   if (sample && sample.every !== 1) {
     errs.push(
@@ -193,8 +197,10 @@ function piecesOf(c: FlowTap, opts: OpenFlowOptions): Piece[] | Diagnostic[] {
           where,
         ),
       );
-    } else if (!dl || !dl.ok) {
-      errs.push(diag('E_OPENFLOW_PORT', `${name}: MAC address ${JSON.stringify(mac)} of port ${c.src} is not of the form xx:xx:xx:xx:xx:xx`, where));
+    } else if (!dl?.ok) {
+      errs.push(
+        diag('E_OPENFLOW_PORT', `${name}: MAC address ${JSON.stringify(mac)} of port ${c.src} is not of the form xx:xx:xx:xx:xx:xx`, where),
+      );
     } else {
       const m = intersect(c.flow, dl.value);
       if (m) pieces.push({ contract: c, side: 'ingress', key: printFlow(dl.value), match: m });
@@ -273,7 +279,10 @@ export function renderOpenFlow(contracts: readonly FlowTap[], opts: OpenFlowOpti
     let g = groups.get(key);
     if (!g) {
       const id = groupId++;
-      g = { id, text: `group_id=${id},type=fast_failover,bucket=watch_port:${monitor},actions=output:${monitor},bucket=actions=${continueWith(side)}` };
+      g = {
+        id,
+        text: `group_id=${id},type=fast_failover,bucket=watch_port:${monitor},actions=output:${monitor},bucket=actions=${continueWith(side)}`,
+      };
       groups.set(key, g);
     }
     return g.id;
@@ -315,19 +324,30 @@ export function renderOpenFlow(contracts: readonly FlowTap[], opts: OpenFlowOpti
       s.maxFlows,
     );
     if (cells === 'limit') {
-      return fail(diag('E_BACKEND_LIMIT', `the overlapping contracts of one port need more than ${s.maxFlows} flows in the ${OPENFLOW_BACKEND} backend`));
+      return fail(
+        diag(
+          'E_BACKEND_LIMIT',
+          `the overlapping contracts of one port need more than ${s.maxFlows} flows in the ${OPENFLOW_BACKEND} backend`,
+        ),
+      );
     }
     const side = list[0].side;
     for (const cell of cells) {
       const members = cell.members.map((i) => list[i].contract);
       const priority = s.base + cell.members.length - 1;
       if (priority >= OPENFLOW_BYPASS_PRIORITY) {
-        return fail(diag('E_BACKEND_LIMIT', `${cell.members.length} contracts overlap on one port; priorities would exceed ${OPENFLOW_BYPASS_PRIORITY - 1}`));
+        return fail(
+          diag(
+            'E_BACKEND_LIMIT',
+            `${cell.members.length} contracts overlap on one port; priorities would exceed ${OPENFLOW_BYPASS_PRIORITY - 1}`,
+          ),
+        );
       }
       const actions = actionsFor(members, side);
       const ids = members.map((c) => c.id);
       for (const m of expandRanges(cell.match)) add(side === 'egress' ? s.t0 : s.t1, priority, m, actions, ids);
-      if (flows.length > s.maxFlows) return fail(diag('E_BACKEND_LIMIT', `the contracts need more than ${s.maxFlows} flows in the ${OPENFLOW_BACKEND} backend`));
+      if (flows.length > s.maxFlows)
+        return fail(diag('E_BACKEND_LIMIT', `the contracts need more than ${s.maxFlows} flows in the ${OPENFLOW_BACKEND} backend`));
     }
   }
 
@@ -339,10 +359,22 @@ export function renderOpenFlow(contracts: readonly FlowTap[], opts: OpenFlowOpti
 
   const meterList = [...meters.values()];
   const groupList = [...groups.values()];
-  return ok({ bridge: s.bridge, flows, meters: meterList, groups: groupList, script: scriptFor(s, contracts, flows, meterList, groupList) });
+  return ok({
+    bridge: s.bridge,
+    flows,
+    meters: meterList,
+    groups: groupList,
+    script: scriptFor(s, contracts, flows, meterList, groupList),
+  });
 }
 
-function scriptFor(s: Settings, contracts: readonly FlowTap[], flows: OpenFlowEntry[], meters: OpenFlowMeter[], groups: OpenFlowGroup[]): string[] {
+function scriptFor(
+  s: Settings,
+  contracts: readonly FlowTap[],
+  flows: OpenFlowEntry[],
+  meters: OpenFlowMeter[],
+  groups: OpenFlowGroup[],
+): string[] {
   const cmd = (verb: string, arg: string) => `ovs-ofctl -O OpenFlow15 ${verb} ${s.bridge} '${arg}'`;
   const out = [`# flowtap: ${contracts.length} FlowTap contract(s) on bridge ${s.bridge}, tables ${s.t0}-${s.t1}, cookie ${s.cookie}`];
   for (const c of contracts) out.push(`# ${c.id} = ${formatContract(c, { details: true })}`);

@@ -11,9 +11,19 @@ backendSuite('simulator', async (f) => simulatorHarness(f));
 
 describe('simulator backend: one configuration per node', () => {
   const d = dvdRental();
-  const contracts = [...dvdContracts(d, 'database', 'forensics', 'public-http'), ...policyContracts(d, [{ file: 'inline.dl', text: SAME_NODE_INLINE_POLICY }])];
+  const contracts = [
+    ...dvdContracts(d, 'database', 'forensics', 'public-http'),
+    ...policyContracts(d, [{ file: 'inline.dl', text: SAME_NODE_INLINE_POLICY }]),
+  ];
   const status = Object.fromEntries(d.app.instances.map((i) => [i.name, 'running' as const]));
-  const desired = (node: string): NodeDesired => ({ node, app: d.app, ruleset: d.ruleset, contracts, mode: 'enforce', context: { addressing: d.addressing, status } });
+  const desired = (node: string): NodeDesired => ({
+    node,
+    app: d.app,
+    ruleset: d.ruleset,
+    contracts,
+    mode: 'enforce',
+    context: { addressing: d.addressing, status },
+  });
   const whole = compileSimulation({ app: d.app, addressing: d.addressing, ruleset: d.ruleset, contracts, status });
   assert.ok(whole.ok);
 
@@ -55,12 +65,22 @@ describe('simulator backend: one configuration per node', () => {
       }
     }
     const all = (await Promise.all(d.app.nodes.map((n) => b.counters(n.name)))).flatMap((r) => (r.ok ? r.value : []));
-    const sum = (table: string, keep: (comment: string) => boolean) => all.filter((c) => c.table === table && keep(c.comment)).reduce((n, c) => n + c.packets, 0);
+    const sum = (table: string, keep: (comment: string) => boolean) =>
+      all.filter((c) => c.table === table && keep(c.comment)).reduce((n, c) => n + c.packets, 0);
     assert.ok(steps > 100 && taps > 10, `${steps} steps, ${taps} tap actions`);
-    assert.equal(sum(FIREWALL_TABLE, () => true), steps);
+    assert.equal(
+      sum(FIREWALL_TABLE, () => true),
+      steps,
+    );
     const contractIds = new Set(contracts.map((c) => c.id));
-    assert.equal(sum(TAPS_TABLE, (c) => contractIds.has(c)), taps);
-    assert.equal(all.filter((c) => c.table === TAPS_TABLE && contractIds.has(c.comment)).reduce((n, c) => n + c.bytes, 0), bytes);
+    assert.equal(
+      sum(TAPS_TABLE, (c) => contractIds.has(c)),
+      taps,
+    );
+    assert.equal(
+      all.filter((c) => c.table === TAPS_TABLE && contractIds.has(c.comment)).reduce((n, c) => n + c.bytes, 0),
+      bytes,
+    );
   });
 
   test('a node with nothing applied takes no packet; nothing applied anywhere is an error', async () => {

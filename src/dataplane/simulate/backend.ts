@@ -18,7 +18,6 @@
 import { diag, fail, ok, type Result } from '../../diagnostics/index.js';
 import { ETH_TYPE_IP, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, type PacketSpec } from '../../flowtap/index.js';
 import type { ApplyReport, DataplaneBackend, NodeDesired, RuleCounter } from '../backend.js';
-import { DataplaneCode } from '../codes.js';
 import {
   configDevices,
   FIREWALL_TABLE,
@@ -95,13 +94,16 @@ export class SimulatorBackend implements DataplaneBackend<SimNodeConfig> {
   }
 
   async check(node: string, config: SimNodeConfig): Promise<Result<void>> {
-    if (config.node !== node) return fail(diag(DataplaneCode.WRONG_NODE, `the configuration was rendered for node ${config.node}, not ${node}`));
+    if (config.node !== node)
+      return fail(diag('E_DATAPLANE_WRONG_NODE', `the configuration was rendered for node ${config.node}, not ${node}`));
     const has = this.opts.devices?.(node);
     if (has === undefined) return ok(undefined);
     const present = new Set(has);
     const missing = config.devices.filter((d) => !present.has(d));
     return missing.length
-      ? fail(missing.map((d) => diag(DataplaneCode.DEVICE, `node ${node} has no device ${JSON.stringify(d)}: the configuration sends to it`)))
+      ? fail(
+          missing.map((d) => diag('E_DATAPLANE_DEVICE', `node ${node} has no device ${JSON.stringify(d)}: the configuration sends to it`)),
+        )
       : ok(undefined);
   }
 
@@ -117,13 +119,21 @@ export class SimulatorBackend implements DataplaneBackend<SimNodeConfig> {
 
   async counters(node: string): Promise<Result<RuleCounter[]>> {
     const a = this.applied.get(node);
-    if (!a) return fail(diag(DataplaneCode.NOT_APPLIED, `nothing is applied on node ${node}`));
+    if (!a) return fail(diag('E_DATAPLANE_NOT_APPLIED', `nothing is applied on node ${node}`));
     const out: RuleCounter[] = [];
     for (const t of a.config.tables)
       for (const c of t.chains) {
         const counts = a.counts.get(chainKey(t.name, c.name))!;
         c.rules.forEach((r, i) => {
-          if (r.counted) out.push({ family: t.family, table: t.name, chain: c.name, comment: r.comment, packets: counts[i].packets, bytes: counts[i].bytes });
+          if (r.counted)
+            out.push({
+              family: t.family,
+              table: t.name,
+              chain: c.name,
+              comment: r.comment,
+              packets: counts[i].packets,
+              bytes: counts[i].bytes,
+            });
         });
       }
     return ok(out);
@@ -172,7 +182,7 @@ export class SimulatorBackend implements DataplaneBackend<SimNodeConfig> {
   private entrySimulation(probe: SimProbe): Result<Simulation> {
     const from = probe.from;
     const any = this.applied.values().next().value;
-    if (!any) return fail(diag(DataplaneCode.NOT_APPLIED, 'nothing is applied on any node'));
+    if (!any) return fail(diag('E_DATAPLANE_NOT_APPLIED', 'nothing is applied on any node'));
     let node: string | undefined;
     if (from.kind === 'instance') {
       for (const a of this.applied.values()) {
@@ -184,7 +194,7 @@ export class SimulatorBackend implements DataplaneBackend<SimNodeConfig> {
     } else node = from.node;
     if (node === undefined) return ok(any.config.simulation);
     const at = this.applied.get(node);
-    if (!at) return fail(diag(DataplaneCode.NOT_APPLIED, `nothing is applied on node ${node}, where the packet enters`));
+    if (!at) return fail(diag('E_DATAPLANE_NOT_APPLIED', `nothing is applied on node ${node}, where the packet enters`));
     return ok(at.config.simulation);
   }
 
@@ -223,7 +233,12 @@ export function simulatorBackend(opts?: SimulatorOptions): SimulatorBackend {
 
 /** Of two rules with one comment (quarantine by input and by output port), the one that matched this packet. */
 function byInterface(fw: SimFirewallTrace): (text: string) => boolean {
-  return (text) => (text.startsWith('iifname') ? text.includes(`"${fw.iif}"`) : text.startsWith('oifname') ? fw.oif !== undefined && text.includes(`"${fw.oif}"`) : false);
+  return (text) =>
+    text.startsWith('iifname')
+      ? text.includes(`"${fw.iif}"`)
+      : text.startsWith('oifname')
+        ? fw.oif !== undefined && text.includes(`"${fw.oif}"`)
+        : false;
 }
 
 function defaultLength(p: PacketSpec): number {
@@ -243,7 +258,10 @@ function indexRules(tables: readonly NftTable[], counts: Map<string, Count[]>): 
       c.rules.forEach((r, i) => {
         if (!r.counted) return;
         let list = byComment.get(r.comment);
-        if (!list) byComment.set(r.comment, (list = []));
+        if (!list) {
+          list = [];
+          byComment.set(r.comment, list);
+        }
         list.push({ text: r.text, count: chainCounts[i] });
       });
     }

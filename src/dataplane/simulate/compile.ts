@@ -9,12 +9,12 @@
  * refuse (a block that does not parse, a bad port range) are E_SIM_RULE.
  */
 import { diag, fail, ok, type Diagnostic, type Result } from '../../diagnostics/index.js';
-import { cidrInterval, cidrSet, quarantine, type Direction, type FirewallRule, type IpInterval } from '../../firewall/index.js';
+import { cidrSet, quarantine, type Direction, type FirewallRule, type IpInterval } from '../../firewall/index.js';
 import { addressProblem, ipv4Range, parseIpv4, parseIpv4Cidr } from '../../net/index.js';
 import { nftIdent } from '../nft/index.js';
 import { renderNftTaps } from '../nft/index.js';
 import { buildChainIndex, PROTO_ANY } from './indexed.js';
-import { type CChain, type CNode, type CPort, type CRule, type LinearRule, type Simulation } from './model.js';
+import type { CChain, CNode, CPort, CRule, LinearRule, Simulation } from './model.js';
 import { peerResolver, pointSet, protoOf, renderedRuleComment } from './peers.js';
 import { compileTapRules } from './tap-rules.js';
 import { DEFAULT_SIM_TOPOLOGY, type SimInput, type SimTopology } from './types.js';
@@ -42,12 +42,18 @@ export function compileSimulation(input: SimInput): Result<Simulation> {
   const errs: Diagnostic[] = [];
   const topo: SimTopology = { ...DEFAULT_SIM_TOPOLOGY, ...input.topology };
   const status = input.status;
-  const isolatedNow = status ? Object.entries(status).filter(([, s]) => s === 'isolated').map(([i]) => i) : [];
+  const isolatedNow = status
+    ? Object.entries(status)
+        .filter(([, s]) => s === 'isolated')
+        .map(([i]) => i)
+    : [];
   const ruleset = quarantine(input.ruleset, isolatedNow);
   const appInstances = new Set(app.instances.map((i) => i.name));
   const live = new Set(
     status
-      ? Object.entries(status).filter(([i, s]) => s !== 'terminated' && appInstances.has(i)).map(([i]) => i)
+      ? Object.entries(status)
+          .filter(([i, s]) => s !== 'terminated' && appInstances.has(i))
+          .map(([i]) => i)
       : [...appInstances],
   );
   const down = new Set(input.downMonitors ?? []);
@@ -67,7 +73,8 @@ export function compileSimulation(input: SimInput): Result<Simulation> {
   };
   const address = (text: string, what: string): number => {
     const ip = parseIpv4(text);
-    if (ip === undefined) errs.push(diag('E_SIM_INPUT', `${what} ${JSON.stringify(text)} is not an IPv4 address: ${addressProblem(text, 4)}`));
+    if (ip === undefined)
+      errs.push(diag('E_SIM_INPUT', `${what} ${JSON.stringify(text)} is not an IPv4 address: ${addressProblem(text, 4)}`));
     return ip ?? 0;
   };
   const network = block(ruleset.network, 'ruleset network') ?? { lo: 0, hi: 0 };
@@ -107,7 +114,12 @@ export function compileSimulation(input: SimInput): Result<Simulation> {
   const checkRule = (r: FirewallRule): boolean => {
     let good = true;
     if (r.peer.kind === 'cidr' && !cidrSet(r.peer.cidr, r.peer.except)) {
-      errs.push(diag('E_SIM_RULE', `rule ${r.id}: block ${r.peer.cidr}${r.peer.except.length ? ` except ${r.peer.except.join(', ')}` : ''} is not one nft accepts (a.b.c.d/n)`));
+      errs.push(
+        diag(
+          'E_SIM_RULE',
+          `rule ${r.id}: block ${r.peer.cidr}${r.peer.except.length ? ` except ${r.peer.except.join(', ')}` : ''} is not one nft accepts (a.b.c.d/n)`,
+        ),
+      );
       good = false;
     }
     for (const p of r.ports ?? []) {
@@ -130,7 +142,13 @@ export function compileSimulation(input: SimInput): Result<Simulation> {
     const rules: CRule[] = [];
     if (direction === 'egress' && ruleset.base.dns) {
       const ip = address(ruleset.base.dns.ip, 'dns address');
-      rules.push({ comment: 'dns', proto: PROTO_ANY, ports: [{ from: ruleset.base.dns.port, to: ruleset.base.dns.port }], ips: pointSet([ip]), accept: true });
+      rules.push({
+        comment: 'dns',
+        proto: PROTO_ANY,
+        ports: [{ from: ruleset.base.dns.port, to: ruleset.base.dns.port }],
+        ips: pointSet([ip]),
+        accept: true,
+      });
     }
     const isolated = direction === 'egress' ? isolatedEg.has(instance) : isolatedIn.has(instance);
     const chain: CChain = { name, instance, direction, rules, isolated, defaultComment: `${name} default`, index: buildChainIndex([]) };
@@ -175,7 +193,14 @@ export function compileSimulation(input: SimInput): Result<Simulation> {
     let slot = -1;
     if (chain) {
       slot = chain.rules.length;
-      chain.rules.push({ id: r.id, comment: renderedRuleComment(r), proto: protoOf(r.protocol), ports: r.ports, ips: peers.addresses(r) ?? [], accept: r.action === 'accept' });
+      chain.rules.push({
+        id: r.id,
+        comment: renderedRuleComment(r),
+        proto: protoOf(r.protocol),
+        ports: r.ports,
+        ips: peers.addresses(r) ?? [],
+        accept: r.action === 'accept',
+      });
     }
     linearRules.push({ rule: r, proto: protoOf(r.protocol), slot, peer: peers.linear(r) });
   }

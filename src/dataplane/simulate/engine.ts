@@ -29,7 +29,7 @@ import { diag, fail, ok, type Result } from '../../diagnostics/index.js';
 import { ETH_TYPE_ARP, ETH_TYPE_IP, ETH_TYPE_IPV6, type PacketSpec } from '../../flowtap/index.js';
 import { UPLINK_IF, VXLAN_IF } from '../node-interfaces.js';
 import { forwardChain, inputChain } from './firewall.js';
-import { type CNode, type CPort, type Simulation } from './model.js';
+import type { CNode, CPort, Simulation } from './model.js';
 import { NO_COPIES, NO_DIVERSIONS, TAP_BACK, TAP_ON, tapHook } from './taps-hook.js';
 import type { SimHop, SimOptions, SimOutcome, SimProbe, SimRoute, SimTrace } from './types.js';
 import type { NodeSimulations, Walk } from './walk.js';
@@ -43,7 +43,10 @@ const overBudgetSets = new WeakMap<readonly string[], ReadonlySet<string>>();
 
 function overSet(list: readonly string[]): ReadonlySet<string> {
   let s = overBudgetSets.get(list);
-  if (!s) overBudgetSets.set(list, (s = new Set(list)));
+  if (!s) {
+    s = new Set(list);
+    overBudgetSets.set(list, s);
+  }
   return s;
 }
 
@@ -56,7 +59,15 @@ export function runProbe(sim: Simulation, probe: SimProbe, opts: SimOptions = {}
   const pkt = probe.packet;
   const ct = opts.ctState ?? 'new';
   const over = opts.overBudget ?? false;
-  const trace: SimTrace = { from: probe.from, packet: pkt, ctState: ct, hops: [], copies: NO_COPIES, diversions: NO_DIVERSIONS, outcome: undefined as unknown as SimOutcome };
+  const trace: SimTrace = {
+    from: probe.from,
+    packet: pkt,
+    ctState: ct,
+    hops: [],
+    copies: NO_COPIES,
+    diversions: NO_DIVERSIONS,
+    outcome: undefined as unknown as SimOutcome,
+  };
   const w: Walk = {
     sim,
     trace,
@@ -73,9 +84,9 @@ export function runProbe(sim: Simulation, probe: SimProbe, opts: SimOptions = {}
   const from = probe.from;
   if (from.kind === 'instance') {
     const port = sim.instances.get(from.instance);
-    if (!port)
-      return fail(diag('E_SIM_ENTRY', `no instance ${JSON.stringify(from.instance)} in ${sim.app.tenant}/${sim.app.name}`));
-    if (!port.live) return fail(diag('E_SIM_ENTRY', `instance ${from.instance} is not live (terminated or not in the status): it has no port`));
+    if (!port) return fail(diag('E_SIM_ENTRY', `no instance ${JSON.stringify(from.instance)} in ${sim.app.tenant}/${sim.app.name}`));
+    if (!port.live)
+      return fail(diag('E_SIM_ENTRY', `instance ${from.instance} is not live (terminated or not in the status): it has no port`));
     if (pkt.dl_type === ETH_TYPE_IP) {
       const dst = pkt.nw_dst >>> 0;
       if (dst === port.ip || dst >>> 24 === 127) {
@@ -96,7 +107,8 @@ export function runProbe(sim: Simulation, probe: SimProbe, opts: SimOptions = {}
       node = sim.nodeByName.get(from.node);
       if (!node) return fail(diag('E_SIM_ENTRY', `no node ${JSON.stringify(from.node)} in ${sim.app.tenant}/${sim.app.name}`));
     } else {
-      if (pkt.dl_type !== ETH_TYPE_IP) return fail(diag('E_SIM_ENTRY', 'a packet from outside that is not IPv4 needs the node whose uplink receives it'));
+      if (pkt.dl_type !== ETH_TYPE_IP)
+        return fail(diag('E_SIM_ENTRY', 'a packet from outside that is not IPv4 needs the node whose uplink receives it'));
       node = outsideRoute(w, pkt.nw_dst >>> 0);
       if (!node) return ok(trace);
     }
@@ -185,7 +197,16 @@ function routedPacket(pkt: PacketSpec, ttl: number, port: CPort): PacketSpec {
  * `iifPort` is the instance that sent it: on its own port, or, `returned`, on the return port
  * of a monitor that passed it back.
  */
-function receive(w: Walk, node: CNode, iifPort: CPort | null, iif: string, pkt: PacketSpec, ttl: number, hop: SimHop, returned: boolean): void {
+function receive(
+  w: Walk,
+  node: CNode,
+  iifPort: CPort | null,
+  iif: string,
+  pkt: PacketSpec,
+  ttl: number,
+  hop: SimHop,
+  returned: boolean,
+): void {
   const { sim } = w;
   if (pkt.vlan_tci & VLAN_PRESENT) return drop(w, node, 'routing', 'a VLAN-tagged frame: the node has no VLAN device, so it is not routed');
   if (pkt.dl_type === ETH_TYPE_ARP) {
@@ -217,16 +238,23 @@ function receive(w: Walk, node: CNode, iifPort: CPort | null, iif: string, pkt: 
   let next: CNode | undefined;
   let oif: string;
   const oifPort = node.routes.get(dst) ?? null;
+  const remote = !oifPort && sim.multiNode ? subnetOf(sim, dst) : undefined;
   if (oifPort) {
     oif = oifPort.port;
     route = { kind: 'instance', oif, instance: oifPort.instance };
-  } else if (sim.multiNode && (next = subnetOf(sim, dst)) && next !== node) {
+  } else if (remote && remote !== node) {
+    next = remote;
     oif = VXLAN_IF;
     route = { kind: 'vxlan', oif, node: next.name };
   } else if (inRange(sim.underlay, dst)) {
     oif = UPLINK_IF;
     next = sim.nodeByUnderlay.get(dst);
-    route = dst === sim.externalIp ? { kind: 'uplink', oif, host: 'external' } : next ? { kind: 'uplink', oif, host: 'node', node: next.name } : { kind: 'uplink', oif, host: 'none' };
+    route =
+      dst === sim.externalIp
+        ? { kind: 'uplink', oif, host: 'external' }
+        : next
+          ? { kind: 'uplink', oif, host: 'node', node: next.name }
+          : { kind: 'uplink', oif, host: 'none' };
   } else if (sim.multiNode && inRange(sim.overlay, dst)) {
     oif = VXLAN_IF;
     next = sim.nodeByOverlay.get(dst);
@@ -248,7 +276,15 @@ function receive(w: Walk, node: CNode, iifPort: CPort | null, iif: string, pkt: 
       // The return chain sends it out of the port it was diverted at, marked: no routing, no firewall, no tap.
       const back = passedBackHop(w, oifPort, left);
       back.route = { kind: 'fwd', oif: oifPort.port, instance: oifPort.instance };
-      back.egressTap = { node: node.name, hook: 'egress', port: oifPort.port, instance: oifPort.instance, chain: oifPort.tapInName, matches: [], passedBack: true };
+      back.egressTap = {
+        node: node.name,
+        hook: 'egress',
+        port: oifPort.port,
+        instance: oifPort.instance,
+        chain: oifPort.tapInName,
+        matches: [],
+        passedBack: true,
+      };
       w.trace.outcome = { kind: 'delivered', instance: oifPort.instance, node: node.name };
     }
     return;
@@ -257,7 +293,13 @@ function receive(w: Walk, node: CNode, iifPort: CPort | null, iif: string, pkt: 
     w.trace.outcome = { kind: 'outside', node: node.name };
     return;
   }
-  if (!next) return drop(w, node, 'underlay', oif === VXLAN_IF ? 'no node answers for the destination on the overlay' : 'no host answers for the destination on the underlay');
+  if (!next)
+    return drop(
+      w,
+      node,
+      'underlay',
+      oif === VXLAN_IF ? 'no node answers for the destination on the overlay' : 'no host answers for the destination on the underlay',
+    );
   if (w.trace.hops.length >= MAX_HOPS) return drop(w, node, 'routing', 'too many hops');
   const there = enter(w, next);
   if (there) receive(w, there, null, oif, pkt, left, newHop(w, there, oif, left), false);

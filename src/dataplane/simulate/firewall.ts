@@ -41,7 +41,9 @@ function evalChain(w: Walk, fw: SimFirewallTrace, chain: CChain, proto: number, 
   const rule = slot >= 0 ? chain.rules[slot] : undefined;
   const allowed = rule ? rule.accept : !chain.isolated;
   const allow = chain.direction === 'egress' ? 'return' : 'accept';
-  const s = rule ? step(chain.name, rule.comment, allowed ? allow : 'drop', false, rule.id) : step(chain.name, chain.defaultComment, allowed ? allow : 'drop', true);
+  const s = rule
+    ? step(chain.name, rule.comment, allowed ? allow : 'drop', false, rule.id)
+    : step(chain.name, chain.defaultComment, allowed ? allow : 'drop', true);
   if (!allowed && w.sim.audit) {
     s.verdict = allow;
     audit(fw, s);
@@ -88,7 +90,14 @@ export function forwardChain(
     return true;
   }
   if (iifPort && (oif === VXLAN_IF || oif === UPLINK_IF)) {
-    fw.steps.push(step('forward', returned ? 'egress checked (passed back by a monitor); remote node checks ingress' : 'egress checked; remote node checks ingress', 'accept', false));
+    fw.steps.push(
+      step(
+        'forward',
+        returned ? 'egress checked (passed back by a monitor); remote node checks ingress' : 'egress checked; remote node checks ingress',
+        'accept',
+        false,
+      ),
+    );
     return true;
   }
   const policy = step('forward', 'default deny', sim.audit ? 'accept' : 'drop', true);
@@ -105,7 +114,8 @@ export function inputChain(w: Walk, node: CNode, iifPort: CPort | null, iif: str
   if (iifPort) {
     const dns = sim.dns;
     const l4 = pkt.nw_proto === PROTO_TCP || pkt.nw_proto === PROTO_UDP;
-    if (dns && l4 && pkt.nw_dst >>> 0 === dns.ip && pkt.tp_dst === dns.port) fw.steps.push(step('input', 'cluster resolver', 'accept', false));
+    if (dns && l4 && pkt.nw_dst >>> 0 === dns.ip && pkt.tp_dst === dns.port)
+      fw.steps.push(step('input', 'cluster resolver', 'accept', false));
     // Not an audit rule: the node itself is out of reach in every mode.
     else return void firewallDrop(w, fw, step('input', 'instances cannot reach the node', 'drop', false));
   } else fw.steps.push(step('input', 'policy accept', 'accept', true));

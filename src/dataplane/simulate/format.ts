@@ -1,15 +1,31 @@
 /** A simulated packet's trace as text a person can follow, hook by hook. */
 import { printPacket } from '../../flowtap/index.js';
-import type { SimChainStep, SimDiversion, SimFirewallTrace, SimHop, SimEntry, SimOutcome, SimRoute, SimTrace, SimTapHook } from './types.js';
+import type {
+  SimChainStep,
+  SimDiversion,
+  SimFirewallTrace,
+  SimHop,
+  SimEntry,
+  SimOutcome,
+  SimRoute,
+  SimTrace,
+  SimTapHook,
+} from './types.js';
 
 function entryText(e: SimEntry): string {
   return e.kind === 'instance' ? `instance ${e.instance}` : `outside${e.node ? ` (via ${e.node})` : ''}`;
 }
 
 function tapText(t: SimTapHook): string {
-  if (t.passedBack) return `  tap ${t.hook} ${t.port} [${t.chain}]: passed back by a monitor (marked): the chain already ran, no rule applies`;
+  if (t.passedBack)
+    return `  tap ${t.hook} ${t.port} [${t.chain}]: passed back by a monitor (marked): the chain already ran, no rule applies`;
   const hits = t.matches.map((m) => {
-    const what = m.effect === 'skip' ? `not applied (${m.why})` : m.effect === 'drop' ? 'drop (monitor down, fail closed)' : `${m.effect} -> ${m.monitor} via ${m.device}`;
+    const what =
+      m.effect === 'skip'
+        ? `not applied (${m.why})`
+        : m.effect === 'drop'
+          ? 'drop (monitor down, fail closed)'
+          : `${m.effect} -> ${m.monitor} via ${m.device}`;
     return `${m.contract} ${m.action}: ${what}`;
   });
   return `  tap ${t.hook} ${t.port} [${t.chain}]: ${hits.length ? hits.join('; ') : 'no rule matches'}`;
@@ -41,7 +57,7 @@ function firewallText(f: SimFirewallTrace): string {
   return `  ${f.hook} ${f.iif}${f.oif ? ` -> ${f.oif}` : ''}: ${f.steps.map(stepText).join('; ')}${audited}`;
 }
 
-export function formatOutcome(o: SimOutcome): string {
+function formatOutcome(o: SimOutcome): string {
   switch (o.kind) {
     case 'delivered':
       return `delivered to ${o.instance} on ${o.node}`;
@@ -84,6 +100,7 @@ export function formatTrace(t: SimTrace): string {
   const next = { i: 0 };
   for (const h of t.hops) lines.push(...hopText(h, t.diversions, next));
   lines.push(`=> ${formatOutcome(t.outcome)}`);
-  if (t.copies.length) lines.push(`   copies: ${t.copies.map((c) => `${c.monitor} (${c.contract} at ${c.node} ${c.port} ${c.hook})`).join(', ')}`);
+  if (t.copies.length)
+    lines.push(`   copies: ${t.copies.map((c) => `${c.monitor} (${c.contract} at ${c.node} ${c.port} ${c.hook})`).join(', ')}`);
   return lines.join('\n');
 }

@@ -33,8 +33,23 @@ describe('chain index', () => {
     assert.equal(lookupChain(buildChainIndex(rules.slice(0, 3)), 1, 0, true, ip('10.0.0.5')), -1);
     assert.equal(lookupChain(buildChainIndex([]), PROTO_TCP, 80, true, 0), -1);
     // The edges of the address space and of the port space.
-    const edge = buildChainIndex([{ proto: PROTO_UDP, ports: [{ from: 0, to: 0 }, { from: 65535, to: 65535 }], ips: [block('255.255.255.255', '255.255.255.255'), block('0.0.0.0', '0.0.0.0')] }]);
-    for (const [port, addr, want] of [[0, '0.0.0.0', 0], [65535, '255.255.255.255', 0], [1, '0.0.0.0', -1], [0, '0.0.0.1', -1], [65534, '255.255.255.255', -1]] as const)
+    const edge = buildChainIndex([
+      {
+        proto: PROTO_UDP,
+        ports: [
+          { from: 0, to: 0 },
+          { from: 65535, to: 65535 },
+        ],
+        ips: [block('255.255.255.255', '255.255.255.255'), block('0.0.0.0', '0.0.0.0')],
+      },
+    ]);
+    for (const [port, addr, want] of [
+      [0, '0.0.0.0', 0],
+      [65535, '255.255.255.255', 0],
+      [1, '0.0.0.0', -1],
+      [0, '0.0.0.1', -1],
+      [65534, '255.255.255.255', -1],
+    ] as const)
       assert.equal(lookupChain(edge, PROTO_UDP, port, true, ip(addr)), want, `${port} ${addr}`);
   });
 
@@ -53,10 +68,13 @@ describe('chain index', () => {
           ips.push({ lo, hi });
           lo = hi + 2 + int(100);
         }
-        const ports = r() < 0.3 ? null : Array.from({ length: 1 + int(3) }, () => {
-          const from = Math.min(65535, portOf());
-          return { from, to: Math.min(65535, from + int(3) * int(100)) };
-        });
+        const ports =
+          r() < 0.3
+            ? null
+            : Array.from({ length: 1 + int(3) }, () => {
+                const from = Math.min(65535, portOf());
+                return { from, to: Math.min(65535, from + int(3) * int(100)) };
+              });
         return { proto: [PROTO_ANY, PROTO_TCP, PROTO_UDP][int(3)], ports, ips };
       });
       const ix = buildChainIndex(rules);
@@ -68,10 +86,15 @@ describe('chain index', () => {
         const want = rules.findIndex(
           (x) =>
             (x.proto === PROTO_ANY || x.proto === proto) &&
-            (x.ports === null || ((proto === PROTO_TCP || proto === PROTO_UDP) && readable && x.ports.some((p) => p.from <= port && port <= p.to))) &&
+            (x.ports === null ||
+              ((proto === PROTO_TCP || proto === PROTO_UDP) && readable && x.ports.some((p) => p.from <= port && port <= p.to))) &&
             x.ips.some((iv) => iv.lo <= a && a <= iv.hi),
         );
-        assert.equal(lookupChain(ix, proto, port, readable, a), want, `chain ${chain}: proto ${proto} port ${port} readable ${readable} ip ${a}`);
+        assert.equal(
+          lookupChain(ix, proto, port, readable, a),
+          want,
+          `chain ${chain}: proto ${proto} port ${port} readable ${readable} ip ${a}`,
+        );
       }
     }
   });
@@ -87,7 +110,11 @@ function randomRules(r: Rng, base: Ruleset, instances: string[], services: strin
       case 'instances':
         return { kind: 'instances', instances: r() < 0.1 ? [] : [pick(instances), pick(instances)] };
       case 'cidr':
-        return { kind: 'cidr', cidr: pick(['10.77.0.0/24', '10.77.0.0/16', '10.250.0.0/24', '0.0.0.0/0']), except: r() < 0.5 ? [pick(['10.77.0.2/32', '10.77.1.0/25'])] : [] };
+        return {
+          kind: 'cidr',
+          cidr: pick(['10.77.0.0/24', '10.77.0.0/16', '10.250.0.0/24', '0.0.0.0/0']),
+          except: r() < 0.5 ? [pick(['10.77.0.2/32', '10.77.1.0/25'])] : [],
+        };
       case 'external':
         return { kind: 'external' };
       case 'any':
@@ -139,13 +166,24 @@ describe('indexed classifier equals the linear scan', () => {
     const contracts = dvdContracts(d, 'database', 'forensics', 'public-http', 'message-queue', 'honeypot');
     assert.ok(agree({ app: d.app, addressing: d.addressing, ruleset: d.ruleset, contracts }, 1, 3000) > 0);
     const status = Object.fromEntries(instances.map((i) => [i, i === 'db-0' ? ('isolated' as const) : ('running' as const)]));
-    agree({ app: d.app, addressing: d.addressing, ruleset: d.ruleset, contracts, status, mode: 'audit', downMonitors: ['mon-sql'] }, 2, 1500);
+    agree(
+      { app: d.app, addressing: d.addressing, ruleset: d.ruleset, contracts, status, mode: 'audit', downMonitors: ['mon-sql'] },
+      2,
+      1500,
+    );
   });
 
   test('with inline redirects passed back, blocked, failing open and closed, and kept across nodes', () => {
     const inline = policyContracts(d, [{ file: 'inline.dl', text: SAME_NODE_INLINE_POLICY }]);
     // Redirects of whatever user-create and contract-update send, so random packets hit them often.
-    const wide = ['user-create-0', 'contract-update-0'].map((src, i) => ({ ...inline[0], id: `wide:${i}`, src, flow: { dl_type: { value: 0x800, mask: 0xffff } }, direction: 'egress' as const, options: { failMode: i ? ('open' as const) : ('closed' as const) } }));
+    const wide = ['user-create-0', 'contract-update-0'].map((src, i) => ({
+      ...inline[0],
+      id: `wide:${i}`,
+      src,
+      flow: { dl_type: { value: 0x800, mask: 0xffff } },
+      direction: 'egress' as const,
+      options: { failMode: i ? ('open' as const) : ('closed' as const) },
+    }));
     const contracts = [...inline.filter((c) => c.id.startsWith('inline:1')), ...wide, ...dvdContracts(d, 'forensics', 'honeypot')];
     const results = new Map<string, number>();
     assert.ok(agree({ app: d.app, addressing: d.addressing, ruleset: d.ruleset, contracts }, 3, 3000, results) > 0);
@@ -165,7 +203,11 @@ describe('indexed classifier equals the linear scan', () => {
         ...d.ruleset,
         rules: randomRules(r, d.ruleset, instances, services),
         isolated: { ingress: isolated, egress: instances.filter(() => r() < 0.7) },
-        base: { ...d.ruleset.base, established: seed % 3 !== 0, ...(seed % 2 ? { dns: { ip: d.addressing.nodes.node1.gateway, port: 53 } } : {}) },
+        base: {
+          ...d.ruleset.base,
+          established: seed % 3 !== 0,
+          ...(seed % 2 ? { dns: { ip: d.addressing.nodes.node1.gateway, port: 53 } } : {}),
+        },
       };
       delivered += agree({ app: d.app, addressing: d.addressing, ruleset, contracts, mode: seed === 4 ? 'audit' : 'enforce' }, seed, 1000);
     }

@@ -32,13 +32,13 @@ export interface IndexableRule {
  * Plain arrays, not typed ones: small tables then sit next to their object in the heap, which
  * matters more for a lookup than the element type.
  */
-export interface IpTable {
+interface IpTable {
   starts: number[];
   slots: number[];
 }
 
 /** Port interval starts (ascending, the first is 0) and the address table of each. */
-export interface PortTable {
+interface PortTable {
   starts: number[];
   tables: IpTable[];
 }
@@ -67,7 +67,7 @@ function floorIndex(starts: readonly number[], x: number): number {
   return lo;
 }
 
-export function lookupIp(t: IpTable, ip: number): number {
+function lookupIp(t: IpTable, ip: number): number {
   return t.slots.length === 1 ? t.slots[0] : t.slots[floorIndex(t.starts, ip)];
 }
 
@@ -197,7 +197,10 @@ function buildPortTable(rules: readonly IndexableRule[], proto: number, memo: Ma
 function memoTable(rules: readonly IndexableRule[], candidates: number[], memo: Map<string, IpTable>): IpTable {
   const key = candidates.join(',');
   let t = memo.get(key);
-  if (!t) memo.set(key, (t = buildIpTable(rules, candidates)));
+  if (!t) {
+    t = buildIpTable(rules, candidates);
+    memo.set(key, t);
+  }
   return t;
 }
 

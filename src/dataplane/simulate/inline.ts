@@ -12,7 +12,17 @@ import type { Walk } from './walk.js';
 
 /** The monitor's verdict on `pkt`, diverted by `t` at `port`'s `hook`. */
 export function monitorVerdict(w: Walk, t: CTap, port: CPort, hook: 'ingress' | 'egress', pkt: PacketSpec): SimDiversion {
-  const d: SimDiversion = { contract: t.id, monitor: t.monitor, device: t.device, node: port.node.name, instance: port.instance, port: port.port, hook, result: 'kept', why: '' };
+  const d: SimDiversion = {
+    contract: t.id,
+    monitor: t.monitor,
+    device: t.device,
+    node: port.node.name,
+    instance: port.instance,
+    port: port.port,
+    hook,
+    result: 'kept',
+    why: '',
+  };
   if (!w.sim.inline) {
     d.why = 'redirects are not inline: the monitor keeps what it is sent';
     return d;
@@ -37,7 +47,8 @@ export function monitorVerdict(w: Walk, t: CTap, port: CPort, hook: 'ingress' | 
       d.why = 'the monitor blocked the connection: it answers with a TCP reset';
       return d;
     }
-    d.why = pkt.dl_type === ETH_TYPE_IP ? 'not TCP: no request to judge, the monitor passes it' : 'not IPv4: the monitor passes it unjudged';
+    d.why =
+      pkt.dl_type === ETH_TYPE_IP ? 'not TCP: no request to judge, the monitor passes it' : 'not IPv4: the monitor passes it unjudged';
   } else d.why = 'the monitor approved it';
   d.result = 'passed';
   d.returnPort = t.returnPort;

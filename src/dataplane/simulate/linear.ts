@@ -50,7 +50,14 @@ export function linearChainSlot(sim: Simulation, chain: CChain, proto: number, p
  * every contract in input order, forwards in a first pass and redirects in a second. Fills
  * `out` from 0 and returns how many matched.
  */
-export function linearTapMatches(sim: Simulation, instance: string, sent: boolean, pkt: PacketSpec, laterFragment: boolean, out: CTap[]): number {
+export function linearTapMatches(
+  sim: Simulation,
+  instance: string,
+  sent: boolean,
+  pkt: PacketSpec,
+  laterFragment: boolean,
+  out: CTap[],
+): number {
   let n = 0;
   for (const forwards of [true, false]) {
     for (const lt of sim.linearTaps) {

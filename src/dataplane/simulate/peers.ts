@@ -48,7 +48,10 @@ export function peerResolver(app: App, addressing: Addressing, network: IpInterv
     const ip = ipOf(inst.name);
     if (ip === undefined) continue;
     let list = svcIps.get(inst.service);
-    if (!list) svcIps.set(inst.service, (list = []));
+    if (!list) {
+      list = [];
+      svcIps.set(inst.service, list);
+    }
     list.push(ip);
   }
   const outside = subtractIps(ALL_IPV4, [network]);
@@ -79,7 +82,13 @@ export function peerResolver(app: App, addressing: Addressing, network: IpInterv
         case 'external':
           return { kind: 'outside', lo: network.lo, hi: network.hi };
         case 'service':
-          return { kind: 'list', ips: app.instances.filter((i) => i.service === p.service).map((i) => ipOf(i.name)).filter(known) };
+          return {
+            kind: 'list',
+            ips: app.instances
+              .filter((i) => i.service === p.service)
+              .map((i) => ipOf(i.name))
+              .filter(known),
+          };
         case 'instances': {
           const ips = p.instances.map(ipOf).filter(known);
           return { kind: 'list', ips: ips.length ? ips : [0] };

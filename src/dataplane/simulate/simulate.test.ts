@@ -128,16 +128,32 @@ describe('simulated datapath: dvd-rental firewall', () => {
     const gone = d.ruleset.rules.find((r) => r.target === 'shipping-0' && r.direction === 'ingress')!;
     const cut: Ruleset = { ...d.ruleset, rules: d.ruleset.rules.filter((r) => r !== gone) };
     const t = run(sim(input([], { ruleset: cut })), fromInstance('dvd-update-0'), between(d, 'dvd-update-0', 'shipping-0', 8080));
-    assert.deepEqual(t.outcome, { kind: 'dropped', stage: 'firewall', node: 'node2', chain: 'in_shipping_0', default: true, reason: 'in_shipping_0 default' });
+    assert.deepEqual(t.outcome, {
+      kind: 'dropped',
+      stage: 'firewall',
+      node: 'node2',
+      chain: 'in_shipping_0',
+      default: true,
+      reason: 'in_shipping_0 default',
+    });
     // Same node: the destination's chain follows the sender's on one forward hook.
-    const cross: Ruleset = { ...d.ruleset, rules: d.ruleset.rules.filter((r) => r.target !== 'user-update-0' || r.direction !== 'ingress') };
-    const t2 = run(sim(input([], { ruleset: cross })), fromInstance('contract-update-0'), between(d, 'contract-update-0', 'user-update-0', 8080));
+    const cross: Ruleset = {
+      ...d.ruleset,
+      rules: d.ruleset.rules.filter((r) => r.target !== 'user-update-0' || r.direction !== 'ingress'),
+    };
+    const t2 = run(
+      sim(input([], { ruleset: cross })),
+      fromInstance('contract-update-0'),
+      between(d, 'contract-update-0', 'user-update-0', 8080),
+    );
     assert.equal(t2.outcome.kind === 'dropped' && t2.outcome.chain, 'in_user_update_0');
     assert.equal(t2.hops.length, 1);
   });
 
   test('rule comments and chain names are those of the rendered nft script', () => {
-    const text = ['node1', 'node2'].map((n) => unwrap(renderNftFirewall(d.ruleset, d.app, d.addressing, n, { mode: 'enforce', uplinks: NODE_UPLINKS }))).join('\n');
+    const text = ['node1', 'node2']
+      .map((n) => unwrap(renderNftFirewall(d.ruleset, d.app, d.addressing, n, { mode: 'enforce', uplinks: NODE_UPLINKS })))
+      .join('\n');
     const t = run(s, fromInstance('user-create-0'), between(d, 'user-create-0', 'db-0', 5432));
     for (const st of steps(t)) {
       assert.ok(text.includes(`comment "${st.comment}"`), st.comment);
@@ -162,7 +178,14 @@ describe('simulated datapath: dvd-rental firewall', () => {
     const gw = d.addressing.nodes.node1.gateway;
     const t = run(s, fromInstance('contract-update-0'), packet(`tcp,nw_src=${ip('contract-update-0')},nw_dst=${gw},tp_dst=22`));
     assert.equal(t.hops[0].route?.kind, 'node');
-    assert.deepEqual(t.outcome, { kind: 'dropped', stage: 'firewall', node: 'node1', chain: 'input', default: false, reason: 'instances cannot reach the node' });
+    assert.deepEqual(t.outcome, {
+      kind: 'dropped',
+      stage: 'firewall',
+      node: 'node1',
+      chain: 'input',
+      default: false,
+      reason: 'instances cannot reach the node',
+    });
     const ext = run(s, fromOutside(), packet(`tcp,nw_src=${EXTERNAL_IP},nw_dst=${d.addressing.nodes.node2.ip},tp_dst=22`));
     assert.equal(ext.outcome.kind, 'node');
     assert.equal(ext.outcome.kind === 'node' && ext.outcome.node, 'node2');
@@ -183,7 +206,10 @@ describe('simulated datapath: dvd-rental firewall', () => {
     const a = sim(input([], { mode: 'audit' }));
     const t = run(a, fromInstance('shipping-0'), between(d, 'shipping-0', 'db-0', 5432));
     assert.deepEqual(t.outcome, { kind: 'delivered', instance: 'db-0', node: 'node2' });
-    assert.deepEqual(t.hops[0].firewall!.audited.map((x) => x.chain), ['eg_shipping_0', 'in_db_0']);
+    assert.deepEqual(
+      t.hops[0].firewall!.audited.map((x) => x.chain),
+      ['eg_shipping_0', 'in_db_0'],
+    );
     const q = sim(input([], { mode: 'audit', status: { ...running(), 'db-0': 'isolated' } }));
     assert.equal(run(q, fromInstance('shipping-0'), between(d, 'shipping-0', 'db-0', 5432)).outcome.kind, 'dropped');
   });
@@ -193,11 +219,18 @@ describe('simulated datapath: dvd-rental firewall', () => {
     assert.ok(!r.ok && r.errors[0].code === 'E_SIM_ENTRY' && /nope-0/.test(r.errors[0].message));
     const n = simulatePacket(s, { from: fromOutside('node9'), packet: packet('tcp') });
     assert.ok(!n.ok && /node9/.test(n.errors[0].message));
-    const bad = compileSimulation(input([], { ruleset: { ...d.ruleset, rules: [...d.ruleset.rules, { ...d.ruleset.rules[0], id: 'rX', peer: { kind: 'cidr', cidr: '10.0.0.300/8', except: [] } }] } }));
+    const bad = compileSimulation(
+      input([], {
+        ruleset: {
+          ...d.ruleset,
+          rules: [...d.ruleset.rules, { ...d.ruleset.rules[0], id: 'rX', peer: { kind: 'cidr', cidr: '10.0.0.300/8', except: [] } }],
+        },
+      }),
+    );
     assert.ok(!bad.ok && bad.errors.some((e) => e.code === 'E_SIM_RULE' && e.message.includes('rX')));
   });
 
-  test('the topology defaults are the orchestrator\'s', () => {
+  test("the topology defaults are the orchestrator's", () => {
     assert.equal(DEFAULT_SIM_TOPOLOGY.external, EXTERNAL_IP);
     assert.equal(DEFAULT_SIM_TOPOLOGY.underlay, UNDERLAY_NETWORK);
     assert.equal(DEFAULT_SIM_TOPOLOGY.overlay.replace(/\.0\/24$/, '.1'), overlayIp(0));
@@ -218,17 +251,22 @@ describe('simulated datapath: dvd-rental taps', () => {
   test('copies go to the monitors the contracts name, at both ends, through tunnels across nodes', () => {
     const t = run(s, fromInstance('user-create-0'), between(d, 'user-create-0', 'db-0', 5432));
     assert.deepEqual(t.outcome, { kind: 'delivered', instance: 'db-0', node: 'node2' });
-    assert.deepEqual(copies(t), [
-      `mon-forensics<-forensics:2@${port('user-create-0')}/ingress`,
-      `mon-forensics<-forensics:7@${port('db-0')}/egress`,
-      `mon-sql<-database:1@${port('db-0')}/egress`,
-    ].sort());
+    assert.deepEqual(
+      copies(t),
+      [
+        `mon-forensics<-forensics:2@${port('user-create-0')}/ingress`,
+        `mon-forensics<-forensics:7@${port('db-0')}/egress`,
+        `mon-sql<-database:1@${port('db-0')}/egress`,
+      ].sort(),
+    );
     const byContract = Object.fromEntries(t.copies.map((c) => [c.contract, c.device]));
     assert.equal(byContract['database:1'], local('mon-sql', 'node2'));
     assert.equal(byContract['forensics:7'], local('mon-forensics', 'node2'));
     assert.ok(byContract['forensics:7'].startsWith('tt-'), 'mon-forensics is on node1: copies from node2 take the tap tunnel');
     // The reply direction is tapped by the mirrored contract on db's sending side.
-    const reply = run(s, fromInstance('db-0'), packet(`tcp,nw_src=${ip('db-0')},nw_dst=${ip('user-create-0')},tp_src=5432,tp_dst=40000`), { ctState: 'established' });
+    const reply = run(s, fromInstance('db-0'), packet(`tcp,nw_src=${ip('db-0')},nw_dst=${ip('user-create-0')},tp_src=5432,tp_dst=40000`), {
+      ctState: 'established',
+    });
     assert.ok(copies(reply).includes(`mon-sql<-database:1r@${port('db-0')}/ingress`));
   });
 
@@ -250,7 +288,11 @@ describe('simulated datapath: dvd-rental taps', () => {
     assert.equal(c.src, 'contract-update-0');
     assert.equal(http.monitor, c.dst);
     const text = renderNftTaps(contracts, d.app, d.addressing, 'node1');
-    assert.ok(text.ok && text.value.includes(`chain ${t.hops[0].egressTap!.chain} {`) && text.value.includes(`dup to "${http.device}" comment "${http.contract}"`));
+    assert.ok(
+      text.ok &&
+        text.value.includes(`chain ${t.hops[0].egressTap!.chain} {`) &&
+        text.value.includes(`dup to "${http.device}" comment "${http.contract}"`),
+    );
   });
 
   test('budgets and sampling: over budget or not sampled, no copy and no effect on delivery', () => {
@@ -259,10 +301,18 @@ describe('simulated datapath: dvd-rental taps', () => {
     assert.ok(t.hops[0].ingressTap!.matches.every((m) => m.effect === 'skip' && m.why === 'over budget'));
     const one = run(s, fromInstance('user-create-0'), between(d, 'user-create-0', 'db-0', 5432), { overBudget: ['forensics:7'] });
     assert.equal(one.copies.filter((c) => c.monitor === 'mon-forensics').length, 1);
-    const sampled = contracts.map((c) => (c.id === 'database:1' ? { ...c, options: { ...c.options, sample: { every: 10, unit: 'flow' as const } } } : c));
+    const sampled = contracts.map((c) =>
+      c.id === 'database:1' ? { ...c, options: { ...c.options, sample: { every: 10, unit: 'flow' as const } } } : c,
+    );
     const ss = sim(input(sampled));
-    assert.ok(!copies(run(ss, fromInstance('user-create-0'), between(d, 'user-create-0', 'db-0', 5432), { sampleHit: false })).some((c) => c.startsWith('mon-sql')));
-    assert.ok(copies(run(ss, fromInstance('user-create-0'), between(d, 'user-create-0', 'db-0', 5432))).some((c) => c.startsWith('mon-sql')));
+    assert.ok(
+      !copies(run(ss, fromInstance('user-create-0'), between(d, 'user-create-0', 'db-0', 5432), { sampleHit: false })).some((c) =>
+        c.startsWith('mon-sql'),
+      ),
+    );
+    assert.ok(
+      copies(run(ss, fromInstance('user-create-0'), between(d, 'user-create-0', 'db-0', 5432))).some((c) => c.startsWith('mon-sql')),
+    );
   });
 
   test('a later fragment has no readable ports: port-based taps miss it, the rest match; conntrack holds it', () => {
@@ -283,10 +333,16 @@ describe('simulated datapath: dvd-rental taps', () => {
 describe('simulated datapath: redirect and quarantine', () => {
   const contracts = dvdContracts(d, 'honeypot', 'forensics');
 
-  test('honeypot: the suspect\'s packets go to the honeypot only, copies are made first', () => {
+  test("honeypot: the suspect's packets go to the honeypot only, copies are made first", () => {
     const s = sim(input(contracts));
     const t = run(s, fromInstance('dvd-return-0'), between(d, 'dvd-return-0', 'dvd-update-0', 8080));
-    assert.deepEqual(t.outcome, { kind: 'monitor', monitor: 'mon-honeypot', contract: 'honeypot:1', device: `tt-${mon('mon-honeypot').port}`, node: 'node1' });
+    assert.deepEqual(t.outcome, {
+      kind: 'monitor',
+      monitor: 'mon-honeypot',
+      contract: 'honeypot:1',
+      device: `tt-${mon('mon-honeypot').port}`,
+      node: 'node1',
+    });
     assert.equal(t.hops[0].firewall, undefined, 'diverted before routing and the firewall');
     assert.deepEqual(copies(t), [`mon-forensics<-forensics:3@${port('dvd-return-0')}/ingress`]);
     // What is sent to the suspect passes the firewall, then is diverted at its port.
@@ -294,7 +350,10 @@ describe('simulated datapath: redirect and quarantine', () => {
     assert.equal(inbound.hops[0].firewall?.verdict, 'accept');
     assert.equal(inbound.outcome.kind === 'monitor' && inbound.outcome.monitor, 'mon-honeypot');
     // Others are untouched by the redirect.
-    assert.equal(run(s, fromInstance('contract-update-0'), between(d, 'contract-update-0', 'user-update-0', 8080)).outcome.kind, 'delivered');
+    assert.equal(
+      run(s, fromInstance('contract-update-0'), between(d, 'contract-update-0', 'user-update-0', 8080)).outcome.kind,
+      'delivered',
+    );
   });
 
   test('honeypot down: fail closed drops exactly what would have been diverted', () => {
@@ -309,14 +368,26 @@ describe('simulated datapath: redirect and quarantine', () => {
       default: false,
       reason: 'fail-closed redirect to a monitor that is down',
     });
-    const open = sim(input(contracts.map((c) => (c.id === 'honeypot:1' ? { ...c, options: { ...c.options, failMode: 'open' as const } } : c)), { downMonitors: ['mon-honeypot'] }));
+    const open = sim(
+      input(
+        contracts.map((c) => (c.id === 'honeypot:1' ? { ...c, options: { ...c.options, failMode: 'open' as const } } : c)),
+        { downMonitors: ['mon-honeypot'] },
+      ),
+    );
     assert.equal(run(open, fromInstance('dvd-return-0'), between(d, 'dvd-return-0', 'dvd-update-0', 8080)).outcome.kind, 'delivered');
   });
 
   test('quarantine cuts the instance off, established traffic included, and its taps still see it', () => {
     const s = sim(input(contracts, { status: { ...running(), 'user-update-0': 'isolated' } }));
     const out = run(s, fromInstance('user-update-0'), between(d, 'user-update-0', 'db-0', 5432), { ctState: 'established' });
-    assert.deepEqual(out.outcome, { kind: 'dropped', stage: 'firewall', node: 'node1', chain: 'forward', default: false, reason: 'quarantine' });
+    assert.deepEqual(out.outcome, {
+      kind: 'dropped',
+      stage: 'firewall',
+      node: 'node1',
+      chain: 'forward',
+      default: false,
+      reason: 'quarantine',
+    });
     assert.deepEqual(copies(out), [`mon-forensics<-forensics:4@${port('user-update-0')}/ingress`]);
     const into = run(s, fromInstance('contract-update-0'), between(d, 'contract-update-0', 'user-update-0', 8080));
     assert.equal(into.outcome.kind === 'dropped' && into.outcome.reason, 'quarantine');
@@ -334,7 +405,7 @@ describe('simulated datapath: redirect and quarantine', () => {
     assert.equal(t.outcome.kind === 'dropped' && t.outcome.reason, 'no route to the destination');
   });
 
-  test('the renderer\'s refusals are the simulator\'s: overlapping redirects', () => {
+  test("the renderer's refusals are the simulator's: overlapping redirects", () => {
     const twin = { ...contracts.find((c) => c.id === 'honeypot:1')!, id: 'honeypot:twin', dst: 'mon-http' };
     const rendered = renderNftTaps([...contracts, twin], d.app, d.addressing, 'node1');
     const simulated = compileSimulation(input([...contracts, twin]));
@@ -354,8 +425,14 @@ describe('simulated datapath: redirect and quarantine', () => {
 
   test('a SimInput is compiled once and reused', () => {
     const i = input(contracts);
-    const a = simulatePacket(i, { from: fromInstance('db-0'), packet: packet(`tcp,nw_src=${ip('db-0')},nw_dst=${ip('mq-0')},tp_dst=4222`) });
-    const b = simulatePacket(i, { from: fromInstance('db-0'), packet: packet(`tcp,nw_src=${ip('db-0')},nw_dst=${ip('mq-0')},tp_dst=4222`) });
+    const a = simulatePacket(i, {
+      from: fromInstance('db-0'),
+      packet: packet(`tcp,nw_src=${ip('db-0')},nw_dst=${ip('mq-0')},tp_dst=4222`),
+    });
+    const b = simulatePacket(i, {
+      from: fromInstance('db-0'),
+      packet: packet(`tcp,nw_src=${ip('db-0')},nw_dst=${ip('mq-0')},tp_dst=4222`),
+    });
     assert.ok(a.ok && b.ok);
     assert.deepEqual(a.value, b.value);
   });
@@ -370,21 +447,31 @@ describe('simulated datapath: inline redirects come back through their monitor',
   const back = monitorReturnPort(httpPort);
   const mac = (i: string) => d.addressing.instances[i].mac;
   const chain = (dir: 'eg' | 'in', i: string) => `${dir}_${i.replace(/-/g, '_')}`;
-  const ruled = (t: SimTrace) => steps(t).filter((x) => x.rule).map((x) => `${x.chain}:${x.rule}`);
+  const ruled = (t: SimTrace) =>
+    steps(t)
+      .filter((x) => x.rule)
+      .map((x) => `${x.chain}:${x.rule}`);
   const ruleOf = (target: string, direction: 'ingress' | 'egress', peer: string, p: number) => {
-    const r = evaluateChain(d.ruleset, target, direction, peer === 'external' ? { ip: EXTERNAL_IP } : { instance: peer, ip: ip(peer) }, 'tcp', p);
+    const r = evaluateChain(
+      d.ruleset,
+      target,
+      direction,
+      peer === 'external' ? { ip: EXTERNAL_IP } : { instance: peer, ip: ip(peer) },
+      'tcp',
+      p,
+    );
     assert.equal(r.action, 'accept', `${target} ${direction} ${peer}:${p}`);
     return r.rule!.id;
   };
   const toUserCreate = packet(`tcp,nw_src=${EXTERNAL_IP},nw_dst=${ip('user-create-0')},tp_src=50000,tp_dst=8080,tcp_flags=0x018`);
 
-  test('the fixture redirects to a monitor on the tapped ports\' node', () => {
+  test("the fixture redirects to a monitor on the tapped ports' node", () => {
     assert.equal(mon('mon-http').node, 'node1');
     for (const c of inline) assert.equal(d.addressing.instances[c.src].node, 'node1', c.id);
     assert.ok(back.startsWith('fr'));
   });
 
-  test('sent by an instance, passed: back on the return port, then its egress chain (by the tag) and the receiver\'s chains and taps', () => {
+  test("sent by an instance, passed: back on the return port, then its egress chain (by the tag) and the receiver's chains and taps", () => {
     const pkt = between(d, 'contract-update-0', 'user-update-0', 8080);
     const t = run(s, fromInstance('contract-update-0'), pkt);
     assert.deepEqual(t.outcome, { kind: 'delivered', instance: 'user-update-0', node: 'node1' }, formatTrace(t));
@@ -426,10 +513,15 @@ describe('simulated datapath: inline redirects come back through their monitor',
   test('sent, passed, towards another node: egress checked on the way back, ingress on arrival', () => {
     const t = run(s, fromInstance('user-create-0'), between(d, 'user-create-0', 'db-0', 5432));
     assert.deepEqual(t.outcome, { kind: 'delivered', instance: 'db-0', node: 'node2' }, formatTrace(t));
-    assert.deepEqual(t.hops.map((h) => `${h.node}<-${h.iif}`), [`node1<-${port('user-create-0')}`, `node1<-${back}`, 'node2<-vx-ft']);
+    assert.deepEqual(
+      t.hops.map((h) => `${h.node}<-${h.iif}`),
+      [`node1<-${port('user-create-0')}`, `node1<-${back}`, 'node2<-vx-ft'],
+    );
     assert.equal(t.diversions[0].contract, 'inline:2');
     assert.equal(t.diversions[0].tag, redirectTag(mac('user-create-0'), 'sent', 'closed'));
-    assert.deepEqual(t.hops[1].firewall!.steps.map((x) => x.comment).slice(1), ['egress checked (passed back by a monitor); remote node checks ingress']);
+    assert.deepEqual(t.hops[1].firewall!.steps.map((x) => x.comment).slice(1), [
+      'egress checked (passed back by a monitor); remote node checks ingress',
+    ]);
     assert.deepEqual(ruled(t), [
       `${chain('eg', 'user-create-0')}:${ruleOf('user-create-0', 'egress', 'db-0', 5432)}`,
       `${chain('in', 'db-0')}:${ruleOf('db-0', 'ingress', 'user-create-0', 5432)}`,
@@ -443,38 +535,84 @@ describe('simulated datapath: inline redirects come back through their monitor',
     assert.equal(t.hops.length, 2);
     const [first, ret] = t.hops;
     assert.deepEqual(ruled(t), [`${chain('in', 'user-create-0')}:${ruleOf('user-create-0', 'ingress', 'external', 8080)}`]);
-    assert.deepEqual(first.egressTap!.matches.map((m) => `${m.contract}:${m.effect}`), ['forensics:2:copy', 'inline:1:divert'], 'copies first, then the diversion');
-    assert.deepEqual(t.diversions.map((x) => [x.hook, x.result, x.tag, x.returnPort]), [['egress', 'passed', redirectTag(mac('user-create-0'), 'delivered', 'closed'), back]]);
+    assert.deepEqual(
+      first.egressTap!.matches.map((m) => `${m.contract}:${m.effect}`),
+      ['forensics:2:copy', 'inline:1:divert'],
+      'copies first, then the diversion',
+    );
+    assert.deepEqual(
+      t.diversions.map((x) => [x.hook, x.result, x.tag, x.returnPort]),
+      [['egress', 'passed', redirectTag(mac('user-create-0'), 'delivered', 'closed'), back]],
+    );
     assert.equal(ret.iif, back);
     assert.equal(ret.ttl, 63, 'routed once, before the diversion');
     assert.deepEqual(ret.route, { kind: 'fwd', oif: port('user-create-0'), instance: 'user-create-0' });
     assert.equal(ret.firewall, undefined, 'the forward chain already ran');
-    assert.deepEqual(ret.egressTap, { node: 'node1', hook: 'egress', port: port('user-create-0'), instance: 'user-create-0', chain: `tap_in_${port('user-create-0')}`, matches: [], passedBack: true });
-    assert.deepEqual(copies(t), [`mon-forensics<-forensics:2@${port('user-create-0')}/egress`], 'one copy: the marked frame skips the chain');
+    assert.deepEqual(ret.egressTap, {
+      node: 'node1',
+      hook: 'egress',
+      port: port('user-create-0'),
+      instance: 'user-create-0',
+      chain: `tap_in_${port('user-create-0')}`,
+      matches: [],
+      passedBack: true,
+    });
+    assert.deepEqual(
+      copies(t),
+      [`mon-forensics<-forensics:2@${port('user-create-0')}/egress`],
+      'one copy: the marked frame skips the chain',
+    );
   });
 
   test('block: a TCP frame is reset at the monitor; what is not TCP passes, and the firewall still decides', () => {
     const t = run(s, fromOutside(), toUserCreate, { inlineVerdict: 'block' });
     assert.deepEqual(t.outcome, { kind: 'monitor', monitor: 'mon-http', contract: 'inline:1', device: httpPort, node: 'node1' });
     assert.equal(t.hops.length, 1);
-    assert.deepEqual(t.diversions.map((x) => [x.result, x.why]), [['blocked', 'the monitor blocked the connection: it answers with a TCP reset']]);
-    const sent = run(s, fromInstance('contract-update-0'), between(d, 'contract-update-0', 'user-update-0', 8080), { inlineVerdict: 'block' });
+    assert.deepEqual(
+      t.diversions.map((x) => [x.result, x.why]),
+      [['blocked', 'the monitor blocked the connection: it answers with a TCP reset']],
+    );
+    const sent = run(s, fromInstance('contract-update-0'), between(d, 'contract-update-0', 'user-update-0', 8080), {
+      inlineVerdict: 'block',
+    });
     assert.equal(sent.outcome.kind, 'monitor');
-    assert.deepEqual(sent.copies.map((c) => c.port), [port('contract-update-0')], 'only the copy made before the diversion');
+    assert.deepEqual(
+      sent.copies.map((c) => c.port),
+      [port('contract-update-0')],
+      'only the copy made before the diversion',
+    );
     const udp = run(s, fromInstance('user-create-0'), between(d, 'user-create-0', 'db-0', 5432, 'udp'), { inlineVerdict: 'block' });
-    assert.deepEqual(udp.diversions.map((x) => [x.contract, x.result]), [['inline:3', 'passed']]);
+    assert.deepEqual(
+      udp.diversions.map((x) => [x.contract, x.result]),
+      [['inline:3', 'passed']],
+    );
     assert.match(udp.diversions[0].why, /not TCP/);
-    assert.deepEqual(udp.outcome, { kind: 'dropped', stage: 'firewall', node: 'node1', chain: chain('eg', 'user-create-0'), default: true, reason: `${chain('eg', 'user-create-0')} default` });
+    assert.deepEqual(udp.outcome, {
+      kind: 'dropped',
+      stage: 'firewall',
+      node: 'node1',
+      chain: chain('eg', 'user-create-0'),
+      default: true,
+      reason: `${chain('eg', 'user-create-0')} default`,
+    });
     assert.equal(udp.hops[1].firewall!.iif, back);
   });
 
-  test('monitor not running: the contract\'s failMode decides in the monitor\'s namespace', () => {
+  test("monitor not running: the contract's failMode decides in the monitor's namespace", () => {
     const closed = run(s, fromOutside(), toUserCreate, { inlineVerdict: 'monitor-down' });
     assert.deepEqual(closed.outcome, { kind: 'monitor', monitor: 'mon-http', contract: 'inline:1', device: httpPort, node: 'node1' });
-    assert.deepEqual(closed.diversions.map((x) => [x.result, x.why]), [['dropped', 'monitor not running or overloaded: the contract fails closed']]);
-    const open = run(s, fromInstance('contract-update-0'), between(d, 'contract-update-0', 'user-update-0', 8080), { inlineVerdict: 'monitor-down' });
+    assert.deepEqual(
+      closed.diversions.map((x) => [x.result, x.why]),
+      [['dropped', 'monitor not running or overloaded: the contract fails closed']],
+    );
+    const open = run(s, fromInstance('contract-update-0'), between(d, 'contract-update-0', 'user-update-0', 8080), {
+      inlineVerdict: 'monitor-down',
+    });
     assert.deepEqual(open.outcome, { kind: 'delivered', instance: 'user-update-0', node: 'node1' });
-    assert.deepEqual(open.diversions.map((x) => [x.result, x.why]), [['passed', 'monitor not running or overloaded: the contract fails open']]);
+    assert.deepEqual(
+      open.diversions.map((x) => [x.result, x.why]),
+      [['passed', 'monitor not running or overloaded: the contract fails open']],
+    );
     assert.deepEqual(ruled(open), ruled(run(s, fromInstance('contract-update-0'), between(d, 'contract-update-0', 'user-update-0', 8080))));
     // A redirect without a failMode fails closed.
     const dflt = run(s, fromInstance('user-create-0'), between(d, 'user-create-0', 'db-0', 5432), { inlineVerdict: 'monitor-down' });
@@ -485,12 +623,28 @@ describe('simulated datapath: inline redirects come back through their monitor',
     assert.deepEqual(known.diversions, []);
   });
 
-  test('quarantine holds for frames passed back: the sender\'s by its tag, the receiver\'s by its port', () => {
+  test("quarantine holds for frames passed back: the sender's by its tag, the receiver's by its port", () => {
     const pkt = between(d, 'contract-update-0', 'user-update-0', 8080);
-    const sender = run(sim(input([...inline, ...forensics], { status: { ...running(), 'contract-update-0': 'isolated' } })), fromInstance('contract-update-0'), pkt, { ctState: 'established' });
+    const sender = run(
+      sim(input([...inline, ...forensics], { status: { ...running(), 'contract-update-0': 'isolated' } })),
+      fromInstance('contract-update-0'),
+      pkt,
+      { ctState: 'established' },
+    );
     assert.equal(sender.diversions[0].result, 'passed', 'its taps still see it');
-    assert.deepEqual(sender.outcome, { kind: 'dropped', stage: 'firewall', node: 'node1', chain: 'forward', default: false, reason: 'quarantine (passed back by a monitor)' });
-    const receiver = run(sim(input([...inline, ...forensics], { status: { ...running(), 'user-update-0': 'isolated' } })), fromInstance('contract-update-0'), pkt);
+    assert.deepEqual(sender.outcome, {
+      kind: 'dropped',
+      stage: 'firewall',
+      node: 'node1',
+      chain: 'forward',
+      default: false,
+      reason: 'quarantine (passed back by a monitor)',
+    });
+    const receiver = run(
+      sim(input([...inline, ...forensics], { status: { ...running(), 'user-update-0': 'isolated' } })),
+      fromInstance('contract-update-0'),
+      pkt,
+    );
     assert.equal(receiver.outcome.kind === 'dropped' && receiver.outcome.reason, 'quarantine');
     assert.equal(receiver.hops[1].firewall!.iif, back);
   });
@@ -499,9 +653,18 @@ describe('simulated datapath: inline redirects come back through their monitor',
     const a = sim(input([...inline, ...forensics], { mode: 'audit' }));
     const t = run(a, fromInstance('contract-update-0'), between(d, 'contract-update-0', 'user-create-0', 8080));
     assert.deepEqual(t.outcome, { kind: 'delivered', instance: 'user-create-0', node: 'node1' }, formatTrace(t));
-    assert.deepEqual(t.diversions.map((x) => `${x.contract}@${x.hook}:${x.result}`), ['inline:4@ingress:passed', 'inline:1@egress:passed']);
-    assert.deepEqual(t.hops.map((h) => h.iif), [port('contract-update-0'), back, back]);
-    assert.deepEqual(t.hops[1].firewall!.audited.map((x) => x.chain), [chain('eg', 'contract-update-0'), chain('in', 'user-create-0')]);
+    assert.deepEqual(
+      t.diversions.map((x) => `${x.contract}@${x.hook}:${x.result}`),
+      ['inline:4@ingress:passed', 'inline:1@egress:passed'],
+    );
+    assert.deepEqual(
+      t.hops.map((h) => h.iif),
+      [port('contract-update-0'), back, back],
+    );
+    assert.deepEqual(
+      t.hops[1].firewall!.audited.map((x) => x.chain),
+      [chain('eg', 'contract-update-0'), chain('in', 'user-create-0')],
+    );
     assert.equal(t.hops[2].route?.kind, 'fwd');
   });
 
@@ -510,7 +673,13 @@ describe('simulated datapath: inline redirects come back through their monitor',
     const h = sim(input(honeypot));
     for (const inlineVerdict of ['pass', 'block', 'monitor-down'] as const) {
       const t = run(h, fromInstance('dvd-return-0'), between(d, 'dvd-return-0', 'dvd-update-0', 8080), { inlineVerdict });
-      assert.deepEqual(t.outcome, { kind: 'monitor', monitor: 'mon-honeypot', contract: 'honeypot:1', device: `tt-${mon('mon-honeypot').port}`, node: 'node1' });
+      assert.deepEqual(t.outcome, {
+        kind: 'monitor',
+        monitor: 'mon-honeypot',
+        contract: 'honeypot:1',
+        device: `tt-${mon('mon-honeypot').port}`,
+        node: 'node1',
+      });
       assert.equal(t.hops.length, 1);
       assert.equal(t.diversions.length, 1);
       const v = t.diversions[0];
@@ -521,7 +690,10 @@ describe('simulated datapath: inline redirects come back through their monitor',
       assert.match(formatTrace(t), /monitor mon-honeypot \(honeypot:1, tag 02:66:70:[0-9a-f:]+\): kept: mon-honeypot is on node2/);
     }
     const inbound = run(h, fromOutside(), packet(`tcp,nw_src=${EXTERNAL_IP},nw_dst=${ip('dvd-return-0')},tp_src=50000,tp_dst=8080`));
-    assert.deepEqual(inbound.diversions.map((x) => [x.hook, x.result, x.tag]), [['egress', 'kept', redirectTag(mac('dvd-return-0'), 'delivered', 'closed')]]);
+    assert.deepEqual(
+      inbound.diversions.map((x) => [x.hook, x.result, x.tag]),
+      [['egress', 'kept', redirectTag(mac('dvd-return-0'), 'delivered', 'closed')]],
+    );
   });
 
   test('inline off: every diversion ends at its monitor, untagged', () => {
@@ -538,9 +710,19 @@ describe('simulated datapath: inline redirects come back through their monitor',
     const taps = renderNftTaps([...inline, ...forensics], d.app, d.addressing, 'node1', { inline: true });
     assert.ok(taps.ok);
     const monitors = localMonitorPorts(d.addressing, 'node1');
-    const fwOf = (node: string) => unwrap(renderNftFirewall(d.ruleset, d.app, d.addressing, node, { mode: 'enforce', uplinks: NODE_UPLINKS, inlineMonitors: localMonitorPorts(d.addressing, node) }));
+    const fwOf = (node: string) =>
+      unwrap(
+        renderNftFirewall(d.ruleset, d.app, d.addressing, node, {
+          mode: 'enforce',
+          uplinks: NODE_UPLINKS,
+          inlineMonitors: localMonitorPorts(d.addressing, node),
+        }),
+      );
     const fw = fwOf('node1');
-    const fwByNode = new Map([['node1', fw], ['node2', fwOf('node2')]]);
+    const fwByNode = new Map([
+      ['node1', fw],
+      ['node2', fwOf('node2')],
+    ]);
     const traces = [
       run(s, fromInstance('contract-update-0'), between(d, 'contract-update-0', 'user-update-0', 8080)),
       run(s, fromInstance('user-create-0'), between(d, 'user-create-0', 'db-0', 5432)),
@@ -552,22 +734,40 @@ describe('simulated datapath: inline redirects come back through their monitor',
         assert.ok(monitors.some((m) => m.monitor === v.monitor && m.returnPort === v.returnPort && m.port === v.device));
         assert.ok(taps.value.includes(`chain ret_${v.returnPort} {`));
       }
-      for (const h of t.hops.slice(1)) for (const st of h.firewall?.steps ?? []) assert.ok(fwByNode.get(h.node)!.includes(`comment "${st.comment}"`), st.comment);
+      for (const h of t.hops.slice(1))
+        for (const st of h.firewall?.steps ?? []) assert.ok(fwByNode.get(h.node)!.includes(`comment "${st.comment}"`), st.comment);
     }
     // The tag selects the sender's egress chain on the return port.
     assert.ok(fw.includes(`${redirectTag(mac('contract-update-0'), 'sent', 'closed')} : jump ${chain('eg', 'contract-update-0')}`));
-    const q = unwrap(renderNftFirewall({ ...d.ruleset, quarantined: ['contract-update-0'] }, d.app, d.addressing, 'node1', { mode: 'enforce', uplinks: NODE_UPLINKS, inlineMonitors: monitors }));
+    const q = unwrap(
+      renderNftFirewall({ ...d.ruleset, quarantined: ['contract-update-0'] }, d.app, d.addressing, 'node1', {
+        mode: 'enforce',
+        uplinks: NODE_UPLINKS,
+        inlineMonitors: monitors,
+      }),
+    );
     assert.ok(q.includes('comment "quarantine (passed back by a monitor)"'));
     // An inline tag needs a MAC: the simulator refuses what the renderer refuses.
-    const badMac = { ...d.addressing, instances: { ...d.addressing.instances, 'user-create-0': { ...d.addressing.instances['user-create-0'], mac: 'nope' } } };
+    const badMac = {
+      ...d.addressing,
+      instances: { ...d.addressing.instances, 'user-create-0': { ...d.addressing.instances['user-create-0'], mac: 'nope' } },
+    };
     const r = compileSimulation({ ...input(inline), addressing: badMac });
     assert.ok(!r.ok && r.errors.some((e) => /MAC/.test(e.message)));
   });
 
   test('a trace passed back reads as text', () => {
     const text = formatTrace(run(s, fromOutside(), toUserCreate));
-    assert.match(text, new RegExp(`tap egress ${port('user-create-0')} \\[tap_in_${port('user-create-0')}\\]: forensics:2 forward: copy .*; inline:1 redirect: divert -> mon-http via ${httpPort}`));
-    assert.match(text, new RegExp(`monitor mon-http \\(inline:1, tag 02:66:71:[0-9a-f:]+\\): passed, back on ${back}: the monitor approved it`));
+    assert.match(
+      text,
+      new RegExp(
+        `tap egress ${port('user-create-0')} \\[tap_in_${port('user-create-0')}\\]: forensics:2 forward: copy .*; inline:1 redirect: divert -> mon-http via ${httpPort}`,
+      ),
+    );
+    assert.match(
+      text,
+      new RegExp(`monitor mon-http \\(inline:1, tag 02:66:71:[0-9a-f:]+\\): passed, back on ${back}: the monitor approved it`),
+    );
     assert.match(text, new RegExp(`node1 <- ${back} \\(ttl 63\\), passed back by mon-http`));
     assert.match(text, new RegExp(`route: straight out of ${port('user-create-0')} \\(user-create-0\\)`));
     assert.match(text, /passed back by a monitor \(marked\)/);

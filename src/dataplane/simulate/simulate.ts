@@ -20,7 +20,7 @@ import type { SimEntry, SimInput, SimOptions, SimProbe, SimTrace } from './types
 export * from './types.js';
 export { compileSimulation } from './compile.js';
 export type { Simulation } from './model.js';
-export { formatOutcome, formatTrace } from './format.js';
+export { formatTrace } from './format.js';
 
 const compiled = new WeakMap<SimInput, Result<Simulation>>();
 
@@ -39,7 +39,10 @@ export function simulatePacket(input: SimInput | Simulation, probe: SimProbe, op
   if (isSimulation(input)) sim = input;
   else {
     let c = compiled.get(input);
-    if (!c) compiled.set(input, (c = compileSimulation(input)));
+    if (!c) {
+      c = compileSimulation(input);
+      compiled.set(input, c);
+    }
     if (!c.ok) return c;
     sim = c.value;
   }

@@ -4,7 +4,15 @@
  * first and then redirects, contract order kept; a monitor on another node through its tap
  * tunnel; contracts of ports that are not live left out.
  */
-import { fieldSpec, type FieldName, type FlowMatch, type FlowTap, type Masked, type PortMatch, type WideMasked } from '../../flowtap/index.js';
+import {
+  fieldSpec,
+  type FieldName,
+  type FlowMatch,
+  type FlowTap,
+  type Masked,
+  type PortMatch,
+  type WideMasked,
+} from '../../flowtap/index.js';
 import type { Addressing } from '../../model/index.js';
 import { isMac, monitorReturnPort, redirectTag } from '../nft/index.js';
 import { tapTunnelIf } from '../nft/index.js';
@@ -24,7 +32,16 @@ function fieldTests(flow: FlowMatch): FieldTest[] {
       out.push({ name, kind: 2, value: 0, mask: 0, from: 0, to: 0, words: w.value, wordMasks: w.mask });
     } else if (kind === 'port') {
       const p = v as PortMatch;
-      out.push({ name, kind: 1, value: p.value, mask: p.mask, from: p.range?.from ?? 0, to: p.range?.to ?? 65535, words: [], wordMasks: [] });
+      out.push({
+        name,
+        kind: 1,
+        value: p.value,
+        mask: p.mask,
+        from: p.range?.from ?? 0,
+        to: p.range?.to ?? 65535,
+        words: [],
+        wordMasks: [],
+      });
     } else {
       const m = v as Masked;
       out.push({ name, kind: 0, value: m.value, mask: m.mask, from: 0, to: 0, words: [], wordMasks: [] });

@@ -18,7 +18,7 @@ export const NO_DIVERSIONS = Object.freeze([]) as unknown as SimDiversion[];
 
 /** What a tap chain did with the packet: it goes on; it goes no further (the outcome is set); a monitor passed it back (Walk.back). */
 export const TAP_ON = 0;
-export const TAP_STOP = 1;
+const TAP_STOP = 1;
 export const TAP_BACK = 2;
 export type TapResult = typeof TAP_ON | typeof TAP_STOP | typeof TAP_BACK;
 
@@ -32,7 +32,7 @@ function flowMatches(tests: readonly FieldTest[], pkt: PacketSpec): boolean {
     const t = tests[i];
     const x = fields[t.name];
     if (t.kind === 0) {
-      if (((x & t.mask) >>> 0) !== t.value) return false;
+      if ((x & t.mask) >>> 0 !== t.value) return false;
     } else if (t.kind === 1) {
       if ((x & t.mask) !== t.value || x < t.from || x > t.to) return false;
     } else {
@@ -70,7 +70,14 @@ export function tapHook(w: Walk, hop: SimHop, port: CPort, hook: 'ingress' | 'eg
   const later = pkt.dl_type === ETH_TYPE_IP && (pkt.ip_frag & 2) !== 0;
   const matched = scratch;
   const n = w.linear ? linearTapMatches(w.sim, port.instance, sent, pkt, later, matched) : indexedTapMatches(list, pkt, later, matched);
-  const ht: SimTapHook = { node: port.node.name, hook, port: port.port, instance: port.instance, chain: sent ? port.tapEgName : port.tapInName, matches: [] };
+  const ht: SimTapHook = {
+    node: port.node.name,
+    hook,
+    port: port.port,
+    instance: port.instance,
+    chain: sent ? port.tapEgName : port.tapInName,
+    matches: [],
+  };
   if (sent) hop.ingressTap = ht;
   else hop.egressTap = ht;
   for (let i = 0; i < n; i++) {
@@ -83,7 +90,7 @@ export function tapHook(w: Walk, hop: SimHop, port: CPort, hook: 'ingress' | 'eg
       ht.matches.push(tapMatch(t, 'skip', 'not sampled'));
       continue;
     }
-    if (t.budgeted && (w.overAll || (w.overSome !== null && w.overSome.has(t.id)))) {
+    if (t.budgeted && (w.overAll || w.overSome?.has(t.id))) {
       ht.matches.push(tapMatch(t, 'skip', 'over budget'));
       continue;
     }
@@ -96,7 +103,15 @@ export function tapHook(w: Walk, hop: SimHop, port: CPort, hook: 'ingress' | 'eg
     }
     if (t.down) {
       ht.matches.push(tapMatch(t, 'drop'));
-      w.trace.outcome = { kind: 'dropped', stage: 'tap', node: port.node.name, chain: ht.chain, rule: t.id, default: false, reason: 'fail-closed redirect to a monitor that is down' };
+      w.trace.outcome = {
+        kind: 'dropped',
+        stage: 'tap',
+        node: port.node.name,
+        chain: ht.chain,
+        rule: t.id,
+        default: false,
+        reason: 'fail-closed redirect to a monitor that is down',
+      };
       return TAP_STOP;
     }
     ht.matches.push(tapMatch(t, 'divert'));
@@ -112,4 +127,3 @@ export function tapHook(w: Walk, hop: SimHop, port: CPort, hook: 'ingress' | 'eg
   }
   return TAP_ON;
 }
-

@@ -28,7 +28,7 @@ import { seededRng, type Rng } from '../../random/index.js';
 import type { Simulation } from './model.js';
 import type { SimCtState, SimInlineVerdict, SimOptions, SimProbe } from './types.js';
 
-export const DVD = 'examples/dvd-rental';
+const DVD = 'examples/dvd-rental';
 
 export interface Deployment {
   app: App;
@@ -132,7 +132,13 @@ function pools(sim: Simulation): Pools {
     portsOf.set(p.ip, list);
     for (const x of list) ports.add(x);
   }
-  for (const lr of sim.linearRules) for (const r of lr.rule.ports ?? []) ports.add(r.from).add(r.to).add(Math.min(65535, r.to + 1)).add(Math.max(0, r.from - 1));
+  for (const lr of sim.linearRules)
+    for (const r of lr.rule.ports ?? [])
+      ports
+        .add(r.from)
+        .add(r.to)
+        .add(Math.min(65535, r.to + 1))
+        .add(Math.max(0, r.from - 1));
   return {
     live: live.map((p) => p.instance),
     instanceIps: [...sim.instances.values()].map((p) => p.ip),
@@ -163,7 +169,10 @@ function basePacket(dlType: number, proto = 0): PacketSpec {
   for (const f of WIDE_FIELDS) {
     const n = pkt[f].length;
     let z = SHARED_ZEROS.get(n);
-    if (!z) SHARED_ZEROS.set(n, (z = Object.freeze(new Array<number>(n).fill(0))));
+    if (!z) {
+      z = Object.freeze(new Array<number>(n).fill(0));
+      SHARED_ZEROS.set(n, z);
+    }
     pkt[f] = z as number[];
   }
   return pkt;
@@ -180,7 +189,7 @@ function randomPacket(r: Rng, p: Pools, src: number): PacketSpec {
   if (proto !== IPPROTO_ICMP) {
     const own = p.portsOf.get(dst);
     const y = r();
-    pkt.tp_dst = own && own.length && y < 0.55 ? pick(r, own) : y < 0.85 ? pick(r, p.ports) : Math.floor(r() * 65536);
+    pkt.tp_dst = own?.length && y < 0.55 ? pick(r, own) : y < 0.85 ? pick(r, p.ports) : Math.floor(r() * 65536);
     pkt.tp_src = 1024 + Math.floor(r() * 64000);
     if (proto === IPPROTO_TCP) pkt.tcp_flags = pick(r, [0x002, 0x010, 0x018, 0x012, 0x004]);
   } else {
@@ -212,7 +221,10 @@ export function randomProbes(sim: Simulation, count: number, o: RandomProbeOptio
     } else {
       const src = r() < 0.7 ? p.externalIp : randomIp(r, p);
       const packet = randomPacket(r, p, src);
-      probe = { from: packet.dl_type === ETH_TYPE_IP && r() < 0.8 ? { kind: 'outside' } : { kind: 'outside', node: pick(r, p.nodes) }, packet };
+      probe = {
+        from: packet.dl_type === ETH_TYPE_IP && r() < 0.8 ? { kind: 'outside' } : { kind: 'outside', node: pick(r, p.nodes) },
+        packet,
+      };
     }
     // Every option present in every probe: one object shape, so reading them stays cheap.
     const opts: SimOptions = { ctState: 'new', sampleHit: true, overBudget: false, inlineVerdict: 'pass' };
@@ -244,7 +256,12 @@ export function simulatorHarness(f: BackendFixture): BackendHarness<SimNodeConfi
     async sendUdp(from, to, port, payload) {
       const src = f.addressing.instances[from].ip;
       const dst = f.addressing.instances[to].ip;
-      const t = unwrap(backend.inject({ from: fromInstance(from), packet: unwrap(parsePacketSpec(`udp,nw_src=${src},nw_dst=${dst},tp_src=40000,tp_dst=${port}`)) }, { length: 28 + payload, inlineVerdict: 'monitor-down' }));
+      const t = unwrap(
+        backend.inject(
+          { from: fromInstance(from), packet: unwrap(parsePacketSpec(`udp,nw_src=${src},nw_dst=${dst},tp_src=40000,tp_dst=${port}`)) },
+          { length: 28 + payload, inlineVerdict: 'monitor-down' },
+        ),
+      );
       if (t.outcome.kind === 'delivered') bump(t.outcome.instance);
       for (const c of t.copies) bump(c.monitor);
       for (const d of t.diversions) bump(d.monitor);

@@ -9,7 +9,7 @@ import type { Addressing, App } from '../../model/index.js';
 import { EXTERNAL_IP, OVERLAY_NETWORK } from '../node-interfaces.js';
 
 /** Like the orchestrator's management context: isolated = quarantined, terminated = no port. */
-export type SimInstanceStatus = 'running' | 'isolated' | 'terminated';
+type SimInstanceStatus = 'running' | 'isolated' | 'terminated';
 
 /**
  * The local cloud's addresses outside the application network. The defaults are the
@@ -200,7 +200,7 @@ export interface SimCopy {
   hook: 'ingress' | 'egress';
 }
 
-export type SimDropStage = 'tap' | 'routing' | 'firewall' | 'underlay';
+type SimDropStage = 'tap' | 'routing' | 'firewall' | 'underlay';
 
 export type SimOutcome =
   | { kind: 'delivered'; instance: string; node: string }

@@ -12,7 +12,7 @@ import {
   type PortMatch,
   type WideMasked,
 } from './fields.js';
-import { intersectPort, isWildPort, normalisePort, portContains, portSubset } from './ports.js';
+import { intersectPort, isWildPort, normalisePort, portSubset } from './ports.js';
 import { wideIsZero } from './values.js';
 
 export type FieldValue = Masked | PortMatch | WideMasked;
@@ -24,13 +24,13 @@ function fragSet(m: Masked): number {
   return set;
 }
 
-/** The one spelling OVS has for each admitted set, so equal sets compare equal. */
+/** The one spelling OVS has for each admitted set (keyed by fragSet's bits), so equal sets compare equal. */
 const FRAG_CANONICAL: Record<number, Masked | undefined> = {
-  0b001: { value: 0, mask: 1 }, // no
-  0b110: { value: 1, mask: 1 }, // yes
-  0b010: { value: 1, mask: 3 }, // first
-  0b100: { value: 3, mask: 3 }, // later
-  0b011: { value: 0, mask: 2 }, // not_later
+  1: { value: 0, mask: 1 }, // 0b001 no
+  6: { value: 1, mask: 1 }, // 0b110 yes
+  2: { value: 1, mask: 3 }, // 0b010 first
+  4: { value: 3, mask: 3 }, // 0b100 later
+  3: { value: 0, mask: 2 }, // 0b011 not_later
 };
 
 /**
@@ -80,7 +80,7 @@ export function intersectField(name: FieldName, a: FieldValue, b: FieldValue): F
   }
   const x = a as Masked;
   const y = b as Masked;
-  if (((x.value & y.mask) >>> 0) !== ((y.value & x.mask) >>> 0)) return null;
+  if ((x.value & y.mask) >>> 0 !== (y.value & x.mask) >>> 0) return null;
   return normaliseField(name, { value: (x.value | y.value) >>> 0, mask: (x.mask | y.mask) >>> 0 });
 }
 
@@ -103,20 +103,7 @@ export function fieldSubset(name: FieldName, inner: FieldValue, outer: FieldValu
     const si = fragSet(i);
     return (si & ~fragSet(o)) === 0;
   }
-  return ((o.mask & ~i.mask) >>> 0) === 0 && ((i.value & o.mask) >>> 0) === o.value;
-}
-
-export function numMatches(m: Masked, x: number): boolean {
-  return ((x & m.mask) >>> 0) === m.value;
-}
-
-export function wideMatches(m: WideMasked, x: readonly number[]): boolean {
-  for (let k = 0; k < m.mask.length; k++) if ((x[k] & m.mask[k]) !== m.value[k]) return false;
-  return true;
-}
-
-export function portMatches(m: PortMatch, x: number): boolean {
-  return portContains(m, x);
+  return (o.mask & ~i.mask) >>> 0 === 0 && (i.value & o.mask) >>> 0 === o.value;
 }
 
 /**

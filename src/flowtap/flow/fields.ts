@@ -30,10 +30,10 @@ export type NumField =
   | 'tun_dst';
 
 /** Transport ports: a bitwise match and, as flowtap's extension over OVS, a range. */
-export type PortField = 'tp_src' | 'tp_dst';
+type PortField = 'tp_src' | 'tp_dst';
 
 /** Fields wider than 32 bits: value and mask are big-endian arrays of 16-bit words. */
-export type WideField = 'dl_src' | 'dl_dst' | 'ipv6_src' | 'ipv6_dst' | 'arp_sha' | 'arp_tha' | 'tun_id';
+type WideField = 'dl_src' | 'dl_dst' | 'ipv6_src' | 'ipv6_dst' | 'arp_sha' | 'arp_tha' | 'tun_id';
 
 export type FieldName = NumField | PortField | WideField;
 
@@ -100,7 +100,7 @@ export type Prereq =
   | 'icmpv4'
   | 'icmpv6';
 
-export type ValueSyntax = 'uint' | 'in_port' | 'ipv4' | 'ipv6' | 'mac' | 'u64' | 'frag' | 'tcp_flags' | 'port';
+type ValueSyntax = 'uint' | 'in_port' | 'ipv4' | 'ipv6' | 'mac' | 'u64' | 'frag' | 'tcp_flags' | 'port';
 
 export interface FieldSpec {
   name: FieldName;
@@ -149,7 +149,7 @@ function spec(
 }
 
 /** Every field, in the canonical print order (the order OVS prints a match in). */
-export const FIELDS: readonly FieldSpec[] = [
+const FIELDS: readonly FieldSpec[] = [
   spec('tun_id', 'wide', 64, 'u64', true, 'none', 'tunnel ID (VNI)', { hex: true }),
   spec('tun_src', 'num', 32, 'ipv4', true, 'none', 'tunnel IPv4 source'),
   spec('tun_dst', 'num', 32, 'ipv4', true, 'none', 'tunnel IPv4 destination'),

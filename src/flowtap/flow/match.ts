@@ -1,5 +1,14 @@
 /** Deciding whether a concrete packet matches a flow. */
-import { fieldSpec, FIELD_ORDER, type FieldName, type FlowMatch, type Masked, type PacketSpec, type PortMatch, type WideMasked } from './fields.js';
+import {
+  fieldSpec,
+  FIELD_ORDER,
+  type FieldName,
+  type FlowMatch,
+  type Masked,
+  type PacketSpec,
+  type PortMatch,
+  type WideMasked,
+} from './fields.js';
 import { portContains } from './ports.js';
 
 const Kind = { Num: 0, Port: 1, Wide: 2 } as const;
@@ -18,7 +27,7 @@ export function matchesPacket(m: FlowMatch, pkt: PacketSpec): boolean {
     switch (KIND[name]) {
       case Kind.Num: {
         const x = pkt[name as FieldName] as number;
-        if (((x & (v as Masked).mask) >>> 0) !== (v as Masked).value) return false;
+        if ((x & (v as Masked).mask) >>> 0 !== (v as Masked).value) return false;
         break;
       }
       case Kind.Port:

@@ -157,8 +157,7 @@ function escapee(a: FlowMatch, b: FlowMatch): PacketSpec | null {
           break;
         }
       }
-    }
-    else if (name === 'ip_frag') candidates.push(0, 1, 3);
+    } else if (name === 'ip_frag') candidates.push(0, 1, 3);
     else if (spec.kind === 'wide') {
       const cur = base[name as FieldName] as number[];
       candidates.push(cur);
@@ -191,7 +190,7 @@ test('property: intersect(a,b) matches a packet iff a and b both match it', () =
   let both = 0;
   for (let i = 0; i < N_PAIRS; i++) {
     const a = randomFlow(r);
-    const b = r() < 0.3 ? intersect(a, randomFlow(r)) ?? randomFlow(r) : randomFlow(r);
+    const b = r() < 0.3 ? (intersect(a, randomFlow(r)) ?? randomFlow(r)) : randomFlow(r);
     const ab = intersect(a, b);
     for (let k = 0; k < N_PACKETS; k++) {
       const pkt = randomPacketNear(r, k % 2 === 0 ? a : b);
@@ -226,7 +225,7 @@ test('property: covers is consistent with matching', () => {
   let covered = 0;
   for (let i = 0; i < N_PAIRS; i++) {
     const a = randomFlow(r);
-    const b = r() < 0.5 ? intersect(a, randomFlow(r)) ?? randomFlow(r) : randomFlow(r);
+    const b = r() < 0.5 ? (intersect(a, randomFlow(r)) ?? randomFlow(r)) : randomFlow(r);
     assert.ok(covers(a, a));
     const ab = intersect(a, b);
     if (ab) assert.ok(covers(a, ab) && covers(b, ab), 'a flow covers its intersection with another');

@@ -26,10 +26,6 @@ export function intersect(a: FlowMatch, b: FlowMatch): FlowMatch | null {
   return orderMatch(out);
 }
 
-export function overlaps(a: FlowMatch, b: FlowMatch): boolean {
-  return intersect(a, b) !== null;
-}
-
 /** Every packet that matches `inner` also matches `outer`. */
 export function covers(outer: FlowMatch, inner: FlowMatch): boolean {
   const fo = fieldsOf(outer);

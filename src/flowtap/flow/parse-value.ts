@@ -6,17 +6,11 @@
 import type { DiagCode } from '../../diagnostics/index.js';
 import { TCP_FLAG_NAMES, fieldSpec, fullMask, type FieldName, type Masked, type PortMatch, type WideMasked } from './fields.js';
 import { addressProblem, ipv4Mask, parseIpv4, parseIpv6Groups } from '../../net/index.js';
-import {
-  parseMac,
-  parseUint,
-  parseWideUint,
-  wideFull,
-  widePrefixMask,
-} from './values.js';
+import { parseMac, parseUint, parseWideUint, wideFull, widePrefixMask } from './values.js';
 
-export type ParsedValue = Masked | PortMatch | WideMasked;
+type ParsedValue = Masked | PortMatch | WideMasked;
 
-export interface ValueError {
+interface ValueError {
   code: DiagCode;
   message: string;
   /** Offset within the value text. */
@@ -137,7 +131,8 @@ function parseTcpFlags(text: string): ValueResult {
     let pos = 0;
     for (let m = re.exec(text); m; m = re.exec(text)) {
       const bit = FLAG_BY_NAME.get(m[2].toLowerCase());
-      if (bit === undefined) return bad('E_FLOW_BAD_VALUE', `tcp_flags has no flag "${m[2]}" (fin, syn, rst, psh, ack, urg, ece, cwr, ns)`, m.index + 1);
+      if (bit === undefined)
+        return bad('E_FLOW_BAD_VALUE', `tcp_flags has no flag "${m[2]}" (fin, syn, rst, psh, ack, urg, ece, cwr, ns)`, m.index + 1);
       if (mask & bit && ((value & bit) !== 0) !== (m[1] === '+'))
         return bad('E_FLOW_CONFLICT', `tcp_flags gives flag ${m[2]} both set and clear`, m.index);
       mask |= bit;
@@ -152,7 +147,8 @@ function parseTcpFlags(text: string): ValueResult {
     let at = 0;
     for (const name of text.split('|')) {
       const bit = FLAG_BY_NAME.get(name.toLowerCase());
-      if (bit === undefined) return bad('E_FLOW_BAD_VALUE', `tcp_flags has no flag "${name}" (fin, syn, rst, psh, ack, urg, ece, cwr, ns)`, at);
+      if (bit === undefined)
+        return bad('E_FLOW_BAD_VALUE', `tcp_flags has no flag "${name}" (fin, syn, rst, psh, ack, urg, ece, cwr, ns)`, at);
       value |= bit;
       at += name.length + 1;
     }

@@ -82,7 +82,10 @@ const CANONICAL: Array<[string, string]> = [
   ['arp,nw_proto=2', 'arp,arp_op=2'],
   ['arp,nw_src=10.0.0.1,nw_dst=10.0.0.0/24', 'arp,arp_spa=10.0.0.1,arp_tpa=10.0.0.0/24'],
   ['rarp,arp_spa=10.0.0.1', 'rarp,arp_spa=10.0.0.1'],
-  ['arp,arp_sha=02:00:00:00:00:01,arp_tha=02:00:00:00:00:00/ff:ff:ff:00:00:00', 'arp,arp_sha=02:00:00:00:00:01,arp_tha=02:00:00:00:00:00/ff:ff:ff:00:00:00'],
+  [
+    'arp,arp_sha=02:00:00:00:00:01,arp_tha=02:00:00:00:00:00/ff:ff:ff:00:00:00',
+    'arp,arp_sha=02:00:00:00:00:01,arp_tha=02:00:00:00:00:00/ff:ff:ff:00:00:00',
+  ],
   ['tun_id=0x5', 'tun_id=0x5'],
   ['tun_id=18446744073709551615', 'tun_id=0xffffffffffffffff'],
   ['tun_id=0x100/0xf00', 'tun_id=0x100/0xf00'],
@@ -141,7 +144,10 @@ test('values are stored normalised: value bits outside the mask are cleared', ()
   assert.deepEqual(parsed('ip,nw_src=10.1.2.3/8').nw_src, { value: 0x0a000000, mask: 0xff000000 });
   assert.deepEqual(parsed('tcp,tp_dst=0x1f4f/0xfff0').tp_dst, { value: 0x1f40, mask: 0xfff0 });
   assert.deepEqual(parsed('tcp,tp_dst=8000-8100').tp_dst, { value: 0, mask: 0, range: { from: 8000, to: 8100 } });
-  assert.deepEqual(parsed('ipv6,ipv6_src=2001:db8::1/16').ipv6_src, { value: [0x2001, 0, 0, 0, 0, 0, 0, 0], mask: [0xffff, 0, 0, 0, 0, 0, 0, 0] });
+  assert.deepEqual(parsed('ipv6,ipv6_src=2001:db8::1/16').ipv6_src, {
+    value: [0x2001, 0, 0, 0, 0, 0, 0, 0],
+    mask: [0xffff, 0, 0, 0, 0, 0, 0, 0],
+  });
 });
 
 /** [flow, code, 1-based column of the error, text the message must contain] */
@@ -250,7 +256,20 @@ test('columns are offset by the location of the flow text in its file', () => {
 
 test('hostile input is refused with an error, never a crash', () => {
   assert.equal(parseFlow('a'.repeat(100_000)).ok, false);
-  for (const text of ['=', '==', ',,,', '/', 'tcp,tp_dst=-', 'tcp,tp_dst=1-', 'ip,nw_src=/', 'tun_id=0x', 'ipv6,ipv6_src=::/', 'constructor', '__proto__=1', 'toString']) {
+  for (const text of [
+    '=',
+    '==',
+    ',,,',
+    '/',
+    'tcp,tp_dst=-',
+    'tcp,tp_dst=1-',
+    'ip,nw_src=/',
+    'tun_id=0x',
+    'ipv6,ipv6_src=::/',
+    'constructor',
+    '__proto__=1',
+    'toString',
+  ]) {
     const r = parseFlow(text);
     if (!r.ok) for (const e of r.errors) assert.ok(e.code.startsWith('E_FLOW_'), text);
   }

@@ -25,7 +25,7 @@ import {
 import { parseDlVlan, parseDlVlanPcp, parseIpDscp, parseStoredValue, type ValueResult } from './parse-value.js';
 
 /** Longest flow text accepted; far above any real match, low enough to bound the work. */
-export const MAX_FLOW_LENGTH = 8192;
+const MAX_FLOW_LENGTH = 8192;
 
 interface Element {
   text: string;
@@ -103,7 +103,17 @@ const NAMES: Record<string, NameEntry> = {
 };
 
 /** OVS flow keywords that are not packet fields; flowtap's renderers choose them. */
-const NOT_MATCH_FIELDS = new Set(['priority', 'actions', 'table', 'cookie', 'idle_timeout', 'hard_timeout', 'importance', 'out_port', 'out_group']);
+const NOT_MATCH_FIELDS = new Set([
+  'priority',
+  'actions',
+  'table',
+  'cookie',
+  'idle_timeout',
+  'hard_timeout',
+  'importance',
+  'out_port',
+  'out_group',
+]);
 
 const KNOWN_WORDS = [...Object.keys(NAMES), ...Object.keys(SHORTHANDS)];
 
@@ -192,7 +202,11 @@ class FlowBuilder {
   field(elem: Element, e: NameEntry, dlIsArp: boolean): void {
     const value = elem.value ?? '';
     if (value === '') {
-      this.error('E_FLOW_BAD_VALUE', `\`${elem.text}\`: ${elem.name} needs a value (${elem.name}=VALUE, or ${elem.name}=* for any)`, elem.valueStart);
+      this.error(
+        'E_FLOW_BAD_VALUE',
+        `\`${elem.text}\`: ${elem.name} needs a value (${elem.name}=VALUE, or ${elem.name}=* for any)`,
+        elem.valueStart,
+      );
       return;
     }
     const useArp = dlIsArp && e.arpField !== undefined;
@@ -225,7 +239,11 @@ class FlowBuilder {
       return;
     }
     if (NOT_MATCH_FIELDS.has(name)) {
-      this.error('E_FLOW_UNKNOWN_FIELD', `\`${name}\` is not a packet field: a flow describes traffic only, the renderer chooses ${name}`, elem.start);
+      this.error(
+        'E_FLOW_UNKNOWN_FIELD',
+        `\`${name}\` is not a packet field: a flow describes traffic only, the renderer chooses ${name}`,
+        elem.start,
+      );
       return;
     }
     const near = closestName(name, KNOWN_WORDS);
@@ -243,7 +261,12 @@ class FlowBuilder {
 /** Parses flow text and also reports where each field came from (for packet descriptions). */
 export function parseFlowDetailed(text: string, loc?: Location): Result<ParsedFlow> {
   if (text.length > MAX_FLOW_LENGTH) {
-    return fail(diag('E_FLOW_SYNTAX', `flow is ${text.length} characters long; at most ${MAX_FLOW_LENGTH} are accepted`, { ...loc, col: loc?.col ?? 1 }));
+    return fail(
+      diag('E_FLOW_SYNTAX', `flow is ${text.length} characters long; at most ${MAX_FLOW_LENGTH} are accepted`, {
+        ...loc,
+        col: loc?.col ?? 1,
+      }),
+    );
   }
   const b = new FlowBuilder(loc);
   const elements = tokenize(text);

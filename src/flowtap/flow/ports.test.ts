@@ -73,7 +73,11 @@ test('intersection and subset of port constraints agree with their member sets',
     const expected = [...ma].filter((x) => mb.has(x));
     if (both === null) assert.equal(expected.length, 0);
     else assert.deepEqual([...members(both)], expected);
-    assert.equal(portSubset(a, b), [...ma].every((x) => mb.has(x)), 'a within b');
+    assert.equal(
+      portSubset(a, b),
+      [...ma].every((x) => mb.has(x)),
+      'a within b',
+    );
   }
 });
 

@@ -5,7 +5,7 @@
  */
 import type { Masked, PortMatch, PortRange } from './fields.js';
 
-export const PORT_FULL = 0xffff;
+const PORT_FULL = 0xffff;
 
 /** Smallest x >= from with (x & mask) === value (value within mask), or -1 when there is none. */
 export function minMatch(value: number, mask: number, from: number): number {
@@ -90,7 +90,7 @@ export function portBounds(p: PortMatch): PortRange {
 }
 
 /** Calls fn for every port the constraint admits, in increasing order, until fn returns false. */
-export function forEachPort(p: PortMatch, fn: (port: number) => boolean | void): void {
+export function forEachPort(p: PortMatch, fn: (port: number) => boolean | undefined): void {
   const { from, to } = portBounds(p);
   if (from < 0) return;
   for (let x = from; x >= 0 && x <= to; x = x === PORT_FULL ? -1 : minMatch(p.value, p.mask, x + 1)) if (fn(x) === false) return;

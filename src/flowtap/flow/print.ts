@@ -17,13 +17,7 @@ import {
   type WideMasked,
 } from './fields.js';
 import { formatIpv4, formatIpv6Groups } from '../../net/index.js';
-import {
-  formatMac,
-  formatWideHex,
-  prefixLength,
-  wideIsFull,
-  widePrefixLength,
-} from './values.js';
+import { formatMac, formatWideHex, prefixLength, wideIsFull, widePrefixLength } from './values.js';
 
 const hex = (n: number, width = 0) => '0x' + n.toString(16).padStart(width, '0');
 
@@ -112,7 +106,7 @@ function vlanElements(m: Masked): string[] {
 }
 
 /** The elements of a match, in canonical order. */
-export function flowElements(m: FlowMatch): string[] {
+function flowElements(m: FlowMatch): string[] {
   const out: string[] = [];
   const fields = fieldsOf(m);
   const dl = exactOf(m, 'dl_type');

@@ -5,7 +5,16 @@
  */
 import type { Rng } from '../../random/index.js';
 import { fieldsOf } from './field-ops.js';
-import { FIELD_ORDER, FRAG_VALUES, fieldSpec, type FlowMatch, type Masked, type PacketSpec, type PortMatch, type WideMasked } from './fields.js';
+import {
+  FIELD_ORDER,
+  FRAG_VALUES,
+  fieldSpec,
+  type FlowMatch,
+  type Masked,
+  type PacketSpec,
+  type PortMatch,
+  type WideMasked,
+} from './fields.js';
 import { parseFlow } from './parse.js';
 import { forEachPort } from './ports.js';
 import { packetIn } from '../packet-spec.js';
@@ -14,16 +23,61 @@ const pick = <T>(r: Rng, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]
 const chance = (r: Rng, p: number) => r() < p;
 
 const PROTOS = ['', 'ip', 'ipv6', 'tcp', 'udp', 'sctp', 'tcp6', 'udp6', 'icmp', 'icmp6', 'arp', 'rarp', 'http', 'dns', 'https'];
-const IPV4 = ['10.0.0.1', '10.0.0.2', '10.0.0.0/24', '10.0.1.0/24', '10.0.0.0/8', '10.0.0.0/255.0.255.0', '10.0.0.1/255.255.0.255', '192.168.1.0/24'];
-const IPV6 = ['2001:db8::1', '2001:db8::2', '2001:db8::/32', '2001:db8::/64', '2001:db8:0:1::/64', 'fe80::/10', '::/1', '2001:db8::/ffff:0:ffff::'];
-const MACS = ['02:00:00:00:00:01', '02:00:00:00:00:02', '02:00:00:00:00:00/ff:ff:ff:ff:ff:00', '01:00:00:00:00:00/01:00:00:00:00:00', '00:00:00:00:00:00/01:00:00:00:00:00'];
-const PORTS = ['80', '443', '53', '1000-2000', '0-1023', '1024-65535', '8000-8100', '0x0400/0xfc00', '0x1f40/0xfff0', '0x0001/0x0001', '1500-1600'];
-const VLANS = ['dl_vlan=10', 'dl_vlan=20', 'dl_vlan_pcp=3', 'dl_vlan_pcp=0', 'vlan_tci=0x0000', 'vlan_tci=0x1000/0x1000', 'dl_vlan=0xffff', 'vlan_tci=0x0000/0x0fff'];
+const IPV4 = [
+  '10.0.0.1',
+  '10.0.0.2',
+  '10.0.0.0/24',
+  '10.0.1.0/24',
+  '10.0.0.0/8',
+  '10.0.0.0/255.0.255.0',
+  '10.0.0.1/255.255.0.255',
+  '192.168.1.0/24',
+];
+const IPV6 = [
+  '2001:db8::1',
+  '2001:db8::2',
+  '2001:db8::/32',
+  '2001:db8::/64',
+  '2001:db8:0:1::/64',
+  'fe80::/10',
+  '::/1',
+  '2001:db8::/ffff:0:ffff::',
+];
+const MACS = [
+  '02:00:00:00:00:01',
+  '02:00:00:00:00:02',
+  '02:00:00:00:00:00/ff:ff:ff:ff:ff:00',
+  '01:00:00:00:00:00/01:00:00:00:00:00',
+  '00:00:00:00:00:00/01:00:00:00:00:00',
+];
+const PORTS = [
+  '80',
+  '443',
+  '53',
+  '1000-2000',
+  '0-1023',
+  '1024-65535',
+  '8000-8100',
+  '0x0400/0xfc00',
+  '0x1f40/0xfff0',
+  '0x0001/0x0001',
+  '1500-1600',
+];
+const VLANS = [
+  'dl_vlan=10',
+  'dl_vlan=20',
+  'dl_vlan_pcp=3',
+  'dl_vlan_pcp=0',
+  'vlan_tci=0x0000',
+  'vlan_tci=0x1000/0x1000',
+  'dl_vlan=0xffff',
+  'vlan_tci=0x0000/0x0fff',
+];
 const FRAGS = ['no', 'yes', 'first', 'later', 'not_later'];
 const TCP_FLAGS = ['+syn', '+syn-ack', '-rst', 'syn|ack', '0x010/0x010'];
 
 /** Random flow text; every element is valid on its own, but elements may conflict. */
-export function randomFlowText(r: Rng): string {
+function randomFlowText(r: Rng): string {
   const proto = pick(r, PROTOS);
   const parts: string[] = proto ? [proto] : [];
   const ipv4 = ['ip', 'tcp', 'udp', 'sctp', 'icmp', 'http', 'dns', 'https'].includes(proto);

@@ -25,7 +25,8 @@ function shapeError(name: FieldName, v: unknown): string | undefined {
   if (o.range !== undefined) {
     if (spec.kind !== 'port') return 'only tp_src and tp_dst take a range';
     const r = o.range as Record<string, unknown> | null;
-    if (typeof r !== 'object' || r === null || !isUint(r.from, 0xffff) || !isUint(r.to, 0xffff)) return 'range must be {from, to} with ports 0..65535';
+    if (typeof r !== 'object' || r === null || !isUint(r.from, 0xffff) || !isUint(r.to, 0xffff))
+      return 'range must be {from, to} with ports 0..65535';
     if ((r.from as number) > (r.to as number)) return 'range is inverted';
   }
   return undefined;
@@ -37,7 +38,8 @@ function shapeError(name: FieldName, v: unknown): string | undefined {
  */
 export function validateFlowMatch(x: unknown, loc?: Location, fieldPrefix = 'flow'): Result<FlowMatch> {
   const where = (name?: string): Location => ({ ...loc, field: name ? `${fieldPrefix}.${name}` : fieldPrefix });
-  if (typeof x !== 'object' || x === null || Array.isArray(x)) return fail(diag('E_FLOW_BAD_VALUE', 'a flow match must be an object of fields', where()));
+  if (typeof x !== 'object' || x === null || Array.isArray(x))
+    return fail(diag('E_FLOW_BAD_VALUE', 'a flow match must be an object of fields', where()));
   const errors: Diagnostic[] = [];
   const fields: Partial<Record<FieldName, FieldValue>> = {};
   for (const [name, v] of Object.entries(x)) {

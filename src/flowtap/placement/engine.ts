@@ -19,14 +19,7 @@
  * R pieces overflowing their node and M monitors: about 20 ms for 10k flows and 200 monitors.
  */
 import type { MonitorPool } from './pool.js';
-import {
-  canSplit,
-  pieceLoad,
-  type FlowTable,
-  type LeftoverPiece,
-  type Piece,
-  type PlacedPiece,
-} from './flows.js';
+import { canSplit, pieceLoad, type FlowTable, type LeftoverPiece, type Piece, type PlacedPiece } from './flows.js';
 import { portsThatFit } from './slicing.js';
 
 export interface EngineResult {
@@ -179,6 +172,6 @@ function tooBigReason(pool: MonitorPool, eligible: readonly number[], j: Job): s
 }
 
 /** Mbit/s for messages: enough digits to compare, no float noise. */
-export function fmt(x: number): string {
+function fmt(x: number): string {
   return String(Math.round(x * 1000) / 1000);
 }

@@ -51,9 +51,7 @@ export function evictOverload(pool: MonitorPool, t: FlowTable, m: number, onMoni
       const others = sum - a;
       const grain = t.load[h.flow] / t.width[h.flow];
       const keep =
-        t.flows[h.flow].sliceable && h.to > h.from
-          ? portsThatFit(others, limit, t.load[h.flow], t.width[h.flow], h.to - h.from)
-          : 0;
+        t.flows[h.flow].sliceable && h.to > h.from ? portsThatFit(others, limit, t.load[h.flow], t.width[h.flow], h.to - h.from) : 0;
       const trimmed = keep > 0 ? a - pieceLoad(t, h.flow, h.from, h.from + keep - 1) : 0;
       if (trimmed > 0) options.push({ held: h, keep, cost: trimmed, grain });
       else if (others <= limit) options.push({ held: h, keep: 0, cost: a, grain });

@@ -166,7 +166,7 @@ test('a sliceable flow beyond the total capacity is placed in part and the rest 
   const u = p.unplaced[0];
   assert.equal(u.flow, 'flood');
   assert.ok(u.slices && u.slices.length === 1 && u.slices[0].to === 65535);
-  assert.ok(Math.abs(u.load - 200) < 500 / 64512 * 2, `about 200 Mbit/s left: ${u.load}`);
+  assert.ok(Math.abs(u.load - 200) < (500 / 64512) * 2, `about 200 Mbit/s left: ${u.load}`);
 });
 
 test('a one-port flow cannot be split even when marked sliceable', () => {

@@ -28,7 +28,10 @@ export class MonitorPool {
   private readonly eligibleCache = new Map<string, number[]>();
   private readonly localCache = new Map<string, number[]>();
 
-  constructor(monitors: readonly PlacementMonitor[], readonly strategy: PlacementStrategy) {
+  constructor(
+    monitors: readonly PlacementMonitor[],
+    readonly strategy: PlacementStrategy,
+  ) {
     const n = monitors.length;
     this.count = n;
     this.names = new Array<string>(n);

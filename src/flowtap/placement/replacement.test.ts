@@ -72,13 +72,25 @@ test('a load increase that still fits moves nothing', () => {
 
 test('an overload moves the one flow that covers the excess with the least load', () => {
   const prev = first(base);
-  assert.deepEqual(prev.assignments.filter((a) => a.monitor === 'm1').map((a) => a.flow).sort(), ['a', 'b']);
+  assert.deepEqual(
+    prev.assignments
+      .filter((a) => a.monitor === 'm1')
+      .map((a) => a.flow)
+      .sort(),
+    ['a', 'b'],
+  );
   // a grows 60 -> 80: m1 needs 10 Mbit/s out. Moving b (30) beats moving a (80).
   const r = again(prev, withLoad(base, 'a', 80));
   assert.deepEqual(r.moved, [{ flow: 'b', from: 'm1', to: 'm2', load: 30 }]);
   const now = r.placement.assignments;
-  assert.deepEqual(now.filter((x) => x.flow === 'a').map((x) => x.monitor), ['m1']);
-  assert.deepEqual(now.filter((x) => x.flow === 'c').map((x) => x.monitor), ['m2']);
+  assert.deepEqual(
+    now.filter((x) => x.flow === 'a').map((x) => x.monitor),
+    ['m1'],
+  );
+  assert.deepEqual(
+    now.filter((x) => x.flow === 'c').map((x) => x.monitor),
+    ['m2'],
+  );
 });
 
 test('a sliceable flow that grows is trimmed: only its excess leaves, bystanders stay', () => {
@@ -90,7 +102,10 @@ test('a sliceable flow that grows is trimmed: only its excess leaves, bystanders
   const out = r.moved.reduce((s, m) => s + m.load, 0);
   assert.ok(out >= 10 - 1e-9 && out <= 10 + onePort, `about 10 Mbit/s moved, got ${out}`);
   assert.ok(r.moved.every((m) => m.from === 'm1' && m.to === 'm2'));
-  assert.deepEqual(r.placement.assignments.filter((x) => x.flow === 'b').map((x) => [x.monitor, x.slice]), [['m1', undefined]]);
+  assert.deepEqual(
+    r.placement.assignments.filter((x) => x.flow === 'b').map((x) => [x.monitor, x.slice]),
+    [['m1', undefined]],
+  );
 });
 
 test('when no single flow covers the excess, the fewest flows move', () => {
@@ -118,14 +133,20 @@ test('a removed monitor moves only its flows; new flows are placed without count
   };
   const r = again(prev, input);
   assert.deepEqual(r.moved, [{ flow: 'c', from: 'm2', to: 'm3', load: 50 }]);
-  assert.deepEqual(r.placement.assignments.filter((x) => x.flow === 'd').map((x) => x.monitor), ['m1']);
+  assert.deepEqual(
+    r.placement.assignments.filter((x) => x.flow === 'd').map((x) => x.monitor),
+    ['m1'],
+  );
 });
 
 test('a flow that no longer fits anywhere is reported as moved to nothing and unplaced', () => {
   const prev = first(base);
   const r = again(prev, withLoad(base, 'c', 500));
   assert.deepEqual(r.moved, [{ flow: 'c', from: 'm2', to: null, load: 500 }]);
-  assert.deepEqual(r.unplaced.map((u) => u.flow), ['c']);
+  assert.deepEqual(
+    r.unplaced.map((u) => u.flow),
+    ['c'],
+  );
 });
 
 test('a malformed previous placement is an error naming the field', () => {

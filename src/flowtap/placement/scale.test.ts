@@ -66,7 +66,9 @@ test('re-placement at scale after 2% of flows grow keeps every monitor that stil
   const loads = new Map(grown.flows.map((f) => [f.id, f.load]));
   const overloaded = new Set(
     grown.monitors
-      .filter((m) => prev.assignments.filter((a) => a.monitor === m.name).reduce((s, a) => s + a.share * loads.get(a.flow)!, 0) > m.capacity)
+      .filter(
+        (m) => prev.assignments.filter((a) => a.monitor === m.name).reduce((s, a) => s + a.share * loads.get(a.flow)!, 0) > m.capacity,
+      )
       .map((m) => m.name),
   );
   assert.ok(overloaded.size > 0, 'the change overloads some monitors');

@@ -22,15 +22,49 @@ test('portsThatFit returns the most ports whose charge keeps the monitor within 
 
 test('slicesPartition accepts exact contiguous covers only', () => {
   assert.ok(slicesPartition([{ from: 1024, to: 65535 }], 1024, 65535));
-  assert.ok(slicesPartition([{ from: 2000, to: 65535 }, { from: 1024, to: 1999 }], 1024, 65535));
-  assert.equal(slicesPartition([{ from: 1024, to: 1999 }, { from: 2001, to: 65535 }], 1024, 65535), false, 'gap');
-  assert.equal(slicesPartition([{ from: 1024, to: 2000 }, { from: 2000, to: 65535 }], 1024, 65535), false, 'overlap');
+  assert.ok(
+    slicesPartition(
+      [
+        { from: 2000, to: 65535 },
+        { from: 1024, to: 1999 },
+      ],
+      1024,
+      65535,
+    ),
+  );
+  assert.equal(
+    slicesPartition(
+      [
+        { from: 1024, to: 1999 },
+        { from: 2001, to: 65535 },
+      ],
+      1024,
+      65535,
+    ),
+    false,
+    'gap',
+  );
+  assert.equal(
+    slicesPartition(
+      [
+        { from: 1024, to: 2000 },
+        { from: 2000, to: 65535 },
+      ],
+      1024,
+      65535,
+    ),
+    false,
+    'overlap',
+  );
   assert.equal(slicesPartition([{ from: 1024, to: 60000 }], 1024, 65535), false, 'short');
   assert.equal(slicesPartition([], 5, 5), false);
 });
 
 test('shares are port widths over the range width and default to the ephemeral range', () => {
-  assert.deepEqual(srcPortRange({ id: 'f', instance: 'i', service: 's', node: 'n', kind: 'http', load: 1, sliceable: true }), [1024, 65535]);
+  assert.deepEqual(
+    srcPortRange({ id: 'f', instance: 'i', service: 's', node: 'n', kind: 'http', load: 1, sliceable: true }),
+    [1024, 65535],
+  );
   assert.equal(portShare(1024, 65535, 64512), 1);
   assert.equal(portShare(1024, 1024 + 16127, 64512), 0.25);
 });

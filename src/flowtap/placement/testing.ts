@@ -103,7 +103,8 @@ export function assertSound(input: PlacementInput, p: Placement): void {
     if (!u) assert.ok(Math.abs(shareSum - 1) < 1e-9, `${f.id}: shares sum to ${shareSum}, not 1, and it is not reported unplaced`);
     else {
       assert.ok(u.reason.length > 0);
-      for (const s of u.slices ?? [{ kind: 'src-port' as const, from: lo, to: hi }]) list.push({ from: s.from, to: s.to, share: 0, sliced: true });
+      for (const s of u.slices ?? [{ kind: 'src-port' as const, from: lo, to: hi }])
+        list.push({ from: s.from, to: s.to, share: 0, sliced: true });
       const missing = 1 - shareSum;
       assert.ok(Math.abs(u.load - missing * f.load) <= 1e-9 * Math.max(1, f.load), `${f.id}: unplaced load matches the uncovered share`);
     }

@@ -60,12 +60,12 @@ export interface SrcPortSlice {
  * Source-address slicing is part of the contract vocabulary (a `nw_src` prefix) for consumers,
  * but this placer never produces it: flow groups carry no address spread to split by.
  */
-export interface SrcAddrSlice {
+interface SrcAddrSlice {
   kind: 'src-addr';
   prefix: string;
 }
 
-export type FlowSlice = SrcPortSlice | SrcAddrSlice;
+type FlowSlice = SrcPortSlice | SrcAddrSlice;
 
 export interface Assignment {
   flow: string;

@@ -69,12 +69,12 @@ export function validatePlacementInput(input: unknown): Result<PlacementInput> {
   if (!Array.isArray(input.monitors)) errs.add('monitors', 'must be a list');
   else {
     const names = new Set<string>();
-    input.monitors.forEach((m, i) => checkMonitor(m, `monitors[${i}]`, errs, names));
+    for (const [i, m] of input.monitors.entries()) checkMonitor(m, `monitors[${i}]`, errs, names);
   }
   if (!Array.isArray(input.flows)) errs.add('flows', 'must be a list');
   else {
     const ids = new Set<string>();
-    input.flows.forEach((f, i) => checkFlow(f, `flows[${i}]`, errs, ids));
+    for (const [i, f] of input.flows.entries()) checkFlow(f, `flows[${i}]`, errs, ids);
   }
   return errs.list.length ? fail(errs.list) : ok(input as unknown as PlacementInput);
 }
@@ -88,9 +88,12 @@ export function validatePreviousPlacement(previous: unknown): Result<Placement> 
   if (!isObj(previous) || !Array.isArray(previous.assignments)) {
     return fail(diag('E_PLACEMENT_PREVIOUS', 'previous placement must be an object with an assignments list', { field: 'assignments' }));
   }
-  previous.assignments.forEach((a: unknown, i: number) => {
+  for (const [i, a] of (previous.assignments as unknown[]).entries()) {
     const at = `assignments[${i}]`;
-    if (!isObj(a)) return errs.add(at, 'an assignment must be an object');
+    if (!isObj(a)) {
+      errs.add(at, 'an assignment must be an object');
+      continue;
+    }
     if (!isName(a.flow)) errs.add(`${at}.flow`, 'must be a non-empty string');
     if (!isName(a.monitor)) errs.add(`${at}.monitor`, 'must be a non-empty string');
     if (typeof a.share !== 'number' || !(a.share >= 0 && a.share <= 1)) errs.add(`${at}.share`, 'must be a number in 0..1');
@@ -98,12 +101,12 @@ export function validatePreviousPlacement(previous: unknown): Result<Placement> 
     if (a.slice !== undefined) {
       const s = a.slice;
       if (!isObj(s) || (s.kind !== 'src-port' && s.kind !== 'src-addr')) {
-        errs.add(`${at}.slice`, "must be a src-port or src-addr slice");
+        errs.add(`${at}.slice`, 'must be a src-port or src-addr slice');
       } else if (s.kind === 'src-port' && (!isPort(s.from) || !isPort(s.to) || (s.from as number) > (s.to as number))) {
         errs.add(`${at}.slice`, 'a src-port slice needs integer ports from <= to within 0-65535');
       }
     }
-  });
+  }
   if (previous.unplaced !== undefined && !Array.isArray(previous.unplaced)) errs.add('unplaced', 'must be a list when given');
   if (errs.list.length) return fail(errs.list);
   const assignments = previous.assignments as Assignment[];
@@ -114,4 +117,3 @@ export function validatePreviousPlacement(previous: unknown): Result<Placement> 
     crossNodeShare: typeof previous.crossNodeShare === 'number' ? previous.crossNodeShare : 0,
   });
 }
-

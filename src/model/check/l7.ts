@@ -23,7 +23,13 @@ export function checkL7(app: App, ctx: CheckContext): Diagnostic[] {
       const f = `${field}.http`;
       r.http.methods.forEach((m, i) => {
         if (!isHttpMethod(m)) {
-          out.push(diag('E_HTTP_METHOD', `unknown HTTP method "${m}"; expected one of ${HTTP_METHODS.join(', ')}${didYouMean(m, HTTP_METHODS)}`, locate(`${f}.methods[${i}]`)));
+          out.push(
+            diag(
+              'E_HTTP_METHOD',
+              `unknown HTTP method "${m}"; expected one of ${HTTP_METHODS.join(', ')}${didYouMean(m, HTTP_METHODS)}`,
+              locate(`${f}.methods[${i}]`),
+            ),
+          );
         }
       });
       r.http.paths.forEach((p, i) => {
@@ -36,11 +42,24 @@ export function checkL7(app: App, ctx: CheckContext): Diagnostic[] {
       const f = `${field}.sql`;
       r.sql.statements.forEach((s, i) => {
         if (!isSqlStatement(s)) {
-          out.push(diag('E_SQL_STATEMENT', `unknown SQL statement kind "${s}"; expected one of ${SQL_STATEMENTS.join(', ')}${didYouMean(s, SQL_STATEMENTS)}`, locate(`${f}.statements[${i}]`)));
+          out.push(
+            diag(
+              'E_SQL_STATEMENT',
+              `unknown SQL statement kind "${s}"; expected one of ${SQL_STATEMENTS.join(', ')}${didYouMean(s, SQL_STATEMENTS)}`,
+              locate(`${f}.statements[${i}]`),
+            ),
+          );
         }
       });
       r.sql.tables.forEach((t, i) => {
-        if (!isSqlTable(t)) out.push(diag('E_SQL_TABLE', `table ${JSON.stringify(t)} is not a table name (an identifier, optionally "schema.table")`, locate(`${f}.tables[${i}]`)));
+        if (!isSqlTable(t))
+          out.push(
+            diag(
+              'E_SQL_TABLE',
+              `table ${JSON.stringify(t)} is not a table name (an identifier, optionally "schema.table")`,
+              locate(`${f}.tables[${i}]`),
+            ),
+          );
       });
       if (r.sql.identity) identityProblems(r.sql.identity, ['sql-param'], `${f}.identity`, 'sql', out, ctx);
     }
@@ -75,13 +94,15 @@ function identityProblems(
       if (!isHeaderName(id.name)) bad(`"${id.name}" is not an HTTP header name`, 'name');
       break;
     case 'json':
-      if (!/^[A-Za-z_$][\w$-]*(?:\.[A-Za-z_$][\w$-]*)*$/.test(id.name)) bad(`"${id.name}" is not a dotted JSON path like "user.id"`, 'name');
+      if (!/^[A-Za-z_$][\w$-]*(?:\.[A-Za-z_$][\w$-]*)*$/.test(id.name))
+        bad(`"${id.name}" is not a dotted JSON path like "user.id"`, 'name');
       break;
     case 'sql-param':
       if (!/^[1-9]\d{0,4}$/.test(id.name)) bad(`SQL parameter number must be a whole number from 1 (as in $1); got "${id.name}"`, 'name');
       break;
     case 'path':
-      if (!/^(?:0|[1-9]\d{0,3})$/.test(id.name)) bad(`path segment index must be a whole number from 0 (the first segment); got "${id.name}"`, 'name');
+      if (!/^(?:0|[1-9]\d{0,3})$/.test(id.name))
+        bad(`path segment index must be a whole number from 0 (the first segment); got "${id.name}"`, 'name');
       break;
   }
 }

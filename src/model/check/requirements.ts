@@ -25,7 +25,11 @@ export function checkRequirements(app: App, ctx: CheckContext): Diagnostic[] {
       const extra = key === 'from' ? ` or "${EXTERNAL}"` : '';
       const list = serviceNames.length ? serviceNames.join(', ') : '(none)';
       out.push(
-        diag('E_UNKNOWN_SERVICE', `unknown service "${name}" in "${key}"; expected one of: ${list}${extra}${didYouMean(name, serviceNames)}`, locate(`${field}.${key}`)),
+        diag(
+          'E_UNKNOWN_SERVICE',
+          `unknown service "${name}" in "${key}"; expected one of: ${list}${extra}${didYouMean(name, serviceNames)}`,
+          locate(`${field}.${key}`),
+        ),
       );
     };
     // With no usable service at all, E_NO_SERVICES (or the structural error) already says it all.
@@ -94,7 +98,11 @@ export function checkRequirements(app: App, ctx: CheckContext): Diagnostic[] {
     const earlier = seen.get(key) ?? [];
     const dup = earlier.find((e) => !hasL7(e) || !hasL7(r) || sameL7(e, r));
     if (dup) {
-      const why = !hasL7(dup) ? `requirement ${dup.id} already allows all traffic` : !hasL7(r) ? 'this one would allow all traffic' : `requirement ${dup.id} has the same constraints`;
+      const why = !hasL7(dup)
+        ? `requirement ${dup.id} already allows all traffic`
+        : !hasL7(r)
+          ? 'this one would allow all traffic'
+          : `requirement ${dup.id} has the same constraints`;
       out.push(
         diag(
           'E_DUP_REQUIREMENT',

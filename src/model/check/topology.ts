@@ -27,8 +27,7 @@ export function checkTopology(app: App, ctx: CheckContext): Diagnostic[] {
   });
   const nodeNames = [...nodeAt.keys()];
   // With no usable node at all, E_NO_NODES (or the structural error) already says it all.
-  const nodeKnown = (name: string): boolean =>
-    damaged.nodesSection || nodeAt.size === 0 || nodeAt.has(name) || damaged.nodes.has(name);
+  const nodeKnown = (name: string): boolean => damaged.nodesSection || nodeAt.size === 0 || nodeAt.has(name) || damaged.nodes.has(name);
   const unknownNode = (name: string, field: string): Diagnostic =>
     diag(
       'E_UNKNOWN_NODE',
@@ -53,7 +52,9 @@ export function checkTopology(app: App, ctx: CheckContext): Diagnostic[] {
       }
       const first = portNames.get(p.name);
       if (first !== undefined) {
-        out.push(diag('E_DUP_PORT_NAME', `service "${s.name}" already has a port named "${p.name}" (ports[${first}])`, locate(`${pf}.name`)));
+        out.push(
+          diag('E_DUP_PORT_NAME', `service "${s.name}" already has a port named "${p.name}" (ports[${first}])`, locate(`${pf}.name`)),
+        );
       } else portNames.set(p.name, i);
       const key = `${p.protocol}/${p.port}`;
       const same = portNumbers.get(key);

@@ -35,7 +35,10 @@ export function assembleImport(read: ReadObjects, notes: Diagnostic[], opts: K8s
     else namespaces.set(ns.name, ns);
   }
   const seen = new Set<string>();
-  for (const o of [...read.policies.map((p) => ({ kind: 'NetworkPolicy', ...p })), ...read.services.map((s) => ({ kind: 'Service', ...s }))]) {
+  for (const o of [
+    ...read.policies.map((p) => ({ kind: 'NetworkPolicy', ...p })),
+    ...read.services.map((s) => ({ kind: 'Service', ...s })),
+  ]) {
     const key = `${o.kind} ${o.namespace}/${o.name}`;
     if (seen.has(key)) errors.push(diag('E_K8S_DUP_OBJECT', `${key} is declared twice`, o.loc));
     seen.add(key);
@@ -107,7 +110,9 @@ function groupPods(read: ReadWorkload[], notes: Diagnostic[], errors: Diagnostic
     if (w.owner) continue;
     const prior = byId.get(w.id);
     if (prior) {
-      errors.push(diag('E_K8S_DUP_WORKLOAD', `${w.kind} ${w.id} has the same namespace and name as ${prior.kind} ${prior.id}${where(prior)}`, w.loc));
+      errors.push(
+        diag('E_K8S_DUP_WORKLOAD', `${w.kind} ${w.id} has the same namespace and name as ${prior.kind} ${prior.id}${where(prior)}`, w.loc),
+      );
       continue;
     }
     byId.set(w.id, strip(w));
@@ -133,7 +138,8 @@ function groupPods(read: ReadWorkload[], notes: Diagnostic[], errors: Diagnostic
   }
   for (const [id, w] of grouped) {
     const prior = byId.get(id);
-    if (prior) errors.push(diag('E_K8S_DUP_WORKLOAD', `${w.kind} ${id} (owner of pods) has the same name as ${prior.kind} ${prior.id}`, w.loc));
+    if (prior)
+      errors.push(diag('E_K8S_DUP_WORKLOAD', `${w.kind} ${id} (owner of pods) has the same name as ${prior.kind} ${prior.id}`, w.loc));
     else byId.set(id, w);
   }
   return [...byId.values()];
@@ -219,7 +225,13 @@ function placeOnNodes(services: Service[], network: string, errors: Diagnostic[]
   // One /24 per node plus the top /24 for monitors.
   const fit = Math.min(MAX_NODES, blocksIn(parsed.cidr) - 1);
   if (nodes.length > fit) {
-    errors.push(diag('E_ADDRESS_SPACE', `the workloads need ${nodes.length} virtual nodes of ${HOSTS_PER_NODE} pods; network ${network} holds ${Math.max(fit, 0)}`, { field: 'network' }));
+    errors.push(
+      diag(
+        'E_ADDRESS_SPACE',
+        `the workloads need ${nodes.length} virtual nodes of ${HOSTS_PER_NODE} pods; network ${network} holds ${Math.max(fit, 0)}`,
+        { field: 'network' },
+      ),
+    );
   }
   return nodes;
 }

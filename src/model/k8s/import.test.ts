@@ -38,7 +38,10 @@ test('workloads become services named namespace/name, with template labels, port
   assert.deepEqual(web.ports, [{ name: 'http', protocol: 'tcp', port: 8080, app: 'http' }]);
   assert.deepEqual(web.labels, { app: 'web' });
   assert.deepEqual(imp.app.services.find((s) => s.name === 'shop/db')!.ports[0].app, 'postgres');
-  assert.deepEqual(imp.app.instances.map((i) => i.name), ['other/client-0', 'shop/db-0', 'shop/web-0', 'shop/web-1']);
+  assert.deepEqual(
+    imp.app.instances.map((i) => i.name),
+    ['other/client-0', 'shop/db-0', 'shop/web-0', 'shop/web-1'],
+  );
   // Namespace `other` is only referred to: it exists implicitly, with the label Kubernetes gives it.
   assert.deepEqual(
     imp.namespaces.map((n) => [n.name, n.labels, n.declared]),
@@ -57,7 +60,10 @@ test('pods get distinct deterministic addresses inside the application network',
   const b = importK8sManifests(fixtures('default-deny'));
   assert.ok(a.ok && b.ok);
   const ips = Object.values(a.value.addressing.instances).map((x) => x.ip);
-  assert.deepEqual(ips, Object.values(b.value.addressing.instances).map((x) => x.ip));
+  assert.deepEqual(
+    ips,
+    Object.values(b.value.addressing.instances).map((x) => x.ip),
+  );
   assert.equal(new Set(ips).size, 4);
   for (const ip of ips) assert.match(ip, /^10\.77\.\d+\.\d+$/);
   assert.equal(a.value.app.network, '10.77.0.0/16');
@@ -88,7 +94,10 @@ test('kind: List in JSON, DaemonSet, protocol defaults and policyTypes defaults'
   assert.ok(ie.ok);
   const aEgress = ie.value.policies.find((p) => p.name === 'a-egress')!;
   assert.deepEqual(aEgress.policyTypes, ['Ingress', 'Egress']);
-  assert.deepEqual(aEgress.egress[0].ports, [{ protocol: 'TCP', port: 443 }, { protocol: 'TCP', port: 8443 }]);
+  assert.deepEqual(aEgress.egress[0].ports, [
+    { protocol: 'TCP', port: 443 },
+    { protocol: 'TCP', port: 8443 },
+  ]);
 });
 
 test('every problem of a broken manifest is reported with file, line, column and field', () => {
@@ -151,7 +160,10 @@ spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]}
       ['ns/web-abc', 'ReplicaSet', 3],
     ],
   );
-  assert.deepEqual(r.value.notes.map((n) => n.code), ['W_K8S_OWNED_POD']);
+  assert.deepEqual(
+    r.value.notes.map((n) => n.code),
+    ['W_K8S_OWNED_POD'],
+  );
   assert.deepEqual(
     r.value.app.services.map((s) => [s.name, s.exposure, s.ports.map((p) => p.name)]),
     [
@@ -165,7 +177,11 @@ spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]}
     { file: 'b.yaml', text: 'kind: StatefulSet\nmetadata: {name: web, namespace: default}\n' },
   ]);
   assert.equal(dup.ok, false);
-  if (!dup.ok) assert.deepEqual(dup.errors.map((e) => [e.code, e.loc?.file, e.loc?.line]), [['E_K8S_DUP_WORKLOAD', 'b.yaml', 1]]);
+  if (!dup.ok)
+    assert.deepEqual(
+      dup.errors.map((e) => [e.code, e.loc?.file, e.loc?.line]),
+      [['E_K8S_DUP_WORKLOAD', 'b.yaml', 1]],
+    );
 });
 
 test('documents that are not objects are rejected; empty documents are skipped', () => {

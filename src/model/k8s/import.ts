@@ -3,7 +3,7 @@
  * into flowtap's model. `parseK8sManifests` is the pure core; `importK8sManifests`
  * is its file-reading edge.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { basename, join } from 'node:path';
 import { diag, fail, ok, type Diagnostic, type Result } from '../../diagnostics/index.js';
 import { assembleImport, type K8sImportOptions } from './app.js';
@@ -20,8 +20,8 @@ export interface ManifestFile {
 }
 
 /** Clusters dump large manifests, but a single file beyond this is a mistake or an attack. */
-export const MAX_MANIFEST_BYTES = 32 * 1024 * 1024;
-export const MAX_MANIFEST_FILES = 10000;
+const MAX_MANIFEST_BYTES = 32 * 1024 * 1024;
+const MAX_MANIFEST_FILES = 10000;
 const MANIFEST_EXTENSIONS = /\.(ya?ml|json)$/i;
 
 export function importK8sManifests(dirOrFiles: string | readonly string[], opts: K8sImportOptions = {}): Result<K8sImport> {
@@ -30,8 +30,10 @@ export function importK8sManifests(dirOrFiles: string | readonly string[], opts:
   const listed: string[] = [];
   for (const path of paths) listManifests(path, listed, errors);
   if (errors.length) return fail(errors);
-  if (listed.length === 0) return fail(diag('E_K8S_NO_MANIFESTS', `no .yaml, .yml or .json files in ${paths.join(', ')}`, { file: paths[0] }));
-  if (listed.length > MAX_MANIFEST_FILES) return fail(diag('E_K8S_NO_MANIFESTS', `${listed.length} manifest files; the limit is ${MAX_MANIFEST_FILES}`, { file: paths[0] }));
+  if (listed.length === 0)
+    return fail(diag('E_K8S_NO_MANIFESTS', `no .yaml, .yml or .json files in ${paths.join(', ')}`, { file: paths[0] }));
+  if (listed.length > MAX_MANIFEST_FILES)
+    return fail(diag('E_K8S_NO_MANIFESTS', `${listed.length} manifest files; the limit is ${MAX_MANIFEST_FILES}`, { file: paths[0] }));
 
   const files: ManifestFile[] = [];
   for (const file of listed) {
@@ -61,7 +63,9 @@ export function parseK8sManifests(files: readonly ManifestFile[], opts: K8sImpor
     for (const obj of split.objects) {
       const reader = new FieldReader(obj.locate, errors, notes);
       if (readObject(obj, reader, read) === 'ignored') {
-        notes.push(diag('W_K8S_IGNORED_KIND', `kind ${obj.kind} is not modelled; ignored`, obj.locate(obj.field ? `${obj.field}.kind` : 'kind')));
+        notes.push(
+          diag('W_K8S_IGNORED_KIND', `kind ${obj.kind} is not modelled; ignored`, obj.locate(obj.field ? `${obj.field}.kind` : 'kind')),
+        );
       }
     }
   }
@@ -79,7 +83,7 @@ export function k8sWorkloadKinds(imp: K8sImport): Record<string, string> {
 }
 
 function listManifests(path: string, out: string[], errors: Diagnostic[]): void {
-  let st;
+  let st: Stats;
   try {
     st = statSync(path);
   } catch (e) {
@@ -93,7 +97,7 @@ function listManifests(path: string, out: string[], errors: Diagnostic[]): void 
   }
   // Sorted and without following symlinked directories: the same tree always reads the same way.
   const walk = (dir: string) => {
-    let entries;
+    let entries: Dirent[];
     try {
       entries = readdirSync(dir, { withFileTypes: true });
     } catch (e) {

@@ -5,7 +5,7 @@
  */
 import { cidrContains, formatCidr, parseCidr, parseIpv4Cidr, type Ipv4Cidr } from '../../net/index.js';
 import { childField } from '../field-path.js';
-import { FieldReader, isLabelKey } from './fields.js';
+import { type FieldReader, isLabelKey } from './fields.js';
 import {
   K8S_NAMESPACE_NAME_LABEL,
   type K8sContainerPort,
@@ -95,7 +95,7 @@ function controllerOf(meta: Record<string, unknown>, field: string, r: FieldRead
   const refs = r.list(meta.ownerReferences, `${field}.ownerReferences`) ?? [];
   for (let i = 0; i < refs.length; i++) {
     const ref = r.object(refs[i], `${field}.ownerReferences[${i}]`);
-    if (!ref || ref.controller !== true) continue;
+    if (ref?.controller !== true) continue;
     const kind = r.string(ref.kind, `${field}.ownerReferences[${i}].kind`, true);
     const name = r.name(ref.name, `${field}.ownerReferences[${i}].name`, 'subdomain', true);
     if (kind !== undefined && name !== undefined) return { kind, name };
@@ -116,15 +116,17 @@ function containerPorts(spec: Record<string, unknown>, field: string, r: FieldRe
       const pf = `${cf}.ports[${pi}]`;
       const port = r.object(p, pf);
       if (!port) return;
-      const number = port.containerPort == null
-        ? r.error('E_MISSING_KEY', '"containerPort" is required', `${pf}.containerPort`)
-        : r.integer(port.containerPort, `${pf}.containerPort`, 1, 65535, 'E_K8S_PORT');
+      const number =
+        port.containerPort == null
+          ? r.error('E_MISSING_KEY', '"containerPort" is required', `${pf}.containerPort`)
+          : r.integer(port.containerPort, `${pf}.containerPort`, 1, 65535, 'E_K8S_PORT');
       const protocol = readProtocol(port.protocol, `${pf}.protocol`, r);
       const name = portName(port.name, `${pf}.name`, r);
       if (number === undefined || protocol === undefined) return;
       const entry: K8sContainerPort = { port: number, protocol };
       if (name !== undefined) {
-        if (seen.has(name)) r.note('W_K8S_DUP_PORT_NAME', `port name "${name}" is already used in this pod; named ports resolve to the first`, `${pf}.name`);
+        if (seen.has(name))
+          r.note('W_K8S_DUP_PORT_NAME', `port name "${name}" is already used in this pod; named ports resolve to the first`, `${pf}.name`);
         else entry.name = name;
         seen.add(name);
       }
@@ -279,7 +281,7 @@ function readPolicyPort(v: unknown, field: string, r: FieldReader): K8sPolicyPor
   return out;
 }
 
-export function readSelector(v: unknown, field: string, r: FieldReader): K8sLabelSelector | undefined {
+function readSelector(v: unknown, field: string, r: FieldReader): K8sLabelSelector | undefined {
   if (v === undefined || v === null) return undefined;
   const sel = r.object(v, field);
   if (!sel) return undefined;

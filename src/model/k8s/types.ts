@@ -6,9 +6,6 @@
 import type { Diagnostic, Location } from '../../diagnostics/index.js';
 import type { Addressing, App } from '../types.js';
 
-export const K8S_WORKLOAD_KINDS = ['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job'] as const;
-export type K8sWorkloadKind = (typeof K8S_WORKLOAD_KINDS)[number];
-
 export type K8sProtocol = 'TCP' | 'UDP' | 'SCTP';
 
 /** The label Kubernetes puts on every namespace (and flowtap on every imported one). */

@@ -3,7 +3,7 @@
  * each with a locator that turns a field path into file:line:col. `kind: List`
  * objects are unpacked into their items.
  */
-import { LineCounter, parseAllDocuments, type YAMLError } from 'yaml';
+import { LineCounter, parseAllDocuments, type Document, type EmptyStream, type YAMLError } from 'yaml';
 import { diag, type Diagnostic } from '../../diagnostics/index.js';
 import { yamlLocator, type Locator } from '../locator.js';
 import { yamlGuards } from '../yaml-guards.js';
@@ -23,7 +23,7 @@ export function splitManifests(text: string, file: string): { objects: RawK8sObj
   const lines = new LineCounter();
   const objects: RawK8sObject[] = [];
   const errors: Diagnostic[] = [];
-  let docs;
+  let docs: Document.Parsed[] | EmptyStream;
   try {
     docs = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
   } catch (e) {
@@ -68,7 +68,9 @@ function collect(value: unknown, field: string, locate: Locator, objects: RawK8s
   }
   const kind = value.kind;
   if (typeof kind !== 'string' || kind === '') {
-    errors.push(diag('E_K8S_NOT_OBJECT', 'not a Kubernetes object: "kind" is missing or not a string', locate(field ? `${field}.kind` : 'kind')));
+    errors.push(
+      diag('E_K8S_NOT_OBJECT', 'not a Kubernetes object: "kind" is missing or not a string', locate(field ? `${field}.kind` : 'kind')),
+    );
     return;
   }
   if (kind === 'List' || kind.endsWith('List')) {
@@ -79,7 +81,7 @@ function collect(value: unknown, field: string, locate: Locator, objects: RawK8s
       errors.push(diag('E_TYPE', `expected a list of objects, got ${describe(items)}`, locate(itemsField)));
       return;
     }
-    items.forEach((item, i) => collect(item, `${itemsField}[${i}]`, locate, objects, errors));
+    for (const [i, item] of items.entries()) collect(item, `${itemsField}[${i}]`, locate, objects, errors);
     return;
   }
   objects.push({ kind, body: value, field, locate });
@@ -88,7 +90,8 @@ function collect(value: unknown, field: string, locate: Locator, objects: RawK8s
 function yamlDiagnostic(e: YAMLError, lines: LineCounter, file: string): Diagnostic {
   const p = lines.linePos(e.pos[0]);
   const code = e.code === 'DUPLICATE_KEY' ? 'E_DUPLICATE_KEY' : 'E_YAML_SYNTAX';
-  const message = e.code === 'DUPLICATE_KEY' ? `${e.message}: this key appears earlier in the same mapping` : `${e.message.split('\n')[0]} (${e.code})`;
+  const message =
+    e.code === 'DUPLICATE_KEY' ? `${e.message}: this key appears earlier in the same mapping` : `${e.message.split('\n')[0]} (${e.code})`;
   return diag(code, message, { file, line: p.line, col: p.col });
 }
 

@@ -7,9 +7,21 @@ import { seededRng as rng } from '../../random/index.js';
 import { frameOf, randomChunks } from './testing.js';
 
 const valid = [
-  encodePcap(Array.from({ length: 20 }, (_, i) => ({ ts: i, data: frameOf(i, 20 + i * 7) })), { linktype: 1 }),
-  encodePcap(Array.from({ length: 20 }, (_, i) => ({ ts: i, data: frameOf(i, 30) })), { linktype: 101, bigEndian: true, nano: true }),
-  encodePcapng([{ interfaces: [{ linktype: 1 }, { linktype: 113, tsresol: 9 }], unknownBlocks: [{ type: 77, body: frameOf(1, 30) }], packets: Array.from({ length: 15 }, (_, i) => ({ interfaceId: i % 2, ts: i, data: frameOf(i, 25 + i), simple: i === 7 })) }]),
+  encodePcap(
+    Array.from({ length: 20 }, (_, i) => ({ ts: i, data: frameOf(i, 20 + i * 7) })),
+    { linktype: 1 },
+  ),
+  encodePcap(
+    Array.from({ length: 20 }, (_, i) => ({ ts: i, data: frameOf(i, 30) })),
+    { linktype: 101, bigEndian: true, nano: true },
+  ),
+  encodePcapng([
+    {
+      interfaces: [{ linktype: 1 }, { linktype: 113, tsresol: 9 }],
+      unknownBlocks: [{ type: 77, body: frameOf(1, 30) }],
+      packets: Array.from({ length: 15 }, (_, i) => ({ interfaceId: i % 2, ts: i, data: frameOf(i, 25 + i), simple: i === 7 })),
+    },
+  ]),
 ];
 
 function run(bytes: Uint8Array, rand: () => number): { packets: number; errors: number } {

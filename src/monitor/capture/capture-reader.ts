@@ -88,9 +88,18 @@ export class CaptureReader implements RecordSink {
     if (!this.ended && !this.stats.stopped) {
       this.ended = true;
       if (this.fmt === null) {
-        this.error('E_CAPTURE_EMPTY', this.carryLen === 0 ? 'the capture is empty' : `the capture ends after ${this.carryLen} bytes, before its file header is complete`);
+        this.error(
+          'E_CAPTURE_EMPTY',
+          this.carryLen === 0
+            ? 'the capture is empty'
+            : `the capture ends after ${this.carryLen} bytes, before its file header is complete`,
+        );
       } else if (this.carryLen > 0 || this.skipRemaining > 0) {
-        this.error('E_CAPTURE_TRUNCATED', `the capture ends inside a record (packet ${this.nextIndex}); the partial record is ignored`, this.nextIndex);
+        this.error(
+          'E_CAPTURE_TRUNCATED',
+          `the capture ends inside a record (packet ${this.nextIndex}); the partial record is ignored`,
+          this.nextIndex,
+        );
       }
       this.carryLen = 0;
     }

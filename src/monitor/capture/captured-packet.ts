@@ -21,7 +21,7 @@ export interface CapturedPacket {
 
 export type PacketCallback = (pkt: CapturedPacket) => void;
 
-export type CaptureFormat = 'unknown' | 'pcap' | 'pcapng';
+type CaptureFormat = 'unknown' | 'pcap' | 'pcapng';
 
 export interface CaptureStats {
   format: CaptureFormat;

@@ -6,7 +6,15 @@ import { encodePcap } from './pcap-writer.js';
 import { frameOf } from './testing.js';
 
 // The tests stand in a node script for tcpdump: it writes a pcap stream to stdout like `tcpdump -w -`.
-const pcapHex = Buffer.from(encodePcap([{ ts: 1, data: frameOf(1, 64) }, { ts: 2, data: frameOf(2, 128) }], { linktype: 1 })).toString('hex');
+const pcapHex = Buffer.from(
+  encodePcap(
+    [
+      { ts: 1, data: frameOf(1, 64) },
+      { ts: 2, data: frameOf(2, 128) },
+    ],
+    { linktype: 1 },
+  ),
+).toString('hex');
 
 test('liveCapture parses the capture process output as it streams', async () => {
   const script = `const b=Buffer.from('${pcapHex}','hex');process.stdout.write(b.subarray(0,30));setTimeout(()=>process.stdout.write(b.subarray(30)),50);`;
@@ -40,7 +48,10 @@ test('stop() ends a running capture and resolves with its summary', async () => 
 });
 
 test('a capture program that fails or cannot start is reported as a diagnostic', async () => {
-  const failing = await liveCapture('eth9', () => {}, { command: process.execPath, args: ['-e', 'process.stderr.write("no such device");process.exit(1)'] }).done;
+  const failing = await liveCapture('eth9', () => {}, {
+    command: process.execPath,
+    args: ['-e', 'process.stderr.write("no such device");process.exit(1)'],
+  }).done;
   assert.ok(failing.diagnostics.some((d) => d.code === 'E_CAPTURE_LIVE' && d.message.includes('no such device')));
   const missing = await liveCapture('lo', () => {}, { command: '/nonexistent/tcpdump' }).done;
   assert.ok(missing.diagnostics.some((d) => d.code === 'E_CAPTURE_LIVE' && d.message.includes('cannot run')));
@@ -53,7 +64,10 @@ test('the capture program runs through the system driver, in the namespace it is
     ...realSystem,
     spawn(argv: string[], opts?: SpawnOptions) {
       seen.push({ argv, ns: opts?.ns });
-      return realSystem.spawn([process.execPath, '-e', `process.stdout.write(Buffer.from('${pcapHex}','hex'))`], { ...opts, ns: undefined });
+      return realSystem.spawn([process.execPath, '-e', `process.stdout.write(Buffer.from('${pcapHex}','hex'))`], {
+        ...opts,
+        ns: undefined,
+      });
     },
   };
   const sizes: number[] = [];

@@ -14,14 +14,20 @@ export interface PcapMagic {
 export function pcapMagic(b: Uint8Array, off: number): PcapMagic | null {
   const le = u32(b, off, true);
   switch (le) {
-    case 0xa1b2c3d4: return { le: true, nano: false, modified: false };
-    case 0xa1b23c4d: return { le: true, nano: true, modified: false };
-    case 0xa1b2cd34: return { le: true, nano: false, modified: true };
+    case 0xa1b2c3d4:
+      return { le: true, nano: false, modified: false };
+    case 0xa1b23c4d:
+      return { le: true, nano: true, modified: false };
+    case 0xa1b2cd34:
+      return { le: true, nano: false, modified: true };
   }
   switch (u32(b, off, false)) {
-    case 0xa1b2c3d4: return { le: false, nano: false, modified: false };
-    case 0xa1b23c4d: return { le: false, nano: true, modified: false };
-    case 0xa1b2cd34: return { le: false, nano: false, modified: true };
+    case 0xa1b2c3d4:
+      return { le: false, nano: false, modified: false };
+    case 0xa1b23c4d:
+      return { le: false, nano: true, modified: false };
+    case 0xa1b2cd34:
+      return { le: false, nano: false, modified: true };
   }
   return null;
 }
@@ -46,7 +52,11 @@ export class PcapFormat implements RecordFormat {
     if (avail < hdr) return hdr;
     const incl = u32(b, off + 8, this.le);
     if (incl > this.maxCaplen) {
-      this.sink.fatal('E_PCAP_CAPLEN', `record header claims ${incl} captured bytes, more than the limit of ${this.maxCaplen}: the file is corrupt from here on`, this.sink.nextIndex);
+      this.sink.fatal(
+        'E_PCAP_CAPLEN',
+        `record header claims ${incl} captured bytes, more than the limit of ${this.maxCaplen}: the file is corrupt from here on`,
+        this.sink.nextIndex,
+      );
       return FRAME_FATAL;
     }
     return hdr + incl;

@@ -51,7 +51,8 @@ export class PcapngFormat implements RecordFormat {
       if (len < 28) return this.corrupt('E_PCAPNG_BLOCK_LEN', `section header block length ${len} is below the minimum of 28`);
     } else {
       len = u32(b, off + 4, this.le);
-      if (len < 12) return this.corrupt('E_PCAPNG_BLOCK_LEN', `block of type 0x${type.toString(16)} has length ${len}, below the minimum of 12`);
+      if (len < 12)
+        return this.corrupt('E_PCAPNG_BLOCK_LEN', `block of type 0x${type.toString(16)} has length ${len}, below the minimum of 12`);
       this.skippable = type !== IDB && type !== EPB && type !== SPB && type !== OBSOLETE_PB;
     }
     if (len % 4 !== 0) return this.corrupt('E_PCAPNG_BLOCK_LEN', `block length ${len} is not a multiple of 4`);
@@ -66,14 +67,25 @@ export class PcapngFormat implements RecordFormat {
       this.interfaces = [];
     }
     if (u32(b, off + len - 4, this.le) !== len) {
-      this.corrupt('E_PCAPNG_TRAILER', `block of type 0x${type.toString(16)}: trailing length ${u32(b, off + len - 4, this.le)} differs from leading length ${len}`);
+      this.corrupt(
+        'E_PCAPNG_TRAILER',
+        `block of type 0x${type.toString(16)}: trailing length ${u32(b, off + len - 4, this.le)} differs from leading length ${len}`,
+      );
       return;
     }
     switch (type) {
-      case IDB: this.readInterface(b, off, len); break;
-      case EPB: this.readEnhanced(b, off, len); break;
-      case SPB: this.readSimple(b, off, len); break;
-      case OBSOLETE_PB: this.readObsolete(b, off, len); break;
+      case IDB:
+        this.readInterface(b, off, len);
+        break;
+      case EPB:
+        this.readEnhanced(b, off, len);
+        break;
+      case SPB:
+        this.readSimple(b, off, len);
+        break;
+      case OBSOLETE_PB:
+        this.readObsolete(b, off, len);
+        break;
       // SHB body (version, section length, options) holds nothing we need; unknown blocks are skipped.
     }
   }
@@ -116,7 +128,8 @@ export class PcapngFormat implements RecordFormat {
 
   private iface(id: number): Interface | undefined {
     const iface = this.interfaces[id];
-    if (!iface) this.sink.dropPacket('E_PCAPNG_INTERFACE', `packet refers to interface ${id}, but the section declares ${this.interfaces.length}`);
+    if (!iface)
+      this.sink.dropPacket('E_PCAPNG_INTERFACE', `packet refers to interface ${id}, but the section declares ${this.interfaces.length}`);
     return iface;
   }
 

@@ -8,10 +8,13 @@ import { collector, frameOf, randomChunks } from './testing.js';
 const file = encodePcapng([
   {
     interfaces: [{ linktype: 1 }, { linktype: 101, tsresol: 9 }],
-    unknownBlocks: [{ type: 0x00000bad, body: frameOf(9, 40) }, { type: 5, body: frameOf(8, 12) }],
+    unknownBlocks: [
+      { type: 0x00000bad, body: frameOf(9, 40) },
+      { type: 5, body: frameOf(8, 12) },
+    ],
     packets: [
       { interfaceId: 0, ts: 1700000000.5, data: frameOf(1, 60) },
-      { interfaceId: 1, ts: 1700000000.123456789, data: frameOf(2, 41), origlen: 1500 },
+      { interfaceId: 1, ts: 1700000000 + 0.123456789, data: frameOf(2, 41), origlen: 1500 },
       { simple: true, ts: 0, data: frameOf(3, 70) },
     ],
   },
@@ -34,7 +37,7 @@ test('pcapng: sections of both byte orders, several interfaces, tsresol, SPB, un
   assert.deepEqual(a.data, frameOf(1, 60));
   assert.equal(b.linktype, 101);
   assert.equal(b.interfaceId, 1);
-  assert.ok(Math.abs(b.ts - 1700000000.123456789) < 1e-6);
+  assert.ok(Math.abs(b.ts - (1700000000 + 0.123456789)) < 1e-6);
   assert.equal(b.origlen, 1500);
   assert.equal(b.caplen, 41);
   assert.equal(spb.linktype, 1);
@@ -43,7 +46,10 @@ test('pcapng: sections of both byte orders, several interfaces, tsresol, SPB, un
   assert.equal(d.linktype, 113);
   assert.ok(Math.abs(d.ts - 1700000100.25) < 1e-3);
   assert.deepEqual(d.data, frameOf(4, 99));
-  assert.deepEqual(c.packets.map((p) => p.index), [1, 2, 3, 4]);
+  assert.deepEqual(
+    c.packets.map((p) => p.index),
+    [1, 2, 3, 4],
+  );
 });
 
 test('pcapng: identical results for any chunking, including skipped blocks cut by chunks', () => {
@@ -61,7 +67,15 @@ test('pcapng: identical results for any chunking, including skipped blocks cut b
 });
 
 test('pcapng: a packet on an undeclared interface is counted and skipped; reading goes on', () => {
-  const f = encodePcapng([{ interfaces: [{ linktype: 1 }], packets: [{ interfaceId: 3, ts: 1, data: frameOf(1, 20) }, { ts: 2, data: frameOf(2, 20) }] }]);
+  const f = encodePcapng([
+    {
+      interfaces: [{ linktype: 1 }],
+      packets: [
+        { interfaceId: 3, ts: 1, data: frameOf(1, 20) },
+        { ts: 2, data: frameOf(2, 20) },
+      ],
+    },
+  ]);
   const c = collector();
   const s = readCaptureBuffer(f, c.onPacket);
   assert.equal(c.packets.length, 1);
@@ -73,7 +87,16 @@ test('pcapng: a packet on an undeclared interface is counted and skipped; readin
 });
 
 test('pcapng: a block whose trailing length disagrees stops the file', () => {
-  const f = encodePcapng([{ interfaces: [{ linktype: 1 }], packets: [{ ts: 1, data: frameOf(1, 20) }, { ts: 2, data: frameOf(2, 20) }, { ts: 3, data: frameOf(3, 20) }] }]);
+  const f = encodePcapng([
+    {
+      interfaces: [{ linktype: 1 }],
+      packets: [
+        { ts: 1, data: frameOf(1, 20) },
+        { ts: 2, data: frameOf(2, 20) },
+        { ts: 3, data: frameOf(3, 20) },
+      ],
+    },
+  ]);
   // The second EPB ends 4 bytes before the third begins; corrupt its trailer.
   const shbLen = 28;
   const idbLen = 20;

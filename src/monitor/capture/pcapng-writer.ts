@@ -1,13 +1,13 @@
 import { put16, put32 } from './byte-order.js';
 
-export interface PcapngInterface {
+interface PcapngInterface {
   linktype: number;
   snaplen?: number;
   /** if_tsresol byte: 6 = microseconds (default), 9 = nanoseconds, 0x80|n = 2^-n. */
   tsresol?: number;
 }
 
-export interface PcapngPacket {
+interface PcapngPacket {
   interfaceId?: number;
   ts: number;
   data: Uint8Array;

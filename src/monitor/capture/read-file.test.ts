@@ -17,15 +17,22 @@ test('readPcapFile streams a multi-chunk file; packets cut by chunk edges arrive
     let bad = 0;
     let bytes = 0;
     // An odd chunk size forces many records across chunk edges.
-    const s = await readPcapFile(path, (p) => {
-      const want = recs[n++];
-      if (p.caplen !== want.data.length || p.data[0] !== want.data[0] || p.data[p.caplen - 1] !== want.data[want.data.length - 1]) bad++;
-      bytes += p.caplen;
-    }, { chunkSize: 4093 });
+    const s = await readPcapFile(
+      path,
+      (p) => {
+        const want = recs[n++];
+        if (p.caplen !== want.data.length || p.data[0] !== want.data[0] || p.data[p.caplen - 1] !== want.data[want.data.length - 1]) bad++;
+        bytes += p.caplen;
+      },
+      { chunkSize: 4093 },
+    );
     assert.equal(s.stats.errors, 0);
     assert.equal(n, recs.length);
     assert.equal(bad, 0);
-    assert.equal(bytes, recs.reduce((a, r) => a + r.data.length, 0));
+    assert.equal(
+      bytes,
+      recs.reduce((a, r) => a + r.data.length, 0),
+    );
     assert.equal(s.diagnostics.length, 0);
   } finally {
     await rm(dir, { recursive: true, force: true });

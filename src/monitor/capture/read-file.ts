@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { diag } from '../../diagnostics/index.js';
 import type { CaptureSummary, PacketCallback } from './captured-packet.js';
 import { CaptureReader, type CaptureReaderOptions } from './capture-reader.js';
@@ -17,11 +17,14 @@ export interface ReadPcapFileOptions extends CaptureReaderOptions {
 export async function readPcapFile(path: string, onPacket: PacketCallback, opts: ReadPcapFileOptions = {}): Promise<CaptureSummary> {
   const reader = new CaptureReader(onPacket, { file: path, ...opts });
   const size = opts.chunkSize ?? 1024 * 1024;
-  let handle;
+  let handle: FileHandle;
   try {
     handle = await open(path, 'r');
   } catch (e) {
-    return { stats: reader.end().stats, diagnostics: [diag('E_CAPTURE_OPEN', `cannot open capture: ${(e as Error).message}`, { file: path })] };
+    return {
+      stats: reader.end().stats,
+      diagnostics: [diag('E_CAPTURE_OPEN', `cannot open capture: ${(e as Error).message}`, { file: path })],
+    };
   }
   const buf = new Uint8Array(size);
   try {

@@ -16,7 +16,6 @@ export function collector(): { packets: PacketCopy[]; onPacket: (p: CapturedPack
   return { packets, onPacket: (p) => packets.push({ ...p, data: p.data.slice() }) };
 }
 
-
 /** Split `bytes` into chunks of random sizes in [1, max]. */
 export function randomChunks(bytes: Uint8Array, max: number, rand: () => number): Uint8Array[] {
   const out: Uint8Array[] = [];

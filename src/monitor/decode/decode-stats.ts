@@ -23,10 +23,27 @@ export type DecodeReason =
   | 'frag_too_big';
 
 export const DECODE_REASONS: readonly DecodeReason[] = [
-  'unsupported_linktype', 'truncated_eth', 'truncated_vlan', 'too_many_vlans', 'truncated_sll', 'truncated_null',
-  'truncated_ip', 'bad_ip_version', 'bad_ihl', 'bad_total_length', 'truncated_ip6_ext', 'too_many_ip6_ext',
-  'truncated_tcp', 'bad_tcp_offset', 'truncated_udp', 'bad_udp_length', 'truncated_icmp', 'truncated_vxlan',
-  'vxlan_too_deep', 'bad_frag', 'frag_too_big',
+  'unsupported_linktype',
+  'truncated_eth',
+  'truncated_vlan',
+  'too_many_vlans',
+  'truncated_sll',
+  'truncated_null',
+  'truncated_ip',
+  'bad_ip_version',
+  'bad_ihl',
+  'bad_total_length',
+  'truncated_ip6_ext',
+  'too_many_ip6_ext',
+  'truncated_tcp',
+  'bad_tcp_offset',
+  'truncated_udp',
+  'bad_udp_length',
+  'truncated_icmp',
+  'truncated_vxlan',
+  'vxlan_too_deep',
+  'bad_frag',
+  'frag_too_big',
 ];
 
 /** Counters kept by a decoder. Skip reasons count dropped frames; the rest are events. */

@@ -53,7 +53,16 @@ export class FragmentTable {
    * `proto` is meaningful only for the fragment at offset 0.
    * Returns the whole payload when this fragment completed the datagram.
    */
-  add(key: string, ts: number, fragOffset: number, more: boolean, proto: number, src: Uint8Array, off: number, len: number): Reassembled | null | 'bad' {
+  add(
+    key: string,
+    ts: number,
+    fragOffset: number,
+    more: boolean,
+    proto: number,
+    src: Uint8Array,
+    off: number,
+    len: number,
+  ): Reassembled | null | 'bad' {
     this.expire(ts);
     const start = fragOffset;
     const end = fragOffset + len;

@@ -7,11 +7,23 @@ import * as B from './testing.js';
 import { encodePcap, readCaptureBuffer } from '../capture/index.js';
 
 const td = new TextDecoder();
-const text = (dp: { buf: Uint8Array; payloadOffset: number; payloadLength: number }): string => td.decode(dp.buf.subarray(dp.payloadOffset, dp.payloadOffset + dp.payloadLength));
+const text = (dp: { buf: Uint8Array; payloadOffset: number; payloadLength: number }): string =>
+  td.decode(dp.buf.subarray(dp.payloadOffset, dp.payloadOffset + dp.payloadLength));
 
 test('Ethernet/IPv4/TCP with IP and TCP options: every field', () => {
-  const seg = B.tcpSegment({ sport: 40000, dport: 80, seq: 0xfffffff0, ack: 12345, flags: 'PA', window: 512, payload: 'GET / HTTP/1.1\r\n', optionBytes: 12 });
-  const frame = B.ethernetFrame({ payload: B.ipv4Packet({ src: '10.0.0.1', dst: '192.168.1.20', proto: 6, payload: seg, ttl: 33, optionBytes: 8 }) });
+  const seg = B.tcpSegment({
+    sport: 40000,
+    dport: 80,
+    seq: 0xfffffff0,
+    ack: 12345,
+    flags: 'PA',
+    window: 512,
+    payload: 'GET / HTTP/1.1\r\n',
+    optionBytes: 12,
+  });
+  const frame = B.ethernetFrame({
+    payload: B.ipv4Packet({ src: '10.0.0.1', dst: '192.168.1.20', proto: 6, payload: seg, ttl: 33, optionBytes: 8 }),
+  });
   const d = new PacketDecoder();
   const dp = d.decode(1, frame, 12.5);
   assert.ok(dp);
@@ -55,7 +67,12 @@ const nullLe = (ip: Uint8Array): Uint8Array => B.concat(new Uint8Array([2, 0, 0,
 const loopBe = (ip: Uint8Array): Uint8Array => B.concat(new Uint8Array([0, 0, 0, 2]), ip);
 
 test('every supported link type, read back from a pcap file, decodes to the same flow', () => {
-  const ip = B.ipv4Packet({ src: '10.1.2.3', dst: '10.3.2.1', proto: 6, payload: B.tcpSegment({ sport: 5555, dport: 443, flags: 'S', seq: 7 }) });
+  const ip = B.ipv4Packet({
+    src: '10.1.2.3',
+    dst: '10.3.2.1',
+    proto: 6,
+    payload: B.tcpSegment({ sport: 5555, dport: 443, flags: 'S', seq: 7 }),
+  });
   const cases: [number, Uint8Array][] = [
     [1, B.ethernetFrame({ payload: ip })],
     [101, ip],
@@ -76,7 +93,12 @@ test('every supported link type, read back from a pcap file, decodes to the same
     assert.deepEqual(got, ['10.1.2.3:5555>10.3.2.1:443 2 7'], `linktype ${linktype}`);
   }
   const ip6 = B.ipv6Packet({ src: 'fd00::1', dst: 'fd00::2', nextHeader: 17, payload: B.udpDatagram({ sport: 53, dport: 5353 }) });
-  for (const [linktype, frame] of [[101, ip6], [229, ip6], [113, sll(ip6)], [0, B.concat(new Uint8Array([30, 0, 0, 0]), ip6)]] as [number, Uint8Array][]) {
+  for (const [linktype, frame] of [
+    [101, ip6],
+    [229, ip6],
+    [113, sll(ip6)],
+    [0, B.concat(new Uint8Array([30, 0, 0, 0]), ip6)],
+  ] as [number, Uint8Array][]) {
     const dp = new PacketDecoder().decode(linktype, frame, 0);
     assert.ok(dp, `ipv6 over ${linktype}`);
     assert.equal(formatSrcAddr(dp), 'fd00::1');
@@ -104,7 +126,14 @@ test('802.1Q and stacked 802.1ad tags are walked and recorded', () => {
 
 test('VXLAN: the inner frame is decoded and the VNI and outer endpoints recorded', () => {
   const inner = B.tcpFrame({ src: '172.16.0.5', dst: '172.16.0.9', sport: 33000, dport: 5432, flags: 'PA', payload: 'Q' });
-  const outer = B.ethernetFrame({ payload: B.ipv4Packet({ src: '192.0.2.1', dst: '192.0.2.2', proto: 17, payload: B.udpDatagram({ sport: 49152, dport: 4789, payload: B.vxlanPayload(0xabcdef, inner) }) }) });
+  const outer = B.ethernetFrame({
+    payload: B.ipv4Packet({
+      src: '192.0.2.1',
+      dst: '192.0.2.2',
+      proto: 17,
+      payload: B.udpDatagram({ sport: 49152, dport: 4789, payload: B.vxlanPayload(0xabcdef, inner) }),
+    }),
+  });
   const d = new PacketDecoder();
   const dp = d.decode(1, outer, 0);
   assert.ok(dp);
@@ -121,7 +150,15 @@ test('VXLAN: the inner frame is decoded and the VNI and outer endpoints recorded
 
 test('VXLAN nesting is bounded', () => {
   let frame = B.tcpFrame({ src: '10.0.0.1', dst: '10.0.0.2', sport: 1, dport: 2 });
-  for (let i = 0; i < 4; i++) frame = B.ethernetFrame({ payload: B.ipv4Packet({ src: '1.1.1.1', dst: '2.2.2.2', proto: 17, payload: B.udpDatagram({ sport: 1, dport: 4789, payload: B.vxlanPayload(i, frame) }) }) });
+  for (let i = 0; i < 4; i++)
+    frame = B.ethernetFrame({
+      payload: B.ipv4Packet({
+        src: '1.1.1.1',
+        dst: '2.2.2.2',
+        proto: 17,
+        payload: B.udpDatagram({ sport: 1, dport: 4789, payload: B.vxlanPayload(i, frame) }),
+      }),
+    });
   const d = new PacketDecoder();
   assert.equal(d.decode(1, frame, 0), null);
   assert.equal(d.stats.vxlan_too_deep, 1);
@@ -152,7 +189,8 @@ test('IPv4 fragments out of order are reassembled and decoded once complete', ()
 test('overlapping IPv4 fragments: first data wins; differing overlaps are counted apart', () => {
   const payload = B.udpDatagram({ sport: 1, dport: 2, payload: bigPayload(40) });
   const base = { src: '10.0.0.1', dst: '10.0.0.2', proto: 17 };
-  const mk = (id: number, off: number, bytes: Uint8Array, more: boolean): Uint8Array => B.ethernetFrame({ payload: B.ipv4Packet({ ...base, id, payload: bytes, fragOffset: off, moreFragments: more }) });
+  const mk = (id: number, off: number, bytes: Uint8Array, more: boolean): Uint8Array =>
+    B.ethernetFrame({ payload: B.ipv4Packet({ ...base, id, payload: bytes, fragOffset: off, moreFragments: more }) });
   const d = new PacketDecoder();
   // same bytes overlapping
   d.decode(1, mk(1, 0, payload.subarray(0, 24), true), 0);
@@ -177,7 +215,13 @@ test('overlapping IPv4 fragments: first data wins; differing overlaps are counte
 test('the fragment table is bounded and times out incomplete datagrams', () => {
   const d = new PacketDecoder({ maxDatagrams: 4, timeout: 10 });
   for (let id = 0; id < 6; id++) {
-    d.decode(1, B.ethernetFrame({ payload: B.ipv4Packet({ src: '1.1.1.1', dst: '2.2.2.2', proto: 17, id, payload: new Uint8Array(16), moreFragments: true }) }), 1);
+    d.decode(
+      1,
+      B.ethernetFrame({
+        payload: B.ipv4Packet({ src: '1.1.1.1', dst: '2.2.2.2', proto: 17, id, payload: new Uint8Array(16), moreFragments: true }),
+      }),
+      1,
+    );
   }
   assert.equal(d.heldFragments, 4);
   assert.equal(d.stats.frag_table_full, 2);
@@ -188,7 +232,13 @@ test('the fragment table is bounded and times out incomplete datagrams', () => {
 
 test('IPv6 with hop-by-hop, routing and destination options reaches TCP', () => {
   const seg = B.tcpSegment({ sport: 1234, dport: 8080, flags: 'S', seq: 99 });
-  const pkt = B.ipv6Packet({ src: '2001:db8::1', dst: '2001:db8:0:1::2', nextHeader: 6, payload: seg, ext: [{ type: 0 }, { type: 43, body: new Uint8Array(22) }, { type: 60 }] });
+  const pkt = B.ipv6Packet({
+    src: '2001:db8::1',
+    dst: '2001:db8:0:1::2',
+    nextHeader: 6,
+    payload: seg,
+    ext: [{ type: 0 }, { type: 43, body: new Uint8Array(22) }, { type: 60 }],
+  });
   const d = new PacketDecoder();
   const dp = d.decode(1, B.ethernetFrame({ payload: pkt }), 0);
   assert.ok(dp);
@@ -216,7 +266,12 @@ test('IPv6 fragments out of order are reassembled; an atomic fragment passes str
   assert.equal(dp.dstPort, 9);
   assert.deepEqual(dp.payload(), bigPayload(2500));
   assert.equal(dp.ipLen, 40 + 8 + 8 + dg.length);
-  const atomic = B.ipv6Packet({ src: 'fe80::1', dst: 'fe80::2', nextHeader: 44, payload: B.concat(new Uint8Array([17, 0, 0, 0, 0, 0, 0, 1]), B.udpDatagram({ sport: 1, dport: 2, payload: 'a' })) });
+  const atomic = B.ipv6Packet({
+    src: 'fe80::1',
+    dst: 'fe80::2',
+    nextHeader: 44,
+    payload: B.concat(new Uint8Array([17, 0, 0, 0, 0, 0, 0, 1]), B.udpDatagram({ sport: 1, dport: 2, payload: 'a' })),
+  });
   const a = d.decode(1, B.ethernetFrame({ payload: atomic }), 0);
   assert.ok(a);
   assert.equal(a.reassembled, false);
@@ -256,14 +311,40 @@ test('malformed frames are counted by reason and skipped', () => {
     ['bad_ihl', mutate((b) => (b[ipAt] = 0x43))],
     ['bad_total_length', mutate((b) => (b[ipAt + 3] = 10))],
     ['truncated_ip', mutate((b) => (b[ipAt + 2] = 0x10))],
-    ['truncated_tcp', B.ethernetFrame({ payload: B.ipv4Packet({ src: '1.1.1.1', dst: '2.2.2.2', proto: 6, payload: new Uint8Array(10) }) })],
+    [
+      'truncated_tcp',
+      B.ethernetFrame({ payload: B.ipv4Packet({ src: '1.1.1.1', dst: '2.2.2.2', proto: 6, payload: new Uint8Array(10) }) }),
+    ],
     ['bad_tcp_offset', mutate((b) => (b[ipAt + 20 + 12] = 0x20))],
     ['truncated_tcp', mutate((b) => (b[ipAt + 20 + 12] = 0xf0))],
-    ['truncated_udp', B.ethernetFrame({ payload: B.ipv4Packet({ src: '1.1.1.1', dst: '2.2.2.2', proto: 17, payload: new Uint8Array(5) }) })],
-    ['bad_udp_length', B.ethernetFrame({ payload: B.ipv4Packet({ src: '1.1.1.1', dst: '2.2.2.2', proto: 17, payload: new Uint8Array([0, 1, 0, 2, 0, 3, 0, 0]) }) })],
-    ['truncated_icmp', B.ethernetFrame({ payload: B.ipv4Packet({ src: '1.1.1.1', dst: '2.2.2.2', proto: 1, payload: new Uint8Array(2) }) })],
-    ['truncated_vlan', mutate((b) => { b[12] = 0x81; b[13] = 0x00; }, good.subarray(0, 16))],
-    ['truncated_ip6_ext', B.ethernetFrame({ payload: B.ipv6Packet({ src: '::1', dst: '::2', nextHeader: 0, payload: new Uint8Array(4) }) })],
+    [
+      'truncated_udp',
+      B.ethernetFrame({ payload: B.ipv4Packet({ src: '1.1.1.1', dst: '2.2.2.2', proto: 17, payload: new Uint8Array(5) }) }),
+    ],
+    [
+      'bad_udp_length',
+      B.ethernetFrame({
+        payload: B.ipv4Packet({ src: '1.1.1.1', dst: '2.2.2.2', proto: 17, payload: new Uint8Array([0, 1, 0, 2, 0, 3, 0, 0]) }),
+      }),
+    ],
+    [
+      'truncated_icmp',
+      B.ethernetFrame({ payload: B.ipv4Packet({ src: '1.1.1.1', dst: '2.2.2.2', proto: 1, payload: new Uint8Array(2) }) }),
+    ],
+    [
+      'truncated_vlan',
+      mutate(
+        (b) => {
+          b[12] = 0x81;
+          b[13] = 0x00;
+        },
+        good.subarray(0, 16),
+      ),
+    ],
+    [
+      'truncated_ip6_ext',
+      B.ethernetFrame({ payload: B.ipv6Packet({ src: '::1', dst: '::2', nextHeader: 0, payload: new Uint8Array(4) }) }),
+    ],
     ['unsupported_linktype', good, 9999],
   ];
   for (const [reason, frame, lt] of cases) {

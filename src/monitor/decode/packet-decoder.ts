@@ -222,7 +222,8 @@ export class PacketDecoder {
         case 60: // destination options
         case 135: // mobility
         case 139: // HIP
-        case 140: { // shim6
+        case 140: {
+          // shim6
           if (end - p < 8) return this.malformed('truncated_ip6_ext');
           const len = (b[p + 1] + 1) << 3;
           if (end - p < len) return this.malformed('truncated_ip6_ext');
@@ -231,7 +232,8 @@ export class PacketDecoder {
           headerBytes += len;
           break;
         }
-        case 51: { // authentication header: length in 4-byte units, minus 2
+        case 51: {
+          // authentication header: length in 4-byte units, minus 2
           if (end - p < 8) return this.malformed('truncated_ip6_ext');
           const len = (b[p + 1] + 2) << 2;
           if (end - p < len) return this.malformed('truncated_ip6_ext');
@@ -240,7 +242,8 @@ export class PacketDecoder {
           headerBytes += len;
           break;
         }
-        case 44: { // fragment
+        case 44: {
+          // fragment
           if (end - p < 8) return this.malformed('truncated_ip6_ext');
           const next = b[p];
           const fo = (b[p + 2] << 8) | b[p + 3];

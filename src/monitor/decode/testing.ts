@@ -9,7 +9,7 @@ import { TcpFlag } from './decoded-packet.js';
 export type Bytes = Uint8Array | string;
 
 const enc = new TextEncoder();
-export const bytes = (b: Bytes | undefined): Uint8Array => (b === undefined ? new Uint8Array(0) : typeof b === 'string' ? enc.encode(b) : b);
+const bytes = (b: Bytes | undefined): Uint8Array => (b === undefined ? new Uint8Array(0) : typeof b === 'string' ? enc.encode(b) : b);
 
 export function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -33,10 +33,19 @@ const put32 = (b: Uint8Array, o: number, v: number): void => {
 };
 
 /** "S", "SA", "PA", "FA", "R", "RA" ... (letters F S R P A U E C) to flag bits. */
-export function tcpFlags(f: number | string | undefined): number {
+function tcpFlags(f: number | string | undefined): number {
   if (f === undefined) return TcpFlag.ACK;
   if (typeof f === 'number') return f;
-  const map: Record<string, number> = { F: TcpFlag.FIN, S: TcpFlag.SYN, R: TcpFlag.RST, P: TcpFlag.PSH, A: TcpFlag.ACK, U: TcpFlag.URG, E: TcpFlag.ECE, C: TcpFlag.CWR };
+  const map: Record<string, number> = {
+    F: TcpFlag.FIN,
+    S: TcpFlag.SYN,
+    R: TcpFlag.RST,
+    P: TcpFlag.PSH,
+    A: TcpFlag.ACK,
+    U: TcpFlag.URG,
+    E: TcpFlag.ECE,
+    C: TcpFlag.CWR,
+  };
   let v = 0;
   for (const c of f) {
     const bit = map[c];
@@ -84,7 +93,7 @@ export function udpDatagram(s: { sport: number; dport: number; payload?: Bytes }
   return h;
 }
 
-export function icmpMessage(s: { type: number; code?: number; rest?: number; payload?: Bytes }): Uint8Array {
+function icmpMessage(s: { type: number; code?: number; rest?: number; payload?: Bytes }): Uint8Array {
   const payload = bytes(s.payload);
   const h = new Uint8Array(8 + payload.length);
   h[0] = s.type;
@@ -150,7 +159,7 @@ export function fragmentIpv4(s: Ipv4Spec, chunk: number): Uint8Array[] {
   return out;
 }
 
-export interface Ipv6Ext {
+interface Ipv6Ext {
   /** Header type: 0 hop-by-hop, 43 routing, 60 destination options, 51 AH. */
   type: number;
   /** Body after the 2 bytes of next-header and length (padded to the header's unit). */
@@ -262,18 +271,24 @@ export interface TcpFrameSpec extends TcpSpec {
 /** An Ethernet frame carrying one TCP segment over IPv4 or IPv6 (chosen by the address syntax). */
 export function tcpFrame(s: TcpFrameSpec): Uint8Array {
   const seg = tcpSegment(s);
-  const ip = s.src.includes(':') ? ipv6Packet({ src: s.src, dst: s.dst, nextHeader: 6, payload: seg }) : ipv4Packet({ src: s.src, dst: s.dst, proto: 6, payload: seg, id: s.id });
+  const ip = s.src.includes(':')
+    ? ipv6Packet({ src: s.src, dst: s.dst, nextHeader: 6, payload: seg })
+    : ipv4Packet({ src: s.src, dst: s.dst, proto: 6, payload: seg, id: s.id });
   return ethernetFrame({ payload: ip, vlans: s.vlans });
 }
 
 export function udpFrame(s: { src: string; dst: string; sport: number; dport: number; payload?: Bytes }): Uint8Array {
   const dg = udpDatagram(s);
-  const ip = s.src.includes(':') ? ipv6Packet({ src: s.src, dst: s.dst, nextHeader: 17, payload: dg }) : ipv4Packet({ src: s.src, dst: s.dst, proto: 17, payload: dg });
+  const ip = s.src.includes(':')
+    ? ipv6Packet({ src: s.src, dst: s.dst, nextHeader: 17, payload: dg })
+    : ipv4Packet({ src: s.src, dst: s.dst, proto: 17, payload: dg });
   return ethernetFrame({ payload: ip });
 }
 
 export function icmpFrame(s: { src: string; dst: string; type: number; code?: number; payload?: Bytes }): Uint8Array {
   const msg = icmpMessage(s);
-  const ip = s.src.includes(':') ? ipv6Packet({ src: s.src, dst: s.dst, nextHeader: 58, payload: msg }) : ipv4Packet({ src: s.src, dst: s.dst, proto: 1, payload: msg });
+  const ip = s.src.includes(':')
+    ? ipv6Packet({ src: s.src, dst: s.dst, nextHeader: 58, payload: msg })
+    : ipv4Packet({ src: s.src, dst: s.dst, proto: 1, payload: msg });
   return ethernetFrame({ payload: ip });
 }

@@ -23,7 +23,8 @@ export class ConnSession {
   /** True the first time `name` is reported on this connection. */
   firstWeird(name: string): boolean {
     if (this.weirdNames?.includes(name)) return false;
-    (this.weirdNames ??= []).push(name);
+    this.weirdNames ??= [];
+    this.weirdNames.push(name);
     return true;
   }
 }

@@ -43,10 +43,13 @@ export function parseAddressing(text: string, app: App, file: string): Result<Ad
   const seen = new Map<string, string>();
   for (const [name, att] of Object.entries(parsed.data.instances)) {
     const field = `instances.${name}`;
-    if (!known.has(name)) errors.push(diag('E_ADDRESSING', `unknown instance "${name}" (the app has ${[...known].join(', ')})`, { file, field }));
-    if (parseIpv4(att.ip) === undefined) errors.push(diag('E_ADDRESSING', `"${att.ip}" is not an IPv4 address: ${addressProblem(att.ip, 4)}`, { file, field: `${field}.ip` }));
+    if (!known.has(name))
+      errors.push(diag('E_ADDRESSING', `unknown instance "${name}" (the app has ${[...known].join(', ')})`, { file, field }));
+    if (parseIpv4(att.ip) === undefined)
+      errors.push(diag('E_ADDRESSING', `"${att.ip}" is not an IPv4 address: ${addressProblem(att.ip, 4)}`, { file, field: `${field}.ip` }));
     const other = seen.get(att.ip);
-    if (other !== undefined) errors.push(diag('E_ADDRESSING', `address ${att.ip} is given to both "${other}" and "${name}"`, { file, field: `${field}.ip` }));
+    if (other !== undefined)
+      errors.push(diag('E_ADDRESSING', `address ${att.ip} is given to both "${other}" and "${name}"`, { file, field: `${field}.ip` }));
     seen.set(att.ip, name);
     const inst = app.instances.find((i) => i.name === name);
     out.instances[name] = { instance: name, node: att.node ?? inst?.node ?? '', port: att.port ?? '', ip: att.ip, mac: att.mac ?? '' };
@@ -74,7 +77,8 @@ export function loadMonitorModel(appPath: string, addressingPath?: string): Resu
   } catch (e) {
     return fail(diag('E_ADDRESSING_READ', `cannot read addressing: ${(e as Error).message}`, { file: addressingPath }));
   }
-  if (text.length > MAX_ADDRESSING_BYTES) return fail(diag('E_ADDRESSING_READ', `addressing is larger than ${MAX_ADDRESSING_BYTES} bytes`, { file: addressingPath }));
+  if (text.length > MAX_ADDRESSING_BYTES)
+    return fail(diag('E_ADDRESSING_READ', `addressing is larger than ${MAX_ADDRESSING_BYTES} bytes`, { file: addressingPath }));
   const addressing = parseAddressing(text, app.value, addressingPath);
   if (!addressing.ok) return addressing;
   return ok({ app: app.value, addressing: addressing.value });

@@ -43,21 +43,42 @@ function model(): { app: App; addressing: Addressing } {
 function run(records: PcapRecord[], policy?: PolicyOverrides, withModel = true) {
   const target = new MemoryLogTarget();
   const notices: Notice[] = [];
-  const engine = new MonitorEngine({ model: withModel ? model() : null, logs: new ZeekLogWriter(target, { now: () => 1_700_000_000 }), onNotice: (n) => notices.push(n), policy, tracker: { seed: 1 } });
+  const engine = new MonitorEngine({
+    model: withModel ? model() : null,
+    logs: new ZeekLogWriter(target, { now: () => 1_700_000_000 }),
+    onNotice: (n) => notices.push(n),
+    policy,
+    tracker: { seed: 1 },
+  });
   for (const r of records) engine.frame(1, r.data, r.ts);
   const summary = engine.finish();
   return { target, notices, summary };
 }
 
 let port = 40000;
-const flow = (out: PcapRecord[], clock: Clock, from: string, to: string, dport: number): TcpFlow => new TcpFlow(out, clock, from, port++, to, dport).handshake();
+const flow = (out: PcapRecord[], clock: Clock, from: string, to: string, dport: number): TcpFlow =>
+  new TcpFlow(out, clock, from, port++, to, dport).handshake();
 
 /** One rental as the real services do it: external → contract-update → user-update → db, then a NATS publish. */
 function rental(out: PcapRecord[], clock: Clock, user: string, trace: string, billed = user): void {
   const ext = flow(out, clock, CLIENT, IP['contract-update'], 8080);
-  ext.client2server(httpRequest('POST', '/contracts', { 'x-user-id': user, traceparent: traceparent(trace) }, JSON.stringify({ user: Number(user), dvd: 3 })));
+  ext.client2server(
+    httpRequest(
+      'POST',
+      '/contracts',
+      { 'x-user-id': user, traceparent: traceparent(trace) },
+      JSON.stringify({ user: Number(user), dvd: 3 }),
+    ),
+  );
   const bill = flow(out, clock, IP['contract-update'], IP['user-update'], 8080);
-  bill.client2server(httpRequest('POST', `/users/${billed}/bill`, { 'x-user-id': billed, traceparent: traceparent(trace, '1111111111111111') }, '{"amount":3.99,"contract":"c1"}'));
+  bill.client2server(
+    httpRequest(
+      'POST',
+      `/users/${billed}/bill`,
+      { 'x-user-id': billed, traceparent: traceparent(trace, '1111111111111111') },
+      '{"amount":3.99,"contract":"c1"}',
+    ),
+  );
   const db = flow(out, clock, IP['user-update'], IP.db, 5432);
   db.client2server(pg.startup('dvdrental', 'dvdrental'));
   db.server2client(Buffer.concat([pg.authOk(), pg.ready()]));
@@ -85,7 +106,10 @@ test('benign rental: no notice; conn, http, sql and nats logs share uids and are
   rental(out, clock, '7', 'a1');
   rental(out, clock, '9', 'b2');
   const { target, notices, summary } = run(out);
-  assert.deepEqual(notices.map((n) => n.msg), []);
+  assert.deepEqual(
+    notices.map((n) => n.msg),
+    [],
+  );
   assert.equal(summary.internalErrors, 0);
   const conn = parseZeekTsv(target.text('conn'));
   const http = parseZeekTsv(target.text('http'));
@@ -108,13 +132,19 @@ test('benign rental: no notice; conn, http, sql and nats logs share uids and are
   const services = conn.value.rows.map((r) => r[col(conn.value, 'service')]).sort();
   assert.deepEqual(services, ['http', 'http', 'http', 'http', 'nats', 'nats', 'postgresql', 'postgresql']);
   for (const r of conn.value.rows) assert.equal(r[col(conn.value, 'conn_state')], 'SF');
-  assert.deepEqual(sql.value.rows.map((r) => r[col(sql.value, 'kind')]), ['SELECT', 'UPDATE', 'SELECT', 'UPDATE']);
-  assert.deepEqual(sql.value.rows.map((r) => r[col(sql.value, 'success')]), ['T', 'T', 'T', 'T']);
+  assert.deepEqual(
+    sql.value.rows.map((r) => r[col(sql.value, 'kind')]),
+    ['SELECT', 'UPDATE', 'SELECT', 'UPDATE'],
+  );
+  assert.deepEqual(
+    sql.value.rows.map((r) => r[col(sql.value, 'success')]),
+    ['T', 'T', 'T', 'T'],
+  );
   assert.equal(summary.policy.integrity.mismatches, 0);
   assert.ok(summary.policy.integrity.checked >= 6, JSON.stringify(summary.policy.integrity));
 });
 
-test('a compromised contract-update bills another user under the renter\'s trace: Identity_Mismatch on the call and on its SQL', () => {
+test("a compromised contract-update bills another user under the renter's trace: Identity_Mismatch on the call and on its SQL", () => {
   const out: PcapRecord[] = [];
   const clock = new Clock();
   rental(out, clock, '7', 'c3', '8');

@@ -33,7 +33,7 @@ export interface PolicyOverrides {
 }
 
 /** Sees what the engine sees, right after the engine has handled it (the inline gate). */
-export interface EngineObserver {
+interface EngineObserver {
   /**
    * A frame was decoded and tracked (`conn` null: a protocol not tracked). Whatever verdicts the
    * data it completed led to have already been taken. `dp` is valid only during the call.

@@ -6,8 +6,15 @@ import type { ConnSession } from './conn-session.js';
 
 /** NATS on one connection (the originator is the client): nats.log rows and the subject policies. */
 export function createNatsAnalyzer(s: ConnSession, env: AnalyzerEnv, opts: Partial<NatsOptions> = {}): StreamParser {
-  const row = (ts: number, command: string, subject: string | null, reply: string | null, size: number | null, sid: string | null, queue: string | null): void =>
-    env.log(NATS_LOG, [ts, s.uid, ...s.idValues, command, subject, reply || null, size, sid, queue || null]);
+  const row = (
+    ts: number,
+    command: string,
+    subject: string | null,
+    reply: string | null,
+    size: number | null,
+    sid: string | null,
+    queue: string | null,
+  ): void => env.log(NATS_LOG, [ts, s.uid, ...s.idValues, command, subject, reply || null, size, sid, queue || null]);
   return createNatsParser(
     {
       connect: () => {

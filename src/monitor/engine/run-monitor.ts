@@ -59,10 +59,13 @@ export interface MonitorRunResult {
  */
 export async function runMonitor(opts: RunMonitorOptions): Promise<MonitorRunResult> {
   const failed = (d: Diagnostic[]): MonitorRunResult => ({ exitCode: 2, diagnostics: d, summary: null, capture: null, notices: [] });
-  if ((opts.pcap === undefined) === (opts.iface === undefined)) return failed([diag('E_MONITOR_ARGS', 'give exactly one of --pcap FILE or --iface IF')]);
+  if ((opts.pcap === undefined) === (opts.iface === undefined))
+    return failed([diag('E_MONITOR_ARGS', 'give exactly one of --pcap FILE or --iface IF')]);
   if (opts.addressing !== undefined && opts.app === undefined) return failed([diag('E_MONITOR_ARGS', '--addressing needs --app')]);
-  if (opts.format !== undefined && opts.format !== 'tsv' && opts.format !== 'json') return failed([diag('E_MONITOR_ARGS', `--format must be tsv or json, not "${String(opts.format)}"`)]);
-  if (opts.inline && opts.iface === undefined) return failed([diag('E_MONITOR_ARGS', '--inline needs a live interface (--iface), not a capture file')]);
+  if (opts.format !== undefined && opts.format !== 'tsv' && opts.format !== 'json')
+    return failed([diag('E_MONITOR_ARGS', `--format must be tsv or json, not "${String(opts.format)}"`)]);
+  if (opts.inline && opts.iface === undefined)
+    return failed([diag('E_MONITOR_ARGS', '--inline needs a live interface (--iface), not a capture file')]);
 
   let model = null;
   if (opts.app !== undefined) {
@@ -82,7 +85,11 @@ export async function runMonitor(opts: RunMonitorOptions): Promise<MonitorRunRes
   // The gate asks which connections get a request parser: the engine's own choice (made once the engine exists).
   let view: MonitorEngine['policy']['view'] = null;
   const inline: InlineRun | null = opts.inline
-    ? createInline(opts.inline === true ? {} : opts.inline, (ip, port) => chooseAnalyzer(view, ip, port) !== null, (row) => logs.write(INLINE_LOG, row))
+    ? createInline(
+        opts.inline === true ? {} : opts.inline,
+        (ip, port) => chooseAnalyzer(view, ip, port) !== null,
+        (row) => logs.write(INLINE_LOG, row),
+      )
     : null;
   const engine = new MonitorEngine({
     model,
@@ -122,7 +129,9 @@ export async function runMonitor(opts: RunMonitorOptions): Promise<MonitorRunRes
   }
   const diagnostics = [...capture.diagnostics, ...(inline?.diagnostics() ?? [])];
   // A capture that could not be opened or read at all is a failed run; a truncated tail is only reported.
-  const fatal = diagnostics.some((d) => d.code === 'E_CAPTURE_OPEN' || d.code === 'E_CAPTURE_FORMAT' || d.code === 'E_CAPTURE_LIVE' || d.code === 'E_CAPTURE_EMPTY');
+  const fatal = diagnostics.some(
+    (d) => d.code === 'E_CAPTURE_OPEN' || d.code === 'E_CAPTURE_FORMAT' || d.code === 'E_CAPTURE_LIVE' || d.code === 'E_CAPTURE_EMPTY',
+  );
   const exitCode = fatal ? 2 : opts.failOnNotice && notices.length > 0 ? 1 : 0;
   return { exitCode, diagnostics, summary, capture, notices, ...(inline ? { inline: inline.summary() } : {}) };
 }

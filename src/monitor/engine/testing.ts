@@ -33,8 +33,26 @@ export class TcpFlow {
   private push(fromClient: boolean, flags: string, payload?: Uint8Array | string, seqOverride?: number): void {
     const data = B.tcpFrame(
       fromClient
-        ? { src: this.client, dst: this.server, sport: this.cport, dport: this.sport, flags, seq: seqOverride ?? this.cseq, ack: this.sseq, payload }
-        : { src: this.server, dst: this.client, sport: this.sport, dport: this.cport, flags, seq: seqOverride ?? this.sseq, ack: this.cseq, payload },
+        ? {
+            src: this.client,
+            dst: this.server,
+            sport: this.cport,
+            dport: this.sport,
+            flags,
+            seq: seqOverride ?? this.cseq,
+            ack: this.sseq,
+            payload,
+          }
+        : {
+            src: this.server,
+            dst: this.client,
+            sport: this.sport,
+            dport: this.cport,
+            flags,
+            seq: seqOverride ?? this.sseq,
+            ack: this.cseq,
+            payload,
+          },
     );
     this.out.push({ ts: this.clock.next(), data });
   }
@@ -95,7 +113,11 @@ export class TcpFlow {
 }
 
 export function httpRequest(method: string, path: string, headers: Record<string, string> = {}, body = ''): string {
-  const h = Object.entries({ host: 'svc', ...headers, ...(body ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}) });
+  const h = Object.entries({
+    host: 'svc',
+    ...headers,
+    ...(body ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}),
+  });
   return `${method} ${path} HTTP/1.1\r\n${h.map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n${body}`;
 }
 
@@ -138,7 +160,15 @@ export const pg = {
   extended: (sql: string, params: string[]): Buffer =>
     Buffer.concat([
       msg('P', cstr(''), cstr(sql), i16(0)),
-      msg('B', cstr(''), cstr(''), i16(0), i16(params.length), ...params.flatMap((p) => [i32(Buffer.byteLength(p)), Buffer.from(p)]), i16(0)),
+      msg(
+        'B',
+        cstr(''),
+        cstr(''),
+        i16(0),
+        i16(params.length),
+        ...params.flatMap((p) => [i32(Buffer.byteLength(p)), Buffer.from(p)]),
+        i16(0),
+      ),
       msg('D', Buffer.from('P'), cstr('')),
       msg('E', cstr(''), i32(0)),
       msg('S'),

@@ -1,6 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CHUNK_INVALID, CHUNK_TOO_LARGE, CL_CONFLICT, CL_INVALID, CL_NONE, chunkedIsFinal, foldContentLength, parseChunkSize } from './framing.js';
+import {
+  CHUNK_INVALID,
+  CHUNK_TOO_LARGE,
+  CL_CONFLICT,
+  CL_INVALID,
+  CL_NONE,
+  chunkedIsFinal,
+  foldContentLength,
+  parseChunkSize,
+} from './framing.js';
 import { parseRequestLine, parseStatusLine } from './start-line.js';
 
 const max = 2 ** 40;
@@ -52,10 +61,20 @@ test('start lines', () => {
   assert.deepEqual(req('GET /a?b HTTP/1.1'), { method: 'GET', uri: '/a?b', version: '1.1', uriHasWhitespace: false });
   assert.deepEqual(req('OPTIONS  *\tHTTP/1.0  '), { method: 'OPTIONS', uri: '*', version: '1.0', uriHasWhitespace: false });
   assert.deepEqual(req('GET /x'), { method: 'GET', uri: '/x', version: '0.9', uriHasWhitespace: false });
-  for (const bad of ['POST /x', 'GET', 'GET HTTP/1.1', ' GET / HTTP/1.1', 'G(T / HTTP/1.1', 'GET / HTTP/1.1 x', 'GET /\x01 HTTP/1.1', 'GET / http/1.1']) {
+  for (const bad of [
+    'POST /x',
+    'GET',
+    'GET HTTP/1.1',
+    ' GET / HTTP/1.1',
+    'G(T / HTTP/1.1',
+    'GET / HTTP/1.1 x',
+    'GET /\x01 HTTP/1.1',
+    'GET / http/1.1',
+  ]) {
     assert.equal(req(bad), null, JSON.stringify(bad));
   }
   assert.deepEqual(st('HTTP/1.1 404 Not Found'), { version: '1.1', status: 404, reason: 'Not Found' });
   assert.deepEqual(st('HTTP/1.0 200'), { version: '1.0', status: 200, reason: '' });
-  for (const bad of ['HTTP/1.1 20', 'HTTP/1.1 2000 x', 'HTTP/1.1 099 x', 'HTTP/1.1200 OK', 'ICY 200 OK', 'HTTP/1.1 OK']) assert.equal(st(bad), null, bad);
+  for (const bad of ['HTTP/1.1 20', 'HTTP/1.1 2000 x', 'HTTP/1.1 099 x', 'HTTP/1.1200 OK', 'ICY 200 OK', 'HTTP/1.1 OK'])
+    assert.equal(st(bad), null, bad);
 });

@@ -6,24 +6,69 @@ import { c2s, gap, recordHttp, s2c } from './testing.js';
 import type { HttpOptions } from './types.js';
 
 const corpus: Segment[][] = [
-  [c2s('GET /a HTTP/1.1\r\nHost: h\r\nUser-Agent: x\r\n\r\nGET /b HTTP/1.1\r\n\r\n'), s2c('HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcHTTP/1.1 404 NF\r\nContent-Length: 0\r\n\r\n')],
-  [c2s('POST /p HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4;x=y\r\nWiki\r\n0\r\nT: v\r\n\r\n'), s2c('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n')],
-  [c2s('PUT /f HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n'), s2c('HTTP/1.1 100 Continue\r\n\r\n'), c2s('data'), s2c('HTTP/1.1 201 Created\r\n\r\n')],
+  [
+    c2s('GET /a HTTP/1.1\r\nHost: h\r\nUser-Agent: x\r\n\r\nGET /b HTTP/1.1\r\n\r\n'),
+    s2c('HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcHTTP/1.1 404 NF\r\nContent-Length: 0\r\n\r\n'),
+  ],
+  [
+    c2s('POST /p HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4;x=y\r\nWiki\r\n0\r\nT: v\r\n\r\n'),
+    s2c('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n'),
+  ],
+  [
+    c2s('PUT /f HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n'),
+    s2c('HTTP/1.1 100 Continue\r\n\r\n'),
+    c2s('data'),
+    s2c('HTTP/1.1 201 Created\r\n\r\n'),
+  ],
   [c2s('CONNECT h:443 HTTP/1.1\r\n\r\n'), s2c('HTTP/1.1 200 OK\r\n\r\n\x16\x03'), c2s('\x16\x03\x01')],
   [c2s('GET /old\r\n'), s2c('<html>raw</html>')],
-  [c2s('HEAD / HTTP/1.1\r\n\r\n'), s2c('HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n'), c2s('GET / HTTP/1.0\r\n\r\n'), s2c('HTTP/1.0 200 OK\r\n\r\nuntil close')],
+  [
+    c2s('HEAD / HTTP/1.1\r\n\r\n'),
+    s2c('HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n'),
+    c2s('GET / HTTP/1.0\r\n\r\n'),
+    s2c('HTTP/1.0 200 OK\r\n\r\nuntil close'),
+  ],
   [c2s('GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\n'), s2c('HTTP/1.1 101 Switching\r\n\r\n\x81\x00')],
 ];
 
 const dictionary = [
-  '\r\n', '\n', '\r\n\r\n', ' ', ':', 'HTTP/1.1', 'HTTP/1.0', 'HTTP/', 'GET ', 'CONNECT ', 'HEAD ', 'POST / HTTP/1.1\r\n',
-  'Content-Length: ', 'Transfer-Encoding: chunked\r\n', 'Expect: 100-continue\r\n', '99999999999999999999', '-1',
-  '0\r\n\r\n', 'ffffffffffff\r\n', 'zz\r\n', '\x00', '200 ', '100 ', '101 ', '204 ', ';ext=1',
+  '\r\n',
+  '\n',
+  '\r\n\r\n',
+  ' ',
+  ':',
+  'HTTP/1.1',
+  'HTTP/1.0',
+  'HTTP/',
+  'GET ',
+  'CONNECT ',
+  'HEAD ',
+  'POST / HTTP/1.1\r\n',
+  'Content-Length: ',
+  'Transfer-Encoding: chunked\r\n',
+  'Expect: 100-continue\r\n',
+  '99999999999999999999',
+  '-1',
+  '0\r\n\r\n',
+  'ffffffffffff\r\n',
+  'zz\r\n',
+  '\x00',
+  '200 ',
+  '100 ',
+  '101 ',
+  '204 ',
+  ';ext=1',
 ].map((s) => Buffer.from(s, 'latin1'));
 
 function randomOptions(rnd: () => number): Partial<HttpOptions> {
   if (rnd() < 0.6) return {};
-  return { maxHeaderBytes: 16 + Math.floor(rnd() * 200), maxHeaders: 1 + Math.floor(rnd() * 6), bodyPrefixBytes: Math.floor(rnd() * 10), maxPendingRequests: 1 + Math.floor(rnd() * 3), maxBodyLength: 1 + Math.floor(rnd() * 5000) };
+  return {
+    maxHeaderBytes: 16 + Math.floor(rnd() * 200),
+    maxHeaders: 1 + Math.floor(rnd() * 6),
+    bodyPrefixBytes: Math.floor(rnd() * 10),
+    maxPendingRequests: 1 + Math.floor(rnd() * 3),
+    maxBodyLength: 1 + Math.floor(rnd() * 5000),
+  };
 }
 
 function randomConversation(rnd: () => number): Segment[] {
@@ -48,6 +93,10 @@ test('5,000 mutated conversations in random splits: no throw, same events as who
     replay(whole.parser, segs, WHOLE);
     const split = recordHttp(opts);
     replay(split.parser, segs, i % 10 === 0 ? BYTEWISE : randomSplit(i, 1 + (i % 13)));
-    assert.deepEqual(split.events, whole.events, `case ${i}: ${JSON.stringify(segs.map((s) => ('data' in s ? [s.dir, Buffer.from(s.data).toString('latin1')] : [s.dir, s.gap])))}`);
+    assert.deepEqual(
+      split.events,
+      whole.events,
+      `case ${i}: ${JSON.stringify(segs.map((s) => ('data' in s ? [s.dir, Buffer.from(s.data).toString('latin1')] : [s.dir, s.gap])))}`,
+    );
   }
 });

@@ -3,15 +3,44 @@
  * decodes nor lower-cases them: the result is a shared constant string.
  */
 const NAMES = [
-  'host', 'user-agent', 'accept', 'accept-encoding', 'accept-language', 'content-type', 'content-length',
-  'transfer-encoding', 'connection', 'keep-alive', 'cache-control', 'cookie', 'set-cookie', 'authorization',
-  'date', 'server', 'expect', 'upgrade', 'origin', 'referer', 'location', 'etag', 'last-modified', 'vary',
-  'x-request-id', 'x-forwarded-for', 'x-forwarded-proto', 'content-encoding', 'if-none-match', 'pragma', 'te', 'trailer',
+  'host',
+  'user-agent',
+  'accept',
+  'accept-encoding',
+  'accept-language',
+  'content-type',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'cache-control',
+  'cookie',
+  'set-cookie',
+  'authorization',
+  'date',
+  'server',
+  'expect',
+  'upgrade',
+  'origin',
+  'referer',
+  'location',
+  'etag',
+  'last-modified',
+  'vary',
+  'x-request-id',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'content-encoding',
+  'if-none-match',
+  'pragma',
+  'te',
+  'trailer',
 ];
 
 const BY_LENGTH: { name: string; bytes: Uint8Array }[][] = [];
 for (const name of NAMES) {
-  (BY_LENGTH[name.length] ??= []).push({ name, bytes: Buffer.from(name, 'latin1') });
+  BY_LENGTH[name.length] ??= [];
+  BY_LENGTH[name.length].push({ name, bytes: Buffer.from(name, 'latin1') });
 }
 
 /** The lower-case constant for `buf[s, e)` if it is a frequent header name, else undefined. */

@@ -29,7 +29,17 @@ test('GET with a Content-Length response: request fields, headers lower-cased, b
       },
     ],
     ['requestDone', 1, 0, '', false, []],
-    ['response', 1, 'GET', 200, 'OK', [['content-type', 'text/plain'], ['content-length', '5']]],
+    [
+      'response',
+      1,
+      'GET',
+      200,
+      'OK',
+      [
+        ['content-type', 'text/plain'],
+        ['content-length', '5'],
+      ],
+    ],
     ['responseBody', 1, 'hello'],
     ['responseDone', 1, 5, false, []],
   ]);
@@ -43,9 +53,27 @@ test('pipelined requests are paired with responses first-in first-out, depth cou
     s2c('HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n'),
   ]);
   const reqs = named(ev, 'request').map((e) => [(e[1] as { depth: number }).depth, (e[1] as { uri: string }).uri]);
-  assert.deepEqual(reqs, [[1, '/a'], [2, '/b'], [3, '/c']]);
-  assert.deepEqual(named(ev, 'response').map((e) => [e[1], e[3]]), [[1, 200], [2, 404], [3, 201]]);
-  assert.deepEqual(named(ev, 'responseDone').map((e) => [e[1], e[2]]), [[1, 1], [2, 2], [3, 0]]);
+  assert.deepEqual(reqs, [
+    [1, '/a'],
+    [2, '/b'],
+    [3, '/c'],
+  ]);
+  assert.deepEqual(
+    named(ev, 'response').map((e) => [e[1], e[3]]),
+    [
+      [1, 200],
+      [2, 404],
+      [3, 201],
+    ],
+  );
+  assert.deepEqual(
+    named(ev, 'responseDone').map((e) => [e[1], e[2]]),
+    [
+      [1, 1],
+      [2, 2],
+      [3, 0],
+    ],
+  );
   assert.deepEqual(named(ev, 'requestDone').at(-1), ['requestDone', 3, 3, 'xyz', false, []]);
   assert.deepEqual(weirdNames(ev), []);
 });
@@ -57,7 +85,13 @@ test('keep-alive: request, response, request, response', () => {
     c2s('GET /2 HTTP/1.1\r\nHost: h\r\n\r\n'),
     s2c('HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nyes'),
   ]);
-  assert.deepEqual(named(ev, 'responseDone').map((e) => [e[1], e[2]]), [[1, 2], [2, 3]]);
+  assert.deepEqual(
+    named(ev, 'responseDone').map((e) => [e[1], e[2]]),
+    [
+      [1, 2],
+      [2, 3],
+    ],
+  );
 });
 
 test('request body prefix keeps the first N bytes; bodyLen counts all of them', () => {
@@ -89,7 +123,10 @@ test('Expect: 100-continue: interim response does not consume the request', () =
     ev.map((e) => e[0]),
     ['request', 'informational', 'requestBody', 'requestDone', 'informational', 'response', 'responseDone'],
   );
-  assert.deepEqual(named(ev, 'informational').map((e) => e[2]), [100, 102]);
+  assert.deepEqual(
+    named(ev, 'informational').map((e) => e[2]),
+    [100, 102],
+  );
   assert.deepEqual(named(ev, 'response')[0].slice(1, 4), [1, 'PUT', 200]);
 });
 
@@ -101,7 +138,15 @@ test('HEAD, 204 and 304 responses have no body even with Content-Length', () => 
     s2c('HTTP/1.1 304 Not Modified\r\n\r\n'),
     s2c('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'),
   ]);
-  assert.deepEqual(named(ev, 'responseDone').map((e) => [e[1], e[2]]), [[1, 0], [2, 0], [3, 0], [4, 2]]);
+  assert.deepEqual(
+    named(ev, 'responseDone').map((e) => [e[1], e[2]]),
+    [
+      [1, 0],
+      [2, 0],
+      [3, 0],
+      [4, 2],
+    ],
+  );
 });
 
 test('CONNECT answered 2xx starts a tunnel: nothing after it is parsed', () => {
@@ -128,7 +173,13 @@ test('CONNECT refused: the connection stays HTTP', () => {
     s2c('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'),
   ]);
   assert.deepEqual(named(ev, 'tunnel'), []);
-  assert.deepEqual(named(ev, 'response').map((e) => [e[1], e[2], e[3]]), [[1, 'CONNECT', 407], [2, 'GET', 200]]);
+  assert.deepEqual(
+    named(ev, 'response').map((e) => [e[1], e[2], e[3]]),
+    [
+      [1, 'CONNECT', 407],
+      [2, 'GET', 200],
+    ],
+  );
   assert.deepEqual(weirdNames(ev), []);
 });
 
@@ -165,14 +216,26 @@ test('HTTP/0.9 simple request: raw response body until close', () => {
 
 test('HTTP/0.9 request answered with a status line is parsed as HTTP/1.x', () => {
   const ev = run([c2s('GET /\r\n'), s2c('HTTP/1.0 400 Bad Request\r\nContent-Length: 3\r\n\r\nbad')]);
-  assert.deepEqual(named(ev, 'response').map((e) => e[3]), [400]);
-  assert.deepEqual(named(ev, 'responseDone').map((e) => e[2]), [3]);
+  assert.deepEqual(
+    named(ev, 'response').map((e) => e[3]),
+    [400],
+  );
+  assert.deepEqual(
+    named(ev, 'responseDone').map((e) => e[2]),
+    [3],
+  );
 });
 
 test('HTTP/0.9 reply that starts like "HTTP" but is not a status line', () => {
   const ev = run([c2s('GET /\r\n'), s2c('HTTPS is better')]);
-  assert.deepEqual(named(ev, 'responseDone').map((e) => e[2]), [15]);
-  assert.deepEqual(named(ev, 'responseBody').map((e) => e[2]), ['HTTPS is better']);
+  assert.deepEqual(
+    named(ev, 'responseDone').map((e) => e[2]),
+    [15],
+  );
+  assert.deepEqual(
+    named(ev, 'responseBody').map((e) => e[2]),
+    ['HTTPS is better'],
+  );
 });
 
 test('response without length is delimited by the end of the connection', () => {
@@ -187,8 +250,14 @@ test('malformed request line: weird, then resync at the next request line', () =
   ]);
   assert.deepEqual(weirdNames(ev), ['bad_HTTP_request', 'HTTP_request_resync']);
   assert.equal((named(ev, 'weird')[0][2] as string).startsWith('\\x16\\x03\\x01 garbage'), true);
-  assert.deepEqual(named(ev, 'request').map((e) => (e[1] as { uri: string }).uri), ['/ok']);
-  assert.deepEqual(named(ev, 'response').map((e) => e[1]), [1]);
+  assert.deepEqual(
+    named(ev, 'request').map((e) => (e[1] as { uri: string }).uri),
+    ['/ok'],
+  );
+  assert.deepEqual(
+    named(ev, 'response').map((e) => e[1]),
+    [1],
+  );
 });
 
 test('resync never succeeding is reported at the end', () => {
@@ -232,13 +301,24 @@ test('conflicting Content-Length values are a weird; equal repeats are fine', ()
   assert.deepEqual(weirdNames(bad), ['HTTP_conflicting_content_length']);
   const ok = run([c2s('POST / HTTP/1.1\r\nContent-Length: 5, 5\r\nContent-Length: 5\r\n\r\nhello')]);
   assert.deepEqual(weirdNames(ok), []);
-  assert.deepEqual(named(ok, 'requestDone').map((e) => e[2]), [5]);
+  assert.deepEqual(
+    named(ok, 'requestDone').map((e) => e[2]),
+    [5],
+  );
 });
 
 test('Transfer-Encoding with Content-Length: chunked wins and it is reported', () => {
-  const ev = run([c2s('POST / HTTP/1.1\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\nGET /2 HTTP/1.1\r\n\r\n')]);
+  const ev = run([
+    c2s('POST / HTTP/1.1\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\nGET /2 HTTP/1.1\r\n\r\n'),
+  ]);
   assert.deepEqual(weirdNames(ev), ['HTTP_transfer_encoding_with_content_length']);
-  assert.deepEqual(named(ev, 'requestDone').map((e) => [e[1], e[2]]), [[1, 2], [2, 0]]);
+  assert.deepEqual(
+    named(ev, 'requestDone').map((e) => [e[1], e[2]]),
+    [
+      [1, 2],
+      [2, 0],
+    ],
+  );
 });
 
 test('request whose last transfer coding is not chunked cannot be framed', () => {
@@ -254,7 +334,10 @@ test('invalid and huge chunk sizes stop the direction', () => {
     assert.deepEqual(weirdNames(ev), ['HTTP_bad_chunk_size'], `chunk size ${JSON.stringify(size)}`);
   }
   const padded = run([c2s('POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n00000005 \r\nhello\r\n0\r\n\r\n')]);
-  assert.deepEqual(named(padded, 'requestDone').map((e) => e[2]), [5]);
+  assert.deepEqual(
+    named(padded, 'requestDone').map((e) => e[2]),
+    [5],
+  );
 });
 
 test('chunk data not followed by CRLF is a framing error', () => {
@@ -281,8 +364,16 @@ test('bare LF line endings are accepted and give the same events as CRLF', () =>
 
 test('headers without colon, bad names, whitespace before colon and folding are reported', () => {
   const ev = run([c2s('GET / HTTP/1.1\r\nNoColonHere\r\nBad Name: x\r\nHost : h\r\nX-Long: a\r\n  b\r\n\r\n')]);
-  assert.deepEqual(weirdNames(ev), ['HTTP_header_no_colon', 'HTTP_bad_header_name', 'HTTP_whitespace_before_colon', 'HTTP_obsolete_line_folding']);
-  assert.deepEqual((named(ev, 'request')[0][1] as { headers: unknown }).headers, [['host', 'h'], ['x-long', 'a b']]);
+  assert.deepEqual(weirdNames(ev), [
+    'HTTP_header_no_colon',
+    'HTTP_bad_header_name',
+    'HTTP_whitespace_before_colon',
+    'HTTP_obsolete_line_folding',
+  ]);
+  assert.deepEqual((named(ev, 'request')[0][1] as { headers: unknown }).headers, [
+    ['host', 'h'],
+    ['x-long', 'a b'],
+  ]);
 });
 
 test('truncated head at the end of the connection is reported', () => {
@@ -299,23 +390,24 @@ test('truncated body: done is still reported, flagged incomplete', () => {
 });
 
 test('gap inside a counted body: framing kept, body flagged incomplete', () => {
-  const ev = run([
-    c2s('POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nab'),
-    gap(0, 5),
-    c2s('xyzGET /next HTTP/1.1\r\n\r\n'),
-  ]);
+  const ev = run([c2s('POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nab'), gap(0, 5), c2s('xyzGET /next HTTP/1.1\r\n\r\n')]);
   assert.deepEqual(weirdNames(ev), ['HTTP_content_gap']);
-  assert.deepEqual(named(ev, 'requestDone').map((e) => [e[1], e[2], e[3], e[4]]), [[1, 10, 'ab', true], [2, 0, '', false]]);
+  assert.deepEqual(
+    named(ev, 'requestDone').map((e) => [e[1], e[2], e[3], e[4]]),
+    [
+      [1, 10, 'ab', true],
+      [2, 0, '', false],
+    ],
+  );
 });
 
 test('gap in request headers: resync at the next request line', () => {
-  const ev = run([
-    c2s('GET /a HTTP/1.1\r\nHost: h'),
-    gap(0, 40),
-    c2s('ost: lost\r\n\r\nGET /b HTTP/1.1\r\n\r\n'),
-  ]);
+  const ev = run([c2s('GET /a HTTP/1.1\r\nHost: h'), gap(0, 40), c2s('ost: lost\r\n\r\nGET /b HTTP/1.1\r\n\r\n')]);
   assert.deepEqual(weirdNames(ev), ['HTTP_gap_lost_sync', 'HTTP_request_resync']);
-  assert.deepEqual(named(ev, 'request').map((e) => (e[1] as { uri: string }).uri), ['/b']);
+  assert.deepEqual(
+    named(ev, 'request').map((e) => (e[1] as { uri: string }).uri),
+    ['/b'],
+  );
 });
 
 test('gap in response headers stops parsing replies', () => {
@@ -337,7 +429,10 @@ test('gap in a body delimited by close is counted', () => {
 test('a reply with no request pending is reported as unmatched', () => {
   const ev = run([s2c('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n')]);
   assert.deepEqual(weirdNames(ev), ['unmatched_HTTP_reply']);
-  assert.deepEqual(named(ev, 'response').map((e) => [e[1], e[2], e[3]]), [[1, '', 200]]);
+  assert.deepEqual(
+    named(ev, 'response').map((e) => [e[1], e[2], e[3]]),
+    [[1, '', 200]],
+  );
 });
 
 test('malformed status line stops parsing replies', () => {
@@ -350,7 +445,10 @@ test('pending requests are bounded: the oldest is forgotten once, with one weird
   for (let i = 0; i < 5; i++) reqs += `GET /${i} HTTP/1.1\r\n\r\n`;
   const ev = run([c2s(reqs), s2c('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n')], { maxPendingRequests: 2 });
   assert.deepEqual(weirdNames(ev), ['HTTP_too_many_pending_requests']);
-  assert.deepEqual(named(ev, 'response').map((e) => e[1]), [4]);
+  assert.deepEqual(
+    named(ev, 'response').map((e) => e[1]),
+    [4],
+  );
 });
 
 test('URI with blanks inside is kept and reported', () => {

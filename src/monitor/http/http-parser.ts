@@ -16,14 +16,7 @@ import {
   type MessageOwner,
 } from './message-reader.js';
 import { parseRequestLine, parseStatusLine, type RequestLine } from './start-line.js';
-import {
-  DEFAULT_HTTP_OPTIONS,
-  HTTP_WEIRDS as W,
-  type HttpOptions,
-  type HttpSink,
-  type HttpTransaction,
-  type TunnelKind,
-} from './types.js';
+import { DEFAULT_HTTP_OPTIONS, HTTP_WEIRDS as W, type HttpOptions, type HttpSink, type HttpTransaction, type TunnelKind } from './types.js';
 
 function newTransaction(rl: RequestLine | null, ts: number): HttpTransaction {
   return {

@@ -28,15 +28,15 @@ export const S_CHUNK_DATA = 4;
 export const S_CHUNK_END = 5;
 export const S_CHUNK_END_LF = 6;
 export const S_TRAILERS = 7;
-export const S_TILL_CLOSE = 8;
+const S_TILL_CLOSE = 8;
 /** Lost sync: looking for a line that is a request line with a version. */
 export const S_RESYNC = 9;
 /** First bytes of a reply to an HTTP/0.9 request: a status line or raw content. */
-export const S_PEEK09 = 10;
+const S_PEEK09 = 10;
 /** Client bytes after CONNECT, before its reply says whether they are tunnelled. */
 export const S_HOLD = 11;
 export const S_TUNNEL = 12;
-export const S_DEAD = 13;
+const S_DEAD = 13;
 
 /** What a reader needs from the connection: the HTTP semantics that differ between directions. */
 export interface MessageOwner {
@@ -60,7 +60,6 @@ const HTTP_SLASH = [0x48, 0x54, 0x54, 0x50, 0x2f];
 
 /** Bytes of a piece decoded at a time for header fields. */
 const TEXT_WINDOW = 512;
-
 
 /**
  * The framing of one direction of HTTP/1.x: start line, headers, then a body delimited by
@@ -346,7 +345,7 @@ export class MessageReader {
       if (c >= 0x41 && c <= 0x5a) upper = true;
       i++;
     }
-    let nameEnd = i;
+    const nameEnd = i;
     if (i >= e || line[i] !== 0x3a) {
       const colon = indexOfByte(line, 0x3a, i, e);
       if (colon < 0) {

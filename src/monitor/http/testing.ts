@@ -18,9 +18,21 @@ export function recordHttp(opts: Partial<HttpOptions> = {}) {
   const parser = createHttpParser(
     {
       request: (tx) =>
-        events.push(['request', { depth: tx.depth, method: tx.method, uri: tx.uri, version: tx.version, host: tx.host, ua: tx.userAgent, headers: structuredClone(tx.headers) }]),
+        events.push([
+          'request',
+          {
+            depth: tx.depth,
+            method: tx.method,
+            uri: tx.uri,
+            version: tx.version,
+            host: tx.host,
+            ua: tx.userAgent,
+            headers: structuredClone(tx.headers),
+          },
+        ]),
       requestBody: (tx, c) => body('requestBody', tx, c),
-      requestDone: (tx, len, prefix) => events.push(['requestDone', tx.depth, len, text(prefix), tx.requestIncomplete, structuredClone(tx.requestTrailers)]),
+      requestDone: (tx, len, prefix) =>
+        events.push(['requestDone', tx.depth, len, text(prefix), tx.requestIncomplete, structuredClone(tx.requestTrailers)]),
       informational: (tx, status, reason, headers) => events.push(['informational', tx.depth, status, reason, structuredClone(headers)]),
       response: (tx, status, reason, headers) => events.push(['response', tx.depth, tx.method, status, reason, structuredClone(headers)]),
       responseBody: (tx, c) => body('responseBody', tx, c),
@@ -38,7 +50,11 @@ export const s2c = (s: string | Uint8Array): Segment => ({ dir: 1, data: typeof 
 export const gap = (dir: 0 | 1, len: number): Segment => ({ dir, gap: len });
 
 /** Runs whole, byte by byte and in random splits; returns the events after checking they agree. */
-export function runHttp(segments: Segment[], opts: Partial<HttpOptions> = {}, check: (a: unknown, b: unknown, msg: string) => void): Event[] {
+export function runHttp(
+  segments: Segment[],
+  opts: Partial<HttpOptions> = {},
+  check: (a: unknown, b: unknown, msg: string) => void,
+): Event[] {
   const runs = replayEverySplit(() => recordHttp(opts), segments, [1, 2, 3, 4]);
   for (const run of runs.slice(1)) check(run.events, runs[0].events, `events differ between whole and ${run.split}`);
   return runs[0].events;

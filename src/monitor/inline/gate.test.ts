@@ -49,7 +49,10 @@ function harness(opts: Partial<InlineGateOptions> = {}, withModel = true): Harne
   let now = 0;
   engine = new MonitorEngine({
     model: withModel ? loaded.value : null,
-    observer: { packet: (dp, conn, frame) => gate.packet(dp, conn, frame, now), weird: (uid, name, source) => gate.weird(uid, name, source) },
+    observer: {
+      packet: (dp, conn, frame) => gate.packet(dp, conn, frame, now),
+      weird: (uid, name, source) => gate.weird(uid, name, source),
+    },
     tracker: { seed: 1 },
   });
   engine.policy.decisions = (d) => gate.decision(d);
@@ -76,7 +79,10 @@ test('an allowed request: the server direction is free from the start, the reque
   const h = harness();
   const out: PcapRecord[] = [];
   const clock = new Clock();
-  new TcpFlow(out, clock, CLIENT, 40001, WEB, 80).handshake().client2server(httpRequest('GET', '/')).server2client(httpResponse(200, {}, 'hi'));
+  new TcpFlow(out, clock, CLIENT, 40001, WEB, 80)
+    .handshake()
+    .client2server(httpRequest('GET', '/'))
+    .server2client(httpResponse(200, {}, 'hi'));
   h.feed(out);
   assert.ok(h.commands.includes(cmd.free({ src: WEB, sport: 80, dst: CLIENT, dport: 40001 })), h.commands.join('\n'));
   assert.ok(h.commands.includes(cmd.pass(c2s(40001), 1001)), h.commands.join('\n'));
@@ -89,7 +95,10 @@ test('an allowed request: the server direction is free from the start, the reque
 test('a disallowed request is blocked and its segment never approved; a later allowed one on the connection changes nothing', () => {
   const h = harness();
   const out: PcapRecord[] = [];
-  new TcpFlow(out, new Clock(), CLIENT, 40002, WEB, 80).handshake().client2server(httpRequest('GET', '/admin')).client2server(httpRequest('GET', '/'));
+  new TcpFlow(out, new Clock(), CLIENT, 40002, WEB, 80)
+    .handshake()
+    .client2server(httpRequest('GET', '/admin'))
+    .client2server(httpRequest('GET', '/'));
   h.feed(out, redirectTag(WEB_MAC, 'delivered', 'open'));
   assert.ok(h.commands.includes(cmd.block(c2s(40002))));
   assert.ok(!h.commands.some((c) => c.startsWith('add element netdev flowtap_inline pass')), h.commands.join('\n'));
@@ -136,7 +145,10 @@ test('a segment that arrives before a missing one waits; both are approved once 
   h.feed(out.slice(early));
   assert.ok(h.commands.includes(cmd.pass(c2s(40005), 1001)));
   assert.ok(h.commands.includes(cmd.pass(c2s(40005), 1009)));
-  assert.deepEqual(h.rows.map((r) => r[6]), ['pass']);
+  assert.deepEqual(
+    h.rows.map((r) => r[6]),
+    ['pass'],
+  );
 });
 
 test('a retransmission of an approved segment is not approved again while its element lives', () => {
@@ -159,7 +171,10 @@ test('what the client sends that the parser cannot read blocks the connection; o
 
   const h2 = harness();
   const out2: PcapRecord[] = [];
-  new TcpFlow(out2, new Clock(), CLIENT, 40008, WEB, 80).handshake().client2server(httpRequest('GET', '/')).server2client('garbage, not a response\r\n\r\n');
+  new TcpFlow(out2, new Clock(), CLIENT, 40008, WEB, 80)
+    .handshake()
+    .client2server(httpRequest('GET', '/'))
+    .server2client('garbage, not a response\r\n\r\n');
   h2.feed(out2);
   assert.ok(!h2.commands.some((c) => c.includes('blocked')), h2.commands.join('\n'));
 });
@@ -215,7 +230,8 @@ test('overload hands every flow to its failMode, logs it, skips approvals meanwh
   const h = harness({ maxHeldConnections: 1, holdTimeout: 100 });
   const out: PcapRecord[] = [];
   const clock = new Clock();
-  for (const port of [40013, 40014]) new TcpFlow(out, clock, CLIENT, port, WEB, 80).handshake().clientSegmentAt(5, 'held: its start is missing');
+  for (const port of [40013, 40014])
+    new TcpFlow(out, clock, CLIENT, port, WEB, 80).handshake().clientSegmentAt(5, 'held: its start is missing');
   h.feed(out, undefined, 10);
   h.gate.tick(10);
   assert.equal(h.gate.fallback, true);

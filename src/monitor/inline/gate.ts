@@ -21,7 +21,7 @@ export interface InlineGateOptions {
   commands?: InlineCommands;
 }
 
-export const DEFAULT_INLINE_GATE_OPTIONS: Omit<InlineGateOptions, 'hasParser'> = {
+const DEFAULT_INLINE_GATE_OPTIONS: Omit<InlineGateOptions, 'hasParser'> = {
   holdTimeout: 5,
   maxHeldConnections: 1024,
   maxLag: 2,
@@ -69,7 +69,7 @@ class GateConn {
 
 const SEQ_HALF = 0x80000000;
 /** a <= b in sequence space. */
-const seqLE = (a: number, b: number): boolean => ((b - a) >>> 0) < SEQ_HALF;
+const seqLE = (a: number, b: number): boolean => (b - a) >>> 0 < SEQ_HALF;
 const MAX_APPROVALS_KEPT = 64;
 
 /**
@@ -306,10 +306,37 @@ export class InlineGate {
       this.overloadWhy = why;
       this.stats.fallbacks++;
       this.sink.command(this.cmd.fallback());
-      this.sink.log([now, null, null, null, null, null, 'fallback', null, `overloaded: ${why}; every redirected flow follows its failMode`, null]);
-    } else if (this.overloadWhy !== null && held <= o.maxHeldConnections / 2 && this.lag <= o.maxLag / 2 && this.backlog <= o.maxCommandBacklog / 2) {
+      this.sink.log([
+        now,
+        null,
+        null,
+        null,
+        null,
+        null,
+        'fallback',
+        null,
+        `overloaded: ${why}; every redirected flow follows its failMode`,
+        null,
+      ]);
+    } else if (
+      this.overloadWhy !== null &&
+      held <= o.maxHeldConnections / 2 &&
+      this.lag <= o.maxLag / 2 &&
+      this.backlog <= o.maxCommandBacklog / 2
+    ) {
       this.overloadWhy = null;
-      this.sink.log([now, null, null, null, null, null, 'live', null, 'load back under half of every bound: verdicts in force again', null]);
+      this.sink.log([
+        now,
+        null,
+        null,
+        null,
+        null,
+        null,
+        'live',
+        null,
+        'load back under half of every bound: verdicts in force again',
+        null,
+      ]);
     }
   }
 

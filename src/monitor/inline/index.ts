@@ -3,8 +3,6 @@
  * completes is judged, then pass it or reset the connection; failMode while not running or
  * overloaded. Data plane side: dataplane/nft-inline.ts.
  */
-export { InlineGate, DEFAULT_INLINE_GATE_OPTIONS, type InlineGateOptions, type InlineGateStats, type GateSink } from './gate.js';
+export { InlineGate, type InlineGateOptions } from './gate.js';
 export { createInline, type InlineOptions, type InlineRun, type InlineSummary } from './run-inline.js';
-export { NftSession, type NftSessionOptions } from './nft-session.js';
 export { INLINE_LOG } from './inline-log.js';
-export { frameTag } from './frame-tag.js';

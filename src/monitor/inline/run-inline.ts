@@ -56,7 +56,11 @@ const MAX_REPORTED_ERRORS = 20;
  * the namespace's table through one `nft -i` session, its rows to inline.log, and a heartbeat
  * keeps the table's `alive` element while the process runs and is not overloaded.
  */
-export function createInline(opts: InlineOptions, hasParser: (ip: string, port: number) => boolean, log: (row: readonly LogValue[]) => void): InlineRun {
+export function createInline(
+  opts: InlineOptions,
+  hasParser: (ip: string, port: number) => boolean,
+  log: (row: readonly LogValue[]) => void,
+): InlineRun {
   const table = opts.table ?? INLINE_TABLE;
   const tapIf = opts.tapIf ?? MONITOR_TAP_IF;
   const cmd = inlineCommands(table, tapIf);
@@ -89,7 +93,8 @@ export function createInline(opts: InlineOptions, hasParser: (ip: string, port: 
       if (opts.install !== false) {
         const input = renderInlineTable({ table, tapIf, returnIf: opts.returnIf ?? MONITOR_RETURN_IF });
         const r = await system.run([nft, '-f', '-'], { ns: opts.ns, input });
-        if (r.code !== 0) return [diag('E_INLINE_TABLE', `cannot install the inline table ${table} on ${tapIf}: ${(r.stderr || r.stdout).trim()}`)];
+        if (r.code !== 0)
+          return [diag('E_INLINE_TABLE', `cannot install the inline table ${table} on ${tapIf}: ${(r.stderr || r.stdout).trim()}`)];
       }
       session = new NftSession({ argv: [nft, '-i'], system, ns: opts.ns, onError });
       beat();
@@ -104,6 +109,9 @@ export function createInline(opts: InlineOptions, hasParser: (ip: string, port: 
       await session.close();
     },
     summary: () => ({ ...gate.stats, nftLines: session?.lines ?? 0, nftErrors: errorCount }),
-    diagnostics: () => [...errors, ...(errorCount > errors.length ? [diag('E_INLINE_NFT', `${errorCount - errors.length} more nft errors`)] : [])],
+    diagnostics: () => [
+      ...errors,
+      ...(errorCount > errors.length ? [diag('E_INLINE_NFT', `${errorCount - errors.length} more nft errors`)] : []),
+    ],
   };
 }

@@ -16,7 +16,10 @@ export class MemoryLogTarget implements LogTarget {
 
   write(path: string, text: string): void {
     let list = this.texts.get(path);
-    if (!list) this.texts.set(path, (list = []));
+    if (!list) {
+      list = [];
+      this.texts.set(path, list);
+    }
     list.push(text);
   }
 

@@ -37,16 +37,29 @@ test('TSV values follow Zeek types', () => {
   assert.equal(formatLogStamp(0), '1970-01-01-00-00-00');
 });
 
-test('the TSV header is Zeek\'s, line for line', () => {
+test("the TSV header is Zeek's, line for line", () => {
   const lines = formatTsvHeader(SQL_LOG, 86400 * 365).split('\n');
-  assert.deepEqual(lines.slice(0, 6), ['#separator \\x09', '#set_separator\t,', '#empty_field\t(empty)', '#unset_field\t-', '#path\tsql', '#open\t1971-01-01-00-00-00']);
-  assert.equal(lines[6], '#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tuser\tdatabase\tquery\tkind\ttables\tsuccess\trows\terror');
+  assert.deepEqual(lines.slice(0, 6), [
+    '#separator \\x09',
+    '#set_separator\t,',
+    '#empty_field\t(empty)',
+    '#unset_field\t-',
+    '#path\tsql',
+    '#open\t1971-01-01-00-00-00',
+  ]);
+  assert.equal(
+    lines[6],
+    '#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tuser\tdatabase\tquery\tkind\ttables\tsuccess\trows\terror',
+  );
   assert.equal(lines[7].split('\t').length, SQL_LOG.fields.length + 1);
 });
 
 test('schemas: Zeek field lists, as many types as fields', () => {
   for (const s of LOG_SCHEMAS) assert.equal(s.fields.length, s.types.length, s.path);
-  assert.equal(CONN_LOG.fields.join(' '), 'ts uid id.orig_h id.orig_p id.resp_h id.resp_p proto service duration orig_bytes resp_bytes conn_state local_orig local_resp missed_bytes history orig_pkts orig_ip_bytes resp_pkts resp_ip_bytes tunnel_parents');
+  assert.equal(
+    CONN_LOG.fields.join(' '),
+    'ts uid id.orig_h id.orig_p id.resp_h id.resp_p proto service duration orig_bytes resp_bytes conn_state local_orig local_resp missed_bytes history orig_pkts orig_ip_bytes resp_pkts resp_ip_bytes tunnel_parents',
+  );
   assert.equal(HTTP_LOG.fields.length, 30);
   assert.equal(NOTICE_LOG.fields.length, 26);
   assert.equal(NOTICE_LOG.types[NOTICE_LOG.fields.indexOf('actions')], 'set[enum]');
@@ -87,10 +100,57 @@ test('strict TSV reading rejects a row with a missing field, a wrong header and 
 });
 
 test('JSON rows: flat dotted keys in schema order, unset left out, sets as arrays, strings escaped', () => {
-  const line = formatJsonRow(HTTP_LOG, [1.25, 'C1', '10.0.0.1', 1234, '10.0.0.2', 80, 1, 'GET', null, '/a"b\\c\n', null, '1.1', null, null, 0, 5, 200, 'OK', null, null, [], null, null, null, null, null, null, null, null, null]);
+  const line = formatJsonRow(HTTP_LOG, [
+    1.25,
+    'C1',
+    '10.0.0.1',
+    1234,
+    '10.0.0.2',
+    80,
+    1,
+    'GET',
+    null,
+    '/a"b\\c\n',
+    null,
+    '1.1',
+    null,
+    null,
+    0,
+    5,
+    200,
+    'OK',
+    null,
+    null,
+    [],
+    null,
+    null,
+    null,
+    null,
+    null,
+    null,
+    null,
+    null,
+    null,
+  ]);
   assert.ok(line.endsWith('}\n'));
   const o = JSON.parse(line);
-  assert.deepEqual(Object.keys(o), ['ts', 'uid', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'trans_depth', 'method', 'uri', 'version', 'request_body_len', 'response_body_len', 'status_code', 'status_msg', 'tags']);
+  assert.deepEqual(Object.keys(o), [
+    'ts',
+    'uid',
+    'id.orig_h',
+    'id.orig_p',
+    'id.resp_h',
+    'id.resp_p',
+    'trans_depth',
+    'method',
+    'uri',
+    'version',
+    'request_body_len',
+    'response_body_len',
+    'status_code',
+    'status_msg',
+    'tags',
+  ]);
   assert.equal(o.uri, '/a"b\\c\n');
   assert.equal(o['id.resp_p'], 80);
   assert.deepEqual(o.tags, []);
@@ -100,9 +160,12 @@ test('a log directory gets one file per log', () => {
   const dir = mkdtempSync(join(tmpdir(), 'flowtap-logs-'));
   try {
     const w = new ZeekLogWriter(new DirLogTarget(join(dir, 'out')), { format: 'json' });
-    for (let i = 0; i < 3000; i++) w.write(SQL_LOG, [i, `C${i}`, '10.0.0.1', 1, '10.0.0.2', 2, null, null, 'x'.repeat(50), null, null, null, null, null]);
+    for (let i = 0; i < 3000; i++)
+      w.write(SQL_LOG, [i, `C${i}`, '10.0.0.1', 1, '10.0.0.2', 2, null, null, 'x'.repeat(50), null, null, null, null, null]);
     w.close();
-    const lines = readFileSync(join(dir, 'out', 'sql.log'), 'utf8').trim().split('\n');
+    const lines = readFileSync(join(dir, 'out', 'sql.log'), 'utf8')
+      .trim()
+      .split('\n');
     assert.equal(lines.length, 3000);
     assert.equal(JSON.parse(lines[2999]).uid, 'C2999');
   } finally {

@@ -1,8 +1,8 @@
 import type { LogSchema, LogValue, ZeekType } from './schema.js';
 
 /** Zeek's ASCII writer defaults. */
-export const TSV_SEPARATOR = '\t';
-export const TSV_SET_SEPARATOR = ',';
+const TSV_SEPARATOR = '\t';
+const TSV_SET_SEPARATOR = ',';
 export const TSV_EMPTY = '(empty)';
 export const TSV_UNSET = '-';
 

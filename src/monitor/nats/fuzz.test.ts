@@ -7,15 +7,45 @@ import type { NatsOptions } from './types.js';
 
 const hdr = 'NATS/1.0\r\nA: b\r\n\r\n';
 const corpus: Segment[][] = [
-  [s2c('INFO {"server_id":"x","headers":true}\r\n'), c2s('CONNECT {"name":"n","pass":"p"}\r\nPING\r\nSUB a.* q 1\r\nPUB a.b r 3\r\nabc\r\n'), s2c('+OK\r\nPONG\r\nMSG a.b 1 r 3\r\nabc\r\n')],
-  [c2s(`HPUB a ${hdr.length} ${hdr.length + 2}\r\n${hdr}hi\r\nUNSUB 1 5\r\n`), s2c(`HMSG a 1 ${hdr.length} ${hdr.length}\r\n${hdr}\r\n-ERR 'x'\r\n`)],
+  [
+    s2c('INFO {"server_id":"x","headers":true}\r\n'),
+    c2s('CONNECT {"name":"n","pass":"p"}\r\nPING\r\nSUB a.* q 1\r\nPUB a.b r 3\r\nabc\r\n'),
+    s2c('+OK\r\nPONG\r\nMSG a.b 1 r 3\r\nabc\r\n'),
+  ],
+  [
+    c2s(`HPUB a ${hdr.length} ${hdr.length + 2}\r\n${hdr}hi\r\nUNSUB 1 5\r\n`),
+    s2c(`HMSG a 1 ${hdr.length} ${hdr.length}\r\n${hdr}\r\n-ERR 'x'\r\n`),
+  ],
   [c2s('pub a 0\n\nsub b 2\nping\n')],
 ];
-const dictionary = ['\r\n', ' ', '\t', 'PUB ', 'HPUB ', 'MSG ', '-1', '99999999999999999999', '..', '*', '>', '{', '}', 'NATS/1.0', '\x16', '\x00', '0'].map((s) => Buffer.from(s, 'latin1'));
+const dictionary = [
+  '\r\n',
+  ' ',
+  '\t',
+  'PUB ',
+  'HPUB ',
+  'MSG ',
+  '-1',
+  '99999999999999999999',
+  '..',
+  '*',
+  '>',
+  '{',
+  '}',
+  'NATS/1.0',
+  '\x16',
+  '\x00',
+  '0',
+].map((s) => Buffer.from(s, 'latin1'));
 
 function randomOptions(rnd: () => number): Partial<NatsOptions> {
   if (rnd() < 0.6) return {};
-  return { payloadPrefixBytes: Math.floor(rnd() * 6), maxControlLine: 4 + Math.floor(rnd() * 60), maxPayload: Math.floor(rnd() * 40), maxHeaderBytes: Math.floor(rnd() * 30) };
+  return {
+    payloadPrefixBytes: Math.floor(rnd() * 6),
+    maxControlLine: 4 + Math.floor(rnd() * 60),
+    maxPayload: Math.floor(rnd() * 40),
+    maxHeaderBytes: Math.floor(rnd() * 30),
+  };
 }
 
 function randomConversation(rnd: () => number): Segment[] {

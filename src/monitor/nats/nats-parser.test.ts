@@ -11,7 +11,9 @@ const INFO = 'INFO {"server_id": "NABC", "version": "2.10.7", "headers": true, "
 test('a session: INFO, CONNECT, SUB, PUB, MSG, UNSUB, PING/PONG, +OK, -ERR', () => {
   const ev = run([
     s2c(INFO),
-    c2s('CONNECT {"verbose":true, "pedantic":false, "name":"svc-shipping", "lang":"node", "version":"2.19.0", "protocol":1, "headers":true, "user":"ship", "pass":"s3cret"}\r\nPING\r\n'),
+    c2s(
+      'CONNECT {"verbose":true, "pedantic":false, "name":"svc-shipping", "lang":"node", "version":"2.19.0", "protocol":1, "headers":true, "user":"ship", "pass":"s3cret"}\r\nPING\r\n',
+    ),
     s2c('+OK\r\nPONG\r\n'),
     c2s('SUB orders.* workers 7\r\nPUB orders.new _INBOX.abc 5\r\nhello\r\n'),
     s2c('MSG orders.new 7 _INBOX.abc 5\r\nhello\r\n'),
@@ -21,13 +23,47 @@ test('a session: INFO, CONNECT, SUB, PUB, MSG, UNSUB, PING/PONG, +OK, -ERR', () 
   ]);
   assert.deepEqual(ev, [
     ['info', { serverId: 'NABC', version: '2.10.7', headers: true, maxPayload: 1048576, tlsRequired: false }],
-    ['connect', { name: 'svc-shipping', user: 'ship', lang: 'node', version: '2.19.0', protocol: 1, verbose: true, pedantic: false, headers: true, echo: true, tlsRequired: false, hasPassword: true, hasToken: false, hasJwt: false, hasNkey: false }],
+    [
+      'connect',
+      {
+        name: 'svc-shipping',
+        user: 'ship',
+        lang: 'node',
+        version: '2.19.0',
+        protocol: 1,
+        verbose: true,
+        pedantic: false,
+        headers: true,
+        echo: true,
+        tlsRequired: false,
+        hasPassword: true,
+        hasToken: false,
+        hasJwt: false,
+        hasNkey: false,
+      },
+    ],
     ['ping', 0],
     ['ok'],
     ['pong', 1],
     ['sub', 'orders.*', 'workers', '7'],
-    ['pub', { subject: 'orders.new', reply: '_INBOX.abc', size: 5, headerSize: 0, status: '', headers: [], prefix: 'hello', incomplete: false }],
-    ['msg', { subject: 'orders.new', sid: '7', reply: '_INBOX.abc', size: 5, headerSize: 0, status: '', headers: [], prefix: 'hello', incomplete: false }],
+    [
+      'pub',
+      { subject: 'orders.new', reply: '_INBOX.abc', size: 5, headerSize: 0, status: '', headers: [], prefix: 'hello', incomplete: false },
+    ],
+    [
+      'msg',
+      {
+        subject: 'orders.new',
+        sid: '7',
+        reply: '_INBOX.abc',
+        size: 5,
+        headerSize: 0,
+        status: '',
+        headers: [],
+        prefix: 'hello',
+        incomplete: false,
+      },
+    ],
     ['unsub', '7', 10],
     ['unsub', '8', null],
     ['err', 'Authorization Violation for a b c d e f g'],
@@ -39,7 +75,10 @@ test('a session: INFO, CONNECT, SUB, PUB, MSG, UNSUB, PING/PONG, +OK, -ERR', () 
 
 test('commands are case-insensitive, fields separated by runs of spaces and tabs, bare LF accepted', () => {
   const ev = run([c2s('pub\tfoo.bar  \t 3\nabc\nsub foo 1\r\nPiNg\n')]);
-  assert.deepEqual(ev.map((e) => e[0]), ['pub', 'sub', 'ping']);
+  assert.deepEqual(
+    ev.map((e) => e[0]),
+    ['pub', 'sub', 'ping'],
+  );
   assert.equal((named(ev, 'pub')[0][1] as { subject: string }).subject, 'foo.bar');
   assert.deepEqual(weirdNames(ev), []);
 });
@@ -52,16 +91,39 @@ test('HPUB and HMSG: header block parsed into pairs, status kept, payload after 
     s2c(`HMSG _INBOX.x 3 16 16\r\nNATS/1.0 503\r\n\r\n\r\n`),
   ]);
   assert.deepEqual(named(ev, 'pub'), [
-    ['pub', { subject: 'orders.new', reply: '', size: hdr.length + body.length, headerSize: hdr.length, status: '', headers: [['Traceparent', '00-abc-01'], ['X-User', 'alice']], prefix: body, incomplete: false }],
+    [
+      'pub',
+      {
+        subject: 'orders.new',
+        reply: '',
+        size: hdr.length + body.length,
+        headerSize: hdr.length,
+        status: '',
+        headers: [
+          ['Traceparent', '00-abc-01'],
+          ['X-User', 'alice'],
+        ],
+        prefix: body,
+        incomplete: false,
+      },
+    ],
   ]);
-  assert.deepEqual(named(ev, 'msg'), [['msg', { subject: '_INBOX.x', sid: '3', reply: '', size: 16, headerSize: 16, status: '503', headers: [], prefix: '', incomplete: false }]]);
+  assert.deepEqual(named(ev, 'msg'), [
+    [
+      'msg',
+      { subject: '_INBOX.x', sid: '3', reply: '', size: 16, headerSize: 16, status: '503', headers: [], prefix: '', incomplete: false },
+    ],
+  ]);
   assert.deepEqual(weirdNames(ev), []);
 });
 
 test('large payloads are counted while only a prefix is kept', () => {
   const big = 'x'.repeat(100_000);
   const ev = run([c2s(`PUB big 100000\r\n${big}\r\nPING\r\n`)], { payloadPrefixBytes: 4 });
-  assert.deepEqual(named(ev, 'pub').map((e) => [(e[1] as { size: number }).size, (e[1] as { prefix: string }).prefix]), [[100000, 'xxxx']]);
+  assert.deepEqual(
+    named(ev, 'pub').map((e) => [(e[1] as { size: number }).size, (e[1] as { prefix: string }).prefix]),
+    [[100000, 'xxxx']],
+  );
   assert.deepEqual(named(ev, 'ping').length, 1);
 });
 
@@ -83,9 +145,17 @@ test('sizes that are negative, not numbers or absurd stop the direction', () => 
 
 test('invalid subjects are reported but the message is still framed', () => {
   const ev = run([
-    c2s('PUB foo..bar 1\r\na\r\nPUB .foo 0\r\n\r\nPUB foo.* 0\r\n\r\nSUB foo.>.bar 1\r\nSUB foo.> 2\r\nSUB *.x 3\r\nPUB ok.reply bad..reply 0\r\n\r\n'),
+    c2s(
+      'PUB foo..bar 1\r\na\r\nPUB .foo 0\r\n\r\nPUB foo.* 0\r\n\r\nSUB foo.>.bar 1\r\nSUB foo.> 2\r\nSUB *.x 3\r\nPUB ok.reply bad..reply 0\r\n\r\n',
+    ),
   ]);
-  assert.deepEqual(weirdNames(ev), ['nats_bad_subject', 'nats_bad_subject', 'nats_wildcard_in_publish', 'nats_bad_subject', 'nats_bad_subject']);
+  assert.deepEqual(weirdNames(ev), [
+    'nats_bad_subject',
+    'nats_bad_subject',
+    'nats_wildcard_in_publish',
+    'nats_bad_subject',
+    'nats_bad_subject',
+  ]);
   assert.equal(named(ev, 'pub').length, 4);
   assert.equal(named(ev, 'sub').length, 3);
 });
@@ -116,15 +186,25 @@ test('bad CONNECT/INFO JSON is reported and parsing goes on', () => {
 });
 
 test('TLS after INFO: a TLS record where a line was due stops parsing', () => {
-  const ev = run([s2c(INFO.replace('"tls_required": false', '"tls_required": true')), c2s(new Uint8Array([0x16, 0x03, 0x01, 0x00, 0x05, 0x01])), s2c('PING\r\n')]);
-  assert.deepEqual(ev.map((e) => e[0]), ['info', 'tls']);
+  const ev = run([
+    s2c(INFO.replace('"tls_required": false', '"tls_required": true')),
+    c2s(new Uint8Array([0x16, 0x03, 0x01, 0x00, 0x05, 0x01])),
+    s2c('PING\r\n'),
+  ]);
+  assert.deepEqual(
+    ev.map((e) => e[0]),
+    ['info', 'tls'],
+  );
   assert.equal((ev[0][1] as { tlsRequired: boolean }).tlsRequired, true);
 });
 
 test('gap inside a payload keeps framing; gap outside stops the direction', () => {
   const ev = run([c2s('PUB foo 10\r\nab'), { dir: 0, gap: 4 }, c2s('cdef\r\nPING\r\n')]);
   assert.deepEqual(weirdNames(ev), ['nats_content_gap']);
-  assert.deepEqual(named(ev, 'pub').map((e) => [(e[1] as { prefix: string }).prefix, (e[1] as { incomplete: boolean }).incomplete]), [['ab', true]]);
+  assert.deepEqual(
+    named(ev, 'pub').map((e) => [(e[1] as { prefix: string }).prefix, (e[1] as { incomplete: boolean }).incomplete]),
+    [['ab', true]],
+  );
   assert.equal(named(ev, 'ping').length, 1);
   const ev2 = run([c2s('PING\r\nPI'), { dir: 0, gap: 4 }, c2s('PING\r\n')]);
   assert.deepEqual(weirdNames(ev2), ['nats_gap_lost_sync']);

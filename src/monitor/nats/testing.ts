@@ -25,7 +25,11 @@ export function recordNats(opts: Partial<NatsOptions> = {}) {
         const { ts: _ts, ...rest } = c;
         events.push(['connect', rest]);
       },
-      info: (i) => events.push(['info', { serverId: i.serverId, version: i.version, headers: i.headers, maxPayload: i.maxPayload, tlsRequired: i.tlsRequired }]),
+      info: (i) =>
+        events.push([
+          'info',
+          { serverId: i.serverId, version: i.version, headers: i.headers, maxPayload: i.maxPayload, tlsRequired: i.tlsRequired },
+        ]),
       pub: (m) => events.push(['pub', message(m)]),
       msg: (m) => events.push(['msg', message(m)]),
       sub: (s) => events.push(['sub', s.subject, s.queue, s.sid]),

@@ -3,7 +3,7 @@ import type { Dir } from '../stream/index.js';
 export type NatsHeader = [name: string, value: string];
 
 /** The client's CONNECT options; secrets (pass, auth_token, jwt, nkey, sig) are only noted as present. */
-export interface NatsConnect {
+interface NatsConnect {
   ts: number;
   name: string;
   user: string;
@@ -21,7 +21,7 @@ export interface NatsConnect {
   hasNkey: boolean;
 }
 
-export interface NatsInfo {
+interface NatsInfo {
   ts: number;
   serverId: string;
   serverName: string;

@@ -3,7 +3,13 @@ export { NoticeType, type Notice, type NoticeSink, type NoticeTypeName, type Con
 export { AppView, type Peer } from './app-view.js';
 export { evaluateConnection, type ConnContext } from './connection-policy.js';
 export { checkHttpRequest, checkSqlQuery, checkNatsSubject, describeHttpConstraint, type RequestVerdict } from './request-policy.js';
-export { IntegrityTracker, DEFAULT_INTEGRITY_OPTIONS, type IntegrityOptions, type IntegrityStats, type TrackedRequest } from './integrity.js';
+export {
+  IntegrityTracker,
+  DEFAULT_INTEGRITY_OPTIONS,
+  type IntegrityOptions,
+  type IntegrityStats,
+  type TrackedRequest,
+} from './integrity.js';
 export { SynFloodDetector, DEFAULT_SYN_FLOOD_OPTIONS, type SynFloodOptions } from './syn-flood.js';
 export { pathMatches, requestPath, pathSegment } from './path-pattern.js';
 export { subjectMatches, subjectCovers } from './subject-match.js';

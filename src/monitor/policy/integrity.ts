@@ -85,7 +85,17 @@ export interface IntegrityStats {
  * then means an identity that none of the requests in progress carries.
  */
 export class IntegrityTracker {
-  readonly stats: IntegrityStats = { external: 0, internal: 0, attributedByTrace: 0, attributedByNesting: 0, unattributed: 0, unseen: 0, checked: 0, mismatches: 0, ambiguous: 0 };
+  readonly stats: IntegrityStats = {
+    external: 0,
+    internal: 0,
+    attributedByTrace: 0,
+    attributedByNesting: 0,
+    unattributed: 0,
+    unseen: 0,
+    checked: 0,
+    mismatches: 0,
+    ambiguous: 0,
+  };
   private readonly open = new Map<string, TrackedRequest[]>();
 
   private readonly traces = new Map<string, TrackedRequest[]>();
@@ -131,7 +141,17 @@ export class IntegrityTracker {
   /** A NATS message delivered to instance `to.instance`: its handling there is attributed to the message's trace. */
   message(r: { uid: string; id: ConnId; ts: number; from: Peer; to: Peer; traceId: string | undefined; describe: string }): void {
     if (r.to.instance === undefined || r.traceId === undefined) return;
-    const t: TrackedRequest = { ...r, kind: 'nats', end: r.ts + this.opts.natsWindow, external: false, identity: undefined, field: undefined, roots: null, candidates: [], pending: false };
+    const t: TrackedRequest = {
+      ...r,
+      kind: 'nats',
+      end: r.ts + this.opts.natsWindow,
+      external: false,
+      identity: undefined,
+      field: undefined,
+      roots: null,
+      candidates: [],
+      pending: false,
+    };
     this.resolve(t, false);
     this.addOpen(r.to.instance, t);
   }
@@ -145,7 +165,10 @@ export class IntegrityTracker {
       this.compactPending();
     }
     const ttl = now - this.opts.traceTtl;
-    while (this.traceHead < this.traceQueue.length && (this.traceQueue[this.traceHead].ts < ttl || this.traces.size > this.opts.maxTraces)) {
+    while (
+      this.traceHead < this.traceQueue.length &&
+      (this.traceQueue[this.traceHead].ts < ttl || this.traces.size > this.opts.maxTraces)
+    ) {
       this.traces.delete(this.traceQueue[this.traceHead++].traceId);
     }
     if (this.traceHead > 1024 && this.traceHead * 2 > this.traceQueue.length) {
@@ -177,7 +200,10 @@ export class IntegrityTracker {
 
   private addOpen(instance: string, t: TrackedRequest): void {
     let list = this.open.get(instance);
-    if (!list) this.open.set(instance, (list = []));
+    if (!list) {
+      list = [];
+      this.open.set(instance, list);
+    }
     // Windows that already ended (NATS messages) and the oldest beyond the bound make room.
     if (list.length >= 64) {
       const now = t.ts;
@@ -360,7 +386,13 @@ export class IntegrityTracker {
         note: NoticeType.UNATTRIBUTED_REQUEST,
         msg: `${n} more request(s) from ${from} to ${to} could not be attributed to an external request`,
         n,
-        evidence: { uids: [], src: from, dst: to, expected: 'an external request in progress on the calling instance, or a known trace id', seen: 'none' },
+        evidence: {
+          uids: [],
+          src: from,
+          dst: to,
+          expected: 'an external request in progress on the calling instance, or a known trace id',
+          seen: 'none',
+        },
       });
     }
   }

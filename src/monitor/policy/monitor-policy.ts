@@ -2,7 +2,13 @@ import type { Addressing, App } from '../../model/index.js';
 import { AppView } from './app-view.js';
 import { evaluateConnection, type ConnContext } from './connection-policy.js';
 import { headerValue, httpIdentity, sqlIdentity, traceIdOf, type Header } from './identity.js';
-import { DEFAULT_INTEGRITY_OPTIONS, IntegrityTracker, type IntegrityOptions, type IntegrityStats, type TrackedRequest } from './integrity.js';
+import {
+  DEFAULT_INTEGRITY_OPTIONS,
+  IntegrityTracker,
+  type IntegrityOptions,
+  type IntegrityStats,
+  type TrackedRequest,
+} from './integrity.js';
 import { describeRequirements, type DecisionSink } from './decision.js';
 import type { ConnId, Notice, NoticeSink, NoticeTypeName } from './notice.js';
 import { checkHttpRequest, checkNatsSubject, checkSqlQuery, type RequestVerdict } from './request-policy.js';
@@ -83,7 +89,12 @@ export class MonitorPolicy {
         allowed: ctx.authorized,
         reason: notice ? notice.msg : `allowed by ${describeRequirements(ctx.allowed)}`,
       });
-    if (notice) this.raise(notice, `${ctx.orig.instance ?? ctx.orig.ip}>${ctx.resp.instance ?? ctx.resp.ip}:${id.proto}/${id.respP}`, this.opts.connectionSuppress);
+    if (notice)
+      this.raise(
+        notice,
+        `${ctx.orig.instance ?? ctx.orig.ip}>${ctx.resp.instance ?? ctx.resp.ip}:${id.proto}/${id.respP}`,
+        this.opts.connectionSuppress,
+      );
     return ctx;
   }
 
@@ -97,13 +108,13 @@ export class MonitorPolicy {
    * inline monitor needs the verdict (notices wait for the body, see httpRequest).
    */
   httpHead(ctx: ConnContext | null, ts: number, method: string, uri: string): void {
-    if (!this.decisions || !ctx || !ctx.inScope) return;
+    if (!this.decisions || !ctx?.inScope) return;
     this.decide(ctx, ts, 'http', `${method} ${uri}`, checkHttpRequest(ctx, ts, method, uri));
   }
 
   /** An HTTP request's head and body prefix were parsed. Returns a handle for its response. */
   httpRequest(ctx: ConnContext | null, req: HttpRequestInput): TrackedRequest | null {
-    if (!ctx || !ctx.inScope) return null;
+    if (!ctx?.inScope) return null;
     const v = checkHttpRequest(ctx, req.ts, req.method, req.uri);
     if (v.notice) this.raiseRequest(v.notice);
     return this.integrity.request({
@@ -131,7 +142,7 @@ export class MonitorPolicy {
 
   /** A SQL query was sent (simple Query, or Execute of a bound statement with its parameters). */
   sqlQuery(ctx: ConnContext | null, ts: number, sql: string, params: readonly (string | null)[]): void {
-    if (!ctx || !ctx.inScope) return;
+    if (!ctx?.inScope) return;
     const v = checkSqlQuery(ctx, ts, sql);
     this.decide(ctx, ts, 'sql', clip(sql), v);
     if (v.notice) this.raiseRequest(v.notice);
@@ -151,14 +162,14 @@ export class MonitorPolicy {
   }
 
   natsPublish(ctx: ConnContext | null, ts: number, subject: string): void {
-    if (!ctx || !ctx.inScope) return;
+    if (!ctx?.inScope) return;
     const v = checkNatsSubject(ctx, ts, 'publish', subject);
     this.decide(ctx, ts, 'nats', `PUB ${subject}`, v);
     if (v.notice) this.raiseRequest(v.notice);
   }
 
   natsSubscribe(ctx: ConnContext | null, ts: number, subject: string): void {
-    if (!ctx || !ctx.inScope) return;
+    if (!ctx?.inScope) return;
     const v = checkNatsSubject(ctx, ts, 'subscribe', subject);
     this.decide(ctx, ts, 'nats', `SUB ${subject}`, v);
     if (v.notice) this.raiseRequest(v.notice);
@@ -166,8 +177,16 @@ export class MonitorPolicy {
 
   /** A message delivered by the server to the client (the connection's originator). */
   natsDelivered(ctx: ConnContext | null, ts: number, subject: string, headers: readonly Header[]): void {
-    if (!ctx || !ctx.inScope) return;
-    this.integrity.message({ uid: ctx.uid, id: ctx.id, ts, from: ctx.resp, to: ctx.orig, traceId: traceIdOf(headerValue(headers, 'traceparent')), describe: `MSG ${subject}` });
+    if (!ctx?.inScope) return;
+    this.integrity.message({
+      uid: ctx.uid,
+      id: ctx.id,
+      ts,
+      from: ctx.resp,
+      to: ctx.orig,
+      traceId: traceIdOf(headerValue(headers, 'traceparent')),
+      describe: `MSG ${subject}`,
+    });
   }
 
   tick(now: number): void {
@@ -179,13 +198,22 @@ export class MonitorPolicy {
   }
 
   stats(): PolicyStats {
-    return { notices: { ...this.counts }, suppressed: this.suppressor.suppressed, halfOpen: this.synFlood.halfOpen, integrity: { ...this.integrity.stats } };
+    return {
+      notices: { ...this.counts },
+      suppressed: this.suppressor.suppressed,
+      halfOpen: this.synFlood.halfOpen,
+      integrity: { ...this.integrity.stats },
+    };
   }
 
   private decide(ctx: ConnContext, ts: number, kind: 'http' | 'sql' | 'nats', request: string, v: RequestVerdict): void {
     if (!this.decisions) return;
     const allowed = ctx.authorized && v.notice === undefined;
-    const reason = v.notice ? v.notice.msg : !ctx.authorized ? 'the connection itself is not allowed' : `allowed by ${describeRequirements(v.allowedBy)}`;
+    const reason = v.notice
+      ? v.notice.msg
+      : !ctx.authorized
+        ? 'the connection itself is not allowed'
+        : `allowed by ${describeRequirements(v.allowedBy)}`;
     this.decisions({ ts, uid: ctx.uid, id: ctx.id, kind, request, allowed, reason });
   }
 

@@ -68,7 +68,14 @@ test('SQL rules: kinds and tables per statement, session control and probes allo
 });
 
 test('identity extraction: header, JSON path, path segment, SQL parameter; traceparent validation', () => {
-  const req = { uri: '/users/7/bill?x=1', headers: [['x-user-id', ' 7 '], ['traceparent', '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01']] as const, body: new TextEncoder().encode('{"user":{"id":42},"list":[5]}') };
+  const req = {
+    uri: '/users/7/bill?x=1',
+    headers: [
+      ['x-user-id', ' 7 '],
+      ['traceparent', '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'],
+    ] as const,
+    body: new TextEncoder().encode('{"user":{"id":42},"list":[5]}'),
+  };
   assert.equal(httpIdentity({ kind: 'header', name: 'X-User-Id' }, req), '7');
   assert.equal(httpIdentity({ kind: 'json', name: 'user.id' }, req), '42');
   assert.equal(httpIdentity({ kind: 'json', name: 'list.0' }, req), '5');
@@ -86,7 +93,18 @@ test('identity extraction: header, JSON path, path segment, SQL parameter; trace
 const peer = (service: string, instance?: string): Peer => ({ ip: `10.0.0.${service.length}`, service, instance });
 const ID = { origH: '10.0.0.1', origP: 1, respH: '10.0.0.2', respP: 2, proto: 'tcp' };
 function req(t: IntegrityTracker, o: Partial<TrackedRequest> & { ts: number; from: Peer; to: Peer }): TrackedRequest {
-  return t.request({ uid: o.uid ?? `C${o.ts}`, id: ID, kind: o.kind ?? 'http', ts: o.ts, from: o.from, to: o.to, traceId: o.traceId, describe: o.describe ?? 'POST /x', identity: o.identity, field: o.field });
+  return t.request({
+    uid: o.uid ?? `C${o.ts}`,
+    id: ID,
+    kind: o.kind ?? 'http',
+    ts: o.ts,
+    from: o.from,
+    to: o.to,
+    traceId: o.traceId,
+    describe: o.describe ?? 'POST /x',
+    identity: o.identity,
+    field: o.field,
+  });
 }
 const EXT = peer('external');
 const A = peer('front', 'front-0');
@@ -149,7 +167,14 @@ test('integrity: an unknown trace id falls back to nesting after the timeout', (
 
 test('SYN flood: threshold within the window per source, out-of-order closes, suppression', () => {
   const notices: Notice[] = [];
-  const d = new SynFloodDetector((n) => notices.push(n), { threshold: 10, window: 5, overall: true, overallThreshold: 15, suppressFor: 60, maxKeys: 100 });
+  const d = new SynFloodDetector((n) => notices.push(n), {
+    threshold: 10,
+    window: 5,
+    overall: true,
+    overallThreshold: 15,
+    suppressFor: 60,
+    maxKeys: 100,
+  });
   const id = (src: string) => ({ origH: src, origP: 1, respH: '10.0.0.9', respP: 80, proto: 'tcp' });
   // 9 spread over 20 s: never 10 within 5 s
   for (let i = 0; i < 9; i++) d.closed('C', id('1.1.1.1'), 'S0', 100 + i * 2.5, { service: 'web' });
@@ -157,7 +182,8 @@ test('SYN flood: threshold within the window per source, out-of-order closes, su
   for (let i = 0; i < 20; i++) d.closed('C', id('1.1.1.1'), 'SF', 130, { service: 'web' });
   assert.equal(notices.length, 0);
   // 10 within a second, reported out of order
-  for (const ts of [200.9, 200.1, 200.5, 200.2, 200.3, 200.4, 200.6, 200.7, 200.8, 200.0]) d.closed('C', id('2.2.2.2'), 'REJ', ts, { service: 'web' });
+  for (const ts of [200.9, 200.1, 200.5, 200.2, 200.3, 200.4, 200.6, 200.7, 200.8, 200.0])
+    d.closed('C', id('2.2.2.2'), 'REJ', ts, { service: 'web' });
   assert.equal(notices.length, 1);
   assert.equal(notices[0].src, '2.2.2.2');
   for (let i = 0; i < 10; i++) d.closed('C', id('2.2.2.2'), 'S0', 201, { service: 'web' });

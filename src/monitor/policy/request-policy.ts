@@ -14,7 +14,11 @@ export interface RequestVerdict {
   identity: IdentityField | undefined;
 }
 
-function identityOf(allowedBy: readonly Requirement[], all: readonly Requirement[], pick: (r: Requirement) => IdentityField | undefined): IdentityField | undefined {
+function identityOf(
+  allowedBy: readonly Requirement[],
+  all: readonly Requirement[],
+  pick: (r: Requirement) => IdentityField | undefined,
+): IdentityField | undefined {
   for (const r of allowedBy) {
     const f = pick(r);
     if (f) return f;
@@ -37,7 +41,16 @@ export function describeHttpConstraint(c: HttpConstraint): string {
   return `${m} ${p}`;
 }
 
-function base(ctx: ConnContext, ts: number, note: Notice['note'], msg: string, request: string, expected: string[], seen: string, extra: Record<string, unknown> = {}): Notice {
+function base(
+  ctx: ConnContext,
+  ts: number,
+  note: Notice['note'],
+  msg: string,
+  request: string,
+  expected: string[],
+  seen: string,
+  extra: Record<string, unknown> = {},
+): Notice {
   return {
     ts,
     note,
@@ -62,7 +75,15 @@ export function checkHttpRequest(ctx: ConnContext, ts: number, method: string, u
   return {
     allowedBy,
     identity,
-    notice: base(ctx, ts, NoticeType.DISALLOWED_HTTP_REQUEST, `${peerName(ctx.orig)} sent ${request} to ${peerName(ctx.resp)}; allowed: ${expected.join('; ')}`, request, expected, `${method} ${path}`),
+    notice: base(
+      ctx,
+      ts,
+      NoticeType.DISALLOWED_HTTP_REQUEST,
+      `${peerName(ctx.orig)} sent ${request} to ${peerName(ctx.resp)}; allowed: ${expected.join('; ')}`,
+      request,
+      expected,
+      `${method} ${path}`,
+    ),
   };
 }
 
@@ -80,19 +101,32 @@ export function checkSqlQuery(ctx: ConnContext, ts: number, sql: string): Reques
   const identity = identityOf(allowedBy, ctx.allowed, (r) => r.sql?.identity);
   if (bad.length === 0 || !ctx.authorized || !ctx.inScope) return { allowedBy, identity, statements };
   const expected = constraints.map((c) => describeSqlConstraint(c!));
-  const seen = bad.map((s) => `${s.kind === 'OTHER' ? (/^\S+/.exec(s.text)?.[0] ?? 'OTHER').toUpperCase() : s.kind} on ${s.tables.length > 0 ? s.tables.join('|') : 'no table'}`);
+  const seen = bad.map(
+    (s) =>
+      `${s.kind === 'OTHER' ? (/^\S+/.exec(s.text)?.[0] ?? 'OTHER').toUpperCase() : s.kind} on ${s.tables.length > 0 ? s.tables.join('|') : 'no table'}`,
+  );
   const request = clip(sql);
   return {
     allowedBy,
     identity,
     statements,
-    notice: base(ctx, ts, NoticeType.DISALLOWED_SQL, `${peerName(ctx.orig)} ran ${seen.join(', ')} on ${peerName(ctx.resp)}; allowed: ${expected.join('; ')}`, request, expected, seen.length === 1 ? seen[0] : seen.join('; '), { statement: clip(bad[0].text) }),
+    notice: base(
+      ctx,
+      ts,
+      NoticeType.DISALLOWED_SQL,
+      `${peerName(ctx.orig)} ran ${seen.join(', ')} on ${peerName(ctx.resp)}; allowed: ${expected.join('; ')}`,
+      request,
+      expected,
+      seen.length === 1 ? seen[0] : seen.join('; '),
+      { statement: clip(bad[0].text) },
+    ),
   };
 }
 
 /** A NATS PUB (publish) or SUB (subscribe) on an allowed connection. */
 export function checkNatsSubject(ctx: ConnContext, ts: number, op: 'publish' | 'subscribe', subject: string): RequestVerdict {
-  const ok = (c: NatsConstraint): boolean => (op === 'publish' ? c.publish.some((p) => subjectMatches(p, subject)) : c.subscribe.some((p) => subjectCovers(p, subject)));
+  const ok = (c: NatsConstraint): boolean =>
+    op === 'publish' ? c.publish.some((p) => subjectMatches(p, subject)) : c.subscribe.some((p) => subjectCovers(p, subject));
   const allowedBy = ctx.allowed.filter((r) => !r.nats || ok(r.nats));
   if (allowedBy.length > 0 || !ctx.authorized || !ctx.inScope) return { allowedBy, identity: undefined };
   const expected = ctx.allowed.map((r) => `${op} ${(op === 'publish' ? r.nats!.publish : r.nats!.subscribe).join(' ') || '(nothing)'}`);
@@ -100,7 +134,15 @@ export function checkNatsSubject(ctx: ConnContext, ts: number, op: 'publish' | '
   return {
     allowedBy,
     identity: undefined,
-    notice: base(ctx, ts, NoticeType.DISALLOWED_NATS_SUBJECT, `${peerName(ctx.orig)} may not ${op} ${subject} on ${peerName(ctx.resp)}; allowed: ${expected.join('; ')}`, request, expected, `${op} ${subject}`),
+    notice: base(
+      ctx,
+      ts,
+      NoticeType.DISALLOWED_NATS_SUBJECT,
+      `${peerName(ctx.orig)} may not ${op} ${subject} on ${peerName(ctx.resp)}; allowed: ${expected.join('; ')}`,
+      request,
+      expected,
+      `${op} ${subject}`,
+    ),
   };
 }
 

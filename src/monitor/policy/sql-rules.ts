@@ -10,8 +10,20 @@ import { classifySqlStatements, type SqlKind } from '../sql/index.js';
  * kinds at all.
  */
 export const SESSION_CONTROL_WORDS: ReadonlySet<string> = new Set([
-  'begin', 'start', 'commit', 'end', 'rollback', 'abort', 'savepoint', 'release',
-  'set', 'reset', 'show', 'discard', 'deallocate', 'close',
+  'begin',
+  'start',
+  'commit',
+  'end',
+  'rollback',
+  'abort',
+  'savepoint',
+  'release',
+  'set',
+  'reset',
+  'show',
+  'discard',
+  'deallocate',
+  'close',
 ]);
 
 /**
@@ -44,7 +56,7 @@ export function sqlStatements(sql: string): SqlStatementInfo[] {
 }
 
 /** `public.users` and `users` name the same table (classifySql drops `public.`). */
-export function normalizeTable(t: string): string {
+function normalizeTable(t: string): string {
   const l = t.toLowerCase();
   return l.startsWith('public.') ? l.slice(7) : l;
 }

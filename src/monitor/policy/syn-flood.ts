@@ -75,7 +75,8 @@ export class SynFloodDetector {
     this.halfOpen++;
     const dst = `${id.respH}:${id.respP}`;
     const perSource = this.count(`${id.origH}>${dst}`, startTs);
-    if (perSource >= this.opts.threshold) this.raise(`${id.origH}>${dst}`, uid, id, perSource, this.opts.threshold, startTs, target, id.origH);
+    if (perSource >= this.opts.threshold)
+      this.raise(`${id.origH}>${dst}`, uid, id, perSource, this.opts.threshold, startTs, target, id.origH);
     if (this.opts.overall) {
       const all = this.count(`*>${dst}`, startTs);
       if (all >= this.opts.overallThreshold) this.raise(`*>${dst}`, uid, id, all, this.opts.overallThreshold, startTs, target, undefined);
@@ -98,7 +99,16 @@ export class SynFloodDetector {
     }
   }
 
-  private raise(key: string, uid: string, id: ConnId, n: number, threshold: number, ts: number, target: HalfOpenTarget, src: string | undefined): void {
+  private raise(
+    key: string,
+    uid: string,
+    id: ConnId,
+    n: number,
+    threshold: number,
+    ts: number,
+    target: HalfOpenTarget,
+    src: string | undefined,
+  ): void {
     if (!this.suppressor.allow(key, ts, this.opts.suppressFor)) return;
     const from = src !== undefined ? `from ${src}` : 'from all sources';
     this.emit({

@@ -3,9 +3,7 @@ import type { PgState } from './state.js';
 import { PG_WEIRDS as W, type PgError } from './types.js';
 
 /** Backend message types of protocol 3. */
-export const BACKEND_TYPES = new Set(
-  [...'RSKZTDCIEN123ntsGHWdcAVv'].map((c) => c.charCodeAt(0)),
-);
+export const BACKEND_TYPES = new Set([...'RSKZTDCIEN123ntsGHWdcAVv'].map((c) => c.charCodeAt(0)));
 
 /** Types whose bodies the backend decoder reads. */
 export const BACKEND_DECODED = new Set([...'RSKZCENA'].map((c) => c.charCodeAt(0)));
@@ -84,7 +82,8 @@ export function backendMessage(st: PgState, type: number, r: FieldReader, cut: b
         const b = st.shift();
         if (!b) st.weird(W.unmatchedReady, 'ReadyForQuery with no query pending', 1);
         else if (b.next < b.items.length) {
-          for (let i = b.next; i < b.items.length; i++) if (b.items[i].kind === 'extended') st.emitResult(b.items[i], '', { skipped: true });
+          for (let i = b.next; i < b.items.length; i++)
+            if (b.items[i].kind === 'extended') st.emitResult(b.items[i], '', { skipped: true });
         }
       }
       st.rows = 0;

@@ -124,7 +124,8 @@ export class PgFramer {
     }
     const k = Math.min(n, this.keep - this.kept);
     if (k > 0) {
-      if (this.body.length < this.keep) this.body = Buffer.allocUnsafe(Math.max(this.keep, Math.min(this.body.length * 2, this.opts.maxDecodeBytes)));
+      if (this.body.length < this.keep)
+        this.body = Buffer.allocUnsafe(Math.max(this.keep, Math.min(this.body.length * 2, this.opts.maxDecodeBytes)));
       b.copy(this.body, this.kept, pos, pos + k);
       this.kept += k;
     }

@@ -2,9 +2,9 @@ import type { FieldReader } from './field-reader.js';
 import { costOf, type PgState, type Portal } from './state.js';
 import { PG_WEIRDS as W, type PgQuery } from './types.js';
 
-export const SSL_REQUEST = 80877103;
-export const GSSENC_REQUEST = 80877104;
-export const CANCEL_REQUEST = 80877102;
+const SSL_REQUEST = 80877103;
+const GSSENC_REQUEST = 80877104;
+const CANCEL_REQUEST = 80877102;
 
 /** Frontend message types of protocol 3 (B C d c f D E H F P p Q S X). */
 export const FRONTEND_TYPES = new Set([0x42, 0x43, 0x64, 0x63, 0x66, 0x44, 0x45, 0x48, 0x46, 0x50, 0x70, 0x51, 0x53, 0x58]);
@@ -125,13 +125,23 @@ function execute(st: PgState, r: FieldReader): void {
 }
 
 /** A typed frontend message; `cut` when only a prefix of the body was kept. */
-export function frontendMessage(st: PgState, type: number, r: FieldReader, cut: boolean): 'terminate' | void {
+export function frontendMessage(st: PgState, type: number, r: FieldReader, cut: boolean): 'terminate' | undefined {
   switch (type) {
     case 0x51: {
       // Query
       const sql = r.cstr();
       if (r.short && !cut) st.weird(W.malformed, 'Query text not terminated', 0);
-      const q: PgQuery = { id: st.nextQueryId(), ts: st.ts, kind: 'simple', sql, statementName: '', portal: '', params: [], paramTypes: [], truncated: cut };
+      const q: PgQuery = {
+        id: st.nextQueryId(),
+        ts: st.ts,
+        kind: 'simple',
+        sql,
+        statementName: '',
+        portal: '',
+        params: [],
+        paramTypes: [],
+        truncated: cut,
+      };
       st.simple(q);
       st.emitQuery(q);
       return;

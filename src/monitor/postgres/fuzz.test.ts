@@ -17,19 +17,55 @@ const corpus: Segment[][] = [
   [
     c2s(fe.startup({ user: 'u' })),
     s2c(be.authOk(), be.ready()),
-    c2s(fe.parse('s', 'SELECT $1, $2', [25, 17]), fe.bind('p', 's', [0, 1], ['a', Buffer.from([1, 2])]), fe.describe('P', 'p'), fe.execute('p', 1), fe.execute('p'), fe.close('P', 'p'), fe.sync()),
+    c2s(
+      fe.parse('s', 'SELECT $1, $2', [25, 17]),
+      fe.bind('p', 's', [0, 1], ['a', Buffer.from([1, 2])]),
+      fe.describe('P', 'p'),
+      fe.execute('p', 1),
+      fe.execute('p'),
+      fe.close('P', 'p'),
+      fe.sync(),
+    ),
     s2c(be.parseComplete(), be.bindComplete(), be.dataRow(['a']), be.suspended(), be.complete('SELECT 1'), be.closeComplete(), be.ready()),
   ],
   [c2s(fe.cancel(1, 2))],
-  [c2s(fe.query('COPY t FROM STDIN')), s2c(be.copyIn()), c2s(fe.copyData(Buffer.alloc(300, 0x61)), fe.copyDone()), s2c(be.complete('COPY 1'), be.ready())],
+  [
+    c2s(fe.query('COPY t FROM STDIN')),
+    s2c(be.copyIn()),
+    c2s(fe.copyData(Buffer.alloc(300, 0x61)), fe.copyDone()),
+    s2c(be.complete('COPY 1'), be.ready()),
+  ],
   [c2s(fe.gss()), s2c(Buffer.from('S'))],
 ];
 
-const dictionary = [i32(0), i32(-1), i32(2), i32(0x7fffffff), i32(80877103), i32(196608), Buffer.from('Q'), Buffer.from('E'), Buffer.from('Z'), Buffer.from([0]), Buffer.from([0x16, 3, 1]), fe.sync(), be.ready()];
+const dictionary = [
+  i32(0),
+  i32(-1),
+  i32(2),
+  i32(0x7fffffff),
+  i32(80877103),
+  i32(196608),
+  Buffer.from('Q'),
+  Buffer.from('E'),
+  Buffer.from('Z'),
+  Buffer.from([0]),
+  Buffer.from([0x16, 3, 1]),
+  fe.sync(),
+  be.ready(),
+];
 
 function randomOptions(rnd: () => number): Partial<PgOptions> {
   if (rnd() < 0.6) return {};
-  return { maxDecodeBytes: 1 + Math.floor(rnd() * 64), maxParamBytes: Math.floor(rnd() * 8), maxPrepared: 1 + Math.floor(rnd() * 3), maxPendingBatches: 1 + Math.floor(rnd() * 3), maxMessageBytes: 4 + Math.floor(rnd() * 400), maxPreparedBytes: Math.floor(rnd() * 400), maxPendingQueries: Math.floor(rnd() * 4), maxPendingBytes: Math.floor(rnd() * 400) };
+  return {
+    maxDecodeBytes: 1 + Math.floor(rnd() * 64),
+    maxParamBytes: Math.floor(rnd() * 8),
+    maxPrepared: 1 + Math.floor(rnd() * 3),
+    maxPendingBatches: 1 + Math.floor(rnd() * 3),
+    maxMessageBytes: 4 + Math.floor(rnd() * 400),
+    maxPreparedBytes: Math.floor(rnd() * 400),
+    maxPendingQueries: Math.floor(rnd() * 4),
+    maxPendingBytes: Math.floor(rnd() * 400),
+  };
 }
 
 function randomConversation(rnd: () => number): Segment[] {

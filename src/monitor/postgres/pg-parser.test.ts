@@ -18,7 +18,14 @@ test('SSLRequest refused, SASL login, simple query with rows, terminate', () => 
     c2s(fe.startup({ user: 'alice', database: 'shop', application_name: 'psql', options: '-c x=1' })),
     s2c(be.authSasl(['SCRAM-SHA-256', 'SCRAM-SHA-256-PLUS'])),
     c2s(fe.saslInitial('SCRAM-SHA-256', 'n,,n=,r=abc')),
-    s2c(msg('R', i32(11), Buffer.from('r=abcdef')), msg('R', i32(12), Buffer.from('v=xyz')), be.authOk(), be.param('client_encoding', 'UTF8'), be.key(99, 1234), be.ready('I')),
+    s2c(
+      msg('R', i32(11), Buffer.from('r=abcdef')),
+      msg('R', i32(12), Buffer.from('v=xyz')),
+      be.authOk(),
+      be.param('client_encoding', 'UTF8'),
+      be.key(99, 1234),
+      be.ready('I'),
+    ),
     c2s(fe.query('SELECT id, name FROM users')),
     s2c(be.rowDesc(['id', 'name']), be.dataRow(['1', 'a']), be.dataRow(['2', null]), be.complete('SELECT 2'), be.ready('I')),
     c2s(fe.terminate()),
@@ -26,7 +33,21 @@ test('SSLRequest refused, SASL login, simple query with rows, terminate', () => 
   assert.deepEqual(ev, [
     ['sslRequest', 'ssl'],
     ['sslResponse', 'N'],
-    ['startup', { protocol: '3.0', user: 'alice', database: 'shop', app: 'psql', params: [['user', 'alice'], ['database', 'shop'], ['application_name', 'psql'], ['options', '-c x=1']] }],
+    [
+      'startup',
+      {
+        protocol: '3.0',
+        user: 'alice',
+        database: 'shop',
+        app: 'psql',
+        params: [
+          ['user', 'alice'],
+          ['database', 'shop'],
+          ['application_name', 'psql'],
+          ['options', '-c x=1'],
+        ],
+      },
+    ],
     ['authentication', 10, 'sasl', ['SCRAM-SHA-256', 'SCRAM-SHA-256-PLUS']],
     ['password', 'sasl-initial', 'SCRAM-SHA-256'],
     ['authentication', 11, 'sasl-continue', []],
@@ -35,7 +56,19 @@ test('SSLRequest refused, SASL login, simple query with rows, terminate', () => 
     ['parameterStatus', 'client_encoding', 'UTF8'],
     ['backendKey', 99, '000004d2'],
     ['ready', 'I'],
-    ['query', { id: 1, kind: 'simple', sql: 'SELECT id, name FROM users', statementName: '', portal: '', params: [], paramTypes: [], truncated: false }],
+    [
+      'query',
+      {
+        id: 1,
+        kind: 'simple',
+        sql: 'SELECT id, name FROM users',
+        statementName: '',
+        portal: '',
+        params: [],
+        paramTypes: [],
+        truncated: false,
+      },
+    ],
     ['result', { query: 1, tag: 'SELECT 2', rows: 2, affected: 2 }],
     ['ready', 'I'],
     ['terminate'],
@@ -48,37 +81,65 @@ test('SSLRequest accepted: parsing stops, TLS bytes are not reported', () => {
     s2c(Buffer.from('S'), Buffer.from([0x16, 0x03, 0x03, 0x00, 0x10])),
     c2s(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00])),
   ]);
-  assert.deepEqual(ev, [['sslRequest', 'ssl'], ['sslResponse', 'S']]);
+  assert.deepEqual(ev, [
+    ['sslRequest', 'ssl'],
+    ['sslResponse', 'S'],
+  ]);
 });
 
 test('TLS ClientHello after SSLRequest is recognised even before the answer', () => {
   const ev = run([c2s(fe.ssl(), Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00]))]);
-  assert.deepEqual(ev, [['sslRequest', 'ssl'], ['tls', 0]]);
+  assert.deepEqual(ev, [
+    ['sslRequest', 'ssl'],
+    ['tls', 0],
+  ]);
 });
 
 test('GSSENCRequest refused then SSLRequest refused then startup', () => {
   const ev = run([c2s(fe.gss()), s2c(Buffer.from('N')), c2s(fe.ssl()), s2c(Buffer.from('N')), ...login]);
-  assert.deepEqual(ev.slice(0, 5).map((e) => e.slice(0, 2)), [['sslRequest', 'gss'], ['sslResponse', 'N'], ['sslRequest', 'ssl'], ['sslResponse', 'N'], ['startup', ev[4][1]]]);
+  assert.deepEqual(
+    ev.slice(0, 5).map((e) => e.slice(0, 2)),
+    [
+      ['sslRequest', 'gss'],
+      ['sslResponse', 'N'],
+      ['sslRequest', 'ssl'],
+      ['sslResponse', 'N'],
+      ['startup', ev[4][1]],
+    ],
+  );
   assert.deepEqual(weirdNames(ev), []);
 });
 
 test('CancelRequest, and data after it is reported once', () => {
   const ev = run([c2s(fe.cancel(4242, 0x0badcafe)), c2s(fe.query('SELECT 1'), fe.query('SELECT 2'))]);
-  assert.deepEqual(ev, [['cancel', 4242, '0badcafe'], ['weird', 'pg_data_after_end', 'client sent data after the conversation ended', 0]]);
+  assert.deepEqual(ev, [
+    ['cancel', 4242, '0badcafe'],
+    ['weird', 'pg_data_after_end', 'client sent data after the conversation ended', 0],
+  ]);
 });
 
 test('simple query with several statements: one result per statement, paired with the same query', () => {
   const ev = run([
     ...login,
     c2s(fe.query("INSERT INTO rentals VALUES (1, 'x'); UPDATE dvd SET stock = 0; SELECT 1")),
-    s2c(be.complete('INSERT 0 1'), be.complete('UPDATE 3'), be.rowDesc(['?column?']), be.dataRow(['1']), be.complete('SELECT 1'), be.ready('T')),
+    s2c(
+      be.complete('INSERT 0 1'),
+      be.complete('UPDATE 3'),
+      be.rowDesc(['?column?']),
+      be.dataRow(['1']),
+      be.complete('SELECT 1'),
+      be.ready('T'),
+    ),
   ]);
   assert.deepEqual(named(ev, 'result'), [
     ['result', { query: 1, tag: 'INSERT 0 1', rows: 0, affected: 1 }],
     ['result', { query: 1, tag: 'UPDATE 3', rows: 0, affected: 3 }],
     ['result', { query: 1, tag: 'SELECT 1', rows: 1, affected: 1 }],
   ]);
-  assert.deepEqual(named(ev, 'ready').map((e) => e[1]), ['I', 'T']);
+  assert.deepEqual(
+    named(ev, 'ready').map((e) => e[1]),
+    ['I', 'T'],
+  );
 });
 
 test('extended protocol: one query event per Execute with Parse SQL and Bind parameters', () => {
@@ -94,7 +155,19 @@ test('extended protocol: one query event per Execute with Parse SQL and Bind par
     s2c(be.parseComplete(), be.bindComplete(), be.rowDesc(['id']), be.dataRow(['7']), be.complete('SELECT 1'), be.ready('I')),
   ]);
   assert.deepEqual(named(ev, 'query'), [
-    ['query', { id: 1, kind: 'extended', sql: 'SELECT * FROM users WHERE name = $1 AND org = $2 AND flags = $3', statementName: 'find_user', portal: '', params: ['alice', null, '\\xdead'], paramTypes: [25, 23, 17], truncated: false }],
+    [
+      'query',
+      {
+        id: 1,
+        kind: 'extended',
+        sql: 'SELECT * FROM users WHERE name = $1 AND org = $2 AND flags = $3',
+        statementName: 'find_user',
+        portal: '',
+        params: ['alice', null, '\\xdead'],
+        paramTypes: [25, 23, 17],
+        truncated: false,
+      },
+    ],
   ]);
   assert.deepEqual(named(ev, 'result'), [['result', { query: 1, tag: 'SELECT 1', rows: 1, affected: 1 }]]);
   assert.deepEqual(weirdNames(ev), []);
@@ -105,23 +178,49 @@ test('one format code applies to every parameter; prepared statements are reused
     ...login,
     c2s(fe.parse('ins', 'INSERT INTO t VALUES ($1, $2)'), fe.sync()),
     s2c(be.parseComplete(), be.ready()),
-    c2s(fe.bind('', 'ins', [1], [Buffer.from([0, 0, 0, 5]), Buffer.from('hi')]), fe.execute(''), fe.bind('', 'ins', [], ['6', 'ho']), fe.execute(''), fe.sync()),
+    c2s(
+      fe.bind('', 'ins', [1], [Buffer.from([0, 0, 0, 5]), Buffer.from('hi')]),
+      fe.execute(''),
+      fe.bind('', 'ins', [], ['6', 'ho']),
+      fe.execute(''),
+      fe.sync(),
+    ),
     s2c(be.bindComplete(), be.complete('INSERT 0 1'), be.bindComplete(), be.complete('INSERT 0 1'), be.ready()),
   ]);
-  assert.deepEqual(named(ev, 'query').map((e) => (e[1] as { params: unknown }).params), [['\\x00000005', '\\x6869'], ['6', 'ho']]);
-  assert.deepEqual(named(ev, 'result').map((e) => (e[1] as { query: number }).query), [1, 2]);
+  assert.deepEqual(
+    named(ev, 'query').map((e) => (e[1] as { params: unknown }).params),
+    [
+      ['\\x00000005', '\\x6869'],
+      ['6', 'ho'],
+    ],
+  );
+  assert.deepEqual(
+    named(ev, 'result').map((e) => (e[1] as { query: number }).query),
+    [1, 2],
+  );
 });
 
 test('error in an extended batch: the failing Execute gets the error, later ones are skipped', () => {
   const ev = run([
     ...login,
-    c2s(fe.parse('', 'SELECT 1/0'), fe.bind('', '', [], []), fe.execute(''), fe.parse('', 'SELECT 2'), fe.bind('', '', [], []), fe.execute(''), fe.sync()),
+    c2s(
+      fe.parse('', 'SELECT 1/0'),
+      fe.bind('', '', [], []),
+      fe.execute(''),
+      fe.parse('', 'SELECT 2'),
+      fe.bind('', '', [], []),
+      fe.execute(''),
+      fe.sync(),
+    ),
     s2c(be.parseComplete(), be.bindComplete(), be.error('ERROR', '22012', 'division by zero'), be.ready('I')),
     c2s(fe.query('SELECT 3')),
     s2c(be.complete('SELECT 1'), be.ready('I')),
   ]);
   assert.deepEqual(named(ev, 'result'), [
-    ['result', { query: 1, tag: '', rows: 0, affected: null, error: { severity: 'ERROR', code: '22012', message: 'division by zero', detail: '' } }],
+    [
+      'result',
+      { query: 1, tag: '', rows: 0, affected: null, error: { severity: 'ERROR', code: '22012', message: 'division by zero', detail: '' } },
+    ],
     ['result', { query: 2, tag: '', rows: 0, affected: null, skipped: true }],
     ['result', { query: 3, tag: 'SELECT 1', rows: 0, affected: 1 }],
   ]);
@@ -135,7 +234,10 @@ test('a Parse error with no Execute is reported as an error, not paired with a l
     c2s(fe.query('SELECT 1')),
     s2c(be.complete('SELECT 1'), be.ready('I')),
   ]);
-  assert.deepEqual(named(ev, 'error').map((e) => (e[1] as { code: string }).code), ['42601']);
+  assert.deepEqual(
+    named(ev, 'error').map((e) => (e[1] as { code: string }).code),
+    ['42601'],
+  );
   assert.deepEqual(named(ev, 'result'), [['result', { query: 1, tag: 'SELECT 1', rows: 0, affected: 1 }]]);
 });
 
@@ -148,16 +250,43 @@ test('error in a simple query and a failed login', () => {
   ]);
   assert.deepEqual(named(ev, 'password'), [['password', 'cleartext', '']]);
   assert.ok(!JSON.stringify(ev).includes('hunter2'), 'the secret is never reported');
-  assert.deepEqual(named(ev, 'error').map((e) => [(e[1] as { severity: string }).severity, (e[1] as { code: string }).code]), [['FATAL', '28P01']]);
-  const ev2 = run([...login, c2s(fe.query('SELECT * FROM nope')), s2c(be.error('ERROR', '42P01', 'relation "nope" does not exist', 'd'), be.ready('I'))]);
-  assert.deepEqual(named(ev2, 'result'), [['result', { query: 1, tag: '', rows: 0, affected: null, error: { severity: 'ERROR', code: '42P01', message: 'relation "nope" does not exist', detail: 'd' } }]]);
+  assert.deepEqual(
+    named(ev, 'error').map((e) => [(e[1] as { severity: string }).severity, (e[1] as { code: string }).code]),
+    [['FATAL', '28P01']],
+  );
+  const ev2 = run([
+    ...login,
+    c2s(fe.query('SELECT * FROM nope')),
+    s2c(be.error('ERROR', '42P01', 'relation "nope" does not exist', 'd'), be.ready('I')),
+  ]);
+  assert.deepEqual(named(ev2, 'result'), [
+    [
+      'result',
+      {
+        query: 1,
+        tag: '',
+        rows: 0,
+        affected: null,
+        error: { severity: 'ERROR', code: '42P01', message: 'relation "nope" does not exist', detail: 'd' },
+      },
+    ],
+  ]);
 });
 
 test('portal suspended by a row limit, then resumed; empty query', () => {
   const ev = run([
     ...login,
     c2s(fe.parse('', 'SELECT * FROM big'), fe.bind('cur', '', [], []), fe.execute('cur', 2), fe.execute('cur', 2), fe.sync()),
-    s2c(be.parseComplete(), be.bindComplete(), be.dataRow(['1']), be.dataRow(['2']), be.suspended(), be.dataRow(['3']), be.complete('SELECT 1'), be.ready()),
+    s2c(
+      be.parseComplete(),
+      be.bindComplete(),
+      be.dataRow(['1']),
+      be.dataRow(['2']),
+      be.suspended(),
+      be.dataRow(['3']),
+      be.complete('SELECT 1'),
+      be.ready(),
+    ),
     c2s(fe.query('')),
     s2c(be.emptyQuery(), be.ready()),
   ]);
@@ -185,7 +314,13 @@ test('absurd lengths stop the direction: 2, 2^31-1, a startup packet of 3', () =
 test('COPY data is skipped by length without being kept', () => {
   const big = Buffer.alloc(200_000, 0x41);
   const ev = run(
-    [...login, c2s(fe.query('COPY t FROM STDIN')), s2c(be.copyIn()), c2s(fe.copyData(big), fe.copyData(big), fe.copyDone()), s2c(be.complete('COPY 2'), be.ready())],
+    [
+      ...login,
+      c2s(fe.query('COPY t FROM STDIN')),
+      s2c(be.copyIn()),
+      c2s(fe.copyData(big), fe.copyData(big), fe.copyDone()),
+      s2c(be.complete('COPY 2'), be.ready()),
+    ],
     { maxDecodeBytes: 1024 },
   );
   assert.deepEqual(named(ev, 'result'), [['result', { query: 1, tag: 'COPY 2', rows: 0, affected: 2 }]]);
@@ -203,7 +338,9 @@ test('query above the decode limit: SQL prefix kept, flagged truncated', () => {
 });
 
 test('long parameter values are cut at maxParamBytes and flagged', () => {
-  const ev = run([...login, c2s(fe.parse('', 'SELECT $1'), fe.bind('', '', [], ['y'.repeat(50)]), fe.execute(''), fe.sync())], { maxParamBytes: 8 });
+  const ev = run([...login, c2s(fe.parse('', 'SELECT $1'), fe.bind('', '', [], ['y'.repeat(50)]), fe.execute(''), fe.sync())], {
+    maxParamBytes: 8,
+  });
   const q = named(ev, 'query')[0][1] as { params: string[]; truncated: boolean };
   assert.deepEqual(q.params, ['yyyyyyyy']);
   assert.equal(q.truncated, true);
@@ -211,7 +348,13 @@ test('long parameter values are cut at maxParamBytes and flagged', () => {
 
 test('gap inside a message keeps framing; gap across a header stops the direction', () => {
   const rows = be.dataRow(['abcdefghijklmnop']);
-  const ev = run([...login, c2s(fe.query('SELECT x')), s2c(rows.subarray(0, 8)), { dir: 1, gap: rows.length - 8 }, s2c(be.complete('SELECT 1'), be.ready())]);
+  const ev = run([
+    ...login,
+    c2s(fe.query('SELECT x')),
+    s2c(rows.subarray(0, 8)),
+    { dir: 1, gap: rows.length - 8 },
+    s2c(be.complete('SELECT 1'), be.ready()),
+  ]);
   assert.deepEqual(weirdNames(ev), ['pg_content_gap']);
   assert.deepEqual(named(ev, 'result'), [['result', { query: 1, tag: 'SELECT 1', rows: 1, affected: 1 }]]);
   const ev2 = run([...login, c2s(fe.query('SELECT 1')), { dir: 0, gap: 10 }, c2s(fe.query('SELECT 2'))]);
@@ -232,10 +375,7 @@ test('unknown message types are reported and skipped by length', () => {
 });
 
 test('notices, notifications and unpaired results', () => {
-  const ev = run([
-    ...login,
-    s2c(be.notice('hello'), msg('A', i32(7), Buffer.from('chan\0payload\0')), be.complete('SELECT 0')),
-  ]);
+  const ev = run([...login, s2c(be.notice('hello'), msg('A', i32(7), Buffer.from('chan\0payload\0')), be.complete('SELECT 0'))]);
   assert.deepEqual(named(ev, 'notice'), [['notice', 'hello']]);
   assert.deepEqual(named(ev, 'notification'), [['notification', 7, 'chan', 'payload']]);
   assert.deepEqual(weirdNames(ev), ['pg_unmatched_result']);
@@ -270,12 +410,24 @@ test('queries awaiting results are bounded (one-way tap): oldest forgotten, repo
   const ev = run([...login, c2s(...qs), s2c(be.complete('SELECT 1'), be.ready())], { maxPendingQueries: 2 });
   assert.deepEqual(weirdNames(ev), ['pg_too_many_pending_queries']);
   assert.equal(named(ev, 'query').length, 5);
-  assert.deepEqual(named(ev, 'result').map((e) => (e[1] as { query: number }).query), [4]);
+  assert.deepEqual(
+    named(ev, 'result').map((e) => (e[1] as { query: number }).query),
+    [4],
+  );
 });
 
 test('prepared statements are bounded by bytes: the oldest is forgotten', () => {
   const ev = run(
-    [...login, c2s(fe.parse('a', 'SELECT ' + 'x'.repeat(300)), fe.parse('b', 'SELECT ' + 'y'.repeat(300)), fe.bind('', 'a', [], []), fe.bind('', 'b', [], []), fe.sync())],
+    [
+      ...login,
+      c2s(
+        fe.parse('a', 'SELECT ' + 'x'.repeat(300)),
+        fe.parse('b', 'SELECT ' + 'y'.repeat(300)),
+        fe.bind('', 'a', [], []),
+        fe.bind('', 'b', [], []),
+        fe.sync(),
+      ),
+    ],
     { maxPreparedBytes: 500 },
   );
   assert.deepEqual(weirdNames(ev), ['pg_too_many_prepared', 'pg_unknown_statement']);

@@ -105,7 +105,11 @@ export class PgState {
   private evictOldest(map: Map<string, Prepared>): void {
     const oldest = map.keys().next().value as string;
     this.forget(map, oldest);
-    this.weirdOnce(W.preparedOverflow, `more than ${this.opts.maxPrepared} prepared statements or portals, or above ${this.opts.maxPreparedBytes} bytes`, 0);
+    this.weirdOnce(
+      W.preparedOverflow,
+      `more than ${this.opts.maxPrepared} prepared statements or portals, or above ${this.opts.maxPreparedBytes} bytes`,
+      0,
+    );
   }
 
   private enqueue(b: Batch): void {
@@ -136,10 +140,18 @@ export class PgState {
     const over = () => this.pendingQueries + 1 > this.opts.maxPendingQueries || this.pendingBytes + cost > this.opts.maxPendingBytes;
     while (over() && this.front() !== b && this.front() !== undefined) {
       this.dropFront();
-      this.weirdOnce(W.pendingOverflow, `more than ${this.opts.maxPendingQueries} queries or ${this.opts.maxPendingBytes} bytes awaiting results`, 0);
+      this.weirdOnce(
+        W.pendingOverflow,
+        `more than ${this.opts.maxPendingQueries} queries or ${this.opts.maxPendingBytes} bytes awaiting results`,
+        0,
+      );
     }
     if (over()) {
-      this.weirdOnce(W.pendingOverflow, `more than ${this.opts.maxPendingQueries} queries or ${this.opts.maxPendingBytes} bytes awaiting results`, 0);
+      this.weirdOnce(
+        W.pendingOverflow,
+        `more than ${this.opts.maxPendingQueries} queries or ${this.opts.maxPendingBytes} bytes awaiting results`,
+        0,
+      );
       return;
     }
     b.items.push(q);
@@ -225,7 +237,7 @@ export class PgState {
 }
 
 /** The count at the end of a command tag: `INSERT 0 1` → 1, `SELECT 5` → 5, `CREATE TABLE` → null. */
-export function affectedRows(tag: string): number | null {
+function affectedRows(tag: string): number | null {
   const sp = tag.lastIndexOf(' ');
   if (sp < 0 || sp === tag.length - 1) return null;
   let v = 0;

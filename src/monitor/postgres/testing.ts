@@ -5,8 +5,8 @@ import type { PgOptions, PgQuery } from './types.js';
 
 export type Event = [string, ...unknown[]];
 
-export const cstr = (s: string): Buffer => Buffer.concat([Buffer.from(s, 'utf8'), Buffer.from([0])]);
-export const i16 = (n: number): Buffer => {
+const cstr = (s: string): Buffer => Buffer.concat([Buffer.from(s, 'utf8'), Buffer.from([0])]);
+const i16 = (n: number): Buffer => {
   const b = Buffer.alloc(2);
   b.writeInt16BE(n);
   return b;
@@ -23,7 +23,7 @@ export function msg(type: string, ...parts: Buffer[]): Buffer {
   return Buffer.concat([Buffer.from(type, 'latin1'), i32(body.length + 4), body]);
 }
 
-export function untyped(...parts: Buffer[]): Buffer {
+function untyped(...parts: Buffer[]): Buffer {
   const body = Buffer.concat(parts);
   return Buffer.concat([i32(body.length + 4), body]);
 }
@@ -77,8 +77,21 @@ export const be = {
     msg('D', i16(vals.length), ...vals.flatMap((v) => (v === null ? [i32(-1)] : [i32(Buffer.byteLength(v)), Buffer.from(v)]))),
   complete: (tag: string) => msg('C', cstr(tag)),
   error: (severity: string, code: string, message: string, detail?: string) =>
-    msg('E', Buffer.from('S'), cstr(severity), Buffer.from('V'), cstr(severity), Buffer.from('C'), cstr(code), Buffer.from('M'), cstr(message), ...(detail ? [Buffer.from('D'), cstr(detail)] : []), Buffer.from([0])),
-  notice: (message: string) => msg('N', Buffer.from('S'), cstr('NOTICE'), Buffer.from('C'), cstr('00000'), Buffer.from('M'), cstr(message), Buffer.from([0])),
+    msg(
+      'E',
+      Buffer.from('S'),
+      cstr(severity),
+      Buffer.from('V'),
+      cstr(severity),
+      Buffer.from('C'),
+      cstr(code),
+      Buffer.from('M'),
+      cstr(message),
+      ...(detail ? [Buffer.from('D'), cstr(detail)] : []),
+      Buffer.from([0]),
+    ),
+  notice: (message: string) =>
+    msg('N', Buffer.from('S'), cstr('NOTICE'), Buffer.from('C'), cstr('00000'), Buffer.from('M'), cstr(message), Buffer.from([0])),
   parseComplete: () => msg('1'),
   bindComplete: () => msg('2'),
   closeComplete: () => msg('3'),
@@ -91,7 +104,19 @@ export const be = {
 export const c2s = (...b: Buffer[]): Segment => ({ dir: 0, data: Buffer.concat(b) });
 export const s2c = (...b: Buffer[]): Segment => ({ dir: 1, data: Buffer.concat(b) });
 
-const q = (x: PgQuery | undefined) => (x ? { id: x.id, kind: x.kind, sql: x.sql, statementName: x.statementName, portal: x.portal, params: x.params, paramTypes: x.paramTypes, truncated: x.truncated } : undefined);
+const q = (x: PgQuery | undefined) =>
+  x
+    ? {
+        id: x.id,
+        kind: x.kind,
+        sql: x.sql,
+        statementName: x.statementName,
+        portal: x.portal,
+        params: x.params,
+        paramTypes: x.paramTypes,
+        truncated: x.truncated,
+      }
+    : undefined;
 
 export function recordPg(opts: Partial<PgOptions> = {}) {
   const events: Event[] = [];
@@ -100,7 +125,8 @@ export function recordPg(opts: Partial<PgOptions> = {}) {
       sslRequest: (k) => events.push(['sslRequest', k]),
       sslResponse: (a) => events.push(['sslResponse', a]),
       tls: (dir) => events.push(['tls', dir]),
-      startup: (s) => events.push(['startup', { protocol: s.protocol, user: s.user, database: s.database, app: s.applicationName, params: s.params }]),
+      startup: (s) =>
+        events.push(['startup', { protocol: s.protocol, user: s.user, database: s.database, app: s.applicationName, params: s.params }]),
       cancel: (c) => events.push(['cancel', c.pid, c.key]),
       authentication: (a) => events.push(['authentication', a.code, a.method, a.mechanisms]),
       password: (p) => events.push(['password', p.method, p.mechanism]),

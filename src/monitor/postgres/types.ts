@@ -1,6 +1,6 @@
 import type { Dir } from '../stream/index.js';
 
-export interface PgStartup {
+interface PgStartup {
   ts: number;
   /** `3.0`, or `3.2` for newer clients. */
   protocol: string;
@@ -12,7 +12,7 @@ export interface PgStartup {
   params: [name: string, value: string][];
 }
 
-export interface PgCancel {
+interface PgCancel {
   ts: number;
   pid: number;
   /** The secret key as hex (4 bytes in protocol 3.0, longer in 3.2). */
@@ -62,7 +62,7 @@ export interface PgResult {
   skipped?: true;
 }
 
-export interface PgAuthentication {
+interface PgAuthentication {
   ts: number;
   /** Authentication request code: 0 ok, 3 cleartext, 5 md5, 10 SASL, 11 SASL continue, 12 SASL final, ... */
   code: number;

@@ -19,9 +19,17 @@ test('basic statements and their tables', () => {
 });
 
 test('joins, comma lists, aliases, subqueries', () => {
-  assert.deepEqual(c('SELECT a.x FROM a JOIN b ON a.id = b.id LEFT OUTER JOIN c cc USING (id) CROSS JOIN d'), ['SELECT', ['a', 'b', 'c', 'd'], 1]);
+  assert.deepEqual(c('SELECT a.x FROM a JOIN b ON a.id = b.id LEFT OUTER JOIN c cc USING (id) CROSS JOIN d'), [
+    'SELECT',
+    ['a', 'b', 'c', 'd'],
+    1,
+  ]);
   assert.deepEqual(c('SELECT * FROM t1 AS x, t2 y, (SELECT 1 FROM t3) s, t4'), ['SELECT', ['t1', 't2', 't3', 't4'], 1]);
-  assert.deepEqual(c('SELECT (SELECT max(v) FROM u) FROM t WHERE id IN (SELECT id FROM w) AND EXISTS (SELECT 1 FROM z)'), ['SELECT', ['u', 't', 'w', 'z'], 1]);
+  assert.deepEqual(c('SELECT (SELECT max(v) FROM u) FROM t WHERE id IN (SELECT id FROM w) AND EXISTS (SELECT 1 FROM z)'), [
+    'SELECT',
+    ['u', 't', 'w', 'z'],
+    1,
+  ]);
   assert.deepEqual(c('SELECT * FROM a, LATERAL (SELECT * FROM b WHERE b.x = a.x) l'), ['SELECT', ['a', 'b'], 1]);
 });
 
@@ -50,18 +58,27 @@ test('multiple statements: each classified, the most consequential kind wins ove
   const sql = "SELECT * FROM users WHERE name = 'a'; DROP TABLE users; -- trailing\n";
   assert.deepEqual(c(sql), ['DDL', ['users'], 2]);
   const each = classifySqlStatements(sql);
-  assert.deepEqual(each.map((s) => [s.kind, s.tables, sql.slice(s.start, s.end)]), [
-    ['SELECT', ['users'], "SELECT * FROM users WHERE name = 'a'"],
-    ['DDL', ['users'], 'DROP TABLE users'],
-  ]);
+  assert.deepEqual(
+    each.map((s) => [s.kind, s.tables, sql.slice(s.start, s.end)]),
+    [
+      ['SELECT', ['users'], "SELECT * FROM users WHERE name = 'a'"],
+      ['DDL', ['users'], 'DROP TABLE users'],
+    ],
+  );
   assert.deepEqual(c('BEGIN; INSERT INTO a VALUES (1); UPDATE b SET x = 1; COMMIT;'), ['UPDATE', ['a', 'b'], 4]);
   assert.deepEqual(c(' ; ;; -- only comments\n'), ['OTHER', [], 0]);
 });
 
 test('WITH queries: kind of the main statement, tables from everything, CTE names left out', () => {
-  assert.deepEqual(c('WITH recent AS (SELECT * FROM rentals WHERE d > now()) SELECT * FROM recent JOIN customers USING (cid)'), ['SELECT', ['rentals', 'customers'], 1]);
+  assert.deepEqual(c('WITH recent AS (SELECT * FROM rentals WHERE d > now()) SELECT * FROM recent JOIN customers USING (cid)'), [
+    'SELECT',
+    ['rentals', 'customers'],
+    1,
+  ]);
   assert.deepEqual(
-    c('WITH RECURSIVE a(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM a), gone AS MATERIALIZED (DELETE FROM old RETURNING *) INSERT INTO archive SELECT * FROM gone'),
+    c(
+      'WITH RECURSIVE a(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM a), gone AS MATERIALIZED (DELETE FROM old RETURNING *) INSERT INTO archive SELECT * FROM gone',
+    ),
     ['INSERT', ['old', 'archive'], 1],
   );
   assert.deepEqual(c('WITH x AS (SELECT id FROM t) UPDATE u SET f = 1 FROM x WHERE u.id = x.id'), ['UPDATE', ['t', 'u'], 1]);
@@ -77,7 +94,10 @@ test('FOR UPDATE, ON CONFLICT DO UPDATE and UPDATE privileges are not UPDATE sta
 });
 
 test('DDL statements and the relations they name', () => {
-  assert.deepEqual(c('CREATE TABLE IF NOT EXISTS public.rentals (id int PRIMARY KEY, cid int REFERENCES customers(id) ON DELETE CASCADE)'), ['DDL', ['rentals', 'customers'], 1]);
+  assert.deepEqual(
+    c('CREATE TABLE IF NOT EXISTS public.rentals (id int PRIMARY KEY, cid int REFERENCES customers(id) ON DELETE CASCADE)'),
+    ['DDL', ['rentals', 'customers'], 1],
+  );
   assert.deepEqual(c('ALTER TABLE ONLY dvd ADD COLUMN x int'), ['DDL', ['dvd'], 1]);
   assert.deepEqual(c('DROP TABLE IF EXISTS a, s.b CASCADE'), ['DDL', ['a', 's.b'], 1]);
   assert.deepEqual(c('TRUNCATE TABLE a, b RESTART IDENTITY'), ['DDL', ['a', 'b'], 1]);
@@ -90,7 +110,10 @@ test('DDL statements and the relations they name', () => {
 
 test('BEGIN ATOMIC function bodies do not split at their semicolons', () => {
   const sql = 'CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT CASE WHEN true THEN 1 END; SELECT 2; END; SELECT 3';
-  assert.deepEqual(classifySqlStatements(sql).map((s) => s.kind), ['DDL', 'SELECT']);
+  assert.deepEqual(
+    classifySqlStatements(sql).map((s) => s.kind),
+    ['DDL', 'SELECT'],
+  );
 });
 
 test('EXPLAIN is OTHER unless ANALYZE runs the statement', () => {
@@ -114,11 +137,50 @@ test('unterminated literals and comments run to the end without error', () => {
 
 test('fuzz: random and spliced SQL never throws and stays consistent', () => {
   const rnd = seededRng(42);
-  const words = ['SELECT', 'FROM', 'JOIN', 'WITH', 'AS', '(', ')', ',', ';', "'", '"', '$$', '$a$', '--', '/*', '*/', 'UPDATE', 'DELETE', 'INSERT', 'INTO', 'ON', 'CREATE', 'TABLE', 'BEGIN', 'ATOMIC', 'END', 'CASE', '.', 'public', 't', 'x', 'E\'', '\\', '\n', ' ', '$1', '1e-3'];
+  const words = [
+    'SELECT',
+    'FROM',
+    'JOIN',
+    'WITH',
+    'AS',
+    '(',
+    ')',
+    ',',
+    ';',
+    "'",
+    '"',
+    '$$',
+    '$a$',
+    '--',
+    '/*',
+    '*/',
+    'UPDATE',
+    'DELETE',
+    'INSERT',
+    'INTO',
+    'ON',
+    'CREATE',
+    'TABLE',
+    'BEGIN',
+    'ATOMIC',
+    'END',
+    'CASE',
+    '.',
+    'public',
+    't',
+    'x',
+    "E'",
+    '\\',
+    '\n',
+    ' ',
+    '$1',
+    '1e-3',
+  ];
   for (let i = 0; i < 5000; i++) {
     let sql = '';
     const n = Math.floor(rnd() * 40);
-    for (let k = 0; k < n; k++) sql += rnd() < 0.85 ? words[Math.floor(rnd() * words.length)] + ' ' : String.fromCharCode(Math.floor(rnd() * 0x3000));
+    for (let k = 0; k < n; k++)
+      sql += rnd() < 0.85 ? words[Math.floor(rnd() * words.length)] + ' ' : String.fromCharCode(Math.floor(rnd() * 0x3000));
     const all = classifySql(sql);
     const each = classifySqlStatements(sql);
     assert.equal(all.statements, each.length);

@@ -1,2 +1,2 @@
 export { classifySql, classifySqlStatements } from './classify.js';
-export type { SqlClass, SqlKind, SqlStatementClass } from './classify.js';
+export type { SqlKind } from './classify.js';

@@ -8,10 +8,10 @@
 export const T_WORD = 1;
 /** Double-quoted name, case kept, `""` unescaped. */
 export const T_QUOTED = 2;
-export const T_STRING = 3;
-export const T_NUMBER = 4;
+const T_STRING = 3;
+const T_NUMBER = 4;
 /** `$1` positional parameter. */
-export const T_PARAM = 5;
+const T_PARAM = 5;
 export const T_OP = 6;
 export const T_LPAREN = 7;
 export const T_RPAREN = 8;
@@ -177,8 +177,7 @@ export function tokenize(sql: string): Token[] {
       continue;
     }
     i++;
-    const type =
-      c === 0x28 ? T_LPAREN : c === 0x29 ? T_RPAREN : c === 0x2c ? T_COMMA : c === 0x2e ? T_DOT : c === 0x3b ? T_SEMI : T_OP;
+    const type = c === 0x28 ? T_LPAREN : c === 0x29 ? T_RPAREN : c === 0x2c ? T_COMMA : c === 0x2e ? T_DOT : c === 0x3b ? T_SEMI : T_OP;
     out.push({ type, value: sql[start], start, end: i });
   }
   return out;

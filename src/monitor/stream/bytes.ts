@@ -46,10 +46,6 @@ export function utf8(buf: Buffer, start: number, end: number): string {
   return end > start ? buf.toString('utf8', start, end) : '';
 }
 
-export function hex(buf: Buffer, start: number, end: number): string {
-  return end > start ? buf.toString('hex', start, end) : '';
-}
-
 /** RFC 9110 tchar: the characters of methods and header names. */
 const TCHAR = (() => {
   const t = new Uint8Array(256);
@@ -62,12 +58,6 @@ const TCHAR = (() => {
 
 export function isTchar(b: number): boolean {
   return TCHAR[b] === 1;
-}
-
-export function allTchar(buf: Uint8Array, start: number, end: number): boolean {
-  if (end <= start) return false;
-  for (let i = start; i < end; i++) if (TCHAR[buf[i]] !== 1) return false;
-  return true;
 }
 
 /**

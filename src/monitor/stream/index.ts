@@ -1,4 +1,4 @@
-export type { Dir, StreamParser, Weird, WeirdFn } from './stream-parser.js';
+export type { Dir, StreamParser } from './stream-parser.js';
 export { LineReader, LINE_PARTIAL, LINE_TOO_LONG } from './line-reader.js';
 export {
   CR,
@@ -13,9 +13,7 @@ export {
   trimWsEnd,
   latin1,
   utf8,
-  hex,
   isTchar,
-  allTchar,
   printable,
   printableText,
   parseDecimal,

@@ -15,16 +15,3 @@ export interface StreamParser {
   /** The connection ended; report what is unfinished. Further calls are ignored. */
   end(ts: number): void;
 }
-
-/**
- * A protocol violation or oddity, reported as a value the way Zeek's weird.log does:
- * a stable name for programs and a detail for people.
- */
-export interface Weird {
-  name: string;
-  detail: string;
-  dir: Dir;
-  ts: number;
-}
-
-export type WeirdFn = (name: string, detail: string, dir: Dir, ts: number) => void;

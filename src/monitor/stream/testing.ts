@@ -7,9 +7,7 @@ import { seededRng } from '../../random/index.js';
 import type { Dir, StreamParser } from './stream-parser.js';
 
 /** One step of a recorded conversation: bytes of one direction, or a hole in it. */
-export type Segment =
-  | { dir: Dir; data: Uint8Array; ts?: number }
-  | { dir: Dir; gap: number; ts?: number };
+export type Segment = { dir: Dir; data: Uint8Array; ts?: number } | { dir: Dir; gap: number; ts?: number };
 
 /**
  * How each segment is cut into the pieces a reassembler might deliver.

@@ -34,32 +34,54 @@ export function connHash(dp: DecodedPacket, sport: number, dport: number): numbe
 export function icmpCounterpart(proto: number, type: number, code: number): number {
   if (proto === 1) {
     switch (type) {
-      case 8: return 0;
-      case 0: return 8;
-      case 10: return 9;
-      case 9: return 10;
-      case 13: return 14;
-      case 14: return 13;
-      case 15: return 16;
-      case 16: return 15;
-      case 17: return 18;
-      case 18: return 17;
+      case 8:
+        return 0;
+      case 0:
+        return 8;
+      case 10:
+        return 9;
+      case 9:
+        return 10;
+      case 13:
+        return 14;
+      case 14:
+        return 13;
+      case 15:
+        return 16;
+      case 16:
+        return 15;
+      case 17:
+        return 18;
+      case 18:
+        return 17;
     }
     return code;
   }
   switch (type) {
-    case 128: return 129;
-    case 129: return 128;
-    case 133: return 134;
-    case 134: return 133;
-    case 135: return 136;
-    case 136: return 135;
-    case 130: return 131;
-    case 131: return 130;
-    case 139: return 140;
-    case 140: return 139;
-    case 144: return 145;
-    case 145: return 144;
+    case 128:
+      return 129;
+    case 129:
+      return 128;
+    case 133:
+      return 134;
+    case 134:
+      return 133;
+    case 135:
+      return 136;
+    case 136:
+      return 135;
+    case 130:
+      return 131;
+    case 131:
+      return 130;
+    case 139:
+      return 140;
+    case 140:
+      return 139;
+    case 144:
+      return 145;
+    case 145:
+      return 144;
   }
   return code;
 }

@@ -5,7 +5,7 @@ import { Flow, Harness } from './testing.js';
 
 const { udpFrame, icmpFrame } = packetBuilder;
 
-function sf(h: Harness, f: Flow): void {
+function sf(_h: Harness, f: Flow): void {
   f.handshake();
   f.c({ flags: 'PA', seq: 1001, ack: 5001, data: 'GET /' });
   f.s({ flags: 'A', seq: 5001, ack: 1006 });

@@ -114,7 +114,14 @@ test('an IPv6 connection is tracked with its addresses', () => {
 test('the same inner 5-tuple in two VXLAN networks is two connections', () => {
   const h = new Harness();
   const wrap = (vni: number, inner: Uint8Array): Uint8Array =>
-    B.ethernetFrame({ payload: B.ipv4Packet({ src: '192.0.2.1', dst: '192.0.2.2', proto: 17, payload: B.udpDatagram({ sport: 50000, dport: 4789, payload: B.vxlanPayload(vni, inner) }) }) });
+    B.ethernetFrame({
+      payload: B.ipv4Packet({
+        src: '192.0.2.1',
+        dst: '192.0.2.2',
+        proto: 17,
+        payload: B.udpDatagram({ sport: 50000, dport: 4789, payload: B.vxlanPayload(vni, inner) }),
+      }),
+    });
   const syn = B.tcpFrame({ src: '10.0.0.1', dst: '10.0.0.2', sport: 1234, dport: 80, flags: 'S', seq: 1 });
   const a = h.frame(wrap(1, syn), 1)!;
   const b = h.frame(wrap(2, syn), 1)!;
@@ -130,7 +137,9 @@ test('hash collisions are resolved by comparing the tuple', () => {
   let pair: [number, number] | null = null;
   const frameFor = (i: number, reverse = false): Uint8Array => {
     const src = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
-    return reverse ? B.udpFrame({ src: '192.168.0.1', dst: src, sport: 53, dport: 1024 + (i % 60000) }) : B.udpFrame({ src, dst: '192.168.0.1', sport: 1024 + (i % 60000), dport: 53 });
+    return reverse
+      ? B.udpFrame({ src: '192.168.0.1', dst: src, sport: 53, dport: 1024 + (i % 60000) })
+      : B.udpFrame({ src, dst: '192.168.0.1', sport: 1024 + (i % 60000), dport: 53 });
   };
   for (let i = 0; i < 200000 && !pair; i++) {
     const dp = d.decode(1, frameFor(i), 0)!;
@@ -160,5 +169,8 @@ test('uids look like Zeek uids and repeat for the same seed', () => {
   assert.deepEqual(xs, ys);
   for (const x of xs) assert.match(x, /^C[0-9A-Za-z]{17}$/);
   assert.equal(new Set(xs).size, 50);
-  assert.notDeepEqual(Array.from({ length: 5 }, () => new UidGenerator(8).next()), xs.slice(0, 5));
+  assert.notDeepEqual(
+    Array.from({ length: 5 }, () => new UidGenerator(8).next()),
+    xs.slice(0, 5),
+  );
 });

@@ -74,7 +74,6 @@ const LIST_CLOSING = 2;
 const LIST_UDP = 3;
 const LIST_ICMP = 4;
 
-
 const DEFAULT_SERVER_PORTS = [1080, 1433, 1521, 2049, 3306, 4222, 5432, 5672, 6379, 6443, 8000, 8080, 8443, 9092, 9200, 11211, 27017];
 
 /**
@@ -84,12 +83,31 @@ const DEFAULT_SERVER_PORTS = [1080, 1433, 1521, 2049, 3306, 4222, 5432, 5672, 63
  */
 export class ConnTracker implements StreamHost {
   readonly stats: ConnTrackerStats = {
-    packets: 0, untracked: 0, connections: 0, active: 0, closed: 0, evicted: 0, timedOut: 0, gaps: 0, missedBytes: 0,
-    overlaps: 0, inconsistentOverlaps: 0, bufferCapFlushes: 0, connCapFlushes: 0, bufferedBytes: 0, peakBufferedBytes: 0,
+    packets: 0,
+    untracked: 0,
+    connections: 0,
+    active: 0,
+    closed: 0,
+    evicted: 0,
+    timedOut: 0,
+    gaps: 0,
+    missedBytes: 0,
+    overlaps: 0,
+    inconsistentOverlaps: 0,
+    bufferCapFlushes: 0,
+    connCapFlushes: 0,
+    bufferedBytes: 0,
+    peakBufferedBytes: 0,
   };
   readonly retainBytes: number;
   private readonly table = new Map<number, Connection>();
-  private readonly lists = [new LruList<Connection>(LIST_TCP), new LruList<Connection>(LIST_ATTEMPT), new LruList<Connection>(LIST_CLOSING), new LruList<Connection>(LIST_UDP), new LruList<Connection>(LIST_ICMP)];
+  private readonly lists = [
+    new LruList<Connection>(LIST_TCP),
+    new LruList<Connection>(LIST_ATTEMPT),
+    new LruList<Connection>(LIST_CLOSING),
+    new LruList<Connection>(LIST_UDP),
+    new LruList<Connection>(LIST_ICMP),
+  ];
   private readonly timeouts: number[];
   private readonly uids: UidGenerator;
   private readonly maxConnections: number;
@@ -150,7 +168,12 @@ export class ConnTracker implements StreamHost {
     const h = connHash(dp, sport, dport);
     let conn = this.find(h, dp, sport, dport);
     let dir = this.matchDir;
-    if (conn !== null && proto === 6 && conn.lruList === LIST_CLOSING && (dp.tcpFlags & (TcpFlag.SYN | TcpFlag.ACK | TcpFlag.RST)) === TcpFlag.SYN) {
+    if (
+      conn !== null &&
+      proto === 6 &&
+      conn.lruList === LIST_CLOSING &&
+      (dp.tcpFlags & (TcpFlag.SYN | TcpFlag.ACK | TcpFlag.RST)) === TcpFlag.SYN
+    ) {
       // A fresh SYN on a finished connection starts a new one.
       this.close(conn, this.finishReason(conn));
       conn = null;
@@ -208,7 +231,7 @@ export class ConnTracker implements StreamHost {
     this.handlers.onGap?.(conn, dir, len);
   }
 
-  overlap(conn: Connection, dir: Direction, differs: boolean): void {
+  overlap(conn: Connection, _dir: Direction, differs: boolean): void {
     conn.overlaps++;
     this.stats.overlaps++;
     this.weird(conn, 'overlap');
@@ -247,7 +270,8 @@ export class ConnTracker implements StreamHost {
 
   weird(conn: Connection, name: string): void {
     if (conn.weirds?.includes(name)) return;
-    (conn.weirds ??= []).push(name);
+    conn.weirds ??= [];
+    conn.weirds.push(name);
     this.handlers.onWeird?.(conn, name);
   }
 
@@ -290,8 +314,36 @@ export class ConnTracker implements StreamHost {
     }
     const v6 = dp.ipVersion === 6;
     const c = flip
-      ? new Connection(this.uids.next(), h, dp.ipProto, dp.ipVersion, dp.dst4, dp.src4, v6 ? dp.dst6.slice() : null, v6 ? dp.src6.slice() : null, dport, sport, dp.vni, dp.ts, true)
-      : new Connection(this.uids.next(), h, dp.ipProto, dp.ipVersion, dp.src4, dp.dst4, v6 ? dp.src6.slice() : null, v6 ? dp.dst6.slice() : null, sport, dport, dp.vni, dp.ts, false);
+      ? new Connection(
+          this.uids.next(),
+          h,
+          dp.ipProto,
+          dp.ipVersion,
+          dp.dst4,
+          dp.src4,
+          v6 ? dp.dst6.slice() : null,
+          v6 ? dp.src6.slice() : null,
+          dport,
+          sport,
+          dp.vni,
+          dp.ts,
+          true,
+        )
+      : new Connection(
+          this.uids.next(),
+          h,
+          dp.ipProto,
+          dp.ipVersion,
+          dp.src4,
+          dp.dst4,
+          v6 ? dp.src6.slice() : null,
+          v6 ? dp.dst6.slice() : null,
+          sport,
+          dport,
+          dp.vni,
+          dp.ts,
+          false,
+        );
     if (flip) c.history = '^';
     c.hashNext = this.table.get(h) ?? null;
     this.table.set(h, c);
@@ -471,7 +523,6 @@ export class ConnTracker implements StreamHost {
       while (victim.resp.segs.length > 0) victim.resp.skipToFirst(this);
     }
   }
-
 }
 
 function isDone(s: number): boolean {

@@ -138,7 +138,8 @@ export class Endpoint {
       if (first.off > this.next) this.skipGap(host, first.off - this.next, true);
       this.flush(host);
     }
-    if (this.finSeen && this.finOffset > this.next && this.finOffset - this.next <= 0x40000000) this.skipGap(host, this.finOffset - this.next, true);
+    if (this.finSeen && this.finOffset > this.next && this.finOffset - this.next <= 0x40000000)
+      this.skipGap(host, this.finOffset - this.next, true);
   }
 
   /** Give the retained-bytes ring back to the host (the connection is finished). */
@@ -164,7 +165,8 @@ export class Endpoint {
   }
 
   private remember(host: StreamHost, r: number, buf: Uint8Array, p: number, len: number): void {
-    const ring = this.ring ?? (this.ring = host.takeRing());
+    this.ring ??= host.takeRing();
+    const ring = this.ring;
     let start = this.next;
     if (len > r) {
       p += len - r;

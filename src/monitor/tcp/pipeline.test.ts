@@ -13,14 +13,18 @@ test('pcap file → decode → reassembly: VLAN-tagged HTTP with reordering and 
   const client = '10.0.0.1';
   const server = '10.0.0.2';
   const vlans = [{ vid: 10 }];
-  const c = (flags: string, seq: number, ack: number, payload?: string): Uint8Array => B.tcpFrame({ src: client, dst: server, sport: 45000, dport: 8080, flags, seq, ack, payload, vlans });
-  const s = (flags: string, seq: number, ack: number, payload?: string): Uint8Array => B.tcpFrame({ src: server, dst: client, sport: 8080, dport: 45000, flags, seq, ack, payload, vlans });
+  const c = (flags: string, seq: number, ack: number, payload?: string): Uint8Array =>
+    B.tcpFrame({ src: client, dst: server, sport: 45000, dport: 8080, flags, seq, ack, payload, vlans });
+  const s = (flags: string, seq: number, ack: number, payload?: string): Uint8Array =>
+    B.tcpFrame({ src: server, dst: client, sport: 8080, dport: 45000, flags, seq, ack, payload, vlans });
   const req = 'GET /big HTTP/1.1\r\nHost: x\r\n\r\n';
   const body = 'B'.repeat(3000);
   const resp = `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
   // The response goes out as one 3000+ byte TCP segment fragmented at the IP layer, fragments reversed.
   const seg = B.tcpSegment({ sport: 8080, dport: 45000, flags: 'PA', seq: 5001, ack: 1001 + req.length, payload: resp });
-  const frags = B.fragmentIpv4({ src: server, dst: client, proto: 6, id: 9, payload: seg }, 1400).map((p) => B.ethernetFrame({ payload: p, vlans })).reverse();
+  const frags = B.fragmentIpv4({ src: server, dst: client, proto: 6, id: 9, payload: seg }, 1400)
+    .map((p) => B.ethernetFrame({ payload: p, vlans }))
+    .reverse();
   const half = 10;
   const frames = [
     c('S', 1000, 0),
@@ -43,11 +47,18 @@ test('pcap file → decode → reassembly: VLAN-tagged HTTP with reordering and 
     const text: [string, string] = ['', ''];
     const closed: Connection[] = [];
     const td = new TextDecoder();
-    const tracker = new ConnTracker({ onData: (_c, d, b, o, l) => (text[d] += td.decode(b.subarray(o, o + l))), onClose: (cn) => closed.push(cn) }, { seed: 3 });
-    const summary = await readPcapFile(path, (p) => {
-      const dp = decoder.decode(p.linktype, p.data, p.ts);
-      if (dp) tracker.process(dp);
-    }, { chunkSize: 1000 });
+    const tracker = new ConnTracker(
+      { onData: (_c, d, b, o, l) => (text[d] += td.decode(b.subarray(o, o + l))), onClose: (cn) => closed.push(cn) },
+      { seed: 3 },
+    );
+    const summary = await readPcapFile(
+      path,
+      (p) => {
+        const dp = decoder.decode(p.linktype, p.data, p.ts);
+        if (dp) tracker.process(dp);
+      },
+      { chunkSize: 1000 },
+    );
     tracker.flush();
     assert.equal(summary.stats.packets, frames.length);
     assert.equal(decoder.stats.reassembled, 1);

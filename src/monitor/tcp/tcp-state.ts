@@ -14,13 +14,6 @@ export const EndpointState = {
   ACTIVE: 7,
 } as const;
 
-export type EndpointStateValue = (typeof EndpointState)[keyof typeof EndpointState];
-
-export function endpointStateName(s: number): string {
-  for (const [k, v] of Object.entries(EndpointState)) if (v === s) return k;
-  return String(s);
-}
-
 const S = EndpointState;
 
 export interface WeirdSink {
@@ -28,7 +21,15 @@ export interface WeirdSink {
 }
 
 /** The endpoint state machine, after Zeek's TCP analyzer. */
-export function updateTcpState(host: WeirdSink, c: Connection, dir: Direction, ep: Endpoint, peer: Endpoint, flags: number, len: number): void {
+export function updateTcpState(
+  host: WeirdSink,
+  c: Connection,
+  dir: Direction,
+  ep: Endpoint,
+  peer: Endpoint,
+  flags: number,
+  len: number,
+): void {
   const syn = (flags & TcpFlag.SYN) !== 0;
   const fin = (flags & TcpFlag.FIN) !== 0;
   const rst = (flags & TcpFlag.RST) !== 0;

@@ -73,8 +73,23 @@ export class Flow {
 
   private send(fromClient: boolean, seg: Seg): Connection | null {
     this.t += 0.01;
-    const [src, dst, sp, dp] = fromClient ? [this.client, this.server, this.cport, this.sport] : [this.server, this.client, this.sport, this.cport];
-    return this.h.frame(B.tcpFrame({ src, dst, sport: sp, dport: dp, flags: seg.flags, seq: seg.seq, ack: seg.ack ?? 0, payload: seg.data, window: seg.window }), this.t);
+    const [src, dst, sp, dp] = fromClient
+      ? [this.client, this.server, this.cport, this.sport]
+      : [this.server, this.client, this.sport, this.cport];
+    return this.h.frame(
+      B.tcpFrame({
+        src,
+        dst,
+        sport: sp,
+        dport: dp,
+        flags: seg.flags,
+        seq: seg.seq,
+        ack: seg.ack ?? 0,
+        payload: seg.data,
+        window: seg.window,
+      }),
+      this.t,
+    );
   }
 
   /** SYN, SYN-ACK, ACK with client ISN 1000 and server ISN 5000. */

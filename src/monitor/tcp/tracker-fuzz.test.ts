@@ -4,7 +4,6 @@ import * as B from '../decode/testing.js';
 import { Harness } from './testing.js';
 import { seededRng as rng } from '../../random/index.js';
 
-
 test('fuzz: hostile TCP sequences never throw and keep the memory accounting exact', () => {
   const rand = rng(2024);
   const h = new Harness({ maxBufferPerConn: 4096, maxBufferTotal: 16384, maxConnections: 20, maxSegmentsPerDir: 32 });
@@ -45,5 +44,6 @@ test('fuzz: hostile TCP sequences never throw and keep the memory accounting exa
   assert.equal(s.bufferedBytes, 0);
   assert.equal(s.closed, s.connections);
   assert.equal(h.closed.length, s.connections);
-  for (const c of h.closed) assert.ok(['S0', 'S1', 'SF', 'REJ', 'S2', 'S3', 'RSTO', 'RSTR', 'RSTOS0', 'RSTRH', 'SH', 'SHR', 'OTH'].includes(c.connState()));
+  for (const c of h.closed)
+    assert.ok(['S0', 'S1', 'SF', 'REJ', 'S2', 'S3', 'RSTO', 'RSTR', 'RSTOS0', 'RSTRH', 'SH', 'SHR', 'OTH'].includes(c.connState()));
 });
