@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import pg from 'pg';
-import { BrokerCode, openBroker, type Broker } from '../src/broker/index.js';
-import { busSuite, storeSuite, type BrokerTarget } from '../src/broker/suite.js';
+import { openBroker, type Broker } from '../src/broker/index.js';
+import { busSuite, storeSuite, type BrokerTarget } from '../src/broker/testing/index.js';
 import { needs } from '../src/system/testing.js';
 
 const PG = process.env.FLOWTAP_TEST_PG;
@@ -75,7 +75,9 @@ describe('broker on both servers', { skip: skipPg || skipNats }, () => {
   it('opens a PostgreSQL store with a JetStream bus from their URLs, and works end to end', async () => {
     const schema = `t_${unique()}`;
     const id = unique();
-    const b = await must(openBroker({ store: withParams(PG as string, { schema }), bus: withParams(NATS as string, { stream: `T_${id}`, prefix: `t${id}` }) }));
+    const b = await must(
+      openBroker({ store: withParams(PG as string, { schema }), bus: withParams(NATS as string, { stream: `T_${id}`, prefix: `t${id}` }) }),
+    );
     try {
       const seen: unknown[] = [];
       const sub = await b.bus.subscribe('records.>', (m) => {
@@ -106,7 +108,7 @@ describe('broker on both servers', { skip: skipPg || skipNats }, () => {
     u.pathname = '/no_such_database';
     const r = await openBroker({ store: u.href });
     assert.ok(!r.ok);
-    assert.equal(r.errors[0].code, BrokerCode.UNAVAILABLE, r.errors[0].message);
+    assert.equal(r.errors[0].code, 'E_BROKER_UNAVAILABLE', r.errors[0].message);
     assert.match(r.errors[0].message, /no_such_database/);
   });
 });
