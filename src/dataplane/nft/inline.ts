@@ -23,6 +23,7 @@
  */
 import { endianness } from 'node:os';
 import type { Addressing } from '../../model/index.js';
+import { parseIpv4 } from '../../net/index.js';
 import { nftSet, nftString } from './names.js';
 import { chainOf, type NftChain } from './table.js';
 
@@ -223,11 +224,9 @@ export interface InlineTuple {
   dport: number;
 }
 
-const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-
 function tupleText(t: InlineTuple): string {
   // Only values the decoder produced reach here; refuse anything else rather than build a command from it.
-  if (!IPV4.test(t.src) || !IPV4.test(t.dst)) throw new Error(`not IPv4: ${t.src} ${t.dst}`);
+  if (parseIpv4(t.src) === undefined || parseIpv4(t.dst) === undefined) throw new Error(`not IPv4: ${t.src} ${t.dst}`);
   if (!(Number.isInteger(t.sport) && t.sport >= 0 && t.sport < 65536 && Number.isInteger(t.dport) && t.dport >= 0 && t.dport < 65536))
     throw new Error(`not a port: ${t.sport} ${t.dport}`);
   return `${t.src} . ${t.sport} . ${t.dst} . ${t.dport}`;
