@@ -15,6 +15,8 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<string[]> }>> = {
   // SQLite, PostgreSQL and JetStream ingest and a query over 10M records (a few minutes;
   // PostgreSQL and JetStream need scripts/broker-servers.sh, else they are skipped).
   broker: () => import('./broker.js'),
+  // Needs root: the node agents' CPU per level on dvd-rental under load, then on a synthetic node (about seven minutes).
+  agent: () => import('./agent.js'),
   startup: () => import('./startup.js'),
   // Needs root: builds a real cloud and drives iperf3 and wrk through it (about two minutes).
   dataplane: () => import('./dataplane.js'),

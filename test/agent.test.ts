@@ -70,7 +70,13 @@ describe('node agent on namespaces', { skip }, () => {
     sh('ip', 'link', 'add', PORT_IF, 'netns', NODE, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', INST);
     sh('ip', '-n', NODE, 'addr', 'add', `${NODE_IP}/24`, 'dev', PORT_IF);
     sh('ip', '-n', INST, 'addr', 'add', `${INST_IP}/24`, 'dev', 'eth0');
-    for (const [ns, dev] of [[NODE, PORT_IF], [NODE, 'lo'], [INST, 'eth0'], [INST, 'lo']]) sh('ip', '-n', ns, 'link', 'set', dev, 'up');
+    for (const [ns, dev] of [
+      [NODE, PORT_IF],
+      [NODE, 'lo'],
+      [INST, 'eth0'],
+      [INST, 'lo'],
+    ])
+      sh('ip', '-n', ns, 'link', 'set', dev, 'up');
     execFileSync('ip', ['netns', 'exec', NODE, 'nft', '-f', '-'], {
       input: `table inet flowtap {
   chain input { type filter hook input priority 0; policy accept;
@@ -90,7 +96,14 @@ table netdev flowtap_taps {
     const server = spawn('ip', ['netns', 'exec', NODE, 'nc', '-lk', '-p', '8080'], { stdio: 'ignore' });
     const client = spawn(
       'ip',
-      ['netns', 'exec', INST, 'sh', '-c', `while true; do echo hi | nc -q0 -w1 ${NODE_IP} 8080; echo "request $(date +%s%N)" >> ${logFile}; sleep 0.2; done`],
+      [
+        'netns',
+        'exec',
+        INST,
+        'sh',
+        '-c',
+        `while true; do echo hi | nc -q0 -w1 ${NODE_IP} 8080; echo "request $(date +%s%N)" >> ${logFile}; sleep 0.2; done`,
+      ],
       { stdio: 'ignore', detached: true },
     );
     children.push(server, client);
@@ -100,9 +113,32 @@ table netdev flowtap_taps {
       n++;
       const uid = `Cagt${n}`;
       const ts = Date.now() / 1000;
-      appendFileSync(join(monDir, 'conn.log'), JSON.stringify({ ts, uid, 'id.orig_h': INST_IP, 'id.orig_p': 40000 + n, 'id.resp_h': NODE_IP, 'id.resp_p': 8080, proto: 'tcp', conn_state: 'SF' }) + '\n');
+      appendFileSync(
+        join(monDir, 'conn.log'),
+        JSON.stringify({
+          ts,
+          uid,
+          'id.orig_h': INST_IP,
+          'id.orig_p': 40000 + n,
+          'id.resp_h': NODE_IP,
+          'id.resp_p': 8080,
+          proto: 'tcp',
+          conn_state: 'SF',
+        }) + '\n',
+      );
       if (n % 3 === 0)
-        appendFileSync(join(monDir, 'notice.log'), JSON.stringify({ ts, uid, 'id.orig_h': INST_IP, 'id.resp_h': NODE_IP, 'id.resp_p': 8080, note: 'FlowTap::Test', msg: 'a test notice' }) + '\n');
+        appendFileSync(
+          join(monDir, 'notice.log'),
+          JSON.stringify({
+            ts,
+            uid,
+            'id.orig_h': INST_IP,
+            'id.resp_h': NODE_IP,
+            'id.resp_p': 8080,
+            note: 'FlowTap::Test',
+            msg: 'a test notice',
+          }) + '\n',
+        );
     }, 300);
   });
 
@@ -154,8 +190,14 @@ table netdev flowtap_taps {
     await sleep(PERIOD);
     await agent.flush();
     const counters = store.of('counter');
-    assert.ok(counters.some((r) => r.data.comment === 'web-0 -> node:8080' && (r.data.packets as number) > 0), 'the firewall rule counts the connections');
-    assert.ok(counters.some((r) => r.data.type === 'tap' && (r.data.dPackets as number) > 0), 'the tap counts too');
+    assert.ok(
+      counters.some((r) => r.data.comment === 'web-0 -> node:8080' && (r.data.packets as number) > 0),
+      'the firewall rule counts the connections',
+    );
+    assert.ok(
+      counters.some((r) => r.data.type === 'tap' && (r.data.dPackets as number) > 0),
+      'the tap counts too',
+    );
     assert.ok(store.of('interface').some((r) => r.instance === 'web-0' && r.data.name === PORT_IF && (r.data.dRxPackets as number) > 0));
     for (const k of ['flow', 'log', 'monitor-log', 'syscall'] as const) assert.equal(store.of(k).length, 0, `no ${k} at level 1`);
 
@@ -166,7 +208,10 @@ table netdev flowtap_taps {
     const flow = after_('flow', mark).find((r) => r.data.dport === 8080)!;
     assert.ok(flow, 'a flow to the node server');
     assert.deepEqual([flow.instance, flow.data.src, flow.data.dst], ['web-0', INST_IP, NODE_IP]);
-    assert.ok(after_('log', mark).every((r) => r.instance === 'web-0' && /^request \d+$/.test(r.data.line as string)), 'only new lines');
+    assert.ok(
+      after_('log', mark).every((r) => r.instance === 'web-0' && /^request \d+$/.test(r.data.line as string)),
+      'only new lines',
+    );
 
     // Level 3: + the monitor's rows, provenance = connection uid; notices too.
     mark = lastId();
@@ -176,20 +221,32 @@ table netdev flowtap_taps {
     assert.match(row.provenance ?? '', /^Cagt\d+$/);
     assert.equal(row.instance, 'web-0');
     const notice = after_('notice', mark)[0];
-    assert.ok(store.records.some((r) => r.kind === 'monitor-log' && r.provenance === notice.provenance), 'the notice joins its rows by uid');
+    assert.ok(
+      store.records.some((r) => r.kind === 'monitor-log' && r.provenance === notice.provenance),
+      'the notice joins its rows by uid',
+    );
 
     // Level 4: + system calls per instance through eBPF.
     mark = lastId();
     await setVerbosity(bus, TARGET, { level: 4 });
     const took = await appear(['syscall'], mark, 2 * PERIOD);
     const sys = after_('syscall', mark);
-    assert.ok(sys.every((r) => r.instance === 'web-0'), 'only the instance\'s own system calls');
+    assert.ok(
+      sys.every((r) => r.instance === 'web-0'),
+      "only the instance's own system calls",
+    );
     await appear(['syscall'], lastId(), 2 * PERIOD);
     const all = store.of('syscall');
     const counts = all.find((r) => r.data.event === 'counts');
     assert.ok(counts && (counts.data.total as number) > 0, 'syscall counts');
-    assert.ok(all.some((r) => r.data.event === 'exec' && /\/nc$/.test(r.data.filename as string)), 'executions of nc');
-    assert.ok(all.some((r) => r.data.event === 'connect' && r.data.daddr === NODE_IP && r.data.dport === 8080), 'outgoing connects');
+    assert.ok(
+      all.some((r) => r.data.event === 'exec' && /\/nc$/.test(r.data.filename as string)),
+      'executions of nc',
+    );
+    assert.ok(
+      all.some((r) => r.data.event === 'connect' && r.data.daddr === NODE_IP && r.data.dport === 8080),
+      'outgoing connects',
+    );
     const inum = sh('stat', '-L', '-c', '%i', `/run/netns/${INST}`).trim();
     assert.equal(processesWith(`@watch[${inum}]`).length, 1, 'one bpftrace child');
 
@@ -199,16 +256,26 @@ table netdev flowtap_taps {
     mark = lastId();
     await sleep(2 * PERIOD);
     await agent.flush();
-    for (const k of ['flow', 'log', 'monitor-log', 'notice', 'syscall'] as const) assert.equal(after_(k, mark).length, 0, `no ${k} after lowering`);
+    for (const k of ['flow', 'log', 'monitor-log', 'notice', 'syscall'] as const)
+      assert.equal(after_(k, mark).length, 0, `no ${k} after lowering`);
     assert.ok(after_('counter', mark).length > 0, 'counters go on');
     assert.deepEqual(processesWith(`@watch[${inum}]`), [], 'the bpftrace child ended with level 4');
 
     // Cost: every collector reported per period with its level; level 4's child CPU shows.
     const cost = store.of('agent-cost');
     const syscallsCost = cost.filter((r) => r.data.collector === 'syscalls');
-    assert.ok(syscallsCost.every((r) => r.data.level === 4 || r.data.final), 'reported with the level it ran at');
-    assert.ok(syscallsCost.some((r) => (r.data.childCpuMs as number) > 0), 'bpftrace\'s CPU is the syscalls collector\'s');
-    assert.ok(syscallsCost.some((r) => r.data.final === true && r.data.level === 1), 'a last report when it was switched off');
+    assert.ok(
+      syscallsCost.every((r) => r.data.level === 4 || r.data.final),
+      'reported with the level it ran at',
+    );
+    assert.ok(
+      syscallsCost.some((r) => (r.data.childCpuMs as number) > 0),
+      "bpftrace's CPU is the syscalls collector's",
+    );
+    assert.ok(
+      syscallsCost.some((r) => r.data.final === true && r.data.level === 1),
+      'a last report when it was switched off',
+    );
     assert.ok(took <= 2 * PERIOD, `system calls within two periods (${took} ms)`);
   });
 });

@@ -2,11 +2,14 @@
  * The local cloud for real: dvd-rental on network namespaces with its inferred firewall and
  * forward taps, the probe matrix, the rental flow, taps delivering, quarantine (changing only
  * the rules it needs, so every other rule keeps its counter), move, redeploy, tamper
- * resistance, and a `down` that leaves nothing behind. Needs root.
+ * resistance (of the node agents too), and a `down` that leaves nothing behind. Needs root.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { openBroker } from '../src/broker/index.js';
 import { nftBackend, type RuleCounter } from '../src/dataplane/index.js';
 import { realSystem } from '../src/system/index.js';
 import { needsRoot } from '../src/system/testing.js';
@@ -177,6 +180,41 @@ describe('local cloud: dvd-rental', { skip }, () => {
     assert.ok(!/inet (?!127\.)/.test(monAddrs), monAddrs);
     const route = await inNs(inst, 'ip', ['route', 'get', '127.0.0.53']);
     assert.ok(route.code !== 0 || !route.stdout.includes('via 127'), 'no path to the host loopback');
+  });
+
+  test("tamper resistance extends to the node agents: in the node's namespace, reachable by no instance, not stoppable from one", async () => {
+    const st = JSON.parse((await flowtap('status', 'dvd-rental', '--json')).stdout) as { processes: { owner: string; pid: number; alive: boolean }[] };
+    const agent = st.processes.find((p) => p.owner === 'agent:node2');
+    assert.ok(agent?.alive, 'the agent of node2 runs');
+    const node = ns('n', 'node2');
+    const inst = ns('i', 'shipping-0');
+    // It lives in the node's namespace, not in any instance's.
+    assert.equal(statSync(`/proc/${agent.pid}/ns/net`).ino, statSync(`/run/netns/${node}`).ino);
+    for (const i of Object.keys(ctx.addressing.instances))
+      assert.notEqual(statSync(`/proc/${agent.pid}/ns/net`).ino, statSync(`/run/netns/${ns('i', i)}`).ino, i);
+    // With the embedded broker it listens on nothing at all: there is no port to knock on.
+    const sockets = await inNs(node, 'ss', ['-lntupH']);
+    assert.doesNotMatch(sockets.stdout, new RegExp(`pid=${agent.pid},`), sockets.stdout);
+    // Root in an instance of its node: rules flushed, routes towards the node added; every address of the node stays shut.
+    await inNs(inst, 'nft', ['flush', 'ruleset']);
+    await inNs(inst, 'ip', ['route', 'add', '127.0.0.0/8', 'via', ctx.addressing.nodes.node2.gateway, 'dev', 'eth0']).catch(() => undefined);
+    for (const addr of [ctx.addressing.nodes.node2.gateway, ctx.addressing.nodes.node2.ip, '127.0.0.2'])
+      for (const port of [22, 80, 4222, 5432, 8080])
+        assert.equal(await canConnect(inst, addr, port, 0.5), false, `${addr}:${port}`);
+    const ping = await inNs(inst, 'ping', ['-c', '1', '-W', '1', ctx.addressing.nodes.node2.gateway]);
+    assert.notEqual(ping.code, 0, 'the node does not even answer a ping');
+    // The agent lived through it and goes on shipping to the broker.
+    assert.ok(realSystem.alive(agent.pid));
+    const b = await openBroker({ store: `sqlite:${join(stateDir, 'broker.db')}` });
+    assert.ok(b.ok);
+    const t0 = Date.now();
+    let fresh = 0;
+    while (fresh === 0 && Date.now() - t0 < 15_000) {
+      await new Promise((r) => setTimeout(r, 500));
+      fresh = (await b.value.store.query({ app: 'dvd-rental', node: 'node2', from: t0 })).length;
+    }
+    await b.value.close();
+    assert.ok(fresh > 0, 'records from the agent of node2 after the attempts');
   });
 
   test('a quarantine changes only the rules it needs: every other rule keeps its counter', async () => {

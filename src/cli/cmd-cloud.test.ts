@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { prepareDeployment } from '../controller/index.js';
@@ -15,6 +15,7 @@ import type { ManagementContext } from '../orchestrator/index.js';
 import { RecordingSystem, type Responder } from '../system/index.js';
 import { attachCloud, cmdDown, cmdOperation, cmdStatus, cmdUp, type CloudEnv } from './cmd-cloud.js';
 import type { Io } from './exit.js';
+import { main } from './main.js';
 
 const DVD = 'examples/dvd-rental';
 const POLICIES = ['examples/dvd-rental/policies/database.dl', 'examples/dvd-rental/policies/public-http.dl'];
@@ -59,6 +60,8 @@ test('up --strategy per-app then every operation re-renders from the whole recor
     mode: 'audit',
     strategy: 'per-app',
     downMonitors: [],
+    broker: { store: `sqlite:${join(env.stateDir!, 'broker.db')}`, bus: 'memory' },
+    agents: { level: 1, periodMs: 5000 },
   });
   // A monitor is marked down by another process; the operations after it must keep that too.
   await (await attachCloud(io, 'dvd-rental', env)).reconfigure({ downMonitors: ['mon-sql'] });
@@ -208,6 +211,8 @@ test('status tells a daemonised server that listens from a process that is gone,
   assert.match(out, /sql-0 +node1 +10\.77\.0\.3 +running +listening +3306 open \(2 processes\)/);
   assert.match(out, /web-0 +node1 +10\.77\.0\.2 +running +down +80 closed \(0 processes\)/);
   assert.match(out, /monitor mon1 +node1 +running, 1 processes, 0 notices/);
+  assert.match(out, /^broker: store sqlite:.*\/broker\.db, bus memory; agents started at level 1, every 5 s$/m);
+  assert.match(out, /^agent node1 +running \(pid \d+ in ft-web-sql-n-node1\), log .*\/web-sql\/agents\/node1\.log$/m);
   assert.match(
     out,
     /data-plane counters on node1 \(rules that matched\):\n +7 pkts +420 B  flowtap forward: in_sql_0 allow web\n +3 pkts +180 B  flowtap_taps tap_ft0: c1 web -> mon1/,
@@ -230,4 +235,30 @@ test('a damaged state file is a clear error naming the file and the field; down 
   assert.equal(await cmdDown(io, 'web-sql', true, env), 0);
   assert.deepEqual(JSON.parse(io.out_.join('\n')).namespaces, ['ft-web-sql-n-node1']);
   await assert.rejects(cmdStatus(capture(), 'web-sql', false, env), (e: FlowtapError) => e.diagnostics[0].code === 'E_NOT_UP');
+});
+
+test('up checks its broker before it builds anything: a bad address or an unreachable server exits 2 and leaves nothing', async () => {
+  for (const [store, bus, pattern] of [
+    ['mysql://x', undefined, /store "mysql:\/\/x": unknown kind of store/],
+    ['sqlite::memory:', undefined, /the store must be shared by the agents and the commands/],
+    [undefined, 'memory::memory:', /the bus must be shared/],
+    ['postgres://flowtap@127.0.0.1:1/flowtap', undefined, /PostgreSQL .*127\.0\.0\.1:1/],
+  ] as const) {
+    const { rec, env } = setup();
+    const io = capture();
+    const argv = ['up', 'examples/web-sql', ...(store ? ['--store', store] : []), ...(bus ? ['--bus', bus] : [])];
+    assert.equal(await main(argv, io, env), 2, argv.join(' '));
+    assert.match(io.err_.join('\n'), pattern);
+    assert.deepEqual(rec.calls, [], 'nothing was run');
+    assert.equal(existsSync(join(env.stateDir!, 'web-sql.json')), false, 'no state');
+  }
+  const { env } = setup();
+  for (const [args, pattern] of [
+    [['--level', '5'], /--level.*expected a level from 0 to 4/],
+    [['--period', '0.01'], /--period.*from 0\.1 to 3600/],
+  ] as const) {
+    const io = capture();
+    assert.equal(await main(['up', 'examples/web-sql', ...args], io, env), 2);
+    assert.match(io.err_.join('\n'), pattern);
+  }
 });

@@ -5,12 +5,18 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { prepareDeployment } from '../controller/index.js';
-import { diag, FlowtapError } from '../diagnostics/index.js';
+import { fileURLToPath } from 'node:url';
+import { openBroker, parseBusAddress, parseStoreAddress, type Broker, type BrokerRecord } from '../broker/index.js';
+import { lifecycleRecord, prepareDeployment, topologyRecords } from '../controller/index.js';
+import { diag, FlowtapError, type Diagnostic } from '../diagnostics/index.js';
 import type { FlowTap } from '../flowtap/index.js';
 import { loadApp } from '../model/index.js';
 import {
+  deploymentBroker,
   localCloud,
+  OrchestratorCode,
+  stateDirOf,
+  type BrokerAddresses,
   type DeploymentSpec,
   type DeploymentStatus,
   type LifecycleEvent,
@@ -24,12 +30,18 @@ import { EXIT_OK, need, type Io } from './exit.js';
 import { resolveAppPath } from './load.js';
 
 /** Where the commands deploy: tests give a recording system and a state folder of their own. */
-export type CloudEnv = Pick<LocalCloudEnv, 'system' | 'stateDir' | 'monitorSettleMs'>;
+export type CloudEnv = Pick<LocalCloudEnv, 'system' | 'stateDir' | 'monitorSettleMs' | 'readyTimeout'>;
 
 export interface UpOptions {
   policy: string[];
   mode: DeploymentSpec['mode'];
   strategy: DeploymentSpec['strategy'];
+  /** The context broker (default: the embedded one in the state folder). */
+  store?: string;
+  bus?: string;
+  /** What the node agents start with (default level 1, every 5 s). */
+  level?: number;
+  periodMs?: number;
   json: boolean;
 }
 
@@ -40,8 +52,16 @@ function projectRoot(): string {
   return resolve(new URL('../../..', import.meta.url).pathname);
 }
 
-function driver(io: Io, env: CloudEnv): OrchestratorDriver {
+function driver(io: Io, env: CloudEnv & Pick<LocalCloudEnv, 'onEvent'>): OrchestratorDriver {
   return localCloud({ ...env, root: projectRoot(), progress: (line) => io.err(`  ${line}`) });
+}
+
+/**
+ * `flowtap ARGS...` from the same build as this process: the agents and the relay read what
+ * this `up` wrote, so they must be the same flowtap, whatever dist/ holds by then.
+ */
+function flowtapArgv(...args: string[]): string[] {
+  return [process.execPath, fileURLToPath(new URL('./entry.js', import.meta.url)), ...args];
 }
 
 /** Every monitor runs `flowtap monitor` on all its interfaces (its port and its tap tunnel). */
@@ -83,22 +103,101 @@ export const prepare: Prepare = (spec, addressing) => {
     addressing: dep.addressing,
     desired: dep.desired,
     monitorCommand: monitorCommandFor(dep.contracts),
+    agentCommand: ({ specFile }) => flowtapArgv('agent', '--spec', specFile),
+    relayCommand: (routes) => flowtapArgv('relay', ...routes.flatMap((r) => ['--route', `${r.socket}=${r.host}:${r.port}`])),
     summary: `${dep.ruleset.rules.length} firewall rules, ${dep.contracts.length} tap contracts`,
   };
 };
 
+/**
+ * The deployment's broker: checked before anything is built, and shared by processes (agents,
+ * commands), so an in-memory store or bus is refused.
+ */
+function brokerFor(o: UpOptions, env: CloudEnv): BrokerAddresses {
+  const b = deploymentBroker({ store: o.store, bus: o.bus }, stateDirOf(env.stateDir));
+  const errors: Diagnostic[] = [];
+  const store = parseStoreAddress(b.store);
+  const bus = parseBusAddress(b.bus);
+  if (!store.ok) errors.push(...store.errors);
+  if (!bus.ok) errors.push(...bus.errors);
+  if (store.ok && store.value.kind === 'sqlite' && store.value.path === ':memory:')
+    errors.push(
+      diag(CliCode.OPTION, 'the store must be shared by the agents and the commands: a file or a server, not :memory:', { field: 'store' }),
+    );
+  if (bus.ok && bus.value.kind === 'memory' && bus.value.path === ':memory:')
+    errors.push(
+      diag(CliCode.OPTION, 'the bus must be shared by the agents and the commands: memory, memory:FILE or nats://, not memory::memory:', {
+        field: 'bus',
+      }),
+    );
+  if (errors.length) throw new FlowtapError(errors);
+  return b;
+}
+
+/** Records are context, not the deployment: a store that refuses them is reported, and the command goes on. */
+async function appendRecords(io: Io, broker: Broker | null, records: BrokerRecord[]): Promise<void> {
+  if (!broker || records.length === 0) return;
+  try {
+    await broker.store.append(records);
+  } catch (e) {
+    io.err(`flowtap: warning: ${records.length} records (topology, lifecycle) were not stored: ${(e as Error).message}`);
+  }
+}
+
+/** The broker a deployment records to; null (with a warning) when it cannot be opened. */
+async function recordingBroker(io: Io, addresses: BrokerAddresses | undefined): Promise<Broker | null> {
+  if (!addresses) return null;
+  const b = await openBroker({ ...addresses });
+  if (b.ok) return b.value;
+  io.err(`flowtap: warning: lifecycle records are not stored: ${b.errors.map((e) => e.message).join('; ')}`);
+  return null;
+}
+
 export async function cmdUp(io: Io, appArg: string, o: UpOptions, env: CloudEnv = {}): Promise<number> {
+  const descriptor = resolve(resolveAppPath(appArg));
+  const app = need(loadApp(descriptor));
   const spec: DeploymentSpec = {
-    descriptor: resolve(resolveAppPath(appArg)),
+    descriptor,
     policies: o.policy.map((p) => resolve(p)),
     mode: o.mode,
     strategy: o.strategy,
     downMonitors: [],
+    broker: brokerFor(o, env),
+    agents: { level: o.level ?? 1, periodMs: o.periodMs ?? 5000 },
   };
-  const cloud = await driver(io, env).up(spec, prepare);
+  // Opened first: a broker that cannot be reached stops `up` before anything is built.
+  const broker = need(await openBroker({ ...spec.broker! }));
+  const started = new Date().toISOString();
+  const records: BrokerRecord[] = [];
+  let cloud: Orchestrator;
+  try {
+    cloud = await driver(io, { ...env, onEvent: (e) => records.push(lifecycleRecord(app.tenant, app.name, e)) }).up(spec, prepare);
+  } catch (e) {
+    const already = e instanceof FlowtapError && e.diagnostics.some((d) => d.code === OrchestratorCode.ALREADY_UP);
+    if (!already) {
+      const detail = e instanceof FlowtapError ? e.diagnostics.map((d) => d.message).join('; ') : String(e);
+      records.push(lifecycleRecord(app.tenant, app.name, { type: 'up-failed', ts: new Date().toISOString(), detail }));
+      await appendRecords(io, broker, records);
+    }
+    await broker.close();
+    throw e;
+  }
   const ctx = cloud.context();
+  const dep = prepareDeployment(descriptor, { policies: spec.policies, mode: spec.mode, strategy: spec.strategy }, ctx.addressing);
+  await appendRecords(io, broker, [
+    lifecycleRecord(ctx.tenant, ctx.app, { type: 'up', ts: started }, { spec: cloud.spec() }),
+    ...records,
+    ...topologyRecords(dep, Date.now()),
+  ]);
+  await broker.close();
+  const a = cloud.spec().agents!;
   if (o.json) io.out(JSON.stringify({ ...ctx, spec: cloud.spec() }, null, 2));
-  else io.out(`${ctx.app} is up; \`flowtap status ${ctx.app}\` shows it, \`flowtap down ${ctx.app}\` removes it`);
+  else {
+    io.out(`${ctx.app} is up; \`flowtap status ${ctx.app}\` shows it, \`flowtap down ${ctx.app}\` removes it`);
+    io.out(
+      `agents at level ${a.level}, every ${a.periodMs / 1000} s, ship to ${spec.broker!.store} (bus ${spec.broker!.bus}); \`flowtap records ${ctx.app}\` shows what they collect, \`flowtap verbosity ${ctx.app} LEVEL\` changes it`,
+    );
+  }
   return EXIT_OK;
 }
 
@@ -114,7 +213,27 @@ export async function attachCloud(io: Io, appArg: string, env: CloudEnv = {}): P
 
 export async function cmdDown(io: Io, appArg: string, json: boolean, env: CloudEnv = {}): Promise<number> {
   const name = appNameOf(appArg);
+  // Where the deployment recorded to, if it can still be read; down goes on without it.
+  let recorded: { tenant: string; broker?: BrokerAddresses } | null = null;
+  try {
+    const cloud = await driver(io, env).attach(name, prepare);
+    recorded = { tenant: cloud.context().tenant, broker: cloud.spec().broker };
+  } catch {
+    recorded = null;
+  }
   const r = await driver(io, env).down(name);
+  if (recorded?.broker) {
+    const broker = await recordingBroker(io, recorded.broker);
+    await appendRecords(io, broker, [
+      lifecycleRecord(
+        recorded.tenant,
+        name,
+        { type: 'down', ts: new Date().toISOString() },
+        { namespaces: r.namespaces.length, processes: r.processes },
+      ),
+    ]);
+    await broker?.close();
+  }
   if (json) io.out(JSON.stringify(r, null, 2));
   else io.out(`${name}: removed ${r.namespaces.length} namespaces, stopped ${r.processes} processes`);
   return EXIT_OK;
@@ -164,6 +283,16 @@ function printStatus(io: Io, s: DeploymentStatus, counters: Record<string, Count
     const notices = m.logDir ? readLines(join(m.logDir, 'notice.log')).length : 0;
     io.out(`monitor ${m.monitor.padEnd(14)} ${m.node.padEnd(8)} ${m.health}, ${m.processes} processes, ${notices} notices`);
   }
+  if (s.spec.broker) {
+    const a = s.spec.agents;
+    io.out(
+      `broker: store ${s.spec.broker.store}, bus ${s.spec.broker.bus}${a ? `; agents started at level ${a.level}, every ${a.periodMs / 1000} s` : ''}`,
+    );
+  }
+  for (const p of s.processes.filter((x) => x.owner.startsWith('agent:') || x.owner === 'relay')) {
+    const what = p.owner === 'relay' ? 'relay to the broker' : `agent ${p.owner.slice('agent:'.length)}`;
+    io.out(`${what.padEnd(22)} ${p.alive ? 'running' : 'DOWN'} (pid ${p.pid}${p.ns ? ` in ${p.ns}` : ' on the host'}), log ${p.log}`);
+  }
   for (const [node, list] of Object.entries(counters)) {
     io.out(`data-plane counters on ${node} (rules that matched):`);
     for (const c of list) io.out(`  ${String(c.packets).padStart(8)} pkts ${String(c.bytes).padStart(10)} B  ${c.rule}`);
@@ -189,10 +318,24 @@ export async function cmdOperation(
     events.push(e);
     if (!json) io.out(`${e.ts} ${e.type} ${e.instance} on ${e.node}${e.detail ? `: ${e.detail}` : ''}`);
   });
-  if (op === 'move') {
-    if (node === undefined) throw new FlowtapError(diag(CliCode.USAGE, 'move needs the node to move the instance to', { field: 'node' }));
-    await cloud.move(instance, node);
-  } else await cloud[op](instance);
+  const broker = await recordingBroker(io, cloud.spec().broker);
+  try {
+    if (op === 'move') {
+      if (node === undefined) throw new FlowtapError(diag(CliCode.USAGE, 'move needs the node to move the instance to', { field: 'node' }));
+      await cloud.move(instance, node);
+    } else await cloud[op](instance);
+  } finally {
+    const ctx = cloud.context();
+    const records = events.map((e) => lifecycleRecord(ctx.tenant, ctx.app, e));
+    // A move changes the topology: a new snapshot, so the latest one is always the truth.
+    if (op === 'move' && events.some((e) => e.type === 'moved')) {
+      const spec = cloud.spec();
+      const dep = prepareDeployment(spec.descriptor, { policies: spec.policies, mode: spec.mode, strategy: spec.strategy }, ctx.addressing);
+      records.push(...topologyRecords(dep, Date.now()));
+    }
+    await appendRecords(io, broker, records);
+    await broker?.close();
+  }
   if (json)
     io.out(
       JSON.stringify(

@@ -7,6 +7,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { type DiagCode, diag } from '../diagnostics/index.js';
 import type { CloudEnv } from './cmd-cloud.js';
+import type { RecordsOptions } from './cmd-records.js';
+import type { VerbosityOptions } from './cmd-verbosity.js';
 import type { ConnlistOptions } from './cmd-connlist.js';
 import type { ExplainOptions } from './cmd-explain.js';
 import type { FirewallOptions } from './cmd-firewall.js';
@@ -16,21 +18,27 @@ import type { SimulateOptions } from './cmd-simulate.js';
 import type { ExplainTapOptions, TapsOptions } from './cmd-taps.js';
 import type { VerifyOptions } from './cmd-verify.js';
 import { CliCode } from './codes.js';
+import { stopSignal } from './signals.js';
 import { EXIT_BAD_INPUT, processIo, reportDiagnostics, runCommand, type Io } from './exit.js';
 import {
   CONNLIST_FORMATS,
   commaList,
+  countArg,
   FIREWALL_FORMATS,
   formatOption,
   INLINE_VERDICTS,
   jsonOption,
+  levelArg,
+  listOption,
   LOG_FORMATS,
   modeOption,
+  periodArg,
   policyOption,
   positiveSeconds,
   servicePort,
   strategyOption,
   TAPS_FORMATS,
+  timeArg,
   type Mode,
   type Strategy,
 } from './options.js';
@@ -43,7 +51,14 @@ interface UpCliOptions extends JsonOption {
   policy: string[];
   mode: Mode;
   strategy: Strategy;
+  store?: string;
+  bus?: string;
+  level: number;
+  period: number;
 }
+
+/** Most records one `flowtap records` prints before following (the store's own cap). */
+const RECORDS_MAX = 10_000;
 
 const OPERATIONS = ['isolate', 'release', 'terminate', 'redeploy'] as const;
 
@@ -71,7 +86,7 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
    * Wraps a command body: its positional arguments (typed by the caller, in the order the command
    * declares them) and its options as commander parsed and checked them.
    */
-  const run = <A extends string[], O extends JsonOption>(body: (...a: [...A, O]) => Promise<number>) =>
+  const run = <A extends unknown[], O extends JsonOption>(body: (...a: [...A, O]) => Promise<number>) =>
     async function (this: Command): Promise<void> {
       const o = this.opts<O>();
       const args = this.processedArgs as A;
@@ -200,10 +215,96 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
     .addOption(policyOption())
     .addOption(modeOption())
     .addOption(strategyOption())
+    .option('--store <url>', 'context broker store: sqlite:FILE or postgres://USER@HOST:PORT/DB (default: sqlite in the state folder)')
+    .option('--bus <url>', 'context broker bus: memory (in the SQLite file), memory:FILE or nats://HOST:PORT')
+    .addOption(
+      new Option(
+        '--level <n>',
+        "the node agents' starting level: 0 off, 1 counters, 2 + flows and logs, 3 + monitor rows, 4 + system calls",
+      )
+        .argParser(levelArg)
+        .default(1),
+    )
+    .addOption(new Option('--period <seconds>', 'how often the agents collect').argParser(periodArg).default(5000, '5'))
     .addOption(jsonOption())
     .action(
       run<[string], UpCliOptions>(async (app, o) =>
-        (await import('./cmd-cloud.js')).cmdUp(io, app, { policy: o.policy, mode: o.mode, strategy: o.strategy, json: json(o) }, cloud),
+        (await import('./cmd-cloud.js')).cmdUp(
+          io,
+          app,
+          {
+            policy: o.policy,
+            mode: o.mode,
+            strategy: o.strategy,
+            store: o.store,
+            bus: o.bus,
+            level: o.level,
+            periodMs: o.period,
+            json: json(o),
+          },
+          cloud,
+        ),
+      ),
+    );
+
+  program
+    .command('agent')
+    .description("run one node's agent from its spec file (`flowtap up` starts one per node, in the node's namespace)")
+    .requiredOption('--spec <file>', 'the agent spec (JSON) that `up` wrote')
+    .addOption(jsonOption('errors as JSON'))
+    .action(run<[], JsonOption & { spec: string }>(async (o) => (await import('./cmd-agent.js')).cmdAgent(io, o.spec, stopSignal())));
+
+  program
+    .command('relay', { hidden: true })
+    .description("carry the agents' connections from Unix sockets to the broker's servers (`up` starts it)")
+    .addOption(
+      new Option('--route <socket=host:port>', 'a Unix socket and the server it leads to; repeatable').argParser(listOption).default([]),
+    )
+    .addOption(jsonOption('errors as JSON'))
+    .action(run<[], JsonOption & { route: string[] }>(async (o) => (await import('./cmd-agent.js')).cmdRelay(io, o.route, stopSignal())));
+
+  program
+    .command('records')
+    .description('what the node agents and the deployment recorded in the context broker')
+    .argument('<app>', 'descriptor, folder or application name')
+    .addOption(new Option('--kind <kinds>', 'only these record kinds (comma-separated or repeated)').argParser(listOption))
+    .option('--node <node>', 'only records of this node')
+    .option('--service <service>', 'only records about this service')
+    .option('--instance <instance>', 'only records about this instance')
+    .addOption(
+      new Option('--since <time>', 'from this time: ISO (2026-11-21T09:30:00Z) or a duration before now (30s, 5m, 2h)').argParser((t) =>
+        timeArg(t),
+      ),
+    )
+    .addOption(new Option('--until <time>', 'before this time (same forms)').argParser((t) => timeArg(t)).conflicts('follow'))
+    .option('--text <text>', 'only records whose data contains this text (ASCII case ignored)')
+    .addOption(new Option('--limit <n>', 'the latest N that match').argParser(countArg(RECORDS_MAX)).default(100))
+    .option('--follow', 'then print new records as they arrive, until interrupted')
+    .option('--store <url>', "read this store instead of the deployment's")
+    .option('--bus <url>', 'with --store: the bus beside it')
+    .addOption(jsonOption('one JSON record per line'))
+    .action(
+      run<[string], RecordsOptions & JsonOption>(async (app, o) =>
+        (await import('./cmd-records.js')).cmdRecords(io, app, o, cloud, stopSignal),
+      ),
+    );
+
+  program
+    .command('verbosity')
+    .description('change what the node agents collect, at run time; waits for their acknowledgement')
+    .argument('<app>', 'descriptor, folder or application name')
+    .argument('<level>', '0 off, 1 counters, 2 + flows and logs, 3 + monitor rows, 4 + system calls', levelArg)
+    .option('--node <node>', "only this node's agent")
+    .option('--instance <instance>', "only records about this instance (its node's agent)")
+    .option('--collector <c>', 'only this collector: counters, interfaces, flows, logs, monitor-logs, syscalls')
+    .addOption(new Option('--period <seconds>', 'and collect this often').argParser(periodArg))
+    .addOption(new Option('--timeout <seconds>', 'how long to wait for the agents').argParser(positiveSeconds).default(15))
+    .option('--store <url>', "the deployment's broker, when it is not the recorded one")
+    .option('--bus <url>', 'the bus beside it')
+    .addOption(jsonOption())
+    .action(
+      run<[string, number], VerbosityOptions & JsonOption>(async (app, level, o) =>
+        (await import('./cmd-verbosity.js')).cmdVerbosity(io, app, level, { ...o, json: json(o) }, cloud),
       ),
     );
 

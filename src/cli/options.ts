@@ -86,3 +86,52 @@ export function servicePort(text: string): ServicePort {
   if (i <= 0 || i === text.length - 1) throw new InvalidArgumentError('expected SERVICE:PORT, e.g. db:pg or db:5432');
   return { service: text.slice(0, i), port: text.slice(i + 1) };
 }
+
+/** A verbosity level: 0 off, 1 counters, 2 + flows and logs, 3 + monitor rows, 4 + system calls. */
+export function levelArg(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || n > 4) throw new InvalidArgumentError('expected a level from 0 to 4');
+  return n;
+}
+
+/** A collection period in seconds, from 0.1 s to an hour; milliseconds out. */
+export function periodArg(text: string): number {
+  const s = Number(text);
+  if (text.trim() === '' || !Number.isFinite(s) || s < 0.1 || s > 3600)
+    throw new InvalidArgumentError('expected a period in seconds from 0.1 to 3600, e.g. 5 or 0.5');
+  return Math.round(s * 1000);
+}
+
+/** A whole number from 1 to `max`. */
+export function countArg(max: number): (text: string) => number {
+  return (text) => {
+    const n = Number(text);
+    if (!/^\d+$/.test(text.trim()) || n < 1 || n > max) throw new InvalidArgumentError(`expected a whole number from 1 to ${max}`);
+    return n;
+  };
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * A point in time: an ISO time (`2026-11-21T09:30:00Z`, `2026-11-21`) or a duration before
+ * now (`90s`, `5m`, `2h`, `1d`, `1h30m`). Milliseconds since the epoch out.
+ */
+export function timeArg(text: string, now: number = Date.now()): number {
+  const t = text.trim();
+  if (/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(t)) {
+    let ms = 0;
+    for (const m of t.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)) ms += Number(m[1]) * UNIT_MS[m[2]];
+    return Math.round(now - ms);
+  }
+  // Only what looks like a date: Date.parse also takes "1" or "March" and guesses.
+  const iso = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(t) ? Date.parse(t) : Number.NaN;
+  if (!Number.isFinite(iso))
+    throw new InvalidArgumentError('expected an ISO time (2026-11-21T09:30:00Z) or a duration before now (30s, 5m, 2h, 1d)');
+  return iso;
+}
+
+/** A repeatable option whose values may also be comma-separated: `--kind flow,log --kind syscall`. */
+export function listOption(value: string, previous: string[] = []): string[] {
+  return [...previous, ...commaList(value)];
+}

@@ -1,2 +1,3 @@
 export * from './node-script.js';
 export * from './deployment.js';
+export * from './records.js';

@@ -17,6 +17,8 @@ export const OrchestratorCode = {
   PROBE: 'E_PROBE',
   /** A run spec placeholder that is unknown or names no running service. */
   RUN_TEMPLATE: 'E_RUN_TEMPLATE',
+  /** A node agent (or the relay it ships through) did not start. */
+  AGENT_START: 'E_AGENT_START',
   /** The deployment was made without a way to render a changed spec. */
   RECONFIGURE: 'E_RECONFIGURE',
 } as const;

@@ -12,8 +12,12 @@ export function localCloud(env: LocalCloudEnv): OrchestratorDriver {
         policies: spec.policies,
         strategy: spec.strategy,
         downMonitors: spec.downMonitors,
+        broker: spec.broker,
+        agents: spec.agents,
         desired: d.desired,
         monitorCommand: d.monitorCommand,
+        agentCommand: d.agentCommand,
+        relayCommand: d.relayCommand,
         summary: d.summary,
         prepare,
       });

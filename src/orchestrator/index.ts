@@ -1,5 +1,8 @@
 export { nodeNs, instanceNs, monitorNs, externalNs } from './names.js';
 export type {
+  AgentCommand,
+  AgentSettings,
+  BrokerAddresses,
   DeploymentSpec,
   DeploymentStatus,
   Deployed,
@@ -18,6 +21,7 @@ export type {
   PortStatus,
   Prepare,
   Probe,
+  RelayCommand,
   SpecChange,
   StatusOptions,
   TrackedProcess,
@@ -25,3 +29,6 @@ export type {
 export { localCloud } from './driver.js';
 export { LocalCloud, downCloud, type LocalCloudEnv } from './local-cloud.js';
 export { OrchestratorCode } from './codes.js';
+export { deploymentBroker } from './agents.js';
+export { startForwarder, startRelay, viaLoopback, type Forwarder, type RelayRoute } from './broker-relay.js';
+export { stateDirOf } from './state-file.js';

@@ -7,6 +7,7 @@ import type { NodeDesired, RuleCounter } from '../dataplane/index.js';
 import type { Result } from '../diagnostics/index.js';
 import type { Addressing, App } from '../model/index.js';
 import type { System } from '../system/index.js';
+import type { RelayRoute } from './broker-relay.js';
 
 export type LifecycleType = 'deploying' | 'deployed' | 'failed' | 'terminated' | 'isolated' | 'released' | 'moved';
 
@@ -29,6 +30,18 @@ export interface ManagementContext {
   status: Record<string, InstanceState>;
 }
 
+/** Where a deployment's context broker lives, as `openBroker` takes it. */
+export interface BrokerAddresses {
+  store: string;
+  bus: string;
+}
+
+/** What the node agents start with; `flowtap verbosity` changes it at run time. */
+export interface AgentSettings {
+  level: number;
+  periodMs: number;
+}
+
 /**
  * What was asked for at `up`, kept for the deployment's whole life: every later re-render
  * (an operation, a reaction, another process attaching) starts from it, never from defaults.
@@ -43,10 +56,14 @@ export interface DeploymentSpec {
   strategy: 'per-app' | 'per-node';
   /** Monitors marked down: their redirects are rendered to their failMode. */
   downMonitors: string[];
+  /** The context broker the node agents ship to; none = the deployment has no agents. */
+  broker?: BrokerAddresses;
+  /** The agents' starting level and period (default level 1, every 5 s). */
+  agents?: AgentSettings;
 }
 
-/** A change of the spec after `up` (the descriptor stays). */
-export type SpecChange = Partial<Omit<DeploymentSpec, 'descriptor'>>;
+/** A change of the spec after `up` (the descriptor and the broker stay). */
+export type SpecChange = Partial<Omit<DeploymentSpec, 'descriptor' | 'broker' | 'agents'>>;
 
 /** What an orchestrator needs to render a deployment; the controller computes it. */
 export interface Deployed {
@@ -61,9 +78,15 @@ export interface Deployed {
   monitorCommand?: MonitorCommand;
   /** One line on what is deployed (rules, contracts), for progress output. */
   summary?: string;
+  /** The command that runs a node's agent from its spec file; none = agents are not started. */
+  agentCommand?: AgentCommand;
+  /** The command that runs the relay to the broker's servers (see broker-relay.ts). */
+  relayCommand?: RelayCommand;
 }
 
 export type MonitorCommand = (m: { monitor: string; descriptor: string; addressing: string; logDir: string }) => string[];
+export type AgentCommand = (a: { node: string; specFile: string }) => string[];
+export type RelayCommand = (routes: RelayRoute[]) => string[];
 
 /** Renders a spec; with no addressing, the deployment's default one is planned. */
 export type Prepare = (spec: DeploymentSpec, addressing?: Addressing) => Deployed;
@@ -104,8 +127,10 @@ export interface MonitorStatus {
 
 /** A process the orchestrator started (its first pid; a daemonising server leaves it behind). */
 export interface TrackedProcess {
-  /** Instance name, or `monitor:NAME`. */
+  /** Instance name, `monitor:NAME`, `agent:NODE` or `relay`. */
   owner: string;
+  /** The namespace it runs in; none = the host's. */
+  ns?: string;
   pid: number;
   alive: boolean;
   argv: string[];

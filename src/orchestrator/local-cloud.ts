@@ -9,15 +9,17 @@
  * changes only the rules that differ, so the counters of the others survive. What the backend
  * applied last is kept in the state file, so a process that attaches later does the same.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { diag, FlowtapError, type Diagnostic, type Result } from '../diagnostics/index.js';
 import { OrchestratorCode } from './codes.js';
 import type { Addressing, App, Attachment } from '../model/index.js';
 import { nftBackend, type ApplyReport, type NftBackend, type NftNodeConfig, type RuleCounter } from '../dataplane/index.js';
 import { mustRun, realSystem, type System } from '../system/index.js';
+import { agentLogFile, agentSpec, agentSpecFile, relayPlan, type AgentPlan } from './agents.js';
 import {
   EventHub,
+  type AgentCommand,
   type Deployed,
   type DeploymentSpec,
   type DeploymentStatus,
@@ -31,6 +33,7 @@ import {
   type Orchestrator,
   type Prepare,
   type Probe,
+  type RelayCommand,
   type SpecChange,
   type StatusOptions,
 } from './lifecycle.js';
@@ -56,7 +59,12 @@ export interface LocalCloudEnv {
   readyTimeout?: number;
   /** How long monitor captures get to attach before traffic starts (default 1000 ms). */
   monitorSettleMs?: number;
+  /** Told of every lifecycle event, those of `up` itself included. */
+  onEvent?: LifecycleListener;
 }
+
+/** What the agents start with when the spec does not say. */
+const DEFAULT_AGENTS = { level: 1, periodMs: 5000 };
 
 export interface LocalCloudOptions extends LocalCloudEnv {
   /** One node's desired data plane (firewall and taps) in the current context. */
@@ -65,8 +73,14 @@ export interface LocalCloudOptions extends LocalCloudEnv {
   policies?: string[];
   strategy?: DeploymentSpec['strategy'];
   downMonitors?: string[];
+  /** The context broker the agents ship to, and what they start with (kept in the spec). */
+  broker?: DeploymentSpec['broker'];
+  agents?: DeploymentSpec['agents'];
   /** The command that runs a security monitor in its namespace; none = monitors not started. */
   monitorCommand?: MonitorCommand;
+  /** The command that runs a node's agent; none (or no broker in the spec) = no agents. */
+  agentCommand?: AgentCommand;
+  relayCommand?: RelayCommand;
   /** Renders the deployment again when its spec changes (reconfigure); none = the spec is fixed. */
   prepare?: Prepare;
   /** What is deployed (rules, contracts), for the first progress line. */
@@ -91,6 +105,7 @@ export class LocalCloud implements Orchestrator {
     this.progress = opts.progress ?? (() => {});
     this.desired = opts.desired;
     this.monitorCommand = opts.monitorCommand;
+    if (opts.onEvent) this.hub.on(opts.onEvent);
     this.backend = nftBackend({
       system: this.system,
       nsOf: (node) => nodeNs(app.name, node),
@@ -122,6 +137,7 @@ export class LocalCloud implements Orchestrator {
         mode: opts.mode ?? 'enforce',
         strategy: opts.strategy ?? 'per-node',
         downMonitors: opts.downMonitors ?? [],
+        ...(opts.broker ? { broker: opts.broker, agents: opts.agents ?? DEFAULT_AGENTS } : {}),
       },
       addressing,
       namespaces: [],
@@ -157,7 +173,14 @@ export class LocalCloud implements Orchestrator {
           file: store.file(appName),
         }),
       );
-    return new LocalCloud(d.app, state, store, { ...env, desired: d.desired, monitorCommand: d.monitorCommand, prepare });
+    return new LocalCloud(d.app, state, store, {
+      ...env,
+      desired: d.desired,
+      monitorCommand: d.monitorCommand,
+      agentCommand: d.agentCommand,
+      relayCommand: d.relayCommand,
+      prepare,
+    });
   }
 
   onEvent(listener: LifecycleListener): () => void {
@@ -215,6 +238,9 @@ export class LocalCloud implements Orchestrator {
     }
     await this.applyDataplane();
     await this.startMonitors();
+    // Before the instances: the agents see the deployment's traffic from its first connection.
+    await this.startRelay();
+    await this.startAgents();
     for (const i of startOrder(app)) await this.startInstance(i);
     this.progress(`up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
@@ -250,6 +276,94 @@ export class LocalCloud implements Orchestrator {
     }
     const settle = this.opts.monitorSettleMs ?? 1000;
     if (settle > 0) await new Promise((r) => setTimeout(r, settle));
+  }
+
+  /** What every agent of this deployment is started with; null when it has none. */
+  private agentPlan(): AgentPlan | null {
+    const broker = this.state.spec.broker;
+    if (!broker || !this.opts.agentCommand) return null;
+    return {
+      runDir: this.runDir(),
+      broker,
+      relay: relayPlan(broker, this.runDir()).sockets,
+      settings: this.state.spec.agents ?? DEFAULT_AGENTS,
+      since: Date.parse(this.state.createdAt),
+    };
+  }
+
+  /** The host side of the way agents reach the broker's servers (see broker-relay.ts); none for files. */
+  private async startRelay(): Promise<void> {
+    const broker = this.state.spec.broker;
+    if (!broker || !this.opts.agentCommand) return;
+    const { routes } = relayPlan(broker, this.runDir());
+    if (!routes.length) return;
+    if (!this.opts.relayCommand)
+      throw new FlowtapError(
+        diag(
+          OrchestratorCode.AGENT_START,
+          `the broker's servers (${routes.map((r) => `${r.host}:${r.port}`).join(', ')}) need a relay, and there is no command for one`,
+        ),
+      );
+    const argv = this.opts.relayCommand(routes);
+    const log = join(this.runDir(), 'broker', 'relay.log');
+    mkdirSync(dirname(log), { recursive: true, mode: 0o700 });
+    const p = this.system.daemon({ argv, cwd: this.opts.root, log });
+    this.state.processes.push({ owner: 'relay', pid: p.pid, argv, log });
+    this.save();
+    this.progress(
+      `relay to the broker's servers ${routes.map((r) => `${r.host}:${r.port}`).join(', ')} (sockets in ${dirname(routes[0].socket)})`,
+    );
+  }
+
+  /** One agent per node, in the node's namespace, each waited for until it listens to its controls. */
+  private async startAgents(nodes: string[] = this.app.nodes.map((n) => n.name)): Promise<void> {
+    const plan = this.agentPlan();
+    if (!plan) return;
+    const started: { node: string; pid: number; ready: string; log: string }[] = [];
+    for (const node of nodes) {
+      const spec = agentSpec(this.app, this.state.addressing, node, plan);
+      const specFile = agentSpecFile(plan.runDir, node);
+      mkdirSync(dirname(specFile), { recursive: true, mode: 0o700 });
+      writeFileSync(specFile, JSON.stringify(spec, null, 2), { mode: 0o600 });
+      // A ready file of an earlier agent must not pass for this one's.
+      rmSync(spec.ready!, { force: true });
+      const ns = nodeNs(this.app.name, node);
+      const argv = this.opts.agentCommand!({ node, specFile });
+      const log = agentLogFile(plan.runDir, node);
+      const p = this.system.daemon({ argv, ns, cwd: this.opts.root, log });
+      this.state.processes.push({ owner: `agent:${node}`, ns, pid: p.pid, argv, log });
+      this.save();
+      started.push({ node, pid: p.pid, ready: spec.ready!, log });
+    }
+    await Promise.all(started.map((a) => this.waitForAgent(a)));
+    const s = plan.settings;
+    this.progress(`agents on ${nodes.join(', ')}: level ${s.level}, every ${s.periodMs / 1000} s (logs in ${dirname(started[0].log)})`);
+  }
+
+  private async waitForAgent(a: { node: string; pid: number; ready: string; log: string }): Promise<void> {
+    const timeoutMs = (this.opts.readyTimeout ?? 30) * 1000;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if ((await this.system.run(['test', '-e', a.ready])).code === 0) return;
+      if (!this.system.alive(a.pid))
+        throw new FlowtapError(diag(OrchestratorCode.AGENT_START, `the agent on ${a.node} exited before it started; see ${a.log}`));
+      if (Date.now() > deadline)
+        throw new FlowtapError(
+          diag(OrchestratorCode.AGENT_START, `the agent on ${a.node} did not start within ${timeoutMs / 1000} s; see ${a.log}`),
+        );
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Agents whose node's instances changed start again from a new spec (their level is replayed from the bus). */
+  private async restartAgents(nodes: string[]): Promise<void> {
+    if (!this.agentPlan()) return;
+    const owners = new Set(nodes.map((n) => `agent:${n}`));
+    const mine = this.state.processes.filter((p) => owners.has(p.owner));
+    if (mine.length) await this.system.stop(mine.map((p) => p.pid));
+    this.state.processes = this.state.processes.filter((p) => !owners.has(p.owner));
+    this.save();
+    await this.startAgents(nodes);
   }
 
   private async restartMonitors(): Promise<void> {
@@ -406,6 +520,7 @@ export class LocalCloud implements Orchestrator {
     await this.applyDataplane();
     await this.restartMonitors();
     await this.startInstance(name);
+    await this.restartAgents([old.node, node]);
     this.hub.emit({
       type: 'moved',
       instance: name,
@@ -520,6 +635,7 @@ export class LocalCloud implements Orchestrator {
       monitors,
       processes: this.state.processes.map((p) => ({
         owner: p.owner,
+        ...(p.ns ? { ns: p.ns } : {}),
         pid: p.pid,
         alive: this.system.alive(p.pid),
         argv: p.argv,
@@ -576,7 +692,11 @@ export async function downCloud(appName: string, env: Pick<LocalCloudEnv, 'syste
   if (state) {
     state.phase = 'stopping';
     store.save(state);
-    if (state.processes.length) await system.stop(state.processes.map((p) => p.pid));
+    // Agents first: they ship what they still hold, through the relay, which must still run.
+    const agents = state.processes.filter((p) => p.owner.startsWith('agent:'));
+    const rest = state.processes.filter((p) => !p.owner.startsWith('agent:'));
+    if (agents.length) await system.stop(agents.map((p) => p.pid));
+    if (rest.length) await system.stop(rest.map((p) => p.pid));
     processes += state.processes.length;
   }
   const listed = await system.run(['ip', 'netns', 'list']);

@@ -17,9 +17,10 @@ import { formatField, type Addressing } from '../model/index.js';
 import type { DeploymentSpec } from './lifecycle.js';
 
 export interface ProcessRecord {
-  /** Instance name, or `monitor:NAME`. */
+  /** Instance name, `monitor:NAME`, `agent:NODE` or `relay`. */
   owner: string;
-  ns: string;
+  /** None: the host's namespace (the relay to the broker's servers). */
+  ns?: string;
   pid: number;
   argv: string[];
   log: string;
@@ -89,6 +90,8 @@ const stateSchema: z.ZodType<CloudState> = z.strictObject({
     mode: z.enum(['enforce', 'audit']),
     strategy: z.enum(['per-app', 'per-node']),
     downMonitors: z.array(name),
+    broker: z.strictObject({ store: name, bus: name }).optional(),
+    agents: z.strictObject({ level: z.number().int().min(0).max(4), periodMs: z.number().int().positive() }).optional(),
   }),
   addressing: z.strictObject({
     instances: z.record(z.string(), attachment),
@@ -97,7 +100,7 @@ const stateSchema: z.ZodType<CloudState> = z.strictObject({
   }),
   namespaces: z.array(name),
   processes: z.array(
-    z.strictObject({ owner: name, ns: name, pid: z.number().int().positive(), argv: z.array(z.string()), log: z.string() }),
+    z.strictObject({ owner: name, ns: name.optional(), pid: z.number().int().positive(), argv: z.array(z.string()), log: z.string() }),
   ),
   isolated: z.array(name),
   terminated: z.array(name),
@@ -105,13 +108,17 @@ const stateSchema: z.ZodType<CloudState> = z.strictObject({
 });
 
 /** Where state lives unless told otherwise: FLOWTAP_STATE_DIR, else /var/lib/flowtap. */
-function defaultStateDir(): string {
-  return process.env.FLOWTAP_STATE_DIR ?? '/var/lib/flowtap';
+export function stateDirOf(dir?: string): string {
+  return dir ?? process.env.FLOWTAP_STATE_DIR ?? '/var/lib/flowtap';
 }
 
 /** The state files of one folder: `APP.json` per deployment, `APP/` for its run files. */
 export class StateStore {
-  constructor(readonly dir: string = defaultStateDir()) {}
+  readonly dir: string;
+
+  constructor(dir?: string) {
+    this.dir = stateDirOf(dir);
+  }
 
   file(app: string): string {
     return join(this.dir, `${app}.json`);

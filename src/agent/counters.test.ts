@@ -1,0 +1,79 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RecordingSystem } from '../system/index.js';
+import { countersCollector } from './counters.js';
+import { nodeAccess } from './netns.js';
+import { fakeNetns, NFT_INET_JSON, NFT_TAPS_JSON } from './testing.js';
+
+const SETTING = { level: 1, periodMs: 1000 };
+
+/** `nft -j list ruleset` of the node: both captured tables, and a table flowtap does not own. */
+function ruleset(inet: string): string {
+  const items = [...JSON.parse(inet).nftables, ...JSON.parse(NFT_TAPS_JSON).nftables.slice(1)];
+  items.push({ table: { family: 'ip', name: 'someone_else', handle: 9 } });
+  items.push({ rule: { family: 'ip', table: 'someone_else', chain: 'c', handle: 2, expr: [{ counter: { packets: 5, bytes: 500 } }] } });
+  return JSON.stringify({ nftables: items });
+}
+
+describe('counters collector', () => {
+  test('ships every rule and tap counter first, then only those that moved, with the increase', async () => {
+    let inet = NFT_INET_JSON;
+    const system = new RecordingSystem(() => ({ stdout: ruleset(inet) }));
+    const c = countersCollector(nodeAccess(system, 'ft-x-n-node1', fakeNetns({ 'ft-x-n-node1': 7 }, 1)));
+    await c.start?.(SETTING);
+    const first = await c.collect(SETTING, 0);
+    assert.equal(first.errors, undefined);
+    assert.deepEqual(
+      first.records.map((r) => [r.data.type, r.data.comment, r.data.packets, r.data.bytes]),
+      [
+        ['rule', 'established', 13, 729],
+        ['rule', 'allow inst -> node:8080', 3, 180],
+        ['rule', 'default', 1, 84],
+        ['tap', 'tap inst->mon', 15, 825],
+      ],
+      'the tables flowtap owns, not the others',
+    );
+    assert.equal(first.records[0].provenance, 'nft:inet/flowtap/input/2');
+    assert.deepEqual(system.commandLines(), ['ip netns exec ft-x-n-node1 nft -j list ruleset'], 'one nft a period');
+    assert.deepEqual((await c.collect(SETTING, 1)).records, [], 'nothing moved, nothing shipped');
+    inet = inet.replace('"packets": 3, "bytes": 180', '"packets": 5, "bytes": 300');
+    const third = await c.collect(SETTING, 2);
+    assert.equal(third.records.length, 1);
+    assert.deepEqual(third.records[0].data, {
+      type: 'rule',
+      family: 'inet',
+      table: 'flowtap',
+      chain: 'input',
+      handle: 3,
+      comment: 'allow inst -> node:8080',
+      packets: 5,
+      bytes: 300,
+      dPackets: 2,
+      dBytes: 120,
+    });
+    // A rule replaced by a new apply starts from zero: its whole value is the increase.
+    inet = inet.replace('"packets": 5, "bytes": 300', '"packets": 1, "bytes": 60');
+    const fourth = await c.collect(SETTING, 3);
+    assert.deepEqual([fourth.records[0].data.dPackets, fourth.records[0].data.dBytes], [1, 60]);
+  });
+
+  test("in the node namespace nft runs directly; a node without flowtap's tables has nothing to ship", async () => {
+    const system = new RecordingSystem(() => ({
+      stdout: '{"nftables": [{"metainfo": {"version": "1.0.6", "release_name": "Lester Gooch #5", "json_schema_version": 1}}]}',
+    }));
+    const c = countersCollector(nodeAccess(system, 'ft-x-n-node1', fakeNetns({ 'ft-x-n-node1': 7 }, 7)));
+    const r = await c.collect(SETTING, 0);
+    assert.deepEqual(system.commandLines(), ['nft -j list ruleset']);
+    assert.deepEqual(r, { records: [] });
+  });
+
+  test('an nft that fails, or says something that is not JSON, is reported', async () => {
+    const failing = countersCollector(
+      nodeAccess(new RecordingSystem(() => ({ code: 1, stderr: 'Error: Operation not permitted' })), undefined),
+    );
+    assert.deepEqual(await failing.collect(SETTING, 0), { records: [], errors: ['nft -j list ruleset: Error: Operation not permitted'] });
+    const garbled = countersCollector(nodeAccess(new RecordingSystem(() => ({ stdout: 'table inet flowtap {' })), undefined));
+    const r = await garbled.collect(SETTING, 0);
+    assert.match(r.errors![0], /^nft -j list ruleset: /);
+  });
+});

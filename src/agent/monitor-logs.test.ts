@@ -1,0 +1,98 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CONN_LOG, formatJsonRow, NOTICE_LOG } from '../monitor/index.js';
+import { monitorLogsCollector, monitorRowDrafts } from './monitor-logs.js';
+
+const WEB = { name: 'web-0', service: 'web', ns: 'ft-x-i-web-0', ip: '10.77.1.2' };
+const DB = { name: 'db-0', service: 'db', ns: 'ft-x-i-db-0', ip: '10.77.1.4' };
+const byIp = new Map([WEB, DB].map((i) => [i.ip, i]));
+
+function row(schema: typeof CONN_LOG, values: Record<string, unknown>): string {
+  return formatJsonRow(
+    schema,
+    schema.fields.map((f) => values[f] as never),
+  ).trimEnd();
+}
+
+const CONN = row(CONN_LOG, {
+  ts: 1700000000.25,
+  uid: 'CAbc123',
+  'id.orig_h': '10.77.1.2',
+  'id.orig_p': 40000,
+  'id.resp_h': '10.77.1.4',
+  'id.resp_p': 5432,
+  proto: 'tcp',
+  service: 'postgresql',
+  conn_state: 'SF',
+});
+const NOTICE = row(NOTICE_LOG, {
+  ts: 1700000001.5,
+  uid: 'CAbc123',
+  'id.orig_h': '10.77.1.2',
+  'id.orig_p': 40000,
+  'id.resp_h': '10.77.1.4',
+  'id.resp_p': 5432,
+  proto: 'tcp',
+  note: 'FlowTap::Disallowed_SQL',
+  msg: 'web-0 ran SELECT on users',
+  src: '10.77.1.2',
+  dst: '10.77.1.4',
+  p: 5432,
+});
+
+describe('monitor log rows', () => {
+  test('a conn row keeps its uid as provenance, its time, and is about the instance that opened it', () => {
+    const [d, ...rest] = monitorRowDrafts('mon-sql', 'conn', CONN, byIp, 0);
+    assert.equal(rest.length, 0);
+    assert.deepEqual([d.kind, d.ts, d.provenance, d.instance, d.service], ['monitor-log', 1700000000250, 'CAbc123', 'web-0', 'web']);
+    assert.equal((d.data.row as Record<string, unknown>).service, 'postgresql');
+    assert.equal(d.data.log, 'conn');
+    assert.equal(d.data.monitor, 'mon-sql');
+  });
+
+  test('a notice row is a monitor-log record and a notice record, both with the connection uid', () => {
+    const ds = monitorRowDrafts('mon-sql', 'notice', NOTICE, byIp, 0);
+    assert.deepEqual(
+      ds.map((d) => [d.kind, d.provenance, d.instance]),
+      [
+        ['monitor-log', 'CAbc123', 'web-0'],
+        ['notice', 'CAbc123', 'web-0'],
+      ],
+    );
+    assert.deepEqual(ds[1].data, {
+      monitor: 'mon-sql',
+      note: 'FlowTap::Disallowed_SQL',
+      msg: 'web-0 ran SELECT on users',
+      sub: undefined,
+      src: '10.77.1.2',
+      dst: '10.77.1.4',
+      p: 5432,
+    });
+  });
+
+  test('comment lines are skipped, anything else that is not a row is shipped marked, not lost', () => {
+    assert.deepEqual(monitorRowDrafts('m', 'conn', '#fields\tts\tuid', byIp, 5), []);
+    const [d] = monitorRowDrafts('m', 'weird', 'not json', byIp, 5);
+    assert.deepEqual([d.kind, d.ts, d.data.unparsed], ['monitor-log', 5, 'not json']);
+  });
+
+  test('the collector follows every log of every monitor from the moment it starts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flowtap-monlogs-'));
+    const m1 = join(dir, 'mon-sql');
+    mkdirSync(m1);
+    writeFileSync(join(m1, 'conn.log'), CONN + '\n');
+    const c = monitorLogsCollector([{ name: 'mon-sql', logDir: m1 }], [WEB, DB]);
+    await c.start?.({ level: 3, periodMs: 1000 });
+    assert.deepEqual((await c.collect({ level: 3, periodMs: 1000 }, 0)).records, [], 'rows from before the start are not shipped');
+    appendFileSync(join(m1, 'conn.log'), CONN + '\n');
+    writeFileSync(join(m1, 'notice.log'), NOTICE + '\n');
+    const r = await c.collect({ level: 3, periodMs: 1000 }, 0);
+    assert.deepEqual(
+      r.records.map((d) => `${d.kind}:${d.data.log ?? d.data.note}`),
+      ['monitor-log:conn', 'monitor-log:notice', 'notice:FlowTap::Disallowed_SQL'],
+    );
+  });
+});
