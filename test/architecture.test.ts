@@ -52,7 +52,11 @@ test('no file imports another folder’s internals; testing.ts only from tests a
 
 test('no production index.ts exports test tooling', () => {
   const indexes = walk(join(ROOT, 'src')).filter((f) => f.endsWith('/index.ts'));
-  const problems = indexes.flatMap((f) => imports(f).filter((s) => /(^|\/)testing(\.js$|\/)/.test(s)).map((s) => `${relative(ROOT, f)} re-exports ${s}`));
+  const problems = indexes.flatMap((f) =>
+    imports(f)
+      .filter((s) => /(^|\/)testing(\.js$|\/)/.test(s))
+      .map((s) => `${relative(ROOT, f)} re-exports ${s}`),
+  );
   assert.deepEqual(problems, []);
   assert.ok(indexes.length > 20, `found only ${indexes.length} index.ts files: is the walk right?`);
 });

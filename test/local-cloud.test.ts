@@ -23,7 +23,10 @@ const EXT = `${PREFIX}external`;
 const POLICIES = ['--policy', 'examples/dvd-rental/policies/database.dl', '--policy', 'examples/dvd-rental/policies/public-http.dl'];
 
 interface Ctx {
-  addressing: { instances: Record<string, { ip: string; node: string; port: string }>; nodes: Record<string, { gateway: string; ip: string }> };
+  addressing: {
+    instances: Record<string, { ip: string; node: string; port: string }>;
+    nodes: Record<string, { gateway: string; ip: string }>;
+  };
 }
 let ctx: Ctx;
 const ip = (i: string) => ctx.addressing.instances[i].ip;
@@ -36,17 +39,36 @@ async function liveOk(): Promise<{ ok: boolean; out: string }> {
 async function load(requests: number): Promise<{ errors: number; byOperation: Record<string, number> }> {
   const r = await inNs(EXT, process.execPath, [
     'dist/examples/dvd-rental/loadgen/loadgen.js',
-    '--contract-update', `http://${ip('contract-update-0')}:8080`,
-    '--user-create', `http://${ip('user-create-0')}:8080`,
-    '--dvd-return', `http://${ip('dvd-return-0')}:8080`,
-    '--requests', String(requests), '--rate', '150', '--concurrency', '4',
+    '--contract-update',
+    `http://${ip('contract-update-0')}:8080`,
+    '--user-create',
+    `http://${ip('user-create-0')}:8080`,
+    '--dvd-return',
+    `http://${ip('dvd-return-0')}:8080`,
+    '--requests',
+    String(requests),
+    '--rate',
+    '150',
+    '--concurrency',
+    '4',
   ]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   return JSON.parse(r.stdout);
 }
 
 async function psqlFrom(instance: string, sql: string): Promise<string> {
-  const r = await inNs(ns('i', instance), 'env', ['PGPASSWORD=dvdrental', 'psql', '-h', ip('db-0'), '-U', 'dvdrental', '-d', 'dvdrental', '-tAc', sql]);
+  const r = await inNs(ns('i', instance), 'env', [
+    'PGPASSWORD=dvdrental',
+    'psql',
+    '-h',
+    ip('db-0'),
+    '-U',
+    'dvdrental',
+    '-d',
+    'dvdrental',
+    '-tAc',
+    sql,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   return r.stdout.trim();
 }
@@ -92,8 +114,14 @@ describe('local cloud: dvd-rental', { skip }, () => {
       monitors: { monitor: string; health: string }[];
       processes: { owner: string; alive: boolean }[];
     };
-    assert.deepEqual(s.instances.filter((i) => i.health !== 'listening'), []);
-    assert.deepEqual(s.monitors.filter((m) => m.health !== 'running'), []);
+    assert.deepEqual(
+      s.instances.filter((i) => i.health !== 'listening'),
+      [],
+    );
+    assert.deepEqual(
+      s.monitors.filter((m) => m.health !== 'running'),
+      [],
+    );
     // The scripts started for db-0 and mq-0 handed over to their servers and exited: that is not "down".
     for (const owner of ['db-0', 'mq-0']) assert.equal(s.processes.find((p) => p.owner === owner)?.alive, false, owner);
     const text = await flowtap('status', 'dvd-rental');
@@ -113,7 +141,9 @@ describe('local cloud: dvd-rental', { skip }, () => {
 
   test('forward taps deliver copies to the SQL monitor while traffic still flows', async () => {
     const mon = ns('m', 'mon-sql');
-    const cap = spawn('ip', ['netns', 'exec', mon, 'tcpdump', '-l', '-i', 'any', '-n', '-c', '20', 'tcp port 5432'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const cap = spawn('ip', ['netns', 'exec', mon, 'tcpdump', '-l', '-i', 'any', '-n', '-c', '20', 'tcp port 5432'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let lines = '';
     cap.stdout.on('data', (d) => (lines += d));
     await new Promise((r) => setTimeout(r, 800));
@@ -126,7 +156,9 @@ describe('local cloud: dvd-rental', { skip }, () => {
       await exited;
     }
     assert.ok(lines.split('\n').filter((l) => l.includes('.5432')).length >= 5, lines);
-    const counters = JSON.parse(execFileSync('ip', ['netns', 'exec', ns('n', 'node2'), 'nft', '-j', 'list', 'table', 'netdev', 'flowtap_taps'], { encoding: 'utf8' }));
+    const counters = JSON.parse(
+      execFileSync('ip', ['netns', 'exec', ns('n', 'node2'), 'nft', '-j', 'list', 'table', 'netdev', 'flowtap_taps'], { encoding: 'utf8' }),
+    );
     const dup = counters.nftables.filter((x: any) => x.rule).map((x: any) => x.rule.expr.find((e: any) => e.counter)?.counter.packets ?? 0);
     assert.ok(dup.reduce((a: number, b: number) => a + b, 0) > 0);
   });
@@ -136,8 +168,23 @@ describe('local cloud: dvd-rental', { skip }, () => {
     assert.equal(before.code, 0, before.stderr);
     // The probe matrix's denied attempts are real unauthorized connection attempts, and the taps
     // see them before the firewall drops them. The rental traffic itself raises nothing.
-    const seen = before.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { note: string; sub: string });
-    const required = new Set(['external>contract-update', 'external>user-create', 'external>dvd-return', 'contract-update>user-update', 'contract-update>mq', 'user-create>db', 'dvd-return>dvd-update', 'user-update>db', 'dvd-update>shipping', 'dvd-update>db', 'dvd-update>mq']);
+    const seen = before.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { note: string; sub: string });
+    const required = new Set([
+      'external>contract-update',
+      'external>user-create',
+      'external>dvd-return',
+      'contract-update>user-update',
+      'contract-update>mq',
+      'user-create>db',
+      'dvd-return>dvd-update',
+      'user-update>db',
+      'dvd-update>shipping',
+      'dvd-update>db',
+      'dvd-update>mq',
+    ]);
     for (const n of seen) {
       assert.equal(n.note, 'FlowTap::Unauthorized_Connection', JSON.stringify(n));
       const ev = JSON.parse(n.sub) as { src: string; dst: string };
@@ -150,7 +197,10 @@ describe('local cloud: dvd-rental', { skip }, () => {
     for (let i = 0; i < 20 && !notes.some((n) => n.note === 'FlowTap::Disallowed_SQL'); i++) {
       await new Promise((r) => setTimeout(r, 500));
       const r = await flowtap('notices', 'dvd-rental', '--json');
-      notes = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      notes = r.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
     }
     const sql = notes.find((n) => n.note === 'FlowTap::Disallowed_SQL');
     assert.ok(sql, JSON.stringify(notes));
@@ -183,7 +233,9 @@ describe('local cloud: dvd-rental', { skip }, () => {
   });
 
   test("tamper resistance extends to the node agents: in the node's namespace, reachable by no instance, not stoppable from one", async () => {
-    const st = JSON.parse((await flowtap('status', 'dvd-rental', '--json')).stdout) as { processes: { owner: string; pid: number; alive: boolean }[] };
+    const st = JSON.parse((await flowtap('status', 'dvd-rental', '--json')).stdout) as {
+      processes: { owner: string; pid: number; alive: boolean }[];
+    };
     const agent = st.processes.find((p) => p.owner === 'agent:node2');
     assert.ok(agent?.alive, 'the agent of node2 runs');
     const node = ns('n', 'node2');
@@ -197,10 +249,11 @@ describe('local cloud: dvd-rental', { skip }, () => {
     assert.doesNotMatch(sockets.stdout, new RegExp(`pid=${agent.pid},`), sockets.stdout);
     // Root in an instance of its node: rules flushed, routes towards the node added; every address of the node stays shut.
     await inNs(inst, 'nft', ['flush', 'ruleset']);
-    await inNs(inst, 'ip', ['route', 'add', '127.0.0.0/8', 'via', ctx.addressing.nodes.node2.gateway, 'dev', 'eth0']).catch(() => undefined);
+    await inNs(inst, 'ip', ['route', 'add', '127.0.0.0/8', 'via', ctx.addressing.nodes.node2.gateway, 'dev', 'eth0']).catch(
+      () => undefined,
+    );
     for (const addr of [ctx.addressing.nodes.node2.gateway, ctx.addressing.nodes.node2.ip, '127.0.0.2'])
-      for (const port of [22, 80, 4222, 5432, 8080])
-        assert.equal(await canConnect(inst, addr, port, 0.5), false, `${addr}:${port}`);
+      for (const port of [22, 80, 4222, 5432, 8080]) assert.equal(await canConnect(inst, addr, port, 0.5), false, `${addr}:${port}`);
     const ping = await inNs(inst, 'ping', ['-c', '1', '-W', '1', ctx.addressing.nodes.node2.gateway]);
     assert.notEqual(ping.code, 0, 'the node does not even answer a ping');
     // The agent lived through it and goes on shipping to the broker.
@@ -227,8 +280,14 @@ describe('local cloud: dvd-rental', { skip }, () => {
     const applied = [...r.stderr.matchAll(/data plane on (\S+): (\w+)(.*)/g)].map((m) => ({ node: m[1], kind: m[2], line: m[0] }));
     console.log(applied.map((a) => a.line).join('\n'));
     assert.deepEqual(applied.map((a) => a.node).sort(), ['node1', 'node2'], r.stderr);
-    assert.ok(applied.every((a) => a.kind === 'incremental' || a.kind === 'unchanged'), r.stderr);
-    assert.ok(applied.some((a) => a.node === 'node2' && a.kind === 'incremental'), 'shipping-0 lives on node2: its rules changed');
+    assert.ok(
+      applied.every((a) => a.kind === 'incremental' || a.kind === 'unchanged'),
+      r.stderr,
+    );
+    assert.ok(
+      applied.some((a) => a.node === 'node2' && a.kind === 'incremental'),
+      'shipping-0 lives on node2: its rules changed',
+    );
     const after = await countersOf();
     // Every rule that counted something and is not about shipping is still the same rule (same
     // handle), and its counter went on from where it was instead of starting again at zero.
@@ -246,7 +305,10 @@ describe('local cloud: dvd-rental', { skip }, () => {
     }
     assert.ok(kept >= 10, `only ${kept} rules with traffic to compare`);
     // And shipping-0 is cut off: the rules that let anything in are gone, the quarantine is in force.
-    assert.deepEqual(after.node2.filter((c) => c.chain === 'in_shipping_0').map((c) => c.comment), ['in_shipping_0 default']);
+    assert.deepEqual(
+      after.node2.filter((c) => c.chain === 'in_shipping_0').map((c) => c.comment),
+      ['in_shipping_0 default'],
+    );
     assert.ok(after.node2.some((c) => c.comment === 'quarantine'));
     assert.equal(await canConnect(ns('i', 'dvd-update-0'), ip('shipping-0'), 8080), false);
     const back = await flowtap('release', APP, 'shipping-0');

@@ -37,7 +37,7 @@ import { syscallsCollector } from './syscalls.js';
 import { ALL_NODES, configSubject, controlPattern, recordsSubject, subjectToken } from './subjects.js';
 
 /** The name under which the agent reports the cost of everything that is not a collector run. */
-export const AGENT_COST = 'agent';
+const AGENT_COST = 'agent';
 const FLUSH_MS = 1000;
 
 export interface AgentStats {

@@ -7,7 +7,7 @@ import type { Collector, CollectResult, Draft } from './collector.js';
 import type { NodeAccess } from './netns.js';
 
 /** The tables flowtap owns on a node: the firewall and the taps. */
-export const DEFAULT_TABLES: readonly OwnedTable[] = NODE_TABLES;
+const DEFAULT_TABLES: readonly OwnedTable[] = NODE_TABLES;
 
 const keyOf = (c: NftRuleCounter) => `${c.family}/${c.table}/${c.chain}/${c.handle}`;
 
@@ -15,7 +15,7 @@ const keyOf = (c: NftRuleCounter) => `${c.family}/${c.table}/${c.chain}/${c.hand
  * Counter records for what changed. A counter lower than before belongs to a rule that was
  * replaced (an atomic apply reuses handles): its whole value is the increase.
  */
-export function counterDrafts(previous: Map<string, NftRuleCounter>, current: NftRuleCounter[], tapsTable = TAPS_TABLE): Draft[] {
+function counterDrafts(previous: Map<string, NftRuleCounter>, current: NftRuleCounter[], tapsTable = TAPS_TABLE): Draft[] {
   const out: Draft[] = [];
   for (const c of current) {
     const key = keyOf(c);

@@ -13,7 +13,10 @@ describe('connection table', () => {
       'ipv4     2 tcp      6 431999 ESTABLISHED src=127.0.0.1 dst=127.0.0.1 sport=60676 dport=39397 packets=9 bytes=900 src=127.0.0.1 dst=127.0.0.1 sport=39397 dport=60676 packets=9 bytes=800 [ASSURED] mark=0 use=1\n';
     const drafts = flowDrafts(new Map(), own + CONNTRACK_ESTABLISHED, new Map([[INST.ip, INST]]));
     assert.ok(drafts.length > 0);
-    assert.ok(drafts.every((d) => d.data.src !== '127.0.0.1'), JSON.stringify(drafts));
+    assert.ok(
+      drafts.every((d) => d.data.src !== '127.0.0.1'),
+      JSON.stringify(drafts),
+    );
   });
 
   test('conntrack -L -o extended: tuples, counts, state and flags of TCP, ICMP and UDP flows', () => {

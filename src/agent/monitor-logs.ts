@@ -8,7 +8,7 @@ import type { Collector, CollectResult, Draft } from './collector.js';
 import type { InstanceSpec, MonitorSpec } from './options.js';
 import { FileTail } from './tail.js';
 
-export const MONITOR_LOGS = ['conn', 'http', 'sql', 'nats', 'notice', 'weird'];
+const MONITOR_LOGS = ['conn', 'http', 'sql', 'nats', 'notice', 'weird'];
 
 /** The records of one log line; a line that is not a JSON row is shipped as it is, marked. */
 export function monitorRowDrafts(monitor: string, log: string, line: string, byIp: Map<string, InstanceSpec>, now: number): Draft[] {

@@ -10,7 +10,7 @@ export const COLLECTORS = ['counters', 'interfaces', 'flows', 'logs', 'monitor-l
 export type CollectorName = (typeof COLLECTORS)[number];
 
 /** The level from which a collector runs: 1 counters, 2 + flows and logs, 3 + monitor rows, 4 + syscalls. */
-export const COLLECTOR_LEVEL: Record<CollectorName, number> = {
+const COLLECTOR_LEVEL: Record<CollectorName, number> = {
   counters: 1,
   interfaces: 1,
   flows: 2,

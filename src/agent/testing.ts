@@ -104,7 +104,7 @@ export class MemoryStore implements RecordStore {
 }
 
 /** NATS-style matching: `*` one token, `>` the rest. */
-export function subjectMatches(pattern: string, subject: string): boolean {
+function subjectMatches(pattern: string, subject: string): boolean {
   const p = pattern.split('.');
   const s = subject.split('.');
   for (let i = 0; i < p.length; i++) {

@@ -17,7 +17,7 @@ export const BULK_KINDS: ReadonlySet<string> = new Set(['counter', 'interface', 
 /** A chunk never spans more time than this, so a window query can bound its index scan. */
 export const CHUNK_MAX_SPAN_MS = 5 * 60_000;
 /** Nor more records than this, so a query that needs one record parses few others. */
-export const CHUNK_MAX_RECORDS = 256;
+const CHUNK_MAX_RECORDS = 256;
 
 export interface Chunk {
   /** The kind of every record in the chunk, or null when it mixes (bulk) kinds; see `kinds`. */

@@ -12,7 +12,6 @@ export type {
   Subscription,
 } from './broker.js';
 export { BrokerCode } from './codes.js';
-export { openBroker, type BrokerOptions } from './open.js';
-export { parseBusAddress, parseStoreAddress, type BusAddress, type StoreAddress } from './address.js';
-export { checkPattern, checkSubject, subjectMatches } from './subject.js';
-export { DEFAULT_QUERY_LIMIT, MAX_QUERY_LIMIT } from './validate.js';
+export { openBroker } from './open.js';
+export { parseBusAddress, parseStoreAddress } from './address.js';
+export { MAX_QUERY_LIMIT } from './validate.js';

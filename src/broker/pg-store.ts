@@ -32,7 +32,7 @@ function ident(s: string): string {
 }
 
 /** Network-level failures mean "unreachable"; anything the server said means "unavailable". */
-export function pgDiagnostic(label: string, what: string, e: unknown): Diagnostic {
+function pgDiagnostic(label: string, what: string, e: unknown): Diagnostic {
   const err = e as { code?: string; message?: string };
   const message = err?.message || String(e);
   // A five-character SQLSTATE comes from the server; socket errors (ECONNREFUSED...) and

@@ -11,7 +11,7 @@ const KINDS: ReadonlySet<string> = new Set(RECORD_KINDS);
 const MAX_NAME = 1024;
 /** Queries return at most this many records at once; more is paging. */
 export const MAX_QUERY_LIMIT = 10_000;
-export const DEFAULT_QUERY_LIMIT = 1000;
+const DEFAULT_QUERY_LIMIT = 1000;
 
 /** A batch checked, and each record's data serialised once. */
 export interface EncodedBatch {

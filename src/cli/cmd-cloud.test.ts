@@ -215,7 +215,7 @@ test('status tells a daemonised server that listens from a process that is gone,
   assert.match(out, /^agent node1 +running \(pid \d+ in ft-web-sql-n-node1\), log .*\/web-sql\/agents\/node1\.log$/m);
   assert.match(
     out,
-    /data-plane counters on node1 \(rules that matched\):\n +7 pkts +420 B  flowtap forward: in_sql_0 allow web\n +3 pkts +180 B  flowtap_taps tap_ft0: c1 web -> mon1/,
+    /data-plane counters on node1 \(rules that matched\):\n +7 pkts +420 B {2}flowtap forward: in_sql_0 allow web\n +3 pkts +180 B {2}flowtap_taps tap_ft0: c1 web -> mon1/,
   );
 });
 

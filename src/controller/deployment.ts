@@ -53,7 +53,7 @@ export interface DeploymentInput {
   addressing?: Addressing;
 }
 
-export function planDeployment(input: DeploymentInput): Result<Deployment> {
+function planDeployment(input: DeploymentInput): Result<Deployment> {
   const { app } = input;
   let addressing = input.addressing;
   if (!addressing) {

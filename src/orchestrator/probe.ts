@@ -30,18 +30,19 @@ export async function probeMatrix(system: System, app: App, ctx: ManagementConte
       const r = await system.run([process.execPath, AGENT, JSON.stringify(mine.map((t) => ({ ip: t.ip, port: t.port })))], { ns: src.ns });
       if (r.code !== 0) throw new FlowtapError(diag(OrchestratorCode.PROBE, `probe from ${src.name} failed: ${r.stderr.trim()}`));
       const res = JSON.parse(r.stdout) as { open: boolean; error?: string }[];
-      return mine.map((t, k): Probe => ({
-        from: src.name,
-        fromService: src.service,
-        to: t.instance,
-        toService: t.service,
-        port: t.port,
-        portName: t.portName,
-        open: res[k].open,
-        ...(res[k].error ? { error: res[k].error } : {}),
-      }));
+      return mine.map(
+        (t, k): Probe => ({
+          from: src.name,
+          fromService: src.service,
+          to: t.instance,
+          toService: t.service,
+          port: t.port,
+          portName: t.portName,
+          open: res[k].open,
+          ...(res[k].error ? { error: res[k].error } : {}),
+        }),
+      );
     }),
   );
   return all.flat();
 }
-

@@ -26,7 +26,10 @@ function expandTemplate(text: string, ctx: RunContext, where: string): string {
         return ctx.root;
       case 'addr': {
         const a = arg ? ctx.addressOf(arg) : undefined;
-        if (!a) throw new FlowtapError(diag(OrchestratorCode.RUN_TEMPLATE, `${whole}: no running instance of service "${arg}"`, { field: where }));
+        if (!a)
+          throw new FlowtapError(
+            diag(OrchestratorCode.RUN_TEMPLATE, `${whole}: no running instance of service "${arg}"`, { field: where }),
+          );
         return a;
       }
       default:

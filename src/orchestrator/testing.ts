@@ -36,7 +36,7 @@ export function specOf(descriptor: string, change: Partial<DeploymentSpec> = {})
 }
 
 /** What a desired state was rendered from, one line. */
-export function scriptHeader(spec: DeploymentSpec, node: string, ctx: ManagementContext): string {
+function scriptHeader(spec: DeploymentSpec, node: string, ctx: ManagementContext): string {
   const by = (s: string) =>
     Object.entries(ctx.status)
       .filter(([, v]) => v === s)

@@ -11,7 +11,15 @@
  *   node ns ── veth (port frN) ── monitor ns (eth1: what an inline monitor passes goes back)
  */
 import type { Addressing, App } from '../model/index.js';
-import { monitorReturnPort, MONITOR_RETURN_IF, renderInlineTable, UPLINK_IF, VXLAN_IF, EXTERNAL_IP, overlayIp } from '../dataplane/index.js';
+import {
+  monitorReturnPort,
+  MONITOR_RETURN_IF,
+  renderInlineTable,
+  UPLINK_IF,
+  VXLAN_IF,
+  EXTERNAL_IP,
+  overlayIp,
+} from '../dataplane/index.js';
 import {
   externalNs,
   INSTANCE_IF,
@@ -46,7 +54,25 @@ export function underlayPlan(app: App, addressing: Addressing): Step[] {
     ['ip', '-n', ul, 'link', 'add', UNDERLAY_BRIDGE, 'mtu', UNDERLAY_MTU, 'type', 'bridge'],
     ['ip', '-n', ul, 'link', 'set', UNDERLAY_BRIDGE, 'up'],
     ...nsBase(ext),
-    ['ip', 'link', 'add', 'eth0', 'mtu', UNDERLAY_MTU, 'netns', ext, 'type', 'veth', 'peer', 'name', 'uext', 'mtu', UNDERLAY_MTU, 'netns', ul],
+    [
+      'ip',
+      'link',
+      'add',
+      'eth0',
+      'mtu',
+      UNDERLAY_MTU,
+      'netns',
+      ext,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'uext',
+      'mtu',
+      UNDERLAY_MTU,
+      'netns',
+      ul,
+    ],
     ['ip', '-n', ul, 'link', 'set', 'uext', 'master', UNDERLAY_BRIDGE, 'up'],
     ['ip', '-n', ext, 'addr', 'add', `${EXTERNAL_IP}/${UNDERLAY_PREFIX}`, 'dev', 'eth0'],
     ['ip', '-n', ext, 'link', 'set', 'eth0', 'up'],
@@ -65,10 +91,38 @@ export function nodePlan(app: App, addressing: Addressing, node: string): Step[]
   const uport = `u${me.index}`;
   const steps: Step[] = [
     ...nsBase(ns),
-    ['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.send_redirects=0', 'net.ipv4.conf.default.send_redirects=0'],
+    [
+      'ip',
+      'netns',
+      'exec',
+      ns,
+      'sysctl',
+      '-qw',
+      'net.ipv4.ip_forward=1',
+      'net.ipv4.conf.all.send_redirects=0',
+      'net.ipv4.conf.default.send_redirects=0',
+    ],
     // The gateway address lives on lo: the node answers ARP for it on every instance port.
     ['ip', '-n', ns, 'addr', 'add', `${me.gateway}/32`, 'dev', 'lo'],
-    ['ip', 'link', 'add', UPLINK_IF, 'mtu', UNDERLAY_MTU, 'netns', ns, 'type', 'veth', 'peer', 'name', uport, 'mtu', UNDERLAY_MTU, 'netns', ul],
+    [
+      'ip',
+      'link',
+      'add',
+      UPLINK_IF,
+      'mtu',
+      UNDERLAY_MTU,
+      'netns',
+      ns,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      uport,
+      'mtu',
+      UNDERLAY_MTU,
+      'netns',
+      ul,
+    ],
     ['ip', '-n', ul, 'link', 'set', uport, 'master', UNDERLAY_BRIDGE, 'up'],
     ['ip', '-n', ns, 'addr', 'add', `${me.ip}/${UNDERLAY_PREFIX}`, 'dev', UPLINK_IF],
     ['ip', '-n', ns, 'link', 'set', UPLINK_IF, 'up'],
@@ -76,7 +130,27 @@ export function nodePlan(app: App, addressing: Addressing, node: string): Step[]
   const others = app.nodes.filter((n) => n.name !== node);
   if (others.length) {
     steps.push(
-      ['ip', '-n', ns, 'link', 'add', VXLAN_IF, 'mtu', '1500', 'type', 'vxlan', 'id', '42', 'local', me.ip, 'dstport', String(VXLAN_PORT), 'dev', UPLINK_IF, 'nolearning'],
+      [
+        'ip',
+        '-n',
+        ns,
+        'link',
+        'add',
+        VXLAN_IF,
+        'mtu',
+        '1500',
+        'type',
+        'vxlan',
+        'id',
+        '42',
+        'local',
+        me.ip,
+        'dstport',
+        String(VXLAN_PORT),
+        'dev',
+        UPLINK_IF,
+        'nolearning',
+      ],
       ['ip', '-n', ns, 'addr', 'add', `${overlayIp(me.index)}/24`, 'dev', VXLAN_IF],
       ['ip', '-n', ns, 'link', 'set', VXLAN_IF, 'up'],
     );
@@ -151,7 +225,24 @@ export function monitorPlan(app: App, addressing: Addressing, monitor: string): 
   if (!others.length) return steps;
   const home = addressing.nodes[at.node];
   steps.push(
-    ['ip', '-n', node, 'link', 'add', `tr-${at.port}`, 'type', 'vxlan', 'id', tapVni(index), 'local', home.ip, 'dstport', String(TAP_TUNNEL_PORT), 'dev', UPLINK_IF],
+    [
+      'ip',
+      '-n',
+      node,
+      'link',
+      'add',
+      `tr-${at.port}`,
+      'type',
+      'vxlan',
+      'id',
+      tapVni(index),
+      'local',
+      home.ip,
+      'dstport',
+      String(TAP_TUNNEL_PORT),
+      'dev',
+      UPLINK_IF,
+    ],
     ['ip', '-n', node, 'link', 'set', `tr-${at.port}`, 'netns', ns],
     ['ip', '-n', ns, 'link', 'set', `tr-${at.port}`, 'name', MONITOR_TUNNEL_IF],
     ['ip', '-n', ns, 'link', 'set', MONITOR_TUNNEL_IF, 'up'],
@@ -160,7 +251,26 @@ export function monitorPlan(app: App, addressing: Addressing, monitor: string): 
     const on = nodeNs(app.name, o.name);
     const local = addressing.nodes[o.name];
     steps.push(
-      ['ip', '-n', on, 'link', 'add', `tt-${at.port}`, 'type', 'vxlan', 'id', tapVni(index), 'local', local.ip, 'remote', home.ip, 'dstport', String(TAP_TUNNEL_PORT), 'dev', UPLINK_IF],
+      [
+        'ip',
+        '-n',
+        on,
+        'link',
+        'add',
+        `tt-${at.port}`,
+        'type',
+        'vxlan',
+        'id',
+        tapVni(index),
+        'local',
+        local.ip,
+        'remote',
+        home.ip,
+        'dstport',
+        String(TAP_TUNNEL_PORT),
+        'dev',
+        UPLINK_IF,
+      ],
       ['ip', '-n', on, 'link', 'set', `tt-${at.port}`, 'up'],
     );
   }
