@@ -5,8 +5,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CloudEnv } from '../src/cli/cmd-cloud.js';
-import { main } from '../src/cli/index.js';
+import { main, type CloudEnv } from '../src/cli/index.js';
 import { RecordingSystem } from '../src/system/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'flowtap-cli-'));
