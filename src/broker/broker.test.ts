@@ -167,6 +167,12 @@ describe('embedded broker specifics', () => {
       while (got.length === 0 && Date.now() < deadline) await sleep(20);
       assert.deepEqual(got, [{ from: 'a' }]);
       assert.equal((await b.store.query({})).length, 1, 'and the store is shared too');
+      // b opened before a numbered the kinds it stored: b's kind filters must still find them.
+      await a.store.append([{ ts: 2, kind: 'syscall', tenant: 't', app: 'p', data: { calls: 3 } }]);
+      assert.deepEqual(
+        (await b.store.query({ kinds: ['syscall'] })).map((r) => r.data),
+        [{ calls: 3 }],
+      );
       await sub.unsubscribe();
     } finally {
       await a.close();

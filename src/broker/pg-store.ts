@@ -64,6 +64,8 @@ export class PgStore implements RecordStore {
     const pool = new pg.Pool({ connectionString: opts.connectionString, max: 4, connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000 });
     // An idle client that loses its server must not crash the process; the next query reports it.
     pool.on('error', () => undefined);
+    // A client whose server goes away mid-query emits 'error' too; the failing query already reports it.
+    pool.on('connect', (c) => c.on('error', () => undefined));
     const store = new PgStore(pool, label, schema);
     try {
       await store.migrate(schema);

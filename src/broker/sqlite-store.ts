@@ -221,6 +221,8 @@ export class SqliteStore implements RecordStore {
   }
 
   private maskOf(kinds: readonly string[]): number {
+    // Another process may have numbered a kind since this one last read the table.
+    if (kinds.some((k) => !this.kindCode.has(k))) this.loadKinds();
     let mask = 0;
     for (const k of new Set(kinds)) {
       const code = this.kindCode.get(k);
