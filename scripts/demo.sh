@@ -16,6 +16,8 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 cleanup() { ft down dvd-rental >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 cleanup
+# A fresh run: the application's data (its database, logs) from an earlier demo would change what the load generator sees.
+rm -rf "${FLOWTAP_STATE_DIR:?}/dvd-rental"
 
 step "1. the descriptor, the inferred firewall and its verification"
 ft validate $APP
@@ -61,7 +63,18 @@ sleep 2
 echo "- notices: the probe matrix's denied attempts of step 4 (a scan, seen by the taps before the firewall drops it) and the two attacks; the 300 rental requests raised none:"
 ft notices dvd-rental
 
-step "8. quarantine an instance, then release it"
+step "8. security context: the node agents ship it to the broker, at a depth changed at run time"
+ft records dvd-rental --kind agent-cost --node node1 --limit 4
+ft verbosity dvd-rental --node node1 4 --period 2
+# More customers while node1 collects at level 4. This second run of the generator meets the rentals and
+# users of step 5 in the same database, so some of its returns and sign-ups fail by the application's rules.
+ip netns exec $EXT node dist/examples/dvd-rental/loadgen/loadgen.js \
+  --contract-update http://$CU:8080 --user-create http://$UC:8080 --dvd-return http://$DR:8080 \
+  --requests 200 --rate 50 --concurrency 4 --seed 7 --max-error-rate 0.2 | grep -E '"(requests|ok|errors|return:404|create-user:409)"'
+ft records dvd-rental --node node1 --kind flow,log,monitor-log,syscall --since 10s --limit 8
+ft verbosity dvd-rental --node node1 1 --period 5
+
+step "8b. quarantine an instance, then release it"
 ft isolate $APP user-update-0
 ip netns exec ft-dvd-rental-i-contract-update-0 nc -z -w 1 "$(addr user-update-0)" 8080 && echo "still reachable?!" || echo "user-update-0 is cut off"
 ft release $APP user-update-0
