@@ -6,7 +6,7 @@
 import { pathToFileURL } from 'node:url';
 import { CaptureReader, encodePcap, type PcapRecord } from '../src/monitor/capture/index.js';
 import { PacketDecoder } from '../src/monitor/decode/index.js';
-import * as B from '../src/monitor/decode/testing.js';
+import * as B from '../src/monitor/testing/index.js';
 import { ConnTracker } from '../src/monitor/tcp/index.js';
 
 const CHUNK = 1024 * 1024;

@@ -17,7 +17,7 @@ import {
   ZeekLogWriter,
   type PcapRecord,
 } from '../src/monitor/index.js';
-import * as monitorTesting from '../src/monitor/engine/testing.js';
+import * as monitorTesting from '../src/monitor/testing/index.js';
 import { realSystem } from '../src/system/index.js';
 
 const MSS = 1448;

@@ -17,8 +17,8 @@ import {
   ZeekLogWriter,
   type PcapRecord,
 } from '../src/monitor/index.js';
-import * as B from '../src/monitor/decode/testing.js';
-import * as monitorTesting from '../src/monitor/engine/testing.js';
+import * as B from '../src/monitor/testing/index.js';
+import * as monitorTesting from '../src/monitor/testing/index.js';
 
 const { Clock, TcpFlow, httpRequest, pg: pgWire } = monitorTesting;
 type Clock = InstanceType<typeof Clock>;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PacketDecoder } from './packet-decoder.js';
-import * as B from './testing.js';
+import * as B from '../testing/index.js';
 import { seededRng as rng } from '../../random/index.js';
 
 const linktypes = [0, 1, 12, 14, 101, 108, 113, 228, 229, 276];

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { PacketDecoder } from './packet-decoder.js';
 import { TcpFlag, Tunnel } from './decoded-packet.js';
 import { formatDstAddr, formatSrcAddr } from './address-format.js';
-import * as B from './testing.js';
+import * as B from '../testing/index.js';
 import { encodePcap, readCaptureBuffer } from '../capture/index.js';
 
 const td = new TextDecoder();

@@ -8,7 +8,7 @@ import { loadApp, type Addressing, type App } from '../../model/index.js';
 import { NoticeType, type Notice } from '../policy/index.js';
 import { parseAddressing } from './load-model.js';
 import { MonitorEngine, type PolicyOverrides } from './monitor-engine.js';
-import { Clock, TcpFlow, httpRequest, httpResponse, pg, traceparent } from './testing.js';
+import { Clock, TcpFlow, httpRequest, httpResponse, pg, traceparent } from '../testing/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 function dvdApp(): App {

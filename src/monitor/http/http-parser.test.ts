@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { c2s, gap, named, runHttp, s2c, weirdNames, type Event } from './testing.js';
 import type { HttpOptions } from './types.js';
-import type { Segment } from '../stream/testing.js';
+import type { Segment } from '../testing/index.js';
 
 const run = (segs: Segment[], opts: Partial<HttpOptions> = {}): Event[] => runHttp(segs, opts, assert.deepEqual);
 

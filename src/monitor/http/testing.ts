@@ -1,5 +1,5 @@
 /** Test support: records parser events as plain data so runs over different splits compare equal. */
-import { replayEverySplit, type Segment } from '../stream/testing.js';
+import { replayEverySplit, type Segment } from '../testing/index.js';
 import { createHttpParser } from './http-parser.js';
 import type { HttpOptions, HttpTransaction } from './types.js';
 

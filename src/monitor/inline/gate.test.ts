@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { inlineCommands, redirectTag, sequenceMark } from '../../dataplane/index.js';
 import type { PcapRecord } from '../capture/index.js';
 import { chooseAnalyzer, loadMonitorModel, MonitorEngine } from '../engine/index.js';
-import { Clock, TcpFlow, httpRequest, httpResponse } from '../engine/testing.js';
+import { Clock, TcpFlow, httpRequest, httpResponse } from '../testing/index.js';
 import type { LogValue } from '../logs/index.js';
 import { InlineGate, type InlineGateOptions } from './gate.js';
 

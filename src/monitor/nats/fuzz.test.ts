@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { seededRng } from '../../random/index.js';
-import { BYTEWISE, WHOLE, mutate, randomBytes, randomSplit, replay, type Segment } from '../stream/testing.js';
+import { BYTEWISE, WHOLE, mutate, randomBytes, randomSplit, replay, type Segment } from '../testing/index.js';
 import { c2s, recordNats, s2c } from './testing.js';
 import type { NatsOptions } from './types.js';
 

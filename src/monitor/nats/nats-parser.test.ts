@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Segment } from '../stream/testing.js';
+import type { Segment } from '../testing/index.js';
 import { c2s, named, runNats, s2c, weirdNames, type Event } from './testing.js';
 import type { NatsOptions } from './types.js';
 

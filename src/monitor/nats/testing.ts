@@ -1,5 +1,5 @@
 /** Test support: records NATS parser events as plain data so runs over different splits compare equal. */
-import { replayEverySplit, type Segment } from '../stream/testing.js';
+import { replayEverySplit, type Segment } from '../testing/index.js';
 import { createNatsParser } from './nats-parser.js';
 import type { NatsOptions, NatsPub } from './types.js';
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Segment } from '../stream/testing.js';
+import type { Segment } from '../testing/index.js';
 import { be, c2s, fe, i32, msg, named, runPg, s2c, weirdNames, type Event } from './testing.js';
 import type { PgOptions } from './types.js';
 

@@ -1,5 +1,5 @@
 /** Test support: PostgreSQL wire messages built from parts, and a recorder of parser events. */
-import { replayEverySplit, type Segment } from '../stream/testing.js';
+import { replayEverySplit, type Segment } from '../testing/index.js';
 import { createPgParser } from './pg-parser.js';
 import type { PgOptions, PgQuery } from './types.js';
 

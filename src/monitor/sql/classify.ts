@@ -41,8 +41,8 @@ const MAIN_WORDS = new Set(['select', 'values', 'table', 'insert', 'update', 'de
 /** Words that may precede a table name without being one. */
 const NAME_MODIFIERS = new Set(['only', 'lateral', 'table', 'if', 'not', 'exists', 'concurrently']);
 
-/** Words that are never a table name where one is expected: the clause goes on without one. */
-const NOT_A_NAME = new Set([
+/** Keywords that end a FROM item or its alias. */
+const CLAUSES = [
   'select',
   'where',
   'from',
@@ -69,6 +69,16 @@ const NOT_A_NAME = new Set([
   'returning',
   'set',
   'values',
+  'into',
+  'default',
+  'when',
+  'then',
+  'do',
+];
+
+/** Words that are never a table name where one is expected: the clause goes on without one. */
+const NOT_A_NAME = new Set([
+  ...CLAUSES,
   'with',
   'as',
   'and',
@@ -76,11 +86,7 @@ const NOT_A_NAME = new Set([
   'delete',
   'update',
   'insert',
-  'into',
-  'default',
   'case',
-  'when',
-  'then',
   'else',
   'end',
   'null',
@@ -91,7 +97,6 @@ const NOT_A_NAME = new Set([
   'array',
   'cascade',
   'restrict',
-  'do',
   'nothing',
   'rows',
   'row',
@@ -130,42 +135,7 @@ const NOT_A_TABLE_AFTER_ON = new Set([
 ]);
 
 /** Words that end the alias part of a FROM item. */
-const CLAUSE_WORDS = new Set([
-  'where',
-  'join',
-  'inner',
-  'left',
-  'right',
-  'full',
-  'cross',
-  'natural',
-  'on',
-  'using',
-  'group',
-  'order',
-  'having',
-  'limit',
-  'offset',
-  'union',
-  'intersect',
-  'except',
-  'window',
-  'for',
-  'fetch',
-  'returning',
-  'set',
-  'values',
-  'select',
-  'from',
-  'into',
-  'tablesample',
-  'when',
-  'then',
-  'do',
-  'default',
-  'lateral',
-  'on',
-]);
+const CLAUSE_WORDS = new Set([...CLAUSES, 'tablesample', 'lateral']);
 
 /** Keywords after which `TABLE` introduces a table name. */
 const BEFORE_TABLE = new Set([

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as packetBuilder from '../decode/testing.js';
+import * as packetBuilder from '../testing/index.js';
 import { Flow, Harness } from './testing.js';
 
 const { udpFrame, icmpFrame } = packetBuilder;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PacketDecoder } from '../decode/index.js';
-import * as B from '../decode/testing.js';
+import * as B from '../testing/index.js';
 import { connHash } from './conn-hash.js';
 import { UidGenerator } from './conn-uid.js';
 import { Flow, Harness } from './testing.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readPcapFile, writePcap, type PcapRecord } from '../capture/index.js';
 import { PacketDecoder } from '../decode/index.js';
-import * as B from '../decode/testing.js';
+import * as B from '../testing/index.js';
 import { ConnTracker } from './conn-tracker.js';
 import type { Connection } from './connection.js';
 

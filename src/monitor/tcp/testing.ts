@@ -1,5 +1,5 @@
 import { PacketDecoder } from '../decode/index.js';
-import * as B from '../decode/testing.js';
+import * as B from '../testing/index.js';
 import { ConnTracker, type ConnTrackerOptions } from './conn-tracker.js';
 import type { Connection, Direction } from './connection.js';
 

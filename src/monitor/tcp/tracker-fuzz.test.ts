@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as B from '../decode/testing.js';
+import * as B from '../testing/index.js';
 import { Harness } from './testing.js';
 import { seededRng as rng } from '../../random/index.js';
 

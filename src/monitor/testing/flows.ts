@@ -1,6 +1,6 @@
 /** Test support: TCP conversations built packet by packet, on one shared clock. */
 import type { PcapRecord } from '../capture/index.js';
-import * as B from '../decode/testing.js';
+import * as B from './packets.js';
 
 export class Clock {
   constructor(

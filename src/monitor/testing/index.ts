@@ -1,0 +1,3 @@
+export * from './flows.js';
+export * from './packets.js';
+export * from './streams.js';
