@@ -33,7 +33,7 @@ import {
 import { connect, createInbox, nanos, type Msg, type NatsConnection, type Subscription as NatsSubscription } from '@nats-io/transport-node';
 import { FlowtapError, diag, fail, ok, type Result } from '../diagnostics/index.js';
 import type { BusMessage, MessageBus, SubscribeOptions, Subscription } from './broker.js';
-import { checkDurable, checkPattern, checkSubject } from './subject.js';
+import { checkDurable, checkPattern, checkSubject, encodeMessage } from './subject.js';
 
 export interface JetStreamBusOptions {
   /** host:port */
@@ -183,15 +183,7 @@ export class JetStreamBus implements MessageBus {
 
   async publish(subject: string, data: unknown): Promise<void> {
     this.guard();
-    const bad = checkSubject(subject);
-    if (bad) throw new FlowtapError(bad);
-    let json: string | undefined;
-    try {
-      json = JSON.stringify(data);
-    } catch (e) {
-      throw new FlowtapError(diag('E_BROKER_MESSAGE', `message on ${subject} cannot be serialised as JSON: ${(e as Error).message}`));
-    }
-    if (json === undefined) throw new FlowtapError(diag('E_BROKER_MESSAGE', `message on ${subject} has no JSON form (${typeof data})`));
+    const json = encodeMessage(subject, data);
     // Buffer.from encodes UTF-8 several times faster than the TextEncoder the client would use.
     const payload = Buffer.from(json, 'utf8');
     return new Promise<void>((resolve, reject) => {

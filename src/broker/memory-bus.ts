@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { FlowtapError, diag } from '../diagnostics/index.js';
 import type { BusMessage, MessageBus, SubscribeOptions, Subscription } from './broker.js';
 import { sqliteError, type SqliteDb, type SqliteFile, type SqliteStatement } from './sqlite-file.js';
-import { checkDurable, checkPattern, checkSubject, compilePattern, type SubjectMatcher } from './subject.js';
+import { checkDurable, checkPattern, compilePattern, encodeMessage, type SubjectMatcher } from './subject.js';
 
 export interface MemoryBusOptions {
   /** Messages kept for replay and for consumers that are behind (oldest dropped first). Default 100,000. */
@@ -136,15 +136,7 @@ export class MemoryBus implements MessageBus {
 
   async publish(subject: string, data: unknown): Promise<void> {
     this.guard();
-    const bad = checkSubject(subject);
-    if (bad) throw new FlowtapError(bad);
-    let json: string | undefined;
-    try {
-      json = JSON.stringify(data);
-    } catch (e) {
-      throw new FlowtapError(diag('E_BROKER_MESSAGE', `message on ${subject} cannot be serialised as JSON: ${(e as Error).message}`));
-    }
-    if (json === undefined) throw new FlowtapError(diag('E_BROKER_MESSAGE', `message on ${subject} has no JSON form (${typeof data})`));
+    const json = encodeMessage(subject, data);
     const text = json;
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ subject, ts: Date.now(), json: text, resolve, reject });

@@ -3,7 +3,7 @@
  * stands for exactly one token and `>` (last only) for one or more. Both buses check them the
  * same way, so a subject that works on the embedded bus works on JetStream too.
  */
-import { diag, type Diagnostic } from '../diagnostics/index.js';
+import { diag, FlowtapError, type Diagnostic } from '../diagnostics/index.js';
 
 const MAX_SUBJECT = 1024;
 // Whitespace and control characters end a subject on the NATS wire protocol.
@@ -74,4 +74,18 @@ export function checkDurable(name: string): Diagnostic | null {
       field: 'durable',
     });
   return null;
+}
+
+/** A message ready for any bus: its subject checked and its data as JSON, or a FlowtapError naming what is wrong. */
+export function encodeMessage(subject: string, data: unknown): string {
+  const bad = checkSubject(subject);
+  if (bad) throw new FlowtapError(bad);
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(data);
+  } catch (e) {
+    throw new FlowtapError(diag('E_BROKER_MESSAGE', `message on ${subject} cannot be serialised as JSON: ${(e as Error).message}`));
+  }
+  if (json === undefined) throw new FlowtapError(diag('E_BROKER_MESSAGE', `message on ${subject} has no JSON form (${typeof data})`));
+  return json;
 }
