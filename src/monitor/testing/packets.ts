@@ -4,7 +4,7 @@
  * import this file.
  */
 import { parseIpv4, parseIpv6 } from '../../net/index.js';
-import { TcpFlag } from '../decode/decoded-packet.js';
+import { TcpFlag } from '../decode/index.js';
 
 export type Bytes = Uint8Array | string;
 

@@ -4,7 +4,7 @@
  * import this file.
  */
 import { seededRng } from '../../random/index.js';
-import type { Dir, StreamParser } from '../stream/stream-parser.js';
+import type { Dir, StreamParser } from '../stream/index.js';
 
 /** One step of a recorded conversation: bytes of one direction, or a hole in it. */
 export type Segment = { dir: Dir; data: Uint8Array; ts?: number } | { dir: Dir; gap: number; ts?: number };
