@@ -20,6 +20,8 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<string[]> }>> = {
   startup: () => import('./startup.js'),
   // Needs root: builds a real cloud and drives iperf3 and wrk through it (about two minutes).
   dataplane: () => import('./dataplane.js'),
+  // Needs root: a quarantine and a source restriction at 1,000 instances, incremental vs full apply (about a minute).
+  'reaction-apply': () => import('./reaction-apply.js'),
 };
 
 const wanted = process.argv.slice(2);

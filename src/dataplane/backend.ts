@@ -21,11 +21,32 @@ import type { Addressing, App } from '../model/index.js';
 /** As the orchestrator reports it: isolated = quarantined, terminated = no port. */
 export type InstanceStatus = 'running' | 'isolated' | 'terminated';
 
+/**
+ * A limit on traffic from a source outside the application: what a reaction to a flood or a
+ * scan installs. Rendered first in every node's forward path, before any accept, so it also
+ * holds against sources the firewall would otherwise let in (an external client of a public
+ * service).
+ */
+export interface SourceRestriction {
+  /** Stable id; each rule it renders carries it in its comment (`restrict <id>`). */
+  id: string;
+  /** An address or CIDR prefix (IPv4 or IPv6) outside the application's network. */
+  source: string;
+  /** Only traffic to this destination port (default every port). */
+  port?: number;
+  /** With `port`: its protocol (default tcp). */
+  protocol?: 'tcp' | 'udp';
+  /** New connections allowed per second (a burst on top); none = drop everything from the source. */
+  rate?: { perSecond: number; burst: number };
+}
+
 /** The part of the orchestrator's management context the data plane follows. */
 export interface NodeContext {
   addressing: Addressing;
   /** Instance -> status; only instances listed and not terminated have ports (and rules on them). */
   status: Record<string, InstanceStatus>;
+  /** Sources outside the application limited or dropped on every node (none = no such rule). */
+  restrictions?: readonly SourceRestriction[];
 }
 
 /** Everything one node's data plane follows from: the model, the inferred rules, the contracts, the context. */
@@ -70,14 +91,51 @@ export interface ApplyReport {
   reason?: string;
 }
 
+/** One rule named by where it is and its comment (its identity, see RuleCounter). */
+export interface RuleRef {
+  table: string;
+  chain: string;
+  comment: string;
+}
+
+/**
+ * How the rules in force on a node differ from what this backend applied last: rules missing
+ * (deleted by hand, by another tool), rules nobody applied, or tables gone altogether.
+ */
+export interface Drift {
+  node: string;
+  /** True when what is in force is exactly what was applied. */
+  inForce: boolean;
+  missing: RuleRef[];
+  extra: RuleRef[];
+  /** Set when the comparison itself was impossible (a table missing, nothing applied yet). */
+  reason?: string;
+}
+
+export interface ApplyOptions {
+  /**
+   * Put the configuration in force whole, whatever the backend believes is there: every table
+   * replaced, every counter reset (`kind: 'full'`). For after `drift` found the rules in force
+   * not to be what was applied (a rule deleted by hand, a table replaced): an incremental
+   * update would start from handles and rules that are no longer there. The caller keeps its
+   * all-nodes-or-none order: check every node, then apply.
+   */
+  repair?: boolean;
+}
+
 export interface DataplaneBackend<C> {
   readonly name: string;
   /** The configuration of `desired.node`; fails with every diagnostic of the renderers. */
   render(desired: NodeDesired): Result<C>;
   /** Whether `apply` would take the configuration now, without changing anything. */
-  check(node: string, config: C): Promise<Result<void>>;
-  /** Puts the configuration in force on the node, all or nothing. */
-  apply(node: string, config: C): Promise<Result<ApplyReport>>;
+  check(node: string, config: C, opts?: ApplyOptions): Promise<Result<void>>;
+  /** Puts the configuration in force on the node, all or nothing (whole with `repair`). */
+  apply(node: string, config: C, opts?: ApplyOptions): Promise<Result<ApplyReport>>;
   /** Every counting rule in force on the node. */
   counters(node: string): Promise<Result<RuleCounter[]>>;
+  /**
+   * Reads back what is in force on the node and compares it with what this backend applied
+   * last; changes nothing. Nothing applied yet is not an error: `inForce` false, with the reason.
+   */
+  drift(node: string): Promise<Result<Drift>>;
 }

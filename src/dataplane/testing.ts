@@ -1,12 +1,13 @@
 /**
  * The one test suite every data-plane backend passes, and its fixture: a one-node app (api-0,
- * api-1 and db-0; api may send UDP to db's port 5000, nothing else is allowed) with two
- * monitors, m1 and m2, and three contracts:
+ * api-1 and db-0; api and the outside may send UDP to db's port 5000, nothing else is allowed)
+ * with two monitors, m1 and m2, and three contracts:
  * - `copy-api0`: copies of the UDP api-0 sends, to m1;
  * - `copy-db`: copies of the UDP delivered to db-0's port 5000, to m2;
  * - `hold-api1`: api-1's UDP to port 5000, diverted to m2 (fail closed).
- * A backend's harness sends real (or simulated) UDP datagrams from instance to instance and
- * says how many arrived in each instance and monitor; the suite checks traffic, counters and
+ * A backend's harness sends real (or simulated) UDP datagrams from instance to instance, or
+ * from an address outside (through the node's uplink), and says how many arrived in each
+ * instance and monitor; the suite checks traffic, counters and
  * what apply does with them.
  */
 import { describe, test, before, after } from 'node:test';
@@ -15,12 +16,15 @@ import { unwrap } from '../diagnostics/index.js';
 import { inferFirewall, type Ruleset } from '../firewall/index.js';
 import { parseFlow, type FlowTap } from '../flowtap/index.js';
 import { DEFAULT_NETWORK, planAddresses, type Addressing, type App } from '../model/index.js';
-import type { DataplaneBackend, InstanceStatus, NodeDesired, RuleCounter } from './backend.js';
+import type { DataplaneBackend, InstanceStatus, NodeDesired, RuleCounter, SourceRestriction } from './backend.js';
 import { countedRules, monitorReturnPort, renderNodeConfig } from './nft/index.js';
 
 const SUITE_NODE = 'n1';
 export const DB_PORT = 5000;
 const API_PORT = 7000;
+/** Two clients outside the application, on the underlay (the harnesses give them the node's uplink). */
+export const OUTSIDE_A = '10.250.0.254';
+export const OUTSIDE_B = '10.250.0.253';
 
 export interface BackendFixture {
   app: App;
@@ -49,7 +53,7 @@ export function backendFixture(): BackendFixture {
       },
       {
         name: 'db',
-        exposure: 'internal',
+        exposure: 'public',
         replicas: 1,
         ports: [{ name: 'store', protocol: 'udp', port: DB_PORT, app: 'other' }],
         placement: [],
@@ -60,7 +64,10 @@ export function backendFixture(): BackendFixture {
       { name: 'm1', node: SUITE_NODE, capacity: 100, inspects: ['any'] },
       { name: 'm2', node: SUITE_NODE, capacity: 100, inspects: ['any'] },
     ],
-    requirements: [{ id: 0, from: 'api', to: 'db', port: 'store' }],
+    requirements: [
+      { id: 0, from: 'api', to: 'db', port: 'store' },
+      { id: 1, from: 'external', to: 'db', port: 'store' },
+    ],
     instances: [
       { name: 'api-0', service: 'api', ordinal: 0, node: SUITE_NODE },
       { name: 'api-1', service: 'api', ordinal: 1, node: SUITE_NODE },
@@ -106,6 +113,8 @@ export interface BackendHarness<C> {
   backend: DataplaneBackend<C>;
   /** Sends one UDP datagram of `payload` bytes from an instance to another instance's address and port. */
   sendUdp(from: string, to: string, port: number, payload: number): Promise<void>;
+  /** The same from outside: from address OUTSIDE_A or OUTSIDE_B, entering the node through its uplink. */
+  sendUdpFromOutside(source: string, to: string, port: number, payload: number): Promise<void>;
   /** UDP datagrams that arrived so far in an instance's or a monitor's namespace. */
   received(name: string): Promise<number>;
   close(): Promise<void>;
@@ -157,6 +166,22 @@ async function applyDesired<C>(h: BackendHarness<C>, d: NodeDesired) {
   const r = await h.backend.apply(d.node, config.value);
   assert.ok(r.ok, r.ok ? '' : r.errors.map((e) => e.message).join('\n'));
   return r.value;
+}
+
+/** The desired state with these source restrictions in its context. */
+function restricted(d: NodeDesired, restrictions: SourceRestriction[]): NodeDesired {
+  return { ...d, context: { ...d.context, restrictions } };
+}
+
+/** The counters of `before` that are in `after` with the same counts (by chain and comment). */
+function keptCounters(before: RuleCounter[], after: RuleCounter[], skip: (c: RuleCounter) => boolean = () => false): void {
+  for (const c of before.filter((x) => !skip(x)))
+    assert.ok(
+      after.some(
+        (x) => x.table === c.table && x.chain === c.chain && x.comment === c.comment && x.packets === c.packets && x.bytes === c.bytes,
+      ),
+      `${c.table} ${c.chain} ${c.comment} kept its counter`,
+    );
 }
 
 /** Every datagram's arrivals, as `name: count` of what changed. */
@@ -306,6 +331,73 @@ export function backendSuite<C>(
       const back = await applyDesired(h, suiteDesired(f));
       assert.equal(back.kind, 'incremental', back.reason);
       assert.deepEqual(await arrivals(h, db('api-1')), { m2: 1 }, 'its redirect is back');
+    });
+
+    const outside = (source: string) => () => h.sendUdpFromOutside(source, 'db-0', DB_PORT, PAYLOAD);
+
+    test('a restricted source outside is dropped before the firewall lets it in, another still passes; lifting it restores it; other counters survive', async () => {
+      await applyDesired(h, suiteDesired(f));
+      // The public service takes both outside clients (copied to m2 on delivery).
+      assert.deepEqual(await arrivals(h, outside(OUTSIDE_A)), { 'db-0': 1, m2: 1 });
+      assert.deepEqual(await arrivals(h, outside(OUTSIDE_B)), { 'db-0': 1, m2: 1 });
+      const before = await countersOf(h, node);
+      assert.ok(
+        before.some((c) => c.packets > 0),
+        'some rules had counted',
+      );
+      const r = await applyDesired(h, restricted(suiteDesired(f), [{ id: 'flood-a', source: `${OUTSIDE_A}/32` }]));
+      assert.deepEqual([r.kind, r.rulesAdded, r.rulesRemoved], ['incremental', 1, 0], r.reason);
+      const on = await countersOf(h, node);
+      keptCounters(before, on);
+      assert.deepEqual(await arrivals(h, outside(OUTSIDE_A)), {}, 'dropped before the tap: no copy either');
+      assert.deepEqual(await arrivals(h, outside(OUTSIDE_B)), { 'db-0': 1, m2: 1 });
+      assert.deepEqual(await arrivals(h, db('api-0')), { 'db-0': 1, m1: 1, m2: 1 }, 'the application is untouched');
+      const after = await countersOf(h, node);
+      assert.deepEqual(delta(on, after).get('flowtap|forward|restrict flood-a'), { packets: 1, bytes: IP_LEN });
+
+      const lifted = await applyDesired(h, suiteDesired(f));
+      assert.deepEqual([lifted.kind, lifted.rulesAdded, lifted.rulesRemoved], ['incremental', 0, 1], lifted.reason);
+      keptCounters(after, await countersOf(h, node), (c) => c.comment === 'restrict flood-a');
+      assert.deepEqual(await arrivals(h, outside(OUTSIDE_A)), { 'db-0': 1, m2: 1 });
+    });
+
+    test('a rate restriction lets the burst of new connections through and drops the rest, counting only what it drops', async () => {
+      await applyDesired(h, suiteDesired(f));
+      const rate = { id: 'rate-a', source: OUTSIDE_A, port: DB_PORT, protocol: 'udp' as const, rate: { perSecond: 1, burst: 2 } };
+      await applyDesired(h, restricted(suiteDesired(f), [rate]));
+      const before = await countersOf(h, node);
+      // Each datagram from a new source port is a new connection; four come well within a second.
+      const got = await arrivals(h, async () => {
+        for (let i = 0; i < 4; i++) await outside(OUTSIDE_A)();
+      });
+      assert.equal(got['db-0'], 2, JSON.stringify(got));
+      assert.deepEqual(delta(before, await countersOf(h, node)).get('flowtap|forward|restrict rate-a'), { packets: 2, bytes: 2 * IP_LEN });
+      assert.deepEqual(await arrivals(h, outside(OUTSIDE_B)), { 'db-0': 1, m2: 1 }, 'another source is not limited');
+    });
+
+    test('a restriction that cannot be rendered names itself, and nothing is rendered', () => {
+      for (const [bad, why] of [
+        [{ id: 'in-app', source: f.addressing.instances['api-0'].ip }, /overlaps the application's network/],
+        [{ id: 'garbled', source: '10.250.0.0/33' }, /not an address or block/],
+        [{ id: 'rate0', source: OUTSIDE_A, rate: { perSecond: 0, burst: 1 } }, /rate 0\/second/],
+      ] as const) {
+        const r = h.backend.render(restricted(suiteDesired(f), [{ id: 'fine', source: '2001:db8::/32' }, bad]));
+        assert.ok(!r.ok, `${bad.id} is refused`);
+        assert.equal(r.errors.length, 1);
+        assert.equal(r.errors[0].code, 'E_DATAPLANE_RESTRICT');
+        assert.match(r.errors[0].message, new RegExp(`restriction "${bad.id}"`));
+        assert.match(r.errors[0].message, why);
+      }
+    });
+
+    test('drift: nothing applied is not in force; after an apply, what is in force is what was applied', async () => {
+      const none = await h.backend.drift('n9');
+      assert.ok(none.ok && !none.value.inForce && /nothing applied/.test(none.value.reason ?? ''));
+      await applyDesired(h, restricted(suiteDesired(f), [{ id: 'flood-b', source: OUTSIDE_B }]));
+      const d = await h.backend.drift(node);
+      assert.ok(d.ok);
+      assert.deepEqual(d.value, { node, inForce: true, missing: [], extra: [] });
+      await applyDesired(h, suiteDesired(f));
     });
 
     test('the same configuration again changes nothing; a configuration for another node is refused', async () => {

@@ -118,6 +118,8 @@ export const DIAG_CODES = Object.freeze({
   E_DATAPLANE_DEVICE: 'a configuration names a port that the node does not have',
   E_DATAPLANE_WRONG_NODE: 'a configuration rendered for one node applied to another',
   E_DATAPLANE_NOT_APPLIED: 'counters or packets asked of a node on which nothing was applied',
+  E_DATAPLANE_RESTRICT:
+    'a source restriction that cannot be rendered: a bad id, source, port, protocol or rate, or a source inside the application network',
   E_SIM_RULE: 'a ruleset rule that nft would refuse',
   E_SIM_INPUT: 'an inconsistent deployment given to the simulator',
   E_SIM_ENTRY: 'a simulated packet enters where nothing exists',
@@ -133,6 +135,7 @@ export const DIAG_CODES = Object.freeze({
   E_PROBE: 'the probe agent could not run in a namespace',
   E_RUN_TEMPLATE: 'a run-spec placeholder that is unknown or names no running service',
   E_RECONFIGURE: 'a deployment made without a way to render a changed spec',
+  E_RESTRICTION: 'a source restriction with a bad id, source, port, protocol or rate, or a source inside the application network',
   E_SYSTEM: 'a command run through the system driver failed',
 
   // The monitor.
@@ -182,6 +185,12 @@ export const DIAG_CODES = Object.freeze({
   E_AGENT_CONFIG: 'a malformed configuration push to the node agent',
   E_AGENT_CONTROL: 'a malformed control message (verbosity change) to the node agent',
   E_AGENT_START: 'a node agent, or the relay it reaches the broker through, did not start',
+
+  // The security controller.
+  E_REACTION_RULES: 'reaction rules that do not parse, check or name a known action, or a malformed guardrail fact',
+  E_REACTION_UNKNOWN: 'a reaction id that the broker has no record of',
+  E_REACTION_STATE: 'an approval, undo or keep of a reaction that is not in a state that allows it',
+  E_CONTROLLER: 'the security controller cannot run: no broker, no deployment, or another controller holds the app',
 
   // The command line.
   E_CLI_USAGE: 'an unknown command or option, or a missing argument or required option',

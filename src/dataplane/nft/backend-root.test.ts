@@ -70,4 +70,40 @@ describe('nftables backend: rules changed by hand (root)', { skip }, () => {
     await h.sendUdp('api-0', 'db-0', DB_PORT, 10);
     assert.equal((await h.received('db-0')) - before, 1);
   });
+
+  test('drift finds exactly the rule deleted by hand; a repair puts it back, and then nothing drifts', async () => {
+    assert.ok((await h.backend.apply(f.node, config())).ok);
+    const clean = await h.backend.drift(f.node);
+    assert.ok(clean.ok);
+    assert.deepEqual(clean.value, { node: f.node, inForce: true, missing: [], extra: [] });
+    const victim = (await counters()).find((c) => c.chain === 'in_db_0' && /^r\d+ req0 /.test(c.comment))!;
+    const del = await realSystem.run(['nft', 'delete', 'rule', 'inet', 'flowtap', 'in_db_0', 'handle', String(victim.handle)], {
+      ns: h.nodeNs,
+    });
+    assert.equal(del.code, 0, del.stderr);
+    const d = await h.backend.drift(f.node);
+    assert.ok(d.ok);
+    assert.deepEqual(d.value, {
+      node: f.node,
+      inForce: false,
+      missing: [{ table: 'flowtap', chain: 'in_db_0', comment: victim.comment }],
+      extra: [],
+    });
+    // What apply compares with is what it applied last, so the same configuration is `unchanged`...
+    const same = await h.backend.apply(f.node, config());
+    assert.ok(same.ok && same.value.kind === 'unchanged');
+    assert.equal((await h.backend.drift(f.node)).ok, true);
+    // ...and a repair replaces the tables whole.
+    assert.ok((await h.backend.check(f.node, config(), { repair: true })).ok);
+    const r = await h.backend.apply(f.node, config(), { repair: true });
+    assert.ok(r.ok && r.value.kind === 'full' && /repair/.test(r.value.reason!), r.ok ? JSON.stringify(r.value) : r.errors[0].message);
+    const after = await h.backend.drift(f.node);
+    assert.ok(after.ok && after.value.inForce, after.ok ? JSON.stringify(after.value) : '');
+    const before = await h.received('db-0');
+    await h.sendUdp('api-0', 'db-0', DB_PORT, 10);
+    assert.equal((await h.received('db-0')) - before, 1, "db-0's allow rule is in force again");
+    // The drift read every handle back: the next update is incremental, with no listing first.
+    const next = await h.backend.apply(f.node, config({ 'api-1': 'isolated' }));
+    assert.ok(next.ok && next.value.kind === 'incremental');
+  });
 });

@@ -34,6 +34,14 @@ function echo(script: string, first: number): string {
   return out.join('\n') + '\n';
 }
 
+let echoNext = 500;
+/** A responder that echoes the handles of what an `nft -e -a -f` script adds. */
+function recordingEcho(script: string): { stdout: string } {
+  const out = echo(script, echoNext);
+  echoNext += 100;
+  return { stdout: out };
+}
+
 function recording(refuse: (script: string) => boolean = () => false) {
   let next = 10;
   return new RecordingSystem((argv, opts) => {
@@ -146,7 +154,8 @@ test('handles an update needs and never learnt are read back from a listing firs
   assert.equal(sys.commandLines().length, 1);
   const r = await b.apply('n1', config(['counter comment "a"']));
   assert.deepEqual(r.ok && r.value.kind, 'incremental');
-  assert.deepEqual(sys.commandLines().slice(1), ['ip netns exec ns nft -j list table inet flowtap', 'ip netns exec ns nft -f -']);
+  // Only the chain the update changes is read back.
+  assert.deepEqual(sys.commandLines().slice(1), ['ip netns exec ns nft -j list chain inet flowtap forward', 'ip netns exec ns nft -f -']);
   assert.equal(inputs(sys)[2].input!.split('\n')[1], 'delete rule inet flowtap forward handle 9');
   // Rules in force that are not the ones applied (a comment changed by hand): replaced whole.
   listing = JSON.stringify({ nftables: [rule(7, 'hand-made')] });
@@ -207,4 +216,153 @@ test('the echo parser reads added and inserted rules with their handles', () => 
     { family: 'inet', table: 'flowtap', chain: 'forward', handle: 4 },
     { family: 'inet', table: 'flowtap', chain: 'forward', handle: 5 },
   ]);
+});
+
+test('drift reads the tables back and compares them, chain by chain, by comment and order with what was applied', async () => {
+  const listed = { code: 0, stdout: '', stderr: '' };
+  const sys = new RecordingSystem((argv, opts) => {
+    if (argv.includes('list')) return listed;
+    return recordingEcho(opts.input ?? '');
+  });
+  const b = new NftBackend({ system: sys, nsOf: () => 'ns' });
+  const nothing = await b.drift('n1');
+  assert.deepEqual(nothing.ok && nothing.value, {
+    node: 'n1',
+    inForce: false,
+    missing: [],
+    extra: [],
+    reason: 'nothing applied on this node yet',
+  });
+  assert.equal(sys.commandLines().length, 0, 'nothing read');
+  assert.ok(
+    (await b.apply('n1', config(['counter comment "a"', 'counter drop comment "b"', 'counter comment "a"'], ['counter comment "c"']))).ok,
+  );
+  const stamp = b.applied.get('n1')!.stamp;
+  const chain = (name: string) => ({ chain: { family: 'inet', table: 'flowtap', name, handle: 1 } });
+  const rule = (c: string, handle: number, comment?: string) => ({
+    rule: { family: 'inet', table: 'flowtap', chain: c, handle, ...(comment !== undefined ? { comment } : {}), expr: [] },
+  });
+  const list = (...items: object[]) => JSON.stringify({ nftables: [{ metainfo: { json_schema_version: 1 } }, { table: {} }, ...items] });
+
+  listed.stdout = list(
+    chain('forward'),
+    chain('x'),
+    chain(stamp),
+    rule('forward', 20, 'a'),
+    rule('forward', 21, 'b'),
+    rule('forward', 22, 'a'),
+    rule('x', 23, 'c'),
+  );
+  const same = await b.drift('n1');
+  assert.deepEqual(same.ok && same.value, { node: 'n1', inForce: true, missing: [], extra: [] });
+  assert.deepEqual(sys.commandLines().slice(-1), ['ip netns exec ns nft -j list table inet flowtap']);
+  assert.deepEqual(b.applied.get('n1')!.handles, { 'inet flowtap forward': [20, 21, 22], 'inet flowtap x': [23] }, 'handles learnt');
+
+  // "b" deleted by hand, one of the two "a" too, a rule without a comment and a chain added.
+  listed.stdout = list(
+    chain('forward'),
+    chain('x'),
+    chain('y'),
+    chain(stamp),
+    rule('forward', 20, 'a'),
+    rule('forward', 30),
+    rule('x', 23, 'c'),
+    rule('y', 31, 'z'),
+  );
+  const hand = await b.drift('n1');
+  assert.ok(hand.ok);
+  assert.deepEqual(hand.value, {
+    node: 'n1',
+    inForce: false,
+    missing: [
+      { table: 'flowtap', chain: 'forward', comment: 'b' },
+      { table: 'flowtap', chain: 'forward', comment: 'a' },
+    ],
+    extra: [
+      { table: 'flowtap', chain: 'forward', comment: '' },
+      { table: 'flowtap', chain: 'y', comment: 'z' },
+    ],
+  });
+
+  // The same rules, but the stamp is gone: someone else replaced the tables.
+  listed.stdout = list(
+    chain('forward'),
+    chain('x'),
+    rule('forward', 40, 'a'),
+    rule('forward', 41, 'b'),
+    rule('forward', 42, 'a'),
+    rule('x', 43, 'c'),
+  );
+  const replaced = await b.drift('n1');
+  assert.ok(replaced.ok && !replaced.value.inForce && replaced.value.missing.length === 0);
+  assert.match(replaced.value.reason!, /table inet flowtap was replaced since/);
+
+  // The table is gone: every rule missing, with the reason.
+  Object.assign(listed, { code: 1, stdout: '', stderr: 'Error: No such file or directory; did you mean table ‘flowtap’ in family inet?' });
+  const gone = await b.drift('n1');
+  assert.ok(gone.ok);
+  assert.equal(gone.value.inForce, false);
+  assert.match(gone.value.reason!, /table inet flowtap is not in force/);
+  assert.deepEqual(
+    gone.value.missing.map((r) => `${r.chain} ${r.comment}`),
+    ['forward a', 'forward b', 'forward a', 'x c'],
+  );
+  // Anything else nft says is an error, not drift.
+  Object.assign(listed, { code: 1, stderr: 'Error: Operation not permitted' });
+  const denied = await b.drift('n1');
+  assert.ok(!denied.ok && denied.errors[0].code === 'E_NFT_READ');
+});
+
+test('repair replaces the tables whole whatever was applied before, and check checks that', async () => {
+  const sys = new RecordingSystem((_argv, opts) => recordingEcho(opts.input ?? ''));
+  const b = new NftBackend({ system: sys, nsOf: () => 'ns' });
+  const c = config(['counter comment "a"']);
+  assert.ok((await b.apply('n1', c)).ok);
+  const unchanged = await b.apply('n1', c);
+  assert.ok(unchanged.ok && unchanged.value.kind === 'unchanged');
+  assert.ok((await b.check('n1', c, { repair: true })).ok);
+  assert.match(inputs(sys).at(-1)!.input!, /^table inet flowtap\ndelete table inet flowtap\n/);
+  assert.deepEqual(inputs(sys).at(-1)!.argv, ['nft', '-c', '-f', '-']);
+  const stamp = b.applied.get('n1')!.stamp;
+  const r = await b.apply('n1', c, { repair: true });
+  assert.deepEqual(r.ok && r.value, { kind: 'full', rulesAdded: 1, rulesRemoved: 0, reason: 'repair: the tables are replaced whole' });
+  assert.deepEqual(inputs(sys).at(-1)!.argv, ['nft', '-e', '-a', '-f', '-']);
+  assert.notEqual(b.applied.get('n1')!.stamp, stamp, 'a new stamp: handles from before are void');
+});
+
+test('check of an incremental update runs no nft -c: it looks up only the devices its new rules send to', async () => {
+  const sys = new RecordingSystem((argv, opts) => {
+    if (argv.includes('link')) return { stdout: JSON.stringify([{ ifname: 'lo' }, { ifname: 'fm0' }]) };
+    return recordingEcho(opts.input ?? '');
+  });
+  const b = new NftBackend({ system: sys, nsOf: () => 'ns' });
+  const taps = (rules: string[]): NftNodeConfig => ({
+    node: 'n1',
+    tables: [
+      ...config(['counter comment "a"']).tables,
+      {
+        family: 'netdev',
+        name: 'flowtap_taps',
+        sets: [],
+        chains: [chainOf('tap_eg_ft0', 'type filter hook ingress device "ft0" priority 0;', rules)],
+      },
+    ],
+  });
+  assert.ok((await b.apply('n1', taps([]))).ok);
+  const n = sys.commandLines().length;
+  assert.ok((await b.check('n1', taps(['dup to "fm0" comment "c1"']))).ok);
+  assert.deepEqual(sys.commandLines().slice(n), ['ip netns exec ns ip -j link show']);
+  const missing = await b.check('n1', taps(['dup to "fm9" comment "c9"']));
+  assert.ok(!missing.ok && missing.errors[0].code === 'E_DATAPLANE_DEVICE' && /fm9/.test(missing.errors[0].message));
+  // A firewall rule names no device: nothing to run at all.
+  const m = sys.commandLines().length;
+  assert.ok(
+    (await b.check('n1', { node: 'n1', tables: [config(['counter comment "a"', 'counter comment "b"']).tables[0], taps([]).tables[1]] }))
+      .ok,
+  );
+  assert.equal(sys.commandLines().length, m);
+  // thoroughCheck: nft -c as before.
+  const strict = new NftBackend({ system: sys, nsOf: () => 'ns', thoroughCheck: true, applied: b.applied });
+  assert.ok((await strict.check('n1', taps(['dup to "fm0" comment "c1"']))).ok);
+  assert.deepEqual(inputs(sys).at(-1)!.argv, ['nft', '-c', '-f', '-']);
 });

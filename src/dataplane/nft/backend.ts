@@ -16,17 +16,35 @@
  * touches a stamp the last full replacement left in each table (NftApplied.stamp), so nft
  * refuses it if the tables were replaced by anyone since. If an incremental transaction is
  * refused (that, or a rule deleted by hand), the tables are replaced whole instead, and the
- * report says why. What was applied last is plain JSON
+ * report says why.
+ *
+ * Handles an update needs and does not know are read back chain by chain (`nft -j list chain`),
+ * only for the chains it changes, and `drift` keeps every handle it reads: a table listing costs
+ * a fetch of every chain and set, where a reaction touches one or two chains.
+ *
+ * `check` runs `nft -c` on a full replacement (and with `thoroughCheck`), but not on an
+ * incremental transaction: at 1,000 instances nft's check costs about as much as the
+ * update itself, since it reads the chains back too. What makes nft refuse an incremental
+ * transaction is either a state the backend cannot see (a rule deleted by hand, tables
+ * replaced: apply then replaces the tables whole, with the same rules nft already took) or a
+ * device a new rule sends to that the node lacks, which check looks up (`ip -j link`). What is
+ * left is a rule text nft would refuse, a renderer's bug; then apply fails on that node, which
+ * keeps its previous rules (one `nft -f` is atomic), but the nodes the caller applied before it
+ * keep their new ones: the orchestrator's all-nodes-or-none order becomes best effort for that
+ * case. `thoroughCheck` restores the full guarantee at the price of one `nft -c` per node.
+ *
+ * What was applied last is plain JSON
  * (`NftApplied`): a caller that outlives this object (a restarted controller) can keep it and
  * hand it back in `applied`.
  */
 import { randomBytes } from 'node:crypto';
 import { diag, fail, ok, type Result } from '../../diagnostics/index.js';
 import type { System } from '../../system/index.js';
-import type { ApplyReport, DataplaneBackend, NodeDesired, RuleCounter } from '../backend.js';
+import type { ApplyOptions, ApplyReport, DataplaneBackend, Drift, NodeDesired, RuleCounter, RuleRef } from '../backend.js';
 import { applyNft, applyNftEcho, checkNft, echoedRules, jsonRules, readCounters, type EchoedRule, type NftJsonRule } from './apply.js';
-import { fullScript, NODE_TABLES, renderNodeConfig, type NftNodeConfig } from './node.js';
-import { planUpdate, type UpdatePlan } from './update.js';
+import { configDevices, fullScript, NODE_TABLES, renderNodeConfig, type NftNodeConfig } from './node.js';
+import { rule } from './table.js';
+import { planChain, planUpdate, type UpdatePlan } from './update.js';
 
 /** Rule handles by chain (`family table chain`), in rule order; -1 where not known yet. */
 export type NftHandles = Record<string, number[]>;
@@ -50,6 +68,8 @@ export interface NftBackendOptions {
   nsOf: (node: string) => string | null;
   /** What was applied last per node (kept up to date by apply). */
   applied?: Map<string, NftApplied>;
+  /** Check incremental transactions with `nft -c` too (see the file's head); default false. */
+  thoroughCheck?: boolean;
 }
 
 const chainKey = (family: string, table: string, chain: string) => `${family} ${table} ${chain}`;
@@ -74,6 +94,8 @@ interface Transaction {
 export class NftBackend implements DataplaneBackend<NftNodeConfig> {
   readonly name = 'nftables';
   readonly applied: Map<string, NftApplied>;
+  /** The last transaction planned, for the apply that follows its check. */
+  private planned?: { node: string; config: NftNodeConfig; last: NftApplied | undefined; tx: Transaction };
 
   constructor(private readonly opts: NftBackendOptions) {
     this.applied = opts.applied ?? new Map();
@@ -83,18 +105,49 @@ export class NftBackend implements DataplaneBackend<NftNodeConfig> {
     return renderNodeConfig(desired);
   }
 
-  async check(node: string, config: NftNodeConfig): Promise<Result<void>> {
+  async check(node: string, config: NftNodeConfig, opts: ApplyOptions = {}): Promise<Result<void>> {
     if (config.node !== node) return fail(wrongNode(node, config));
+    if (opts.repair) return checkNft(this.opts.system, this.opts.nsOf(node), fullScript(config));
     const tx = await this.transaction(node, config);
     if (tx.report.kind === 'unchanged') return ok(undefined);
-    const r = await checkNft(this.opts.system, this.opts.nsOf(node), tx.script);
-    if (r.ok || tx.report.kind === 'full') return r;
-    // As apply would: what the incremental script cannot do, the full replacement may.
-    return checkNft(this.opts.system, this.opts.nsOf(node), fullScript(config));
+    if (tx.report.kind === 'full' || this.opts.thoroughCheck) {
+      const r = await checkNft(this.opts.system, this.opts.nsOf(node), tx.script);
+      if (r.ok || tx.report.kind === 'full') return r;
+      // As apply would: what the incremental script cannot do, the full replacement may.
+      return checkNft(this.opts.system, this.opts.nsOf(node), fullScript(config));
+    }
+    return this.checkDevices(node, tx.script);
   }
 
-  async apply(node: string, config: NftNodeConfig): Promise<Result<ApplyReport>> {
+  /**
+   * The check of an incremental transaction, without `nft -c` (see the file's head): the
+   * devices its new rules send to must be on the node, as nft would refuse them otherwise.
+   */
+  private async checkDevices(node: string, script: string): Promise<Result<void>> {
+    const added = script.split('\n').filter((l) => /^(?:add|insert) rule netdev /.test(l));
+    const needed = configDevices([{ family: 'netdev', name: '', sets: [], chains: [{ name: '', rules: added.map((l) => rule(l)) }] }]);
+    if (!needed.length) return ok(undefined);
+    const ns = this.opts.nsOf(node);
+    const r = await this.opts.system.run(['ip', '-j', 'link', 'show'], ns ? { ns } : {});
+    let have: Set<string>;
+    try {
+      if (r.code !== 0) throw new Error(r.stderr.trim() || `exit ${r.code}`);
+      have = new Set((JSON.parse(r.stdout) as { ifname: string }[]).map((l) => l.ifname));
+    } catch (e) {
+      return fail(diag('E_NFT_READ', `ip -j link show: ${(e as Error).message}`, ns ? { file: ns } : undefined));
+    }
+    const missing = needed.filter((d) => !have.has(d));
+    return missing.length
+      ? fail(
+          missing.map((d) => diag('E_DATAPLANE_DEVICE', `node ${node} has no device ${JSON.stringify(d)}: the configuration sends to it`)),
+        )
+      : ok(undefined);
+  }
+
+  async apply(node: string, config: NftNodeConfig, opts: ApplyOptions = {}): Promise<Result<ApplyReport>> {
     if (config.node !== node) return fail(wrongNode(node, config));
+    // After a hand edit no recorded handle can be trusted: nothing incremental, the tables whole.
+    if (opts.repair) return this.replace(node, config, 'repair: the tables are replaced whole');
     const tx = await this.transaction(node, config);
     if (tx.report.kind === 'unchanged') return ok(tx.report);
     const ns = this.opts.nsOf(node);
@@ -121,6 +174,61 @@ export class NftBackend implements DataplaneBackend<NftNodeConfig> {
     return ok(out);
   }
 
+  /**
+   * The rules in force, read back (one `nft -j list table` per table), against the
+   * configuration applied last, chain by chain. Comments are the rules' identity: per chain the
+   * comments in force are matched in order to the comments applied (their longest common
+   * subsequence, as an update plans it), and what is left over on either side is missing or
+   * extra; a rule changed by hand under the same comment is not seen. A table that is gone has
+   * every rule missing. Tables replaced by another writer (the stamp chain gone) are not in force
+   * either, even with the same rules: the handles recorded for them name nothing.
+   * When everything lines up, the handles just read are kept: the next update needs no listing.
+   */
+  async drift(node: string): Promise<Result<Drift>> {
+    const last = this.applied.get(node);
+    if (!last) return ok({ node, inForce: false, missing: [], extra: [], reason: 'nothing applied on this node yet' });
+    const ns = this.opts.nsOf(node);
+    const missing: RuleRef[] = [];
+    const extra: RuleRef[] = [];
+    const reasons: string[] = [];
+    const handles: NftHandles = {};
+    for (const t of last.config.tables) {
+      const r = await this.opts.system.run(['nft', '-j', 'list', 'table', t.family, t.name], ns ? { ns } : {});
+      if (r.code !== 0) {
+        if (!/No such file or directory/.test(r.stderr))
+          return fail(diag('E_NFT_READ', r.stderr.trim() || 'nft list failed', ns ? { file: ns } : undefined));
+        reasons.push(`table ${t.family} ${t.name} is not in force`);
+        for (const c of t.chains) for (const rule of c.rules) missing.push({ table: t.name, chain: c.name, comment: rule.comment });
+        continue;
+      }
+      let listed: ListedTable;
+      try {
+        listed = listedTable(r.stdout);
+      } catch (e) {
+        return fail(diag('E_NFT_READ', `nft -j list table ${t.family} ${t.name}: ${(e as Error).message}`, ns ? { file: ns } : undefined));
+      }
+      if (!listed.chains.has(last.stamp)) reasons.push(`table ${t.family} ${t.name} was replaced since this backend applied it`);
+      const applied = new Set(t.chains.map((c) => c.name));
+      for (const c of t.chains) {
+        const got = listed.rules.get(c.name) ?? [];
+        const d = diffComments(
+          c.rules.map((x) => x.comment),
+          got.map((x) => x.comment ?? ''),
+        );
+        for (const i of d.missing) missing.push({ table: t.name, chain: c.name, comment: c.rules[i].comment });
+        for (const i of d.extra) extra.push({ table: t.name, chain: c.name, comment: got[i].comment ?? '' });
+        if (!d.missing.length && !d.extra.length) handles[chainKey(t.family, t.name, c.name)] = got.map((x) => x.handle);
+      }
+      for (const [chain, rules] of listed.rules)
+        if (!applied.has(chain)) for (const x of rules) extra.push({ table: t.name, chain, comment: x.comment ?? '' });
+    }
+    const inForce = !missing.length && !extra.length && !reasons.length;
+    if (inForce) this.applied.set(node, { ...last, handles });
+    const d: Drift = { node, inForce, missing, extra };
+    if (reasons.length) d.reason = reasons.join('; ');
+    return ok(d);
+  }
+
   private async replace(node: string, config: NftNodeConfig, reason: string): Promise<Result<ApplyReport>> {
     const tx = fullTransaction(config, reason);
     const r = await applyNftEcho(this.opts.system, this.opts.nsOf(node), tx.script);
@@ -132,40 +240,109 @@ export class NftBackend implements DataplaneBackend<NftNodeConfig> {
 
   private async transaction(node: string, config: NftNodeConfig): Promise<Transaction> {
     const last = this.applied.get(node);
+    // check then apply with the same configuration: plan once (at 1,000 instances planning is a good part of an update).
+    const memo = this.planned;
+    if (memo && memo.node === node && memo.config === config && memo.last === last) return memo.tx;
+    const tx = await this.plan(node, config);
+    this.planned = { node, config, last: this.applied.get(node), tx };
+    return tx;
+  }
+
+  private async plan(node: string, config: NftNodeConfig): Promise<Transaction> {
+    const last = this.applied.get(node);
     const plan = planUpdate(last?.config.tables, config.tables);
     if (plan.kind === 'full') return fullTransaction(config, plan.reason);
     if (plan.kind === 'unchanged')
       return { script: '', stamp: last!.stamp, handles: last!.handles, report: { kind: 'unchanged', rulesAdded: 0, rulesRemoved: 0 } };
     const tx = incrementalTransaction(last!, config, plan);
     if (tx) return tx;
-    // The update deletes or adds next to rules whose handles were never read: read them now.
-    const listed = await this.listHandles(this.opts.nsOf(node), last!.config);
+    // The update deletes or adds next to rules whose handles were never read: read those chains now.
+    const listed = await this.listHandles(this.opts.nsOf(node), last!, unknownChains(last!, plan));
     if (!listed) return fullTransaction(config, 'the rules in force do not list back as they were applied');
     const known = { ...last!, handles: listed };
     this.applied.set(node, known);
     return incrementalTransaction(known, config, plan) ?? fullTransaction(config, 'internal: handles missing after a listing');
   }
 
-  /** Every rule's handle, by chain in order; null when the tables in force are not the ones applied. */
-  private async listHandles(ns: string | null, config: NftNodeConfig): Promise<NftHandles | null> {
-    const handles: NftHandles = {};
-    for (const t of config.tables) {
-      const r = await this.opts.system.run(['nft', '-j', 'list', 'table', t.family, t.name], ns ? { ns } : {});
+  /**
+   * The handles of these chains read back (`nft -j list chain`, one per chain: a chain costs a
+   * fraction of its table), the others as they were; null when a chain in force does not list
+   * back as it was applied.
+   */
+  private async listHandles(ns: string | null, last: NftApplied, chains: ChainRef[]): Promise<NftHandles | null> {
+    const handles: NftHandles = { ...last.handles };
+    for (const c of chains) {
+      const r = await this.opts.system.run(['nft', '-j', 'list', 'chain', c.family, c.table, c.chain], ns ? { ns } : {});
       if (r.code !== 0) return null;
-      let listed: NftJsonRule[];
+      let got: NftJsonRule[];
       try {
-        listed = jsonRules(r.stdout);
+        got = jsonRules(r.stdout).filter((x) => x.chain === c.chain);
       } catch {
         return null;
       }
-      for (const c of t.chains) {
-        const got = listed.filter((x) => x.chain === c.name);
-        if (got.length !== c.rules.length || got.some((x, i) => (x.comment ?? '') !== c.rules[i].comment)) return null;
-        handles[chainKey(t.family, t.name, c.name)] = got.map((x) => x.handle);
-      }
+      const want = last.config.tables.find((t) => t.family === c.family && t.name === c.table)?.chains.find((x) => x.name === c.chain);
+      if (!want || got.length !== want.rules.length || got.some((x, i) => (x.comment ?? '') !== want.rules[i].comment)) return null;
+      handles[chainKey(c.family, c.table, c.chain)] = got.map((x) => x.handle);
     }
     return handles;
   }
+}
+
+interface ChainRef {
+  family: string;
+  table: string;
+  chain: string;
+}
+
+/** The changed chains of a plan that hold a rule whose handle is not known. */
+function unknownChains(last: NftApplied, plan: Extract<UpdatePlan, { kind: 'incremental' }>): ChainRef[] {
+  const out: ChainRef[] = [];
+  for (const tp of plan.tables)
+    for (const cp of tp.chains) {
+      if (!cp.removed.length && cp.kept.every((k) => k >= 0)) continue;
+      const was = last.handles[chainKey(tp.family, tp.name, cp.name)] ?? [];
+      const old = last.config.tables.find((t) => t.family === tp.family && t.name === tp.name)?.chains.find((c) => c.name === cp.name);
+      if ((old?.rules.length ?? 0) !== was.length || was.some((h) => !(h >= 0)))
+        out.push({ family: tp.family, table: tp.name, chain: cp.name });
+    }
+  return out;
+}
+
+interface ListedTable {
+  chains: Set<string>;
+  /** Rules by chain, in the order nft lists them (rule order). */
+  rules: Map<string, NftJsonRule[]>;
+}
+
+/** A table as `nft -j list table` gives it: its chains (empty ones too) and their rules. */
+function listedTable(json: string): ListedTable {
+  const chains = new Set<string>();
+  const rules = new Map<string, NftJsonRule[]>();
+  for (const doc of json.split('\n').filter((l) => l.trim())) {
+    const items = (JSON.parse(doc) as { nftables?: Array<{ chain?: { name: string } }> }).nftables ?? [];
+    for (const item of items) if (item.chain) chains.add(item.chain.name);
+  }
+  for (const r of jsonRules(json)) {
+    let list = rules.get(r.chain);
+    if (!list) {
+      list = [];
+      rules.set(r.chain, list);
+    }
+    list.push(r);
+  }
+  return { chains, rules };
+}
+
+/** Indexes of `want` not matched in `got` (missing) and of `got` not matched in `want` (extra), matched in order. */
+export function diffComments(want: readonly string[], got: readonly string[]): { missing: number[]; extra: number[] } {
+  const plan = planChain(
+    { name: '', rules: want.map((comment) => ({ text: comment, comment, counted: false })) },
+    { name: '', rules: got.map((comment) => ({ text: comment, comment, counted: false })) },
+  );
+  return {
+    missing: plan.removed,
+    extra: plan.kept.flatMap((k, i) => (k < 0 ? [i] : [])),
+  };
 }
 
 export function nftBackend(opts: NftBackendOptions): NftBackend {

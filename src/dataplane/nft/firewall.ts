@@ -24,6 +24,8 @@ import type { FirewallRule, Peer, PortRange, Ruleset } from '../../firewall/inde
 import { nftIdent, nftSet, nftString } from './names.js';
 import { chainOf, formatTable, type NftChain, type NftSetDef, type NftTable } from './table.js';
 import { isMac, redirectTag, TAG_KIND_MASK, type LocalMonitorPorts } from './inline.js';
+import { restrictionRules } from './restrict.js';
+import type { SourceRestriction } from '../backend.js';
 
 export interface NftFirewallOptions {
   /** `audit` counts and logs what would be dropped, and lets it through. */
@@ -34,6 +36,8 @@ export interface NftFirewallOptions {
   table?: string;
   /** Monitors on this node that pass redirected frames back (inline). */
   inlineMonitors?: readonly LocalMonitorPorts[];
+  /** Sources outside the application dropped or limited first in the forward chain (restrict.ts). */
+  restrictions?: readonly SourceRestriction[];
 }
 
 export const FIREWALL_TABLE = 'flowtap';
@@ -50,7 +54,7 @@ export function renderNftFirewall(
   return t.ok ? ok(formatTable(t.value)) : t;
 }
 
-/** The `inet` table of one node: fails only for a node the application does not have. */
+/** The `inet` table of one node: fails for a node the application does not have, or a restriction it cannot render. */
 export function nftFirewallTable(
   ruleset: Ruleset,
   app: App,
@@ -92,7 +96,10 @@ export function nftFirewallTable(
   // The tag a frame sent by the instance carries back from its monitor (failMode bit masked).
   const sentTag = (a: { mac: string }) => (isMac(a.mac) ? redirectTag(a.mac, 'sent', 'closed') : null);
   const tagged = returns.length ? local.filter((a) => sentTag(a) !== null) : [];
-  const fwd: string[] = [];
+  // First of all, so they also hold against what the firewall lets in (see restrict.ts).
+  const restricted = restrictionRules(opts.restrictions ?? [], ruleset.network, opts.mode);
+  if (restricted.errors.length) return fail(restricted.errors);
+  const fwd: string[] = [...restricted.rules];
   const cut = local.filter((a) => ruleset.quarantined?.includes(a.instance)).map((a) => `"${a.port}"`);
   if (cut.length) {
     // Before conntrack: quarantine also ends connections that were already established.

@@ -5,6 +5,7 @@ export * from './flow.js';
 export * from './inline.js';
 export * from './names.js';
 export * from './node.js';
+export * from './restrict.js';
 export * from './table.js';
 export * from './taps.js';
 export * from './update.js';

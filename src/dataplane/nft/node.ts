@@ -40,6 +40,7 @@ export function renderNodeConfig(d: NodeDesired): Result<NftNodeConfig> {
     uplinks: NODE_UPLINKS,
     // Every monitor namespace of the local cloud has its return veth: redirects are inline.
     inlineMonitors: inline ? localMonitorPorts(addressing, d.node) : [],
+    restrictions: d.context.restrictions ?? [],
   });
   if (!fw.ok) errors.push(...fw.errors);
   const taps = nftTapsTable(d.contracts, d.app, addressing, d.node, { live, downMonitors: [...(d.downMonitors ?? [])], inline });

@@ -4,7 +4,8 @@
  */
 import { unwrap } from '../../diagnostics/index.js';
 import { mustRun, realSystem, type System } from '../../system/index.js';
-import type { BackendFixture, BackendHarness } from '../testing.js';
+import { UPLINK_IF } from '../node-interfaces.js';
+import { OUTSIDE_A, OUTSIDE_B, type BackendFixture, type BackendHarness } from '../testing.js';
 import { readCounters } from './apply.js';
 import { nftBackend } from './backend.js';
 import { monitorReturnPort } from './inline.js';
@@ -141,10 +142,14 @@ export const TRANSLATIONS: ReadonlyArray<readonly [string, string]> = [
 /**
  * The shared backend suite's harness for nftables: the fixture's node as a network namespace laid
  * out as the local cloud lays out its nodes (routed instance ports, the gateway on lo, monitors
- * on their port and return port), every namespace with a unique name. Each instance and monitor
+ * on their port and return port, the outside behind the uplink `up-ft`), every namespace with a
+ * unique name. Each instance and monitor
  * namespace counts (and then drops) the IPv4 UDP frames arriving on its eth0 in a small netdev
  * table of its own: what arrived, without a socket, and with no ICMP error going back.
  */
+/** The node's address on its uplink, as the local cloud's underlay gives node 1. */
+const UNDERLAY_GATEWAY = '10.250.0.1';
+
 export interface NftHarness extends BackendHarness<NftNodeConfig> {
   /** The node's namespace. */
   nodeNs: string;
@@ -153,6 +158,7 @@ export interface NftHarness extends BackendHarness<NftNodeConfig> {
 export async function nftHarness(f: BackendFixture, system: System = realSystem): Promise<NftHarness> {
   const prefix = `ftb${process.pid.toString(36)}${Math.floor(Math.random() * 36 ** 3).toString(36)}`;
   const node = `${prefix}n`;
+  const outside = `${prefix}x`;
   const nsOf = new Map<string, string>();
   const made: string[] = [];
   const run = (argv: string[], ns?: string, input?: string) =>
@@ -193,6 +199,24 @@ export async function nftHarness(f: BackendFixture, system: System = realSystem)
       await run(['ip', 'route', 'add', `${a.ip}/32`, 'dev', a.port], node);
       await counting(ns);
     }
+    // The outside: one namespace behind the node's uplink holding both outside clients' addresses.
+    await namespace(outside);
+    await run(['ip', 'link', 'add', UPLINK_IF, 'netns', node, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', outside]);
+    await run(['ip', 'addr', 'add', `${UNDERLAY_GATEWAY}/24`, 'dev', UPLINK_IF], node);
+    await run(['ip', 'link', 'set', UPLINK_IF, 'up'], node);
+    for (const a of [OUTSIDE_A, OUTSIDE_B]) await run(['ip', 'addr', 'add', `${a}/24`, 'dev', 'eth0'], outside);
+    await run(['ip', 'link', 'set', 'eth0', 'up'], outside);
+    await run(['ip', 'route', 'add', 'default', 'via', UNDERLAY_GATEWAY], outside);
+    // Both ends know each other's address for good: the first datagram from outside does not wait on ARP.
+    const mac = async (dev: string, ns: string) =>
+      (JSON.parse(await run(['ip', '-j', 'link', 'show', dev], ns)) as { address: string }[])[0].address;
+    await run(
+      ['ip', 'neigh', 'replace', UNDERLAY_GATEWAY, 'lladdr', await mac(UPLINK_IF, node), 'dev', 'eth0', 'nud', 'permanent'],
+      outside,
+    );
+    const far = await mac('eth0', outside);
+    for (const a of [OUTSIDE_A, OUTSIDE_B])
+      await run(['ip', 'neigh', 'replace', a, 'lladdr', far, 'dev', UPLINK_IF, 'nud', 'permanent'], node);
     let j = 0;
     for (const m of Object.values(f.addressing.monitors)) {
       const ns = `${prefix}m${j++}`;
@@ -217,6 +241,13 @@ export async function nftHarness(f: BackendFixture, system: System = realSystem)
       const dst = f.addressing.instances[to].ip;
       await run(['bash', '-c', `printf '%0${payload}d' 0 > /dev/udp/${dst}/${port}`], nsOf.get(from)!);
       // The datagram waits for ARP on its way; give it time to land before anyone counts.
+      await new Promise((r) => setTimeout(r, 150));
+    },
+    async sendUdpFromOutside(source, to, port, payload) {
+      const dst = f.addressing.instances[to].ip;
+      // nc binds the source address; each run is a new socket, so a new source port and connection.
+      // (-q0: quit once stdin is read; -w0 may quit before printf has written anything.)
+      await run(['bash', '-c', `printf '%0${payload}d' 0 | nc -u -q0 -s ${source} ${dst} ${port}`], outside);
       await new Promise((r) => setTimeout(r, 150));
     },
     async received(name) {

@@ -17,7 +17,7 @@
  */
 import { diag, fail, ok, type Result } from '../../diagnostics/index.js';
 import { ETH_TYPE_IP, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, type PacketSpec } from '../../flowtap/index.js';
-import type { ApplyReport, DataplaneBackend, NodeDesired, RuleCounter } from '../backend.js';
+import type { ApplyOptions, ApplyReport, DataplaneBackend, Drift, NodeDesired, RuleCounter } from '../backend.js';
 import {
   configDevices,
   FIREWALL_TABLE,
@@ -62,6 +62,8 @@ interface Count {
 
 interface Applied {
   config: SimNodeConfig;
+  /** Rate restriction id -> new connections it still lets through (see `overRate`). */
+  tokens: Map<string, number>;
   /** By `table chain`: one count per rule of the chain, counted or not. */
   counts: Map<string, Count[]>;
   /** table -> chain -> comment -> the counted rules with that comment, and their counts. */
@@ -107,14 +109,29 @@ export class SimulatorBackend implements DataplaneBackend<SimNodeConfig> {
       : ok(undefined);
   }
 
-  async apply(node: string, config: SimNodeConfig): Promise<Result<ApplyReport>> {
+  async apply(node: string, config: SimNodeConfig, opts: ApplyOptions = {}): Promise<Result<ApplyReport>> {
     const checked = await this.check(node, config);
     if (!checked.ok) return checked;
-    const last = this.applied.get(node);
-    const plan = planUpdate(last?.config.tables, config.tables);
+    // A repair replaces everything, as nft's does: no rule, counter or bucket carries over.
+    const last = opts.repair ? undefined : this.applied.get(node);
+    const plan: UpdatePlan = opts.repair
+      ? { kind: 'full', reason: 'repair: the tables are replaced whole' }
+      : planUpdate(last?.config.tables, config.tables);
     const counts = carryCounts(last, config.tables, plan);
-    this.applied.set(node, { config, counts, index: indexRules(config.tables, counts) });
+    this.applied.set(node, { config, tokens: carryTokens(last, config), counts, index: indexRules(config.tables, counts) });
     return ok(report(plan, config.tables));
+  }
+
+  /**
+   * Nothing but this backend changes what it applied (there is no hand to edit it), so what is
+   * in force is what was applied: in force once anything was, with nothing missing or extra.
+   */
+  async drift(node: string): Promise<Result<Drift>> {
+    return ok(
+      this.applied.has(node)
+        ? { node, inForce: true, missing: [], extra: [] }
+        : { node, inForce: false, missing: [], extra: [], reason: 'nothing applied on this node yet' },
+    );
   }
 
   async counters(node: string): Promise<Result<RuleCounter[]>> {
@@ -145,7 +162,7 @@ export class SimulatorBackend implements DataplaneBackend<SimNodeConfig> {
    */
   private simulation(d: NodeDesired): Result<Simulation> {
     const same = [d.app, d.context.addressing, d.ruleset, d.contracts];
-    const rest = JSON.stringify([d.context.status, d.mode, d.downMonitors ?? [], d.inline ?? true]);
+    const rest = JSON.stringify([d.context.status, d.mode, d.downMonitors ?? [], d.inline ?? true, d.context.restrictions ?? []]);
     const m = this.memo;
     if (m && m.rest === rest && m.same.every((x, i) => x === same[i])) return m.sim;
     const sim = compileSimulation({
@@ -157,6 +174,7 @@ export class SimulatorBackend implements DataplaneBackend<SimNodeConfig> {
       mode: d.mode,
       downMonitors: d.downMonitors,
       inline: d.inline ?? true,
+      restrictions: d.context.restrictions ?? [],
     });
     this.memo = { same, rest, sim };
     return sim;
@@ -174,9 +192,31 @@ export class SimulatorBackend implements DataplaneBackend<SimNodeConfig> {
   inject(probe: SimProbe, opts: InjectOptions = {}): Result<SimTrace> {
     const entry = this.entrySimulation(probe);
     if (!entry.ok) return entry;
-    const trace = runProbe(entry.value, probe, opts, (n) => this.applied.get(n)?.config.simulation);
+    const trace = runProbe(
+      entry.value,
+      probe,
+      opts,
+      (n) => this.applied.get(n)?.config.simulation,
+      (n, id) => this.overRate(n, id),
+    );
     if (trace.ok) this.count(trace.value, opts.length ?? defaultLength(probe.packet));
     return trace;
+  }
+
+  /**
+   * The simulator has no clock, so time stands still: each rate restriction's bucket starts
+   * with `burst` new connections on the node (as nft's limit starts with its burst) and is
+   * never refilled, so the first `burst` new connections pass and every later one is dropped:
+   * what nft does to connections that come faster than the rate refills the bucket. A bucket
+   * lasts as long as its restriction stays the same on the node (nft keeps a kept rule's state).
+   */
+  private overRate(node: string, id: string): boolean {
+    const tokens = this.applied.get(node)?.tokens;
+    const left = tokens?.get(id);
+    if (tokens === undefined || left === undefined) return false;
+    if (left <= 0) return true;
+    tokens.set(id, left - 1);
+    return false;
   }
 
   private entrySimulation(probe: SimProbe): Result<Simulation> {
@@ -267,6 +307,19 @@ function indexRules(tables: readonly NftTable[], counts: Map<string, Count[]>): 
     }
   }
   return index;
+}
+
+/** Buckets of the restrictions that stay the same carry over; new or changed ones start full. */
+function carryTokens(last: Applied | undefined, config: SimNodeConfig): Map<string, number> {
+  const out = new Map<string, number>();
+  const before = new Map((last?.config.simulation.restrictions ?? []).map((r) => [r.id, r]));
+  for (const r of config.simulation.restrictions) {
+    if (!r.rate) continue;
+    const was = before.get(r.id);
+    const same = was !== undefined && JSON.stringify(was) === JSON.stringify(r);
+    out.set(r.id, same ? (last!.tokens.get(r.id) ?? r.rate.burst) : r.rate.burst);
+  }
+  return out;
 }
 
 /** The new configuration's counts: kept rules keep theirs (as nft keeps them), the rest start at zero. */

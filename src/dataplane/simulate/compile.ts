@@ -10,11 +10,11 @@
  */
 import { diag, fail, ok, type Diagnostic, type Result } from '../../diagnostics/index.js';
 import { cidrSet, quarantine, type Direction, type FirewallRule, type IpInterval } from '../../firewall/index.js';
-import { addressProblem, ipv4Range, parseIpv4, parseIpv4Cidr } from '../../net/index.js';
-import { nftIdent } from '../nft/index.js';
+import { addressProblem, ipv4Range, parseCidr, parseIpv4, parseIpv4Cidr } from '../../net/index.js';
+import { nftIdent, restrictComment, restrictionRules } from '../nft/index.js';
 import { renderNftTaps } from '../nft/index.js';
-import { buildChainIndex, PROTO_ANY } from './indexed.js';
-import type { CChain, CNode, CPort, CRule, LinearRule, Simulation } from './model.js';
+import { buildChainIndex, PROTO_ANY, PROTO_TCP, PROTO_UDP } from './indexed.js';
+import type { CChain, CNode, CPort, CRestriction, CRule, LinearRule, Simulation } from './model.js';
 import { peerResolver, pointSet, protoOf, renderedRuleComment } from './peers.js';
 import { compileTapRules } from './tap-rules.js';
 import { DEFAULT_SIM_TOPOLOGY, type SimInput, type SimTopology } from './types.js';
@@ -206,6 +206,24 @@ export function compileSimulation(input: SimInput): Result<Simulation> {
   }
   for (const c of chains.values()) c.index = buildChainIndex(c.rules);
 
+  // The renderer's verdict on the restrictions; what it takes, compiled.
+  const restricted = restrictionRules(input.restrictions ?? [], ruleset.network, input.mode ?? 'enforce');
+  errs.push(...restricted.errors);
+  const restrictions: CRestriction[] = restricted.errors.length
+    ? []
+    : (input.restrictions ?? []).map((r) => {
+        const src = parseCidr(r.source, { bare: true });
+        const proto = r.port !== undefined || r.protocol !== undefined ? ((r.protocol ?? 'tcp') === 'tcp' ? PROTO_TCP : PROTO_UDP) : -1;
+        return {
+          id: r.id,
+          comment: restrictComment(r.id),
+          source: src.ok && src.cidr.version === 4 ? ipv4Range(src.cidr) : null,
+          proto,
+          port: r.port ?? -1,
+          rate: r.rate ? { perSecond: r.rate.perSecond, burst: r.rate.burst } : null,
+        };
+      });
+
   const linearTaps = compileTapRules(input.contracts, app.tenant, addressing, instances, down, inline);
 
   if (errs.length) return fail(dedupe(errs));
@@ -228,6 +246,7 @@ export function compileSimulation(input: SimInput): Result<Simulation> {
     externalIp,
     multiNode,
     subnets: nodes.map((n) => ({ lo: n.subnet.lo, hi: n.subnet.hi, node: n })).sort((a, b) => a.lo - b.lo),
+    restrictions,
     linearRules,
     linearTaps,
   });

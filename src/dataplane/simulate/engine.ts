@@ -8,7 +8,7 @@
  *     ─> routing: a node address -> input chain; a local instance's /32 -> its port;
  *        another node's subnet -> vx-ft; the underlay -> up-ft; anything else: no route
  *     ─> TTL <= 1 is not forwarded
- *     ─> inet forward chain: quarantine, ct state, eg_<src> (return/drop), in_<dst>
+ *     ─> inet forward chain: source restrictions, quarantine, ct state, eg_<src> (return/drop), in_<dst>
  *        (accept/drop), "egress checked" towards an uplink, default deny
  *     ─> [netdev egress on the destination port: tap_in_<port>] ─> the instance
  *   Through vx-ft the packet arrives on the other node and is routed and filtered there again
@@ -32,7 +32,7 @@ import { forwardChain, inputChain } from './firewall.js';
 import type { CNode, CPort, Simulation } from './model.js';
 import { NO_COPIES, NO_DIVERSIONS, TAP_BACK, TAP_ON, tapHook } from './taps-hook.js';
 import type { SimHop, SimOptions, SimOutcome, SimProbe, SimRoute, SimTrace } from './types.js';
-import type { NodeSimulations, Walk } from './walk.js';
+import type { NodeSimulations, OverRate, Walk } from './walk.js';
 
 /** Hops are bounded by the topology (sender, one other node, a return port on each); this guards a bad input. */
 const MAX_HOPS = 8;
@@ -50,12 +50,29 @@ function overSet(list: readonly string[]): ReadonlySet<string> {
   return s;
 }
 
+const NEVER_OVER: OverRate = () => false;
+const ALWAYS_OVER: OverRate = () => true;
+
+function rateOption(o: SimOptions['overRate']): OverRate | undefined {
+  if (o === undefined) return undefined;
+  if (typeof o === 'boolean') return o ? ALWAYS_OVER : NEVER_OVER;
+  const ids = overSet(o);
+  return (_node, id) => ids.has(id);
+}
+
 /**
  * `nodeSim`: each node's own compiled configuration (the simulator backend applies one per
  * node); the walk takes the packet's current node from it at every node it enters. Without it,
- * `sim` is every node's.
+ * `sim` is every node's. `overRate` says whether a new connection is over a rate restriction
+ * when the options do not (SimOptions.overRate wins); without either, none is.
  */
-export function runProbe(sim: Simulation, probe: SimProbe, opts: SimOptions = {}, nodeSim?: NodeSimulations): Result<SimTrace> {
+export function runProbe(
+  sim: Simulation,
+  probe: SimProbe,
+  opts: SimOptions = {},
+  nodeSim?: NodeSimulations,
+  overRate?: OverRate,
+): Result<SimTrace> {
   const pkt = probe.packet;
   const ct = opts.ctState ?? 'new';
   const over = opts.overBudget ?? false;
@@ -79,6 +96,7 @@ export function runProbe(sim: Simulation, probe: SimProbe, opts: SimOptions = {}
     verdict: opts.inlineVerdict ?? 'pass',
     back: null,
     nodeSim: nodeSim ?? null,
+    overRate: rateOption(opts.overRate) ?? overRate ?? NEVER_OVER,
   };
   const ttl = pkt.nw_ttl;
   const from = probe.from;

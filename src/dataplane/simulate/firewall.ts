@@ -1,6 +1,6 @@
 /**
  * The node's inet table `flowtap` as renderNftFirewall writes it, for one packet: the forward
- * chain (quarantine, conntrack, the sender's eg_ chain, the receiver's in_ chain, the uplink
+ * chain (source restrictions, quarantine, conntrack, the sender's eg_ chain, the receiver's in_ chain, the uplink
  * rule, default deny) and the input chain (instances cannot reach the node, bar the resolver).
  * A frame an inline monitor passed back (`returned`, on its return port) is the sender's: its
  * redirect tag selects the sender's eg_ chain and quarantine rule.
@@ -9,7 +9,7 @@ import type { PacketSpec } from '../../flowtap/index.js';
 import { UPLINK_IF, VXLAN_IF } from '../node-interfaces.js';
 import { lookupChain, PROTO_TCP, PROTO_UDP } from './indexed.js';
 import { linearChainSlot } from './linear.js';
-import type { CChain, CNode, CPort } from './model.js';
+import type { CChain, CNode, CPort, CRestriction } from './model.js';
 import type { SimChainStep, SimFirewallTrace, SimHop } from './types.js';
 import type { Walk } from './walk.js';
 
@@ -51,6 +51,16 @@ function evalChain(w: Walk, fw: SimFirewallTrace, chain: CChain, proto: number, 
   return s;
 }
 
+function restricts(r: CRestriction, pkt: PacketSpec): boolean {
+  if (!r.source) return false;
+  const src = pkt.nw_src >>> 0;
+  if (src < r.source.lo || src > r.source.hi) return false;
+  if (r.proto >= 0 && pkt.nw_proto !== r.proto) return false;
+  // nft reads no port in a later fragment: `tcp dport N` does not match it.
+  if (r.port >= 0 && ((pkt.ip_frag & 2) !== 0 || pkt.tp_dst !== r.port)) return false;
+  return true;
+}
+
 export function forwardChain(
   w: Walk,
   node: CNode,
@@ -65,6 +75,13 @@ export function forwardChain(
   const { sim } = w;
   const fw: SimFirewallTrace = { node: node.name, hook: 'forward', iif, oif, steps: [], verdict: 'accept', audited: NONE_AUDITED };
   hop.firewall = fw;
+  // Restrictions first, as rendered (restrict.ts): a plain one drops established traffic too,
+  // a rate one only new connections over the rate; its counter counts only what it drops.
+  for (const r of sim.restrictions) {
+    if (!restricts(r, pkt)) continue;
+    if (r.rate && (w.ct !== 'new' || !w.overRate(node.name, r.id))) continue;
+    return firewallDrop(w, fw, step('forward', r.comment, 'drop', false));
+  }
   // In the rendered order: by input port, by output port, then by the tag of a frame passed back.
   if ((!returned && iifPort?.quarantined) || oifPort?.quarantined) return firewallDrop(w, fw, step('forward', 'quarantine', 'drop', false));
   if (returned && iifPort?.quarantined) return firewallDrop(w, fw, step('forward', 'quarantine (passed back by a monitor)', 'drop', false));

@@ -122,6 +122,19 @@ export interface LinearTap {
   ingress: boolean;
 }
 
+/** A source restriction as the forward chain's first rules match it (restrict.ts). */
+export interface CRestriction {
+  id: string;
+  comment: string;
+  /** The IPv4 sources; null for an IPv6 block, which nothing here matches (the nodes route IPv4 only). */
+  source: IpInterval | null;
+  /** IP protocol to match, or -1 for any. */
+  proto: number;
+  /** Destination port, or -1 for any. */
+  port: number;
+  rate: { perSecond: number; burst: number } | null;
+}
+
 export interface Simulation {
   readonly kind: 'flowtap-simulation';
   readonly app: App;
@@ -143,6 +156,8 @@ export interface Simulation {
   readonly multiNode: boolean;
   /** Node subnets sorted by first address, for the VXLAN routes. */
   readonly subnets: ReadonlyArray<{ lo: number; hi: number; node: CNode }>;
+  /** Source restrictions, in the forward chain's order. */
+  readonly restrictions: readonly CRestriction[];
   /** Every rule of the (quarantined) ruleset in order, for the linear scan. */
   readonly linearRules: LinearRule[];
   /** Every rendered contract in input order, for the linear scan. */

@@ -23,10 +23,10 @@ import { unwrap } from '../../diagnostics/index.js';
 import { loadApp, planAddresses, type Addressing, type App } from '../../model/index.js';
 import type { BackendFixture, BackendHarness } from '../testing.js';
 import { simulatorBackend, type SimNodeConfig } from './backend.js';
-import { fromInstance } from './simulate.js';
+import { fromInstance, fromOutside } from './simulate.js';
 import { seededRng, type Rng } from '../../random/index.js';
 import type { Simulation } from './model.js';
-import type { SimCtState, SimInlineVerdict, SimOptions, SimProbe } from './types.js';
+import type { SimCtState, SimEntry, SimInlineVerdict, SimOptions, SimProbe } from './types.js';
 
 const DVD = 'examples/dvd-rental';
 
@@ -251,20 +251,25 @@ export function simulatorHarness(f: BackendFixture): BackendHarness<SimNodeConfi
   const backend = simulatorBackend({ devices: (node) => (node === f.node ? f.devices : []) });
   const got = new Map<string, number>();
   const bump = (name: string) => got.set(name, (got.get(name) ?? 0) + 1);
+  const send = (from: SimEntry, src: string, to: string, port: number, payload: number) => {
+    const dst = f.addressing.instances[to].ip;
+    const t = unwrap(
+      backend.inject(
+        { from, packet: unwrap(parsePacketSpec(`udp,nw_src=${src},nw_dst=${dst},tp_src=40000,tp_dst=${port}`)) },
+        { length: 28 + payload, inlineVerdict: 'monitor-down' },
+      ),
+    );
+    if (t.outcome.kind === 'delivered') bump(t.outcome.instance);
+    for (const c of t.copies) bump(c.monitor);
+    for (const d of t.diversions) bump(d.monitor);
+  };
   return {
     backend,
     async sendUdp(from, to, port, payload) {
-      const src = f.addressing.instances[from].ip;
-      const dst = f.addressing.instances[to].ip;
-      const t = unwrap(
-        backend.inject(
-          { from: fromInstance(from), packet: unwrap(parsePacketSpec(`udp,nw_src=${src},nw_dst=${dst},tp_src=40000,tp_dst=${port}`)) },
-          { length: 28 + payload, inlineVerdict: 'monitor-down' },
-        ),
-      );
-      if (t.outcome.kind === 'delivered') bump(t.outcome.instance);
-      for (const c of t.copies) bump(c.monitor);
-      for (const d of t.diversions) bump(d.monitor);
+      send(fromInstance(from), f.addressing.instances[from].ip, to, port, payload);
+    },
+    async sendUdpFromOutside(source, to, port, payload) {
+      send(fromOutside(), source, to, port, payload);
     },
     async received(name) {
       return got.get(name) ?? 0;

@@ -6,6 +6,7 @@
 import type { Ruleset } from '../../firewall/index.js';
 import type { FlowTap, PacketSpec } from '../../flowtap/index.js';
 import type { Addressing, App } from '../../model/index.js';
+import type { SourceRestriction } from '../backend.js';
 import { EXTERNAL_IP, OVERLAY_NETWORK } from '../node-interfaces.js';
 
 /** Like the orchestrator's management context: isolated = quarantined, terminated = no port. */
@@ -49,6 +50,8 @@ export interface SimInput {
    * frame back, and it continues as if never diverted. Default true, as nodeScript renders.
    */
   inline?: boolean;
+  /** Sources outside the application dropped or limited on every node (SourceRestriction, restrict.ts). */
+  restrictions?: readonly SourceRestriction[];
   topology?: Partial<SimTopology>;
 }
 
@@ -83,6 +86,12 @@ export interface SimOptions {
   sampleHit?: boolean;
   /** Taps whose budget (`limit rate`) this packet exceeds: all of them, or these contract ids. Default none. */
   overBudget?: boolean | readonly string[];
+  /**
+   * Rate restrictions (SourceRestriction.rate) this packet, a new connection, is over: all of
+   * them, or these restriction ids. The simulator has no clock, so the caller says; default
+   * none (the simulator backend keeps a bucket of its own instead, see SimulatorBackend).
+   */
+  overRate?: boolean | readonly string[];
   /** `linear` scans every rule in order with no index: the oracle and the benchmark's baseline. */
   classifier?: 'indexed' | 'linear';
   /** Inline monitors' verdict on every frame diverted to them (SimInput.inline). Default `pass`. */

@@ -15,6 +15,10 @@ export interface Walk {
   back: CTap | null;
   /** Each node's own compiled configuration; null: `sim` is every node's. */
   nodeSim: NodeSimulations | null;
+  /** Whether a new connection is over a rate restriction on a node (SimOptions.overRate, or the backend's buckets). */
+  overRate: OverRate;
 }
+
+export type OverRate = (node: string, restriction: string) => boolean;
 
 export type NodeSimulations = (node: string) => Simulation | undefined;
