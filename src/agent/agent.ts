@@ -7,6 +7,10 @@
  * Collector runs and control changes go through one lane, one at a time: a run's CPU is then
  * its own, and a change never lands in the middle of a run. Shipping runs beside the lane, so
  * a broker that hangs delays records, never collection.
+ *
+ * Notices take neither the lane nor the batches: at every level, each new row of a monitor's
+ * notice.log is published on the bus as soon as it is written (notices.ts), then stored with
+ * the next batch.
  */
 import { createHash } from 'node:crypto';
 import type { BrokerRecord, Subscription } from '../broker/index.js';
@@ -20,6 +24,7 @@ import { instanceLogsCollector } from './instance-logs.js';
 import { interfacesCollector } from './interfaces.js';
 import { monitorLogsCollector } from './monitor-logs.js';
 import { nodeAccess, realNetnsProbe } from './netns.js';
+import { NoticeWatcher, type NoticeStats } from './notices.js';
 import { checkOptions, type AgentOptions } from './options.js';
 import {
   applyVerbosity,
@@ -46,6 +51,8 @@ export interface AgentStats {
   shipper: ShipperStats;
   /** Runs per collector since the start. */
   runs: Partial<Record<CollectorName, number>>;
+  /** The notices path: rows read, skipped, and how many reads' notices the bus refused (stored all the same). */
+  notices: NoticeStats & { publishFailures: number };
 }
 
 export interface AgentHandle {
@@ -109,6 +116,10 @@ class Agent {
   private nextCost = 0;
   private subs: Subscription[] = [];
   private stopped = false;
+  private readonly notices: NoticeWatcher;
+  /** Notice publishes, one after the other so the bus has them in the order they were written. */
+  private publishing: Promise<void> = Promise.resolve();
+  private publishFailures = 0;
 
   constructor(
     private readonly o: AgentOptions,
@@ -145,9 +156,19 @@ class Agent {
         }),
     };
     for (const c of COLLECTORS) this.collectors.set(c, o.collectors?.[c] ?? made[c]());
+    this.notices = new NoticeWatcher({
+      monitors: o.monitors,
+      instances: o.instances,
+      deliver: (drafts) => this.publishNotices(drafts),
+      pollMs: o.noticePollMs,
+      now: this.now,
+      log: this.log,
+    });
   }
 
   async start(): Promise<void> {
+    // First: a notice written while the agent starts up is an alert all the same.
+    await this.notices.start();
     this.meter.startResidual(AGENT_COST);
     this.nextCost = this.now() + this.costPeriodMs;
     await this.inLane(() => this.reconcile());
@@ -190,6 +211,7 @@ class Agent {
         settings: structuredClone(this.settings),
         shipper: this.shipper.stats(),
         runs: { ...this.runs },
+        notices: { ...this.notices.stats(), publishFailures: this.publishFailures },
       }),
       flush: () => this.shipper.flush(true),
       stop: () => this.stop(),
@@ -211,6 +233,31 @@ class Agent {
   /** Records of the agent itself (acknowledgements, cost) are shipped whatever the filters say. */
   private emit(d: Draft): void {
     this.shipper.enqueue(this.stamp(d), AGENT_COST);
+  }
+
+  /**
+   * Whatever the level and the filters: a notice is an alert to react to, not context to
+   * sample. Published at once (one message per read of a notice.log, on the records subject of
+   * kind notice, the shape the shipper publishes), then stored with the next batch and not
+   * published again; a notice the bus refused is published with that batch instead.
+   */
+  private publishNotices(drafts: Draft[]): void {
+    const records = drafts.map((d) => this.stamp(d));
+    const { tenant, app, node } = this.o;
+    const subject = recordsSubject(tenant, app, node, 'notice');
+    this.publishing = this.publishing.then(async () => {
+      let published = true;
+      try {
+        await this.o.broker.bus.publish(subject, { records });
+      } catch (e) {
+        published = false;
+        this.publishFailures++;
+        this.log(`cannot publish ${records.length} notices on ${subject} now (${errorText(e)}); they go with the next batch`);
+      }
+      for (const r of records) this.shipper.enqueue(r, AGENT_COST, published);
+      // Stored soon rather than at the next flush: a controller may look its context up by the notice.
+      void this.shipper.flush();
+    });
   }
 
   private ack(data: Record<string, unknown>): void {
@@ -319,7 +366,7 @@ class Agent {
       }
       if (this.now() >= this.nextCost) {
         this.nextCost = this.now() + this.costPeriodMs;
-        this.emitCost(this.meter.residualReport(AGENT_COST, this.maxLevel(), this.costPeriodMs), false);
+        this.emitCost(this.meter.residualReport(AGENT_COST, this.maxLevel(), this.costPeriodMs), false, this.noticeCounts());
       }
     }).catch((e) => this.log(`tick: ${errorText(e)}`));
     if (this.shipper.full) void this.shipper.flush();
@@ -347,9 +394,14 @@ class Agent {
     this.emitCost(this.meter.report(name, s.level, s.periodMs), false);
   }
 
-  private emitCost(r: CostReport, final: boolean): void {
+  private emitCost(r: CostReport, final: boolean, extra: Record<string, unknown> = {}): void {
     if (r.errors) this.log(`${r.collector}: ${r.errors.join('; ')}`);
-    this.emit({ kind: 'agent-cost', data: { ...r, ...(final ? { final: true } : {}) } });
+    this.emit({ kind: 'agent-cost', data: { ...r, ...extra, ...(final ? { final: true } : {}) } });
+  }
+
+  /** The notices path's counts since the start, in the agent's own cost record: skipped rows are visible there. */
+  private noticeCounts(): Record<string, unknown> {
+    return { notices: { ...this.notices.stats(), publishFailures: this.publishFailures } };
   }
 
   private maxLevel(): number {
@@ -362,6 +414,9 @@ class Agent {
     if (this.timer) clearTimeout(this.timer);
     if (this.flushTimer) clearInterval(this.flushTimer);
     for (const s of this.subs) await s.unsubscribe().catch(() => undefined);
+    // Notices read until now are published and in the buffer before the last flush.
+    await this.notices.stop();
+    await this.publishing;
     await this.inLane(async () => {
       for (const name of [...this.active]) {
         const c = this.collectors.get(name)!;
@@ -372,7 +427,7 @@ class Agent {
         this.emitCost(this.meter.report(name, s.level, s.periodMs), true);
       }
       this.active.clear();
-      this.emitCost(this.meter.residualReport(AGENT_COST, this.maxLevel(), this.costPeriodMs), true);
+      this.emitCost(this.meter.residualReport(AGENT_COST, this.maxLevel(), this.costPeriodMs), true, this.noticeCounts());
       this.emit({ kind: 'config', data: { what: 'agent', event: 'stopped' } });
     });
     if (!(await this.shipper.flush(true))) {

@@ -53,24 +53,12 @@ describe('monitor log rows', () => {
     assert.equal(d.data.monitor, 'mon-sql');
   });
 
-  test('a notice row is a monitor-log record and a notice record, both with the connection uid', () => {
+  test('a notice row is a monitor-log record only: its notice record comes from the notices path', () => {
     const ds = monitorRowDrafts('mon-sql', 'notice', NOTICE, byIp, 0);
     assert.deepEqual(
-      ds.map((d) => [d.kind, d.provenance, d.instance]),
-      [
-        ['monitor-log', 'CAbc123', 'web-0'],
-        ['notice', 'CAbc123', 'web-0'],
-      ],
+      ds.map((d) => [d.kind, d.provenance, d.instance, d.data.log]),
+      [['monitor-log', 'CAbc123', 'web-0', 'notice']],
     );
-    assert.deepEqual(ds[1].data, {
-      monitor: 'mon-sql',
-      note: 'FlowTap::Disallowed_SQL',
-      msg: 'web-0 ran SELECT on users',
-      sub: undefined,
-      src: '10.77.1.2',
-      dst: '10.77.1.4',
-      p: 5432,
-    });
   });
 
   test('comment lines are skipped, anything else that is not a row is shipped marked, not lost', () => {
@@ -92,7 +80,7 @@ describe('monitor log rows', () => {
     const r = await c.collect({ level: 3, periodMs: 1000 }, 0);
     assert.deepEqual(
       r.records.map((d) => `${d.kind}:${d.data.log ?? d.data.note}`),
-      ['monitor-log:conn', 'monitor-log:notice', 'notice:FlowTap::Disallowed_SQL'],
+      ['monitor-log:conn', 'monitor-log:notice'],
     );
   });
 });

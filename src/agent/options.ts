@@ -49,6 +49,8 @@ export interface AgentOptions {
   shipping?: Pick<ShipperOptions, 'maxBufferBytes' | 'batchSize' | 'retryMinMs' | 'retryMaxMs'>;
   /** How often buffered records are shipped (default 1 s). */
   flushMs?: number;
+  /** The notices path reads on file events; this poll (default 1 s) only catches what an event missed. */
+  noticePollMs?: number;
   /** How often the agent reports its own overhead (shipping, control); default 5 s. */
   costPeriodMs?: number;
   /**

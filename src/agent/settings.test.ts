@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyVerbosity, initialSettings, isActive, parseVerbosity, passes } from './settings.js';
+import { applyVerbosity, COLLECTORS, initialSettings, isActive, parseVerbosity, passes } from './settings.js';
 
 describe('verbosity settings', () => {
   test('a level switches collectors on from their own level up', () => {
@@ -39,9 +39,9 @@ describe('verbosity settings', () => {
 
   test("filters are set, narrowed to the collector's kinds, and removed with null", () => {
     const s0 = initialSettings(3, 1000);
-    const r = applyVerbosity(s0, { instances: ['web-0'], kinds: ['notice'] }, ['web-0', 'db-0']);
+    const r = applyVerbosity(s0, { instances: ['web-0'], kinds: ['monitor-log'] }, ['web-0', 'db-0']);
     assert.ok(r.ok);
-    assert.deepEqual(r.value['monitor-logs'].kinds, ['notice']);
+    assert.deepEqual(r.value['monitor-logs'].kinds, ['monitor-log']);
     assert.deepEqual(r.value['monitor-logs'].instances, ['web-0']);
     // Sent to every collector, a kind none of the counters' leaves the counters nothing to do.
     assert.deepEqual(r.value.counters.kinds, []);
@@ -58,6 +58,11 @@ describe('verbosity settings', () => {
     const k = applyVerbosity(s0, { collector: 'flows', kinds: ['notice'] }, []);
     assert.equal(k.ok, false);
     assert.match(!k.ok ? k.errors[0].message : '', /flows emits flow/);
+    // Notices are the agent's own path, shipped at every level: no collector emits them.
+    const n = applyVerbosity(s0, { collector: 'monitor-logs', kinds: ['notice'] }, []);
+    assert.match(!n.ok ? n.errors[0].message : '', /monitor-logs emits monitor-log, none of notice/);
+    const all = applyVerbosity(s0, { kinds: ['notice'] }, []);
+    assert.ok(all.ok && COLLECTORS.every((c) => !isActive(c, all.value[c])), 'only notices: every collector stops');
     const i = applyVerbosity(s0, { instances: ['ghost-0'] }, ['web-0']);
     assert.equal(i.ok, false);
     assert.match(!i.ok ? i.errors[0].message : '', /no instance ghost-0 on this node \(known: web-0\)/);

@@ -25,7 +25,8 @@ export const COLLECTOR_KINDS: Record<CollectorName, RecordKind[]> = {
   interfaces: ['interface'],
   flows: ['flow'],
   logs: ['log'],
-  'monitor-logs': ['monitor-log', 'notice'],
+  // Notices are not a collector's: the agent ships them at every level, whatever the filters (notices.ts).
+  'monitor-logs': ['monitor-log'],
   syscalls: ['syscall'],
 };
 

@@ -47,6 +47,8 @@ interface Entry {
   record: BrokerRecord;
   bytes: number;
   source: string;
+  /** Already on the bus (a notice, published the moment it was read): only stored here. */
+  published: boolean;
 }
 
 export interface ShipperStats {
@@ -89,10 +91,13 @@ export class Shipper {
     return this.queue.length - this.head;
   }
 
-  /** Buffers a record; returns its size in bytes (as shipped). */
-  enqueue(record: BrokerRecord, source: string): number {
+  /**
+   * Buffers a record; returns its size in bytes (as shipped). One the owner already published
+   * on the bus is only stored, so the controller does not see it twice.
+   */
+  enqueue(record: BrokerRecord, source: string, published = false): number {
     const bytes = Buffer.byteLength(JSON.stringify(record));
-    this.queue.push({ record, bytes, source });
+    this.queue.push({ record, bytes, source, published });
     this.bytes += bytes;
     this.bound();
     return bytes;
@@ -179,7 +184,8 @@ export class Shipper {
         this.totals.shippedBytes += e.bytes;
       }
       for (const [source, s] of bySource) this.o.onShipped?.(source, s.n, s.bytes);
-      await this.publish(records, reported ? records[0] : null);
+      const unpublished = batch.filter((e) => !e.published).map((e) => e.record);
+      await this.publish(reported ? [records[0], ...unpublished] : unpublished, reported ? records[0] : null);
     }
     return true;
   }

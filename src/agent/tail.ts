@@ -20,6 +20,8 @@ export class FileTail {
   private offset = -1;
   private ino = -1;
   private partial = '';
+  /** The file's size at the last read: more than the offset means a capped read left some for the next. */
+  private size = 0;
   // A multi-byte character cut by the read size waits for its other bytes.
   private decoder = new StringDecoder('utf8');
 
@@ -43,12 +45,18 @@ export class FileTail {
     this.decoder = new StringDecoder('utf8');
   }
 
+  /** Whether the last read stopped at its cap with more of the file still unread. */
+  get behind(): boolean {
+    return this.size > this.offset;
+  }
+
   async read(): Promise<TailLine[]> {
     if (this.offset < 0) await this.begin();
     let s: Stats;
     try {
       s = await stat(this.path);
     } catch {
+      this.size = this.offset;
       return [];
     }
     if ((this.ino !== -1 && s.ino !== this.ino) || s.size < this.offset) {
@@ -57,6 +65,7 @@ export class FileTail {
       this.decoder = new StringDecoder('utf8');
     }
     this.ino = s.ino;
+    this.size = s.size;
     if (s.size === this.offset) return [];
     const len = Math.min(s.size - this.offset, this.maxBytes);
     const buf = Buffer.alloc(len);
@@ -68,6 +77,8 @@ export class FileTail {
       await fh.close();
     }
     this.offset += n;
+    // The file shrank between stat and read: the next read sees it truncated, not something to catch up on.
+    if (n < len) this.size = this.offset;
     const text = this.partial + this.decoder.write(buf.subarray(0, n));
     const parts = text.split('\n');
     this.partial = parts.pop() ?? '';

@@ -7,6 +7,8 @@ export class ConnSession {
   parser: StreamParser | null = null;
   /** Zeek's conn.log `service`: set once a parser recognised its protocol. */
   service = '';
+  /** Told to the policies as a failed attempt at its reset already, not again at its close. */
+  attemptReported = false;
   /** Weird names already logged for this connection (each is logged once). */
   weirdNames: string[] | null = null;
   /** `id.orig_h`, `id.orig_p`, `id.resp_h`, `id.resp_p` for log rows. */

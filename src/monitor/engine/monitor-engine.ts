@@ -1,11 +1,12 @@
 import type { Addressing, App } from '../../model/index.js';
 import type { CapturedPacket } from '../capture/index.js';
-import { PacketDecoder, type DecodedPacket, type DecodeReason, type DecoderOptions } from '../decode/index.js';
+import { PacketDecoder, TcpFlag, type DecodedPacket, type DecodeReason, type DecoderOptions } from '../decode/index.js';
 import type { HttpOptions } from '../http/index.js';
 import { CONN_LOG, NOTICE_LOG, WEIRD_LOG, type LogSchema, type LogValue, type ZeekLogWriter } from '../logs/index.js';
 import type { NatsOptions } from '../nats/index.js';
 import {
   DEFAULT_POLICY_OPTIONS,
+  failedAttempt,
   MonitorPolicy,
   type ConnId,
   type IntegrityOptions,
@@ -156,6 +157,7 @@ export class MonitorEngine implements AnalyzerEnv {
     }
     try {
       const conn = this.tracker.process(dp);
+      if (conn !== null && (dp.tcpFlags & TcpFlag.RST) !== 0) this.reset(conn);
       this.opts.observer?.packet?.(dp, conn, data);
     } catch (e) {
       this.internalError(e, ts, index);
@@ -229,6 +231,8 @@ export class MonitorEngine implements AnalyzerEnv {
   private notice(n: Notice): void {
     this.noticeCount++;
     this.logs?.write(NOTICE_LOG, noticeRow(n));
+    // Out to the file now, not at the next one-second flush: the agent ships notices as they are written.
+    this.logs?.flush();
     this.onNotice?.(n);
   }
 
@@ -270,13 +274,26 @@ export class MonitorEngine implements AnalyzerEnv {
     s.parser?.gap(dir, len);
   }
 
+  /**
+   * An attempt that a reset ended has failed for good: the SYN-flood count hears of it now, not
+   * when the tracker closes it after its close delay (5 s), which a reaction cannot wait for.
+   */
+  private reset(c: Connection): void {
+    const s = c.userData as ConnSession | undefined;
+    if (!s || s.attemptReported || c.proto !== 6) return;
+    const state = c.connState();
+    if (!failedAttempt(state, c.history)) return;
+    s.attemptReported = true;
+    this.policy.connectionClosed(c.uid, s.id, state, c.startTs, c.history);
+  }
+
   private onClose(c: Connection): void {
     const s = c.userData as ConnSession | undefined;
     if (!s) return;
     s.parser?.end(c.lastSeen);
     s.parser = null;
     this.logs?.write(CONN_LOG, connRow(c, s, this.local));
-    this.policy.connectionClosed(c.uid, s.id, c.connState(), c.startTs);
+    if (!s.attemptReported) this.policy.connectionClosed(c.uid, s.id, c.connState(), c.startTs, c.history);
     c.userData = undefined;
   }
 }

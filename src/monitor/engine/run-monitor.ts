@@ -140,9 +140,10 @@ export async function runMonitor(opts: RunMonitorOptions): Promise<MonitorRunRes
 async function runLive(engine: MonitorEngine, iface: string, opts: RunMonitorOptions): Promise<CaptureSummary> {
   // Inline: frames a monitor passes leave again (outbound); judge each frame once, as it arrives.
   const filter = opts.inline ? (opts.filter ? `inbound and (${opts.filter})` : 'inbound') : opts.filter;
-  // Inline verdicts wait for the capture: --immediate-mode hands each packet over at once instead of per filled block.
-  const args = opts.inline ? ['-i', iface, '--immediate-mode', '-U', '-w', '-', '-s', '0', '-n', ...(filter ? [filter] : [])] : undefined;
-  const cap = liveCapture(iface, (p) => engine.packet(p), { filter, ...(args ? { args } : {}) });
+  // Inline verdicts, and notices a controller reacts to, wait for the capture: --immediate-mode hands each
+  // packet over at once instead of per filled block (which waits up to libpcap's timeout when traffic is light).
+  const args = ['-i', iface, '--immediate-mode', '-U', '-w', '-', '-s', '0', '-n', ...(filter ? [filter] : [])];
+  const cap = liveCapture(iface, (p) => engine.packet(p), { filter, args });
   const timer = setInterval(() => engine.tick(Date.now() / 1000), 1000);
   const stop = (): void => void cap.stop();
   opts.signal?.addEventListener('abort', stop, { once: true });

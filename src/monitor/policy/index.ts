@@ -10,7 +10,7 @@ export {
   type IntegrityStats,
   type TrackedRequest,
 } from './integrity.js';
-export { SynFloodDetector, DEFAULT_SYN_FLOOD_OPTIONS, type SynFloodOptions } from './syn-flood.js';
+export { SynFloodDetector, DEFAULT_SYN_FLOOD_OPTIONS, failedAttempt, type SynFloodOptions } from './syn-flood.js';
 export { pathMatches, requestPath, pathSegment } from './path-pattern.js';
 export { subjectMatches, subjectCovers } from './subject-match.js';
 export { sqlStatements, statementAllowed, isProbe, SESSION_CONTROL_WORDS, type SqlStatementInfo } from './sql-rules.js';

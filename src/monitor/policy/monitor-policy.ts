@@ -98,9 +98,9 @@ export class MonitorPolicy {
     return ctx;
   }
 
-  /** A connection ended with Zeek conn_state `state`. */
-  connectionClosed(uid: string, id: ConnId, state: string, startTs: number): void {
-    this.synFlood.closed(uid, id, state, startTs, { service: this.view?.peerOf(id.respH).service ?? 'host' });
+  /** A connection ended with Zeek conn_state `state` (an attempt that failed: as soon as that is final). */
+  connectionClosed(uid: string, id: ConnId, state: string, startTs: number, history = ''): void {
+    this.synFlood.closed(uid, id, state, startTs, { service: this.view?.peerOf(id.respH).service ?? 'host' }, history);
   }
 
   /**

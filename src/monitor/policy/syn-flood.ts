@@ -26,6 +26,17 @@ export const DEFAULT_SYN_FLOOD_OPTIONS: SynFloodOptions = {
 const HALF_OPEN = new Set(['S0', 'REJ', 'RSTOS0']);
 
 /**
+ * Whether a connection with Zeek conn_state `state` and `history` never completed its
+ * handshake. Besides S0, REJ and RSTOS0: SYN, SYN-ACK, then the originator's RST with nothing
+ * else (Zeek's RSTO with history ShR, what Zeek's scan policy counts as failed too). That is
+ * what a SYN flood from a real address looks like when both directions are tapped: the
+ * target answers each SYN and the flooder's kernel, which opened no socket, resets it.
+ */
+export function failedAttempt(state: string, history: string): boolean {
+  return HALF_OPEN.has(state) || (state === 'RSTO' && /^\^?Sh[^AaDdFf]*R/.test(history));
+}
+
+/**
  * Events per one-second bucket for one key. Events may arrive out of time order (a SYN that
  * got no answer is only known when its attempt times out), so buckets are kept for twice the
  * window behind the newest one.
@@ -69,9 +80,9 @@ export class SynFloodDetector {
     readonly opts: SynFloodOptions = DEFAULT_SYN_FLOOD_OPTIONS,
   ) {}
 
-  /** A connection closed with `state`; `startTs` is when its first packet was seen. */
-  closed(uid: string, id: ConnId, state: string, startTs: number, target: HalfOpenTarget): void {
-    if (id.proto !== 'tcp' || !HALF_OPEN.has(state)) return;
+  /** A connection closed with `state` (and `history`); `startTs` is when its first packet was seen. */
+  closed(uid: string, id: ConnId, state: string, startTs: number, target: HalfOpenTarget, history = ''): void {
+    if (id.proto !== 'tcp' || !failedAttempt(state, history)) return;
     this.halfOpen++;
     const dst = `${id.respH}:${id.respP}`;
     const perSource = this.count(`${id.origH}>${dst}`, startTs);
