@@ -1,6 +1,7 @@
 /**
- * `flowtap up | down | status | notices | isolate | release | terminate | redeploy | move`:
- * deployments through the orchestrator interface (the local cloud by default). The
+ * `flowtap up | down | status | notices | isolate | release | terminate | redeploy | move |
+ * restrict | unrestrict | reconcile`: deployments through the orchestrator interface (the local
+ * cloud by default). The
  * deployment is rendered by the controller from the spec the orchestrator recorded at `up`.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { openBroker, parseBusAddress, parseStoreAddress, type Broker, type BrokerRecord } from '../broker/index.js';
 import { lifecycleRecord, prepareDeployment, topologyRecords } from '../controller/index.js';
 import { diag, FlowtapError, type Diagnostic } from '../diagnostics/index.js';
+import type { Drift, SourceRestriction } from '../dataplane/index.js';
 import type { FlowTap } from '../flowtap/index.js';
 import { loadApp } from '../model/index.js';
 import {
@@ -316,7 +318,7 @@ export async function cmdOperation(
   const events: LifecycleEvent[] = [];
   cloud.onEvent((e) => {
     events.push(e);
-    if (!json) io.out(`${e.ts} ${e.type} ${e.instance} on ${e.node}${e.detail ? `: ${e.detail}` : ''}`);
+    if (!json) io.out(eventLine(e));
   });
   const broker = await recordingBroker(io, cloud.spec().broker);
   try {
@@ -345,6 +347,112 @@ export async function cmdOperation(
       ),
     );
   return EXIT_OK;
+}
+
+/** `TS TYPE [INSTANCE] [on NODE][: DETAIL]`: a restriction names no instance, drift only its node. */
+function eventLine(e: LifecycleEvent): string {
+  const what = [e.instance, e.node ? `on ${e.node}` : undefined].filter(Boolean).join(' ');
+  return `${e.ts} ${e.type}${what ? ` ${what}` : ''}${e.detail ? `: ${e.detail}` : ''}`;
+}
+
+export interface RestrictOptions {
+  source: string;
+  id: string;
+  port?: string;
+  rate?: string;
+  burst?: string;
+  json: boolean;
+}
+
+/** A whole number as typed; the orchestrator checks its range and names the field. */
+function wholeNumber(text: string | undefined, field: string): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^[0-9]{1,15}$/.test(text)) throw new FlowtapError(diag(CliCode.OPTION, `--${field} "${text}" is not a whole number`, { field }));
+  return Number(text);
+}
+
+/** The restriction the options describe, or a diagnostic naming the option; ranges are the orchestrator's to check. */
+export function restrictionOf(o: RestrictOptions): SourceRestriction {
+  if ((o.rate === undefined) !== (o.burst === undefined))
+    throw new FlowtapError(
+      diag(CliCode.USAGE, '--rate and --burst go together: new connections per second, and how many more at once', {
+        field: o.rate === undefined ? 'rate' : 'burst',
+      }),
+    );
+  const port = wholeNumber(o.port, 'port');
+  const perSecond = wholeNumber(o.rate, 'rate');
+  const burst = wholeNumber(o.burst, 'burst');
+  return {
+    id: o.id,
+    source: o.source,
+    ...(port !== undefined ? { port } : {}),
+    ...(perSecond !== undefined && burst !== undefined ? { rate: { perSecond, burst } } : {}),
+  };
+}
+
+/**
+ * Runs one reaction (restrict, unrestrict, reconcile) on the deployment of APP: its lifecycle
+ * events printed (one line each without --json) and recorded in the deployment's broker.
+ */
+async function reaction<T>(
+  io: Io,
+  appArg: string,
+  json: boolean,
+  env: CloudEnv,
+  body: (cloud: Orchestrator) => Promise<T>,
+): Promise<{ value: T; events: LifecycleEvent[]; cloud: Orchestrator }> {
+  const cloud = await attachCloud(io, appArg, env);
+  const events: LifecycleEvent[] = [];
+  cloud.onEvent((e) => {
+    events.push(e);
+    if (!json) io.out(eventLine(e));
+  });
+  const broker = await recordingBroker(io, cloud.spec().broker);
+  try {
+    return { value: await body(cloud), events, cloud };
+  } finally {
+    const ctx = cloud.context();
+    await appendRecords(
+      io,
+      broker,
+      events.map((e) => lifecycleRecord(ctx.tenant, ctx.app, e)),
+    );
+    await broker?.close();
+  }
+}
+
+/** `flowtap restrict APP --source CIDR [--port N] [--rate N --burst N] --id ID`. */
+export async function cmdRestrict(io: Io, appArg: string, o: RestrictOptions, env: CloudEnv = {}): Promise<number> {
+  const r = restrictionOf(o);
+  const { events, cloud } = await reaction(io, appArg, o.json, env, (c) => c.restrict(r));
+  if (o.json) {
+    const ctx = cloud.context();
+    const applied = ctx.restrictions.find((x) => x.id === r.id);
+    io.out(JSON.stringify({ ok: true, operation: 'restrict', restriction: applied, events, context: ctx }, null, 2));
+  }
+  return EXIT_OK;
+}
+
+/** `flowtap unrestrict APP ID`: an id not in force changes nothing (and says so). */
+export async function cmdUnrestrict(io: Io, appArg: string, id: string, json: boolean, env: CloudEnv = {}): Promise<number> {
+  const { events, cloud } = await reaction(io, appArg, json, env, (c) => c.unrestrict(id));
+  if (json) io.out(JSON.stringify({ ok: true, operation: 'unrestrict', id, events, context: cloud.context() }, null, 2));
+  else if (!events.length) io.out(`no restriction "${id}" in force; nothing changed`);
+  return EXIT_OK;
+}
+
+/** `flowtap reconcile APP`: each node's drift as found, and the nodes repaired. */
+export async function cmdReconcile(io: Io, appArg: string, json: boolean, env: CloudEnv = {}): Promise<number> {
+  const { value: drift, events } = await reaction(io, appArg, json, env, (c) => c.reconcile());
+  if (json) io.out(JSON.stringify({ ok: true, operation: 'reconcile', drift, events }, null, 2));
+  else for (const d of drift) io.out(driftLine(d));
+  return EXIT_OK;
+}
+
+function driftLine(d: Drift): string {
+  if (d.inForce) return `${d.node}: in force`;
+  const refs = (list: Drift['missing']) => list.map((r) => `${r.table} ${r.chain}: ${r.comment}`).join(', ') || 'none';
+  return `${d.node}: repaired; was missing ${refs(d.missing)}; had extra ${refs(d.extra)}${d.reason ? ` (${d.reason})` : ''}`;
 }
 
 function readLines(file: string): string[] {

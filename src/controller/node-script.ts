@@ -25,7 +25,7 @@ export function nodeDesired(input: NodeScriptInput, node: string, ctx: NodeConte
     contracts: input.contracts,
     mode: input.mode,
     downMonitors: input.downMonitors ?? [],
-    context: { addressing: ctx.addressing, status: ctx.status },
+    context: { addressing: ctx.addressing, status: ctx.status, ...(ctx.restrictions ? { restrictions: ctx.restrictions } : {}) },
   };
 }
 

@@ -21,4 +21,6 @@ export const OrchestratorCode = {
   AGENT_START: 'E_AGENT_START',
   /** The deployment was made without a way to render a changed spec. */
   RECONFIGURE: 'E_RECONFIGURE',
+  /** A source restriction whose id, source, port, protocol or rate is malformed (nothing is applied). */
+  RESTRICTION: 'E_RESTRICTION',
 } as const;

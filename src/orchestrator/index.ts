@@ -3,12 +3,14 @@ export type {
   BrokerAddresses,
   DeploymentSpec,
   DeploymentStatus,
+  DownReport,
   LifecycleEvent,
   ManagementContext,
   Orchestrator,
   OrchestratorDriver,
   Prepare,
   Probe,
+  SpecChange,
 } from './lifecycle.js';
 export { localCloud } from './driver.js';
 export { LocalCloud, downCloud, type LocalCloudEnv } from './local-cloud.js';

@@ -3,19 +3,34 @@
  * management operations and the deployment's health. The CLI and the controller use only
  * this; the local cloud implements it, and a Kubernetes adapter will, from the API server.
  */
-import type { NodeDesired, RuleCounter } from '../dataplane/index.js';
+import type { Drift, NodeDesired, RuleCounter, SourceRestriction } from '../dataplane/index.js';
 import type { Result } from '../diagnostics/index.js';
 import type { Addressing, App } from '../model/index.js';
 import type { System } from '../system/index.js';
 import type { RelayRoute } from './broker-relay.js';
 
-export type LifecycleType = 'deploying' | 'deployed' | 'failed' | 'terminated' | 'isolated' | 'released' | 'moved';
+export type LifecycleType =
+  | 'deploying'
+  | 'deployed'
+  | 'failed'
+  | 'terminated'
+  | 'isolated'
+  | 'released'
+  | 'moved'
+  | 'restricted'
+  | 'unrestricted'
+  | 'drift';
 
+/**
+ * Something that happened to the deployment. Instance events name the instance, its service
+ * and node; a restriction names none of them (it holds on every node, `detail` says which
+ * source); drift names the node whose rules were repaired.
+ */
 export interface LifecycleEvent {
   type: LifecycleType;
-  instance: string;
-  service: string;
-  node: string;
+  instance?: string;
+  service?: string;
+  node?: string;
   ts: string;
   detail?: string;
 }
@@ -28,6 +43,8 @@ export interface ManagementContext {
   addressing: Addressing;
   /** Instance -> running / isolated / terminated. */
   status: Record<string, InstanceState>;
+  /** Sources outside the application limited or dropped on every node. */
+  restrictions: SourceRestriction[];
 }
 
 /** Where a deployment's context broker lives, as `openBroker` takes it. */
@@ -187,6 +204,15 @@ export interface Orchestrator {
   terminate(instance: string): Promise<void>;
   redeploy(instance: string): Promise<void>;
   move(instance: string, node: string): Promise<void>;
+  /** Limits or drops a source outside the application on every node (replaces one with the same id). */
+  restrict(r: SourceRestriction): Promise<void>;
+  /** Lifts a restriction; an unknown id changes nothing. */
+  unrestrict(id: string): Promise<void>;
+  /**
+   * Compares every node's rules in force with what was applied last and puts back what differs
+   * (a rule deleted by hand comes back); returns each node's drift as found, before the repair.
+   */
+  reconcile(): Promise<Drift[]>;
   /** Changes the spec (policies, mode, strategy, monitors down) and re-renders everything from it. */
   reconfigure(change: SpecChange): Promise<void>;
   /** Every counting data-plane rule in force on a node, as the backend that applied them reads them back. */

@@ -12,6 +12,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inNamespace, RecordingSystem, type Responder } from '../system/index.js';
 import { localCloud } from './driver.js';
+import type { FlowtapError } from '../diagnostics/index.js';
 import type { DeploymentSpec, LifecycleEvent, Orchestrator } from './lifecycle.js';
 import { LocalCloud } from './local-cloud.js';
 import { fakePrepare, FakeNft, repoFile, ROOT, specOf, testEnv, type FakeLog } from './testing.js';
@@ -200,7 +201,7 @@ test('isolate and release re-render every node from the current context and chan
   let from = { calls: rec.calls.length, desired: log.desired.length, progress: progress.length };
   await cloud.isolate('web-0');
   // One check and one transaction: the stamp first, web-0's allow rules out by handle, the quarantine in.
-  assert.deepEqual(lines(), [`ip netns exec ${NODE} nft -c -f -`, `ip netns exec ${NODE} nft -f -`]);
+  assert.deepEqual(lines(), [`ip netns exec ${NODE} nft -f -`]);
   const [script] = applied(rec, from.calls);
   assert.deepEqual(script.split('\n').slice(0, 2), [`flush chain inet flowtap ${stamp}`, `flush chain netdev flowtap_taps ${stamp}`]);
   assert.match(script, /^insert rule inet flowtap forward iifname "ft0" counter drop comment "quarantine"$/m);
@@ -216,13 +217,8 @@ test('isolate and release re-render every node from the current context and chan
   lines = since(rec);
   from = { calls: rec.calls.length, desired: log.desired.length, progress: progress.length };
   await cloud.release('web-0');
-  // The quarantine rules were added without asking their handles back: one listing learns them.
-  assert.deepEqual(lines(), [
-    `ip netns exec ${NODE} nft -j list table inet flowtap`,
-    `ip netns exec ${NODE} nft -j list table netdev flowtap_taps`,
-    `ip netns exec ${NODE} nft -c -f -`,
-    `ip netns exec ${NODE} nft -f -`,
-  ]);
+  // The quarantine rules were added without asking their handles back: one listing of their chain learns them.
+  assert.deepEqual(lines(), [`ip netns exec ${NODE} nft -j list chain inet flowtap forward`, `ip netns exec ${NODE} nft -f -`]);
   assert.match(applied(rec, from.calls)[0], /^delete rule inet flowtap forward handle \d+$/m);
   assert.deepEqual(after(log.desired, from.desired), ['# node1 mode=enforce strategy=per-node down= isolated= terminated=']);
   assert.match(progress.at(-1)!, /^data plane on node1: incremental \(\+2 -3 rules\)/);
@@ -241,7 +237,7 @@ test('another process attaching applies incrementally from the recorded state; a
   const other = await localCloud({ ...env, progress: (l) => progress.push(l) }).attach('web-sql', fakePrepare());
   let lines = since(rec);
   await other.isolate('web-0');
-  assert.deepEqual(lines(), [`ip netns exec ${NODE} nft -c -f -`, `ip netns exec ${NODE} nft -f -`]);
+  assert.deepEqual(lines(), [`ip netns exec ${NODE} nft -f -`]);
   assert.match(progress.at(-1)!, /: incremental /);
   // The tables are replaced behind the record's back (its stamp is no longer there): nft refuses
   // the update, and the tables are replaced whole instead, never patched by stale handles.
@@ -254,10 +250,7 @@ test('another process attaching applies incrementally from the recorded state; a
   const from = rec.calls.length;
   await third.release('web-0');
   assert.deepEqual(lines(), [
-    `ip netns exec ${NODE} nft -j list table inet flowtap`,
-    `ip netns exec ${NODE} nft -j list table netdev flowtap_taps`,
-    `ip netns exec ${NODE} nft -c -f -`,
-    `ip netns exec ${NODE} nft -c -f -`,
+    `ip netns exec ${NODE} nft -j list chain inet flowtap forward`,
     `ip netns exec ${NODE} nft -f -`,
     `ip netns exec ${NODE} nft -e -a -f -`,
   ]);
@@ -281,17 +274,15 @@ test('a rejected script leaves every node as it was: nothing is applied when a c
   reject = true;
   const inForce = ['node1', 'node2'].map((n) => nft.rules(`ft-dvd-rental-n-${n}`));
   const lines = since(rec);
-  await assert.rejects(cloud.isolate('db-0'), (e: Error) => /syntax error/.test(e.message));
-  // node2's update is refused, and so is the full replacement it would fall back to: nothing is applied anywhere.
-  assert.deepEqual(lines(), [
-    'ip netns exec ft-dvd-rental-n-node1 nft -c -f -',
-    'ip netns exec ft-dvd-rental-n-node2 nft -c -f -',
-    'ip netns exec ft-dvd-rental-n-node2 nft -c -f -',
-  ]);
+  // Audit mode changes the forward chains' policy: a full replacement, which nft checks first on every node.
+  await assert.rejects(cloud.reconfigure({ mode: 'audit' }), (e: Error) => /syntax error/.test(e.message));
+  // node2's replacement is refused: nothing is applied anywhere, and the spec stays as it was.
+  assert.deepEqual(lines(), ['ip netns exec ft-dvd-rental-n-node1 nft -c -f -', 'ip netns exec ft-dvd-rental-n-node2 nft -c -f -']);
   assert.deepEqual(
     ['node1', 'node2'].map((n) => nft.rules(`ft-dvd-rental-n-${n}`)),
     inForce,
   );
+  assert.equal(cloud.spec().mode, 'enforce');
 });
 
 test('terminate stops the recorded process and whatever else lives in the namespace, removes it and its route', async () => {
@@ -309,7 +300,7 @@ test('terminate stops the recorded process and whatever else lives in the namesp
     'ip -n ft-web-sql-n-node1 link del ft1',
     'ip netns del ft-web-sql-i-sql-0',
     'ip -n ft-web-sql-n-node1 route del 10.77.0.3/32',
-    'ip netns exec ft-web-sql-n-node1 nft -c -f -',
+    'ip netns exec ft-web-sql-n-node1 ip -j link show',
     'ip netns exec ft-web-sql-n-node1 nft -f -',
   ]);
   assert.equal(cloud.context().status['sql-0'], 'terminated');
@@ -338,16 +329,16 @@ test('redeploy: terminate, the same plan again at the same address, rules, then 
     'ip -n ft-web-sql-n-node1 link del ft1',
     'ip netns del ft-web-sql-i-sql-0',
     'ip -n ft-web-sql-n-node1 route del 10.77.0.3/32',
-    'ip netns exec ft-web-sql-n-node1 nft -c -f -',
+    'ip netns exec ft-web-sql-n-node1 ip -j link show',
     'ip netns exec ft-web-sql-n-node1 nft -f -',
     'ip netns add ft-web-sql-i-sql-0',
   ]);
-  // Back in: the handles of the rules terminate added are listed first.
+  // Back in: the handles of the rules terminate added are listed first (their chains), the devices new rules send to looked up.
   assert.deepEqual(got.slice(-7), [
     'ip -n ft-web-sql-n-node1 route add 10.77.0.3/32 dev ft1',
-    'ip netns exec ft-web-sql-n-node1 nft -j list table inet flowtap',
-    'ip netns exec ft-web-sql-n-node1 nft -j list table netdev flowtap_taps',
-    'ip netns exec ft-web-sql-n-node1 nft -c -f -',
+    'ip netns exec ft-web-sql-n-node1 nft -j list chain netdev flowtap_taps ret_fr0',
+    'ip netns exec ft-web-sql-n-node1 nft -j list chain netdev flowtap_taps rst_fm0',
+    'ip netns exec ft-web-sql-n-node1 ip -j link show',
     'ip netns exec ft-web-sql-n-node1 nft -f -',
     `daemon ip netns exec ft-web-sql-i-sql-0 bash examples/dvd-rental/db/postgres.sh start ${env.stateDir}/web-sql/sql-0 3306 10.77.0.3`,
     'ip netns exec ft-web-sql-i-sql-0 nc -z -w 1 10.77.0.3 3306',
@@ -396,8 +387,8 @@ test('move: unplug from the old node, a free address on the new one, rules on bo
     `ip -n ${ns} route add default via 10.77.0.1 dev eth0`,
     'ip -n ft-dvd-rental-n-node1 link set ft5 up',
     'ip -n ft-dvd-rental-n-node1 route add 10.77.0.6/32 dev ft5',
-    'ip netns exec ft-dvd-rental-n-node1 nft -c -f -',
-    'ip netns exec ft-dvd-rental-n-node2 nft -c -f -',
+    'ip netns exec ft-dvd-rental-n-node1 ip -j link show',
+    'ip netns exec ft-dvd-rental-n-node2 ip -j link show',
     'ip netns exec ft-dvd-rental-n-node1 nft -f -',
     'ip netns exec ft-dvd-rental-n-node2 nft -f -',
     `stop ${monitorPids.join(' ')}`,
@@ -607,3 +598,157 @@ async function appOf(descriptor: string) {
   const d = fakePrepare()(specOf(descriptor));
   return [d.app, d.addressing, repoFile(descriptor)] as const;
 }
+
+test('restrict and unrestrict: validated first, kept in the state, every node changed by only its rules, one event each', async () => {
+  const { rec, env, cloud, nft, progress } = await upWith(DVD);
+  const seen = events(cloud);
+  const nodes = ['ft-dvd-rental-n-node1', 'ft-dvd-rental-n-node2'];
+  const stateOf = () => JSON.parse(readFileSync(join(env.stateDir, 'dvd-rental.json'), 'utf8'));
+  const stamps = Object.fromEntries(Object.entries(record(env, 'dvd-rental')).map(([n, a]) => [n, a.stamp]));
+
+  let from = rec.calls.length;
+  await cloud.restrict({ id: 'flood-1', source: '203.0.113.0/24', port: 8080, rate: { perSecond: 10, burst: 5 } });
+  // Per node one transaction (no device to look up, so no check): the stamp, then the restriction at the top of forward.
+  assert.deepEqual(rec.commandLines().slice(from), [...nodes.map((n) => `ip netns exec ${n} nft -f -`)]);
+  assert.deepEqual(
+    applied(rec, from).map((s) => s.split('\n')),
+    ['node1', 'node2'].map((n) => [
+      `flush chain inet flowtap ${stamps[n]}`,
+      `flush chain netdev flowtap_taps ${stamps[n]}`,
+      'insert rule inet flowtap forward ip saddr 203.0.113.0/24 tcp dport 8080 ct state new limit rate over 10/second burst 5 packets counter drop comment "restrict flood-1"',
+      '',
+    ]),
+  );
+  for (const [i, n] of ['node1', 'node2'].entries()) assert.deepEqual(nft.rules(nodes[i]), recorded(record(env, 'dvd-rental')[n]));
+  assert.deepEqual(stateOf().restrictions, [{ id: 'flood-1', source: '203.0.113.0/24', port: 8080, rate: { perSecond: 10, burst: 5 } }]);
+  assert.deepEqual(cloud.context().restrictions, stateOf().restrictions);
+
+  // The same id again replaces it in place; a second one goes after it.
+  from = rec.calls.length;
+  await cloud.restrict({ id: 'flood-1', source: '203.0.113.0/24' });
+  await cloud.restrict({ id: 'scan-2', source: '2001:DB8::7' });
+  const scripts = applied(rec, from).join('');
+  assert.match(scripts, /^delete rule inet flowtap forward handle \d+$/m);
+  assert.match(scripts, /^insert rule inet flowtap forward ip saddr 203\.0\.113\.0\/24 counter drop comment "restrict flood-1"$/m);
+  assert.match(scripts, /^add rule inet flowtap forward position \d+ ip6 saddr 2001:db8::7\/128 counter drop comment "restrict scan-2"$/m);
+  assert.deepEqual(
+    stateOf().restrictions.map((r: { id: string; source: string }) => `${r.id} ${r.source}`),
+    ['flood-1 203.0.113.0/24', 'scan-2 2001:db8::7'],
+  );
+  const forward = (ns: string) => nft.rules(ns).filter((r) => r.startsWith('inet flowtap forward: '));
+  assert.deepEqual(forward(nodes[0]).slice(0, 2), [
+    'inet flowtap forward: ip saddr 203.0.113.0/24 counter drop comment "restrict flood-1"',
+    'inet flowtap forward: ip6 saddr 2001:db8::7/128 counter drop comment "restrict scan-2"',
+  ]);
+
+  // Bad input: a diagnostic naming the field, and not one nft command.
+  from = rec.calls.length;
+  await assert.rejects(
+    cloud.restrict({ id: 'x', source: '203.0.113.0/24', port: 0 }),
+    (e: FlowtapError) => e.diagnostics.length === 1 && e.diagnostics[0].code === 'E_RESTRICTION' && e.diagnostics[0].loc?.field === 'port',
+  );
+  await assert.rejects(
+    cloud.restrict({ id: 'x', source: '10.77.0.9' }),
+    (e: FlowtapError) => e.diagnostics[0].code === 'E_RESTRICTION' && e.diagnostics[0].loc?.field === 'source',
+  );
+  assert.equal(rec.calls.length, from);
+  assert.equal(stateOf().restrictions.length, 2);
+
+  const handles = ['node1', 'node2'].map((n) => nft.handleOf(nodes[n === 'node1' ? 0 : 1], 'restrict flood-1'));
+  from = rec.calls.length;
+  const said = progress.length;
+  await cloud.unrestrict('flood-1');
+  assert.deepEqual(
+    applied(rec, from).map((s) => s.split('\n').filter((l) => !l.startsWith('flush chain'))),
+    handles.map((h) => [`delete rule inet flowtap forward handle ${h}`, '']),
+  );
+  assert.ok(progress.slice(said).includes('lifted flood-1: 203.0.113.0/24 dropped'));
+  // An id not in force: nothing run, no event.
+  from = rec.calls.length;
+  await cloud.unrestrict('flood-1');
+  assert.equal(rec.calls.length, from);
+  assert.deepEqual(
+    seen.map((e) => [e.type, e.instance, e.node, e.detail]),
+    [
+      ['restricted', undefined, undefined, 'flood-1: 203.0.113.0/24 to tcp/8080 limited to 10/s (burst 5)'],
+      ['restricted', undefined, undefined, 'flood-1: 203.0.113.0/24 dropped'],
+      ['restricted', undefined, undefined, 'scan-2: 2001:db8::7 dropped'],
+      ['unrestricted', undefined, undefined, 'flood-1: 203.0.113.0/24 dropped'],
+    ],
+  );
+  // Another process attaching renders the restrictions in force, and changes nothing.
+  const other = LocalCloud.attach('dvd-rental', fakePrepare(), env);
+  assert.deepEqual(other.context().restrictions, [{ id: 'scan-2', source: '2001:db8::7' }]);
+  from = rec.calls.length;
+  await other.applyDataplane();
+  assert.equal(applied(rec, from).length, 0);
+});
+
+test('reconcile: drift read on every node; only the node with a rule deleted by hand is replaced whole, its record updated', async () => {
+  const { rec, env, cloud, nft } = await upWith(DVD);
+  const seen = events(cloud);
+  const [N1, N2] = ['ft-dvd-rental-n-node1', 'ft-dvd-rental-n-node2'];
+  const before = record(env, 'dvd-rental');
+  // Nothing changed yet: each table read back, nothing applied, no event.
+  let from = rec.calls.length;
+  const clean = await cloud.reconcile();
+  assert.deepEqual(
+    clean.map((d) => [d.node, d.inForce, d.missing.length, d.extra.length]),
+    [
+      ['node1', true, 0, 0],
+      ['node2', true, 0, 0],
+    ],
+  );
+  assert.ok(
+    rec
+      .commandLines()
+      .slice(from)
+      .every((l) => / nft -j list table /.test(l)),
+  );
+  assert.equal(seen.length, 0);
+
+  // Someone deletes one firewall rule of node2 by hand.
+  const victim = before.node2.config.tables[0].chains
+    .flatMap((c) => c.rules.map((r) => ({ chain: c.name, comment: /comment "(r\d+ [^"]*)"$/.exec(r.text)?.[1] })))
+    .find((r) => r.comment !== undefined) as { chain: string; comment: string };
+  const handle = nft.handleOf(N2, victim.comment)!;
+  const deleted = await rec.run(['nft', '-f', '-'], { ns: N2, input: `delete rule inet flowtap ${victim.chain} handle ${handle}\n` });
+  assert.equal(deleted.code, 0, deleted.stderr);
+  assert.equal(nft.handleOf(N2, victim.comment), undefined);
+  const node1Rules = nft.rules(N1);
+
+  from = rec.calls.length;
+  const found = await cloud.reconcile();
+  // As found, before the repair.
+  assert.deepEqual(found[0], { node: 'node1', inForce: true, missing: [], extra: [] });
+  assert.deepEqual(found[1], {
+    node: 'node2',
+    inForce: false,
+    missing: [{ table: 'flowtap', chain: victim.chain, comment: victim.comment }],
+    extra: [],
+  });
+  // Node2 alone: checked and replaced whole (both tables, a new stamp); node1 only read.
+  const changed = rec
+    .commandLines()
+    .slice(from)
+    .filter((l) => !/ nft -j list table /.test(l));
+  assert.deepEqual(changed, [`ip netns exec ${N2} nft -c -f -`, `ip netns exec ${N2} nft -e -a -f -`]);
+  const [script] = applied(rec, from);
+  assert.ok(script.startsWith('table inet flowtap\ndelete table inet flowtap\n'));
+  const after_ = record(env, 'dvd-rental');
+  assert.equal(after_.node1.stamp, before.node1.stamp);
+  assert.notEqual(after_.node2.stamp, before.node2.stamp);
+  assert.deepEqual(nft.rules(N2), recorded(after_.node2));
+  assert.ok(nft.handleOf(N2, victim.comment)! > handle, 'the rule is back, as a new rule');
+  assert.deepEqual(nft.rules(N1), node1Rules);
+  assert.deepEqual(
+    seen.map((e) => [e.type, e.node, e.instance, e.detail]),
+    [['drift', 'node2', undefined, `missing: flowtap ${victim.chain}: ${victim.comment}; extra: none`]],
+  );
+  // And the next reconcile finds everything in force; an update after it is incremental again.
+  assert.ok((await cloud.reconcile()).every((d) => d.inForce));
+  from = rec.calls.length;
+  await cloud.isolate('db-0');
+  const updates = applied(rec, from);
+  assert.ok(updates.length > 0 && updates.every((s) => s.startsWith('flush chain ')), updates.join('\n---\n'));
+});

@@ -14,7 +14,16 @@ import { dirname, join } from 'node:path';
 import { diag, FlowtapError, type Diagnostic, type Result } from '../diagnostics/index.js';
 import { OrchestratorCode } from './codes.js';
 import type { Addressing, App, Attachment } from '../model/index.js';
-import { nftBackend, type ApplyReport, type NftBackend, type NftNodeConfig, type RuleCounter } from '../dataplane/index.js';
+import {
+  nftBackend,
+  type ApplyOptions,
+  type ApplyReport,
+  type Drift,
+  type NftBackend,
+  type NftNodeConfig,
+  type RuleCounter,
+  type SourceRestriction,
+} from '../dataplane/index.js';
 import { mustRun, realSystem, type System } from '../system/index.js';
 import { agentLogFile, agentSpec, agentSpecFile, relayPlan, type AgentPlan } from './agents.js';
 import {
@@ -41,6 +50,7 @@ import { instanceNs, monitorNs, nodeNs, nsPrefix, externalNs, underlayNs } from 
 import { namespacePids, stopNamespace } from './namespace-processes.js';
 import { probeMatrix } from './probe.js';
 import { portsOpen, waitForPorts } from './readiness.js';
+import { checkRestriction, describeRestriction } from './restriction.js';
 import { expandRunSpec } from './run-spec.js';
 import { StateStore, STATE_VERSION, type CloudState } from './state-file.js';
 import { instancePlan, instanceUnplugPlan, monitorPlan, nodePlan, underlayPlan, type Step } from './topology-plan.js';
@@ -203,7 +213,13 @@ export class LocalCloud implements Orchestrator {
         : this.state.isolated.includes(i.name)
           ? 'isolated'
           : 'running';
-    return { tenant: this.app.tenant, app: this.app.name, addressing: this.state.addressing, status };
+    return {
+      tenant: this.app.tenant,
+      app: this.app.name,
+      addressing: this.state.addressing,
+      status,
+      restrictions: structuredClone(this.state.restrictions ?? []),
+    };
   }
 
   private save(): void {
@@ -376,10 +392,12 @@ export class LocalCloud implements Orchestrator {
   /**
    * Brings every node's data plane to the current context, each node in one atomic nft
    * transaction that changes only what differs from what it applied last. Every node is
-   * rendered and checked before any is changed: a configuration that fails to render or that
-   * nft refuses anywhere leaves every node as it was.
+   * rendered and checked before any is changed: a configuration that fails to render, a full
+   * replacement nft refuses or a device missing anywhere leaves every node as it was. (An
+   * incremental update is not run past `nft -c`, for speed, see nft/backend.ts: one nft refuses
+   * only at apply leaves the nodes before it changed, and is thrown.)
    */
-  async applyDataplane(nodes: string[] = this.app.nodes.map((n) => n.name)): Promise<Record<string, ApplyReport>> {
+  async applyDataplane(nodes: string[] = this.app.nodes.map((n) => n.name), opts: ApplyOptions = {}): Promise<Record<string, ApplyReport>> {
     const ctx = this.context();
     const errors: Diagnostic[] = [];
     const configs: { node: string; config: NftNodeConfig }[] = [];
@@ -390,14 +408,14 @@ export class LocalCloud implements Orchestrator {
     }
     if (errors.length) throw new FlowtapError(errors);
     for (const c of configs) {
-      const r = await this.backend.check(c.node, c.config);
+      const r = await this.backend.check(c.node, c.config, opts);
       if (!r.ok) throw new FlowtapError(r.errors);
     }
     const reports: Record<string, ApplyReport> = {};
     try {
       for (const c of configs) {
         const t0 = performance.now();
-        const r = await this.backend.apply(c.node, c.config);
+        const r = await this.backend.apply(c.node, c.config, opts);
         if (!r.ok) throw new FlowtapError(r.errors);
         reports[c.node] = r.value;
         this.progress(`data plane on ${c.node}: ${describeApply(r.value)} in ${(performance.now() - t0).toFixed(0)} ms`);
@@ -563,6 +581,83 @@ export class LocalCloud implements Orchestrator {
     await this.restartMonitors();
   }
 
+  /** Validated first: a bad field is reported and nothing is applied. The same id again replaces it in place. */
+  async restrict(r: SourceRestriction): Promise<void> {
+    const checked = checkRestriction(r, this.app.network);
+    if (!checked.ok) throw new FlowtapError(checked.errors);
+    const next = checked.value;
+    const before = this.state.restrictions ?? [];
+    const at = before.findIndex((x) => x.id === next.id);
+    await this.withRestrictions(at >= 0 ? before.map((x, i) => (i === at ? next : x)) : [...before, next]);
+    this.progress(`restricted ${describeRestriction(next)}`);
+    this.hub.emit({ type: 'restricted', detail: describeRestriction(next) });
+  }
+
+  async unrestrict(id: string): Promise<void> {
+    const before = this.state.restrictions ?? [];
+    const gone = before.find((x) => x.id === id);
+    if (!gone) return;
+    await this.withRestrictions(before.filter((x) => x !== gone));
+    this.progress(`lifted ${describeRestriction(gone)}`);
+    this.hub.emit({ type: 'unrestricted', detail: describeRestriction(gone) });
+  }
+
+  /**
+   * Every node brought to a new list of restrictions. Should it fail, the list goes back; a
+   * node changed before a later one failed is recorded as applied, so the next apply takes its
+   * restriction out again.
+   */
+  private async withRestrictions(list: SourceRestriction[]): Promise<void> {
+    const previous = this.state.restrictions;
+    this.state.restrictions = list;
+    try {
+      await this.applyDataplane();
+    } catch (e) {
+      this.state.restrictions = previous;
+      this.save();
+      throw e;
+    }
+    this.save();
+  }
+
+  /**
+   * Every node's drift read first (a node that cannot be read stops it before anything is
+   * repaired), then the nodes whose rules are not in force get their tables replaced whole,
+   * from the current context: after a hand edit no handle recorded for them can be trusted.
+   * The other nodes are not touched, so their counters run on.
+   */
+  async reconcile(): Promise<Drift[]> {
+    const found: Drift[] = [];
+    for (const n of this.app.nodes) {
+      const d = await this.backend.drift(n.name);
+      if (!d.ok) throw new FlowtapError(d.errors);
+      found.push(d.value);
+    }
+    const broken = found.filter((d) => !d.inForce);
+    if (broken.length) {
+      this.progress(`repairing the data plane on ${broken.map((d) => d.node).join(', ')}`);
+      await this.applyDataplane(
+        broken.map((d) => d.node),
+        { repair: true },
+      );
+    } else {
+      // Reading them back taught the backend every handle: the next update needs no listing.
+      this.state.dataplane = Object.fromEntries(this.backend.applied);
+      this.save();
+    }
+    for (const d of broken) this.hub.emit({ type: 'drift', node: d.node, detail: describeDrift(d) });
+    // The hooks are part of what must be in force: an agent that died (killed, crashed) is started again.
+    const dead = this.state.processes
+      .filter((p) => p.owner.startsWith('agent:') && !this.system.alive(p.pid))
+      .map((p) => p.owner.slice('agent:'.length));
+    if (dead.length) {
+      this.progress(`restarting the agent${dead.length > 1 ? 's' : ''} on ${dead.join(', ')}`);
+      await this.restartAgents(dead);
+      for (const node of dead) this.hub.emit({ type: 'drift', node, detail: `the agent on ${node} was not running; restarted` });
+    }
+    return found;
+  }
+
   async probe(): Promise<Probe[]> {
     return probeMatrix(this.system, this.app, this.context());
   }
@@ -656,6 +751,12 @@ export class LocalCloud implements Orchestrator {
 function instanceHealth(processes: number, open: boolean[], probed = true): InstanceHealth {
   if (processes === 0) return 'down';
   return probed && open.length > 0 && open.every(Boolean) ? 'listening' : 'running';
+}
+
+/** `missing: flowtap in_db_0: r3 req9 ...; extra: none`, and why when the tables themselves are gone or replaced. */
+function describeDrift(d: Drift): string {
+  const refs = (list: Drift['missing']) => (list.length ? list.map((r) => `${r.table} ${r.chain}: ${r.comment}`).join(', ') : 'none');
+  return `missing: ${refs(d.missing)}; extra: ${refs(d.extra)}${d.reason ? ` (${d.reason})` : ''}`;
 }
 
 function describeApply(r: ApplyReport): string {

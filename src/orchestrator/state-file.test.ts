@@ -112,3 +112,54 @@ test('the store loads what is on disk, damaged or not', () => {
   assert.ok(!r.ok);
   assert.deepEqual(r.errors[0].loc, { file: store.file('web-sql'), field: 'phase' });
 });
+
+test('restrictions are kept, a record written before there were any still loads, and a bad one is refused at its field', () => {
+  const store = new StateStore(mkdtempSync(join(tmpdir(), 'flowtap-state-')));
+  const restricted: CloudState = {
+    ...good,
+    restrictions: [
+      { id: 'flood-1', source: '203.0.113.0/24', port: 80, protocol: 'tcp', rate: { perSecond: 10, burst: 5 } },
+      { id: 'scan:2001:db8::7', source: '2001:db8::7' },
+    ],
+  };
+  store.save(restricted);
+  assert.deepEqual(store.load('web-sql'), { ok: true, value: restricted });
+  // The record of an older flowtap has no `restrictions` at all (not an empty list).
+  store.save(good);
+  const older = store.load('web-sql');
+  assert.ok(older.ok && older.value && !('restrictions' in older.value));
+
+  const file = '/var/lib/flowtap/web-sql.json';
+  const errors = (change: (s: any) => void) => {
+    const s = structuredClone(restricted) as any;
+    change(s);
+    const r = parseState(JSON.stringify(s), file);
+    assert.equal(r.ok, false, JSON.stringify(s.restrictions));
+    return r.ok ? [] : r.errors.map((e) => `${e.code} ${e.loc?.field}`);
+  };
+  // Source and id go into nft scripts: anything but an address or a token is refused, whoever wrote the file.
+  assert.deepEqual(
+    errors((s) => (s.restrictions[0].source = '203.0.113.0/24 accept; flush ruleset')),
+    ['E_STATE_FILE restrictions[0].source'],
+  );
+  assert.deepEqual(
+    errors((s) => (s.restrictions[1].id = 'x" accept comment "y')),
+    ['E_STATE_FILE restrictions[1].id'],
+  );
+  assert.deepEqual(
+    errors((s) => (s.restrictions[0].port = 70000)),
+    ['E_STATE_FILE restrictions[0].port'],
+  );
+  assert.deepEqual(
+    errors((s) => (s.restrictions[0].rate.burst = 0)),
+    ['E_STATE_FILE restrictions[0].rate.burst'],
+  );
+  assert.deepEqual(
+    errors((s) => (s.restrictions[0].verdict = 'accept')),
+    ['E_STATE_FILE restrictions[0]'],
+  );
+  assert.deepEqual(
+    errors((s) => (s.restrictions[1].id = 'flood-1')),
+    ['E_STATE_FILE restrictions'],
+  );
+});

@@ -12,9 +12,10 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { diag, fail, ok, type Result } from '../diagnostics/index.js';
 import { OrchestratorCode } from './codes.js';
-import type { NftApplied } from '../dataplane/index.js';
+import type { NftApplied, SourceRestriction } from '../dataplane/index.js';
 import { formatField, type Addressing } from '../model/index.js';
 import type { DeploymentSpec } from './lifecycle.js';
+import { checkRestriction } from './restriction.js';
 
 export interface ProcessRecord {
   /** Instance name, `monitor:NAME`, `agent:NODE` or `relay`. */
@@ -48,6 +49,8 @@ export interface CloudState {
    * the backend's stamp check turns it into a full replacement too.
    */
   dataplane?: Record<string, NftApplied>;
+  /** Sources restricted on every node, in the order they were added. Absent in a record written before there were any. */
+  restrictions?: SourceRestriction[];
 }
 
 const name = z.string().min(1);
@@ -78,6 +81,25 @@ const nftApplied = z.strictObject({
   stamp: nftName,
 });
 
+/*
+ * A restriction's id and source go into nft scripts as they are read: the same check as for a
+ * new restriction, each problem reported at its field.
+ */
+const restriction = z
+  .strictObject({
+    id: z.string(),
+    source: z.string(),
+    port: z.number().optional(),
+    protocol: z.enum(['tcp', 'udp']).optional(),
+    rate: z.strictObject({ perSecond: z.number(), burst: z.number() }).optional(),
+  })
+  .superRefine((r, ctx) => {
+    const checked = checkRestriction(r);
+    if (!checked.ok)
+      for (const e of checked.errors)
+        ctx.addIssue({ code: 'custom', message: e.message, path: (e.loc?.field ?? '').split('.').filter(Boolean) });
+  });
+
 const stateSchema: z.ZodType<CloudState> = z.strictObject({
   version: z.literal(STATE_VERSION),
   app: name,
@@ -105,6 +127,10 @@ const stateSchema: z.ZodType<CloudState> = z.strictObject({
   isolated: z.array(name),
   terminated: z.array(name),
   dataplane: z.record(z.string(), nftApplied).optional(),
+  restrictions: z
+    .array(restriction)
+    .refine((list) => new Set(list.map((r) => r.id)).size === list.length, 'two restrictions with the same id')
+    .optional(),
 });
 
 /** Where state lives unless told otherwise: FLOWTAP_STATE_DIR, else /var/lib/flowtap. */

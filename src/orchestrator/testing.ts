@@ -87,17 +87,52 @@ type FakeTables = Map<string, FakeChain[]>;
  * against the real one: whole tables replaced by `nft -f`, incremental scripts (`flush chain`,
  * `add|insert rule [position]`, `delete rule ... handle`, chains added and deleted) applied all
  * or nothing, `-c` checking without applying, `-e -a` echoing the handles it gave, and
- * `nft -j list table` listing rules in order with their handles. A script that names a chain
+ * `nft -j list table|chain` listing its chains, then their rules in order with their handles. A script that names a chain
  * or a handle that is not there is refused, as nft refuses it: so the backend's stamp check
  * works here too. Sets are not modelled (their statements are accepted).
  */
 export class FakeNft {
   private readonly byNs = new Map<string, FakeTables>();
+  private readonly links = new Map<string, Set<string>>();
   private handle = 1;
 
   /** A responder answering nft commands, leaving the rest to `next`. */
   responder(next: Responder = () => undefined): Responder {
-    return (argv, opts) => next(argv, opts) ?? (argv[0] === 'nft' ? this.nft(argv.slice(1), opts.ns ?? '', opts.input ?? '') : undefined);
+    return (argv, opts) =>
+      next(argv, opts) ??
+      (argv[0] === 'nft'
+        ? this.nft(argv.slice(1), opts.ns ?? '', opts.input ?? '')
+        : argv[0] === 'ip'
+          ? this.ip(argv, opts.ns ?? '')
+          : undefined);
+  }
+
+  /**
+   * The links `ip` made, per namespace: the backend looks up the devices an incremental update
+   * sends to (`ip -j link show`), as nft would refuse a rule naming one that is not there.
+   */
+  private ip(argv: string[], ns: string): Partial<RunResult> | undefined {
+    const at = argv[1] === '-n' ? argv[2] : ns;
+    const rest = argv[1] === '-n' ? argv.slice(3) : argv.slice(1);
+    const links = (n: string) => {
+      let set = this.links.get(n);
+      if (!set) {
+        set = new Set(['lo']);
+        this.links.set(n, set);
+      }
+      return set;
+    };
+    if (rest[0] === 'netns' && rest[1] === 'del') this.links.delete(rest[2]);
+    else if (rest[0] === 'link' && rest[1] === 'del') links(at).delete(rest[2]);
+    else if (rest[0] === 'link' && rest[1] === 'add') {
+      const peer = rest.indexOf('peer');
+      const own = peer < 0 ? rest : rest.slice(0, peer);
+      const nsOf = (part: string[]) => (part.includes('netns') ? part[part.indexOf('netns') + 1] : at);
+      links(nsOf(own)).add(rest[2]);
+      if (peer >= 0) links(nsOf(rest.slice(peer))).add(rest[peer + 2]);
+    } else if (rest.join(' ') === '-j link show' || (argv[1] === '-j' && argv[2] === 'link' && argv[3] === 'show'))
+      return { stdout: `${JSON.stringify([...links(ns)].map((ifname) => ({ ifname })))}\n` };
+    return undefined;
   }
 
   /** The rules in force in a namespace, `TABLE CHAIN: TEXT` in order. */
@@ -108,24 +143,38 @@ export class FakeNft {
     return out;
   }
 
+  /** The handle of the rule with this comment in a namespace (the first such rule). */
+  handleOf(ns: string, comment: string): number | undefined {
+    for (const chains of (this.byNs.get(ns) ?? new Map<string, FakeChain[]>()).values())
+      for (const c of chains) for (const r of c.rules) if (r.comment === comment) return r.handle;
+    return undefined;
+  }
+
   private nft(args: string[], ns: string, input: string): Partial<RunResult> | undefined {
     const cmd = args.join(' ');
-    if (cmd.startsWith('-j list table ')) {
-      const key = args.slice(3).join(' ');
-      const chains = this.byNs.get(ns)?.get(key);
-      if (!chains) return { code: 1, stderr: `Error: No such file or directory; did you mean table ${key}?` };
+    if (cmd.startsWith('-j list table ') || cmd.startsWith('-j list chain ')) {
+      const key = args.slice(3, 5).join(' ');
+      const one = args[2] === 'chain' ? args[5] : undefined;
+      const all = this.byNs.get(ns)?.get(key);
+      const chains = (one === undefined ? all : all?.filter((c) => c.name === one)) ?? [];
+      if (!all || (one !== undefined && !chains.length))
+        return { code: 1, stderr: `Error: No such file or directory; did you mean ${args[2]} ${one ?? key}?` };
       const [family, table] = key.split(' ');
-      const items = chains.flatMap((c) =>
-        c.rules.map((r) => ({
-          rule: {
-            family,
-            table,
-            chain: c.name,
-            handle: r.handle,
-            comment: r.comment || undefined,
-            expr: [{ counter: { packets: 0, bytes: 0 } }],
-          },
-        })),
+      // Chains first, empty ones too (the backend's stamp is one), then the rules, as nft lists them.
+      const items: unknown[] = chains.map((c) => ({ chain: { family, table, name: c.name } }));
+      items.push(
+        ...chains.flatMap((c) =>
+          c.rules.map((r) => ({
+            rule: {
+              family,
+              table,
+              chain: c.name,
+              handle: r.handle,
+              comment: r.comment || undefined,
+              expr: [{ counter: { packets: 0, bytes: 0 } }],
+            },
+          })),
+        ),
       );
       return { stdout: `${JSON.stringify({ nftables: items })}\n` };
     }
