@@ -22,6 +22,8 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<string[]> }>> = {
   dataplane: () => import('./dataplane.js'),
   // Needs root: a quarantine and a source restriction at 1,000 instances, incremental vs full apply (about a minute).
   'reaction-apply': () => import('./reaction-apply.js'),
+  // Needs root and NATS (scripts/broker-servers.sh): 50 attacks on a live cloud, first packet to the quarantine rule in force (about two minutes).
+  containment: () => import('./containment.js'),
 };
 
 const wanted = process.argv.slice(2);

@@ -477,6 +477,7 @@ describe('DVD-rental application on real PostgreSQL and NATS', { skip, timeout: 
         requests: 50,
         seed: 42,
         dvdCount: 1000,
+        firstDvd: 1,
         returnAfterMs: 250,
         timeoutMs: 5000,
       },

@@ -3,3 +3,4 @@ export type { InstanceSpec, MonitorSpec } from './options.js';
 export { COLLECTORS, type VerbositySetting } from './settings.js';
 export { setVerbosity } from './verbosity.js';
 export { AGENT_SPEC_VERSION, agentOptions, parseAgentSpec, type AgentSpec } from './spec.js';
+export { appSubject, recordsPattern, recordsSubject } from './subjects.js';

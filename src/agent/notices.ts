@@ -16,11 +16,11 @@ import { instancesByIp, type MonitorRow, parseRow, rowAbout, rowTs } from './mon
 import type { InstanceSpec, MonitorSpec } from './options.js';
 import { FileTail, type TailLine } from './tail.js';
 
-export const NOTICE_LOG_FILE = 'notice.log';
+const NOTICE_LOG_FILE = 'notice.log';
 /** The poll behind the watch: only for what the watch missed, so it can be slow. */
-export const NOTICE_POLL_MS = 1000;
+const NOTICE_POLL_MS = 1000;
 /** At most this much of a notice.log per read. */
-export const NOTICE_READ_BYTES = 256 * 1024;
+const NOTICE_READ_BYTES = 256 * 1024;
 
 export interface NoticeStats {
   /** Notice rows handed over. */

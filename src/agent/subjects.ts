@@ -27,3 +27,7 @@ export const controlPattern = (tenant: string, app: string) => `${base(tenant, a
 export const configSubject = (tenant: string, app: string, node: string) => `${base(tenant, app)}.config.${subjectToken(node)}`;
 export const recordsSubject = (tenant: string, app: string, node: string, kind: RecordKind) =>
   `${base(tenant, app)}.records.${subjectToken(node)}.${kind}`;
+/** Records of one kind from every node of an app (what the controller follows notices on). */
+export const recordsPattern = (tenant: string, app: string, kind: RecordKind) => `${base(tenant, app)}.records.*.${kind}`;
+/** Another party's subject under an app's root: `flowtap.<tenant>.<app>.<name>` (the controller's `admin`). */
+export const appSubject = (tenant: string, app: string, name: string) => `${base(tenant, app)}.${subjectToken(name)}`;

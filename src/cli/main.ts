@@ -6,9 +6,12 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { type DiagCode, diag } from '../diagnostics/index.js';
-import type { CloudEnv } from './cmd-cloud.js';
+import type { CloudEnv, RestrictOptions } from './cmd-cloud.js';
 import type { RecordsOptions } from './cmd-records.js';
 import type { VerbosityOptions } from './cmd-verbosity.js';
+import type { ReactionsOptions } from './cmd-reactions.js';
+import type { ServeOptions } from './cmd-serve.js';
+import type { WhyOptions } from './cmd-why.js';
 import type { ConnlistOptions } from './cmd-connlist.js';
 import type { ExplainOptions } from './cmd-explain.js';
 import type { FirewallOptions } from './cmd-firewall.js';
@@ -309,6 +312,72 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
     );
 
   program
+    .command('serve')
+    .description('run the security controller of a deployment: reactions to notices, by reaction rules, until SIGTERM')
+    .argument('<app>', 'descriptor, folder or application name')
+    .requiredOption('--rules <file>', 'reaction rules (Datalog), e.g. examples/dvd-rental/reactions.dl')
+    .option('--dry-run', 'record what would be done and its blast radius; change nothing')
+    .addOption(
+      new Option('--max-per-minute <n>', 'reactions applied per minute before the rest wait for approval').argParser(countArg(10_000)),
+    )
+    .addOption(
+      new Option('--confirm-window <seconds>', 'how soon after an apply the offending flow must have stopped').argParser(positiveSeconds),
+    )
+    .addOption(jsonOption('errors as JSON'))
+    .action(
+      run<[string], JsonOption & ServeOptions>(async (app, o) =>
+        (await import('./cmd-serve.js')).cmdServe(io, app, o, stopSignal(), cloud),
+      ),
+    );
+
+  program
+    .command('reactions')
+    .description("the controller's reactions: in force, waiting for approval, undone, expired, would-be (dry run)")
+    .argument('<app>', 'descriptor, folder or application name')
+    .option('--store <url>', "the deployment's broker, when it is not the recorded one")
+    .option('--bus <url>', 'the bus beside it')
+    .addOption(jsonOption())
+    .action(
+      run<[string], JsonOption & ReactionsOptions>(async (app, o) =>
+        (await import('./cmd-reactions.js')).cmdReactions(io, app, { ...o, json: json(o) }, cloud),
+      ),
+    );
+
+  for (const [op, what] of [
+    ['approve', 'carry out a reaction that waits for approval'],
+    ['undo', 'take a reaction back (its inverse is stored with it)'],
+    ['keep', 'keep a reaction in force past its expiry'],
+  ] as const)
+    program
+      .command(op)
+      .description(`${what}; waits for the controller's answer`)
+      .argument('<app>', 'descriptor, folder or application name')
+      .argument('<reaction>', 'reaction id (r-...), as `flowtap reactions` lists them')
+      .addOption(new Option('--timeout <seconds>', 'how long to wait for the controller').argParser(positiveSeconds).default(15))
+      .addOption(jsonOption())
+      .action(
+        run<[string, string], JsonOption & ReactionsOptions>(async (app, id, o) =>
+          (await import('./cmd-reactions.js')).cmdReactionOp(io, op, app, id, { ...o, json: json(o) }, cloud),
+        ),
+      );
+
+  program
+    .command('why')
+    .description(
+      'the provenance chain of a reaction, a notice or a connection: rows, notice, rule, decision, rules installed, confirmation',
+    )
+    .argument('<app>', 'descriptor, folder or application name')
+    .argument('<id>', 'a reaction id (r-...), notice id (n-...) or connection uid')
+    .option('--store <url>', "the deployment's broker, when it is not the recorded one")
+    .option('--bus <url>', 'the bus beside it')
+    .addOption(jsonOption())
+    .action(
+      run<[string, string], JsonOption & WhyOptions>(async (app, id, o) =>
+        (await import('./cmd-why.js')).cmdWhy(io, app, id, { ...o, json: json(o) }, cloud),
+      ),
+    );
+
+  program
     .command('down')
     .description("remove every namespace, link, process and rule the application's cloud made")
     .argument('<app>', 'descriptor, folder or application name')
@@ -355,6 +424,39 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
         (await import('./cmd-cloud.js')).cmdOperation(io, 'move', app, instance, node, json(o), cloud),
       ),
     );
+
+  program
+    .command('restrict')
+    .description('limit or drop a source outside the application on every node (the same --id again replaces it)')
+    .argument('<app>', 'descriptor, folder or application name')
+    .requiredOption('--source <cidr>', 'an IPv4 or IPv6 address or CIDR prefix outside the application')
+    .option('--port <n>', 'only traffic to this destination port (tcp)')
+    .option('--rate <n>', 'allow this many new connections per second instead of dropping everything (with --burst)')
+    .option('--burst <n>', 'with --rate: how many connections at once on top of it')
+    .requiredOption('--id <id>', 'the restriction id (letters, digits, _ . : @ -), for `flowtap unrestrict`')
+    .addOption(jsonOption())
+    .action(
+      run<[string], Omit<RestrictOptions, 'json'> & JsonOption>(async (app, o) =>
+        (await import('./cmd-cloud.js')).cmdRestrict(io, app, { ...o, json: json(o) }, cloud),
+      ),
+    );
+
+  program
+    .command('unrestrict')
+    .description('lift a restriction (an unknown id changes nothing)')
+    .argument('<app>', 'descriptor, folder or application name')
+    .argument('<id>')
+    .addOption(jsonOption())
+    .action(
+      run<[string, string], JsonOption>(async (app, id, o) => (await import('./cmd-cloud.js')).cmdUnrestrict(io, app, id, json(o), cloud)),
+    );
+
+  program
+    .command('reconcile')
+    .description("compare every node's rules in force with those applied, and put back what differs")
+    .argument('<app>', 'descriptor, folder or application name')
+    .addOption(jsonOption())
+    .action(run<[string], JsonOption>(async (app, o) => (await import('./cmd-cloud.js')).cmdReconcile(io, app, json(o), cloud)));
 
   try {
     await program.parseAsync(argv, { from: 'user' });

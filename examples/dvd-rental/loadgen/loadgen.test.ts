@@ -101,11 +101,36 @@ function options(base: string, extra: Partial<LoadOptions>): LoadOptions {
     concurrency: 3,
     seed: 1,
     dvdCount: 50,
+    firstDvd: 1,
     returnAfterMs: 0,
     timeoutMs: 2000,
     ...extra,
   };
 }
+
+test('--first-dvd keeps a run to its own range of DVDs', async () => {
+  assert.equal(
+    (
+      parseCli(['--contract-update', 'http://a:1', '--user-create', 'http://b:2', '--dvd-return', 'http://c:3', '--requests', '1']) as {
+        value: LoadOptions;
+      }
+    ).value.firstDvd,
+    1,
+  );
+  const app = await fakeApp();
+  try {
+    await runLoad(options(app.base, { requests: 120, firstDvd: 501, dvdCount: 20 }));
+    const dvds = app.seen.filter((s) => s.path === '/contracts').map((s) => s.body.dvd as number);
+    assert.ok(dvds.length > 10);
+    assert.ok(
+      dvds.every((d) => d >= 501 && d <= 520),
+      `dvds ${dvds.join(',')}`,
+    );
+    assert.ok(new Set(dvds).size > 5, 'spread over the range');
+  } finally {
+    await app.close();
+  }
+});
 
 test('runLoad mixes sign-ups, rentals and returns as the right users, each with a fresh trace', async () => {
   const app = await fakeApp();

@@ -14,8 +14,13 @@ export interface LoadOptions {
   readonly durationS?: number;
   readonly requests?: number;
   readonly seed: number;
-  /** DVD ids 1..dvdCount exist (the seeded catalogue has 1000). */
+  /** DVD ids firstDvd..firstDvd+dvdCount-1 are rented (the seeded catalogue has ids 1..1000). */
   readonly dvdCount: number;
+  /**
+   * The first DVD id this run rents (default 1). Runs against one database with disjoint ranges
+   * never meet each other's outstanding rentals (a DVD still rented is unavailable to the next).
+   */
+  readonly firstDvd: number;
   /** Rentals are recorded asynchronously (via NATS); only return those at least this old. */
   readonly returnAfterMs: number;
   readonly timeoutMs: number;
@@ -27,7 +32,7 @@ export interface CliOptions extends LoadOptions {
 }
 
 export const USAGE = `usage: loadgen --contract-update URL --user-create URL --dvd-return URL (--duration S | --requests N)
-  [--rate R] [--concurrency C] [--seed N] [--dvds N] [--return-after MS] [--timeout MS] [--max-error-rate F]`;
+  [--rate R] [--concurrency C] [--seed N] [--dvds N] [--first-dvd N] [--return-after MS] [--timeout MS] [--max-error-rate F]`;
 
 const ok = <T>(value: T): Checked<T> => ({ ok: true, value });
 const no = <T>(error: string): Checked<T> => ({ ok: false, error });
@@ -73,6 +78,7 @@ export function parseCli(argv: readonly string[]): Checked<CliOptions> {
           'dvd-return',
           'seed',
           'dvds',
+          'first-dvd',
           'return-after',
           'timeout',
           'max-error-rate',
@@ -115,6 +121,7 @@ export function parseCli(argv: readonly string[]): Checked<CliOptions> {
         1,
       ) ?? 1,
     dvdCount: take(num(values.dvds, 'dvds', 1000, positiveInt, 'an integer >= 1'), 1000) ?? 1000,
+    firstDvd: take(num(values['first-dvd'], 'first-dvd', 1, positiveInt, 'an integer >= 1'), 1) ?? 1,
     returnAfterMs:
       take(
         num(values['return-after'], 'return-after', 1000, (n) => n >= 0, 'a number of ms >= 0'),

@@ -64,6 +64,7 @@ class Customers {
   constructor(
     private readonly random: Random,
     private readonly dvdCount: number,
+    private readonly firstDvd = 1,
   ) {}
 
   nextEmail(): string {
@@ -81,7 +82,7 @@ class Customers {
   /** A DVD not held by this run, or undefined when a few random tries all hit held ones. */
   pickFreeDvd(): number | undefined {
     for (let i = 0; i < 32; i++) {
-      const dvd = randomInt(this.random, 1, this.dvdCount);
+      const dvd = randomInt(this.random, this.firstDvd, this.firstDvd + this.dvdCount - 1);
       if (!this.held.has(dvd)) return dvd;
     }
     return undefined;
@@ -100,7 +101,7 @@ class Customers {
 export async function runLoad(opts: LoadOptions, onRecord?: (record: RequestRecord) => void): Promise<LoadSummary> {
   if (opts.durationS === undefined && opts.requests === undefined) throw new RangeError('runLoad needs durationS or requests');
   const random = seededRandom(opts.seed);
-  const customers = new Customers(random, opts.dvdCount);
+  const customers = new Customers(random, opts.dvdCount, opts.firstDvd);
   const agent = new Agent({ keepAlive: true, maxSockets: opts.concurrency });
   const latencies: number[] = [];
   const errorsByKind: Record<string, number> = {};

@@ -51,7 +51,16 @@ export function callJson(method: 'GET' | 'POST', url: string, opts: CallOptions 
     headers['content-type'] = 'application/json';
     headers['content-length'] = payload.length;
   }
-  return new Promise((resolve) => {
+  const ms = opts.timeoutMs ?? 5000;
+  return new Promise((settle) => {
+    // A deadline on the whole call, connecting included: Node's request timeout only starts once
+    // the socket is connected, so a peer whose SYNs are dropped (a quarantined service) would
+    // hold the call for the kernel's two minutes of SYN retries.
+    const deadline = setTimeout(() => req.destroy(new CallTimeout(`no answer from ${url} within ${ms} ms`)), ms);
+    const resolve = (r: CallResult) => {
+      clearTimeout(deadline);
+      settle(r);
+    };
     const req = request(target, { method, headers, agent: opts.agent ?? sharedAgent }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
@@ -72,7 +81,6 @@ export function callJson(method: 'GET' | 'POST', url: string, opts: CallOptions 
       });
       res.on('error', (err) => resolve(failure(err, url)));
     });
-    req.setTimeout(opts.timeoutMs ?? 5000, () => req.destroy(new CallTimeout(`no answer from ${url} within ${opts.timeoutMs ?? 5000} ms`)));
     req.on('error', (err) => resolve(failure(err, url)));
     req.end(payload);
   });

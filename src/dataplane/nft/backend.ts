@@ -334,7 +334,7 @@ function listedTable(json: string): ListedTable {
 }
 
 /** Indexes of `want` not matched in `got` (missing) and of `got` not matched in `want` (extra), matched in order. */
-export function diffComments(want: readonly string[], got: readonly string[]): { missing: number[]; extra: number[] } {
+function diffComments(want: readonly string[], got: readonly string[]): { missing: number[]; extra: number[] } {
   const plan = planChain(
     { name: '', rules: want.map((comment) => ({ text: comment, comment, counted: false })) },
     { name: '', rules: got.map((comment) => ({ text: comment, comment, counted: false })) },

@@ -1,0 +1,89 @@
+/**
+ * `flowtap serve APP --rules FILE`: the security controller of a running deployment, against
+ * the broker its `up` recorded. Runs until SIGTERM or SIGINT; the rules in force stay when it
+ * stops (or is killed), and a restart picks up from the broker's records. One controller per
+ * application: a second is refused while the first lives.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openBroker } from '../broker/index.js';
+import { loadReactionProgram, SecurityController } from '../controller/index.js';
+import { diag, FlowtapError } from '../diagnostics/index.js';
+import { modelFacts } from '../model/index.js';
+import { stateDirOf } from '../orchestrator/index.js';
+import { attachCloud, type CloudEnv } from './cmd-cloud.js';
+import { CliCode } from './codes.js';
+import { EXIT_OK, need, type Io } from './exit.js';
+import { whenAborted } from './signals.js';
+
+export interface ServeOptions {
+  rules: string;
+  dryRun?: boolean;
+  /** Reactions per minute before the rest wait for an operator. */
+  maxPerMinute?: number;
+  /** Seconds after an apply by which the offending flow must have stopped. */
+  confirmWindow?: number;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The pid file that keeps a second controller off the same application. */
+function claim(dir: string, app: string): string {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'controller.pid');
+  if (existsSync(file)) {
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid))
+      throw new FlowtapError(diag('E_CONTROLLER', `a controller (pid ${pid}) already serves ${app}; stop it first`, { file }));
+  }
+  writeFileSync(file, `${process.pid}\n`);
+  return file;
+}
+
+export async function cmdServe(io: Io, appArg: string, o: ServeOptions, stop: AbortSignal, env: CloudEnv = {}): Promise<number> {
+  let text: string;
+  try {
+    text = readFileSync(o.rules, 'utf8');
+  } catch (e) {
+    throw new FlowtapError(diag(CliCode.NO_FILE, `cannot read the reaction rules: ${(e as Error).message}`, { file: o.rules }));
+  }
+  const cloud = await attachCloud(io, appArg, env);
+  const ctx = cloud.context();
+  const program = need(loadReactionProgram(text, o.rules, modelFacts(cloud.app, ctx.addressing)));
+  const addresses = cloud.spec().broker;
+  if (!addresses)
+    throw new FlowtapError(diag('E_CONTROLLER', `${ctx.app} was deployed without a broker: the controller has no notices to follow`));
+  const dir = join(stateDirOf(env.stateDir), ctx.app, 'controller');
+  const pidFile = claim(dir, ctx.app);
+  const broker = need(await openBroker({ ...addresses }));
+  const controller = new SecurityController({
+    orchestrator: cloud,
+    broker,
+    program,
+    dryRun: o.dryRun === true,
+    ...(o.maxPerMinute !== undefined ? { maxPerMinute: o.maxPerMinute } : {}),
+    ...(o.confirmWindow !== undefined ? { confirmWindowMs: o.confirmWindow * 1000 } : {}),
+    workDir: dir,
+    log: (line) => io.err(`flowtap serve: ${line}`),
+  });
+  try {
+    await controller.start();
+    await whenAborted(stop);
+  } finally {
+    await controller.stop();
+    await broker.close();
+    rmSync(pidFile, { force: true });
+  }
+  const s = controller.stats;
+  io.err(
+    `flowtap serve: stopped after ${s.notices} notice(s), ${s.reactions} reaction(s), ${s.unanswered} unanswered, ${s.malformed} malformed`,
+  );
+  return EXIT_OK;
+}

@@ -1,0 +1,507 @@
+/**
+ * The security controller's closed loop. It follows the notices the agents publish, evaluates
+ * the reaction rules on each, passes every concluded action through the guardrails, carries it
+ * out through the orchestrator, reads the rules it installed back from the kernel, and later
+ * confirms that the offending flow stopped. Reactions expire, can be undone, and wait for an
+ * operator where the guardrails say so; every step is a 'reaction' record, so the broker holds
+ * the whole chain from a connection's uid to the rules installed, and a restarted controller
+ * picks up exactly where the records leave it.
+ *
+ * Notices and administrator requests go through one lane, one at a time: two reactions never
+ * render the data plane at once, and an undo never overtakes the apply it undoes.
+ */
+import { createHash } from 'node:crypto';
+import { appSubject, recordsPattern } from '../agent/index.js';
+import type { Broker, BrokerRecord, BusMessage, StoredRecord, Subscription } from '../broker/index.js';
+import { diag, FlowtapError, type Diagnostic } from '../diagnostics/index.js';
+import type { Drift } from '../dataplane/index.js';
+import { modelFacts } from '../model/index.js';
+import type { Orchestrator, SpecChange } from '../orchestrator/index.js';
+import { dropsSince, installedRules, installsRules } from './confirm.js';
+import { carryOut, takeBack, type EffectsEnv } from './effects.js';
+import {
+  actionKey,
+  blastRadius,
+  decide,
+  describeAction,
+  foldReactions,
+  isActive,
+  noticeFacts,
+  noticeView,
+  propose,
+  reactionRecord,
+  type NoticeView,
+  type Reaction,
+  type ReactionEvent,
+  type ReactionProgram,
+} from './reaction/index.js';
+import { lifecycleRecord } from './records.js';
+
+export interface ControllerOptions {
+  orchestrator: Orchestrator;
+  broker: Broker;
+  program: ReactionProgram;
+  /** Record what would be done, with its blast radius; change nothing. */
+  dryRun?: boolean;
+  /** Reactions applied per minute before the rest wait for an operator (default 30). */
+  maxPerMinute?: number;
+  /** How long after an apply the offending flow must have stopped (default 2 s). */
+  confirmWindowMs?: number;
+  /** Where generated files (inline redirect policies) go. */
+  workDir: string;
+  /** Durable consumer of the notices: a restarted controller handles what arrived while it was down. */
+  durable?: string;
+  /** How often expiries are checked (default 1 s). */
+  tickMs?: number;
+  now?: () => number;
+  log?: (line: string) => void;
+}
+
+export interface ControllerStats {
+  notices: number;
+  /** Notice messages that were not notices (counted, skipped). */
+  malformed: number;
+  /** Notices no rule reacted to. */
+  unanswered: number;
+  reactions: number;
+  drift: Drift[];
+}
+
+/** An administrator's request on the admin subject; answered by a record carrying its `request` id. */
+export type AdminRequest =
+  | { request: string; op: 'approve' | 'undo' | 'keep'; reaction: string; by?: string }
+  | { request: string; op: 'reconfigure'; change: SpecChange; by?: string };
+
+export const adminSubject = (tenant: string, app: string) => appSubject(tenant, app, 'admin');
+/** Every step of every reaction is also published here, for live views. */
+const reactionsSubject = (tenant: string, app: string) => appSubject(tenant, app, 'reactions');
+
+const SEEN_MAX = 10_000;
+const MINUTE = 60_000;
+
+export class SecurityController {
+  private readonly o: Orchestrator;
+  private readonly now: () => number;
+  private readonly log: (line: string) => void;
+  private readonly ledger = new Map<string, Reaction>();
+  private readonly seen = new Set<string>();
+  /** Monitor time of the latest notice per offender (`note|source`), to tell whether a flow stopped. */
+  private readonly lastNotice = new Map<string, number>();
+  private readonly applied: number[] = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly subs: Subscription[] = [];
+  private readonly effects: EffectsEnv;
+  private lane: Promise<unknown> = Promise.resolve();
+  private writes: Promise<unknown> = Promise.resolve();
+  private tick: NodeJS.Timeout | null = null;
+  private model: ReturnType<typeof modelFacts> = [];
+  private modelKey = '';
+  private current: string | undefined;
+  private stopped = false;
+  readonly stats: ControllerStats = { notices: 0, malformed: 0, unanswered: 0, reactions: 0, drift: [] };
+
+  constructor(private readonly opts: ControllerOptions) {
+    this.o = opts.orchestrator;
+    this.now = opts.now ?? Date.now;
+    this.log = opts.log ?? ((l) => process.stderr.write(`flowtap controller: ${l}\n`));
+    this.effects = { orchestrator: this.o, bus: opts.broker.bus, workDir: opts.workDir, baseLevel: this.o.spec().agents?.level ?? 1 };
+  }
+
+  private get tenant(): string {
+    return this.o.app.tenant;
+  }
+  private get appName(): string {
+    return this.o.app.name;
+  }
+
+  /**
+   * Rebuilds the ledger from the broker, repairs drift, then follows notices and requests.
+   * Rules in force are never touched on the way: what was installed stays installed.
+   */
+  async start(): Promise<void> {
+    this.o.onEvent((e) => {
+      const rec = lifecycleRecord(this.tenant, this.appName, e, { by: 'controller', ...(this.current ? { reaction: this.current } : {}) });
+      this.write([this.current ? { ...rec, provenance: this.current } : rec]);
+    });
+    for (const r of foldReactions(await this.history()).values()) this.ledger.set(r.id, r);
+    this.stats.drift = await this.o.reconcile();
+    for (const d of this.stats.drift.filter((x) => !x.inForce))
+      this.log(
+        `drift on ${d.node}: ${d.missing.length} rule(s) missing, ${d.extra.length} extra${d.reason ? ` (${d.reason})` : ''}; repaired`,
+      );
+    const { tenant, appName: app } = this;
+    this.subs.push(
+      await this.opts.broker.bus.subscribe(recordsPattern(tenant, app, 'notice'), (m) => this.onNotices(m), {
+        durable: this.opts.durable ?? `controller-${app}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64),
+      }),
+    );
+    this.subs.push(await this.opts.broker.bus.subscribe(adminSubject(tenant, app), (m) => this.onAdmin(m)));
+    this.tick = setInterval(() => void this.enqueue(() => this.expire()), this.opts.tickMs ?? 1000);
+    this.log(
+      `${this.opts.dryRun ? 'dry run: ' : ''}following notices of ${tenant}/${app}; ${[...this.ledger.values()].filter(isActive).length} reaction(s) in force or waiting`,
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.tick) clearInterval(this.tick);
+    for (const t of this.timers) clearTimeout(t);
+    for (const s of this.subs.splice(0)) await s.unsubscribe().catch(() => undefined);
+    await this.lane.catch(() => undefined);
+    await this.writes.catch(() => undefined);
+  }
+
+  reactions(): Reaction[] {
+    return [...this.ledger.values()];
+  }
+
+  /** Handles one notice record (what the subscription does with each); resolves with its reactions. */
+  notice(rec: BrokerRecord): Promise<Reaction[]> {
+    return this.enqueue(() => this.react(rec));
+  }
+
+  /** An administrator's request, as if it came on the admin subject; resolves with the reaction concerned. */
+  admin(req: AdminRequest): Promise<Reaction | undefined> {
+    return this.enqueue(() => this.handleAdmin(req));
+  }
+
+  /** Resolves when every record written so far is stored. */
+  async settled(): Promise<void> {
+    await this.lane.catch(() => undefined);
+    await this.writes.catch(() => undefined);
+  }
+
+  private enqueue<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.lane.then(fn);
+    this.lane = next.catch((e) => this.log(`error: ${errorText(e)}`));
+    return next;
+  }
+
+  private async onNotices(m: BusMessage): Promise<void> {
+    const list = (m.data as { records?: unknown })?.records;
+    if (!Array.isArray(list)) {
+      this.stats.malformed++;
+      return;
+    }
+    for (const rec of list) {
+      if (!rec || typeof rec !== 'object' || (rec as BrokerRecord).kind !== 'notice') {
+        this.stats.malformed++;
+        continue;
+      }
+      await this.notice(rec as BrokerRecord).catch((e) => this.log(`notice not handled: ${errorText(e)}`));
+    }
+  }
+
+  private async onAdmin(m: BusMessage): Promise<void> {
+    const req = m.data as AdminRequest;
+    if (!req || typeof req !== 'object' || typeof req.request !== 'string') {
+      this.stats.malformed++;
+      return;
+    }
+    await this.admin(req).catch(() => undefined);
+  }
+
+  private modelFacts() {
+    const ctx = this.o.context();
+    // The model's facts follow the addressing (a move changes an address).
+    const key = JSON.stringify(ctx.addressing.instances);
+    if (key !== this.modelKey) {
+      this.model = modelFacts(this.o.app, ctx.addressing);
+      this.modelKey = key;
+    }
+    return this.model;
+  }
+
+  private async react(rec: BrokerRecord): Promise<Reaction[]> {
+    if (this.stopped) return [];
+    const ctx = this.o.context();
+    const n = noticeView(rec, this.o.app, ctx.addressing);
+    if (!n) {
+      this.stats.malformed++;
+      return [];
+    }
+    if (this.seen.has(n.id)) return [];
+    this.remember(n);
+    this.stats.notices++;
+    const services = new Map(this.o.app.instances.map((i) => [i.name, i.service]));
+    const restricted = ctx.restrictions.map((r) => r.source);
+    const facts = [...this.modelFacts(), ...noticeFacts(n, { status: ctx.status, restricted }, services)];
+    const proposed = propose(this.opts.program, facts, n.id);
+    if (!proposed.ok) {
+      this.log(`rules failed on notice ${n.id}: ${proposed.errors.map((e) => e.message).join('; ')}`);
+      return [];
+    }
+    if (proposed.value.length === 0) {
+      this.stats.unanswered++;
+      return [];
+    }
+    const out: Reaction[] = [];
+    for (const p of proposed.value) {
+      const status = this.o.context().status;
+      const active = new Set([...this.ledger.values()].filter(isActive).map((r) => actionKey(r.action)));
+      const decision = decide({
+        action: p.action,
+        app: this.o.app,
+        status,
+        restricted: this.o.context().restrictions.map((r) => r.source),
+        active,
+        guardrails: this.opts.program.guardrails,
+        dryRun: this.opts.dryRun === true,
+        recent: this.recentApplies(),
+        maxPerMinute: this.opts.maxPerMinute ?? 30,
+      });
+      // Several notices about one attack conclude the same action: the first one answers for all.
+      if (decision.kind === 'duplicate') continue;
+      const r: Reaction = {
+        id: reactionId(n.id, actionKey(p.action)),
+        notice: n.id,
+        ...(n.uid ? { uid: n.uid } : {}),
+        note: n.note,
+        action: p.action,
+        state: decision.kind === 'dry-run' ? 'dry-run' : decision.kind === 'await-approval' ? 'awaiting-approval' : 'applied',
+        rule: p.rule,
+        derivation: p.derivation,
+        blastRadius: blastRadius(p.action, this.o.app, status),
+        ...(decision.kind === 'await-approval' ? { reason: decision.reason } : {}),
+        createdAt: this.now(),
+      };
+      this.stats.reactions++;
+      this.record(r, 'proposed', { notice: noticeSummary(n), description: describeAction(p.action) });
+      if (decision.kind === 'dry-run' || decision.kind === 'await-approval') {
+        this.ledger.set(r.id, r);
+        this.record(r, r.state === 'dry-run' ? 'dry-run' : 'awaiting-approval');
+        this.log(
+          `${decision.kind}: ${describeAction(p.action)} for ${n.note} (${n.id})${decision.kind === 'await-approval' ? `: ${decision.reason}` : ''}`,
+        );
+      } else await this.apply(r, n.ts);
+      out.push(r);
+    }
+    return out;
+  }
+
+  private remember(n: NoticeView): void {
+    this.seen.add(n.id);
+    if (this.seen.size > SEEN_MAX) this.seen.delete(this.seen.values().next().value as string);
+    const key = offender(n.note, n.src.instance ?? n.src.ip ?? '');
+    this.lastNotice.set(key, Math.max(this.lastNotice.get(key) ?? 0, n.ts));
+    if (this.lastNotice.size > SEEN_MAX) this.lastNotice.delete(this.lastNotice.keys().next().value as string);
+  }
+
+  private recentApplies(): number {
+    const since = this.now() - MINUTE;
+    while (this.applied.length && this.applied[0] < since) this.applied.shift();
+    return this.applied.length;
+  }
+
+  /** Carries a reaction out, reads its rules back, and schedules the confirmation. */
+  private async apply(r: Reaction, noticeTs?: number): Promise<void> {
+    const t0 = this.now();
+    this.current = r.id;
+    try {
+      r.inverse = await carryOut(this.effects, r.action);
+      r.installed = installsRules(r.action) ? await installedRules(this.o, r.action) : [];
+    } catch (e) {
+      r.state = 'failed';
+      r.reason = errorText(e);
+      this.ledger.set(r.id, r);
+      this.record(r, 'failed');
+      this.log(`failed: ${describeAction(r.action)}: ${r.reason}`);
+      return;
+    } finally {
+      this.current = undefined;
+    }
+    const t1 = this.now();
+    this.applied.push(t1);
+    if (installsRules(r.action) && r.installed.length === 0) {
+      r.state = 'failed';
+      r.reason = 'applied, but none of its rules reads back from the data plane';
+      this.ledger.set(r.id, r);
+      this.record(r, 'failed');
+      return;
+    }
+    r.state = 'applied';
+    r.appliedAt = t1;
+    const ttl = this.opts.program.guardrails.expiresS[r.action.kind];
+    if (ttl !== undefined && !r.kept) r.expiresAt = t1 + ttl * 1000;
+    this.ledger.set(r.id, r);
+    this.record(r, 'applied', {
+      applyMs: t1 - t0,
+      ...(noticeTs !== undefined ? { sinceNoticeMs: t1 - noticeTs } : {}),
+      rules: r.installed.map((x) => `${x.node} ${x.table} ${x.chain} handle ${x.handle ?? '?'} "${x.comment}"`),
+    });
+    this.log(
+      `applied: ${describeAction(r.action)} in ${t1 - t0} ms${noticeTs !== undefined ? ` (${t1 - noticeTs} ms after the notice)` : ''}`,
+    );
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      void this.enqueue(() => this.confirm(r.id));
+    }, this.opts.confirmWindowMs ?? 2000);
+    this.timers.add(t);
+  }
+
+  /** The offending flow stopped: the action's rules are still in force and no notice about the offender followed. */
+  private async confirm(id: string): Promise<void> {
+    const r = this.ledger.get(id);
+    if (r?.state !== 'applied' || this.stopped) return;
+    const now = installsRules(r.action) ? await installedRules(this.o, r.action) : [];
+    const drops = dropsSince(r.installed ?? [], now);
+    const source = r.action.kind === 'restrict' ? r.action.source : r.action.instance;
+    const last = this.lastNotice.get(offender(r.note, source)) ?? 0;
+    const repeated = last > (r.appliedAt ?? 0);
+    const inForce = !installsRules(r.action) || now.length > 0;
+    const stopped = inForce && (!repeated || (r.action.kind === 'restrict' && drops > 0));
+    if (stopped) {
+      r.state = 'confirmed';
+      this.record(r, 'confirmed', { drops, windowMs: this.opts.confirmWindowMs ?? 2000, confirmedAt: this.now() });
+    } else
+      this.record(r, 'unconfirmed', {
+        drops,
+        reason: !inForce ? 'its rules are no longer in force' : 'the monitors still report the offender after the action',
+      });
+  }
+
+  private async expire(): Promise<void> {
+    const now = this.now();
+    for (const r of this.ledger.values()) {
+      if ((r.state !== 'applied' && r.state !== 'confirmed') || r.kept || r.expiresAt === undefined || r.expiresAt > now) continue;
+      try {
+        if (r.inverse) await takeBack(this.effects, r.inverse);
+        r.state = 'expired';
+        this.record(r, 'expired');
+        this.log(`expired: ${describeAction(r.action)}`);
+      } catch (e) {
+        // Tried again at the next tick; the failure is on record.
+        this.record(r, 'failed', { during: 'expiry', error: errorText(e) });
+      }
+    }
+  }
+
+  private async handleAdmin(req: AdminRequest): Promise<Reaction | undefined> {
+    const refuse = (d: Diagnostic) => {
+      this.write([
+        {
+          ts: this.now(),
+          kind: 'audit',
+          tenant: this.tenant,
+          app: this.appName,
+          data: { request: req.request, op: req.op, ok: false, code: d.code, error: d.message, ...(req.by ? { by: req.by } : {}) },
+        },
+      ]);
+      throw new FlowtapError(d);
+    };
+    if (req.op === 'reconfigure') {
+      try {
+        await this.o.reconfigure(req.change);
+      } catch (e) {
+        return refuse(e instanceof FlowtapError ? e.diagnostics[0] : diag('E_CONTROLLER', errorText(e)));
+      }
+      this.write([
+        {
+          ts: this.now(),
+          kind: 'config',
+          tenant: this.tenant,
+          app: this.appName,
+          data: { request: req.request, op: 'reconfigure', change: req.change, outcome: 'applied' },
+        },
+      ]);
+      return undefined;
+    }
+    const r = this.ledger.get(req.reaction);
+    if (!r) return refuse(diag('E_REACTION_UNKNOWN', `no reaction ${req.reaction} in ${this.appName}`, { field: 'reaction' }));
+    const extra = { request: req.request, ...(req.by ? { by: req.by } : {}) };
+    switch (req.op) {
+      case 'approve':
+        if (r.state !== 'awaiting-approval')
+          return refuse(diag('E_REACTION_STATE', `reaction ${r.id} is ${r.state}, not awaiting approval`, { field: 'reaction' }));
+        this.record(r, 'approved', extra);
+        if (this.opts.dryRun) {
+          r.state = 'dry-run';
+          this.record(r, 'dry-run', extra);
+        } else await this.apply(r);
+        return r;
+      case 'undo':
+        if (r.state !== 'applied' && r.state !== 'confirmed' && r.state !== 'awaiting-approval')
+          return refuse(diag('E_REACTION_STATE', `reaction ${r.id} is ${r.state}: nothing to undo`, { field: 'reaction' }));
+        if (r.state !== 'awaiting-approval') {
+          if (!r.inverse)
+            return refuse(
+              diag('E_REACTION_STATE', `reaction ${r.id} (${describeAction(r.action)}) cannot be undone`, { field: 'reaction' }),
+            );
+          this.current = r.id;
+          try {
+            await takeBack(this.effects, r.inverse);
+          } finally {
+            this.current = undefined;
+          }
+        }
+        r.state = 'undone';
+        this.record(r, 'undone', extra);
+        return r;
+      case 'keep':
+        if (r.state !== 'applied' && r.state !== 'confirmed')
+          return refuse(diag('E_REACTION_STATE', `reaction ${r.id} is ${r.state}: only one in force can be kept`, { field: 'reaction' }));
+        r.kept = true;
+        r.expiresAt = undefined;
+        this.record(r, 'kept', extra);
+        return r;
+    }
+  }
+
+  private record(r: Reaction, event: ReactionEvent, extra: Record<string, unknown> = {}): void {
+    const rec = reactionRecord({ tenant: this.tenant, app: this.appName, ts: this.now() }, r, event, extra);
+    this.write([rec]);
+    const subject = reactionsSubject(this.tenant, this.appName);
+    this.writes = this.writes
+      .then(() => this.opts.broker.bus.publish(subject, rec))
+      .catch((e) => this.log(`reaction not published: ${errorText(e)}`));
+  }
+
+  /** Stored in order, off the reaction's path: a slow store delays records, never containment. */
+  private write(records: BrokerRecord[]): void {
+    this.writes = this.writes
+      .then(() => this.opts.broker.store.append(records))
+      .catch((e) => this.log(`records not stored: ${errorText(e)}`));
+  }
+
+  private async history(): Promise<StoredRecord[]> {
+    const out: StoredRecord[] = [];
+    let afterId = 0;
+    for (;;) {
+      const page = await this.opts.broker.store.query({
+        kinds: ['reaction'],
+        tenant: this.tenant,
+        app: this.appName,
+        afterId,
+        limit: 10_000,
+      });
+      out.push(...page);
+      if (page.length < 10_000) return out;
+      afterId = page[page.length - 1].id;
+    }
+  }
+}
+
+function reactionId(notice: string, key: string): string {
+  return `r-${createHash('sha256').update(`${notice}|${key}`).digest('hex').slice(0, 12)}`;
+}
+
+const offender = (note: string, source: string) => `${note}|${source}`;
+
+function noticeSummary(n: NoticeView): Record<string, unknown> {
+  return {
+    id: n.id,
+    ts: n.ts,
+    note: n.note,
+    msg: n.msg,
+    monitor: n.monitor,
+    ...(n.uid ? { uid: n.uid } : {}),
+    src: n.src,
+    dst: n.dst,
+    ...(n.port !== undefined ? { port: n.port } : {}),
+    ...(n.seenAt !== undefined ? { seenAt: n.seenAt } : {}),
+  };
+}
+
+function errorText(e: unknown): string {
+  return e instanceof FlowtapError ? e.diagnostics.map((d) => d.message).join('; ') : e instanceof Error ? e.message : String(e);
+}

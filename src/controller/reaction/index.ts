@@ -1,0 +1,13 @@
+export { actionKey, describeAction, restrictionId, type Action } from './action.js';
+export { noticeView, type NoticeView } from './notice.js';
+export { loadReactionProgram, noticeFacts, propose, type ReactionProgram } from './rules.js';
+export { blastRadius, decide } from './guardrails.js';
+export {
+  foldReactions,
+  isActive,
+  reactionRecord,
+  type InstalledRule,
+  type Inverse,
+  type Reaction,
+  type ReactionEvent,
+} from './ledger.js';

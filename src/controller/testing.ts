@@ -1,0 +1,160 @@
+/**
+ * Test helpers for the controller without root: an orchestrator that records every operation
+ * and keeps the management context in memory, whose counters show the rules a real data plane
+ * would install for it (a quarantine rule per isolated instance's node, a `restrict <id>` rule
+ * per restriction on every node), with handles and packet counts a test can move.
+ */
+import type { Drift, RuleCounter, SourceRestriction } from '../dataplane/index.js';
+import { ok, type Result } from '../diagnostics/index.js';
+import { loadApp, planAddresses, type Addressing, type App } from '../model/index.js';
+import type {
+  DeploymentSpec,
+  DeploymentStatus,
+  DownReport,
+  LifecycleEvent,
+  ManagementContext,
+  Orchestrator,
+  Probe,
+  SpecChange,
+} from '../orchestrator/index.js';
+import type { System } from '../system/index.js';
+
+type Listener = (e: LifecycleEvent) => void;
+
+export class FakeOrchestrator implements Orchestrator {
+  readonly app: App;
+  readonly addressing: Addressing;
+  /** Every operation, in order: `isolate user-create-0`, `restrict rx-... 198.51.100.7`, ... */
+  readonly calls: string[] = [];
+  readonly states: Record<string, 'running' | 'isolated' | 'terminated'> = {};
+  readonly restrictions: SourceRestriction[] = [];
+  /** Packets counted by the rules of an instance's quarantine or a restriction id, moved by tests. */
+  readonly packets = new Map<string, number>();
+  /** Drift the next reconcile reports. */
+  drift: Drift[] = [];
+  /** An operation that throws, to test failures. */
+  failing?: string;
+  private readonly listeners = new Set<Listener>();
+  private readonly specValue: DeploymentSpec;
+  private handle = 100;
+  private readonly handles = new Map<string, number>();
+
+  constructor(descriptor: string, spec: Partial<DeploymentSpec> = {}) {
+    const loaded = loadApp(descriptor);
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
+    this.app = loaded.value;
+    const planned = planAddresses(this.app);
+    if (!planned.ok) throw new Error(JSON.stringify(planned.errors));
+    this.addressing = planned.value;
+    for (const i of this.app.instances) this.states[i.name] = 'running';
+    this.specValue = {
+      descriptor,
+      policies: [],
+      mode: 'enforce',
+      strategy: 'per-app',
+      downMonitors: [],
+      agents: { level: 1, periodMs: 5000 },
+      ...spec,
+    };
+  }
+
+  spec(): DeploymentSpec {
+    return structuredClone(this.specValue);
+  }
+  onEvent(l: Listener): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+  private emit(e: Omit<LifecycleEvent, 'ts'>): void {
+    for (const l of this.listeners) l({ ...e, ts: new Date().toISOString() });
+  }
+  private op(line: string): void {
+    this.calls.push(line);
+    if (this.failing && line.startsWith(this.failing)) throw new Error(`${line}: refused by the test`);
+  }
+  context(): ManagementContext {
+    return {
+      tenant: this.app.tenant,
+      app: this.app.name,
+      addressing: this.addressing,
+      status: { ...this.states },
+      restrictions: this.restrictions.map((r) => ({ ...r })),
+    };
+  }
+  status(): Promise<DeploymentStatus> {
+    throw new Error('not used by the controller');
+  }
+  probe(): Promise<Probe[]> {
+    throw new Error('not used by the controller');
+  }
+  private nodeOf(instance: string): string {
+    return this.addressing.instances[instance].node;
+  }
+  async isolate(instance: string): Promise<void> {
+    this.op(`isolate ${instance}`);
+    this.states[instance] = 'isolated';
+    this.emit({ type: 'isolated', instance, service: instance.replace(/-\d+$/, ''), node: this.nodeOf(instance) });
+  }
+  async release(instance: string): Promise<void> {
+    this.op(`release ${instance}`);
+    this.states[instance] = 'running';
+    this.emit({ type: 'released', instance, node: this.nodeOf(instance) });
+  }
+  async terminate(instance: string): Promise<void> {
+    this.op(`terminate ${instance}`);
+    this.states[instance] = 'terminated';
+  }
+  async redeploy(instance: string): Promise<void> {
+    this.op(`redeploy ${instance}`);
+    this.states[instance] = 'running';
+  }
+  async move(instance: string, node: string): Promise<void> {
+    this.op(`move ${instance} ${node}`);
+  }
+  async restrict(r: SourceRestriction): Promise<void> {
+    this.op(
+      `restrict ${r.id} ${r.source}${r.port !== undefined ? ` port ${r.port}` : ''}${r.rate ? ` rate ${r.rate.perSecond}/${r.rate.burst}` : ''}`,
+    );
+    const i = this.restrictions.findIndex((x) => x.id === r.id);
+    if (i >= 0) this.restrictions.splice(i, 1);
+    this.restrictions.push(r);
+    this.emit({ type: 'restricted', detail: `${r.source} (${r.id})` });
+  }
+  async unrestrict(id: string): Promise<void> {
+    this.op(`unrestrict ${id}`);
+    const i = this.restrictions.findIndex((x) => x.id === id);
+    if (i >= 0) this.restrictions.splice(i, 1);
+    this.emit({ type: 'unrestricted', detail: id });
+  }
+  async reconcile(): Promise<Drift[]> {
+    this.op('reconcile');
+    const d = this.drift;
+    this.drift = [];
+    return d;
+  }
+  async reconfigure(change: SpecChange): Promise<void> {
+    this.op(`reconfigure ${JSON.stringify(change)}`);
+    Object.assign(this.specValue, change);
+  }
+  private rule(node: string, chain: string, comment: string, key: string): RuleCounter {
+    let h = this.handles.get(`${node}|${key}`);
+    if (h === undefined) {
+      h = this.handle++;
+      this.handles.set(`${node}|${key}`, h);
+    }
+    return { family: 'inet', table: 'flowtap', chain, comment, packets: this.packets.get(key) ?? 0, bytes: 0, handle: h };
+  }
+  async counters(node: string): Promise<Result<RuleCounter[]>> {
+    const out: RuleCounter[] = [this.rule(node, 'forward', 'r1 req0', 'r1')];
+    for (const [i, s] of Object.entries(this.states))
+      if (s === 'isolated' && this.nodeOf(i) === node) out.push(this.rule(node, 'forward', 'quarantine', i));
+    for (const r of this.restrictions) out.push(this.rule(node, 'forward', `restrict ${r.id}`, r.id));
+    return ok(out);
+  }
+  nodeAccess(): { system: System; ns?: string } {
+    throw new Error('not used by the controller');
+  }
+  async down(): Promise<DownReport> {
+    return { namespaces: [], processes: 0 };
+  }
+}
