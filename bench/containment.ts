@@ -16,7 +16,7 @@
  * embedded bus polls its file every 200 ms, which would be the whole figure.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,7 +58,10 @@ await c.end().catch(() => {});
 export async function run(): Promise<string[]> {
   if (process.getuid?.() !== 0) return ['skipped: needs root (namespaces, nftables)'];
   const dir = mkdtempSync(join(tmpdir(), 'flowtap-contain-'));
-  const bus = `${NATS}${NATS.includes('?') ? '&' : '?'}stream=FT_CONTAIN&prefix=ftcontain${process.pid}`;
+  // PostgreSQL runs as its own user and must reach its folder under this one.
+  chmodSync(dir, 0o755);
+  // A stream of this run's own: a stream keeps the subjects it was made for.
+  const bus = `${NATS}${NATS.includes('?') ? '&' : '?'}stream=FT_CONTAIN_${process.pid}&prefix=ftcontain${process.pid}`;
   const store = `sqlite:${join(dir, 'broker.db')}`;
   const probe = await openBroker({ store: 'sqlite::memory:', bus });
   if (!probe.ok)
@@ -73,6 +76,20 @@ export async function run(): Promise<string[]> {
   writeFileSync(join(dir, 'rules.dl'), 'quarantine(N, I) :- notice(N, "FlowTap::Disallowed_SQL"), notice_src(N, I).\n');
   writeFileSync(join(dir, 'attacker.mjs'), ATTACKER);
   await ft('down', APP);
+  try {
+    return await measure(dir, store, bus, ft);
+  } finally {
+    await ft('down', APP);
+  }
+}
+
+async function measure(
+  dir: string,
+  store: string,
+  bus: string,
+  ft: (...args: string[]) => Promise<{ code: number; out: string; err: string }>,
+): Promise<string[]> {
+  const env = { ...process.env, FLOWTAP_STATE_DIR: join(dir, 'state') };
   const up = await ft(
     'up',
     join(dir, 'app.yaml'),
@@ -166,7 +183,6 @@ export async function run(): Promise<string[]> {
   } finally {
     serve.kill('SIGTERM');
     await broker?.close();
-    await ft('down', APP);
   }
 }
 

@@ -173,8 +173,8 @@ test('status tells a daemonised server that listens from a process that is gone,
     if (argv.join(' ') === 'ip netns pids ft-web-sql-i-sql-0') return { stdout: '700 701\n' };
     if (argv.join(' ') === 'ip netns pids ft-web-sql-m-mon1') return { stdout: '800\n' };
     if (argv[0] === 'nc' && probing) return { code: opts.ns === 'ft-web-sql-i-sql-0' ? 0 : 1 };
-    if (argv.join(' ').startsWith('nft -j list table inet flowtap')) return { stdout: counters };
-    if (argv.join(' ').startsWith('nft -j list table netdev flowtap_taps')) return { stdout: taps };
+    if (argv.join(' ') === 'nft -j list ruleset')
+      return { stdout: JSON.stringify({ nftables: [...JSON.parse(counters).nftables, ...JSON.parse(taps).nftables] }) };
     return undefined;
   });
   await cmdUp(capture(), 'examples/web-sql', { policy: [], mode: 'enforce', strategy: 'per-node', json: false }, env);

@@ -158,6 +158,9 @@ test('a SYN flood from outside limits its source on that port; undo lifts it', a
   assert.ok(r.blastRadius.every((x) => x.from === 'external 198.51.100.7' && x.effect === 'reduced'));
   const undone = await c.admin({ request: 'q1', op: 'undo', reaction: r.id, by: 'ops' });
   assert.equal(undone?.state, 'undone');
+  await c.settled();
+  const rec = (await b.store.query({ kinds: ['reaction'] })).find((x) => x.data.event === 'undone');
+  assert.deepEqual([rec?.data.rulesLeft, rec?.data.request, rec?.data.by], [0, 'q1', 'ops'], 'read back: none of its rules is left');
   assert.deepEqual(o.calls.slice(2), ['unrestrict rx-198-51-100-7-p8080']);
   // Undoing twice is refused, on record.
   await assert.rejects(c.admin({ request: 'q2', op: 'undo', reaction: r.id }), /E_REACTION_STATE|nothing to undo/);

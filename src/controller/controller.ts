@@ -367,7 +367,7 @@ export class SecurityController {
       try {
         if (r.inverse) await takeBack(this.effects, r.inverse);
         r.state = 'expired';
-        this.record(r, 'expired');
+        this.record(r, 'expired', installsRules(r.action) ? { rulesLeft: (await installedRules(this.o, r.action)).length } : {});
         this.log(`expired: ${describeAction(r.action)}`);
       } catch (e) {
         // Tried again at the next tick; the failure is on record.
@@ -435,7 +435,11 @@ export class SecurityController {
           }
         }
         r.state = 'undone';
-        this.record(r, 'undone', extra);
+        // Read back: the action's rules are gone (and the data plane learns the handles of what the undo put back).
+        this.record(r, 'undone', {
+          ...extra,
+          ...(installsRules(r.action) ? { rulesLeft: (await installedRules(this.o, r.action)).length } : {}),
+        });
         return r;
       case 'keep':
         if (r.state !== 'applied' && r.state !== 'confirmed')

@@ -230,6 +230,19 @@ test('isolate and release re-render every node from the current context and chan
   );
 });
 
+test('a counters read after a change teaches the handles of what it added: the undo needs no listing', async () => {
+  const { rec, cloud } = await upWith(WEB_SQL);
+  const NODE = 'ft-web-sql-n-node1';
+  await cloud.isolate('web-0');
+  let lines = since(rec);
+  const read = await cloud.counters('node1');
+  assert.ok(read.ok && read.value.some((c) => c.comment === 'quarantine' && typeof c.handle === 'number'));
+  assert.deepEqual(lines(), [`ip netns exec ${NODE} nft -j list ruleset`]);
+  lines = since(rec);
+  await cloud.release('web-0');
+  assert.deepEqual(lines(), [`ip netns exec ${NODE} nft -f -`]);
+});
+
 test('another process attaching applies incrementally from the recorded state; a stale record becomes a full replacement', async () => {
   const { rec, env, nft } = await upWith(WEB_SQL);
   const NODE = 'ft-web-sql-n-node1';

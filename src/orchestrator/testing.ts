@@ -152,6 +152,26 @@ export class FakeNft {
 
   private nft(args: string[], ns: string, input: string): Partial<RunResult> | undefined {
     const cmd = args.join(' ');
+    if (cmd === '-j list ruleset') {
+      const items: unknown[] = [];
+      for (const [key, chains] of this.byNs.get(ns) ?? new Map<string, FakeChain[]>()) {
+        const [family, table] = key.split(' ');
+        items.push(...chains.map((c) => ({ chain: { family, table, name: c.name } })));
+        for (const c of chains)
+          for (const r of c.rules)
+            items.push({
+              rule: {
+                family,
+                table,
+                chain: c.name,
+                handle: r.handle,
+                comment: r.comment || undefined,
+                expr: [{ counter: { packets: 0, bytes: 0 } }],
+              },
+            });
+      }
+      return { stdout: `${JSON.stringify({ nftables: items })}\n` };
+    }
     if (cmd.startsWith('-j list table ') || cmd.startsWith('-j list chain ')) {
       const key = args.slice(3, 5).join(' ');
       const one = args[2] === 'chain' ? args[5] : undefined;

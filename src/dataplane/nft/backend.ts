@@ -41,7 +41,7 @@ import { randomBytes } from 'node:crypto';
 import { diag, fail, ok, type Result } from '../../diagnostics/index.js';
 import type { System } from '../../system/index.js';
 import type { ApplyOptions, ApplyReport, DataplaneBackend, Drift, NodeDesired, RuleCounter, RuleRef } from '../backend.js';
-import { applyNft, applyNftEcho, checkNft, echoedRules, jsonRules, readCounters, type EchoedRule, type NftJsonRule } from './apply.js';
+import { applyNft, applyNftEcho, checkNft, echoedRules, jsonRules, type EchoedRule, type NftJsonRule } from './apply.js';
 import { configDevices, fullScript, NODE_TABLES, renderNodeConfig, type NftNodeConfig } from './node.js';
 import { rule } from './table.js';
 import { planChain, planUpdate, type UpdatePlan } from './update.js';
@@ -162,16 +162,58 @@ export class NftBackend implements DataplaneBackend<NftNodeConfig> {
     return this.replace(node, config, tx.report.reason ?? '');
   }
 
+  /**
+   * Every counting rule of flowtap's tables on the node, from one listing of the namespace's
+   * ruleset (flowtap owns every table there). A reaction reads counters right after it applied:
+   * the same listing gives the handles of the rules it added, so the next update (its undo, the
+   * next reaction) needs no listing of its own.
+   */
   async counters(node: string): Promise<Result<RuleCounter[]>> {
     const ns = this.opts.nsOf(node);
-    const tables = this.applied.get(node)?.config.tables ?? NODE_TABLES;
-    const out: RuleCounter[] = [];
-    for (const t of tables) {
-      const r = await readCounters(this.opts.system, ns, { family: t.family, name: t.name });
-      if (!r.ok) return r;
-      out.push(...r.value);
+    const last = this.applied.get(node);
+    const tables = last?.config.tables ?? NODE_TABLES;
+    const r = await this.opts.system.run(['nft', '-j', 'list', 'ruleset'], ns ? { ns } : {});
+    if (r.code !== 0) return fail(diag('E_NFT_READ', r.stderr.trim() || 'nft list failed', ns ? { file: ns } : undefined));
+    let listed: NftJsonRule[];
+    try {
+      listed = jsonRules(r.stdout);
+    } catch (e) {
+      return fail(diag('E_NFT_READ', `nft -j list ruleset: ${(e as Error).message}`, ns ? { file: ns } : undefined));
     }
+    const owned = new Set(tables.map((t) => `${t.family} ${t.name}`));
+    const out: RuleCounter[] = [];
+    for (const rule of listed) {
+      if (!owned.has(`${rule.family} ${rule.table}`)) continue;
+      const counter = (rule.expr ?? []).find((e) => e.counter)?.counter;
+      if (counter)
+        out.push({
+          family: rule.family,
+          table: rule.table,
+          chain: rule.chain,
+          handle: rule.handle,
+          comment: rule.comment ?? '',
+          packets: counter.packets,
+          bytes: counter.bytes,
+        });
+    }
+    if (last) this.learnHandles(node, last, listed);
     return ok(out);
+  }
+
+  /** Handles of every applied chain that lists back exactly as applied (same comments, same order). */
+  private learnHandles(node: string, last: NftApplied, listed: readonly NftJsonRule[]): void {
+    const handles: NftHandles = { ...last.handles };
+    let learnt = false;
+    for (const t of last.config.tables)
+      for (const c of t.chains) {
+        const key = chainKey(t.family, t.name, c.name);
+        if ((handles[key] ?? []).every((h) => h >= 0) && handles[key]?.length === c.rules.length) continue;
+        const got = listed.filter((x) => x.family === t.family && x.table === t.name && x.chain === c.name);
+        if (got.length !== c.rules.length || got.some((x, i) => (x.comment ?? '') !== c.rules[i].comment)) continue;
+        handles[key] = got.map((x) => x.handle);
+        learnt = true;
+      }
+    if (learnt) this.applied.set(node, { ...last, handles });
   }
 
   /**
