@@ -13,7 +13,11 @@ APP=examples/dvd-rental
 P=$APP/policies
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-cleanup() { ft down dvd-rental >/dev/null 2>&1 || true; }
+cleanup() {
+  ft down dvd-rental >/dev/null 2>&1 || true
+  [ -n "${BROKER_DIR:-}" ] && bash scripts/broker-servers.sh stop "$BROKER_DIR" >/dev/null 2>&1
+  true
+}
 trap cleanup EXIT
 cleanup
 # A fresh run: the application's data (its database, logs) from an earlier demo would change what the load generator sees.
@@ -27,9 +31,16 @@ step "2. monitoring policies compiled into FlowTap contracts (ftc) and placed on
 ft taps $APP --policy $P/public-http.dl --policy $P/database.dl --policy $P/message-queue.dl
 
 step "3. deploy on network namespaces: nodes, instances, monitors, firewall and taps"
-ft up $APP --policy $P/public-http.dl --policy $P/database.dl --policy $P/message-queue.dl
+# The broker's bus is NATS JetStream (flowtap's own server, started here): notices reach the controller in milliseconds.
+# Ports of the demo's own, so that servers the tests started elsewhere do not stand in the way.
+BROKER_DIR=${FLOWTAP_STATE_DIR}/broker-servers
+export FLOWTAP_PG_PORT=55442 FLOWTAP_NATS_PORT=54232
+eval "$(bash scripts/broker-servers.sh start "$BROKER_DIR")"
+# With the security controller (flowtap serve), following notices from the start with the reference reaction rules.
+ft up $APP --policy $P/public-http.dl --policy $P/database.dl --policy $P/message-queue.dl --policy $P/connection-attempts.dl \
+  --bus "$FLOWTAP_TEST_NATS?stream=FT_DEMO&prefix=ftdemo" --controller --rules $APP/reactions.dl
 
-step "4. the live probe matrix equals the required connectivity"
+step "4. the live probe matrix equals the required connectivity (the controller knows it is flowtap's own scan)"
 ft verify $APP --live
 
 EXT=ft-dvd-rental-external
@@ -41,27 +52,49 @@ ip netns exec $EXT node dist/examples/dvd-rental/loadgen/loadgen.js \
   --contract-update http://$CU:8080 --user-create http://$UC:8080 --dvd-return http://$DR:8080 \
   --requests 300 --rate 100 --concurrency 8
 
-step "6. an attack: a compromised shipping service tries the database"
-if ip netns exec ft-dvd-rental-i-shipping-0 nc -z -w 2 "$DB" 5432; then
-  echo "shipping reached the database: NOT PROTECTED" >&2; exit 1
-else
-  echo "shipping -> db:5432 blocked by the firewall on node2 (shipping has no database requirement)"
-fi
-ft explain $APP --from shipping --to db:pg
+step "6. the security controller, started by up, has reacted to nothing so far"
+ft reactions dvd-rental
+# The id of the latest reaction to ACTION on TARGET, once there is one.
+reaction() {
+  for _ in $(seq 1 50); do
+    id=$(ft reactions dvd-rental --json | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{const r=JSON.parse(s).filter(x=>x.action.kind==='$1'&&(x.action.instance==='$2'||x.action.source==='$2'));console.log(r.length?r[r.length-1].id:'')})")
+    [ -n "$id" ] && { echo "$id"; return; }
+    sleep 0.2
+  done
+  echo "no reaction to $1 $2" >&2; return 1
+}
 
-step "7. attacks inside the allowed paths, seen by the monitors the taps feed"
+step "7. attacks, each seen by the monitors and answered by the controller"
+T=4bf92f3577b34da6a3ce929d0e0e4736
+echo "- a customer signs up (the renter of the third attack):"
+ip netns exec $EXT curl -sS -m 5 -X POST -H 'content-type: application/json' -H 'x-user-id: 2000001' http://$UC:8080/users -d '{"name":"Ann","email":"ann@example.test"}'; echo
+echo "- a compromised shipping scans the database host (dropped by the firewall, seen by its connection-attempt tap;"
+echo "  port 22, as the probe matrix of step 4 tried 5432 and the monitor does not repeat a notice for an hour):"
+ip netns exec ft-dvd-rental-i-shipping-0 nc -z -w 2 "$DB" 22 && { echo "shipping reached the database host: NOT PROTECTED" >&2; exit 1; } || true
+SHIP=$(reaction quarantine shipping-0); sleep 2.5
+ft why dvd-rental "$SHIP"
 echo "- a compromised user-create reads the users table (it may only INSERT):"
 ip netns exec ft-dvd-rental-i-user-create-0 env PGPASSWORD=dvdrental psql -h "$DB" -U dvdrental -d dvdrental -tAc "select count(*) from users"
+UCQ=$(reaction quarantine user-create-0)
+echo "  user-create has one instance (min_healthy 1 for front services), so its quarantine waits for an operator:"
+ft reactions dvd-rental | grep "$UCQ"
+ft approve dvd-rental "$UCQ"
 echo "- a compromised contract-update bills another user than the one renting (same trace):"
-T=4bf92f3577b34da6a3ce929d0e0e4736
-ip netns exec $EXT curl -sS -m 5 -X POST -H 'content-type: application/json' -H 'x-user-id: 2000001' http://$UC:8080/users -d '{"name":"Ann","email":"ann@example.test"}'; echo
 ip netns exec $EXT curl -sS -m 5 -X POST -H 'content-type: application/json' -H 'x-user-id: 2000001' \
   -H "traceparent: 00-$T-00f067aa0ba902b7-01" http://$CU:8080/contracts -d '{"user":2000001,"dvd":7}'; echo
 ip netns exec ft-dvd-rental-i-contract-update-0 curl -sS -m 5 -X POST -H 'content-type: application/json' -H 'x-user-id: 2000002' \
   -H "traceparent: 00-$T-1111111111111111-01" "http://$(addr user-update-0):8080/users/2000002/bill" -d '{"amount":3.99,"contract":"c-evil"}'; echo
-sleep 2
-echo "- notices: the probe matrix's denied attempts of step 4 (a scan, seen by the taps before the firewall drops it) and the two attacks; the 300 rental requests raised none:"
-ft notices dvd-rental
+CUQ=$(reaction quarantine contract-update-0)
+echo "- a SYN flood on a public service from an outside address:"
+ip -n $EXT addr add 10.250.0.201/24 dev eth0 2>/dev/null || true
+ip netns exec $EXT hping3 -q -S -p 8080 -i u2000 -c 600 -a 10.250.0.201 "$DR" 2>/dev/null || true
+FLOOD=$(reaction restrict 10.250.0.201); sleep 2.5
+echo "- what the controller did, would do, or waits to do:"
+ft reactions dvd-rental
+echo "- every reaction is undone (its inverse is stored with it); the waiting one too:"
+for id in "$SHIP" "$UCQ" "$CUQ" "$FLOOD"; do ft undo dvd-rental "$id"; done
+echo "- notices (the probe matrix's denied attempts of step 4 are among them: a scan, seen by the taps before the firewall drops it):"
+ft notices dvd-rental | tail -n 8
 
 step "8. security context: the node agents ship it to the broker, at a depth changed at run time"
 ft records dvd-rental --kind agent-cost --node node1 --limit 4
@@ -74,7 +107,7 @@ ip netns exec $EXT node dist/examples/dvd-rental/loadgen/loadgen.js \
 ft records dvd-rental --node node1 --kind flow,log,monitor-log,syscall --since 10s --limit 8
 ft verbosity dvd-rental --node node1 1 --period 5
 
-step "8b. quarantine an instance, then release it"
+step "8b. quarantine an instance by hand, then release it"
 ft isolate $APP user-update-0
 ip netns exec ft-dvd-rental-i-contract-update-0 nc -z -w 1 "$(addr user-update-0)" 8080 && echo "still reachable?!" || echo "user-update-0 is cut off"
 ft release $APP user-update-0
@@ -84,5 +117,6 @@ ft status dvd-rental | head -n 40
 
 step "10. tear down"
 ft down dvd-rental
+bash scripts/broker-servers.sh stop "$BROKER_DIR" >/dev/null
 trap - EXIT
 ip netns list | grep -c '^ft-dvd-rental-' || echo "no namespace left"

@@ -8,11 +8,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openBroker, parseBusAddress, parseStoreAddress, type Broker, type BrokerRecord } from '../broker/index.js';
-import { lifecycleRecord, prepareDeployment, topologyRecords } from '../controller/index.js';
+import { lifecycleRecord, loadReactionProgram, prepareDeployment, topologyRecords } from '../controller/index.js';
 import { diag, FlowtapError, type Diagnostic } from '../diagnostics/index.js';
 import type { Drift, SourceRestriction } from '../dataplane/index.js';
 import type { FlowTap } from '../flowtap/index.js';
-import { loadApp } from '../model/index.js';
+import { loadApp, modelFacts, type App } from '../model/index.js';
 import {
   deploymentBroker,
   localCloud,
@@ -44,6 +44,8 @@ export interface UpOptions {
   /** What the node agents start with (default level 1, every 5 s). */
   level?: number;
   periodMs?: number;
+  /** Start the security controller with these rules. */
+  controller?: { rules: string; dryRun: boolean };
   json: boolean;
 }
 
@@ -107,6 +109,8 @@ export const prepare: Prepare = (spec, addressing) => {
     monitorCommand: monitorCommandFor(dep.contracts),
     agentCommand: ({ specFile }) => flowtapArgv('agent', '--spec', specFile),
     relayCommand: (routes) => flowtapArgv('relay', ...routes.flatMap((r) => ['--route', `${r.socket}=${r.host}:${r.port}`])),
+    controllerCommand: ({ app, settings }) =>
+      flowtapArgv('serve', app, '--rules', settings.rules, ...(settings.dryRun ? ['--dry-run'] : [])),
     summary: `${dep.ruleset.rules.length} firewall rules, ${dep.contracts.length} tap contracts`,
   };
 };
@@ -166,6 +170,7 @@ export async function cmdUp(io: Io, appArg: string, o: UpOptions, env: CloudEnv 
     downMonitors: [],
     broker: brokerFor(o, env),
     agents: { level: o.level ?? 1, periodMs: o.periodMs ?? 5000 },
+    ...(o.controller ? { controller: { rules: checkedRules(o.controller.rules, app), dryRun: o.controller.dryRun } } : {}),
   };
   // Opened first: a broker that cannot be reached stops `up` before anything is built.
   const broker = need(await openBroker({ ...spec.broker! }));
@@ -201,6 +206,19 @@ export async function cmdUp(io: Io, appArg: string, o: UpOptions, env: CloudEnv 
     );
   }
   return EXIT_OK;
+}
+
+/** The reaction rules `up --controller` starts with, checked before anything is built. */
+function checkedRules(file: string, app: App): string {
+  if (!file) throw new FlowtapError(diag(CliCode.USAGE, '--controller needs --rules FILE (reaction rules)', { field: 'rules' }));
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new FlowtapError(diag(CliCode.NO_FILE, `cannot read the reaction rules: ${(e as Error).message}`, { file }));
+  }
+  need(loadReactionProgram(text, file, modelFacts(app)));
+  return resolve(file);
 }
 
 /** APP may be a descriptor/folder or the application's name. */
@@ -291,8 +309,13 @@ function printStatus(io: Io, s: DeploymentStatus, counters: Record<string, Count
       `broker: store ${s.spec.broker.store}, bus ${s.spec.broker.bus}${a ? `; agents started at level ${a.level}, every ${a.periodMs / 1000} s` : ''}`,
     );
   }
-  for (const p of s.processes.filter((x) => x.owner.startsWith('agent:') || x.owner === 'relay')) {
-    const what = p.owner === 'relay' ? 'relay to the broker' : `agent ${p.owner.slice('agent:'.length)}`;
+  for (const p of s.processes.filter((x) => x.owner.startsWith('agent:') || x.owner === 'relay' || x.owner === 'controller')) {
+    const what =
+      p.owner === 'relay'
+        ? 'relay to the broker'
+        : p.owner === 'controller'
+          ? 'security controller'
+          : `agent ${p.owner.slice('agent:'.length)}`;
     io.out(`${what.padEnd(22)} ${p.alive ? 'running' : 'DOWN'} (pid ${p.pid}${p.ns ? ` in ${p.ns}` : ' on the host'}), log ${p.log}`);
   }
   for (const [node, list] of Object.entries(counters)) {

@@ -35,7 +35,8 @@ export async function cmdReactions(io: Io, appArg: string, o: ReactionsOptions, 
   const d = await findDeploymentBroker(io, appArg, env, o);
   const broker = await openDeploymentBroker(d);
   try {
-    const reactions = [...foldReactions(await allReactions(broker.store, d.tenant, d.app)).values()];
+    // The deployment that is up: an earlier one's reactions are history (`flowtap why` still finds them).
+    const reactions = [...foldReactions(await allReactions(broker.store, d.tenant, d.app), d.since).values()];
     if (o.json) {
       io.out(JSON.stringify(reactions, null, 2));
       return EXIT_OK;
@@ -88,10 +89,27 @@ export async function cmdReactionOp(
           else io.err(`flowtap ${op}: refused: ${refusal}`);
           return EXIT_VIOLATIONS;
         }
-        const r = answer.data.reaction as Reaction;
-        if (o.json) io.out(JSON.stringify({ ok: true, request, event: answer.data.event, reaction: r }, null, 2));
-        else io.out(`${r.id}: ${String(answer.data.event)} (${describeAction(r.action)}), now ${r.state}`);
-        return EXIT_OK;
+        let r = answer.data.reaction as Reaction;
+        let event = String(answer.data.event);
+        if (event === 'approved') {
+          // Approval is the decision; what counts is whether the action then went in.
+          for (let i = 0; i < 150 && event === 'approved'; i++) {
+            await new Promise((res) => setTimeout(res, 100));
+            const next = (
+              await broker.store.query({ tenant: d.tenant, app: d.app, kinds: ['reaction'], afterId: answer.id, text: r.id })
+            ).find((x) => (x.data.reaction as Reaction | undefined)?.id === r.id);
+            if (next) {
+              r = next.data.reaction as Reaction;
+              event = String(next.data.event);
+            }
+          }
+        }
+        if (o.json) io.out(JSON.stringify({ ok: event !== 'failed', request, event, reaction: r }, null, 2));
+        else
+          io.out(
+            `${r.id}: ${op === 'approve' ? `approved, then ${event}` : event} (${describeAction(r.action)}), now ${r.state}${r.reason && event === 'failed' ? `: ${r.reason}` : ''}`,
+          );
+        return event === 'failed' ? EXIT_VIOLATIONS : EXIT_OK;
       }
       await new Promise((res) => setTimeout(res, 100));
     }

@@ -47,6 +47,15 @@ function claim(dir: string, app: string): string {
   return file;
 }
 
+/** When the deployment recorded in the state file was made; null when there is none. */
+function deploymentCreated(file: string): string | null {
+  try {
+    return String((JSON.parse(readFileSync(file, 'utf8')) as { createdAt?: unknown }).createdAt ?? '');
+  } catch {
+    return null;
+  }
+}
+
 export async function cmdServe(io: Io, appArg: string, o: ServeOptions, stop: AbortSignal, env: CloudEnv = {}): Promise<number> {
   let text: string;
   try {
@@ -73,10 +82,22 @@ export async function cmdServe(io: Io, appArg: string, o: ServeOptions, stop: Ab
     workDir: dir,
     log: (line) => io.err(`flowtap serve: ${line}`),
   });
+  // A controller outlives nothing it serves: once its deployment is taken down (or replaced by a
+  // new one of the same name) it stops, rather than act on namespaces that are no longer its own.
+  const stateFile = join(stateDirOf(env.stateDir), `${ctx.app}.json`);
+  const createdAt = deploymentCreated(stateFile);
+  const gone = new AbortController();
+  const watch = setInterval(() => {
+    if (deploymentCreated(stateFile) !== createdAt) {
+      io.err(`flowtap serve: ${ctx.app} was taken down or deployed anew; stopping`);
+      gone.abort();
+    }
+  }, 1000);
   try {
     await controller.start();
-    await whenAborted(stop);
+    await Promise.race([whenAborted(stop), whenAborted(gone.signal)]);
   } finally {
+    clearInterval(watch);
     await controller.stop();
     await broker.close();
     rmSync(pidFile, { force: true });

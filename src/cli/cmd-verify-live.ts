@@ -1,6 +1,9 @@
 /** `flowtap verify APP --live`: real connection attempts against the running cloud. */
+import { randomBytes } from 'node:crypto';
+import { openBroker, type Broker } from '../broker/index.js';
+import { adminSubject } from '../controller/index.js';
 import type { App } from '../model/index.js';
-import type { Probe } from '../orchestrator/index.js';
+import type { Orchestrator, Probe } from '../orchestrator/index.js';
 import { EXIT_OK, EXIT_VIOLATIONS, type Io } from './exit.js';
 import { attachCloud, type CloudEnv } from './cmd-cloud.js';
 
@@ -27,8 +30,45 @@ async function liveMatrix(io: Io, appArg: string, env: CloudEnv): Promise<{ app:
       .filter(([, s]) => s === 'isolated')
       .map(([i]) => i),
   );
-  const probes = await cloud.probe();
-  return { app: cloud.app, rows: probes.map((p) => ({ ...p, expected: expectedOpen(cloud.app, p, isolated) })) };
+  const told = await tellController(io, cloud, 'probe');
+  try {
+    const probes = await cloud.probe();
+    return { app: cloud.app, rows: probes.map((p) => ({ ...p, expected: expectedOpen(cloud.app, p, isolated) })) };
+  } finally {
+    if (told) {
+      await told.bus.publish(adminSubject(cloud.app.tenant, cloud.app.name), {
+        request: `p${randomBytes(6).toString('hex')}`,
+        op: 'probe-end',
+      });
+      await told.close();
+    }
+  }
+}
+
+/**
+ * The probe tries every pair, so its denied attempts look like a scan to the monitors: a
+ * security controller serving the deployment is told first, and answers, so it does not take
+ * flowtap's own probe for an attack. No answer within two seconds: no controller runs.
+ */
+async function tellController(io: Io, cloud: Orchestrator, op: 'probe'): Promise<Broker | null> {
+  const addresses = cloud.spec().broker;
+  if (!addresses) return null;
+  const b = await openBroker({ ...addresses });
+  if (!b.ok) return null;
+  const { tenant, name: app } = cloud.app;
+  const request = `p${randomBytes(6).toString('hex')}`;
+  const after = (await b.value.store.query({ tenant, app, order: 'desc', limit: 1 }))[0]?.id ?? 0;
+  await b.value.bus.publish(adminSubject(tenant, app), { request, op, ms: 120_000, by: 'flowtap verify --live' });
+  for (let i = 0; i < 20; i++) {
+    const acks = await b.value.store.query({ tenant, app, kinds: ['audit'], afterId: after, text: request });
+    if (acks.some((a) => a.data.request === request)) {
+      io.err("the security controller was told: the probe's denied attempts are not taken for an attack");
+      return b.value;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await b.value.close();
+  return null;
 }
 
 export async function cmdVerifyLive(io: Io, appArg: string, json: boolean, env: CloudEnv = {}): Promise<number> {

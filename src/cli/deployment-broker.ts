@@ -22,6 +22,8 @@ export interface DeploymentBroker {
   addresses: BrokerAddresses;
   /** Node -> its instances; empty when the deployment is not up. */
   nodes: Map<string, string[]>;
+  /** When the deployment that is up was made (its reactions carry it). */
+  since?: string;
 }
 
 export async function findDeploymentBroker(io: Io, appArg: string, env: CloudEnv, given: BrokerOverride): Promise<DeploymentBroker> {
@@ -33,7 +35,7 @@ export async function findDeploymentBroker(io: Io, appArg: string, env: CloudEnv
     for (const a of Object.values(ctx.addressing.instances)) nodes.get(a.node)?.push(a.instance);
     const recorded = cloud.spec().broker;
     const addresses = given.store || given.bus || !recorded ? deploymentBroker(given, stateDirOf(env.stateDir)) : recorded;
-    return { app, tenant: ctx.tenant, addresses, nodes };
+    return { app, tenant: ctx.tenant, addresses, nodes, since: (await cloud.status({ probe: false })).since };
   } catch (e) {
     const notUp = e instanceof FlowtapError && e.diagnostics.some((d) => d.code === OrchestratorCode.NOT_UP);
     if (!notUp) throw e;

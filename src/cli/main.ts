@@ -58,6 +58,9 @@ interface UpCliOptions extends JsonOption {
   bus?: string;
   level: number;
   period: number;
+  controller?: boolean;
+  rules?: string;
+  dryRun?: boolean;
 }
 
 /** Most records one `flowtap records` prints before following (the store's own cap). */
@@ -229,6 +232,9 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
         .default(1),
     )
     .addOption(new Option('--period <seconds>', 'how often the agents collect').argParser(periodArg).default(5000, '5'))
+    .option('--controller', 'start the security controller (`flowtap serve`) with the deployment; needs --rules')
+    .option('--rules <file>', 'the reaction rules of the controller, e.g. examples/dvd-rental/reactions.dl')
+    .option('--dry-run', 'the controller records would-be reactions only')
     .addOption(jsonOption())
     .action(
       run<[string], UpCliOptions>(async (app, o) =>
@@ -243,6 +249,7 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
             bus: o.bus,
             level: o.level,
             periodMs: o.period,
+            ...(o.controller ? { controller: { rules: o.rules ?? '', dryRun: o.dryRun === true } } : {}),
             json: json(o),
           },
           cloud,

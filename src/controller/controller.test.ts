@@ -259,6 +259,22 @@ test('expiry undoes a reaction unless kept; a restarted controller keeps the led
   assert.ok(o.calls.includes('unrestrict rx-198-51-100-8-p8080'));
   assert.ok(!o.calls.includes('release shipping-0'));
   await c2.stop();
+  // The application deployed anew: what the broker remembers of the old deployment is not in force.
+  o.since = new Date(Date.parse(o.since) + 1000).toISOString();
+  const c3 = new SecurityController({
+    orchestrator: o,
+    broker: b,
+    program: program(o),
+    workDir: tmpdir(),
+    log: () => {},
+    now: () => now,
+    tickMs: 10,
+  });
+  await c3.start();
+  assert.deepEqual(c3.reactions(), []);
+  const [again] = await c3.notice(notice(o, 'FlowTap::SYN_Flood', '198.51.100.8', 'dvd-return-0', 8080));
+  assert.equal(again.state, 'applied', "not a duplicate of the old deployment's reaction");
+  await c3.stop();
   await b.close();
 });
 
@@ -313,4 +329,30 @@ test('reaction rules with mistakes are refused with where they are', () => {
   assert.match(bad('quarantine(N, I) :- notice(N, I).\nneeds_approval("reboot").'), /"reboot" is not an action/);
   assert.match(bad('quarantine(N, I) :- notice(N, I).\nexpires("quarantine", -1).'), /seconds must be a positive number/);
   assert.match(bad('quarantine(N, I) :- notice(N, I'), /E_DL_/);
+});
+
+test("flowtap's own probe matrix is not taken for an attack while it runs; after it, the same notice is", async () => {
+  let now = Date.now();
+  const { o, b, c } = await setup({ now: () => now });
+  await c.admin({ request: 'p1', op: 'probe', ms: 60_000 });
+  const during = notice(o, 'FlowTap::Unauthorized_Connection', 'shipping-0', 'db-0', 5432);
+  during.ts = now + 10;
+  assert.deepEqual(await c.notice(during), []);
+  assert.equal(c.stats.probe, 1);
+  await c.admin({ request: 'p2', op: 'probe-end' });
+  now += 10_000;
+  const later = notice(o, 'FlowTap::Unauthorized_Connection', 'shipping-0', 'db-0', 5432);
+  later.ts = now;
+  assert.deepEqual(
+    (await c.notice(later)).map((r) => r.action.kind),
+    ['quarantine', 'verbosity'],
+  );
+  await c.settled();
+  const audit = await b.store.query({ kinds: ['audit'] });
+  assert.deepEqual(
+    audit.map((a) => a.data.attributed ?? a.data.op),
+    ['probe', 'probe', 'probe-end'],
+  );
+  await c.stop();
+  await b.close();
 });

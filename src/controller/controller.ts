@@ -63,6 +63,8 @@ export interface ControllerStats {
   malformed: number;
   /** Notices no rule reacted to. */
   unanswered: number;
+  /** Unauthorized_Connection notices of flowtap's own probe matrix, recorded and not reacted to. */
+  probe: number;
   reactions: number;
   drift: Drift[];
 }
@@ -70,13 +72,20 @@ export interface ControllerStats {
 /** An administrator's request on the admin subject; answered by a record carrying its `request` id. */
 export type AdminRequest =
   | { request: string; op: 'approve' | 'undo' | 'keep'; reaction: string; by?: string }
-  | { request: string; op: 'reconfigure'; change: SpecChange; by?: string };
+  | { request: string; op: 'reconfigure'; change: SpecChange; by?: string }
+  /**
+   * flowtap's own live probe matrix is about to run (for at most `ms`) or has ended: its denied
+   * attempts are a scan by design, not an attack.
+   */
+  | { request: string; op: 'probe' | 'probe-end'; ms?: number; by?: string };
 
 export const adminSubject = (tenant: string, app: string) => appSubject(tenant, app, 'admin');
 /** Every step of every reaction is also published here, for live views. */
 const reactionsSubject = (tenant: string, app: string) => appSubject(tenant, app, 'reactions');
 
 const SEEN_MAX = 10_000;
+const PROBE_NOTE = 'FlowTap::Unauthorized_Connection';
+const PROBE_GRACE_MS = 3000;
 const MINUTE = 60_000;
 
 export class SecurityController {
@@ -98,7 +107,11 @@ export class SecurityController {
   private modelKey = '';
   private current: string | undefined;
   private stopped = false;
-  readonly stats: ControllerStats = { notices: 0, malformed: 0, unanswered: 0, reactions: 0, drift: [] };
+  /** While flowtap's own probe matrix runs (ms, monitor time). */
+  private probing: { from: number; until: number } | null = null;
+  /** When the deployment served was made: its reactions are this controller's, older ones are not. */
+  private deployment = '';
+  readonly stats: ControllerStats = { notices: 0, malformed: 0, unanswered: 0, probe: 0, reactions: 0, drift: [] };
 
   constructor(private readonly opts: ControllerOptions) {
     this.o = opts.orchestrator;
@@ -123,18 +136,19 @@ export class SecurityController {
       const rec = lifecycleRecord(this.tenant, this.appName, e, { by: 'controller', ...(this.current ? { reaction: this.current } : {}) });
       this.write([this.current ? { ...rec, provenance: this.current } : rec]);
     });
-    for (const r of foldReactions(await this.history()).values()) this.ledger.set(r.id, r);
+    this.deployment = (await this.o.status({ probe: false })).since;
+    for (const r of foldReactions(await this.history(), this.deployment).values()) this.ledger.set(r.id, r);
     this.stats.drift = await this.o.reconcile();
     for (const d of this.stats.drift.filter((x) => !x.inForce))
       this.log(
         `drift on ${d.node}: ${d.missing.length} rule(s) missing, ${d.extra.length} extra${d.reason ? ` (${d.reason})` : ''}; repaired`,
       );
     const { tenant, appName: app } = this;
-    this.subs.push(
-      await this.opts.broker.bus.subscribe(recordsPattern(tenant, app, 'notice'), (m) => this.onNotices(m), {
-        durable: this.opts.durable ?? `controller-${app}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64),
-      }),
-    );
+    // One durable consumer per deployment: a restart resumes it, a new deployment of the same app
+    // (whose notices before the controller came are not its business) gets a fresh one.
+    const durable =
+      this.opts.durable ?? `ctl-${createHash('sha256').update(`${tenant}/${app}/${this.deployment}`).digest('hex').slice(0, 16)}`;
+    this.subs.push(await this.opts.broker.bus.subscribe(recordsPattern(tenant, app, 'notice'), (m) => this.onNotices(m), { durable }));
     this.subs.push(await this.opts.broker.bus.subscribe(adminSubject(tenant, app), (m) => this.onAdmin(m)));
     this.tick = setInterval(() => void this.enqueue(() => this.expire()), this.opts.tickMs ?? 1000);
     this.log(
@@ -223,6 +237,22 @@ export class SecurityController {
     if (this.seen.has(n.id)) return [];
     this.remember(n);
     this.stats.notices++;
+    if (n.note === PROBE_NOTE && this.probing && n.ts >= this.probing.from && n.ts <= this.probing.until) {
+      // The probe tries every pair: its denied attempts say the firewall works. (An attack of the
+      // same kind in the window is taken for the probe's: the window is as short as the probe.)
+      this.stats.probe++;
+      this.write([
+        {
+          ts: this.now(),
+          kind: 'audit',
+          tenant: this.tenant,
+          app: this.appName,
+          provenance: n.id,
+          data: { attributed: 'probe', notice: noticeSummary(n) },
+        },
+      ]);
+      return [];
+    }
     const services = new Map(this.o.app.instances.map((i) => [i.name, i.service]));
     const restricted = ctx.restrictions.map((r) => r.source);
     const facts = [...this.modelFacts(), ...noticeFacts(n, { status: ctx.status, restricted }, services)];
@@ -253,7 +283,8 @@ export class SecurityController {
       // Several notices about one attack conclude the same action: the first one answers for all.
       if (decision.kind === 'duplicate') continue;
       const r: Reaction = {
-        id: reactionId(n.id, actionKey(p.action)),
+        id: reactionId(`${this.deployment}|${n.id}`, actionKey(p.action)),
+        deployment: this.deployment,
         notice: n.id,
         ...(n.uid ? { uid: n.uid } : {}),
         note: n.note,
@@ -389,6 +420,22 @@ export class SecurityController {
       ]);
       throw new FlowtapError(d);
     };
+    if (req.op === 'probe' || req.op === 'probe-end') {
+      const now = this.now();
+      if (req.op === 'probe') this.probing = { from: now, until: now + Math.min(Math.max(req.ms ?? 60_000, 0), 600_000) };
+      // In-flight notices of the last attempts still count as the probe's for a moment.
+      else if (this.probing) this.probing.until = now + PROBE_GRACE_MS;
+      this.write([
+        {
+          ts: now,
+          kind: 'audit',
+          tenant: this.tenant,
+          app: this.appName,
+          data: { request: req.request, op: req.op, ok: true, ...(req.by ? { by: req.by } : {}) },
+        },
+      ]);
+      return undefined;
+    }
     if (req.op === 'reconfigure') {
       try {
         await this.o.reconfigure(req.change);
@@ -406,6 +453,7 @@ export class SecurityController {
       ]);
       return undefined;
     }
+    if (req.op !== 'approve' && req.op !== 'undo' && req.op !== 'keep') return undefined;
     const r = this.ledger.get(req.reaction);
     if (!r) return refuse(diag('E_REACTION_UNKNOWN', `no reaction ${req.reaction} in ${this.appName}`, { field: 'reaction' }));
     const extra = { request: req.request, ...(req.by ? { by: req.by } : {}) };
@@ -414,6 +462,8 @@ export class SecurityController {
         if (r.state !== 'awaiting-approval')
           return refuse(diag('E_REACTION_STATE', `reaction ${r.id} is ${r.state}, not awaiting approval`, { field: 'reaction' }));
         this.record(r, 'approved', extra);
+        // Why it waited is answered by the approval.
+        r.reason = undefined;
         if (this.opts.dryRun) {
           r.state = 'dry-run';
           this.record(r, 'dry-run', extra);

@@ -81,9 +81,12 @@ export class FakeOrchestrator implements Orchestrator {
       restrictions: this.restrictions.map((r) => ({ ...r })),
     };
   }
-  status(): Promise<DeploymentStatus> {
-    throw new Error('not used by the controller');
+  /** Only what the controller reads: when the deployment was made. */
+  async status(): Promise<DeploymentStatus> {
+    return { since: this.since } as DeploymentStatus;
   }
+  /** When the deployment was made; a test sets another to stand for a new deployment. */
+  since = new Date().toISOString();
   probe(): Promise<Probe[]> {
     throw new Error('not used by the controller');
   }

@@ -19,6 +19,8 @@ export const OrchestratorCode = {
   RUN_TEMPLATE: 'E_RUN_TEMPLATE',
   /** A node agent (or the relay it ships through) did not start. */
   AGENT_START: 'E_AGENT_START',
+  /** The security controller started with the deployment did not come up. */
+  CONTROLLER: 'E_CONTROLLER',
   /** The deployment was made without a way to render a changed spec. */
   RECONFIGURE: 'E_RECONFIGURE',
   /** A source restriction whose id, source, port, protocol or rate is malformed (nothing is applied). */

@@ -14,10 +14,12 @@ export function localCloud(env: LocalCloudEnv): OrchestratorDriver {
         downMonitors: spec.downMonitors,
         broker: spec.broker,
         agents: spec.agents,
+        controller: spec.controller,
         desired: d.desired,
         monitorCommand: d.monitorCommand,
         agentCommand: d.agentCommand,
         relayCommand: d.relayCommand,
+        controllerCommand: d.controllerCommand,
         summary: d.summary,
         prepare,
       });

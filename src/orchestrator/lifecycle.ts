@@ -77,10 +77,20 @@ export interface DeploymentSpec {
   broker?: BrokerAddresses;
   /** The agents' starting level and period (default level 1, every 5 s). */
   agents?: AgentSettings;
+  /** The security controller started with the deployment (`up --controller`); none = not started. */
+  controller?: ControllerSettings;
+}
+
+/** What the deployment's security controller runs with. */
+export interface ControllerSettings {
+  /** Absolute path of the reaction rules. */
+  rules: string;
+  /** Record would-be reactions only. */
+  dryRun: boolean;
 }
 
 /** A change of the spec after `up` (the descriptor and the broker stay). */
-export type SpecChange = Partial<Omit<DeploymentSpec, 'descriptor' | 'broker' | 'agents'>>;
+export type SpecChange = Partial<Omit<DeploymentSpec, 'descriptor' | 'broker' | 'agents' | 'controller'>>;
 
 /** What an orchestrator needs to render a deployment; the controller computes it. */
 export interface Deployed {
@@ -99,11 +109,14 @@ export interface Deployed {
   agentCommand?: AgentCommand;
   /** The command that runs the relay to the broker's servers (see broker-relay.ts). */
   relayCommand?: RelayCommand;
+  /** The command that runs the deployment's security controller; none = it is not started. */
+  controllerCommand?: ControllerCommand;
 }
 
 export type MonitorCommand = (m: { monitor: string; descriptor: string; addressing: string; logDir: string }) => string[];
 export type AgentCommand = (a: { node: string; specFile: string }) => string[];
 export type RelayCommand = (routes: RelayRoute[]) => string[];
+export type ControllerCommand = (c: { app: string; settings: ControllerSettings }) => string[];
 
 /** Renders a spec; with no addressing, the deployment's default one is planned. */
 export type Prepare = (spec: DeploymentSpec, addressing?: Addressing) => Deployed;
@@ -144,7 +157,7 @@ export interface MonitorStatus {
 
 /** A process the orchestrator started (its first pid; a daemonising server leaves it behind). */
 export interface TrackedProcess {
-  /** Instance name, `monitor:NAME`, `agent:NODE` or `relay`. */
+  /** Instance name, `monitor:NAME`, `agent:NODE`, `relay` or `controller`. */
   owner: string;
   /** The namespace it runs in; none = the host's. */
   ns?: string;

@@ -43,6 +43,7 @@ import {
   type Prepare,
   type Probe,
   type RelayCommand,
+  type ControllerCommand,
   type SpecChange,
   type StatusOptions,
 } from './lifecycle.js';
@@ -86,6 +87,9 @@ export interface LocalCloudOptions extends LocalCloudEnv {
   /** The context broker the agents ship to, and what they start with (kept in the spec). */
   broker?: DeploymentSpec['broker'];
   agents?: DeploymentSpec['agents'];
+  /** The security controller to start once everything runs (kept in the spec). */
+  controller?: DeploymentSpec['controller'];
+  controllerCommand?: ControllerCommand;
   /** The command that runs a security monitor in its namespace; none = monitors not started. */
   monitorCommand?: MonitorCommand;
   /** The command that runs a node's agent; none (or no broker in the spec) = no agents. */
@@ -148,6 +152,7 @@ export class LocalCloud implements Orchestrator {
         strategy: opts.strategy ?? 'per-node',
         downMonitors: opts.downMonitors ?? [],
         ...(opts.broker ? { broker: opts.broker, agents: opts.agents ?? DEFAULT_AGENTS } : {}),
+        ...(opts.controller ? { controller: opts.controller } : {}),
       },
       addressing,
       namespaces: [],
@@ -189,6 +194,7 @@ export class LocalCloud implements Orchestrator {
       monitorCommand: d.monitorCommand,
       agentCommand: d.agentCommand,
       relayCommand: d.relayCommand,
+      controllerCommand: d.controllerCommand,
       prepare,
     });
   }
@@ -258,7 +264,36 @@ export class LocalCloud implements Orchestrator {
     await this.startRelay();
     await this.startAgents();
     for (const i of startOrder(app)) await this.startInstance(i);
+    // Last: a controller started earlier would take the instances' start for attacks on nothing.
+    await this.startController();
     this.progress(`up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }
+
+  /** The security controller, in the host's namespace (it reaches the broker and every node from there). */
+  private async startController(): Promise<void> {
+    const settings = this.state.spec.controller;
+    const cmd = this.opts.controllerCommand;
+    if (!settings || !cmd) return;
+    if (!this.state.spec.broker)
+      throw new FlowtapError(
+        diag(OrchestratorCode.CONTROLLER, 'a controller needs the deployment to have a broker (its notices come through it)'),
+      );
+    const dir = join(this.runDir(), 'controller');
+    mkdirSync(dir, { recursive: true });
+    const log = join(dir, 'serve.log');
+    writeFileSync(log, '');
+    const argv = cmd({ app: this.app.name, settings });
+    const p = this.system.daemon({ argv, cwd: this.opts.root, log, env: { FLOWTAP_STATE_DIR: this.store.dir } });
+    this.state.processes.push({ owner: 'controller', pid: p.pid, argv, log });
+    this.save();
+    const deadline = Date.now() + (this.opts.readyTimeout ?? 30) * 1000;
+    // `flowtap serve` says so once it follows notices (its rules loaded, drift repaired).
+    while ((await this.system.run(['grep', '-q', 'following notices', log])).code !== 0) {
+      if (!this.system.alive(p.pid) || Date.now() > deadline)
+        throw new FlowtapError(diag(OrchestratorCode.CONTROLLER, `the security controller did not start; see ${log}`, { file: log }));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    this.progress(`security controller following notices with ${settings.rules}${settings.dryRun ? ' (dry run)' : ''} (log ${log})`);
   }
 
   private runDir(): string {

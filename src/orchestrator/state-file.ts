@@ -114,6 +114,7 @@ const stateSchema: z.ZodType<CloudState> = z.strictObject({
     downMonitors: z.array(name),
     broker: z.strictObject({ store: name, bus: name }).optional(),
     agents: z.strictObject({ level: z.number().int().min(0).max(4), periodMs: z.number().int().positive() }).optional(),
+    controller: z.strictObject({ rules: name, dryRun: z.boolean() }).optional(),
   }),
   addressing: z.strictObject({
     instances: z.record(z.string(), attachment),

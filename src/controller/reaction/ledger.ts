@@ -54,6 +54,11 @@ export interface InstalledRule {
 
 export interface Reaction {
   id: string;
+  /**
+   * The deployment it belongs to (when it was made): an application deployed anew starts with
+   * no reaction in force, whatever the broker remembers of the one before.
+   */
+  deployment: string;
   /** The notice it answers (NoticeView.id) and that notice's connection uid. */
   notice: string;
   uid?: string;
@@ -94,13 +99,14 @@ export function reactionRecord(
 
 const STATES = new Set<string>(['dry-run', 'awaiting-approval', 'applied', 'confirmed', 'undone', 'expired', 'failed', 'refused']);
 
-/** The reactions as their records leave them, in the order they were first recorded. */
-export function foldReactions(records: readonly StoredRecord[]): Map<string, Reaction> {
+/** The reactions as their records leave them, in the order they were first recorded; of one deployment when given. */
+export function foldReactions(records: readonly StoredRecord[], deployment?: string): Map<string, Reaction> {
   const out = new Map<string, Reaction>();
   for (const rec of records) {
     if (rec.kind !== 'reaction') continue;
     const r = rec.data.reaction as Reaction | undefined;
     if (!r || typeof r.id !== 'string' || typeof r.state !== 'string' || !STATES.has(r.state) || typeof r.action !== 'object') continue;
+    if (deployment !== undefined && r.deployment !== deployment) continue;
     out.set(r.id, r);
   }
   return out;
