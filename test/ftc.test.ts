@@ -1,4 +1,4 @@
-/** ftc end to end on dvd-rental: the five example policies compile, render, and nft accepts them. */
+/** ftc end to end on dvd-rental: the six example policies compile, render, and nft accepts them. */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { nodeScript } from '../src/controller/index.js';
 import { renderNftTaps, renderOpenFlow } from '../src/dataplane/index.js';
 import { inferFirewall } from '../src/firewall/index.js';
-import { compileTaps, parseFlow, type FlowTap } from '../src/flowtap/index.js';
+import { compileTaps, parseFlow, printFlow, type FlowTap } from '../src/flowtap/index.js';
 import { unwrap } from '../src/diagnostics/index.js';
 import { loadApp, planAddresses, type App } from '../src/model/index.js';
 import { needsRoot } from '../src/system/testing.js';
@@ -21,8 +21,8 @@ const files = readdirSync(DIR)
   .filter((f) => f.endsWith('.dl'))
   .sort();
 
-test('the five example policies compile for dvd-rental', () => {
-  assert.deepEqual(files, ['database.dl', 'forensics.dl', 'honeypot.dl', 'message-queue.dl', 'public-http.dl']);
+test('the six example policies compile for dvd-rental', () => {
+  assert.deepEqual(files, ['connection-attempts.dl', 'database.dl', 'forensics.dl', 'honeypot.dl', 'message-queue.dl', 'public-http.dl']);
   const by = (f: string): FlowTap[] => {
     const r = compileTaps(app, addressing, [policy(f)]);
     assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
@@ -52,6 +52,14 @@ test('the five example policies compile for dvd-rental', () => {
     pub.every((c) => c.dst === 'mon-http'),
     'placed on the HTTP monitor on their own node',
   );
+  // The back-office services' connection attempts (SYN without ACK), to an HTTP monitor on their node.
+  const attempts = by('connection-attempts.dl');
+  assert.deepEqual(attempts.map((c) => [c.src, c.dst, c.action]).sort(), [
+    ['dvd-update-0', 'mon-node2', 'forward'],
+    ['shipping-0', 'mon-node2', 'forward'],
+    ['user-update-0', 'mon-http', 'forward'],
+  ]);
+  assert.deepEqual([...new Set(attempts.map((c) => printFlow(c.flow)))], ['tcp,tcp_flags=+syn-ack']);
   // Provenance: every contract knows the rule that produced it.
   assert.ok(db.every((c) => c.origin?.line === 3 && /tap_kind/.test(c.origin.derivation ?? '')));
 });
