@@ -236,6 +236,14 @@ table netdev flowtap_taps {
       "only the instance's own system calls",
     );
     await appear(['syscall'], lastId(), 2 * PERIOD);
+    // The instance's client connects every period; under load bpftrace may attach after the first
+    // one it could have seen, so give the events a few periods to show up.
+    const connectSeen = () =>
+      store.of('syscall').some((r) => r.data.event === 'connect' && r.data.daddr === NODE_IP && r.data.dport === 8080);
+    for (let waited = 0; !connectSeen() && waited < 4 * PERIOD; waited += 200) {
+      await agent!.flush();
+      await sleep(200);
+    }
     const all = store.of('syscall');
     const counts = all.find((r) => r.data.event === 'counts');
     assert.ok(counts && (counts.data.total as number) > 0, 'syscall counts');

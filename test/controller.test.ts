@@ -417,10 +417,57 @@ describe('the security controller contains the demo attacks on a live cloud', { 
       ip['user-create-1'],
     ]);
     await waitFor((r) => r.action.kind === 'restrict' && r.action.source === DRY_FLOODER, 'dry-run');
+    // The same attacks from the replicas that served the load: SELECT on users, billing another user.
+    const psql = await inNs(ins('user-create-1'), 'env', [
+      'PGPASSWORD=dvdrental',
+      'psql',
+      '-h',
+      ip['db-0'],
+      '-U',
+      'dvdrental',
+      '-d',
+      'dvdrental',
+      '-tAc',
+      'select count(*) from users where id > 1',
+    ]);
+    assert.equal(psql.code, 0, psql.stderr);
+    await waitFor((r) => r.action.kind === 'quarantine' && r.action.instance === 'user-create-1', 'dry-run');
+    const T = '6bf92f3577b34da6a3ce929d0e0e4736';
+    const post = (ns: string, url: string, user: string, body: string, trace?: string) =>
+      inNs(ns, 'curl', [
+        '-sS',
+        '-m',
+        '5',
+        '-X',
+        'POST',
+        '-H',
+        'content-type: application/json',
+        '-H',
+        `x-user-id: ${user}`,
+        ...(trace ? ['-H', `traceparent: 00-${T}-${trace}-01`] : []),
+        url,
+        '-d',
+        body,
+      ]);
+    await post(EXT, `http://${ip['user-create-1']}:8080/users`, '3000011', '{"name":"Bo","email":"bo@guard.test"}');
+    await post(EXT, `http://${ip['contract-update-1']}:8080/contracts`, '3000011', '{"user":3000011,"dvd":990}', '00f067aa0ba902b8');
+    await post(
+      ins('contract-update-1'),
+      `http://${ip['user-update-0']}:8080/users/3000012/bill`,
+      '3000012',
+      '{"amount":3.99,"contract":"c-evil2"}',
+      '2222222222222222',
+    );
+    const cu = await waitFor((r) => r.action.kind === 'quarantine' && r.action.instance === 'contract-update-1', 'dry-run');
+    assert.ok(
+      cu.r.blastRadius.some((c) => c.from === 'external' && c.to === 'contract-update' && c.effect === 'cut'),
+      'with contract-update-0 quarantined, the last replica would cut renting',
+    );
     await sleep(500);
     assert.deepEqual(await rulesInForce(), rulesBefore, 'no rule changed');
     const status = JSON.parse((await flowtap('status', APP, '--json')).stdout) as { instances: { instance: string; state: string }[] };
-    assert.equal(status.instances.find((i) => i.instance === 'user-update-0')?.state, 'running');
+    for (const i of ['user-update-0', 'user-create-1', 'contract-update-1'])
+      assert.equal(status.instances.find((x) => x.instance === i)?.state, 'running', `${i} still runs`);
     const listed = await flowtap('reactions', APP);
     assert.match(listed.stdout, /dry-run\s+quarantine user-update-0/);
   });
