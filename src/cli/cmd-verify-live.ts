@@ -3,23 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { openBroker, type Broker } from '../broker/index.js';
 import { adminSubject } from '../controller/index.js';
 import type { App } from '../model/index.js';
-import type { Orchestrator, Probe } from '../orchestrator/index.js';
+import { expectedOpen, type Orchestrator, type Probe } from '../orchestrator/index.js';
 import { EXIT_OK, EXIT_VIOLATIONS, type Io } from './exit.js';
 import { attachCloud, type CloudEnv } from './cmd-cloud.js';
 
 interface LiveRow extends Probe {
   expected: boolean;
-}
-
-/** Open exactly when a requirement asks for it and neither side is quarantined. */
-function expectedOpen(app: App, p: Probe, isolated: ReadonlySet<string>): boolean {
-  if (isolated.has(p.from) || isolated.has(p.to)) return false;
-  return app.requirements.some(
-    (r) =>
-      r.from === p.fromService &&
-      r.to === p.toService &&
-      app.services.find((s) => s.name === r.to)?.ports.find((x) => x.name === r.port)?.port === p.port,
-  );
 }
 
 async function liveMatrix(io: Io, appArg: string, env: CloudEnv): Promise<{ app: App; rows: LiveRow[] }> {

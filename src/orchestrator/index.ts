@@ -18,3 +18,4 @@ export { OrchestratorCode } from './codes.js';
 export { deploymentBroker } from './agents.js';
 export { startForwarder, startRelay, viaLoopback, type Forwarder, type RelayRoute } from './broker-relay.js';
 export { stateDirOf } from './state-file.js';
+export { expectedOpen } from './probe.js';

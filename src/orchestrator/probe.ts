@@ -46,3 +46,14 @@ export async function probeMatrix(system: System, app: App, ctx: ManagementConte
   );
   return all.flat();
 }
+
+/** Open exactly when a requirement asks for it and neither side is quarantined. */
+export function expectedOpen(app: App, p: Probe, isolated: ReadonlySet<string>): boolean {
+  if (isolated.has(p.from) || isolated.has(p.to)) return false;
+  return app.requirements.some(
+    (r) =>
+      r.from === p.fromService &&
+      r.to === p.toService &&
+      app.services.find((s) => s.name === r.to)?.ports.find((x) => x.name === r.port)?.port === p.port,
+  );
+}
