@@ -99,7 +99,13 @@ function monitorCommandFor(contracts: FlowTap[]) {
 export const prepare: Prepare = (spec, addressing) => {
   const dep = prepareDeployment(
     spec.descriptor,
-    { policies: spec.policies, mode: spec.mode, strategy: spec.strategy, downMonitors: spec.downMonitors },
+    {
+      policies: spec.policies,
+      mode: spec.mode,
+      strategy: spec.strategy,
+      downMonitors: spec.downMonitors,
+      sampledMonitors: spec.sampledMonitors,
+    },
     addressing,
   );
   return {

@@ -356,3 +356,27 @@ test("flowtap's own probe matrix is not taken for an attack while it runs; after
   await c.stop();
   await b.close();
 });
+
+test('an overloaded monitor gets a sample of its flows (spec change through the orchestrator); undo restores them', async () => {
+  const { o, b, c } = await setup();
+  const overload: BrokerRecord = {
+    ts: Date.now(),
+    kind: 'notice',
+    tenant: 'acme',
+    app: 'dvd-rental',
+    data: {
+      monitor: 'mon-http',
+      note: 'FlowTap::Monitor_Overload',
+      msg: 'the monitor of any is 2400 ms behind',
+      evidence: { lagMs: 2400 },
+    },
+  };
+  const [r] = await c.notice(overload);
+  assert.deepEqual([r.action, r.state, r.blastRadius], [{ kind: 'sample', monitor: 'mon-http', every: 4 }, 'applied', []]);
+  assert.deepEqual(o.calls.slice(1), ['reconfigure {"sampledMonitors":{"mon-http":4}}']);
+  assert.equal(r.expiresAt! - r.appliedAt!, 600_000);
+  await c.admin({ request: 'u', op: 'undo', reaction: r.id });
+  assert.deepEqual(o.calls.slice(2), ['reconfigure {"sampledMonitors":{}}']);
+  await c.stop();
+  await b.close();
+});

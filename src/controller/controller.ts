@@ -28,6 +28,7 @@ import {
   isActive,
   noticeFacts,
   noticeView,
+  offenderOf,
   propose,
   reactionRecord,
   type NoticeView,
@@ -313,7 +314,7 @@ export class SecurityController {
   private remember(n: NoticeView): void {
     this.seen.add(n.id);
     if (this.seen.size > SEEN_MAX) this.seen.delete(this.seen.values().next().value as string);
-    const key = offender(n.note, n.src.instance ?? n.src.ip ?? '');
+    const key = offender(n.note, n.src.instance ?? n.src.ip ?? n.monitor);
     this.lastNotice.set(key, Math.max(this.lastNotice.get(key) ?? 0, n.ts));
     if (this.lastNotice.size > SEEN_MAX) this.lastNotice.delete(this.lastNotice.keys().next().value as string);
   }
@@ -376,8 +377,7 @@ export class SecurityController {
     if (r?.state !== 'applied' || this.stopped) return;
     const now = installsRules(r.action) ? await installedRules(this.o, r.action) : [];
     const drops = dropsSince(r.installed ?? [], now);
-    const source = r.action.kind === 'restrict' ? r.action.source : r.action.instance;
-    const last = this.lastNotice.get(offender(r.note, source)) ?? 0;
+    const last = this.lastNotice.get(offender(r.note, offenderOf(r.action))) ?? 0;
     const repeated = last > (r.appliedAt ?? 0);
     const inForce = !installsRules(r.action) || now.length > 0;
     const stopped = inForce && (!repeated || (r.action.kind === 'restrict' && drops > 0));

@@ -22,6 +22,8 @@ export interface DeploymentOptions {
   mode: 'enforce' | 'audit';
   strategy?: 'per-app' | 'per-node';
   downMonitors?: string[];
+  /** Monitor -> deliver 1 in N flows of its copies (see DeploymentSpec.sampledMonitors). */
+  sampledMonitors?: Record<string, number>;
 }
 
 export interface Deployment {
@@ -49,6 +51,7 @@ export interface DeploymentInput {
   mode: 'enforce' | 'audit';
   strategy?: 'per-app' | 'per-node';
   downMonitors?: string[];
+  sampledMonitors?: Record<string, number>;
   /** The addressing in force (the local cloud's state); default the model's plan. */
   addressing?: Addressing;
 }
@@ -66,10 +69,23 @@ function planDeployment(input: DeploymentInput): Result<Deployment> {
   if (input.policies.length) {
     const compiled = compileTaps(app, addressing, input.policies, { strategy: input.strategy });
     if (!compiled.ok) return fail(compiled.errors);
-    contracts = compiled.value.contracts;
+    contracts = sampled(compiled.value.contracts, input.sampledMonitors ?? {});
   }
   const desired = { app, ruleset, contracts, mode: input.mode, downMonitors: input.downMonitors };
   return ok({ app, addressing, ruleset, contracts, desired: (node, ctx) => nodeDesired(desired, node, ctx) });
+}
+
+/**
+ * Copies to a sampled monitor carry 1 in N flows (whole conversations, by a symmetric hash, so
+ * what the monitor sees still parses); a contract's own sampling is kept, redirects are not
+ * sampled (a diverted packet left out would be delivered past the monitor).
+ */
+function sampled(contracts: FlowTap[], every: Readonly<Record<string, number>>): FlowTap[] {
+  return contracts.map((c) => {
+    const n = every[c.dst];
+    if (n === undefined || c.action !== 'forward' || c.options.sample) return c;
+    return { ...c, options: { ...c.options, sample: { every: n, unit: 'flow' } } };
+  });
 }
 
 export function prepareDeployment(descriptor: string, opts: DeploymentOptions, addressing?: Addressing): Deployment {
@@ -82,6 +98,7 @@ export function prepareDeployment(descriptor: string, opts: DeploymentOptions, a
       mode: opts.mode,
       strategy: opts.strategy,
       downMonitors: opts.downMonitors,
+      sampledMonitors: opts.sampledMonitors,
       addressing,
     }),
   );

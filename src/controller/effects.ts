@@ -71,6 +71,11 @@ export async function carryOut(env: EffectsEnv, a: Action): Promise<Inverse | un
     case 'redeploy':
       await o.redeploy(a.instance);
       return undefined;
+    case 'sample': {
+      const before = o.spec().sampledMonitors ?? {};
+      await o.reconfigure({ sampledMonitors: { ...before, [a.monitor]: a.every } });
+      return { kind: 'sampling', sampledMonitors: before };
+    }
   }
 }
 
@@ -95,6 +100,9 @@ export async function takeBack(env: EffectsEnv, inv: Inverse): Promise<void> {
     }
     case 'policies':
       await o.reconfigure({ policies: inv.policies });
+      return;
+    case 'sampling':
+      await o.reconfigure({ sampledMonitors: inv.sampledMonitors });
       return;
   }
 }

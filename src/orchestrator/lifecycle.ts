@@ -73,6 +73,11 @@ export interface DeploymentSpec {
   strategy: 'per-app' | 'per-node';
   /** Monitors marked down: their redirects are rendered to their failMode. */
   downMonitors: string[];
+  /**
+   * Monitors that get only a sample of their copies: monitor -> 1 in N flows (a reaction to an
+   * overloaded monitor). Redirects are never sampled: what they divert must all arrive.
+   */
+  sampledMonitors?: Record<string, number>;
   /** The context broker the node agents ship to; none = the deployment has no agents. */
   broker?: BrokerAddresses;
   /** The agents' starting level and period (default level 1, every 5 s). */

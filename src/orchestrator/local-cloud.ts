@@ -596,6 +596,19 @@ export class LocalCloud implements Orchestrator {
         throw new FlowtapError(
           diag(OrchestratorCode.UNKNOWN_MONITOR, `no monitor named "${m}" in ${this.app.name}`, { field: 'downMonitors' }),
         );
+    for (const [m, n] of Object.entries(spec.sampledMonitors ?? {})) {
+      if (!this.app.monitors.some((x) => x.name === m))
+        throw new FlowtapError(
+          diag(OrchestratorCode.UNKNOWN_MONITOR, `no monitor named "${m}" in ${this.app.name}`, { field: 'sampledMonitors' }),
+        );
+      if (!Number.isInteger(n) || n < 2 || n > 1_000_000)
+        throw new FlowtapError(
+          diag(OrchestratorCode.RECONFIGURE, `sampling of ${m} must be 1 in a whole number from 2 to 1000000 flows, not ${n}`, {
+            field: 'sampledMonitors',
+          }),
+        );
+    }
+    if (spec.sampledMonitors && Object.keys(spec.sampledMonitors).length === 0) delete spec.sampledMonitors;
     const d = prepare(spec, this.state.addressing);
     const previous = { desired: this.desired, monitorCommand: this.monitorCommand };
     this.desired = d.desired;

@@ -112,6 +112,7 @@ const stateSchema: z.ZodType<CloudState> = z.strictObject({
     mode: z.enum(['enforce', 'audit']),
     strategy: z.enum(['per-app', 'per-node']),
     downMonitors: z.array(name),
+    sampledMonitors: z.record(z.string(), z.number().int().min(2).max(1_000_000)).optional(),
     broker: z.strictObject({ store: name, bus: name }).optional(),
     agents: z.strictObject({ level: z.number().int().min(0).max(4), periodMs: z.number().int().positive() }).optional(),
     controller: z.strictObject({ rules: name, dryRun: z.boolean() }).optional(),

@@ -14,11 +14,13 @@ export type Action =
   /** Divert an instance's flows to an inline monitor, which passes only what its policies allow. */
   | { kind: 'redirect-inline'; instance: string; monitor: string }
   /** Terminate an instance and deploy it again from its image (the orchestrator's redeploy). */
-  | { kind: 'redeploy'; instance: string };
+  | { kind: 'redeploy'; instance: string }
+  /** Copy only 1 in `every` flows to an overloaded monitor (its redirects stay whole). */
+  | { kind: 'sample'; monitor: string; every: number };
 
 export type ActionKind = Action['kind'];
 
-export const ACTION_KINDS: readonly ActionKind[] = ['quarantine', 'restrict', 'verbosity', 'redirect-inline', 'redeploy'];
+export const ACTION_KINDS: readonly ActionKind[] = ['quarantine', 'restrict', 'verbosity', 'redirect-inline', 'redeploy', 'sample'];
 
 /** Two derivations of the same action are one reaction: the key says which. */
 export function actionKey(a: Action): string {
@@ -32,12 +34,19 @@ export function actionKey(a: Action): string {
       return `redirect-inline:${a.instance}:${a.monitor}`;
     case 'restrict':
       return `restrict:${a.source}:${a.port ?? '*'}`;
+    case 'sample':
+      return `sample:${a.monitor}`;
   }
 }
 
 /** The instance an action is about, if it is about one. */
 export function actionInstance(a: Action): string | undefined {
-  return a.kind === 'restrict' ? undefined : a.instance;
+  return a.kind === 'restrict' || a.kind === 'sample' ? undefined : a.instance;
+}
+
+/** Who the notices that call for the action are about: the instance, the outside source, or the monitor. */
+export function offenderOf(a: Action): string {
+  return a.kind === 'restrict' ? a.source : a.kind === 'sample' ? a.monitor : a.instance;
 }
 
 /** One line for people: `quarantine user-create-0`, `restrict 198.51.100.7 port 8080 to 10/s`. */
@@ -53,6 +62,8 @@ export function describeAction(a: Action): string {
       return `redirect ${a.instance} through inline monitor ${a.monitor}`;
     case 'restrict':
       return `${a.rate === undefined ? 'drop' : `limit to ${a.rate} new connections/s`} ${a.source}${a.port !== undefined ? ` to port ${a.port}` : ''}`;
+    case 'sample':
+      return `copy 1 in ${a.every} flows to monitor ${a.monitor}`;
   }
 }
 

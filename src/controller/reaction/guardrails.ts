@@ -40,7 +40,8 @@ export interface GuardInput {
 }
 
 export function blastRadius(a: Action, app: App, status: GuardInput['status']): Cut[] {
-  if (a.kind === 'verbosity') return [];
+  // Deeper collection cuts nothing; sampling an overloaded monitor thins what it sees, not what flows.
+  if (a.kind === 'verbosity' || a.kind === 'sample') return [];
   if (a.kind === 'restrict') {
     // Only this source loses the public ports it reaches; every other client keeps them.
     const out: Cut[] = [];

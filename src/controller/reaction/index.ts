@@ -1,4 +1,4 @@
-export { actionKey, describeAction, restrictionId, type Action } from './action.js';
+export { actionKey, describeAction, offenderOf, restrictionId, type Action } from './action.js';
 export { noticeView, type NoticeView } from './notice.js';
 export { loadReactionProgram, noticeFacts, propose, type ReactionProgram } from './rules.js';
 export { blastRadius, decide } from './guardrails.js';

@@ -5,7 +5,7 @@
  * force, waiting or due to expire from the broker.
  */
 import type { BrokerRecord, StoredRecord } from '../../broker/index.js';
-import type { Action } from './action.js';
+import { actionInstance, type Action } from './action.js';
 import type { Cut } from './guardrails.js';
 
 export type ReactionState =
@@ -26,7 +26,8 @@ export type Inverse =
   | { kind: 'release'; instance: string }
   | { kind: 'unrestrict'; id: string }
   | { kind: 'verbosity'; node: string; level: number }
-  | { kind: 'policies'; policies: string[] };
+  | { kind: 'policies'; policies: string[] }
+  | { kind: 'sampling'; sampledMonitors: Record<string, number> };
 
 export type ReactionEvent =
   | 'proposed'
@@ -85,7 +86,7 @@ export function reactionRecord(
   event: ReactionEvent,
   extra: Record<string, unknown> = {},
 ): BrokerRecord {
-  const instance = r.action.kind === 'restrict' ? undefined : r.action.instance;
+  const instance = actionInstance(r.action);
   return {
     ts: at.ts,
     kind: 'reaction',

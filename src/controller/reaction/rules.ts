@@ -21,6 +21,7 @@
  *   verbosity(N, I, Level)
  *   redirect_inline(N, I, Monitor)
  *   redeploy(N, I)
+ *   sample(N, M, Every)                    monitor M gets 1 in Every flows of its copies
  *
  * Guardrails (facts of the program):
  *   needs_approval(Kind)            actions of this kind wait for an operator
@@ -69,7 +70,7 @@ export interface ReactionState {
   restricted: readonly string[];
 }
 
-const OUTPUTS: Record<string, number> = { quarantine: 2, restrict: 4, verbosity: 3, redirect_inline: 3, redeploy: 2 };
+const OUTPUTS: Record<string, number> = { quarantine: 2, restrict: 4, verbosity: 3, redirect_inline: 3, redeploy: 2, sample: 3 };
 const INPUTS: Record<string, number> = {
   notice: 2,
   notice_monitor: 2,
@@ -210,6 +211,13 @@ function toAction(pred: string, row: Value[]): Action | null {
       const i = name(row[1]);
       const m = name(row[2]);
       return i && m ? { kind: 'redirect-inline', instance: i, monitor: m } : null;
+    }
+    case 'sample': {
+      const m = name(row[1]);
+      const every = row[2];
+      return m && typeof every === 'number' && Number.isInteger(every) && every >= 2 && every <= 1_000_000
+        ? { kind: 'sample', monitor: m, every }
+        : null;
     }
     case 'restrict': {
       const src = name(row[1]);

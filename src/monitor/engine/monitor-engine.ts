@@ -226,6 +226,11 @@ export class MonitorEngine implements AnalyzerEnv {
     this.logs?.write(WEIRD_LOG, weirdRow(ts, s, name, addl, source));
   }
 
+  /** A notice about the monitor itself (overload), written and handed on like the policies' own. */
+  health(n: Notice): void {
+    if (!this.finished) this.notice(n);
+  }
+
   // internals
 
   private notice(n: Notice): void {

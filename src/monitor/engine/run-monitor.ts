@@ -1,10 +1,10 @@
 import { diag, formatDiagnostic, type Diagnostic } from '../../diagnostics/index.js';
 import { liveCapture, readPcapFile, type CaptureSummary } from '../capture/index.js';
 import { DirLogTarget, NullLogTarget, ZeekLogWriter, type LogFormat, type LogTarget } from '../logs/index.js';
-import type { Notice } from '../policy/index.js';
 import { createInline, INLINE_LOG, type InlineOptions, type InlineRun, type InlineSummary } from '../inline/index.js';
 import { chooseAnalyzer } from './analyzer-choice.js';
 import { loadMonitorModel } from './load-model.js';
+import { OverloadDetector, type Notice } from '../policy/index.js';
 import { MonitorEngine, type MonitorSummary, type PolicyOverrides } from './monitor-engine.js';
 
 export interface RunMonitorOptions {
@@ -143,8 +143,22 @@ async function runLive(engine: MonitorEngine, iface: string, opts: RunMonitorOpt
   // Inline verdicts, and notices a controller reacts to, wait for the capture: --immediate-mode hands each
   // packet over at once instead of per filled block (which waits up to libpcap's timeout when traffic is light).
   const args = ['-i', iface, '--immediate-mode', '-U', '-w', '-', '-s', '0', '-n', ...(filter ? [filter] : [])];
-  const cap = liveCapture(iface, (p) => engine.packet(p), { filter, args });
-  const timer = setInterval(() => engine.tick(Date.now() / 1000), 1000);
+  // Falling behind the capture is reported as a notice, so the controller can lighten the load.
+  const overload = new OverloadDetector(iface);
+  const cap = liveCapture(
+    iface,
+    (p) => {
+      overload.packet(p.ts, Date.now() / 1000);
+      engine.packet(p);
+    },
+    { filter, args },
+  );
+  const timer = setInterval(() => {
+    const now = Date.now() / 1000;
+    engine.tick(now);
+    const behind = overload.second(now);
+    if (behind) engine.health(behind);
+  }, 1000);
   const stop = (): void => void cap.stop();
   opts.signal?.addEventListener('abort', stop, { once: true });
   if (opts.signal?.aborted) stop();

@@ -16,4 +16,5 @@ export { subjectMatches, subjectCovers } from './subject-match.js';
 export { sqlStatements, statementAllowed, isProbe, SESSION_CONTROL_WORDS, type SqlStatementInfo } from './sql-rules.js';
 export { traceIdOf, httpIdentity, sqlIdentity, jsonIdentity, headerValue } from './identity.js';
 export { Suppressor } from './suppressor.js';
+export { OverloadDetector, DEFAULT_OVERLOAD_OPTIONS, type OverloadOptions } from './overload.js';
 export { describeRequirements, type Decision, type DecisionSink } from './decision.js';

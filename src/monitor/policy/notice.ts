@@ -7,6 +7,7 @@ export const NoticeType = {
   IDENTITY_MISMATCH: 'FlowTap::Identity_Mismatch',
   UNATTRIBUTED_REQUEST: 'FlowTap::Unattributed_Request',
   SYN_FLOOD: 'FlowTap::SYN_Flood',
+  MONITOR_OVERLOAD: 'FlowTap::Monitor_Overload',
 } as const;
 
 export type NoticeTypeName = (typeof NoticeType)[keyof typeof NoticeType];
