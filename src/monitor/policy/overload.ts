@@ -28,11 +28,14 @@ export class OverloadDetector {
     readonly opts: OverloadOptions = DEFAULT_OVERLOAD_OPTIONS,
   ) {}
 
-  /** One packet captured at `capturedAt` and handled at `now` (seconds). Allocation-free. */
-  packet(capturedAt: number, now: number): void {
+  /**
+   * A packet captured at `capturedAt` and handled at `now` (seconds), standing for `packets`
+   * packets (a caller may read the clock for one packet in many). Allocation-free.
+   */
+  packet(capturedAt: number, now: number, packets = 1): void {
     const lag = now - capturedAt;
     if (lag > this.worst) this.worst = lag;
-    this.packets++;
+    this.packets += packets;
   }
 
   /** Called once a second (wall clock, seconds): the notice to raise, if the monitor is overloaded. */
