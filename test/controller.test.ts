@@ -162,6 +162,50 @@ describe('the security controller contains the demo attacks on a live cloud', { 
     return out.sort();
   }
 
+  /** A compromised instance runs a query the database requirement does not allow it. */
+  async function forbiddenSelect(instance: string, sql: string): Promise<void> {
+    const r = await inNs(ins(instance), 'env', [
+      'PGPASSWORD=dvdrental',
+      'psql',
+      '-h',
+      ip['db-0'],
+      '-U',
+      'dvdrental',
+      '-d',
+      'dvdrental',
+      '-tAc',
+      sql,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+  }
+
+  /**
+   * A compromised contract-update bills another user than the renter, in the same trace: a
+   * customer signs up and rents through it, then it calls billing for `victim` from inside.
+   */
+  async function billAnother(cu: string, renter: number, victim: number, dvd: number, trace: string): Promise<void> {
+    const post = (ns: string, url: string, user: number, body: string, span?: string) =>
+      inNs(ns, 'curl', [
+        ...['-sS', '-m', '5', '-X', 'POST', '-H', 'content-type: application/json', '-H', `x-user-id: ${user}`],
+        ...(span ? ['-H', `traceparent: 00-${trace}-${span}-01`] : []),
+        ...[url, '-d', body],
+      ]);
+    await post(EXT, `http://${ip['user-create-1']}:8080/users`, renter, `{"name":"Ann","email":"ann${renter}@guard.test"}`);
+    await post(EXT, `http://${ip[cu]}:8080/contracts`, renter, `{"user":${renter},"dvd":${dvd}}`, '00f067aa0ba902b7');
+    await post(
+      ins(cu),
+      `http://${ip['user-update-0']}:8080/users/${victim}/bill`,
+      victim,
+      '{"amount":3.99,"contract":"c-evil"}',
+      '1111111111111111',
+    );
+  }
+
+  /** 600 SYNs from `source` (an address of the external namespace) to a public service's port. */
+  function synFlood(source: string, target: string): Promise<{ code: number; stderr: string }> {
+    return run('ip', ['netns', 'exec', EXT, 'hping3', '-q', '-S', '-p', '8080', '-i', 'u2000', '-c', '600', '-a', source, ip[target]]);
+  }
+
   before(async () => {
     const doc = parseDocument(readFileSync(join(ROOT, 'examples', 'dvd-rental', 'app.yaml'), 'utf8'));
     doc.set('app', APP);
@@ -219,69 +263,16 @@ describe('the security controller contains the demo attacks on a live cloud', { 
     assert.equal(await canConnect(ins('dvd-update-0'), ip['shipping-0'], 8080, 1), false, 'shipping-0 is cut off');
 
     // 2. A compromised user-create runs SELECT on users (it may only INSERT).
-    const psql = await inNs(ins('user-create-0'), 'env', [
-      'PGPASSWORD=dvdrental',
-      'psql',
-      '-h',
-      ip['db-0'],
-      '-U',
-      'dvdrental',
-      '-d',
-      'dvdrental',
-      '-tAc',
-      'select count(*) from users',
-    ]);
-    assert.equal(psql.code, 0, psql.stderr);
+    await forbiddenSelect('user-create-0', 'select count(*) from users');
     await waitFor((r) => r.action.kind === 'quarantine' && r.action.instance === 'user-create-0', 'confirmed');
     assert.equal(await canConnect(ins('user-create-0'), ip['db-0'], 5432, 1), false, 'user-create-0 is cut off');
 
     // 3. A compromised contract-update bills another user than the renter (same trace).
-    const T = '5bf92f3577b34da6a3ce929d0e0e4736';
-    const post = (ns: string, url: string, user: string, body: string, trace?: string) =>
-      inNs(ns, 'curl', [
-        '-sS',
-        '-m',
-        '5',
-        '-X',
-        'POST',
-        '-H',
-        'content-type: application/json',
-        '-H',
-        `x-user-id: ${user}`,
-        ...(trace ? ['-H', `traceparent: 00-${T}-${trace}-01`] : []),
-        url,
-        '-d',
-        body,
-      ]);
-    await post(EXT, `http://${ip['user-create-1']}:8080/users`, '3000001', '{"name":"Ann","email":"ann@guard.test"}');
-    await post(EXT, `http://${ip['contract-update-0']}:8080/contracts`, '3000001', '{"user":3000001,"dvd":9}', '00f067aa0ba902b7');
-    await post(
-      ins('contract-update-0'),
-      `http://${ip['user-update-0']}:8080/users/3000002/bill`,
-      '3000002',
-      '{"amount":3.99,"contract":"c-evil"}',
-      '1111111111111111',
-    );
+    await billAnother('contract-update-0', 3000001, 3000002, 9, '5bf92f3577b34da6a3ce929d0e0e4736');
     await waitFor((r) => r.action.kind === 'quarantine' && r.action.instance === 'contract-update-0', 'confirmed');
 
     // 4. A SYN flood from outside on a public service: its source is limited, everyone else is served.
-    const flood = await run('ip', [
-      'netns',
-      'exec',
-      EXT,
-      'hping3',
-      '-q',
-      '-S',
-      '-p',
-      '8080',
-      '-i',
-      'u2000',
-      '-c',
-      '600',
-      '-a',
-      FLOODER,
-      ip['dvd-return-0'],
-    ]);
+    const flood = await synFlood(FLOODER, 'dvd-return-0');
     assert.ok(flood.code === 0 || flood.code === 1, flood.stderr);
     const limited = await waitFor((r) => r.action.kind === 'restrict' && r.action.source === FLOODER, 'confirmed');
     assert.equal(limited.r.installed?.length, 2, 'one rule per node');
@@ -399,65 +390,12 @@ describe('the security controller contains the demo attacks on a live cloud', { 
       dry.r.blastRadius.some((c) => c.from === 'contract-update' && c.to === 'user-update' && c.effect === 'cut'),
       `quarantining the only user-update would cut billing: ${JSON.stringify(dry.r.blastRadius)}`,
     );
-    await run('ip', [
-      'netns',
-      'exec',
-      EXT,
-      'hping3',
-      '-q',
-      '-S',
-      '-p',
-      '8080',
-      '-i',
-      'u2000',
-      '-c',
-      '600',
-      '-a',
-      DRY_FLOODER,
-      ip['user-create-1'],
-    ]);
+    await synFlood(DRY_FLOODER, 'user-create-1');
     await waitFor((r) => r.action.kind === 'restrict' && r.action.source === DRY_FLOODER, 'dry-run');
     // The same attacks from the replicas that served the load: SELECT on users, billing another user.
-    const psql = await inNs(ins('user-create-1'), 'env', [
-      'PGPASSWORD=dvdrental',
-      'psql',
-      '-h',
-      ip['db-0'],
-      '-U',
-      'dvdrental',
-      '-d',
-      'dvdrental',
-      '-tAc',
-      'select count(*) from users where id > 1',
-    ]);
-    assert.equal(psql.code, 0, psql.stderr);
+    await forbiddenSelect('user-create-1', 'select count(*) from users where id > 1');
     await waitFor((r) => r.action.kind === 'quarantine' && r.action.instance === 'user-create-1', 'dry-run');
-    const T = '6bf92f3577b34da6a3ce929d0e0e4736';
-    const post = (ns: string, url: string, user: string, body: string, trace?: string) =>
-      inNs(ns, 'curl', [
-        '-sS',
-        '-m',
-        '5',
-        '-X',
-        'POST',
-        '-H',
-        'content-type: application/json',
-        '-H',
-        `x-user-id: ${user}`,
-        ...(trace ? ['-H', `traceparent: 00-${T}-${trace}-01`] : []),
-        url,
-        '-d',
-        body,
-      ]);
-    await post(EXT, `http://${ip['user-create-1']}:8080/users`, '3000011', '{"name":"Bo","email":"bo@guard.test"}');
-    await post(EXT, `http://${ip['contract-update-1']}:8080/contracts`, '3000011', '{"user":3000011,"dvd":990}', '00f067aa0ba902b8');
-    await post(
-      ins('contract-update-1'),
-      `http://${ip['user-update-0']}:8080/users/3000012/bill`,
-      '3000012',
-      '{"amount":3.99,"contract":"c-evil2"}',
-      '2222222222222222',
-    );
+    await billAnother('contract-update-1', 3000011, 3000012, 990, '6bf92f3577b34da6a3ce929d0e0e4736');
     const cu = await waitFor((r) => r.action.kind === 'quarantine' && r.action.instance === 'contract-update-1', 'dry-run');
     assert.ok(
       cu.r.blastRadius.some((c) => c.from === 'external' && c.to === 'contract-update' && c.effect === 'cut'),

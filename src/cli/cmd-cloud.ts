@@ -343,30 +343,30 @@ export async function cmdOperation(
   json: boolean,
   env: CloudEnv = {},
 ): Promise<number> {
-  const cloud = await attachCloud(io, appArg, env);
-  const events: LifecycleEvent[] = [];
-  cloud.onEvent((e) => {
-    events.push(e);
-    if (!json) io.out(eventLine(e));
-  });
-  const broker = await recordingBroker(io, cloud.spec().broker);
-  try {
-    if (op === 'move') {
-      if (node === undefined) throw new FlowtapError(diag(CliCode.USAGE, 'move needs the node to move the instance to', { field: 'node' }));
-      await cloud.move(instance, node);
-    } else await cloud[op](instance);
-  } finally {
-    const ctx = cloud.context();
-    const records = events.map((e) => lifecycleRecord(ctx.tenant, ctx.app, e));
+  const { events, cloud } = await operate(
+    io,
+    appArg,
+    json,
+    env,
+    async (c) => {
+      if (op === 'move') {
+        if (node === undefined)
+          throw new FlowtapError(diag(CliCode.USAGE, 'move needs the node to move the instance to', { field: 'node' }));
+        await c.move(instance, node);
+      } else await c[op](instance);
+    },
     // A move changes the topology: a new snapshot, so the latest one is always the truth.
-    if (op === 'move' && events.some((e) => e.type === 'moved')) {
-      const spec = cloud.spec();
-      const dep = prepareDeployment(spec.descriptor, { policies: spec.policies, mode: spec.mode, strategy: spec.strategy }, ctx.addressing);
-      records.push(...topologyRecords(dep, Date.now()));
-    }
-    await appendRecords(io, broker, records);
-    await broker?.close();
-  }
+    (c, seen) => {
+      if (op !== 'move' || !seen.some((e) => e.type === 'moved')) return [];
+      const spec = c.spec();
+      const dep = prepareDeployment(
+        spec.descriptor,
+        { policies: spec.policies, mode: spec.mode, strategy: spec.strategy },
+        c.context().addressing,
+      );
+      return topologyRecords(dep, Date.now());
+    },
+  );
   if (json)
     io.out(
       JSON.stringify(
@@ -420,15 +420,17 @@ export function restrictionOf(o: RestrictOptions): SourceRestriction {
 }
 
 /**
- * Runs one reaction (restrict, unrestrict, reconcile) on the deployment of APP: its lifecycle
- * events printed (one line each without --json) and recorded in the deployment's broker.
+ * Runs one management operation on the deployment of APP: its lifecycle events printed (one line
+ * each without --json) and recorded in the deployment's broker, with whatever else the operation
+ * changes on record (`more`), even when it fails half-way.
  */
-async function reaction<T>(
+async function operate<T>(
   io: Io,
   appArg: string,
   json: boolean,
   env: CloudEnv,
   body: (cloud: Orchestrator) => Promise<T>,
+  more: (cloud: Orchestrator, events: LifecycleEvent[]) => BrokerRecord[] = () => [],
 ): Promise<{ value: T; events: LifecycleEvent[]; cloud: Orchestrator }> {
   const cloud = await attachCloud(io, appArg, env);
   const events: LifecycleEvent[] = [];
@@ -441,11 +443,7 @@ async function reaction<T>(
     return { value: await body(cloud), events, cloud };
   } finally {
     const ctx = cloud.context();
-    await appendRecords(
-      io,
-      broker,
-      events.map((e) => lifecycleRecord(ctx.tenant, ctx.app, e)),
-    );
+    await appendRecords(io, broker, [...events.map((e) => lifecycleRecord(ctx.tenant, ctx.app, e)), ...more(cloud, events)]);
     await broker?.close();
   }
 }
@@ -453,7 +451,7 @@ async function reaction<T>(
 /** `flowtap restrict APP --source CIDR [--port N] [--rate N --burst N] --id ID`. */
 export async function cmdRestrict(io: Io, appArg: string, o: RestrictOptions, env: CloudEnv = {}): Promise<number> {
   const r = restrictionOf(o);
-  const { events, cloud } = await reaction(io, appArg, o.json, env, (c) => c.restrict(r));
+  const { events, cloud } = await operate(io, appArg, o.json, env, (c) => c.restrict(r));
   if (o.json) {
     const ctx = cloud.context();
     const applied = ctx.restrictions.find((x) => x.id === r.id);
@@ -464,7 +462,7 @@ export async function cmdRestrict(io: Io, appArg: string, o: RestrictOptions, en
 
 /** `flowtap unrestrict APP ID`: an id not in force changes nothing (and says so). */
 export async function cmdUnrestrict(io: Io, appArg: string, id: string, json: boolean, env: CloudEnv = {}): Promise<number> {
-  const { events, cloud } = await reaction(io, appArg, json, env, (c) => c.unrestrict(id));
+  const { events, cloud } = await operate(io, appArg, json, env, (c) => c.unrestrict(id));
   if (json) io.out(JSON.stringify({ ok: true, operation: 'unrestrict', id, events, context: cloud.context() }, null, 2));
   else if (!events.length) io.out(`no restriction "${id}" in force; nothing changed`);
   return EXIT_OK;
@@ -472,7 +470,7 @@ export async function cmdUnrestrict(io: Io, appArg: string, id: string, json: bo
 
 /** `flowtap reconcile APP`: each node's drift as found, and the nodes repaired. */
 export async function cmdReconcile(io: Io, appArg: string, json: boolean, env: CloudEnv = {}): Promise<number> {
-  const { value: drift, events } = await reaction(io, appArg, json, env, (c) => c.reconcile());
+  const { value: drift, events } = await operate(io, appArg, json, env, (c) => c.reconcile());
   if (json) io.out(JSON.stringify({ ok: true, operation: 'reconcile', drift, events }, null, 2));
   else for (const d of drift) io.out(driftLine(d));
   return EXIT_OK;

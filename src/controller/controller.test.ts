@@ -228,15 +228,17 @@ test('expiry undoes a reaction unless kept; a restarted controller keeps the led
   await c.admin({ request: 'k', op: 'keep', reaction: shipping.id });
   await c.stop();
   // A new controller over the same broker: both reactions are in force, nothing is re-applied.
-  const c2 = new SecurityController({
-    orchestrator: o,
-    broker: b,
-    program: program(o),
-    workDir: tmpdir(),
-    log: () => {},
-    now: () => now,
-    tickMs: 10,
-  });
+  const restarted = () =>
+    new SecurityController({
+      orchestrator: o,
+      broker: b,
+      program: program(o),
+      workDir: tmpdir(),
+      log: () => {},
+      now: () => now,
+      tickMs: 10,
+    });
+  const c2 = restarted();
   await c2.start();
   assert.deepEqual(
     c2
@@ -261,15 +263,7 @@ test('expiry undoes a reaction unless kept; a restarted controller keeps the led
   await c2.stop();
   // The application deployed anew: what the broker remembers of the old deployment is not in force.
   o.since = new Date(Date.parse(o.since) + 1000).toISOString();
-  const c3 = new SecurityController({
-    orchestrator: o,
-    broker: b,
-    program: program(o),
-    workDir: tmpdir(),
-    log: () => {},
-    now: () => now,
-    tickMs: 10,
-  });
+  const c3 = restarted();
   await c3.start();
   assert.deepEqual(c3.reactions(), []);
   const [again] = await c3.notice(notice(o, 'FlowTap::SYN_Flood', '198.51.100.8', 'dvd-return-0', 8080));

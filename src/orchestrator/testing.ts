@@ -91,6 +91,26 @@ type FakeTables = Map<string, FakeChain[]>;
  * or a handle that is not there is refused, as nft refuses it: so the backend's stamp check
  * works here too. Sets are not modelled (their statements are accepted).
  */
+/** Chains first, empty ones too (the backend's stamp is one), then their rules, as nft lists them. */
+function listed(key: string, chains: FakeChain[]): unknown[] {
+  const [family, table] = key.split(' ');
+  return [
+    ...chains.map((c) => ({ chain: { family, table, name: c.name } })),
+    ...chains.flatMap((c) =>
+      c.rules.map((r) => ({
+        rule: {
+          family,
+          table,
+          chain: c.name,
+          handle: r.handle,
+          comment: r.comment || undefined,
+          expr: [{ counter: { packets: 0, bytes: 0 } }],
+        },
+      })),
+    ),
+  ];
+}
+
 export class FakeNft {
   private readonly byNs = new Map<string, FakeTables>();
   private readonly links = new Map<string, Set<string>>();
@@ -153,23 +173,7 @@ export class FakeNft {
   private nft(args: string[], ns: string, input: string): Partial<RunResult> | undefined {
     const cmd = args.join(' ');
     if (cmd === '-j list ruleset') {
-      const items: unknown[] = [];
-      for (const [key, chains] of this.byNs.get(ns) ?? new Map<string, FakeChain[]>()) {
-        const [family, table] = key.split(' ');
-        items.push(...chains.map((c) => ({ chain: { family, table, name: c.name } })));
-        for (const c of chains)
-          for (const r of c.rules)
-            items.push({
-              rule: {
-                family,
-                table,
-                chain: c.name,
-                handle: r.handle,
-                comment: r.comment || undefined,
-                expr: [{ counter: { packets: 0, bytes: 0 } }],
-              },
-            });
-      }
+      const items = [...(this.byNs.get(ns) ?? new Map<string, FakeChain[]>())].flatMap(([key, chains]) => listed(key, chains));
       return { stdout: `${JSON.stringify({ nftables: items })}\n` };
     }
     if (cmd.startsWith('-j list table ') || cmd.startsWith('-j list chain ')) {
@@ -179,24 +183,7 @@ export class FakeNft {
       const chains = (one === undefined ? all : all?.filter((c) => c.name === one)) ?? [];
       if (!all || (one !== undefined && !chains.length))
         return { code: 1, stderr: `Error: No such file or directory; did you mean ${args[2]} ${one ?? key}?` };
-      const [family, table] = key.split(' ');
-      // Chains first, empty ones too (the backend's stamp is one), then the rules, as nft lists them.
-      const items: unknown[] = chains.map((c) => ({ chain: { family, table, name: c.name } }));
-      items.push(
-        ...chains.flatMap((c) =>
-          c.rules.map((r) => ({
-            rule: {
-              family,
-              table,
-              chain: c.name,
-              handle: r.handle,
-              comment: r.comment || undefined,
-              expr: [{ counter: { packets: 0, bytes: 0 } }],
-            },
-          })),
-        ),
-      );
-      return { stdout: `${JSON.stringify({ nftables: items })}\n` };
+      return { stdout: `${JSON.stringify({ nftables: listed(key, chains) })}\n` };
     }
     if (!args.includes('-f')) return undefined;
     const before: FakeTables = this.byNs.get(ns) ?? new Map();

@@ -124,17 +124,23 @@ export function jsonRules(json: string): NftJsonRule[] {
 export function parseCounters(json: string): NftRuleCounter[] {
   const out: NftRuleCounter[] = [];
   for (const rule of jsonRules(json)) {
-    const counter = (rule.expr ?? []).find((e) => e.counter)?.counter;
-    if (!counter) continue;
-    out.push({
-      family: rule.family,
-      table: rule.table,
-      chain: rule.chain,
-      handle: rule.handle,
-      comment: rule.comment ?? '',
-      packets: counter.packets,
-      bytes: counter.bytes,
-    });
+    const c = counterOf(rule);
+    if (c) out.push(c);
   }
   return out;
+}
+
+/** A listed rule's counter with what names the rule; null for a rule that does not count. */
+export function counterOf(rule: NftJsonRule): NftRuleCounter | null {
+  const counter = (rule.expr ?? []).find((e) => e.counter)?.counter;
+  if (!counter) return null;
+  return {
+    family: rule.family,
+    table: rule.table,
+    chain: rule.chain,
+    handle: rule.handle,
+    comment: rule.comment ?? '',
+    packets: counter.packets,
+    bytes: counter.bytes,
+  };
 }

@@ -41,7 +41,7 @@ import { randomBytes } from 'node:crypto';
 import { diag, fail, ok, type Result } from '../../diagnostics/index.js';
 import type { System } from '../../system/index.js';
 import type { ApplyOptions, ApplyReport, DataplaneBackend, Drift, NodeDesired, RuleCounter, RuleRef } from '../backend.js';
-import { applyNft, applyNftEcho, checkNft, echoedRules, jsonRules, type EchoedRule, type NftJsonRule } from './apply.js';
+import { applyNft, applyNftEcho, checkNft, counterOf, echoedRules, jsonRules, type EchoedRule, type NftJsonRule } from './apply.js';
 import { configDevices, fullScript, NODE_TABLES, renderNodeConfig, type NftNodeConfig } from './node.js';
 import { rule } from './table.js';
 import { planChain, planUpdate, type UpdatePlan } from './update.js';
@@ -184,17 +184,8 @@ export class NftBackend implements DataplaneBackend<NftNodeConfig> {
     const out: RuleCounter[] = [];
     for (const rule of listed) {
       if (!owned.has(`${rule.family} ${rule.table}`)) continue;
-      const counter = (rule.expr ?? []).find((e) => e.counter)?.counter;
-      if (counter)
-        out.push({
-          family: rule.family,
-          table: rule.table,
-          chain: rule.chain,
-          handle: rule.handle,
-          comment: rule.comment ?? '',
-          packets: counter.packets,
-          bytes: counter.bytes,
-        });
+      const c = counterOf(rule);
+      if (c) out.push(c);
     }
     if (last) this.learnHandles(node, last, listed);
     return ok(out);
