@@ -374,3 +374,27 @@ test('an overloaded monitor gets a sample of its flows (spec change through the 
   await c.stop();
   await b.close();
 });
+
+test('redirect-inline recompiles with a generated one-fact policy and undo restores the policies; redeploy waits for approval and cannot be undone', async () => {
+  const rules = [
+    'redirect_inline(N, I, "mon-http") :- notice(N, "FlowTap::Disallowed_HTTP_Request"), notice_src(N, I).',
+    'redeploy(N, I) :- notice(N, "FlowTap::Unauthorized_Connection"), notice_src(N, I).',
+    'needs_approval("redeploy").',
+  ].join('\n');
+  const { o, b, c } = await setup({}, rules);
+  const [inline] = await c.notice(notice(o, 'FlowTap::Disallowed_HTTP_Request', 'dvd-return-0', 'dvd-update-0', 8080));
+  assert.deepEqual([inline.action, inline.state], [{ kind: 'redirect-inline', instance: 'dvd-return-0', monitor: 'mon-http' }, 'applied']);
+  const policies = o.spec().policies;
+  assert.equal(policies.length, 1);
+  assert.match(readFileSync(policies[0], 'utf8'), /^tap\("dvd-return-0", "mon-http", "ip", "redirect"\)\.$/m);
+  await c.admin({ request: 'u1', op: 'undo', reaction: inline.id });
+  assert.deepEqual(o.spec().policies, []);
+  const [redeploy] = await c.notice(notice(o, 'FlowTap::Unauthorized_Connection', 'shipping-0', 'db-0', 5432));
+  assert.equal(redeploy.state, 'awaiting-approval');
+  assert.ok(!o.calls.includes('redeploy shipping-0'));
+  await c.admin({ request: 'a1', op: 'approve', reaction: redeploy.id });
+  assert.ok(o.calls.includes('redeploy shipping-0'));
+  await assert.rejects(c.admin({ request: 'u2', op: 'undo', reaction: redeploy.id }), /cannot be undone/);
+  await c.stop();
+  await b.close();
+});
