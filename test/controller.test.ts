@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { openBroker, type Broker, type StoredRecord } from '../src/broker/index.js';
 import { needsRoot } from '../src/system/testing.js';
-import { canConnect, flowtap, flowtapCommand, inNs, ROOT, run, stateDir } from './testing.js';
+import { canConnect, flowtap, flowtapCommand, inNs, psqlIn, ROOT, run, stateDir } from './testing.js';
 
 const skip = needsRoot(['hping3', '--version'], ['psql', '--version'], ['curl', '--version']);
 const APP = 'dvd-guard';
@@ -164,19 +164,7 @@ describe('the security controller contains the demo attacks on a live cloud', { 
 
   /** A compromised instance runs a query the database requirement does not allow it. */
   async function forbiddenSelect(instance: string, sql: string): Promise<void> {
-    const r = await inNs(ins(instance), 'env', [
-      'PGPASSWORD=dvdrental',
-      'psql',
-      '-h',
-      ip['db-0'],
-      '-U',
-      'dvdrental',
-      '-d',
-      'dvdrental',
-      '-tAc',
-      sql,
-    ]);
-    assert.equal(r.code, 0, r.stderr);
+    await psqlIn(ins(instance), ip['db-0'], sql);
   }
 
   /**

@@ -13,7 +13,7 @@ import { openBroker } from '../src/broker/index.js';
 import { nftBackend, type RuleCounter } from '../src/dataplane/index.js';
 import { realSystem } from '../src/system/index.js';
 import { needsRoot } from '../src/system/testing.js';
-import { canConnect, flowtap, inNs, namespaces, run, stateDir } from './testing.js';
+import { canConnect, flowtap, inNs, namespaces, psqlIn, run, stateDir } from './testing.js';
 
 const skip = needsRoot();
 const APP = 'examples/dvd-rental';
@@ -57,20 +57,7 @@ async function load(requests: number): Promise<{ errors: number; byOperation: Re
 }
 
 async function psqlFrom(instance: string, sql: string): Promise<string> {
-  const r = await inNs(ns('i', instance), 'env', [
-    'PGPASSWORD=dvdrental',
-    'psql',
-    '-h',
-    ip('db-0'),
-    '-U',
-    'dvdrental',
-    '-d',
-    'dvdrental',
-    '-tAc',
-    sql,
-  ]);
-  assert.equal(r.code, 0, r.stderr);
-  return r.stdout.trim();
+  return psqlIn(ns('i', instance), ip('db-0'), sql);
 }
 /** From inside the database's own namespace: not through the firewall, not tapped. */
 const psql = (sql: string) => psqlFrom('db-0', sql);

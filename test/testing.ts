@@ -59,3 +59,10 @@ export async function canConnect(ns: string, ip: string, port: number, timeout =
   const r = await inNs(ns, 'nc', ['-z', '-w', String(timeout), ip, String(port)]);
   return r.code === 0;
 }
+
+/** A query as DVD rental's database user, from inside a namespace (through whatever lies between); its output. */
+export async function psqlIn(ns: string, dbIp: string, sql: string): Promise<string> {
+  const r = await inNs(ns, 'env', ['PGPASSWORD=dvdrental', 'psql', '-h', dbIp, '-U', 'dvdrental', '-d', 'dvdrental', '-tAc', sql]);
+  if (r.code !== 0) throw new Error(`psql in ${ns}: ${r.stderr}`);
+  return r.stdout.trim();
+}

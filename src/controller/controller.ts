@@ -15,6 +15,7 @@ import { appSubject, recordsPattern } from '../agent/index.js';
 import type { Broker, BrokerRecord, BusMessage, StoredRecord, Subscription } from '../broker/index.js';
 import { diag, FlowtapError, type Diagnostic } from '../diagnostics/index.js';
 import type { Drift } from '../dataplane/index.js';
+import type { Fact } from '../datalog/index.js';
 import { modelFacts } from '../model/index.js';
 import type { Orchestrator, SpecChange } from '../orchestrator/index.js';
 import { dropsSince, installedRules, installsRules } from './confirm.js';
@@ -25,12 +26,14 @@ import {
   decide,
   describeAction,
   foldReactions,
+  instancesByIp,
   isActive,
   noticeFacts,
   noticeView,
   offenderOf,
   propose,
   reactionRecord,
+  type InstancesByIp,
   type NoticeView,
   type Reaction,
   type ReactionEvent,
@@ -104,8 +107,8 @@ export class SecurityController {
   private lane: Promise<unknown> = Promise.resolve();
   private writes: Promise<unknown> = Promise.resolve();
   private tick: NodeJS.Timeout | null = null;
-  private model: ReturnType<typeof modelFacts> = [];
-  private modelKey = '';
+  private cached: { facts: Fact[]; byIp: InstancesByIp; services: Map<string, string> } | null = null;
+  private viewKey = '';
   private current: string | undefined;
   private stopped = false;
   /** While flowtap's own probe matrix runs (ms, monitor time). */
@@ -216,21 +219,29 @@ export class SecurityController {
     await this.admin(req).catch(() => undefined);
   }
 
-  private modelFacts() {
-    const ctx = this.o.context();
-    // The model's facts follow the addressing (a move changes an address).
-    const key = JSON.stringify(ctx.addressing.instances);
-    if (key !== this.modelKey) {
-      this.model = modelFacts(this.o.app, ctx.addressing);
-      this.modelKey = key;
+  /**
+   * What the rules and the notices are read against, for the addressing in force: rebuilt only
+   * when an address changes (a move, a redeploy), not for every notice.
+   */
+  private view(): { facts: Fact[]; byIp: InstancesByIp; services: Map<string, string> } {
+    const addressing = this.o.context().addressing;
+    const key = JSON.stringify(addressing.instances);
+    if (key !== this.viewKey || !this.cached) {
+      this.cached = {
+        facts: modelFacts(this.o.app, addressing),
+        byIp: instancesByIp(this.o.app, addressing),
+        services: new Map(this.o.app.instances.map((i) => [i.name, i.service])),
+      };
+      this.viewKey = key;
     }
-    return this.model;
+    return this.cached;
   }
 
   private async react(rec: BrokerRecord): Promise<Reaction[]> {
     if (this.stopped) return [];
     const ctx = this.o.context();
-    const n = noticeView(rec, this.o.app, ctx.addressing);
+    const view = this.view();
+    const n = noticeView(rec, view.byIp);
     if (!n) {
       this.stats.malformed++;
       return [];
@@ -254,9 +265,8 @@ export class SecurityController {
       ]);
       return [];
     }
-    const services = new Map(this.o.app.instances.map((i) => [i.name, i.service]));
     const restricted = ctx.restrictions.map((r) => r.source);
-    const facts = [...this.modelFacts(), ...noticeFacts(n, { status: ctx.status, restricted }, services)];
+    const facts = [...view.facts, ...noticeFacts(n, { status: ctx.status, restricted }, view.services)];
     const proposed = propose(this.opts.program, facts, n.id);
     if (!proposed.ok) {
       this.log(`rules failed on notice ${n.id}: ${proposed.errors.map((e) => e.message).join('; ')}`);

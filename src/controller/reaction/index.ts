@@ -1,5 +1,5 @@
 export { actionKey, describeAction, offenderOf, restrictionId, type Action } from './action.js';
-export { noticeView, type NoticeView } from './notice.js';
+export { instancesByIp, noticeView, type InstancesByIp, type NoticeView } from './notice.js';
 export { loadReactionProgram, noticeFacts, propose, type ReactionProgram } from './rules.js';
 export { blastRadius, decide } from './guardrails.js';
 export {

@@ -36,17 +36,24 @@ export interface NoticeView {
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
-/** Null for a record that is not a notice or has no note: it is counted and skipped by the caller. */
-export function noticeView(r: BrokerRecord, app: App, addressing: Addressing): NoticeView | null {
-  if (r.kind !== 'notice') return null;
-  const d = r.data;
-  const note = str(d.note);
-  if (!note) return null;
+/** Instance and service by address, for the deployment in force: built once per addressing, not per notice. */
+export type InstancesByIp = ReadonlyMap<string, { instance: string; service: string }>;
+
+export function instancesByIp(app: App, addressing: Addressing): InstancesByIp {
   const byIp = new Map<string, { instance: string; service: string }>();
   for (const i of app.instances) {
     const a = addressing.instances[i.name];
     if (a) byIp.set(a.ip, { instance: i.name, service: i.service });
   }
+  return byIp;
+}
+
+/** Null for a record that is not a notice or has no note: it is counted and skipped by the caller. */
+export function noticeView(r: BrokerRecord, byIp: InstancesByIp): NoticeView | null {
+  if (r.kind !== 'notice') return null;
+  const d = r.data;
+  const note = str(d.note);
+  if (!note) return null;
   const evidence: Record<string, string | number> = {};
   let given: unknown = d.evidence;
   const sub = str(d.sub);
