@@ -67,3 +67,18 @@ test('one test-helper convention: no test-util, fixtures or support helpers', ()
   assert.deepEqual(odd, []);
   assert.ok(dirname(files[0]).length > 0);
 });
+
+test('a group of files sharing a prefix is a folder: no folder keeps five files of one prefix', () => {
+  const dirs = ['src', 'test', 'bench'].flatMap((d) => walk(join(ROOT, d))).map((f) => relative(ROOT, f));
+  const groups = new Map<string, number>();
+  for (const f of dirs) {
+    const base = posix.basename(f);
+    if (base.endsWith('.test.ts') || !base.includes('-')) continue;
+    const key = `${posix.dirname(f)}/${base.slice(0, base.indexOf('-'))}-*`;
+    groups.set(key, (groups.get(key) ?? 0) + 1);
+  }
+  assert.deepEqual(
+    [...groups].filter(([, n]) => n > 4).map(([k, n]) => `${k}: ${n} files`),
+    [],
+  );
+});

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { openBroker, type Broker } from '../broker/index.js';
 import { diag, FlowtapError } from '../diagnostics/index.js';
 import { deploymentBroker, OrchestratorCode, stateDirOf, type BrokerAddresses } from '../orchestrator/index.js';
-import { appNameOf, attachCloud, type CloudEnv } from './cmd-cloud.js';
+import { appNameOf, attachCloud, type CloudEnv } from './attach.js';
 import { need, type Io } from './exit.js';
 
 export interface BrokerOverride {

@@ -1,2 +1,2 @@
 export { main } from './main.js';
-export type { CloudEnv } from './cmd-cloud.js';
+export type { CloudEnv } from './attach.js';

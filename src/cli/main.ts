@@ -6,20 +6,6 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { type DiagCode, diag } from '../diagnostics/index.js';
-import type { CloudEnv, RestrictOptions } from './cmd-cloud.js';
-import type { RecordsOptions } from './cmd-records.js';
-import type { VerbosityOptions } from './cmd-verbosity.js';
-import type { ReactionsOptions } from './cmd-reactions.js';
-import type { ServeOptions } from './cmd-serve.js';
-import type { WhyOptions } from './cmd-why.js';
-import type { ConnlistOptions } from './cmd-connlist.js';
-import type { ExplainOptions } from './cmd-explain.js';
-import type { FirewallOptions } from './cmd-firewall.js';
-import type { MonitorOptions } from './cmd-monitor.js';
-import type { PolicyEvalOptions } from './cmd-policy-eval.js';
-import type { SimulateOptions } from './cmd-simulate.js';
-import type { ExplainTapOptions, TapsOptions } from './cmd-taps.js';
-import type { VerifyOptions } from './cmd-verify.js';
 import { CliCode } from './codes.js';
 import { stopSignal } from './signals.js';
 import { EXIT_BAD_INPUT, processIo, reportDiagnostics, runCommand, type Io } from './exit.js';
@@ -45,6 +31,25 @@ import {
   type Mode,
   type Strategy,
 } from './options.js';
+import {
+  commands,
+  type ConnlistOptions,
+  type ExplainOptions,
+  type ExplainTapOptions,
+  type FirewallOptions,
+  type MonitorOptions,
+  type PolicyEvalOptions,
+  type ReactionsOptions,
+  type RecordsOptions,
+  type RestrictOptions,
+  type ServeOptions,
+  type SimulateOptions,
+  type TapsOptions,
+  type VerbosityOptions,
+  type VerifyOptions,
+  type WhyOptions,
+} from './commands/index.js';
+import type { CloudEnv } from './attach.js';
 
 interface JsonOption {
   json?: boolean;
@@ -104,7 +109,7 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
     .description('check an application descriptor')
     .argument('<app>', 'descriptor file or folder with app.yaml')
     .addOption(jsonOption())
-    .action(run<[string], JsonOption>(async (app, o) => (await import('./cmd-validate.js')).cmdValidate(io, app, json(o))));
+    .action(run<[string], JsonOption>(async (app, o) => (await commands.validate()).cmdValidate(io, app, json(o))));
 
   program
     .command('firewall')
@@ -114,7 +119,7 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
     .option('--node <node>', 'only this node (nft)')
     .addOption(modeOption('enforce, or audit: count and log what would be dropped (nft)'))
     .addOption(jsonOption('same as --format json'))
-    .action(run<[string], FirewallOptions>(async (app, o) => (await import('./cmd-firewall.js')).cmdFirewall(io, app, o)));
+    .action(run<[string], FirewallOptions>(async (app, o) => (await commands.firewall()).cmdFirewall(io, app, o)));
 
   program
     .command('verify')
@@ -123,7 +128,7 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
     .option('--rules <file>', 'verify this (hand-edited) ruleset instead of the inferred one')
     .addOption(new Option('--live', 'probe the running cloud with real TCP connections').conflicts('rules'))
     .addOption(jsonOption())
-    .action(run<[string], VerifyOptions>(async (app, o) => (await import('./cmd-verify.js')).cmdVerify(io, app, o, cloud)));
+    .action(run<[string], VerifyOptions>(async (app, o) => (await commands.verify()).cmdVerify(io, app, o, cloud)));
 
   program
     .command('connlist')
@@ -131,7 +136,7 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
     .argument('<dir>', 'folder of Kubernetes manifests')
     .addOption(formatOption(CONNLIST_FORMATS, 'txt'))
     .addOption(jsonOption('same as --format json'))
-    .action(run<[string], ConnlistOptions>(async (dir, o) => (await import('./cmd-connlist.js')).cmdConnlist(io, dir, o)));
+    .action(run<[string], ConnlistOptions>(async (dir, o) => (await commands.connlist()).cmdConnlist(io, dir, o)));
 
   program
     .command('explain')
@@ -143,7 +148,7 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
     )
     .option('--rules <file>', 'explain against this ruleset')
     .addOption(jsonOption())
-    .action(run<[string], ExplainOptions>(async (app, o) => (await import('./cmd-explain.js')).cmdExplain(io, app, o)));
+    .action(run<[string], ExplainOptions>(async (app, o) => (await commands.explain()).cmdExplain(io, app, o)));
 
   program
     .command('policy')
@@ -154,7 +159,7 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
     .option('--facts <app>', 'add the facts of this application')
     .option('--query <pred>', 'print only this predicate')
     .addOption(jsonOption())
-    .action(run<[string], PolicyEvalOptions>(async (file, o) => (await import('./cmd-policy-eval.js')).cmdPolicyEval(io, file, o)));
+    .action(run<[string], PolicyEvalOptions>(async (file, o) => (await commands.policyEval()).cmdPolicyEval(io, file, o)));
 
   program
     .command('simulate')
@@ -169,7 +174,7 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
       new Option('--inline-verdict <v>', 'what an inline monitor does with a redirected packet').choices(INLINE_VERDICTS).default('pass'),
     )
     .addOption(jsonOption())
-    .action(run<[string], SimulateOptions>(async (app, o) => (await import('./cmd-simulate.js')).cmdSimulate(io, app, o)));
+    .action(run<[string], SimulateOptions>(async (app, o) => (await commands.simulate()).cmdSimulate(io, app, o)));
 
   program
     .command('monitor')
@@ -190,7 +195,7 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
       ).argParser(commaList),
     )
     .addOption(jsonOption('notices as JSON lines, the closing report as JSON'))
-    .action(run<[], MonitorOptions>(async (o) => (await import('./cmd-monitor.js')).cmdMonitor(io, o)));
+    .action(run<[], MonitorOptions>(async (o) => (await commands.monitor()).cmdMonitor(io, o)));
 
   program
     .command('taps')
@@ -202,7 +207,7 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
     .option('--loads <file>', 'JSON: instance -> expected Mbit/s')
     .option('--previous <file>', 're-place from this earlier `taps --json` output, moving as few flows as possible')
     .addOption(jsonOption('same as --format json'))
-    .action(run<[string], TapsOptions>(async (app, o) => (await import('./cmd-taps.js')).cmdTaps(io, app, o)));
+    .action(run<[string], TapsOptions>(async (app, o) => (await commands.taps()).cmdTaps(io, app, o)));
 
   program
     .command('explain-tap')
@@ -212,7 +217,7 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
     .addOption(strategyOption())
     .requiredOption('--packet <spec>', "a packet in flow syntax, e.g. 'tcp,nw_src=10.77.0.2,tp_dst=5432'")
     .addOption(jsonOption())
-    .action(run<[string], ExplainTapOptions>(async (app, o) => (await import('./cmd-taps.js')).cmdExplainTap(io, app, o)));
+    .action(run<[string], ExplainTapOptions>(async (app, o) => (await commands.taps()).cmdExplainTap(io, app, o)));
 
   program
     .command('up')
@@ -238,7 +243,7 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
     .addOption(jsonOption())
     .action(
       run<[string], UpCliOptions>(async (app, o) =>
-        (await import('./cmd-cloud.js')).cmdUp(
+        (await commands.cloud()).cmdUp(
           io,
           app,
           {
@@ -262,7 +267,7 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
     .description("run one node's agent from its spec file (`flowtap up` starts one per node, in the node's namespace)")
     .requiredOption('--spec <file>', 'the agent spec (JSON) that `up` wrote')
     .addOption(jsonOption('errors as JSON'))
-    .action(run<[], JsonOption & { spec: string }>(async (o) => (await import('./cmd-agent.js')).cmdAgent(io, o.spec, stopSignal())));
+    .action(run<[], JsonOption & { spec: string }>(async (o) => (await commands.agent()).cmdAgent(io, o.spec, stopSignal())));
 
   program
     .command('relay', { hidden: true })
@@ -271,7 +276,7 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
       new Option('--route <socket=host:port>', 'a Unix socket and the server it leads to; repeatable').argParser(listOption).default([]),
     )
     .addOption(jsonOption('errors as JSON'))
-    .action(run<[], JsonOption & { route: string[] }>(async (o) => (await import('./cmd-agent.js')).cmdRelay(io, o.route, stopSignal())));
+    .action(run<[], JsonOption & { route: string[] }>(async (o) => (await commands.agent()).cmdRelay(io, o.route, stopSignal())));
 
   program
     .command('records')
@@ -294,9 +299,7 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
     .option('--bus <url>', 'with --store: the bus beside it')
     .addOption(jsonOption('one JSON record per line'))
     .action(
-      run<[string], RecordsOptions & JsonOption>(async (app, o) =>
-        (await import('./cmd-records.js')).cmdRecords(io, app, o, cloud, stopSignal),
-      ),
+      run<[string], RecordsOptions & JsonOption>(async (app, o) => (await commands.records()).cmdRecords(io, app, o, cloud, stopSignal)),
     );
 
   program
@@ -314,7 +317,7 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
     .addOption(jsonOption())
     .action(
       run<[string, number], VerbosityOptions & JsonOption>(async (app, level, o) =>
-        (await import('./cmd-verbosity.js')).cmdVerbosity(io, app, level, { ...o, json: json(o) }, cloud),
+        (await commands.verbosity()).cmdVerbosity(io, app, level, { ...o, json: json(o) }, cloud),
       ),
     );
 
@@ -331,11 +334,7 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
       new Option('--confirm-window <seconds>', 'how soon after an apply the offending flow must have stopped').argParser(positiveSeconds),
     )
     .addOption(jsonOption('errors as JSON'))
-    .action(
-      run<[string], JsonOption & ServeOptions>(async (app, o) =>
-        (await import('./cmd-serve.js')).cmdServe(io, app, o, stopSignal(), cloud),
-      ),
-    );
+    .action(run<[string], JsonOption & ServeOptions>(async (app, o) => (await commands.serve()).cmdServe(io, app, o, stopSignal(), cloud)));
 
   program
     .command('reactions')
@@ -346,7 +345,7 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
     .addOption(jsonOption())
     .action(
       run<[string], JsonOption & ReactionsOptions>(async (app, o) =>
-        (await import('./cmd-reactions.js')).cmdReactions(io, app, { ...o, json: json(o) }, cloud),
+        (await commands.reactions()).cmdReactions(io, app, { ...o, json: json(o) }, cloud),
       ),
     );
 
@@ -364,7 +363,7 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
       .addOption(jsonOption())
       .action(
         run<[string, string], JsonOption & ReactionsOptions>(async (app, id, o) =>
-          (await import('./cmd-reactions.js')).cmdReactionOp(io, op, app, id, { ...o, json: json(o) }, cloud),
+          (await commands.reactions()).cmdReactionOp(io, op, app, id, { ...o, json: json(o) }, cloud),
         ),
       );
 
@@ -380,7 +379,7 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
     .addOption(jsonOption())
     .action(
       run<[string, string], JsonOption & WhyOptions>(async (app, id, o) =>
-        (await import('./cmd-why.js')).cmdWhy(io, app, id, { ...o, json: json(o) }, cloud),
+        (await commands.why()).cmdWhy(io, app, id, { ...o, json: json(o) }, cloud),
       ),
     );
 
@@ -389,21 +388,21 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
     .description("remove every namespace, link, process and rule the application's cloud made")
     .argument('<app>', 'descriptor, folder or application name')
     .addOption(jsonOption())
-    .action(run<[string], JsonOption>(async (app, o) => (await import('./cmd-cloud.js')).cmdDown(io, app, json(o), cloud)));
+    .action(run<[string], JsonOption>(async (app, o) => (await commands.cloud()).cmdDown(io, app, json(o), cloud)));
 
   program
     .command('status')
     .description('what is running, and the firewall counters')
     .argument('<app>', 'descriptor, folder or application name')
     .addOption(jsonOption())
-    .action(run<[string], JsonOption>(async (app, o) => (await import('./cmd-cloud.js')).cmdStatus(io, app, json(o), cloud)));
+    .action(run<[string], JsonOption>(async (app, o) => (await commands.cloud()).cmdStatus(io, app, json(o), cloud)));
 
   program
     .command('notices')
     .description("notices raised by the running cloud's monitors")
     .argument('<app>', 'descriptor, folder or application name')
     .addOption(jsonOption('JSON lines'))
-    .action(run<[string], JsonOption>(async (app, o) => (await import('./cmd-cloud.js')).cmdNotices(io, app, json(o), cloud)));
+    .action(run<[string], JsonOption>(async (app, o) => (await commands.cloud()).cmdNotices(io, app, json(o), cloud)));
 
   for (const op of OPERATIONS) {
     program
@@ -414,7 +413,7 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
       .addOption(jsonOption())
       .action(
         run<[string, string], JsonOption>(async (app, instance, o) =>
-          (await import('./cmd-cloud.js')).cmdOperation(io, op, app, instance, undefined, json(o), cloud),
+          (await commands.cloud()).cmdOperation(io, op, app, instance, undefined, json(o), cloud),
         ),
       );
   }
@@ -428,7 +427,7 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
     .addOption(jsonOption())
     .action(
       run<[string, string, string], JsonOption>(async (app, instance, node, o) =>
-        (await import('./cmd-cloud.js')).cmdOperation(io, 'move', app, instance, node, json(o), cloud),
+        (await commands.cloud()).cmdOperation(io, 'move', app, instance, node, json(o), cloud),
       ),
     );
 
@@ -444,7 +443,7 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
     .addOption(jsonOption())
     .action(
       run<[string], Omit<RestrictOptions, 'json'> & JsonOption>(async (app, o) =>
-        (await import('./cmd-cloud.js')).cmdRestrict(io, app, { ...o, json: json(o) }, cloud),
+        (await commands.cloud()).cmdRestrict(io, app, { ...o, json: json(o) }, cloud),
       ),
     );
 
@@ -454,16 +453,14 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
     .argument('<app>', 'descriptor, folder or application name')
     .argument('<id>')
     .addOption(jsonOption())
-    .action(
-      run<[string, string], JsonOption>(async (app, id, o) => (await import('./cmd-cloud.js')).cmdUnrestrict(io, app, id, json(o), cloud)),
-    );
+    .action(run<[string, string], JsonOption>(async (app, id, o) => (await commands.cloud()).cmdUnrestrict(io, app, id, json(o), cloud)));
 
   program
     .command('reconcile')
     .description("compare every node's rules in force with those applied, and put back what differs")
     .argument('<app>', 'descriptor, folder or application name')
     .addOption(jsonOption())
-    .action(run<[string], JsonOption>(async (app, o) => (await import('./cmd-cloud.js')).cmdReconcile(io, app, json(o), cloud)));
+    .action(run<[string], JsonOption>(async (app, o) => (await commands.cloud()).cmdReconcile(io, app, json(o), cloud)));
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -1,8 +1,8 @@
 /** `flowtap taps` and `flowtap explain-tap`: compile monitoring policies into FlowTap contracts. */
 import { readFileSync } from 'node:fs';
-import { readPolicies } from '../controller/index.js';
-import { flowToNft, renderNftTaps, renderOpenFlow } from '../dataplane/index.js';
-import { diag, formatLocation, FlowtapError } from '../diagnostics/index.js';
+import { readPolicies } from '../../controller/index.js';
+import { flowToNft, renderNftTaps, renderOpenFlow } from '../../dataplane/index.js';
+import { diag, formatLocation, FlowtapError } from '../../diagnostics/index.js';
 import {
   compileTaps,
   formatContract,
@@ -11,12 +11,12 @@ import {
   printPacket,
   type CompiledTaps,
   type Placement,
-} from '../flowtap/index.js';
-import type { Addressing, App } from '../model/index.js';
-import { CliCode } from './codes.js';
-import { EXIT_OK, need, type Io } from './exit.js';
-import { loadAppArg } from './load.js';
-import type { Strategy, TapsFormat } from './options.js';
+} from '../../flowtap/index.js';
+import type { Addressing, App } from '../../model/index.js';
+import { CliCode } from '../codes.js';
+import { EXIT_OK, need, type Io } from '../exit.js';
+import { loadAppArg } from '../load.js';
+import type { Strategy, TapsFormat } from '../options.js';
 
 export interface TapsOptions {
   /** At least one (commander insists). */

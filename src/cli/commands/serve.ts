@@ -6,15 +6,15 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openBroker } from '../broker/index.js';
-import { loadReactionProgram, SecurityController } from '../controller/index.js';
-import { diag, FlowtapError } from '../diagnostics/index.js';
-import { modelFacts } from '../model/index.js';
-import { stateDirOf } from '../orchestrator/index.js';
-import { attachCloud, type CloudEnv } from './cmd-cloud.js';
-import { CliCode } from './codes.js';
-import { EXIT_OK, need, type Io } from './exit.js';
-import { whenAborted } from './signals.js';
+import { openBroker } from '../../broker/index.js';
+import { loadReactionProgram, SecurityController } from '../../controller/index.js';
+import { diag, FlowtapError } from '../../diagnostics/index.js';
+import { modelFacts } from '../../model/index.js';
+import { stateDirOf } from '../../orchestrator/index.js';
+import { attachCloud, type CloudEnv } from '../attach.js';
+import { CliCode } from '../codes.js';
+import { EXIT_OK, need, type Io } from '../exit.js';
+import { whenAborted } from '../signals.js';
 
 export interface ServeOptions {
   rules: string;

@@ -4,11 +4,11 @@
  * that fired with its derivation, the decision and blast radius, the rules installed with their
  * handles, the orchestrator's events, the confirmation. Exit 1 when the broker knows nothing of ID.
  */
-import type { StoredRecord } from '../broker/index.js';
-import { describeAction, reactionOf, whyChain } from '../controller/index.js';
-import type { CloudEnv } from './cmd-cloud.js';
-import { findDeploymentBroker, openDeploymentBroker, type BrokerOverride } from './deployment-broker.js';
-import { EXIT_OK, EXIT_VIOLATIONS, type Io } from './exit.js';
+import type { StoredRecord } from '../../broker/index.js';
+import { describeAction, reactionOf, whyChain } from '../../controller/index.js';
+import type { CloudEnv } from '../attach.js';
+import { findDeploymentBroker, openDeploymentBroker, type BrokerOverride } from '../deployment-broker.js';
+import { EXIT_OK, EXIT_VIOLATIONS, type Io } from '../exit.js';
 
 export interface WhyOptions extends BrokerOverride {
   json?: boolean;

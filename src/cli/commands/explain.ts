@@ -1,10 +1,10 @@
-import { diag, formatLocation, FlowtapError } from '../diagnostics/index.js';
-import { explainConnection, inferFirewall, loadRuleset, type ChainVerdict } from '../firewall/index.js';
-import { EXTERNAL } from '../model/index.js';
-import { CliCode } from './codes.js';
-import { EXIT_OK, need, type Io } from './exit.js';
-import { loadAppArg } from './load.js';
-import type { ServicePort } from './options.js';
+import { diag, formatLocation, FlowtapError } from '../../diagnostics/index.js';
+import { explainConnection, inferFirewall, loadRuleset, type ChainVerdict } from '../../firewall/index.js';
+import { EXTERNAL } from '../../model/index.js';
+import { CliCode } from '../codes.js';
+import { EXIT_OK, need, type Io } from '../exit.js';
+import { loadAppArg } from '../load.js';
+import type { ServicePort } from '../options.js';
 
 export interface ExplainOptions {
   /** A service, or "external". */

@@ -8,11 +8,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeNft } from '../orchestrator/testing.js';
-import { RecordingSystem } from '../system/index.js';
-import { cmdUp, type CloudEnv } from './cmd-cloud.js';
-import type { Io } from './exit.js';
-import { main } from './main.js';
+import { FakeNft } from '../../orchestrator/testing.js';
+import { RecordingSystem } from '../../system/index.js';
+import type { CloudEnv } from '../attach.js';
+import { cmdUp } from './cloud.js';
+import type { Io } from '../exit.js';
+import { main } from '../main.js';
 
 function capture(): Io & { out_: string[]; err_: string[] } {
   const out_: string[] = [];

@@ -5,14 +5,14 @@
  * servers (see orchestrator/broker-relay.ts).
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { agentOptions, parseAgentSpec, runAgent, type AgentSpec } from '../agent/index.js';
-import { BrokerCode, openBroker, type Broker } from '../broker/index.js';
-import { diag, FlowtapError, formatDiagnostic } from '../diagnostics/index.js';
-import { startForwarder, startRelay, viaLoopback, type Forwarder, type RelayRoute } from '../orchestrator/index.js';
-import { realSystem } from '../system/index.js';
-import { CliCode } from './codes.js';
-import { EXIT_OK, need, type Io } from './exit.js';
-import { pause, whenAborted } from './signals.js';
+import { agentOptions, parseAgentSpec, runAgent, type AgentSpec } from '../../agent/index.js';
+import { BrokerCode, openBroker, type Broker } from '../../broker/index.js';
+import { diag, FlowtapError, formatDiagnostic } from '../../diagnostics/index.js';
+import { startForwarder, startRelay, viaLoopback, type Forwarder, type RelayRoute } from '../../orchestrator/index.js';
+import { realSystem } from '../../system/index.js';
+import { CliCode } from '../codes.js';
+import { EXIT_OK, need, type Io } from '../exit.js';
+import { pause, whenAborted } from '../signals.js';
 
 const RETRY_MIN_MS = 500;
 const RETRY_MAX_MS = 10_000;

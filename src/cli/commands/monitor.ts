@@ -1,9 +1,9 @@
 /** `flowtap monitor`: the Zeek-like security monitor on a pcap file or a live interface. */
-import { diag, FlowtapError } from '../diagnostics/index.js';
-import { formatNotice, formatRunReport, runMonitor } from '../monitor/index.js';
-import { CliCode } from './codes.js';
-import type { Io } from './exit.js';
-import type { LogFormat } from './options.js';
+import { diag, FlowtapError } from '../../diagnostics/index.js';
+import { formatNotice, formatRunReport, runMonitor } from '../../monitor/index.js';
+import { CliCode } from '../codes.js';
+import type { Io } from '../exit.js';
+import type { LogFormat } from '../options.js';
 
 export interface MonitorOptions {
   pcap?: string;

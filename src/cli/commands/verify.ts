@@ -1,7 +1,7 @@
-import { formatConnlist, inferFirewall, loadRuleset, verifyRuleset, type Connection } from '../firewall/index.js';
-import type { CloudEnv } from './cmd-cloud.js';
-import { EXIT_OK, EXIT_VIOLATIONS, need, type Io } from './exit.js';
-import { loadAppArg } from './load.js';
+import { formatConnlist, inferFirewall, loadRuleset, verifyRuleset, type Connection } from '../../firewall/index.js';
+import type { CloudEnv } from '../attach.js';
+import { EXIT_OK, EXIT_VIOLATIONS, need, type Io } from '../exit.js';
+import { loadAppArg } from '../load.js';
 
 export interface VerifyOptions {
   /** Verify this (hand-edited) ruleset instead of the inferred one. */
@@ -13,7 +13,7 @@ export interface VerifyOptions {
 
 /** `cloud`: where `--live` finds the running deployment. */
 export async function cmdVerify(io: Io, appArg: string, o: VerifyOptions, cloud: CloudEnv = {}): Promise<number> {
-  if (o.live) return (await import('./cmd-verify-live.js')).cmdVerifyLive(io, appArg, o.json === true, cloud);
+  if (o.live) return (await import('./verify-live.js')).cmdVerifyLive(io, appArg, o.json === true, cloud);
   const { app, addressing } = loadAppArg(appArg);
   const ruleset = o.rules ? need(loadRuleset(o.rules, app)) : inferFirewall(app);
   const report = verifyRuleset(ruleset, app, addressing);

@@ -4,14 +4,14 @@
  * as they are stored until interrupted (it polls the store: every backend has one, and a broker
  * that is briefly down only delays the lines).
  */
-import { RECORD_KINDS, MAX_QUERY_LIMIT, type RecordKind, type RecordQuery, type StoredRecord } from '../broker/index.js';
-import { diag, FlowtapError } from '../diagnostics/index.js';
-import type { CloudEnv } from './cmd-cloud.js';
-import { CliCode } from './codes.js';
-import { findDeploymentBroker, openDeploymentBroker, type BrokerOverride } from './deployment-broker.js';
-import { EXIT_OK, type Io } from './exit.js';
-import { formatRecord } from './record-format.js';
-import { pause } from './signals.js';
+import { RECORD_KINDS, MAX_QUERY_LIMIT, type RecordKind, type RecordQuery, type StoredRecord } from '../../broker/index.js';
+import { diag, FlowtapError } from '../../diagnostics/index.js';
+import type { CloudEnv } from '../attach.js';
+import { CliCode } from '../codes.js';
+import { findDeploymentBroker, openDeploymentBroker, type BrokerOverride } from '../deployment-broker.js';
+import { EXIT_OK, type Io } from '../exit.js';
+import { formatRecord } from '../record-format.js';
+import { pause } from '../signals.js';
 
 export interface RecordsOptions extends BrokerOverride {
   kind?: string[];

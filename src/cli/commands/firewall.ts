@@ -1,10 +1,10 @@
-import { NODE_UPLINKS, renderK8sNetworkPolicies, renderNftFirewall } from '../dataplane/index.js';
-import { diag, FlowtapError } from '../diagnostics/index.js';
-import { inferFirewall } from '../firewall/index.js';
-import { CliCode } from './codes.js';
-import { EXIT_OK, need, type Io } from './exit.js';
-import { loadAppArg } from './load.js';
-import type { FirewallFormat, Mode } from './options.js';
+import { NODE_UPLINKS, renderK8sNetworkPolicies, renderNftFirewall } from '../../dataplane/index.js';
+import { diag, FlowtapError } from '../../diagnostics/index.js';
+import { inferFirewall } from '../../firewall/index.js';
+import { CliCode } from '../codes.js';
+import { EXIT_OK, need, type Io } from '../exit.js';
+import { loadAppArg } from '../load.js';
+import type { FirewallFormat, Mode } from '../options.js';
 
 export interface FirewallOptions {
   format: FirewallFormat;

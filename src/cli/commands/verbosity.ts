@@ -5,15 +5,15 @@
  * prints: what every agent now runs. Exit 0 when every agent concerned applied it, 1 otherwise.
  */
 import { randomBytes } from 'node:crypto';
-import { COLLECTORS, setVerbosity, type VerbositySetting } from '../agent/index.js';
-import type { StoredRecord } from '../broker/index.js';
-import { diag, FlowtapError } from '../diagnostics/index.js';
-import { OrchestratorCode } from '../orchestrator/index.js';
-import type { CloudEnv } from './cmd-cloud.js';
-import { CliCode } from './codes.js';
-import { findDeploymentBroker, openDeploymentBroker, type BrokerOverride } from './deployment-broker.js';
-import { EXIT_OK, EXIT_VIOLATIONS, need, type Io } from './exit.js';
-import { describeSettings } from './record-format.js';
+import { COLLECTORS, setVerbosity, type VerbositySetting } from '../../agent/index.js';
+import type { StoredRecord } from '../../broker/index.js';
+import { diag, FlowtapError } from '../../diagnostics/index.js';
+import { OrchestratorCode } from '../../orchestrator/index.js';
+import type { CloudEnv } from '../attach.js';
+import { CliCode } from '../codes.js';
+import { findDeploymentBroker, openDeploymentBroker, type BrokerOverride } from '../deployment-broker.js';
+import { EXIT_OK, EXIT_VIOLATIONS, need, type Io } from '../exit.js';
+import { describeSettings } from '../record-format.js';
 
 export interface VerbosityOptions extends BrokerOverride {
   node?: string;
@@ -82,7 +82,7 @@ export async function cmdVerbosity(io: Io, appArg: string, level: number, o: Ver
     const deadline = sent + timeoutMs;
     while (answers.size < targets.length && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 100));
-      // By the change's id alone (no kind filter: see cmd-records on kinds a reader may not know yet).
+      // By the change's id alone (no kind filter: see records.ts on kinds a reader may not know yet).
       const found: StoredRecord[] = await broker.store.query({ tenant: d.tenant, app: d.app, text: id, afterId: after, order: 'asc' });
       for (const r of found) {
         after = Math.max(after, r.id);

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { diag, FlowtapError } from '../diagnostics/index.js';
-import { modelFacts } from '../model/index.js';
-import { checkProgram, evaluate, formatFact, parseProgram, type Fact } from '../datalog/index.js';
-import { CliCode } from './codes.js';
-import { EXIT_OK, EXIT_VIOLATIONS, need, type Io } from './exit.js';
-import { loadAppArg } from './load.js';
+import { diag, FlowtapError } from '../../diagnostics/index.js';
+import { modelFacts } from '../../model/index.js';
+import { checkProgram, evaluate, formatFact, parseProgram, type Fact } from '../../datalog/index.js';
+import { CliCode } from '../codes.js';
+import { EXIT_OK, EXIT_VIOLATIONS, need, type Io } from '../exit.js';
+import { loadAppArg } from '../load.js';
 
 export interface PolicyEvalOptions {
   /** Add the facts of this application (descriptor or folder). */

@@ -6,33 +6,25 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { openBroker, parseBusAddress, parseStoreAddress, type Broker, type BrokerRecord } from '../broker/index.js';
-import { lifecycleRecord, loadReactionProgram, prepareDeployment, topologyRecords } from '../controller/index.js';
-import { diag, FlowtapError, type Diagnostic } from '../diagnostics/index.js';
-import type { Drift, SourceRestriction } from '../dataplane/index.js';
-import type { FlowTap } from '../flowtap/index.js';
-import { loadApp, modelFacts, type App } from '../model/index.js';
+import { openBroker, parseBusAddress, parseStoreAddress, type Broker, type BrokerRecord } from '../../broker/index.js';
+import { lifecycleRecord, loadReactionProgram, prepareDeployment, topologyRecords } from '../../controller/index.js';
+import { diag, FlowtapError, type Diagnostic } from '../../diagnostics/index.js';
+import type { Drift, SourceRestriction } from '../../dataplane/index.js';
+import { loadApp, modelFacts, type App } from '../../model/index.js';
 import {
   deploymentBroker,
-  localCloud,
   OrchestratorCode,
   stateDirOf,
   type BrokerAddresses,
   type DeploymentSpec,
   type DeploymentStatus,
   type LifecycleEvent,
-  type LocalCloudEnv,
   type Orchestrator,
-  type OrchestratorDriver,
-  type Prepare,
-} from '../orchestrator/index.js';
-import { CliCode } from './codes.js';
-import { EXIT_OK, need, type Io } from './exit.js';
-import { resolveAppPath } from './load.js';
-
-/** Where the commands deploy: tests give a recording system and a state folder of their own. */
-export type CloudEnv = Pick<LocalCloudEnv, 'system' | 'stateDir' | 'monitorSettleMs' | 'readyTimeout'>;
+} from '../../orchestrator/index.js';
+import { CliCode } from '../codes.js';
+import { EXIT_OK, need, type Io } from '../exit.js';
+import { resolveAppPath } from '../load.js';
+import { appNameOf, attachCloud, driver, prepare, type CloudEnv } from '../attach.js';
 
 export interface UpOptions {
   policy: string[];
@@ -50,76 +42,6 @@ export interface UpOptions {
 }
 
 export type Operation = 'isolate' | 'release' | 'terminate' | 'redeploy' | 'move';
-
-function projectRoot(): string {
-  // bin/flowtap.js runs from the package; processes start in the project root.
-  return resolve(new URL('../../..', import.meta.url).pathname);
-}
-
-function driver(io: Io, env: CloudEnv & Pick<LocalCloudEnv, 'onEvent'>): OrchestratorDriver {
-  return localCloud({ ...env, root: projectRoot(), progress: (line) => io.err(`  ${line}`) });
-}
-
-/**
- * `flowtap ARGS...` from the same build as this process: the agents and the relay read what
- * this `up` wrote, so they must be the same flowtap, whatever dist/ holds by then.
- */
-function flowtapArgv(...args: string[]): string[] {
-  return [process.execPath, fileURLToPath(new URL('./entry.js', import.meta.url)), ...args];
-}
-
-/** Every monitor runs `flowtap monitor` on all its interfaces (its port and its tap tunnel). */
-function monitorCommandFor(contracts: FlowTap[]) {
-  return (m: { monitor: string; descriptor: string; addressing: string; logDir: string }) => {
-    // A monitor can attribute requests only of instances whose incoming traffic it is tapped for.
-    const observes = [...new Set(contracts.filter((c) => c.dst === m.monitor).map((c) => c.src))].join(',');
-    // A redirect target stands in the path; without --inline it would only ever fall back to the failMode.
-    const inline = contracts.some((c) => c.dst === m.monitor && c.action === 'redirect');
-    return [
-      process.execPath,
-      resolve(projectRoot(), 'bin/flowtap.js'),
-      'monitor',
-      '--iface',
-      'any',
-      '--app',
-      m.descriptor,
-      '--addressing',
-      m.addressing,
-      '--log-dir',
-      m.logDir,
-      '--format',
-      'json',
-      `--observes=${observes}`,
-      ...(inline ? ['--inline'] : []),
-    ];
-  };
-}
-
-/** The controller renders a spec; the same function serves `up` and every later attach, so nothing falls back to a default. */
-export const prepare: Prepare = (spec, addressing) => {
-  const dep = prepareDeployment(
-    spec.descriptor,
-    {
-      policies: spec.policies,
-      mode: spec.mode,
-      strategy: spec.strategy,
-      downMonitors: spec.downMonitors,
-      sampledMonitors: spec.sampledMonitors,
-    },
-    addressing,
-  );
-  return {
-    app: dep.app,
-    addressing: dep.addressing,
-    desired: dep.desired,
-    monitorCommand: monitorCommandFor(dep.contracts),
-    agentCommand: ({ specFile }) => flowtapArgv('agent', '--spec', specFile),
-    relayCommand: (routes) => flowtapArgv('relay', ...routes.flatMap((r) => ['--route', `${r.socket}=${r.host}:${r.port}`])),
-    controllerCommand: ({ app, settings }) =>
-      flowtapArgv('serve', app, '--rules', settings.rules, ...(settings.dryRun ? ['--dry-run'] : [])),
-    summary: `${dep.ruleset.rules.length} firewall rules, ${dep.contracts.length} tap contracts`,
-  };
-};
 
 /**
  * The deployment's broker: checked before anything is built, and shared by processes (agents,
@@ -225,16 +147,6 @@ function checkedRules(file: string, app: App): string {
   }
   need(loadReactionProgram(text, file, modelFacts(app)));
   return resolve(file);
-}
-
-/** APP may be a descriptor/folder or the application's name. */
-export function appNameOf(arg: string): string {
-  return existsSync(arg) ? need(loadApp(resolveAppPath(arg))).name : arg;
-}
-
-/** The deployment of APP, rendered from the spec recorded at its `up`. */
-export async function attachCloud(io: Io, appArg: string, env: CloudEnv = {}): Promise<Orchestrator> {
-  return driver(io, env).attach(appNameOf(appArg), prepare);
 }
 
 export async function cmdDown(io: Io, appArg: string, json: boolean, env: CloudEnv = {}): Promise<number> {

@@ -1,5 +1,5 @@
-import { EXIT_OK, type Io } from './exit.js';
-import { loadAppArg } from './load.js';
+import { EXIT_OK, type Io } from '../exit.js';
+import { loadAppArg } from '../load.js';
 
 export function cmdValidate(io: Io, appArg: string, json: boolean): number {
   const { app, file } = loadAppArg(appArg);

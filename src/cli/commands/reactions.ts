@@ -5,12 +5,12 @@
  * record that answers it and exits 0 when the controller carried it out, 1 when it refused.
  */
 import { randomBytes } from 'node:crypto';
-import type { StoredRecord } from '../broker/index.js';
-import { adminSubject, describeAction, foldReactions, type AdminRequest, type Reaction } from '../controller/index.js';
-import { diag, FlowtapError } from '../diagnostics/index.js';
-import type { CloudEnv } from './cmd-cloud.js';
-import { findDeploymentBroker, openDeploymentBroker, type BrokerOverride } from './deployment-broker.js';
-import { EXIT_OK, EXIT_VIOLATIONS, type Io } from './exit.js';
+import type { StoredRecord } from '../../broker/index.js';
+import { adminSubject, describeAction, foldReactions, type AdminRequest, type Reaction } from '../../controller/index.js';
+import { diag, FlowtapError } from '../../diagnostics/index.js';
+import type { CloudEnv } from '../attach.js';
+import { findDeploymentBroker, openDeploymentBroker, type BrokerOverride } from '../deployment-broker.js';
+import { EXIT_OK, EXIT_VIOLATIONS, type Io } from '../exit.js';
 
 export interface ReactionsOptions extends BrokerOverride {
   json?: boolean;

@@ -1,11 +1,11 @@
 /** `flowtap verify APP --live`: real connection attempts against the running cloud. */
 import { randomBytes } from 'node:crypto';
-import { openBroker, type Broker } from '../broker/index.js';
-import { adminSubject } from '../controller/index.js';
-import type { App } from '../model/index.js';
-import { expectedOpen, type Orchestrator, type Probe } from '../orchestrator/index.js';
-import { EXIT_OK, EXIT_VIOLATIONS, type Io } from './exit.js';
-import { attachCloud, type CloudEnv } from './cmd-cloud.js';
+import { openBroker, type Broker } from '../../broker/index.js';
+import { adminSubject } from '../../controller/index.js';
+import type { App } from '../../model/index.js';
+import { expectedOpen, type Orchestrator, type Probe } from '../../orchestrator/index.js';
+import { EXIT_OK, EXIT_VIOLATIONS, type Io } from '../exit.js';
+import { attachCloud, type CloudEnv } from '../attach.js';
 
 interface LiveRow extends Probe {
   expected: boolean;

@@ -1,14 +1,14 @@
 /** `flowtap simulate`: where one packet goes through the compiled firewall and taps, without root. */
-import { compileSimulation, formatTrace, fromInstance, fromOutside, simulatePacket } from '../dataplane/index.js';
-import { diag, FlowtapError } from '../diagnostics/index.js';
-import { inferFirewall } from '../firewall/index.js';
-import { parsePacketSpec, type FlowTap } from '../flowtap/index.js';
-import { EXTERNAL, type Addressing, type App } from '../model/index.js';
-import { compileFromCli } from './cmd-taps.js';
-import { CliCode } from './codes.js';
-import { EXIT_OK, need, type Io } from './exit.js';
-import { loadAppArg } from './load.js';
-import type { InlineVerdict, Strategy } from './options.js';
+import { compileSimulation, formatTrace, fromInstance, fromOutside, simulatePacket } from '../../dataplane/index.js';
+import { diag, FlowtapError } from '../../diagnostics/index.js';
+import { inferFirewall } from '../../firewall/index.js';
+import { parsePacketSpec, type FlowTap } from '../../flowtap/index.js';
+import { EXTERNAL, type Addressing, type App } from '../../model/index.js';
+import { compileFromCli } from './taps.js';
+import { CliCode } from '../codes.js';
+import { EXIT_OK, need, type Io } from '../exit.js';
+import { loadAppArg } from '../load.js';
+import type { InlineVerdict, Strategy } from '../options.js';
 
 export interface SimulateOptions {
   policy: string[];

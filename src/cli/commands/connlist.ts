@@ -1,7 +1,7 @@
-import { computeReachability, formatConnlist, netpolsToRuleset } from '../firewall/index.js';
-import { importK8sManifests, k8sWorkloadKinds } from '../model/index.js';
-import { EXIT_OK, need, type Io } from './exit.js';
-import type { ConnlistFormat } from './options.js';
+import { computeReachability, formatConnlist, netpolsToRuleset } from '../../firewall/index.js';
+import { importK8sManifests, k8sWorkloadKinds } from '../../model/index.js';
+import { EXIT_OK, need, type Io } from '../exit.js';
+import type { ConnlistFormat } from '../options.js';
 
 export interface ConnlistOptions {
   format: ConnlistFormat;
