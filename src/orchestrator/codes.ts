@@ -25,4 +25,6 @@ export const OrchestratorCode = {
   RECONFIGURE: 'E_RECONFIGURE',
   /** A source restriction whose id, source, port, protocol or rate is malformed (nothing is applied). */
   RESTRICTION: 'E_RESTRICTION',
+  /** Another process has held the deployment's lock for too long. */
+  LOCKED: 'E_LOCKED',
 } as const;

@@ -8,13 +8,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inNamespace, RecordingSystem, type Responder } from '../system/index.js';
 import { localCloud } from './driver.js';
 import type { FlowtapError } from '../diagnostics/index.js';
 import type { DeploymentSpec, LifecycleEvent, Orchestrator } from './lifecycle.js';
+import { withDeploymentLock } from './deployment-lock.js';
 import { LocalCloud } from './local-cloud.js';
+import type { CloudState } from './state-file.js';
 import { fakePrepare, FakeNft, repoFile, ROOT, specOf, testEnv, type FakeLog } from './testing.js';
 
 const WEB_SQL = 'examples/web-sql/app.yaml';
@@ -764,4 +768,66 @@ test('reconcile: drift read on every node; only the node with a rule deleted by 
   await cloud.isolate('db-0');
   const updates = applied(rec, from);
   assert.ok(updates.length > 0 && updates.every((s) => s.startsWith('flush chain ')), updates.join('\n---\n'));
+});
+
+test('two processes holding one deployment: each acts on the other’s latest change, never undoes it', async () => {
+  const { rec, env, cloud } = await upWith(DVD);
+  // A controller attached earlier (its own copy of the state), then a shell quarantines an instance.
+  const controller = LocalCloud.attach('dvd-rental', fakePrepare(), env);
+  const shell = LocalCloud.attach('dvd-rental', fakePrepare(), env);
+  await shell.isolate('shipping-0');
+  assert.equal(controller.context().status['shipping-0'], 'isolated');
+  // The controller's next change starts from that state: the quarantine stays, on disk and in the rules.
+  await controller.restrict({ id: 'flood-1', source: '203.0.113.0/24' });
+  const onDisk = JSON.parse(readFileSync(join(env.stateDir, 'dvd-rental.json'), 'utf8')) as CloudState;
+  assert.deepEqual(onDisk.isolated, ['shipping-0']);
+  assert.deepEqual(
+    onDisk.restrictions?.map((r) => r.id),
+    ['flood-1'],
+  );
+  // The first process saw both without being told.
+  assert.equal(cloud.context().status['shipping-0'], 'isolated');
+  assert.deepEqual(
+    cloud.context().restrictions.map((r) => r.id),
+    ['flood-1'],
+  );
+  // And its next apply changes nothing: its record of the nodes' rules was read again too.
+  const from = rec.calls.length;
+  await cloud.reconfigure({});
+  assert.equal(applied(rec, from).length, 0);
+  assert.ok((onDisk.revision ?? 0) > 1);
+});
+
+test('the deployment lock: reentrant in one process; another live owner is waited for, a dead one taken over', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ft-lock-'));
+  const file = join(dir, 'app.json.lock');
+  const order: string[] = [];
+  await withDeploymentLock(file, async () => {
+    order.push('outer');
+    // One operation calling another (redeploy terminates first) goes straight in.
+    await withDeploymentLock(file, async () => {
+      order.push('nested');
+    });
+    assert.equal(existsSync(file), true);
+  });
+  assert.deepEqual(order, ['outer', 'nested']);
+  assert.equal(existsSync(file), false);
+  // Another process holds it (pid 1 is alive): waited for until it lets go.
+  writeFileSync(file, '1\n');
+  const t0 = Date.now();
+  setTimeout(() => rmSync(file, { force: true }), 150);
+  await withDeploymentLock(file, async () => order.push('after the other'), 5000);
+  assert.ok(Date.now() - t0 >= 140);
+  // ... or, if it never does, E_LOCKED naming the owner, and its lock is left alone.
+  writeFileSync(file, '1\n');
+  await assert.rejects(
+    withDeploymentLock(file, async () => undefined, 200),
+    (e: FlowtapError) => e.diagnostics[0].code === 'E_LOCKED' && /pid 1/.test(e.diagnostics[0].message),
+  );
+  assert.equal(readFileSync(file, 'utf8'), '1\n');
+  // A dead owner's lock (a process that has exited) is taken over at once.
+  writeFileSync(file, `${spawnSync(process.execPath, ['-e', '0']).pid}\n`);
+  await withDeploymentLock(file, async () => order.push('taken over'), 1000);
+  assert.deepEqual(order.slice(2), ['after the other', 'taken over']);
+  rmSync(dir, { recursive: true, force: true });
 });

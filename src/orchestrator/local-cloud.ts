@@ -56,6 +56,7 @@ import { expandRunSpec } from './run-spec.js';
 import { StateStore, STATE_VERSION, type CloudState } from './state-file.js';
 import { instancePlan, instanceUnplugPlan, monitorPlan, nodePlan, underlayPlan, type Step } from './topology-plan.js';
 import { startOrder } from './start-order.js';
+import { withDeploymentLock } from './deployment-lock.js';
 
 /** Where the local cloud runs: shared by every deployment a driver makes or attaches to. */
 export interface LocalCloudEnv {
@@ -108,6 +109,8 @@ export class LocalCloud implements Orchestrator {
   private readonly backend: NftBackend;
   private desired: LocalCloudOptions['desired'];
   private monitorCommand: MonitorCommand | undefined;
+  /** The state file as last read or written by this process (mtime and size): read again when another process changed it. */
+  private seen = '';
 
   private constructor(
     readonly app: App,
@@ -125,6 +128,7 @@ export class LocalCloud implements Orchestrator {
       nsOf: (node) => nodeNs(app.name, node),
       applied: new Map(Object.entries(state.dataplane ?? {})),
     });
+    this.seen = store.fingerprint(app.name);
   }
 
   /** Creates the whole cloud. On failure everything made so far is left recorded for `down`. */
@@ -164,12 +168,10 @@ export class LocalCloud implements Orchestrator {
     const cloud = new LocalCloud(app, state, store, opts);
     try {
       await cloud.build();
-      state.phase = 'running';
-      store.save(state);
       return cloud;
     } catch (e) {
-      state.phase = 'failed';
-      store.save(state);
+      cloud.state.phase = 'failed';
+      cloud.save();
       throw e;
     }
   }
@@ -208,10 +210,12 @@ export class LocalCloud implements Orchestrator {
   }
 
   spec(): DeploymentSpec {
+    this.fresh();
     return structuredClone(this.state.spec);
   }
 
   context(): ManagementContext {
+    this.fresh();
     const status: ManagementContext['status'] = {};
     for (const i of this.app.instances)
       status[i.name] = this.state.terminated.includes(i.name)
@@ -230,6 +234,38 @@ export class LocalCloud implements Orchestrator {
 
   private save(): void {
     this.store.save(this.state);
+    this.seen = this.store.fingerprint(this.app.name);
+  }
+
+  /**
+   * The deployment as it is now: when another process (a shell's `flowtap isolate`, the
+   * controller) saved a later revision, that one replaces what this process holds, rendered
+   * anew, with the backend's record of what each node has applied. A state file gone (the
+   * deployment taken down) leaves this one as it was.
+   */
+  private fresh(): void {
+    const now = this.store.fingerprint(this.app.name);
+    if (now === this.seen || now === '') return;
+    this.seen = now;
+    const loaded = this.store.load(this.app.name);
+    if (!loaded.ok || !loaded.value || (loaded.value.revision ?? 0) === (this.state.revision ?? 0)) return;
+    const next = loaded.value;
+    if (this.opts.prepare && JSON.stringify(next.spec) !== JSON.stringify(this.state.spec)) {
+      const d = this.opts.prepare(next.spec, next.addressing);
+      this.desired = d.desired;
+      this.monitorCommand = d.monitorCommand;
+    }
+    this.state = next;
+    this.backend.applied.clear();
+    for (const [node, a] of Object.entries(next.dataplane ?? {})) this.backend.applied.set(node, a);
+  }
+
+  /** A change of the deployment: under its lock, from its latest state. */
+  private async op<T>(fn: () => Promise<T>): Promise<T> {
+    return withDeploymentLock(`${this.store.file(this.app.name)}.lock`, async () => {
+      this.fresh();
+      return fn();
+    });
   }
 
   private async steps(label: string, steps: Step[]): Promise<void> {
@@ -264,6 +300,9 @@ export class LocalCloud implements Orchestrator {
     await this.startRelay();
     await this.startAgents();
     for (const i of startOrder(app)) await this.startInstance(i);
+    // Running before the controller starts: from then on it may change the deployment too.
+    this.state.phase = 'running';
+    this.save();
     // Last: a controller started earlier would take the instances' start for attacks on nothing.
     await this.startController();
     this.progress(`up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -283,9 +322,13 @@ export class LocalCloud implements Orchestrator {
     const log = join(dir, 'serve.log');
     writeFileSync(log, '');
     const argv = cmd({ app: this.app.name, settings });
-    const p = this.system.daemon({ argv, cwd: this.opts.root, log, env: { FLOWTAP_STATE_DIR: this.store.dir } });
-    this.state.processes.push({ owner: 'controller', pid: p.pid, argv, log });
-    this.save();
+    // Held while it is started and recorded: its first change of the deployment comes after this save.
+    const p = await withDeploymentLock(`${this.store.file(this.app.name)}.lock`, async () => {
+      const started = this.system.daemon({ argv, cwd: this.opts.root, log, env: { FLOWTAP_STATE_DIR: this.store.dir } });
+      this.state.processes.push({ owner: 'controller', pid: started.pid, argv, log });
+      this.save();
+      return started;
+    });
     const deadline = Date.now() + (this.opts.readyTimeout ?? 30) * 1000;
     // `flowtap serve` says so once it follows notices (its rules loaded, drift repaired).
     while ((await this.system.run(['grep', '-q', 'following notices', log])).code !== 0) {
@@ -509,145 +552,161 @@ export class LocalCloud implements Orchestrator {
   }
 
   async isolate(name: string): Promise<void> {
-    const inst = this.instance(name);
-    if (!this.state.isolated.includes(name)) this.state.isolated.push(name);
-    this.save();
-    await this.applyDataplane();
-    this.hub.emit({ type: 'isolated', instance: name, service: inst.service, node: this.state.addressing.instances[name].node });
+    return this.op(async () => {
+      const inst = this.instance(name);
+      if (!this.state.isolated.includes(name)) this.state.isolated.push(name);
+      this.save();
+      await this.applyDataplane();
+      this.hub.emit({ type: 'isolated', instance: name, service: inst.service, node: this.state.addressing.instances[name].node });
+    });
   }
 
   async release(name: string): Promise<void> {
-    const inst = this.instance(name);
-    this.state.isolated = this.state.isolated.filter((x) => x !== name);
-    this.save();
-    await this.applyDataplane();
-    this.hub.emit({ type: 'released', instance: name, service: inst.service, node: this.state.addressing.instances[name].node });
+    return this.op(async () => {
+      const inst = this.instance(name);
+      this.state.isolated = this.state.isolated.filter((x) => x !== name);
+      this.save();
+      await this.applyDataplane();
+      this.hub.emit({ type: 'released', instance: name, service: inst.service, node: this.state.addressing.instances[name].node });
+    });
   }
 
   async terminate(name: string): Promise<void> {
-    const inst = this.instance(name);
-    if (this.state.terminated.includes(name)) return;
-    const at = this.state.addressing.instances[name];
-    await this.stopInstanceProcesses(name);
-    const ns = instanceNs(this.app.name, name);
-    // The port goes first, explicitly: a deleted namespace takes its veth with it only when the
-    // kernel gets round to it, and a redeploy right after would find the port still there.
-    await this.system.run(instanceUnplugPlan(this.app, this.state.addressing, name)[0]);
-    await this.system.run(['ip', 'netns', 'del', ns]);
-    await this.system.run(['ip', '-n', nodeNs(this.app.name, at.node), 'route', 'del', `${at.ip}/32`]);
-    this.state.namespaces = this.state.namespaces.filter((x) => x !== ns);
-    this.state.terminated.push(name);
-    this.save();
-    await this.applyDataplane();
-    this.hub.emit({ type: 'terminated', instance: name, service: inst.service, node: at.node });
+    return this.op(async () => {
+      const inst = this.instance(name);
+      if (this.state.terminated.includes(name)) return;
+      const at = this.state.addressing.instances[name];
+      await this.stopInstanceProcesses(name);
+      const ns = instanceNs(this.app.name, name);
+      // The port goes first, explicitly: a deleted namespace takes its veth with it only when the
+      // kernel gets round to it, and a redeploy right after would find the port still there.
+      await this.system.run(instanceUnplugPlan(this.app, this.state.addressing, name)[0]);
+      await this.system.run(['ip', 'netns', 'del', ns]);
+      await this.system.run(['ip', '-n', nodeNs(this.app.name, at.node), 'route', 'del', `${at.ip}/32`]);
+      this.state.namespaces = this.state.namespaces.filter((x) => x !== ns);
+      this.state.terminated.push(name);
+      this.save();
+      await this.applyDataplane();
+      this.hub.emit({ type: 'terminated', instance: name, service: inst.service, node: at.node });
+    });
   }
 
   async redeploy(name: string): Promise<void> {
-    const inst = this.instance(name);
-    await this.terminate(name);
-    this.hub.emit({ type: 'deploying', instance: name, service: inst.service, node: this.state.addressing.instances[name].node });
-    await this.steps(`instance ${name} redeployed`, instancePlan(this.app, this.state.addressing, name));
-    this.state.terminated = this.state.terminated.filter((x) => x !== name);
-    this.save();
-    await this.applyDataplane();
-    await this.startInstance(name);
+    return this.op(async () => {
+      const inst = this.instance(name);
+      await this.terminate(name);
+      this.hub.emit({ type: 'deploying', instance: name, service: inst.service, node: this.state.addressing.instances[name].node });
+      await this.steps(`instance ${name} redeployed`, instancePlan(this.app, this.state.addressing, name));
+      this.state.terminated = this.state.terminated.filter((x) => x !== name);
+      this.save();
+      await this.applyDataplane();
+      await this.startInstance(name);
+    });
   }
 
   /** Moves an instance to another node: new address there, same port name, so contracts follow it. */
   async move(name: string, node: string): Promise<void> {
-    const inst = this.instance(name);
-    if (!this.app.nodes.some((n) => n.name === node))
-      throw new FlowtapError(diag(OrchestratorCode.UNKNOWN_NODE, `no node named "${node}" in ${this.app.name}`));
-    const old = this.state.addressing.instances[name];
-    if (old.node === node) return;
-    await this.stopInstanceProcesses(name);
-    await mustRun(this.system, instanceUnplugPlan(this.app, this.state.addressing, name)[0]);
-    await this.system.run(['ip', '-n', nodeNs(this.app.name, old.node), 'route', 'del', `${old.ip}/32`]);
-    const ns = instanceNs(this.app.name, name);
-    await this.system.run(['ip', 'netns', 'del', ns]);
-    this.state.namespaces = this.state.namespaces.filter((x) => x !== ns);
-    const moved: Attachment = { ...old, node, ip: freeAddress(this.state.addressing, node) };
-    this.state.addressing = { ...this.state.addressing, instances: { ...this.state.addressing.instances, [name]: moved } };
-    this.save();
-    await this.steps(`instance ${name} moved to ${node} (${moved.ip})`, instancePlan(this.app, this.state.addressing, name));
-    await this.applyDataplane();
-    await this.restartMonitors();
-    await this.startInstance(name);
-    await this.restartAgents([old.node, node]);
-    this.hub.emit({
-      type: 'moved',
-      instance: name,
-      service: inst.service,
-      node,
-      detail: `from ${old.node} (${old.ip}) to ${node} (${moved.ip})`,
+    return this.op(async () => {
+      const inst = this.instance(name);
+      if (!this.app.nodes.some((n) => n.name === node))
+        throw new FlowtapError(diag(OrchestratorCode.UNKNOWN_NODE, `no node named "${node}" in ${this.app.name}`));
+      const old = this.state.addressing.instances[name];
+      if (old.node === node) return;
+      await this.stopInstanceProcesses(name);
+      await mustRun(this.system, instanceUnplugPlan(this.app, this.state.addressing, name)[0]);
+      await this.system.run(['ip', '-n', nodeNs(this.app.name, old.node), 'route', 'del', `${old.ip}/32`]);
+      const ns = instanceNs(this.app.name, name);
+      await this.system.run(['ip', 'netns', 'del', ns]);
+      this.state.namespaces = this.state.namespaces.filter((x) => x !== ns);
+      const moved: Attachment = { ...old, node, ip: freeAddress(this.state.addressing, node) };
+      this.state.addressing = { ...this.state.addressing, instances: { ...this.state.addressing.instances, [name]: moved } };
+      this.save();
+      await this.steps(`instance ${name} moved to ${node} (${moved.ip})`, instancePlan(this.app, this.state.addressing, name));
+      await this.applyDataplane();
+      await this.restartMonitors();
+      await this.startInstance(name);
+      await this.restartAgents([old.node, node]);
+      this.hub.emit({
+        type: 'moved',
+        instance: name,
+        service: inst.service,
+        node,
+        detail: `from ${old.node} (${old.ip}) to ${node} (${moved.ip})`,
+      });
     });
   }
 
   /** A new spec: rendered anew, applied to every node at once, monitors restarted on their new contracts. */
   async reconfigure(change: SpecChange): Promise<void> {
-    const prepare = this.opts.prepare;
-    if (!prepare)
-      throw new FlowtapError(
-        diag(OrchestratorCode.RECONFIGURE, `${this.app.name} was brought up with a fixed deployment; it cannot be reconfigured`),
+    return this.op(async () => {
+      const prepare = this.opts.prepare;
+      if (!prepare)
+        throw new FlowtapError(
+          diag(OrchestratorCode.RECONFIGURE, `${this.app.name} was brought up with a fixed deployment; it cannot be reconfigured`),
+        );
+      const spec: DeploymentSpec = { ...this.state.spec, ...structuredClone(change) };
+      for (const m of spec.downMonitors)
+        if (!this.app.monitors.some((x) => x.name === m))
+          throw new FlowtapError(
+            diag(OrchestratorCode.UNKNOWN_MONITOR, `no monitor named "${m}" in ${this.app.name}`, { field: 'downMonitors' }),
+          );
+      for (const [m, n] of Object.entries(spec.sampledMonitors ?? {})) {
+        if (!this.app.monitors.some((x) => x.name === m))
+          throw new FlowtapError(
+            diag(OrchestratorCode.UNKNOWN_MONITOR, `no monitor named "${m}" in ${this.app.name}`, { field: 'sampledMonitors' }),
+          );
+        if (!Number.isInteger(n) || n < 2 || n > 1_000_000)
+          throw new FlowtapError(
+            diag(OrchestratorCode.RECONFIGURE, `sampling of ${m} must be 1 in a whole number from 2 to 1000000 flows, not ${n}`, {
+              field: 'sampledMonitors',
+            }),
+          );
+      }
+      if (spec.sampledMonitors && Object.keys(spec.sampledMonitors).length === 0) delete spec.sampledMonitors;
+      const d = prepare(spec, this.state.addressing);
+      const previous = { desired: this.desired, monitorCommand: this.monitorCommand };
+      this.desired = d.desired;
+      this.monitorCommand = d.monitorCommand;
+      try {
+        await this.applyDataplane();
+      } catch (e) {
+        // Every node is rendered and checked before any is changed: a spec nft rejects changes nothing.
+        this.desired = previous.desired;
+        this.monitorCommand = previous.monitorCommand;
+        throw e;
+      }
+      this.state.spec = spec;
+      this.save();
+      this.progress(
+        `reconfigured: ${spec.mode}, ${spec.strategy}, ${spec.policies.length} policies, monitors down: ${spec.downMonitors.join(', ') || 'none'}`,
       );
-    const spec: DeploymentSpec = { ...this.state.spec, ...structuredClone(change) };
-    for (const m of spec.downMonitors)
-      if (!this.app.monitors.some((x) => x.name === m))
-        throw new FlowtapError(
-          diag(OrchestratorCode.UNKNOWN_MONITOR, `no monitor named "${m}" in ${this.app.name}`, { field: 'downMonitors' }),
-        );
-    for (const [m, n] of Object.entries(spec.sampledMonitors ?? {})) {
-      if (!this.app.monitors.some((x) => x.name === m))
-        throw new FlowtapError(
-          diag(OrchestratorCode.UNKNOWN_MONITOR, `no monitor named "${m}" in ${this.app.name}`, { field: 'sampledMonitors' }),
-        );
-      if (!Number.isInteger(n) || n < 2 || n > 1_000_000)
-        throw new FlowtapError(
-          diag(OrchestratorCode.RECONFIGURE, `sampling of ${m} must be 1 in a whole number from 2 to 1000000 flows, not ${n}`, {
-            field: 'sampledMonitors',
-          }),
-        );
-    }
-    if (spec.sampledMonitors && Object.keys(spec.sampledMonitors).length === 0) delete spec.sampledMonitors;
-    const d = prepare(spec, this.state.addressing);
-    const previous = { desired: this.desired, monitorCommand: this.monitorCommand };
-    this.desired = d.desired;
-    this.monitorCommand = d.monitorCommand;
-    try {
-      await this.applyDataplane();
-    } catch (e) {
-      // Every node is rendered and checked before any is changed: a spec nft rejects changes nothing.
-      this.desired = previous.desired;
-      this.monitorCommand = previous.monitorCommand;
-      throw e;
-    }
-    this.state.spec = spec;
-    this.save();
-    this.progress(
-      `reconfigured: ${spec.mode}, ${spec.strategy}, ${spec.policies.length} policies, monitors down: ${spec.downMonitors.join(', ') || 'none'}`,
-    );
-    await this.restartMonitors();
+      await this.restartMonitors();
+    });
   }
 
   /** Validated first: a bad field is reported and nothing is applied. The same id again replaces it in place. */
   async restrict(r: SourceRestriction): Promise<void> {
-    const checked = checkRestriction(r, this.app.network);
-    if (!checked.ok) throw new FlowtapError(checked.errors);
-    const next = checked.value;
-    const before = this.state.restrictions ?? [];
-    const at = before.findIndex((x) => x.id === next.id);
-    await this.withRestrictions(at >= 0 ? before.map((x, i) => (i === at ? next : x)) : [...before, next]);
-    this.progress(`restricted ${describeRestriction(next)}`);
-    this.hub.emit({ type: 'restricted', detail: describeRestriction(next) });
+    return this.op(async () => {
+      const checked = checkRestriction(r, this.app.network);
+      if (!checked.ok) throw new FlowtapError(checked.errors);
+      const next = checked.value;
+      const before = this.state.restrictions ?? [];
+      const at = before.findIndex((x) => x.id === next.id);
+      await this.withRestrictions(at >= 0 ? before.map((x, i) => (i === at ? next : x)) : [...before, next]);
+      this.progress(`restricted ${describeRestriction(next)}`);
+      this.hub.emit({ type: 'restricted', detail: describeRestriction(next) });
+    });
   }
 
   async unrestrict(id: string): Promise<void> {
-    const before = this.state.restrictions ?? [];
-    const gone = before.find((x) => x.id === id);
-    if (!gone) return;
-    await this.withRestrictions(before.filter((x) => x !== gone));
-    this.progress(`lifted ${describeRestriction(gone)}`);
-    this.hub.emit({ type: 'unrestricted', detail: describeRestriction(gone) });
+    return this.op(async () => {
+      const before = this.state.restrictions ?? [];
+      const gone = before.find((x) => x.id === id);
+      if (!gone) return;
+      await this.withRestrictions(before.filter((x) => x !== gone));
+      this.progress(`lifted ${describeRestriction(gone)}`);
+      this.hub.emit({ type: 'unrestricted', detail: describeRestriction(gone) });
+    });
   }
 
   /**
@@ -675,35 +734,37 @@ export class LocalCloud implements Orchestrator {
    * The other nodes are not touched, so their counters run on.
    */
   async reconcile(): Promise<Drift[]> {
-    const found: Drift[] = [];
-    for (const n of this.app.nodes) {
-      const d = await this.backend.drift(n.name);
-      if (!d.ok) throw new FlowtapError(d.errors);
-      found.push(d.value);
-    }
-    const broken = found.filter((d) => !d.inForce);
-    if (broken.length) {
-      this.progress(`repairing the data plane on ${broken.map((d) => d.node).join(', ')}`);
-      await this.applyDataplane(
-        broken.map((d) => d.node),
-        { repair: true },
-      );
-    } else {
-      // Reading them back taught the backend every handle: the next update needs no listing.
-      this.state.dataplane = Object.fromEntries(this.backend.applied);
-      this.save();
-    }
-    for (const d of broken) this.hub.emit({ type: 'drift', node: d.node, detail: describeDrift(d) });
-    // The hooks are part of what must be in force: an agent that died (killed, crashed) is started again.
-    const dead = this.state.processes
-      .filter((p) => p.owner.startsWith('agent:') && !this.system.alive(p.pid))
-      .map((p) => p.owner.slice('agent:'.length));
-    if (dead.length) {
-      this.progress(`restarting the agent${dead.length > 1 ? 's' : ''} on ${dead.join(', ')}`);
-      await this.restartAgents(dead);
-      for (const node of dead) this.hub.emit({ type: 'drift', node, detail: `the agent on ${node} was not running; restarted` });
-    }
-    return found;
+    return this.op(async () => {
+      const found: Drift[] = [];
+      for (const n of this.app.nodes) {
+        const d = await this.backend.drift(n.name);
+        if (!d.ok) throw new FlowtapError(d.errors);
+        found.push(d.value);
+      }
+      const broken = found.filter((d) => !d.inForce);
+      if (broken.length) {
+        this.progress(`repairing the data plane on ${broken.map((d) => d.node).join(', ')}`);
+        await this.applyDataplane(
+          broken.map((d) => d.node),
+          { repair: true },
+        );
+      } else {
+        // Reading them back taught the backend every handle: the next update needs no listing.
+        this.state.dataplane = Object.fromEntries(this.backend.applied);
+        this.save();
+      }
+      for (const d of broken) this.hub.emit({ type: 'drift', node: d.node, detail: describeDrift(d) });
+      // The hooks are part of what must be in force: an agent that died (killed, crashed) is started again.
+      const dead = this.state.processes
+        .filter((p) => p.owner.startsWith('agent:') && !this.system.alive(p.pid))
+        .map((p) => p.owner.slice('agent:'.length));
+      if (dead.length) {
+        this.progress(`restarting the agent${dead.length > 1 ? 's' : ''} on ${dead.join(', ')}`);
+        await this.restartAgents(dead);
+        for (const node of dead) this.hub.emit({ type: 'drift', node, detail: `the agent on ${node} was not running; restarted` });
+      }
+      return found;
+    });
   }
 
   async probe(): Promise<Probe[]> {
@@ -727,6 +788,7 @@ export class LocalCloud implements Orchestrator {
   }
 
   async status(opts: StatusOptions = {}): Promise<DeploymentStatus> {
+    this.fresh();
     const probe = opts.probe ?? true;
     const ctx = this.context();
     const instances = await Promise.all(

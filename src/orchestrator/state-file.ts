@@ -7,7 +7,7 @@
  * operation, from whatever process, changes only the rules it needs. Validated on load, since a
  * person or a crash may have damaged it.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { diag, fail, ok, type Result } from '../diagnostics/index.js';
@@ -51,6 +51,13 @@ export interface CloudState {
   dataplane?: Record<string, NftApplied>;
   /** Sources restricted on every node, in the order they were added. Absent in a record written before there were any. */
   restrictions?: SourceRestriction[];
+  /**
+   * Counts the saves: a process holding this deployment (a controller, an API server) sees that
+   * another one (a shell's `flowtap isolate`) changed it, and reads it again before acting.
+   */
+  revision?: number;
+  /** The last configuration version pushed to the nodes' agents (they refuse an older one). */
+  configVersion?: number;
 }
 
 const name = z.string().min(1);
@@ -133,6 +140,8 @@ const stateSchema: z.ZodType<CloudState> = z.strictObject({
     .array(restriction)
     .refine((list) => new Set(list.map((r) => r.id)).size === list.length, 'two restrictions with the same id')
     .optional(),
+  revision: z.number().int().nonnegative().optional(),
+  configVersion: z.number().int().nonnegative().optional(),
 });
 
 /** Where state lives unless told otherwise: FLOWTAP_STATE_DIR, else /var/lib/flowtap. */
@@ -157,11 +166,23 @@ export class StateStore {
     return join(this.dir, app);
   }
 
+  /** Saves with the next revision. */
   save(s: CloudState): void {
+    s.revision = (s.revision ?? 0) + 1;
     mkdirSync(this.dir, { recursive: true });
     const file = this.file(s.app);
     writeFileSync(file + '.tmp', JSON.stringify(s, null, 2));
     renameSync(file + '.tmp', file);
+  }
+
+  /** Changes whenever the file is written (by any process); '' when there is none. */
+  fingerprint(app: string): string {
+    try {
+      const st = statSync(this.file(app), { bigint: true });
+      return `${st.mtimeNs}:${st.size}:${st.ino}`;
+    } catch {
+      return '';
+    }
   }
 
   /** The state of a deployment; null when there is none; errors naming the file and field when it is damaged. */
