@@ -115,6 +115,7 @@ describe('notices', () => {
       src: '10.250.0.7',
       dst: '10.77.1.2',
       p: 8080,
+      sp: 40000,
       n: 100,
       evidence: { uids: ['CSyn1'], src: '10.250.0.7', dst: 'web 10.77.1.2', port: 8080, seen: '100' },
       seenAt: 1700000001600,

@@ -68,6 +68,8 @@ export function noticeDraft(monitor: string, row: MonitorRow, byIp: Map<string, 
       src: row.src ?? (evidence?.src === '*' ? '*' : row['id.orig_h']),
       dst: row.dst ?? row['id.resp_h'],
       p: row.p ?? row['id.resp_p'],
+      // The source port: flowtap's own probe connects from a reserved range (net/probe-ports.ts).
+      ...(typeof row['id.orig_p'] === 'number' ? { sp: row['id.orig_p'] } : {}),
       ...(typeof row.n === 'number' ? { n: row.n } : {}),
       ...(evidence ? { evidence } : {}),
       seenAt,

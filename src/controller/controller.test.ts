@@ -325,22 +325,25 @@ test('reaction rules with mistakes are refused with where they are', () => {
   assert.match(bad('quarantine(N, I) :- notice(N, I'), /E_DL_/);
 });
 
-test("flowtap's own probe matrix is not taken for an attack while it runs; after it, the same notice is", async () => {
+test("flowtap's own probe matrix is not taken for an attack while it runs; an attack in its window, or after it, is", async () => {
   let now = Date.now();
   const { o, b, c } = await setup({ now: () => now });
   await c.admin({ request: 'p1', op: 'probe', ms: 60_000 });
-  const during = notice(o, 'FlowTap::Unauthorized_Connection', 'shipping-0', 'db-0', 5432);
+  const during = notice(o, 'FlowTap::Unauthorized_Connection', 'shipping-0', 'db-0', 5432, { sp: 61_234 });
   during.ts = now + 10;
   assert.deepEqual(await c.notice(during), []);
   assert.equal(c.stats.probe, 1);
+  // The same pair in the same window from an ordinary source port: an attack, answered.
+  const attack = notice(o, 'FlowTap::Unauthorized_Connection', 'user-create-0', 'db-0', 22, { sp: 40_001 });
+  attack.ts = now + 20;
+  assert.ok((await c.notice(attack)).some((r) => r.action.kind === 'quarantine'));
+  assert.equal(c.stats.probe, 1);
   await c.admin({ request: 'p2', op: 'probe-end' });
   now += 10_000;
-  const later = notice(o, 'FlowTap::Unauthorized_Connection', 'shipping-0', 'db-0', 5432);
+  // The probe's ports outside a probe window: answered like any other source.
+  const later = notice(o, 'FlowTap::Unauthorized_Connection', 'shipping-0', 'db-0', 5432, { sp: 61_234 });
   later.ts = now;
-  assert.deepEqual(
-    (await c.notice(later)).map((r) => r.action.kind),
-    ['quarantine', 'verbosity'],
-  );
+  assert.ok((await c.notice(later)).some((r) => r.action.kind === 'quarantine' && r.action.instance === 'shipping-0'));
   await c.settled();
   const audit = await b.store.query({ kinds: ['audit'] });
   assert.deepEqual(

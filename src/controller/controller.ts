@@ -17,9 +17,11 @@ import { diag, FlowtapError, type Diagnostic } from '../diagnostics/index.js';
 import type { Drift } from '../dataplane/index.js';
 import type { Fact } from '../datalog/index.js';
 import { modelFacts } from '../model/index.js';
+import { isProbeSourcePort } from '../net/index.js';
 import type { Orchestrator, SpecChange } from '../orchestrator/index.js';
 import { dropsSince, installedRules, installsRules } from './confirm.js';
 import { carryOut, takeBack, type EffectsEnv } from './effects.js';
+import { reactionHistory } from './history.js';
 import {
   actionKey,
   blastRadius,
@@ -249,9 +251,9 @@ export class SecurityController {
     if (this.seen.has(n.id)) return [];
     this.remember(n);
     this.stats.notices++;
-    if (n.note === PROBE_NOTE && this.probing && n.ts >= this.probing.from && n.ts <= this.probing.until) {
-      // The probe tries every pair: its denied attempts say the firewall works. (An attack of the
-      // same kind in the window is taken for the probe's: the window is as short as the probe.)
+    if (n.note === PROBE_NOTE && isProbeSourcePort(n.srcPort) && this.probing && n.ts >= this.probing.from && n.ts <= this.probing.until) {
+      // The probe tries every pair: its denied attempts say the firewall works. Only attempts from
+      // the probe's own source ports, while it runs: an attack in the window is still an attack.
       this.stats.probe++;
       this.write([
         {
@@ -527,21 +529,8 @@ export class SecurityController {
       .catch((e) => this.log(`records not stored: ${errorText(e)}`));
   }
 
-  private async history(): Promise<StoredRecord[]> {
-    const out: StoredRecord[] = [];
-    let afterId = 0;
-    for (;;) {
-      const page = await this.opts.broker.store.query({
-        kinds: ['reaction'],
-        tenant: this.tenant,
-        app: this.appName,
-        afterId,
-        limit: 10_000,
-      });
-      out.push(...page);
-      if (page.length < 10_000) return out;
-      afterId = page[page.length - 1].id;
-    }
+  private history(): Promise<StoredRecord[]> {
+    return reactionHistory(this.opts.broker.store, { tenant: this.tenant, app: this.appName });
   }
 }
 

@@ -4,4 +4,7 @@ export * from './records.js';
 export * from './controller.js';
 export { loadReactionProgram, type Reaction } from './reaction/index.js';
 export { whyChain, reactionOf } from './why.js';
-export { describeAction, foldReactions } from './reaction/index.js';
+export { describeAction, foldReactions, instancesByIp, noticeView, type InstancesByIp } from './reaction/index.js';
+export { adminRequestId, askController, decideReaction, type ReactionDecision } from './admin-client.js';
+export { controllerPidFile, liveControllerPid } from './pid-file.js';
+export { reactionHistory } from './history.js';

@@ -11,3 +11,4 @@ export {
   type IpCidr,
   type Ipv4Cidr,
 } from './cidr.js';
+export { isProbeSourcePort, PROBE_SOURCE_PORTS } from './probe-ports.js';

@@ -28,6 +28,8 @@ export interface NoticeView {
   src: Endpoint;
   dst: Endpoint;
   port?: number;
+  /** The offending connection's source port, when the monitor wrote one. */
+  srcPort?: number;
   /** The monitor's structured evidence (Evidence in src/monitor/policy), scalars only. */
   evidence: Record<string, string | number>;
   /** When the agent read the row (ms), when it says. */
@@ -92,6 +94,7 @@ export function noticeView(r: BrokerRecord, byIp: InstancesByIp): NoticeView | n
     src: endpoint(d.src),
     dst: endpoint(d.dst),
     ...(port !== undefined ? { port } : {}),
+    ...(typeof d.sp === 'number' ? { srcPort: d.sp } : {}),
     evidence,
     ...(typeof d.seenAt === 'number' ? { seenAt: d.seenAt } : {}),
   };

@@ -267,3 +267,19 @@ test('without a model: parsers by port, no policy notice, JSON logs with dotted 
   assert.equal(http[0].response_body_len, 5);
   assert.deepEqual(http[0].tags, []);
 });
+
+test("flowtap's probe (reserved source ports) is reported every time and hides no later attack of the same pair", () => {
+  const out: PcapRecord[] = [];
+  const clock = new Clock();
+  // Two probes of shipping -> db:5432, then the real attack from an ordinary port, all within the hour.
+  for (const sport of [61_000, 61_001]) new TcpFlow(out, clock, IP.shipping, sport, IP.db, 5432).handshake().close();
+  new TcpFlow(out, clock, IP.shipping, 45_000, IP.db, 5432).handshake().close();
+  // The attack again: suppressed as usual (Zeek's identifier suppression), the probe changed nothing there.
+  new TcpFlow(out, clock, IP.shipping, 45_001, IP.db, 5432).handshake().close();
+  const { notices } = run(out);
+  const unauthorized = notices.filter((n) => n.note === NoticeType.UNAUTHORIZED_CONNECTION);
+  assert.deepEqual(
+    unauthorized.map((n) => n.id?.origP),
+    [61_000, 61_001, 45_000],
+  );
+});

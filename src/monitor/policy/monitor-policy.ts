@@ -1,4 +1,5 @@
 import type { Addressing, App } from '../../model/index.js';
+import { isProbeSourcePort } from '../../net/index.js';
 import { AppView } from './app-view.js';
 import { evaluateConnection, type ConnContext } from './connection-policy.js';
 import { headerValue, httpIdentity, sqlIdentity, traceIdOf, type Header } from './identity.js';
@@ -89,7 +90,9 @@ export class MonitorPolicy {
         allowed: ctx.authorized,
         reason: notice ? notice.msg : `allowed by ${describeRequirements(ctx.allowed)}`,
       });
-    if (notice)
+    // flowtap's own probe is reported every time and suppresses nothing (see net/probe-ports.ts).
+    if (notice && isProbeSourcePort(id.origP)) this.emit(notice);
+    else if (notice)
       this.raise(
         notice,
         `${ctx.orig.instance ?? ctx.orig.ip}>${ctx.resp.instance ?? ctx.resp.ip}:${id.proto}/${id.respP}`,
