@@ -8,7 +8,9 @@
  * data plane, while the load generator on the other replicas sees no error. Then: `why` prints
  * a chain; kill -9 of the controller and of an agent under load loses no rule; a rule deleted by
  * hand comes back when the controller restarts; a dry run records would-be reactions with their
- * blast radius and changes nothing; `undo` lifts a restriction.
+ * blast radius and changes nothing; `undo` lifts a restriction. Before all that the controller
+ * configures the new deployment through the node agents and verifies it with the live probe;
+ * at the end `flowtap reconfigure` changes the policies through it, node by node.
  *
  * FLOWTAP_BENIGN_S sets how long the benign load runs alone (default 180 s). Needs root.
  */
@@ -231,6 +233,29 @@ describe('the security controller contains the demo attacks on a live cloud', { 
     await flowtap('down', APP);
   });
 
+  test('deployed: the controller configures every node through its agent and verifies the deployment by the live probe', async () => {
+    const t0 = Date.now();
+    let chain: StoredRecord[] = [];
+    while (Date.now() - t0 < 90_000) {
+      chain = (await broker.store.query({ app: APP, kinds: ['config'], text: '"kind":"deployed"' })).filter((r) => r.data.workflow);
+      if (chain.some((r) => r.data.step === 'verified')) break;
+      await sleep(500);
+    }
+    const steps = chain.map((r) => `${String(r.data.step)}${r.node ? ` ${r.node}` : ''}`);
+    assert.deepEqual(steps, ['rendered', 'pushed node1', 'pushed node2', 'verified'], serveLog.join('\n'));
+    for (const p of chain.filter((r) => r.data.step === 'pushed')) {
+      assert.equal(p.data.outcome, 'applied', JSON.stringify(p.data));
+      // Already in force since `up`: the agent confirms it and changes nothing.
+      assert.equal((p.data.report as { kind: string }).kind, 'unchanged');
+      assert.equal(typeof p.data.version, 'number');
+    }
+    const v = chain.find((r) => r.data.step === 'verified')!.data;
+    assert.equal(v.ok, true, JSON.stringify(v));
+    assert.ok((v.pairs as number) > 50 && (v.open as number) > 5, JSON.stringify(v));
+    // The probe's denied attempts were taken for what they are: no reaction.
+    assert.deepEqual(await reactions(), []);
+  });
+
   test(`benign load alone for ${BENIGN_S} s causes no reaction`, async () => {
     const load = await loadgen(BENIGN_S);
     assert.equal(load.code, 0, `load generator: ${load.stdout}\n${load.stderr}`);
@@ -406,5 +431,31 @@ describe('the security controller contains the demo attacks on a live cloud', { 
     const nc = await inNs(EXT, 'nc', ['-z', '-w', '2', '-s', FLOODER, ip['dvd-return-0'], '8080']);
     assert.equal(nc.code, 0, 'the flooder reaches dvd-return again');
     assert.equal((await flowtap('undo', APP, r.id)).code, 1, 'undoing twice is refused');
+  });
+
+  test('`flowtap reconfigure` through the controller: only the nodes whose taps change get a new configuration, through their agents; verified', async () => {
+    const three = ['public-http.dl', 'database.dl', 'message-queue.dl'].flatMap((p) => ['--policy', join(P, p)]);
+    const less = await flowtap('reconfigure', APP, ...three, '--json');
+    assert.equal(less.code, 0, `${less.stdout}${less.stderr}`);
+    const out = JSON.parse(less.stdout) as {
+      via: string;
+      pushed: { node: string; outcome: string; version?: number; report?: { kind: string; rulesRemoved: number } }[];
+      verified: { ok: boolean; pairs: number };
+    };
+    assert.equal(out.via, 'controller');
+    assert.ok(out.verified.ok && out.verified.pairs > 50, JSON.stringify(out.verified));
+    const changed = out.pushed.filter((p) => p.outcome === 'applied');
+    assert.ok(changed.length >= 1, JSON.stringify(out.pushed));
+    // The SYN taps of the connection-attempts policy went: taken out rule by rule, not the tables replaced.
+    for (const p of changed)
+      assert.deepEqual([p.report?.kind, (p.report?.rulesRemoved ?? 0) > 0], ['incremental', true], JSON.stringify(p));
+    const back = await flowtap('reconfigure', APP, ...three, '--policy', join(P, 'connection-attempts.dl'));
+    assert.equal(back.code, 0, `${back.stdout}${back.stderr}`);
+    assert.match(back.stdout, /through its agent/);
+    assert.match(back.stdout, /live connectivity equals the required one/);
+    // A policy file that does not exist is refused before anything is asked of the controller.
+    const bad = await flowtap('reconfigure', APP, '--policy', '/nonexistent.dl');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr + bad.stdout, /no policy file \/nonexistent\.dl/);
   });
 });

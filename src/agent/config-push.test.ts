@@ -51,6 +51,32 @@ describe('configuration pushes', () => {
     assert.equal(a.appliedVersion('dataplane'), 2);
   });
 
+  test('with what the sender records as in force (since), a fresh agent changes only the difference and answers with the handles', async () => {
+    const system = new RecordingSystem((argv) =>
+      argv.includes('-e') ? { stdout: 'add rule inet flowtap forward tcp dport 80 counter accept comment "r1" # handle 9\n' } : undefined,
+    );
+    // An agent that never applied anything (just restarted): without since, this would replace the tables whole.
+    const a = new ConfigApplier(nodeAccess(system, 'ft-x-n-node1', fakeNetns({ 'ft-x-n-node1': 2 }, 1)), 'node1');
+    const since = { config: config(['ct state established accept comment "r0"']), handles: { 'inet flowtap forward': [4] }, stamp: 's1' };
+    const ack = await a.apply({
+      version: 7,
+      kind: 'dataplane',
+      config: config(['ct state established accept comment "r0"', 'tcp dport 80 counter accept comment "r1"']),
+      since,
+    });
+    assert.equal(ack.outcome, 'applied');
+    assert.deepEqual([ack.report?.kind, ack.report?.rulesAdded, ack.report?.rulesRemoved], ['incremental', 1, 0]);
+    assert.ok(!system.calls.some((c) => c.kind === 'run' && c.input?.includes('delete table')), 'nothing replaced whole');
+    assert.equal(ack.applied?.stamp, 's1');
+    assert.deepEqual(ack.applied?.handles['inet flowtap forward']?.[0], 4);
+    // A since that could smuggle a statement into a script is refused before anything runs.
+    const n = system.calls.length;
+    const bad = await a.apply({ version: 8, kind: 'dataplane', config: config([]), since: { ...since, stamp: 'x; flush ruleset' } });
+    assert.equal(bad.outcome, 'rejected');
+    assert.match(bad.errors?.[0] ?? '', /since/);
+    assert.equal(system.calls.length, n);
+  });
+
   test("other kinds go to the owner's handler; its failure is the push's", async () => {
     const seen: unknown[] = [];
     const a = new ConfigApplier(nodeAccess(new RecordingSystem(), undefined), 'node1', async (p) => {

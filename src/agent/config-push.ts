@@ -7,7 +7,7 @@
  * version and outcome. Versions only move forward: a push older than what is applied is
  * acknowledged as stale, not applied.
  */
-import { applyNft, checkNft, NftBackend, type ApplyReport, type NftNodeConfig } from '../dataplane/index.js';
+import { applyNft, checkNft, NftBackend, type ApplyReport, type NftApplied, type NftNodeConfig } from '../dataplane/index.js';
 import { diag, fail, ok, type Result } from '../diagnostics/index.js';
 import type { NodeAccess } from './netns.js';
 
@@ -18,8 +18,14 @@ export interface ConfigPush {
   kind: string;
   /** For 'dataplane': the node's whole nft script, or */
   script?: string;
-  /** the node's rendered tables (the nft backend's configuration). */
+  /** the node's rendered tables (the nft backend's configuration), */
   config?: NftNodeConfig;
+  /**
+   * with what the sender records as in force on the node: the change then goes in as a
+   * difference from it (kept rules keep their counters), whatever this agent remembers (it may
+   * have restarted, or the sender applied a change itself since).
+   */
+  since?: NftApplied;
   [key: string]: unknown;
 }
 
@@ -32,6 +38,8 @@ export interface ConfigAck {
   errors?: string[];
   /** How a data-plane configuration went in: whole, or only the rules that changed. */
   report?: ApplyReport;
+  /** For rendered tables: what is in force now (rule handles, the tables' stamp), for the sender's record. */
+  applied?: Pick<NftApplied, 'handles' | 'stamp'>;
   durationMs: number;
 }
 
@@ -49,6 +57,24 @@ export function parseConfigPush(msg: unknown): Result<ConfigPush> {
     if (hasScript === hasConfig)
       return fail(
         diag('E_AGENT_CONFIG', 'a dataplane push has either its nft script or its rendered tables ({node, tables})', { field: 'script' }),
+      );
+  }
+  if (m.since !== undefined) {
+    const since = m.since as { config?: { node?: unknown; tables?: unknown }; handles?: unknown; stamp?: unknown } | null;
+    // The stamp and handles go back into nft scripts: nothing but a name and numbers.
+    const fine =
+      typeof since === 'object' &&
+      since !== null &&
+      typeof since.config?.node === 'string' &&
+      Array.isArray(since.config.tables) &&
+      typeof since.stamp === 'string' &&
+      /^[A-Za-z0-9_.-]+$/.test(since.stamp) &&
+      typeof since.handles === 'object' &&
+      since.handles !== null &&
+      Object.values(since.handles).every((h) => Array.isArray(h) && h.every((x) => Number.isInteger(x)));
+    if (!fine)
+      return fail(
+        diag('E_AGENT_CONFIG', 'since must be what the nft backend applied: {config: {node, tables}, handles, stamp}', { field: 'since' }),
       );
   }
   return ok(m as ConfigPush);
@@ -96,9 +122,15 @@ export class ConfigApplier {
     }
     let r: Result<unknown>;
     let report: ApplyReport | undefined;
+    let applied: ConfigAck['applied'];
     if (push.kind === 'dataplane' && push.config) {
+      if (push.since) this.backend.applied.set(this.nodeName, push.since);
       const a = await this.backend.apply(this.nodeName, push.config);
-      if (a.ok) report = a.value;
+      if (a.ok) {
+        report = a.value;
+        const now = this.backend.applied.get(this.nodeName);
+        if (now) applied = { handles: now.handles, stamp: now.stamp };
+      }
       r = a;
     } else if (push.kind === 'dataplane') {
       const ns = this.node.ns ?? null;
@@ -116,6 +148,12 @@ export class ConfigApplier {
     }
     if (!r.ok) return done({ kind: push.kind, version: push.version, outcome: 'failed', errors: r.errors.map((e) => e.message) });
     this.applied.set(push.kind, push.version);
-    return done({ kind: push.kind, version: push.version, outcome: 'applied', ...(report ? { report } : {}) });
+    return done({
+      kind: push.kind,
+      version: push.version,
+      outcome: 'applied',
+      ...(report ? { report } : {}),
+      ...(applied ? { applied } : {}),
+    });
   }
 }

@@ -40,6 +40,7 @@ import {
   type MonitorOptions,
   type PolicyEvalOptions,
   type ReactionsOptions,
+  type ReconfigureOptions,
   type RecordsOptions,
   type RestrictOptions,
   type ServeOptions,
@@ -454,6 +455,24 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
     .argument('<id>')
     .addOption(jsonOption())
     .action(run<[string, string], JsonOption>(async (app, id, o) => (await commands.cloud()).cmdUnrestrict(io, app, id, json(o), cloud)));
+
+  program
+    .command('reconfigure')
+    .description(
+      'change a running deployment (descriptor read again, policies, mode, strategy, monitors down); through its controller when one runs; verified by the live probe',
+    )
+    .argument('<app>', 'descriptor, folder or application name')
+    .addOption(policyOption())
+    .option('--descriptor', 'the descriptor changed (requirements, policies in it): read it again')
+    .option('--clear-policies', 'no monitoring policy at all')
+    .addOption(modeOption().default(undefined))
+    .addOption(strategyOption().default(undefined))
+    .addOption(new Option('--monitors-down <list>', 'monitors to treat as down (comma list; "" for none)').argParser(commaList))
+    .addOption(new Option('--timeout <seconds>', "how long to wait for the controller's verification").argParser(positiveSeconds))
+    .addOption(jsonOption())
+    .action(
+      run<[string], JsonOption & ReconfigureOptions>(async (app, o) => (await commands.reconfigure()).cmdReconfigure(io, app, o, cloud)),
+    );
 
   program
     .command('reconcile')

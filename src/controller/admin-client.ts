@@ -17,12 +17,17 @@ export function adminRequestId(prefix: string): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Publishes the request and waits (at most `timeoutMs`) for the record that answers it; null when none came. */
+/**
+ * Publishes the request and waits (at most `timeoutMs`) for the record that answers it: the
+ * first carrying its id, or the first `final` accepts (a request answered in steps); null when
+ * none came.
+ */
 export async function askController(
   broker: Broker,
   at: { tenant: string; app: string },
   req: AdminRequest,
   timeoutMs: number,
+  final: (r: StoredRecord) => boolean = () => true,
   pollMs = 100,
 ): Promise<StoredRecord | null> {
   const { tenant, app } = at;
@@ -32,7 +37,7 @@ export async function askController(
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const answers = await broker.store.query({ tenant, app, kinds: ['reaction', 'audit', 'config'], afterId: after, text: req.request });
-    const answer = answers.find((a) => a.data.request === req.request);
+    const answer = answers.find((a) => a.data.request === req.request && final(a));
     if (answer) return answer;
     await sleep(pollMs);
   }

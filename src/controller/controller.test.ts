@@ -401,3 +401,35 @@ test('redirect-inline recompiles with a generated one-fact policy and undo resto
   await c.stop();
   await b.close();
 });
+
+test('a quarantine released by hand (a lifecycle event from another process) is on record as undone; expiry leaves it be', async () => {
+  let now = Date.now();
+  const { o, b, c } = await setup({ now: () => now });
+  const [q] = await c.notice(notice(o, 'FlowTap::Unauthorized_Connection', 'shipping-0', 'db-0', 5432));
+  assert.equal(q.state, 'applied');
+  // A shell runs `flowtap release`: the state changes under the controller, and the CLI publishes the event.
+  await o.release('shipping-0');
+  await b.bus.publish('flowtap.acme.dvd-rental.lifecycle', {
+    ts: now,
+    kind: 'lifecycle',
+    tenant: 'acme',
+    app: 'dvd-rental',
+    instance: 'shipping-0',
+    data: { type: 'released' },
+  });
+  for (let i = 0; i < 100 && c.reactions().find((r) => r.id === q.id)?.state !== 'undone'; i++) await wait(10);
+  const r = c.reactions().find((x) => x.id === q.id)!;
+  assert.equal(r.state, 'undone');
+  assert.match(r.reason!, /outside the controller/);
+  // Its expiry does nothing more: the controller does not release what is no longer its to release.
+  const calls = o.calls.length;
+  now += 3_700_000;
+  await wait(1200);
+  assert.equal(o.calls.slice(calls).filter((x) => x.startsWith('release')).length, 0);
+  await c.settled();
+  const undone = (await b.store.query({ kinds: ['reaction'] })).filter((x) => x.data.event === 'undone');
+  assert.equal(undone.length, 1);
+  assert.equal(undone[0].data.by, 'outside');
+  await c.stop();
+  await b.close();
+});

@@ -14,13 +14,14 @@ import { createHash } from 'node:crypto';
 import { appSubject, recordsPattern } from '../agent/index.js';
 import type { Broker, BrokerRecord, BusMessage, StoredRecord, Subscription } from '../broker/index.js';
 import { diag, FlowtapError, type Diagnostic } from '../diagnostics/index.js';
-import type { Drift } from '../dataplane/index.js';
+import type { ApplyReport, Drift } from '../dataplane/index.js';
 import type { Fact } from '../datalog/index.js';
 import { modelFacts } from '../model/index.js';
 import { isProbeSourcePort } from '../net/index.js';
-import type { Orchestrator, SpecChange } from '../orchestrator/index.js';
+import type { NodePush, Orchestrator, SpecChange } from '../orchestrator/index.js';
 import { dropsSince, installedRules, installsRules } from './confirm.js';
 import { carryOut, takeBack, type EffectsEnv } from './effects.js';
+import { runWorkflow, type WorkflowEnv, type WorkflowOutcome } from './workflows.js';
 import { reactionHistory } from './history.js';
 import {
   actionKey,
@@ -57,6 +58,12 @@ export interface ControllerOptions {
   workDir: string;
   /** Durable consumer of the notices: a restarted controller handles what arrived while it was down. */
   durable?: string;
+  /**
+   * Configure the deployment through its agents and verify it with the live probe: once for a
+   * deployment not configured yet, and for every reconfigure request. Off, a reconfigure is
+   * applied by the orchestrator directly and not verified.
+   */
+  workflows?: boolean;
   /** How often expiries are checked (default 1 s). */
   tickMs?: number;
   now?: () => number;
@@ -86,6 +93,8 @@ export type AdminRequest =
   | { request: string; op: 'probe' | 'probe-end'; ms?: number; by?: string };
 
 export const adminSubject = (tenant: string, app: string) => appSubject(tenant, app, 'admin');
+/** Lifecycle records of changes other processes make (the CLI's operations), for the controller to follow. */
+export const lifecycleSubject = (tenant: string, app: string) => appSubject(tenant, app, 'lifecycle');
 /** Every step of every reaction is also published here, for live views. */
 const reactionsSubject = (tenant: string, app: string) => appSubject(tenant, app, 'reactions');
 
@@ -111,6 +120,7 @@ export class SecurityController {
   private tick: NodeJS.Timeout | null = null;
   private cached: { facts: Fact[]; byIp: InstancesByIp; services: Map<string, string> } | null = null;
   private viewKey = '';
+  private viewApp: unknown = null;
   private current: string | undefined;
   private stopped = false;
   /** While flowtap's own probe matrix runs (ms, monitor time). */
@@ -145,6 +155,8 @@ export class SecurityController {
     this.deployment = (await this.o.status({ probe: false })).since;
     for (const r of foldReactions(await this.history(), this.deployment).values()) this.ledger.set(r.id, r);
     this.stats.drift = await this.o.reconcile();
+    // What was lifted by hand while no controller ran.
+    await this.followContext('the deployment as found at start');
     for (const d of this.stats.drift.filter((x) => !x.inForce))
       this.log(
         `drift on ${d.node}: ${d.missing.length} rule(s) missing, ${d.extra.length} extra${d.reason ? ` (${d.reason})` : ''}; repaired`,
@@ -156,10 +168,22 @@ export class SecurityController {
       this.opts.durable ?? `ctl-${createHash('sha256').update(`${tenant}/${app}/${this.deployment}`).digest('hex').slice(0, 16)}`;
     this.subs.push(await this.opts.broker.bus.subscribe(recordsPattern(tenant, app, 'notice'), (m) => this.onNotices(m), { durable }));
     this.subs.push(await this.opts.broker.bus.subscribe(adminSubject(tenant, app), (m) => this.onAdmin(m)));
+    // Another process changed the deployment (a shell's `flowtap release`): the ledger follows.
+    this.subs.push(
+      await this.opts.broker.bus.subscribe(lifecycleSubject(tenant, app), (m) => {
+        const by = (m.data as BrokerRecord | null)?.data?.by;
+        if (by !== 'controller') void this.enqueue(() => this.followContext(`a lifecycle event from ${String(by ?? 'another process')}`));
+      }),
+    );
     this.tick = setInterval(() => void this.enqueue(() => this.expire()), this.opts.tickMs ?? 1000);
     this.log(
       `${this.opts.dryRun ? 'dry run: ' : ''}following notices of ${tenant}/${app}; ${[...this.ledger.values()].filter(isActive).length} reaction(s) in force or waiting`,
     );
+    if (this.workflows())
+      this.configured = this.deployedOnce().catch((e) => {
+        this.log(`the deployed workflow failed: ${errorText(e)}`);
+        return null;
+      });
   }
 
   async stop(): Promise<void> {
@@ -182,7 +206,62 @@ export class SecurityController {
 
   /** An administrator's request, as if it came on the admin subject; resolves with the reaction concerned. */
   admin(req: AdminRequest): Promise<Reaction | undefined> {
+    // A change of the deployment through the agents: the change in the lane, the probe after it, outside.
+    if (req.op === 'reconfigure' && this.workflows())
+      return this.workflow('changed', (push) => this.o.reconfigure(req.change, { push }), {
+        request: req.request,
+        change: req.change,
+        ...(req.by ? { by: req.by } : {}),
+      }).then(() => undefined);
     return this.enqueue(() => this.handleAdmin(req));
+  }
+
+  /** Whether configuration goes through the agents (and is verified): the option, and agents to go through. */
+  private workflows(): boolean {
+    return this.opts.workflows === true && this.o.spec().agents !== undefined;
+  }
+
+  /** Resolves when the deployed workflow this start began (if any) has ended. */
+  configured: Promise<WorkflowOutcome | null> = Promise.resolve(null);
+
+  private workflow(
+    kind: 'deployed' | 'changed',
+    deliver: (push: NodePush) => Promise<Record<string, ApplyReport>>,
+    extra: Record<string, unknown> = {},
+  ): Promise<WorkflowOutcome> {
+    const env: WorkflowEnv = {
+      orchestrator: this.o,
+      broker: this.opts.broker,
+      write: (records) => this.write(records),
+      now: this.now,
+      inLane: (fn) => this.enqueue(fn),
+      probing: (ms) => {
+        const now = this.now();
+        if (ms !== null) this.probing = { from: now, until: now + ms };
+        else if (this.probing) this.probing.until = now + PROBE_GRACE_MS;
+      },
+      deployment: this.deployment,
+    };
+    return runWorkflow(env, kind, deliver, extra).then((out) => {
+      const v = out.verified;
+      this.log(
+        `${kind} workflow ${out.workflow}: ${out.pushed.filter((p) => p.outcome !== 'unchanged').length} node(s) configured through their agents; ` +
+          (v.skipped ?? `probe ${v.pairs} pairs, ${v.open} open, ${v.missing.length} missing, ${v.extra.length} extra`),
+      );
+      return out;
+    });
+  }
+
+  /** A deployment this controller has not configured yet: through the agents, then verified. Once per deployment. */
+  private async deployedOnce(): Promise<WorkflowOutcome | null> {
+    const done = await this.opts.broker.store.query({
+      tenant: this.tenant,
+      app: this.appName,
+      kinds: ['config'],
+      text: '"step":"verified"',
+    });
+    if (done.some((r) => r.data.kind === 'deployed' && r.data.deployment === this.deployment)) return null;
+    return this.workflow('deployed', (push) => this.o.deliver(push, { all: true }));
   }
 
   /** Resolves when every record written so far is stored. */
@@ -228,7 +307,9 @@ export class SecurityController {
   private view(): { facts: Fact[]; byIp: InstancesByIp; services: Map<string, string> } {
     const addressing = this.o.context().addressing;
     const key = JSON.stringify(addressing.instances);
-    if (key !== this.viewKey || !this.cached) {
+    // A reconfigure that read the descriptor again gives the orchestrator another model.
+    if (key !== this.viewKey || !this.cached || this.viewApp !== this.o.app) {
+      this.viewApp = this.o.app;
       this.cached = {
         facts: modelFacts(this.o.app, addressing),
         byIp: instancesByIp(this.o.app, addressing),
@@ -510,6 +591,30 @@ export class SecurityController {
         r.expiresAt = undefined;
         this.record(r, 'kept', extra);
         return r;
+    }
+  }
+
+  /**
+   * A reaction in force whose effect someone else took back (an operator released the instance,
+   * lifted the restriction) is no longer in force: recorded as undone, by whom it says, so that
+   * expiry and undo do not act on it again and the ledger says what the data plane does.
+   */
+  private async followContext(source: string): Promise<void> {
+    const ctx = this.o.context();
+    for (const r of this.ledger.values()) {
+      if ((r.state !== 'applied' && r.state !== 'confirmed') || !r.inverse) continue;
+      const inv = r.inverse;
+      const lifted =
+        inv.kind === 'release'
+          ? ctx.status[inv.instance] !== 'isolated'
+          : inv.kind === 'unrestrict'
+            ? !ctx.restrictions.some((x) => x.id === inv.id)
+            : false;
+      if (!lifted) continue;
+      r.state = 'undone';
+      r.reason = `taken back outside the controller (${source})`;
+      this.record(r, 'undone', { by: 'outside' });
+      this.log(`${r.id} was taken back outside the controller: ${describeAction(r.action)}`);
     }
   }
 

@@ -5,6 +5,7 @@ export * from './controller.js';
 export { loadReactionProgram, type Reaction } from './reaction/index.js';
 export { whyChain, reactionOf } from './why.js';
 export { describeAction, foldReactions, instancesByIp, noticeView, type InstancesByIp } from './reaction/index.js';
-export { adminRequestId, askController, decideReaction, type ReactionDecision } from './admin-client.js';
+export { adminRequestId, askController, decideReaction } from './admin-client.js';
 export { controllerPidFile, liveControllerPid } from './pid-file.js';
 export { reactionHistory } from './history.js';
+export { verification, workflowRecords, type Verification } from './workflows.js';

@@ -4,8 +4,8 @@
  * would install for it (a quarantine rule per isolated instance's node, a `restrict <id>` rule
  * per restriction on every node), with handles and packet counts a test can move.
  */
-import type { Drift, RuleCounter, SourceRestriction } from '../dataplane/index.js';
-import { ok, type Result } from '../diagnostics/index.js';
+import type { ApplyReport, Drift, RuleCounter, SourceRestriction } from '../dataplane/index.js';
+import { FlowtapError, ok, type Result } from '../diagnostics/index.js';
 import { loadApp, planAddresses, type Addressing, type App } from '../model/index.js';
 import type {
   DeploymentSpec,
@@ -13,6 +13,7 @@ import type {
   DownReport,
   LifecycleEvent,
   ManagementContext,
+  NodePush,
   Orchestrator,
   Probe,
   SpecChange,
@@ -87,8 +88,44 @@ export class FakeOrchestrator implements Orchestrator {
   }
   /** When the deployment was made; a test sets another to stand for a new deployment. */
   since = new Date().toISOString();
-  probe(): Promise<Probe[]> {
-    throw new Error('not used by the controller');
+  /** What the next probe finds: by default every pair open exactly as the requirements ask. */
+  probes: Probe[] | null = null;
+  async probe(): Promise<Probe[]> {
+    this.op('probe');
+    if (this.probes) return this.probes;
+    const out: Probe[] = [];
+    const live = this.app.instances.filter((i) => this.states[i.name] === 'running');
+    for (const to of live)
+      for (const port of this.app.services.find((x) => x.name === to.service)!.ports)
+        for (const from of live)
+          if (from !== to)
+            out.push({
+              from: from.name,
+              fromService: from.service,
+              to: to.name,
+              toService: to.service,
+              port: port.port,
+              portName: port.name,
+              open: this.app.requirements.some((r) => r.from === from.service && r.to === to.service && r.port === port.name),
+            });
+    return out;
+  }
+  /** Configuration versions pushed, per node. */
+  private version = 0;
+  private async pushAll(push: NodePush): Promise<Record<string, ApplyReport>> {
+    const reports: Record<string, ApplyReport> = {};
+    for (const n of this.app.nodes) {
+      const version = ++this.version;
+      this.op(`push ${n.name} v${version}`);
+      const r = await push({ node: n.name, version, config: { node: n.name, tables: [] } });
+      if (!r.ok) throw new FlowtapError(r.errors);
+      reports[n.name] = r.value.report;
+    }
+    return reports;
+  }
+  async deliver(push: NodePush): Promise<Record<string, ApplyReport>> {
+    this.op('deliver');
+    return this.pushAll(push);
   }
   private nodeOf(instance: string): string {
     return this.addressing.instances[instance].node;
@@ -135,9 +172,10 @@ export class FakeOrchestrator implements Orchestrator {
     this.drift = [];
     return d;
   }
-  async reconfigure(change: SpecChange): Promise<void> {
+  async reconfigure(change: SpecChange, opts: { push?: NodePush } = {}): Promise<Record<string, ApplyReport>> {
     this.op(`reconfigure ${JSON.stringify(change)}`);
     Object.assign(this.specValue, change);
+    return opts.push ? this.pushAll(opts.push) : {};
   }
   private rule(node: string, chain: string, comment: string, key: string): RuleCounter {
     let h = this.handles.get(`${node}|${key}`);

@@ -193,6 +193,14 @@ export const DIAG_CODES = Object.freeze({
   E_REACTION_STATE: 'an approval, undo or keep of a reaction that is not in a state that allows it',
   E_CONTROLLER: 'the security controller cannot run: no broker, no deployment, or another controller holds the app',
 
+  // The REST API.
+  E_API_REQUEST: 'a malformed request to the API: a bad path parameter, query or body (HTTP 400)',
+  E_API_AUTH: 'a request to the API without a valid bearer token: none, unknown, wrong or revoked (HTTP 401)',
+  E_API_NOT_FOUND: "an API route, application or object that does not exist, or is another tenant's (HTTP 404)",
+  E_API_CONFLICT: 'an API request the deployment cannot carry out now: no controller, no broker, or no answer in time (HTTP 409)',
+  E_API_INTERNAL: 'the API failed on its side, not because of the request (HTTP 500)',
+  E_API_TOKEN: 'a damaged token store, or a token name or tenant of the wrong form',
+
   // The command line.
   E_CLI_USAGE: 'an unknown command or option, or a missing argument or required option',
   E_CLI_OPTION: 'an option value that does not fit (not one of its choices, an unknown service, node or instance)',

@@ -6,6 +6,7 @@ export type {
   DownReport,
   LifecycleEvent,
   ManagementContext,
+  NodePush,
   Orchestrator,
   OrchestratorDriver,
   Prepare,
@@ -17,5 +18,5 @@ export { LocalCloud, downCloud, type LocalCloudEnv } from './local-cloud.js';
 export { OrchestratorCode } from './codes.js';
 export { deploymentBroker } from './agents.js';
 export { startForwarder, startRelay, viaLoopback, type Forwarder, type RelayRoute } from './broker-relay.js';
-export { stateDirOf } from './state-file.js';
-export { expectedOpen } from './probe.js';
+export { parseState, stateDirOf, type CloudState } from './state-file.js';
+export { expectedOpen, judgeProbes } from './probe.js';

@@ -3,7 +3,7 @@
  * management operations and the deployment's health. The CLI and the controller use only
  * this; the local cloud implements it, and a Kubernetes adapter will, from the API server.
  */
-import type { Drift, NodeDesired, RuleCounter, SourceRestriction } from '../dataplane/index.js';
+import type { ApplyReport, Drift, NftApplied, NftNodeConfig, NodeDesired, RuleCounter, SourceRestriction } from '../dataplane/index.js';
 import type { Result } from '../diagnostics/index.js';
 import type { Addressing, App } from '../model/index.js';
 import type { System } from '../system/index.js';
@@ -209,6 +209,19 @@ export interface DownReport {
 
 export type LifecycleListener = (e: LifecycleEvent) => void;
 
+/**
+ * One node's data-plane configuration handed to whoever applies it there (its agent), with what
+ * the orchestrator records as in force on it (`since`), so that the change goes in as a
+ * difference and the rules it keeps keep their counters. The answer says how it went in and
+ * what is in force now, which the orchestrator records in turn.
+ */
+export type NodePush = (p: {
+  node: string;
+  version: number;
+  config: NftNodeConfig;
+  since?: NftApplied;
+}) => Promise<Result<{ report: ApplyReport; applied: NftApplied }>>;
+
 export interface Orchestrator {
   readonly app: App;
   spec(): DeploymentSpec;
@@ -231,8 +244,17 @@ export interface Orchestrator {
    * (a rule deleted by hand comes back); returns each node's drift as found, before the repair.
    */
   reconcile(): Promise<Drift[]>;
-  /** Changes the spec (policies, mode, strategy, monitors down) and re-renders everything from it. */
-  reconfigure(change: SpecChange): Promise<void>;
+  /**
+   * Changes the spec (policies, mode, strategy, monitors down) and re-renders everything from
+   * it; only the nodes whose rules change are touched. With `push`, each of those nodes gets its
+   * configuration through `push` (its agent) instead of from this process.
+   */
+  reconfigure(change: SpecChange, opts?: { push?: NodePush }): Promise<Record<string, ApplyReport>>;
+  /**
+   * Hands every node whose rules in force differ from its desired state (or every node, with
+   * `all`) its configuration through `push`; returns what each node reported.
+   */
+  deliver(push: NodePush, opts?: { all?: boolean }): Promise<Record<string, ApplyReport>>;
   /** Every counting data-plane rule in force on a node, as the backend that applied them reads them back. */
   counters(node: string): Promise<Result<RuleCounter[]>>;
   /** How to run commands where a node's data plane lives (later, its agent). */

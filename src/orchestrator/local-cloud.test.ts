@@ -831,3 +831,34 @@ test('the deployment lock: reentrant in one process; another live owner is waite
   assert.deepEqual(order.slice(2), ['after the other', 'taken over']);
   rmSync(dir, { recursive: true, force: true });
 });
+
+test('reconfigure reads the descriptor again: a new requirement goes in rule by rule; new instances are refused', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ft-desc-'));
+  const file = join(dir, 'app.yaml');
+  const original = readFileSync(repoFile(DVD), 'utf8');
+  writeFileSync(file, original);
+  const { rec, cloud } = await upWith(file);
+  assert.ok(!cloud.app.requirements.some((r) => r.from === 'shipping' && r.to === 'db'));
+  // An operator allows shipping to read the database, in the descriptor.
+  writeFileSync(file, `${original.trimEnd()}\n  - from: shipping\n    to: db:pg\n`);
+  const from = rec.calls.length;
+  const reports = await cloud.reconfigure({});
+  assert.ok(cloud.app.requirements.some((r) => r.from === 'shipping' && r.to === 'db'));
+  // Rule by rule, never the tables whole. (Rules are numbered in order, so rules after the new one
+  // are renumbered and replaced too: their comments are their identity.)
+  assert.ok(
+    Object.values(reports).every((r) => r.kind === 'incremental'),
+    JSON.stringify(reports),
+  );
+  assert.ok(reports.node2.rulesAdded > 0);
+  assert.ok(applied(rec, from).some((s) => /shipping -> db:pg/.test(s)));
+  // One more replica of a service is not a reconfigure: refused, nothing applied.
+  writeFileSync(
+    file,
+    readFileSync(file, 'utf8').replace('  shipping:\n    placement: [node2]\n', '  shipping:\n    replicas: 2\n    placement: [node2]\n'),
+  );
+  const before = rec.calls.length;
+  await assert.rejects(cloud.reconfigure({}), (e: FlowtapError) => e.diagnostics[0].code === 'E_RECONFIGURE');
+  assert.equal(applied(rec, before).length, 0);
+  rmSync(dir, { recursive: true, force: true });
+});

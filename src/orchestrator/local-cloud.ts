@@ -44,6 +44,7 @@ import {
   type Probe,
   type RelayCommand,
   type ControllerCommand,
+  type NodePush,
   type SpecChange,
   type StatusOptions,
 } from './lifecycle.js';
@@ -112,8 +113,13 @@ export class LocalCloud implements Orchestrator {
   /** The state file as last read or written by this process (mtime and size): read again when another process changed it. */
   private seen = '';
 
+  /** The application as its descriptor says now: a reconfigure reads the descriptor again. */
+  get app(): App {
+    return this.model;
+  }
+
   private constructor(
-    readonly app: App,
+    private model: App,
     private state: CloudState,
     private readonly store: StateStore,
     private readonly opts: LocalCloudOptions,
@@ -125,10 +131,10 @@ export class LocalCloud implements Orchestrator {
     if (opts.onEvent) this.hub.on(opts.onEvent);
     this.backend = nftBackend({
       system: this.system,
-      nsOf: (node) => nodeNs(app.name, node),
+      nsOf: (node) => nodeNs(model.name, node),
       applied: new Map(Object.entries(state.dataplane ?? {})),
     });
-    this.seen = store.fingerprint(app.name);
+    this.seen = store.fingerprint(model.name);
   }
 
   /** Creates the whole cloud. On failure everything made so far is left recorded for `down`. */
@@ -250,8 +256,10 @@ export class LocalCloud implements Orchestrator {
     const loaded = this.store.load(this.app.name);
     if (!loaded.ok || !loaded.value || (loaded.value.revision ?? 0) === (this.state.revision ?? 0)) return;
     const next = loaded.value;
-    if (this.opts.prepare && JSON.stringify(next.spec) !== JSON.stringify(this.state.spec)) {
+    // Rendered anew, descriptor read again: another process may have changed either.
+    if (this.opts.prepare) {
       const d = this.opts.prepare(next.spec, next.addressing);
+      if (sameTopology(this.model, d.app)) this.model = d.app;
       this.desired = d.desired;
       this.monitorCommand = d.monitorCommand;
     }
@@ -475,7 +483,10 @@ export class LocalCloud implements Orchestrator {
    * incremental update is not run past `nft -c`, for speed, see nft/backend.ts: one nft refuses
    * only at apply leaves the nodes before it changed, and is thrown.)
    */
-  async applyDataplane(nodes: string[] = this.app.nodes.map((n) => n.name), opts: ApplyOptions = {}): Promise<Record<string, ApplyReport>> {
+  async applyDataplane(
+    nodes: string[] = this.app.nodes.map((n) => n.name),
+    opts: ApplyOptions & { push?: NodePush; all?: boolean } = {},
+  ): Promise<Record<string, ApplyReport>> {
     const ctx = this.context();
     const errors: Diagnostic[] = [];
     const configs: { node: string; config: NftNodeConfig }[] = [];
@@ -493,6 +504,23 @@ export class LocalCloud implements Orchestrator {
     try {
       for (const c of configs) {
         const t0 = performance.now();
+        if (opts.push) {
+          // Only the nodes whose rules change hear of it (unless all are asked for).
+          if (!opts.all && this.backend.unchanged(c.node, c.config)) {
+            reports[c.node] = { kind: 'unchanged', rulesAdded: 0, rulesRemoved: 0 };
+            continue;
+          }
+          const version = (this.state.configVersion ?? 0) + 1;
+          this.state.configVersion = version;
+          const r = await opts.push({ node: c.node, version, config: c.config, since: this.backend.applied.get(c.node) });
+          if (!r.ok) throw new FlowtapError(r.errors);
+          this.backend.applied.set(c.node, r.value.applied);
+          reports[c.node] = r.value.report;
+          this.progress(
+            `data plane on ${c.node} through its agent (version ${version}): ${describeApply(r.value.report)} in ${(performance.now() - t0).toFixed(0)} ms`,
+          );
+          continue;
+        }
         const r = await this.backend.apply(c.node, c.config, opts);
         if (!r.ok) throw new FlowtapError(r.errors);
         reports[c.node] = r.value;
@@ -637,7 +665,11 @@ export class LocalCloud implements Orchestrator {
   }
 
   /** A new spec: rendered anew, applied to every node at once, monitors restarted on their new contracts. */
-  async reconfigure(change: SpecChange): Promise<void> {
+  async deliver(push: NodePush, opts: { all?: boolean } = {}): Promise<Record<string, ApplyReport>> {
+    return this.op(() => this.applyDataplane(undefined, { push, ...(opts.all ? { all: true } : {}) }));
+  }
+
+  async reconfigure(change: SpecChange, opts: { push?: NodePush } = {}): Promise<Record<string, ApplyReport>> {
     return this.op(async () => {
       const prepare = this.opts.prepare;
       if (!prepare)
@@ -664,15 +696,27 @@ export class LocalCloud implements Orchestrator {
       }
       if (spec.sampledMonitors && Object.keys(spec.sampledMonitors).length === 0) delete spec.sampledMonitors;
       const d = prepare(spec, this.state.addressing);
-      const previous = { desired: this.desired, monitorCommand: this.monitorCommand };
+      // The descriptor is read again: its requirements and policies may change here, not what runs where.
+      if (!sameTopology(this.model, d.app))
+        throw new FlowtapError(
+          diag(
+            OrchestratorCode.RECONFIGURE,
+            `${spec.descriptor} now has other nodes, services, ports, instances or monitors than the running deployment; that takes \`flowtap down\` and \`flowtap up\``,
+            { file: spec.descriptor },
+          ),
+        );
+      const previous = { desired: this.desired, monitorCommand: this.monitorCommand, model: this.model };
       this.desired = d.desired;
       this.monitorCommand = d.monitorCommand;
+      this.model = d.app;
+      let reports: Record<string, ApplyReport>;
       try {
-        await this.applyDataplane();
+        reports = await this.applyDataplane(undefined, opts.push ? { push: opts.push } : {});
       } catch (e) {
         // Every node is rendered and checked before any is changed: a spec nft rejects changes nothing.
         this.desired = previous.desired;
         this.monitorCommand = previous.monitorCommand;
+        this.model = previous.model;
         throw e;
       }
       this.state.spec = spec;
@@ -681,6 +725,7 @@ export class LocalCloud implements Orchestrator {
         `reconfigured: ${spec.mode}, ${spec.strategy}, ${spec.policies.length} policies, monitors down: ${spec.downMonitors.join(', ') || 'none'}`,
       );
       await this.restartMonitors();
+      return reports;
     });
   }
 
@@ -929,4 +974,17 @@ export async function downCloud(appName: string, env: Pick<LocalCloudEnv, 'syste
   }
   store.remove(appName);
   return { namespaces: removed, processes };
+}
+
+/** What runs where is the same (nodes, services and their ports, instances and their nodes, monitors); requirements may differ. */
+function sameTopology(a: App, b: App): boolean {
+  const shape = (x: App) =>
+    JSON.stringify([
+      x.name,
+      x.nodes.map((n) => n.name),
+      x.services.map((v) => [v.name, v.ports.map((p) => [p.name, p.port, p.protocol])]),
+      x.instances.map((i) => [i.name, i.node]),
+      x.monitors.map((m) => [m.name, m.node]),
+    ]);
+  return shape(a) === shape(b);
 }

@@ -33,7 +33,10 @@ function attempt(t: Target, localPort: number): Promise<Outcome> {
   return new Promise((resolve) => {
     const s = connect({ host: t.ip, port: t.port, localPort });
     const done = (open: boolean, error?: string) => {
-      s.resetAndDestroy();
+      // A reset only where there is a connection to reset: on one still connecting, Node's
+      // resetAndDestroy leaves the handle open and the process never exits.
+      if (open) s.resetAndDestroy();
+      else s.destroy();
       resolve({ ...t, open, ...(error ? { error } : {}) });
     };
     s.setTimeout(timeoutMs, () => done(false, 'timeout'));
@@ -59,4 +62,5 @@ for (let i = 0; i < targets.length; i += SPAN) {
   const wave = targets.slice(i, i + SPAN);
   results.push(...(await Promise.all(wave.map((t, k) => probe(t, start + k)))));
 }
-process.stdout.write(JSON.stringify(results) + '\n');
+// Whatever a socket still holds, the answer is complete: exit once it is written.
+process.stdout.write(JSON.stringify(results) + '\n', () => process.exit(0));

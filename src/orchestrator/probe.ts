@@ -11,6 +11,8 @@ import type { ManagementContext, Probe } from './lifecycle.js';
 import { externalNs, instanceNs } from './names.js';
 
 const AGENT = fileURLToPath(new URL('./probe-agent.js', import.meta.url));
+/** The probe agent's attempts time out after 1.5 s, retried on a taken port at most 8 times. */
+const PROBE_DEADLINE_MS = 30_000;
 
 export async function probeMatrix(system: System, app: App, ctx: ManagementContext): Promise<Probe[]> {
   const live = app.instances.filter((i) => ctx.status[i.name] !== 'terminated');
@@ -27,7 +29,11 @@ export async function probeMatrix(system: System, app: App, ctx: ManagementConte
   const all = await Promise.all(
     sources.map(async (src) => {
       const mine = targets.filter((t) => t.instance !== src.name);
-      const r = await system.run([process.execPath, AGENT, JSON.stringify(mine.map((t) => ({ ip: t.ip, port: t.port })))], { ns: src.ns });
+      // Bounded: each attempt times out on its own, a wave of them well within this.
+      const r = await system.run([process.execPath, AGENT, JSON.stringify(mine.map((t) => ({ ip: t.ip, port: t.port })))], {
+        ns: src.ns,
+        timeoutMs: PROBE_DEADLINE_MS,
+      });
       if (r.code !== 0) throw new FlowtapError(diag(OrchestratorCode.PROBE, `probe from ${src.name} failed: ${r.stderr.trim()}`));
       const res = JSON.parse(r.stdout) as { open: boolean; error?: string }[];
       return mine.map(
@@ -56,4 +62,14 @@ export function expectedOpen(app: App, p: Probe, isolated: ReadonlySet<string>):
       r.to === p.toService &&
       app.services.find((s) => s.name === r.to)?.ports.find((x) => x.name === r.port)?.port === p.port,
   );
+}
+
+/** Every probe with whether it should have been open in this context (quarantines included). */
+export function judgeProbes(app: App, probes: Probe[], ctx: ManagementContext): (Probe & { expected: boolean })[] {
+  const isolated = new Set(
+    Object.entries(ctx.status)
+      .filter(([, s]) => s === 'isolated')
+      .map(([i]) => i),
+  );
+  return probes.map((p) => ({ ...p, expected: expectedOpen(app, p, isolated) }));
 }

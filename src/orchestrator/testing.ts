@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inferFirewall } from '../firewall/index.js';
 import { loadApp, planAddresses } from '../model/index.js';
@@ -16,6 +16,7 @@ import type { LocalCloudEnv } from './local-cloud.js';
 
 /** A file of the repository, found from wherever the tests were compiled to. */
 export function repoFile(relative: string): string {
+  if (isAbsolute(relative)) return relative;
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     if (existsSync(join(dir, relative)) && existsSync(join(dir, 'package.json'))) return join(dir, relative);

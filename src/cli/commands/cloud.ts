@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { openBroker, parseBusAddress, parseStoreAddress, type Broker, type BrokerRecord } from '../../broker/index.js';
-import { lifecycleRecord, loadReactionProgram, prepareDeployment, topologyRecords } from '../../controller/index.js';
+import { lifecycleRecord, lifecycleSubject, loadReactionProgram, prepareDeployment, topologyRecords } from '../../controller/index.js';
 import { diag, FlowtapError, type Diagnostic } from '../../diagnostics/index.js';
 import type { Drift, SourceRestriction } from '../../dataplane/index.js';
 import { loadApp, modelFacts, type App } from '../../model/index.js';
@@ -76,6 +76,9 @@ async function appendRecords(io: Io, broker: Broker | null, records: BrokerRecor
   } catch (e) {
     io.err(`flowtap: warning: ${records.length} records (topology, lifecycle) were not stored: ${(e as Error).message}`);
   }
+  // A controller serving the deployment follows changes made outside it.
+  for (const r of records.filter((x) => x.kind === 'lifecycle'))
+    await broker.bus.publish(lifecycleSubject(r.tenant, r.app), r).catch(() => undefined);
 }
 
 /** The broker a deployment records to; null (with a warning) when it cannot be opened. */

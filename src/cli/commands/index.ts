@@ -12,6 +12,7 @@ export const commands = {
   monitor: () => import('./monitor.js'),
   policyEval: () => import('./policy-eval.js'),
   reactions: () => import('./reactions.js'),
+  reconfigure: () => import('./reconfigure.js'),
   records: () => import('./records.js'),
   serve: () => import('./serve.js'),
   simulate: () => import('./simulate.js'),
@@ -30,6 +31,7 @@ export type { FirewallOptions } from './firewall.js';
 export type { MonitorOptions } from './monitor.js';
 export type { PolicyEvalOptions } from './policy-eval.js';
 export type { ReactionsOptions } from './reactions.js';
+export type { ReconfigureOptions } from './reconfigure.js';
 export type { RecordsOptions } from './records.js';
 export type { ServeOptions } from './serve.js';
 export type { SimulateOptions } from './simulate.js';

@@ -4,10 +4,10 @@
  * stops (or is killed), and a restart picks up from the broker's records. One controller per
  * application: a second is refused while the first lives.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { openBroker } from '../../broker/index.js';
-import { loadReactionProgram, SecurityController } from '../../controller/index.js';
+import { controllerPidFile, liveControllerPid, loadReactionProgram, SecurityController } from '../../controller/index.js';
 import { diag, FlowtapError } from '../../diagnostics/index.js';
 import { modelFacts } from '../../model/index.js';
 import { stateDirOf } from '../../orchestrator/index.js';
@@ -25,24 +25,13 @@ export interface ServeOptions {
   confirmWindow?: number;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** The pid file that keeps a second controller off the same application. */
-function claim(dir: string, app: string): string {
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'controller.pid');
-  if (existsSync(file)) {
-    const pid = Number(readFileSync(file, 'utf8').trim());
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid))
-      throw new FlowtapError(diag('E_CONTROLLER', `a controller (pid ${pid}) already serves ${app}; stop it first`, { file }));
-  }
+function claim(stateDir: string, app: string): string {
+  const file = controllerPidFile(stateDir, app);
+  mkdirSync(dirname(file), { recursive: true });
+  const pid = liveControllerPid(file);
+  if (pid !== null && pid !== process.pid)
+    throw new FlowtapError(diag('E_CONTROLLER', `a controller (pid ${pid}) already serves ${app}; stop it first`, { file }));
   writeFileSync(file, `${process.pid}\n`);
   return file;
 }
@@ -70,13 +59,15 @@ export async function cmdServe(io: Io, appArg: string, o: ServeOptions, stop: Ab
   if (!addresses)
     throw new FlowtapError(diag('E_CONTROLLER', `${ctx.app} was deployed without a broker: the controller has no notices to follow`));
   const dir = join(stateDirOf(env.stateDir), ctx.app, 'controller');
-  const pidFile = claim(dir, ctx.app);
+  const pidFile = claim(stateDirOf(env.stateDir), ctx.app);
   const broker = need(await openBroker({ ...addresses }));
   const controller = new SecurityController({
     orchestrator: cloud,
     broker,
     program,
     dryRun: o.dryRun === true,
+    // The deployment and every reconfigure go through the node agents and are verified by the probe.
+    workflows: true,
     ...(o.maxPerMinute !== undefined ? { maxPerMinute: o.maxPerMinute } : {}),
     ...(o.confirmWindow !== undefined ? { confirmWindowMs: o.confirmWindow * 1000 } : {}),
     workDir: dir,

@@ -5,8 +5,7 @@
  * prints: what every agent now runs. Exit 0 when every agent concerned applied it, 1 otherwise.
  */
 import { randomBytes } from 'node:crypto';
-import { COLLECTORS, setVerbosity, type VerbositySetting } from '../../agent/index.js';
-import type { StoredRecord } from '../../broker/index.js';
+import { COLLECTORS, setVerbosity, verbosityAnswers, type VerbosityAnswer, type VerbositySetting } from '../../agent/index.js';
 import { diag, FlowtapError } from '../../diagnostics/index.js';
 import { OrchestratorCode } from '../../orchestrator/index.js';
 import type { CloudEnv } from '../attach.js';
@@ -24,14 +23,6 @@ export interface VerbosityOptions extends BrokerOverride {
   /** Seconds to wait for the acknowledgements (default 15). */
   timeout?: number;
   json?: boolean;
-}
-
-interface Answer {
-  node: string;
-  outcome: string;
-  settings?: Record<string, { level: number; periodMs: number; active?: boolean; instances?: string[] }>;
-  errors?: string[];
-  ts: number;
 }
 
 export async function cmdVerbosity(io: Io, appArg: string, level: number, o: VerbosityOptions, env: CloudEnv): Promise<number> {
@@ -69,34 +60,17 @@ export async function cmdVerbosity(io: Io, appArg: string, level: number, o: Ver
     instances: o.instance !== undefined ? [o.instance] : null,
   };
   const broker = await openDeploymentBroker(d);
-  const answers = new Map<string, Answer>();
+  let answers: Map<string, VerbosityAnswer>;
   const timeoutMs = (o.timeout ?? 15) * 1000;
   let subject: string;
   try {
     // Answers come after what is stored now: the search for the id need not read the history.
-    let after = (await broker.store.query({ tenant: d.tenant, app: d.app, order: 'desc', limit: 1 }))[0]?.id ?? 0;
+    const after = (await broker.store.query({ tenant: d.tenant, app: d.app, order: 'desc', limit: 1 }))[0]?.id ?? 0;
     const sent = Date.now();
     subject = need(
       await setVerbosity(broker.bus, { tenant: d.tenant, app: d.app, ...(targets.length === 1 ? { node: targets[0] } : {}) }, setting),
     );
-    const deadline = sent + timeoutMs;
-    while (answers.size < targets.length && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-      // By the change's id alone (no kind filter: see records.ts on kinds a reader may not know yet).
-      const found: StoredRecord[] = await broker.store.query({ tenant: d.tenant, app: d.app, text: id, afterId: after, order: 'asc' });
-      for (const r of found) {
-        after = Math.max(after, r.id);
-        const data = r.data as Record<string, unknown>;
-        if (r.kind !== 'config' || data.what !== 'verbosity' || data.id !== id || !r.node || !targets.includes(r.node)) continue;
-        answers.set(r.node, {
-          node: r.node,
-          outcome: String(data.outcome),
-          ts: r.ts,
-          ...(data.settings ? { settings: data.settings as Answer['settings'] } : {}),
-          ...(Array.isArray(data.errors) ? { errors: data.errors as string[] } : {}),
-        });
-      }
-    }
+    answers = await verbosityAnswers(broker.store, { tenant: d.tenant, app: d.app }, id, targets, after, sent + timeoutMs);
   } finally {
     await broker.close();
   }

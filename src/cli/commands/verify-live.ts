@@ -1,9 +1,8 @@
 /** `flowtap verify APP --live`: real connection attempts against the running cloud. */
-import { randomBytes } from 'node:crypto';
 import { openBroker, type Broker } from '../../broker/index.js';
-import { adminSubject } from '../../controller/index.js';
+import { adminRequestId, adminSubject, askController } from '../../controller/index.js';
 import type { App } from '../../model/index.js';
-import { expectedOpen, type Orchestrator, type Probe } from '../../orchestrator/index.js';
+import { judgeProbes, type Orchestrator, type Probe } from '../../orchestrator/index.js';
 import { EXIT_OK, EXIT_VIOLATIONS, type Io } from '../exit.js';
 import { attachCloud, type CloudEnv } from '../attach.js';
 
@@ -14,19 +13,13 @@ interface LiveRow extends Probe {
 async function liveMatrix(io: Io, appArg: string, env: CloudEnv): Promise<{ app: App; rows: LiveRow[] }> {
   const cloud = await attachCloud(io, appArg, env);
   const ctx = cloud.context();
-  const isolated = new Set(
-    Object.entries(ctx.status)
-      .filter(([, s]) => s === 'isolated')
-      .map(([i]) => i),
-  );
   const told = await tellController(io, cloud, 'probe');
   try {
-    const probes = await cloud.probe();
-    return { app: cloud.app, rows: probes.map((p) => ({ ...p, expected: expectedOpen(cloud.app, p, isolated) })) };
+    return { app: cloud.app, rows: judgeProbes(cloud.app, await cloud.probe(), ctx) };
   } finally {
     if (told) {
       await told.bus.publish(adminSubject(cloud.app.tenant, cloud.app.name), {
-        request: `p${randomBytes(6).toString('hex')}`,
+        request: adminRequestId('p'),
         op: 'probe-end',
       });
       await told.close();
@@ -44,17 +37,11 @@ async function tellController(io: Io, cloud: Orchestrator, op: 'probe'): Promise
   if (!addresses) return null;
   const b = await openBroker({ ...addresses });
   if (!b.ok) return null;
-  const { tenant, name: app } = cloud.app;
-  const request = `p${randomBytes(6).toString('hex')}`;
-  const after = (await b.value.store.query({ tenant, app, order: 'desc', limit: 1 }))[0]?.id ?? 0;
-  await b.value.bus.publish(adminSubject(tenant, app), { request, op, ms: 120_000, by: 'flowtap verify --live' });
-  for (let i = 0; i < 20; i++) {
-    const acks = await b.value.store.query({ tenant, app, kinds: ['audit'], afterId: after, text: request });
-    if (acks.some((a) => a.data.request === request)) {
-      io.err("the security controller was told: the probe's denied attempts are not taken for an attack");
-      return b.value;
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  const at = { tenant: cloud.app.tenant, app: cloud.app.name };
+  const request = adminRequestId('p');
+  if (await askController(b.value, at, { request, op, ms: 120_000, by: 'flowtap verify --live' }, 2000)) {
+    io.err("the security controller was told: the probe's denied attempts are not taken for an attack");
+    return b.value;
   }
   await b.value.close();
   return null;

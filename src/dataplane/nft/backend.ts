@@ -144,6 +144,12 @@ export class NftBackend implements DataplaneBackend<NftNodeConfig> {
       : ok(undefined);
   }
 
+  /** Whether `config` is exactly what this backend applied last on the node (nothing to do). */
+  unchanged(node: string, config: NftNodeConfig): boolean {
+    const last = this.applied.get(node);
+    return last !== undefined && planUpdate(last.config.tables, config.tables).kind === 'unchanged';
+  }
+
   async apply(node: string, config: NftNodeConfig, opts: ApplyOptions = {}): Promise<Result<ApplyReport>> {
     if (config.node !== node) return fail(wrongNode(node, config));
     // After a hand edit no recorded handle can be trusted: nothing incremental, the tables whole.
