@@ -15,7 +15,7 @@ import { resolveAppPath } from './load.js';
 /** Where the commands deploy: tests give a recording system and a state folder of their own. */
 export type CloudEnv = Pick<LocalCloudEnv, 'system' | 'stateDir' | 'monitorSettleMs' | 'readyTimeout'>;
 
-function projectRoot(): string {
+export function projectRoot(): string {
   // bin/flowtap.js runs from the package; processes start in the project root.
   return resolve(new URL('../../..', import.meta.url).pathname);
 }

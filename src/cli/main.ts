@@ -324,9 +324,12 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
 
   program
     .command('serve')
-    .description('run the security controller of a deployment: reactions to notices, by reaction rules, until SIGTERM')
-    .argument('<app>', 'descriptor, folder or application name')
-    .requiredOption('--rules <file>', 'reaction rules (Datalog), e.g. examples/dvd-rental/reactions.dl')
+    .description(
+      "run APP's security controller (reactions to notices, by reaction rules), the API with its metrics and dashboard (--listen), or both; until SIGTERM",
+    )
+    .argument('[app]', 'descriptor, folder or application name: its controller')
+    .option('--rules <file>', 'reaction rules (Datalog) of the controller, e.g. examples/dvd-rental/reactions.dl')
+    .option('--listen <host:port>', 'serve the REST API, /metrics and the dashboard here, e.g. 127.0.0.1:8080')
     .option('--dry-run', 'record what would be done and its blast radius; change nothing')
     .addOption(
       new Option('--max-per-minute <n>', 'reactions applied per minute before the rest wait for approval').argParser(countArg(10_000)),
@@ -335,7 +338,36 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
       new Option('--confirm-window <seconds>', 'how soon after an apply the offending flow must have stopped').argParser(positiveSeconds),
     )
     .addOption(jsonOption('errors as JSON'))
-    .action(run<[string], JsonOption & ServeOptions>(async (app, o) => (await commands.serve()).cmdServe(io, app, o, stopSignal(), cloud)));
+    .action(
+      run<[string | undefined], JsonOption & ServeOptions>(async (app, o) =>
+        (await commands.serve()).cmdServe(io, app, o, stopSignal(), cloud),
+      ),
+    );
+
+  const token = program.command('token').description("the API's bearer tokens, one per tenant (or the operator's)");
+  token
+    .command('issue')
+    .description('issue a token; its text is printed once')
+    .argument('<name>', 'what the token is for, e.g. acme-dashboard')
+    .option('--tenant <tenant>', 'the tenant it speaks for: it sees and changes only that tenant’s applications')
+    .option('--operator', 'an operator token: every tenant')
+    .addOption(jsonOption())
+    .action(
+      run<[string], JsonOption & { tenant?: string; operator?: boolean }>(async (name, o) =>
+        (await commands.token()).cmdTokenIssue(io, name, o, cloud),
+      ),
+    );
+  token
+    .command('list')
+    .description('the tokens issued (never their secrets)')
+    .addOption(jsonOption())
+    .action(run<[], JsonOption>(async (o) => (await commands.token()).cmdTokenList(io, json(o), cloud)));
+  token
+    .command('revoke')
+    .description('revoke a token by id or name')
+    .argument('<token>', 'id or name')
+    .addOption(jsonOption())
+    .action(run<[string], JsonOption>(async (id, o) => (await commands.token()).cmdTokenRevoke(io, id, json(o), cloud)));
 
   program
     .command('reactions')

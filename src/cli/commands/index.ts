@@ -17,6 +17,7 @@ export const commands = {
   serve: () => import('./serve.js'),
   simulate: () => import('./simulate.js'),
   taps: () => import('./taps.js'),
+  token: () => import('./token.js'),
   validate: () => import('./validate.js'),
   verbosity: () => import('./verbosity.js'),
   verify: () => import('./verify.js'),

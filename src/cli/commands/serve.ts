@@ -11,13 +11,17 @@ import { controllerPidFile, liveControllerPid, loadReactionProgram, SecurityCont
 import { diag, FlowtapError } from '../../diagnostics/index.js';
 import { modelFacts } from '../../model/index.js';
 import { stateDirOf } from '../../orchestrator/index.js';
-import { attachCloud, type CloudEnv } from '../attach.js';
+import { attachCloud, projectRoot, type CloudEnv } from '../attach.js';
+import { LocalFleet, startApiServer, tokenFile, type ApiServer } from '../../api/index.js';
 import { CliCode } from '../codes.js';
 import { EXIT_OK, need, type Io } from '../exit.js';
 import { whenAborted } from '../signals.js';
 
 export interface ServeOptions {
-  rules: string;
+  /** The reaction rules of APP's controller. */
+  rules?: string;
+  /** Serve the API, the metrics and the dashboard here (HOST:PORT). */
+  listen?: string;
   dryRun?: boolean;
   /** Reactions per minute before the rest wait for an operator. */
   maxPerMinute?: number;
@@ -45,7 +49,60 @@ function deploymentCreated(file: string): string | null {
   }
 }
 
-export async function cmdServe(io: Io, appArg: string, o: ServeOptions, stop: AbortSignal, env: CloudEnv = {}): Promise<number> {
+/**
+ * `flowtap serve [APP --rules FILE] [--listen HOST:PORT]`: APP's security controller, the API
+ * (with the metrics and the dashboard) over every deployment of the state folder, or both in one
+ * process. The API starts with no deployment as well; deployments come and go while it runs.
+ */
+export async function cmdServe(
+  io: Io,
+  appArg: string | undefined,
+  o: ServeOptions,
+  stop: AbortSignal,
+  env: CloudEnv = {},
+): Promise<number> {
+  if (appArg && !o.rules)
+    throw new FlowtapError(diag(CliCode.USAGE, `the controller of ${appArg} needs --rules FILE (reaction rules)`, { field: 'rules' }));
+  if (!appArg && o.rules)
+    throw new FlowtapError(
+      diag(CliCode.USAGE, '--rules are the reaction rules of an application: name it (serve APP --rules FILE)', { field: 'rules' }),
+    );
+  if (!appArg && !o.listen)
+    throw new FlowtapError(
+      diag(CliCode.USAGE, 'nothing to serve: give APP --rules FILE (the controller), --listen HOST:PORT (the API), or both', {
+        field: 'listen',
+      }),
+    );
+  const api = o.listen ? await startApi(io, o.listen, env) : null;
+  try {
+    if (appArg) return await runController(io, appArg, { ...o, rules: o.rules! }, stop, env);
+    await whenAborted(stop);
+    return EXIT_OK;
+  } finally {
+    await api?.close();
+  }
+}
+
+async function startApi(io: Io, listen: string, env: CloudEnv): Promise<ApiServer> {
+  const stateDir = stateDirOf(env.stateDir);
+  const server = await startApiServer({
+    fleet: new LocalFleet({ stateDir, attach: (app) => attachCloud(io, app, env) }),
+    tokens: tokenFile(stateDir),
+    listen,
+    webDir: join(projectRoot(), 'web'),
+    log: (line) => io.err(`flowtap serve: api: ${line}`),
+  });
+  io.err(`flowtap serve: API, metrics and dashboard at ${server.url} (tokens: \`flowtap token issue NAME --tenant T\`)`);
+  return server;
+}
+
+async function runController(
+  io: Io,
+  appArg: string,
+  o: ServeOptions & { rules: string },
+  stop: AbortSignal,
+  env: CloudEnv,
+): Promise<number> {
   let text: string;
   try {
     text = readFileSync(o.rules, 'utf8');
