@@ -25,6 +25,7 @@ import {
   policyOption,
   positiveSeconds,
   servicePort,
+  serverOption,
   strategyOption,
   TAPS_FORMATS,
   timeArg,
@@ -298,6 +299,7 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
     .option('--follow', 'then print new records as they arrive, until interrupted')
     .option('--store <url>', "read this store instead of the deployment's")
     .option('--bus <url>', 'with --store: the bus beside it')
+    .addOption(serverOption())
     .addOption(jsonOption('one JSON record per line'))
     .action(
       run<[string], RecordsOptions & JsonOption>(async (app, o) => (await commands.records()).cmdRecords(io, app, o, cloud, stopSignal)),
@@ -375,6 +377,7 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
     .argument('<app>', 'descriptor, folder or application name')
     .option('--store <url>', "the deployment's broker, when it is not the recorded one")
     .option('--bus <url>', 'the bus beside it')
+    .addOption(serverOption())
     .addOption(jsonOption())
     .action(
       run<[string], JsonOption & ReactionsOptions>(async (app, o) =>
@@ -393,6 +396,7 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
       .argument('<app>', 'descriptor, folder or application name')
       .argument('<reaction>', 'reaction id (r-...), as `flowtap reactions` lists them')
       .addOption(new Option('--timeout <seconds>', 'how long to wait for the controller').argParser(positiveSeconds).default(15))
+      .addOption(serverOption())
       .addOption(jsonOption())
       .action(
         run<[string, string], JsonOption & ReactionsOptions>(async (app, id, o) =>

@@ -135,3 +135,10 @@ export function timeArg(text: string, now: number = Date.now()): number {
 export function listOption(value: string, previous: string[] = []): string[] {
   return [...previous, ...commaList(value)];
 }
+
+/** `--server URL`: send the command to a running API (`flowtap serve --listen`), token in FLOWTAP_TOKEN. */
+export function serverOption(): Option {
+  return new Option('--server <url>', 'send it to the API at URL (flowtap serve --listen), with the token in FLOWTAP_TOKEN').env(
+    'FLOWTAP_SERVER',
+  );
+}

@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Io } from './exit.js';
 
 /** The repository (the tests run from a build folder below it). */
 export function repoRoot(): string {
@@ -105,4 +106,11 @@ export async function privateBrokerServers(): Promise<BrokerServers> {
 /** The network namespace (inode) a process runs in. */
 export function netnsOf(pid: number | 'self'): number {
   return statSync(`/proc/${pid}/ns/net`).ino;
+}
+
+/** An Io that keeps what a command prints: `out_` (stdout lines) and `err_` (stderr lines). */
+export function captureIo(): Io & { out_: string[]; err_: string[] } {
+  const out_: string[] = [];
+  const err_: string[] = [];
+  return { out_, err_, out: (s) => out_.push(s), err: (s) => err_.push(s) };
 }

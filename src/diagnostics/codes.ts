@@ -200,6 +200,7 @@ export const DIAG_CODES = Object.freeze({
   E_API_CONFLICT: 'an API request the deployment cannot carry out now: no controller, no broker, or no answer in time (HTTP 409)',
   E_API_INTERNAL: 'the API failed on its side, not because of the request (HTTP 500)',
   E_API_TOKEN: 'a damaged token store, or a token name or tenant of the wrong form',
+  E_API_UNREACHABLE: 'the API named by --server cannot be reached or did not answer as the API does',
 
   // The command line.
   E_CLI_USAGE: 'an unknown command or option, or a missing argument or required option',

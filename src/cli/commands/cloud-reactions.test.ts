@@ -14,12 +14,9 @@ import type { CloudEnv } from '../attach.js';
 import { cmdUp } from './cloud.js';
 import type { Io } from '../exit.js';
 import { main } from '../main.js';
+import { captureIo } from '../testing.js';
 
-function capture(): Io & { out_: string[]; err_: string[] } {
-  const out_: string[] = [];
-  const err_: string[] = [];
-  return { out_, err_, out: (s) => out_.push(s), err: (s) => err_.push(s) };
-}
+const capture = captureIo;
 
 async function upWebSql(): Promise<{ rec: RecordingSystem; nft: FakeNft; env: CloudEnv }> {
   const nft = new FakeNft();

@@ -17,15 +17,12 @@ import { attachCloud, type CloudEnv } from '../attach.js';
 import { cmdDown, cmdOperation, cmdStatus, cmdUp } from './cloud.js';
 import type { Io } from '../exit.js';
 import { main } from '../main.js';
+import { captureIo } from '../testing.js';
 
 const DVD = 'examples/dvd-rental';
 const POLICIES = ['examples/dvd-rental/policies/database.dl', 'examples/dvd-rental/policies/public-http.dl'];
 
-function capture(): Io & { out_: string[]; err_: string[] } {
-  const out_: string[] = [];
-  const err_: string[] = [];
-  return { out_, err_, out: (s) => out_.push(s), err: (s) => err_.push(s) };
-}
+const capture = captureIo;
 
 function setup(responder?: Responder): { rec: RecordingSystem; env: CloudEnv } {
   const rec = new RecordingSystem(responder);

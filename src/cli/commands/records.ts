@@ -7,13 +7,14 @@
 import { RECORD_KINDS, MAX_QUERY_LIMIT, type RecordKind, type RecordQuery, type StoredRecord } from '../../broker/index.js';
 import { diag, FlowtapError } from '../../diagnostics/index.js';
 import type { CloudEnv } from '../attach.js';
+import { apiCall, apiStream, type ServerOption } from '../api-client.js';
 import { CliCode } from '../codes.js';
 import { findDeploymentBroker, openDeploymentBroker, type BrokerOverride } from '../deployment-broker.js';
 import { EXIT_OK, type Io } from '../exit.js';
 import { formatRecord } from '../record-format.js';
 import { pause } from '../signals.js';
 
-export interface RecordsOptions extends BrokerOverride {
+export interface RecordsOptions extends BrokerOverride, ServerOption {
   kind?: string[];
   node?: string;
   service?: string;
@@ -44,9 +45,10 @@ export async function cmdRecords(io: Io, appArg: string, o: RecordsOptions, env:
   const kinds = kindsOf(o.kind);
   if (o.since !== undefined && o.until !== undefined && o.since >= o.until)
     throw new FlowtapError(diag(CliCode.OPTION, '--since must be before --until', { field: 'since' }));
+  const print = (r: StoredRecord) => io.out(o.json ? JSON.stringify(r) : formatRecord(r));
+  if (o.server) return recordsThroughApi(io, o.server, appArg, { ...o, ...(kinds ? { kind: kinds } : {}) }, print, stop);
   const d = await findDeploymentBroker(io, appArg, env, o);
   const broker = await openDeploymentBroker(d);
-  const print = (r: StoredRecord) => io.out(o.json ? JSON.stringify(r) : formatRecord(r));
   try {
     const filter: RecordQuery = {
       app: d.app,
@@ -93,4 +95,42 @@ export async function cmdRecords(io: Io, appArg: string, o: RecordsOptions, env:
   } finally {
     await broker.close();
   }
+}
+
+/** The same through the API: the latest records, then (--follow) its live stream, resumed from the last one seen. */
+async function recordsThroughApi(
+  io: Io,
+  server: string,
+  app: string,
+  o: RecordsOptions,
+  print: (r: StoredRecord) => void,
+  stop: () => AbortSignal,
+): Promise<number> {
+  const q = new URLSearchParams();
+  for (const k of o.kind ?? []) q.append('kind', k);
+  for (const [key, v] of [
+    ['node', o.node],
+    ['service', o.service],
+    ['instance', o.instance],
+    ['text', o.text],
+    ['from', o.since],
+    ['to', o.until],
+  ] as const)
+    if (v !== undefined) q.set(key, String(v));
+  const base = `api/v1/apps/${encodeURIComponent(app)}/records`;
+  const { records } = await apiCall<{ records: StoredRecord[] }>(
+    server,
+    'GET',
+    `${base}?${q}&limit=${o.limit ?? DEFAULT_RECORDS_LIMIT}&order=desc`,
+  );
+  const latest = records.reverse();
+  for (const r of latest) print(r);
+  if (!o.follow) {
+    if (!o.json) io.err(`${latest.length} records`);
+    return EXIT_OK;
+  }
+  q.delete('to');
+  q.set('afterId', String(latest.at(-1)?.id ?? 0));
+  await apiStream(server, `${base}/stream?${q}`, stop(), (data) => print(JSON.parse(data) as StoredRecord));
+  return EXIT_OK;
 }
