@@ -68,9 +68,9 @@ step "7. attacks, each seen by the monitors and answered by the controller"
 T=4bf92f3577b34da6a3ce929d0e0e4736
 echo "- a customer signs up (the renter of the third attack):"
 ip netns exec $EXT curl -sS -m 5 -X POST -H 'content-type: application/json' -H 'x-user-id: 2000001' http://$UC:8080/users -d '{"name":"Ann","email":"ann@example.test"}'; echo
-echo "- a compromised shipping scans the database host (dropped by the firewall, seen by its connection-attempt tap;"
-echo "  port 22, as the probe matrix of step 4 tried 5432 and the monitor does not repeat a notice for an hour):"
-ip netns exec ft-dvd-rental-i-shipping-0 nc -z -w 2 "$DB" 22 && { echo "shipping reached the database host: NOT PROTECTED" >&2; exit 1; } || true
+echo "- a compromised shipping reaches for the database (dropped by the firewall, seen by its connection-attempt tap;"
+echo "  the probe matrix of step 4 tried the same pair from its own source ports, which hide nothing):"
+ip netns exec ft-dvd-rental-i-shipping-0 nc -z -w 2 "$DB" 5432 && { echo "shipping reached the database: NOT PROTECTED" >&2; exit 1; } || true
 SHIP=$(reaction quarantine shipping-0); sleep 2.5
 ft why dvd-rental "$SHIP"
 echo "- a compromised user-create reads the users table (it may only INSERT):"
@@ -96,6 +96,10 @@ for id in "$SHIP" "$UCQ" "$CUQ" "$FLOOD"; do ft undo dvd-rental "$id"; done
 echo "- notices (the probe matrix's denied attempts of step 4 are among them: a scan, seen by the taps before the firewall drops it):"
 ft notices dvd-rental | tail -n 8
 
+step "7b. an administrator's change, through the controller: only the nodes that change, each through its agent, then the probe"
+ft reconfigure $APP --policy $P/public-http.dl --policy $P/database.dl --policy $P/message-queue.dl
+ft reconfigure $APP --policy $P/public-http.dl --policy $P/database.dl --policy $P/message-queue.dl --policy $P/connection-attempts.dl
+
 step "8. security context: the node agents ship it to the broker, at a depth changed at run time"
 ft records dvd-rental --kind agent-cost --node node1 --limit 4
 ft verbosity dvd-rental --node node1 4 --period 2
@@ -111,6 +115,17 @@ step "8b. quarantine an instance by hand, then release it"
 ft isolate $APP user-update-0
 ip netns exec ft-dvd-rental-i-contract-update-0 nc -z -w 1 "$(addr user-update-0)" 8080 && echo "still reachable?!" || echo "user-update-0 is cut off"
 ft release $APP user-update-0
+
+step "8c. the API, the metrics and the dashboard (flowtap serve --listen), one tenant's token"
+TOKEN=$(ft token issue demo-acme --tenant acme 2>/dev/null)
+ft serve --listen 127.0.0.1:18080 2>"$FLOWTAP_STATE_DIR/api.log" &
+API=$!
+for _ in $(seq 1 50); do curl -s -o /dev/null http://127.0.0.1:18080/openapi.json && break; sleep 0.2; done
+curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:18080/api/v1/apps | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{for(const a of JSON.parse(s).apps)console.log(a.name,a.tenant,a.mode,a.nodes.join(','),a.instances+' instances','controller '+(a.controller.running?'running':'stopped'))})"
+curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:18080/metrics | grep -E '^flowtap_(notices|reactions)' | head -n 8
+FLOWTAP_TOKEN=$TOKEN ft reactions dvd-rental --server http://127.0.0.1:18080 | head -n 4
+echo "dashboard: http://127.0.0.1:18080/ (log in with the token above)"
+kill $API; wait $API 2>/dev/null || true
 
 step "9. what ran, with the firewall counters"
 ft status dvd-rental | head -n 40
