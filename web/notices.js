@@ -1,10 +1,11 @@
-// Live notices with their evidence, the connection and request behind them, and the reaction
-// the controller took, with its Approve / Undo / Keep buttons.
+// Live notices with their evidence, the connection and request behind them, and the reactions
+// the controller took, each with its Approve / Undo / Keep buttons.
 //
 // A notice record from the stream is shown at once; the API's notice list (which gives every
-// notice its id and its reaction) is fetched again right after, and replaces it. A reaction
+// notice its id and a reaction) is fetched again right after, and replaces it. A reaction
 // record names its notice by that id (and carries the notice's uid and note, which is how it
-// finds a notice not yet listed).
+// finds a notice not yet listed). One notice may have several reactions (a quarantine of the
+// attacker and a deeper collection on its target): every one is shown, so each can be undone.
 import { ApiError, getNotices, getReactions, getRecords, reactionOp } from './api.js';
 import { $, bare, fmtTime, h } from './dom.js';
 import { summarize } from './records.js';
@@ -52,7 +53,7 @@ const key = (n) => `${n.ts}|${n.note}|${n.uid ?? ''}`;
 export function createNotices(state) {
   const list = $('[data-testid=notices-list]');
   const count = $('#notice-count');
-  /** id -> notice (API shape + { provisional, reactionId, connection, error, busy }) */
+  /** id -> notice (API shape + { provisional, reactionIds, connection, error, busy }) */
   const notices = new Map();
   const reactions = new Map();
   state.notices = notices;
@@ -65,19 +66,27 @@ export function createNotices(state) {
     return inst ? { ip, instance: bare(inst.id), service: bare(inst.service) } : { ip };
   };
 
+  /** The ids of a notice's reactions, oldest first: those it had, the one the API names, and any the ledger ties to it. */
+  function reactionIdsOf(id, ...known) {
+    const ids = new Set(known.flat().filter(Boolean));
+    for (const r of reactions.values()) if (r.notice === id) ids.add(r.id);
+    const at = (x) => reactions.get(x)?.createdAt ?? Number.POSITIVE_INFINITY;
+    return [...ids].sort((a, b) => at(a) - at(b) || a.localeCompare(b));
+  }
+
   function merge(fetched) {
     const byKey = new Map(fetched.map((n) => [key(n), n]));
+    const carried = new Map();
     for (const [id, n] of notices)
       if (n.provisional && byKey.has(key(n))) {
         notices.delete(id);
-        const real = byKey.get(key(n));
-        if (!real.reaction && n.reactionId) real.reaction = { id: n.reactionId, state: reactions.get(n.reactionId)?.state };
+        carried.set(byKey.get(key(n)).id, n.reactionIds ?? []);
       }
     for (const n of fetched) {
       const old = notices.get(n.id);
       notices.set(n.id, {
         ...n,
-        reactionId: n.reaction?.id ?? old?.reactionId,
+        reactionIds: reactionIdsOf(n.id, old?.reactionIds ?? [], carried.get(n.id) ?? [], n.reaction?.id),
         connection: old?.connection,
         error: old?.error,
       });
@@ -132,7 +141,7 @@ export function createNotices(state) {
       n = { id: r.notice, ts: r.createdAt, note: r.note, msg: '', uid: r.uid, evidence: {}, placeholder: true };
       notices.set(n.id, n);
     }
-    n.reactionId = r.id;
+    n.reactionIds = reactionIdsOf(n.id, n.reactionIds ?? [], r.id);
   }
 
   function onReactionRecord(rec) {
@@ -143,12 +152,12 @@ export function createNotices(state) {
     render();
   }
 
-  async function act(n, op) {
+  async function act(n, reactionId, op) {
     n.busy = true;
     n.error = undefined;
     render();
     try {
-      const res = await reactionOp(state.app, n.reactionId, op);
+      const res = await reactionOp(state.app, reactionId, op);
       if (res?.reaction) reactions.set(res.reaction.id, res.reaction);
     } catch (e) {
       n.error = e instanceof ApiError ? `${op} refused (${e.status} ${e.code}): ${e.message}` : String(e);
@@ -175,8 +184,36 @@ export function createNotices(state) {
     render();
   }
 
+  function reactionBlock(n, r) {
+    const state = r.state ?? 'none';
+    return h(
+      'div',
+      { class: `reaction state-${state}`, dataset: { testid: 'reaction', reactionId: r.id, reactionState: state } },
+      h('div', {}, h('strong', { text: describeAction(r.action) }), ` · rule ${r.rule ?? '?'}`),
+      r.reason ? h('div', { class: 'muted', text: r.reason }) : null,
+      r.expiresAt && !r.kept && (state === 'applied' || state === 'confirmed')
+        ? h('div', { class: 'muted', text: `expires at ${fmtTime(r.expiresAt)}` })
+        : null,
+      r.kept ? h('div', { class: 'muted', text: 'kept (no expiry)' }) : null,
+      h(
+        'div',
+        { class: 'buttons' },
+        OPS.map(({ op, label, when }) =>
+          h('button', {
+            dataset: { testid: `reaction-${op}` },
+            disabled: n.busy || !when.includes(state) || (op === 'keep' && r.kept),
+            onclick: () => act(n, r.id, op),
+            text: label,
+          }),
+        ),
+      ),
+    );
+  }
+
   function item(n) {
-    const r = n.reactionId ? reactions.get(n.reactionId) : undefined;
+    const rs = (n.reactionIds ?? []).map((id) => reactions.get(id)).filter(Boolean);
+    // The notice is marked by its first reaction (what the controller did about it first).
+    const r = rs[0];
     const state = r?.state ?? n.reaction?.state ?? 'none';
     const ev = Object.entries(n.evidence ?? {});
     const where = (e) => (e ? [e.instance ?? e.ip ?? '?', e.service && e.service !== e.instance ? ` (${e.service})` : ''].join('') : '?');
@@ -236,30 +273,7 @@ export function createNotices(state) {
             ]),
           )
         : null,
-      r
-        ? h(
-            'div',
-            { class: 'reaction', dataset: { testid: 'reaction', reactionId: r.id } },
-            h('div', {}, h('strong', { text: describeAction(r.action) }), ` · rule ${r.rule ?? '?'}`),
-            r.reason ? h('div', { class: 'muted', text: r.reason }) : null,
-            r.expiresAt && !r.kept && (state === 'applied' || state === 'confirmed')
-              ? h('div', { class: 'muted', text: `expires at ${fmtTime(r.expiresAt)}` })
-              : null,
-            r.kept ? h('div', { class: 'muted', text: 'kept (no expiry)' }) : null,
-            h(
-              'div',
-              { class: 'buttons' },
-              OPS.map(({ op, label, when }) =>
-                h('button', {
-                  dataset: { testid: `reaction-${op}` },
-                  disabled: n.busy || !when.includes(state) || (op === 'keep' && r.kept),
-                  onclick: () => act(n, op),
-                  text: label,
-                }),
-              ),
-            ),
-          )
-        : null,
+      rs.map((x) => reactionBlock(n, x)),
       n.error ? h('div', { class: 'error', dataset: { testid: 'notice-error' }, text: n.error }) : null,
     );
   }

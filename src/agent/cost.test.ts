@@ -51,6 +51,21 @@ describe('agent cost', () => {
     assert.equal(m.report('flows', 2, 1000).runs, 0, 'a new window after each report');
   });
 
+  test("a collector's first window starts with its first run: a long first run is not charged to a window of milliseconds", async () => {
+    const cpu = new FakeCpu();
+    let t = 10_000;
+    const m = new CostMeter(cpu, () => t);
+    await m.measure('syscalls', async () => {
+      // bpftrace starting: a second of CPU over a second and a half.
+      cpu.reapedUs += 1_000_000;
+      t += 1500;
+    });
+    t += 2;
+    const r = m.report('syscalls', 4, 5000);
+    assert.equal(r.windowMs, 1502);
+    assert.ok(r.cpuPercent <= 100, `${r.cpuPercent}% of a core`);
+  });
+
   test('runs must not overlap (their CPU would be mixed up)', async () => {
     const m = new CostMeter(new FakeCpu(), () => 0);
     let inner: Promise<unknown> | null = null;

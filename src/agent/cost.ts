@@ -172,6 +172,9 @@ export class CostMeter {
     if (this.busy !== null) throw new Error(`CostMeter.measure(${name}) while measuring ${this.busy}: runs must be serialized`);
     this.busy = name;
     this.credit = 0;
+    // A collector's first window starts with its first run, not after it: a run charged to a
+    // window of a few milliseconds would report thousands of percent of a core.
+    this.window(name);
     const self0 = this.cpu.self();
     const reaped0 = this.cpu.reaped();
     try {
