@@ -18,6 +18,8 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<string[]> }>> = {
   // Needs root: the node agents' CPU per level on dvd-rental under load, then on a synthetic node (about seven minutes).
   agent: () => import('./agent.js'),
   startup: () => import('./startup.js'),
+  // Needs wrk: API latency under load over 200,000 records, and SSE fan-out to 100 clients (about three minutes).
+  api: () => import('./api.js'),
   // Needs root: builds a real cloud and drives iperf3 and wrk through it (about two minutes).
   dataplane: () => import('./dataplane.js'),
   // Needs root: a quarantine and a source restriction at 1,000 instances, incremental vs full apply (about a minute).
