@@ -308,6 +308,15 @@ describe('the API and the dashboard against a live cloud', { skip, timeout: 10 *
     }
   });
 
+  test("the deployed workflow's probe: its denied attempts are listed as notices marked as flowtap's probe, none reacted to", async () => {
+    const r = await api(`/api/v1/apps/${DVD}/notices?limit=500`, token.acme);
+    assert.equal(r.status, 200);
+    const { notices } = (await r.json()) as { notices: { note: string; probe?: boolean; reaction?: unknown }[] };
+    const probed = notices.filter((n) => n.probe);
+    assert.ok(probed.length > 0, JSON.stringify(notices.slice(0, 3)));
+    assert.ok(probed.every((n) => n.note === 'FlowTap::Unauthorized_Connection' && n.reaction === undefined));
+  });
+
   test('the dashboard, signed in as acme, lists only dvd-live and draws every service and instance', async () => {
     await page.goto(url);
     await page.fill('[data-testid=login-token]', token.acme);

@@ -220,7 +220,7 @@ export function createNotices(state) {
     return h(
       'li',
       {
-        class: `notice${n.provisional ? ' provisional' : ''} state-${state}`,
+        class: `notice${n.provisional ? ' provisional' : ''}${n.probe ? ' probe' : ''} state-${state}`,
         dataset: { testid: 'notice', noticeId: n.id, reactionState: state, note: n.note ?? '' },
       },
       h(
@@ -229,6 +229,8 @@ export function createNotices(state) {
         h('time', { text: fmtTime(n.ts) }),
         h('strong', { class: 'note', text: (n.note ?? '').replace(/^FlowTap::/, '') }),
         r ? h('span', { class: `badge state-${state}`, dataset: { testid: 'reaction-state' }, text: state }) : null,
+        // The controller's own probe matrix: a scan by design, no reaction.
+        n.probe ? h('span', { class: 'badge probe', dataset: { testid: 'notice-probe' }, text: "flowtap's probe" }) : null,
       ),
       n.msg ? h('div', { class: 'msg', text: n.msg }) : null,
       n.monitor ? h('div', { class: 'muted', text: `raised by monitor ${n.monitor}` }) : null,

@@ -289,11 +289,13 @@ export class LocalFleet implements Fleet {
 
   async notices(app: string, q: { from?: number; to?: number; limit?: number }): Promise<Notice[]> {
     const { state, deployment } = this.d.rendered(app);
-    const [records, reactions] = await Promise.all([
+    const [records, reactions, probe] = await Promise.all([
       this.records(app, { kinds: ['notice'], ...q, limit: q.limit ?? 200, order: 'desc' }),
       this.ledger(app),
+      this.records(app, { kinds: ['audit'], text: '"attributed":"probe"', limit: 10_000, order: 'desc' }),
     ]);
-    return noticeList(records, instancesByIp(deployment.app, state.addressing), reactions);
+    const probed = new Set(probe.flatMap((r) => (r.provenance ? [r.provenance] : [])));
+    return noticeList(records, instancesByIp(deployment.app, state.addressing), reactions, probed);
   }
 
   reactions(app: string): Promise<Reaction[]> {

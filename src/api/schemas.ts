@@ -355,8 +355,9 @@ export const Notice = named(
     dst: Endpoint.optional(),
     evidence: z.record(z.string(), z.union([z.string(), z.number()])),
     reaction: z.object({ id: z.string(), state: z.string() }).optional(),
+    probe: z.boolean().optional(),
   }),
-  'A notice record read as the controller reads it; `reaction` is the one taken about it, when there is one.',
+  "A notice record read as the controller reads it; `reaction` is the one taken about it, when there is one; `probe`: the controller took it for flowtap's own probe matrix (no reaction).",
 );
 
 export const NoticeList = named('NoticeList', z.object({ notices: z.array(Notice) }));
