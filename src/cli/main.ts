@@ -317,6 +317,7 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
     .addOption(new Option('--timeout <seconds>', 'how long to wait for the agents').argParser(positiveSeconds).default(15))
     .option('--store <url>', "the deployment's broker, when it is not the recorded one")
     .option('--bus <url>', 'the bus beside it')
+    .addOption(serverOption())
     .addOption(jsonOption())
     .action(
       run<[string, number], VerbosityOptions & JsonOption>(async (app, level, o) =>

@@ -81,3 +81,10 @@ test('records through the API: the latest, filtered; then --follow over its live
     io.out_.join('\n'),
   );
 });
+
+test('verbosity through the API: the change as the API takes it, every agent answer printed', async () => {
+  const got = await cli(t.tokens.acme, 'verbosity', 'shop', '3', '--node', 'n2', '--period', '2');
+  assert.equal(got.code, 0, got.err);
+  assert.equal(got.out, 'n2: applied');
+  assert.deepEqual(t.fleet.calls.slice(-1), ['verbosity shop {"node":"n2","level":3,"periodMs":2000}']);
+});

@@ -9,12 +9,13 @@ import { COLLECTORS, setVerbosity, verbosityAnswers, type VerbosityAnswer, type 
 import { diag, FlowtapError } from '../../diagnostics/index.js';
 import { OrchestratorCode } from '../../orchestrator/index.js';
 import type { CloudEnv } from '../attach.js';
+import { apiCall, type ServerOption } from '../api-client.js';
 import { CliCode } from '../codes.js';
 import { findDeploymentBroker, openDeploymentBroker, type BrokerOverride } from '../deployment-broker.js';
 import { EXIT_OK, EXIT_VIOLATIONS, need, type Io } from '../exit.js';
 import { describeSettings } from '../record-format.js';
 
-export interface VerbosityOptions extends BrokerOverride {
+export interface VerbosityOptions extends BrokerOverride, ServerOption {
   node?: string;
   instance?: string;
   collector?: string;
@@ -30,6 +31,25 @@ export async function cmdVerbosity(io: Io, appArg: string, level: number, o: Ver
     throw new FlowtapError(
       diag(CliCode.OPTION, `--collector ${o.collector}: not a collector (have ${COLLECTORS.join(', ')})`, { field: 'collector' }),
     );
+  if (o.server) {
+    // The API checks the node and instance, tells the agents and waits for their answers.
+    const { acks } = await apiCall<{ acks: { node: string; outcome: string; errors?: string[] }[] }>(
+      o.server,
+      'PUT',
+      `api/v1/apps/${encodeURIComponent(appArg)}/verbosity`,
+      {
+        level,
+        ...(o.node !== undefined ? { node: o.node } : {}),
+        ...(o.collector !== undefined ? { collector: o.collector } : {}),
+        ...(o.period !== undefined ? { periodMs: o.period } : {}),
+        ...(o.instance !== undefined ? { instances: [o.instance] } : {}),
+      },
+    );
+    const fine = acks.every((a) => a.outcome === 'applied');
+    if (o.json) io.out(JSON.stringify({ ok: fine, acks }, null, 2));
+    else for (const a of acks) io.out(`${a.node}: ${a.outcome}${a.errors?.length ? `: ${a.errors.join('; ')}` : ''}`);
+    return fine ? EXIT_OK : EXIT_VIOLATIONS;
+  }
   const d = await findDeploymentBroker(io, appArg, env, o);
   if (!d.tenant) throw new FlowtapError(diag(OrchestratorCode.NOT_UP, `${d.app} is not up: no agent to tell`));
   if (o.node !== undefined && !d.nodes.has(o.node))
