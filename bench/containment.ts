@@ -115,8 +115,13 @@ async function measure(
   const lines: string[] = [];
   try {
     let ready = false;
+    // Ready once it follows notices and has configured and verified the new deployment (its
+    // deployed workflow runs the probe matrix: attacks measured during it would measure the probe).
+    let following = false;
     serve.stderr?.on('data', (d: Buffer) => {
-      if (String(d).includes('following notices')) ready = true;
+      const text = String(d);
+      if (text.includes('following notices')) following = true;
+      if (following && /deployed workflow/.test(text)) ready = true;
     });
     for (let i = 0; !ready; i++) {
       if (i > 300) return ['failed: flowtap serve did not start'];

@@ -118,7 +118,8 @@ ft release $APP user-update-0
 
 step "8c. the API, the metrics and the dashboard (flowtap serve --listen), one tenant's token"
 TOKEN=$(ft token issue demo-acme --tenant acme 2>/dev/null)
-ft serve --listen 127.0.0.1:18080 2>"$FLOWTAP_STATE_DIR/api.log" &
+# Started directly (not through the ft function): $! is then the server itself, which kill stops.
+node bin/flowtap.js serve --listen 127.0.0.1:18080 2>"$FLOWTAP_STATE_DIR/api.log" &
 API=$!
 for _ in $(seq 1 50); do curl -s -o /dev/null http://127.0.0.1:18080/openapi.json && break; sleep 0.2; done
 curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:18080/api/v1/apps | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{for(const a of JSON.parse(s).apps)console.log(a.name,a.tenant,a.mode,a.nodes.join(','),a.instances+' instances','controller '+(a.controller.running?'running':'stopped'))})"
