@@ -5,19 +5,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { realSystem } from '../system/index.js';
 
 export function controllerPidFile(stateDir: string, app: string): string {
   return join(stateDir, app, 'controller', 'controller.pid');
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+/** Running, not a zombie: the real system's answer (a pid file is about real processes). */
+const alive = (pid: number): boolean => realSystem.alive(pid);
 
 /** The pid the file names when that process lives; null when there is no file or its process is gone. */
 export function liveControllerPid(file: string): number | null {

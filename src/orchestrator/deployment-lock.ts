@@ -9,17 +9,12 @@ import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { diag, FlowtapError } from '../diagnostics/index.js';
 import { OrchestratorCode } from './codes.js';
+import { realSystem } from '../system/index.js';
 
 const held = new Map<string, number>();
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+/** Running, not a zombie: the real system's answer (a pid file is about real processes). */
+const alive = (pid: number): boolean => realSystem.alive(pid);
 
 function tryTake(file: string): boolean {
   try {
