@@ -12,7 +12,6 @@ import { FakeNft } from '../../orchestrator/testing.js';
 import { RecordingSystem } from '../../system/index.js';
 import type { CloudEnv } from '../attach.js';
 import { cmdUp } from './cloud.js';
-import type { Io } from '../exit.js';
 import { main } from '../main.js';
 import { captureIo } from '../testing.js';
 

@@ -15,7 +15,6 @@ import type { ManagementContext } from '../../orchestrator/index.js';
 import { RecordingSystem, type Responder } from '../../system/index.js';
 import { attachCloud, type CloudEnv } from '../attach.js';
 import { cmdDown, cmdOperation, cmdStatus, cmdUp } from './cloud.js';
-import type { Io } from '../exit.js';
 import { main } from '../main.js';
 import { captureIo } from '../testing.js';
 
