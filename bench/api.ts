@@ -30,6 +30,7 @@ import { loadApp, planAddresses, type Addressing, type App } from '../src/model/
 import type { CloudState } from '../src/orchestrator/index.js';
 import { seededRng, type Rng } from '../src/random/index.js';
 import { realSystem } from '../src/system/index.js';
+import { fmtRate, stat, type Stat } from './stats.js';
 
 const ROUNDS = 5;
 const SECONDS = Number(process.env.API_BENCH_SECONDS ?? 5);
@@ -334,18 +335,6 @@ async function closedLoop(seconds: number, call: () => Promise<unknown>): Promis
   return { rate: (times.length / elapsed) * 1000, p50: pct(times, 50), p99: pct(times, 99) };
 }
 
-interface Stat {
-  median: number;
-  min: number;
-  max: number;
-}
-
-function stat(xs: number[]): Stat {
-  const s = [...xs].sort((a, b) => a - b);
-  return { median: s[Math.floor(s.length / 2)], min: s[0], max: s[s.length - 1] };
-}
-
-const fmtRate = (x: number) => Math.round(x).toLocaleString('en-US');
 const fmtMs = (x: number) => (x < 10 ? x.toFixed(2) : x.toFixed(1));
 const spread = (s: Stat, f: (x: number) => string) => `${f(s.min)}-${f(s.max)}`;
 

@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { openBroker, type Broker, type BrokerRecord } from '../src/broker/index.js';
 import { SYNTHETIC_SERVICES, SyntheticRecords } from '../src/broker/testing/index.js';
+import { fmtRate, stat } from './stats.js';
 
 const ROUNDS = 5;
 const BATCH = 1000;
@@ -72,18 +73,6 @@ async function timedRound(source: SyntheticRecords, sink: (batch: BrokerRecord[]
 
 const source = (round: number) => new SyntheticRecords({ seed: 7 + round, start: START, stepMs: 10 });
 
-interface Stat {
-  median: number;
-  min: number;
-  max: number;
-}
-
-function stat(xs: number[]): Stat {
-  const s = [...xs].sort((a, b) => a - b);
-  return { median: s[Math.floor(s.length / 2)], min: s[0], max: s[s.length - 1] };
-}
-
-const fmtRate = (x: number) => Math.round(x).toLocaleString('en-US');
 const fmtMs = (x: number) => x.toFixed(1);
 
 async function must(p: ReturnType<typeof openBroker>): Promise<Broker> {

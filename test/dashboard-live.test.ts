@@ -13,18 +13,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { parseDocument } from 'yaml';
 import { openBroker, type Broker, type StoredRecord } from '../src/broker/index.js';
 import { needs, needsRoot } from '../src/system/testing.js';
-import { canConnect, flowtap, flowtapCommand, psqlIn, ROOT, stateDir } from './testing.js';
+import { canConnect, chromiumMissing, chromiumPage, flowtap, flowtapCommand, psqlIn, ROOT, stateDir } from './testing.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip =
-  needsRoot(['nc', '-h'], ['psql', '--version']) || needs(existsSync(CHROMIUM) ? null : `needs ${CHROMIUM} (apt-get install chromium)`);
+const skip = needsRoot(['nc', '-h'], ['psql', '--version']) || needs(chromiumMissing());
 const DVD = 'dvd-live';
 const SQL = 'sql-live';
 const SQL_TENANT = 'other';
@@ -220,13 +218,7 @@ describe('the API and the dashboard against a live cloud', { skip, timeout: 10 *
     console.log(`# set up in ${((Date.now() - t0) / 1000).toFixed(1)} s, API at ${url}`);
 
     mkdirSync(SHOTS, { recursive: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-background-networking'],
-      headless: true,
-    });
-    page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
-    page.on('pageerror', (e) => pageErrors.push(e.message));
+    ({ browser, page } = await chromiumPage(pageErrors));
     page.on('framenavigated', (f) => {
       if (f === page.mainFrame()) navigations++;
     });

@@ -14,11 +14,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { needs } from '../src/system/testing.js';
+import { chromiumMissing, chromiumPage } from './testing.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = needs(existsSync(CHROMIUM) ? null : `needs ${CHROMIUM} (apt-get install chromium, or run scripts/setup.sh as root)`);
+const skip = needs(chromiumMissing());
 const TOKEN = 'ftk_acme_good_token';
 const APP = 'dvd-rental';
 const T0 = Date.now() - 10 * 60_000;
@@ -504,13 +504,7 @@ describe('dashboard page (Chromium against a stand-in API)', { skip }, () => {
   before(async () => {
     await api.start();
     mkdirSync(SHOTS, { recursive: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-background-networking'],
-      headless: true,
-    });
-    page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
-    page.on('pageerror', (e) => pageErrors.push(e.message));
+    ({ browser, page } = await chromiumPage(pageErrors));
     page.on('console', (m) => {
       // A refused request is logged by the browser too: those are checked one by one below.
       if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) pageErrors.push(m.text());

@@ -1,8 +1,9 @@
 /** Helpers for integration tests that drive the real `flowtap` CLI against the local cloud. */
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
 export const stateDir = mkdtempSync(join(tmpdir(), 'flowtap-state-'));
@@ -65,4 +66,24 @@ export async function psqlIn(ns: string, dbIp: string, sql: string): Promise<str
   const r = await inNs(ns, 'env', ['PGPASSWORD=dvdrental', 'psql', '-h', dbIp, '-U', 'dvdrental', '-d', 'dvdrental', '-tAc', sql]);
   if (r.code !== 0) throw new Error(`psql in ${ns}: ${r.stderr}`);
   return r.stdout.trim();
+}
+
+/** Debian's Chromium: the only browser the tests use (never a downloaded one). */
+const CHROMIUM = '/usr/bin/chromium';
+
+/** Why a browser test cannot run here, or null. */
+export function chromiumMissing(): string | null {
+  return existsSync(CHROMIUM) ? null : `needs ${CHROMIUM} (apt-get install chromium, or run scripts/setup.sh as root)`;
+}
+
+/** Headless Chromium and one page at a laptop's size; the page's uncaught errors go to `errors`. */
+export async function chromiumPage(errors: string[]): Promise<{ browser: Browser; page: Page }> {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-background-networking'],
+    headless: true,
+  });
+  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+  page.on('pageerror', (e) => errors.push(e.message));
+  return { browser, page };
 }
