@@ -663,6 +663,7 @@ describe('dashboard page (Chromium against a stand-in API)', { skip }, () => {
       uid: UID,
       note: 'FlowTap::Identity_Mismatch',
       action: { kind: 'quarantine', instance: 'contract-update-0' },
+      description: 'quarantine contract-update-0',
       state: 'applied',
       rule: 'quarantine_on_identity_mismatch',
       derivation: '',

@@ -17,25 +17,6 @@ const OPS = [
 ];
 const MAX_SHOWN = 150;
 
-function describeAction(a) {
-  switch (a?.kind) {
-    case 'quarantine':
-      return `quarantine ${a.instance}`;
-    case 'redeploy':
-      return `redeploy ${a.instance}`;
-    case 'verbosity':
-      return `raise the agent level to ${a.level} for ${a.instance}`;
-    case 'redirect-inline':
-      return `redirect ${a.instance} through inline monitor ${a.monitor}`;
-    case 'restrict':
-      return `${a.rate === undefined ? 'drop' : `limit to ${a.rate} new connections/s`} ${a.source}${a.port !== undefined ? ` to port ${a.port}` : ''}`;
-    case 'sample':
-      return `copy 1 in ${a.every} flows to monitor ${a.monitor}`;
-    default:
-      return JSON.stringify(a);
-  }
-}
-
 /** The monitor writes its evidence as an object, or as JSON text in `sub`. */
 function evidenceOf(d) {
   if (d.evidence && typeof d.evidence === 'object') return d.evidence;
@@ -189,7 +170,12 @@ export function createNotices(state) {
     return h(
       'div',
       { class: `reaction state-${state}`, dataset: { testid: 'reaction', reactionId: r.id, reactionState: state } },
-      h('div', {}, h('strong', { text: describeAction(r.action) }), ` · rule ${r.rule ?? '?'}`),
+      h(
+        'div',
+        {},
+        h('strong', { text: r.description ?? `${r.action?.kind ?? 'reaction'} ${r.action?.instance ?? r.action?.source ?? ''}` }),
+        ` · rule ${r.rule ?? '?'}`,
+      ),
       r.reason ? h('div', { class: 'muted', text: r.reason }) : null,
       r.expiresAt && !r.kept && (state === 'applied' || state === 'confirmed')
         ? h('div', { class: 'muted', text: `expires at ${fmtTime(r.expiresAt)}` })

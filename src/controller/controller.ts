@@ -383,6 +383,7 @@ export class SecurityController {
         ...(n.uid ? { uid: n.uid } : {}),
         note: n.note,
         action: p.action,
+        description: describeAction(p.action),
         state: decision.kind === 'dry-run' ? 'dry-run' : decision.kind === 'await-approval' ? 'awaiting-approval' : 'applied',
         rule: p.rule,
         derivation: p.derivation,
@@ -391,7 +392,7 @@ export class SecurityController {
         createdAt: this.now(),
       };
       this.stats.reactions++;
-      this.record(r, 'proposed', { notice: noticeSummary(n), description: describeAction(p.action) });
+      this.record(r, 'proposed', { notice: noticeSummary(n) });
       if (decision.kind === 'dry-run' || decision.kind === 'await-approval') {
         this.ledger.set(r.id, r);
         this.record(r, r.state === 'dry-run' ? 'dry-run' : 'awaiting-approval');

@@ -55,6 +55,8 @@ export interface InstalledRule {
 
 export interface Reaction {
   id: string;
+  /** The action in words, as the CLI and the dashboard show it (written here once, not in each). */
+  description?: string;
   /**
    * The deployment it belongs to (when it was made): an application deployed anew starts with
    * no reaction in force, whatever the broker remembers of the one before.
