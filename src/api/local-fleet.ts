@@ -289,11 +289,15 @@ export class LocalFleet implements Fleet {
 
   async notices(app: string, q: { from?: number; to?: number; limit?: number }): Promise<Notice[]> {
     const { state, deployment } = this.d.rendered(app);
-    const [records, reactions, probe] = await Promise.all([
+    const [records, reactions] = await Promise.all([
       this.records(app, { kinds: ['notice'], ...q, limit: q.limit ?? 200, order: 'desc' }),
       this.ledger(app),
-      this.records(app, { kinds: ['audit'], text: '"attributed":"probe"', limit: 10_000, order: 'desc' }),
     ]);
+    // The controller's probe attributions of these notices only: written after them, never before.
+    const oldest = records.reduce((m, r) => Math.min(m, r.ts), Number.POSITIVE_INFINITY);
+    const probe = records.length
+      ? await this.records(app, { kinds: ['audit'], from: oldest, text: '"attributed":"probe"', limit: 10_000 })
+      : [];
     const probed = new Set(probe.flatMap((r) => (r.provenance ? [r.provenance] : [])));
     return noticeList(records, instancesByIp(deployment.app, state.addressing), reactions, probed);
   }
