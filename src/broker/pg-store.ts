@@ -79,6 +79,11 @@ export class PgStore implements RecordStore {
   private async migrate(schema: string): Promise<void> {
     const c = await this.pool.connect();
     try {
+      // Already made (its last table exists, and the whole schema is made in one transaction):
+      // nothing to lock. Running CREATE INDEX IF NOT EXISTS anyway would take a lock on the table
+      // that agents are appending to, and deadlock with them (SQLSTATE 40P01).
+      const made = await c.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [this.meta]);
+      if (made.rows[0]?.t) return;
       await c.query('BEGIN');
       // Two processes opening a fresh database at once must not race on CREATE.
       await c.query("SELECT pg_advisory_xact_lock(hashtext('flowtap_record_store'))");
