@@ -188,7 +188,7 @@ export class FakeOrchestrator implements Orchestrator {
   async counters(node: string): Promise<Result<RuleCounter[]>> {
     const out: RuleCounter[] = [this.rule(node, 'forward', 'r1 req0', 'r1')];
     for (const [i, s] of Object.entries(this.states))
-      if (s === 'isolated' && this.nodeOf(i) === node) out.push(this.rule(node, 'forward', 'quarantine', i));
+      if (s === 'isolated' && this.nodeOf(i) === node) out.push(this.rule(node, 'quarantine', 'quarantine', i));
     for (const r of this.restrictions) out.push(this.rule(node, 'forward', `restrict ${r.id}`, r.id));
     return ok(out);
   }

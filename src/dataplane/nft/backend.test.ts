@@ -158,10 +158,25 @@ test('handles an update needs and never learnt are read back from a listing firs
   assert.deepEqual(sys.commandLines().slice(1), ['ip netns exec ns nft -j list chain inet flowtap forward', 'ip netns exec ns nft -f -']);
   assert.equal(inputs(sys)[2].input!.split('\n')[1], 'delete rule inet flowtap forward handle 9');
   // Rules in force that are not the ones applied (a comment changed by hand): replaced whole.
-  listing = JSON.stringify({ nftables: [rule(7, 'hand-made')] });
-  b.applied.get('n1')!.handles['inet flowtap forward'] = [-1];
-  const drift = await b.apply('n1', config([]));
+  assert.ok((await b.apply('n1', config(['counter comment "a"', 'counter comment "c"']))).ok);
+  listing = JSON.stringify({ nftables: [rule(7, 'hand-made'), rule(8, 'c')] });
+  b.applied.get('n1')!.handles['inet flowtap forward'] = [-1, -1];
+  const drift = await b.apply('n1', config(['counter comment "a"']));
   assert.ok(drift.ok && drift.value.kind === 'full' && /do not list back/.test(drift.value.reason!));
+});
+
+test('a chain that keeps none of its rules is flushed and filled again: no handle, so no listing', async () => {
+  const sys = new RecordingSystem(() => ({ stdout: '' }));
+  const b = new NftBackend({ system: sys, nsOf: () => 'ns' });
+  assert.ok((await b.apply('n1', config(['counter comment "a"', 'counter comment "b"']))).ok);
+  const r = await b.apply('n1', config(['counter comment "c"']));
+  assert.ok(r.ok && r.value.kind === 'incremental');
+  assert.deepEqual([r.value.rulesAdded, r.value.rulesRemoved], [1, 2]);
+  assert.deepEqual(sys.commandLines().slice(1), ['ip netns exec ns nft -f -']);
+  assert.deepEqual(inputs(sys)[1].input!.split('\n').slice(1, 3), [
+    'flush chain inet flowtap forward',
+    'add rule inet flowtap forward counter comment "c"',
+  ]);
 });
 
 test('an incremental update nft refuses (the rules were changed by hand) becomes a full replacement', async () => {

@@ -44,7 +44,7 @@ import type { ApplyOptions, ApplyReport, DataplaneBackend, Drift, NodeDesired, R
 import { applyNft, applyNftEcho, checkNft, counterOf, echoedRules, jsonRules, type EchoedRule, type NftJsonRule } from './apply.js';
 import { configDevices, fullScript, NODE_TABLES, renderNodeConfig, type NftNodeConfig } from './node.js';
 import { rule } from './table.js';
-import { planChain, planUpdate, type UpdatePlan } from './update.js';
+import { planChain, planUpdate, type ChainPlan, type UpdatePlan } from './update.js';
 
 /** Rule handles by chain (`family table chain`), in rule order; -1 where not known yet. */
 export type NftHandles = Record<string, number[]>;
@@ -327,6 +327,14 @@ export class NftBackend implements DataplaneBackend<NftNodeConfig> {
   }
 }
 
+/**
+ * A chain that keeps none of its rules is flushed and filled again: that needs no handle, where
+ * deleting its rules one by one would need them all (a listing when they are not known).
+ */
+function rewrittenWhole(cp: ChainPlan): boolean {
+  return cp.removed.length > 0 && cp.kept.every((k) => k < 0);
+}
+
 interface ChainRef {
   family: string;
   table: string;
@@ -338,7 +346,7 @@ function unknownChains(last: NftApplied, plan: Extract<UpdatePlan, { kind: 'incr
   const out: ChainRef[] = [];
   for (const tp of plan.tables)
     for (const cp of tp.chains) {
-      if (!cp.removed.length && cp.kept.every((k) => k >= 0)) continue;
+      if ((!cp.removed.length && cp.kept.every((k) => k >= 0)) || rewrittenWhole(cp)) continue;
       const was = last.handles[chainKey(tp.family, tp.name, cp.name)] ?? [];
       const old = last.config.tables.find((t) => t.family === tp.family && t.name === tp.name)?.chains.find((c) => c.name === cp.name);
       if ((old?.rules.length ?? 0) !== was.length || was.some((h) => !(h >= 0)))
@@ -484,10 +492,12 @@ function incrementalTransaction(
       const was = oldHandles[key] ?? [];
       const chain = newTable.chains.find((c) => c.name === cp.name)!;
       handles[key] = cp.kept.map((k) => (k >= 0 ? (was[k] ?? UNKNOWN) : UNKNOWN));
-      for (const i of cp.removed) {
-        if (!(was[i] >= 0)) return null;
-        lines.push(`delete rule ${t} ${cp.name} handle ${was[i]}`);
-      }
+      if (rewrittenWhole(cp)) lines.push(`flush chain ${t} ${cp.name}`);
+      else
+        for (const i of cp.removed) {
+          if (!(was[i] >= 0)) return null;
+          lines.push(`delete rule ${t} ${cp.name} handle ${was[i]}`);
+        }
       let i = 0;
       while (i < cp.kept.length) {
         if (cp.kept[i] >= 0) {

@@ -183,10 +183,15 @@ test('inline firewall: a frame sent by an instance and passed back gets its egre
     }),
   );
   const tag = redirectTag(db.mac, 'sent', 'closed');
-  const fwd = text.slice(text.indexOf('chain forward'), text.indexOf('chain input'));
+  const fwd = text.slice(text.indexOf('chain forward'), text.indexOf('chain quarantine'));
   assert.ok(fwd.includes(`${tag} : jump eg_db_0`), fwd);
-  const cut = fwd.indexOf(`ether saddr & ff:ff:fd:ff:ff:ff ${tag} counter drop comment "quarantine (passed back by a monitor)"`);
-  assert.ok(cut > 0 && cut < fwd.indexOf('ct state established'), 'before established traffic, like the port quarantine');
+  const quarantined = text.slice(text.indexOf('chain quarantine'), text.indexOf('chain input'));
+  assert.ok(
+    quarantined.includes(`ether saddr & ff:ff:fd:ff:ff:ff ${tag} counter drop comment "quarantine (passed back by a monitor)"`),
+    quarantined,
+  );
+  const jump = fwd.indexOf('jump quarantine');
+  assert.ok(jump > 0 && jump < fwd.indexOf('ct state established'), 'before established traffic, like the port quarantine');
   const vmap = fwd.indexOf(`iifname ${ret} ether saddr & ff:ff:fd:ff:ff:ff vmap`);
   assert.ok(vmap > fwd.indexOf('iifname vmap') && vmap < fwd.indexOf('oifname vmap'), 'egress before ingress');
   assert.ok(fwd.includes(`oifname { "vx-ft", "up-ft" } counter accept comment "egress checked (passed back by a monitor)`));

@@ -3,7 +3,6 @@
  * taps with their inline return chains (netdev), both owned by flowtap and replaced together.
  */
 import { fail, ok, type Diagnostic, type Result } from '../../diagnostics/index.js';
-import { quarantine } from '../../firewall/index.js';
 import type { NodeDesired } from '../backend.js';
 import { NODE_UPLINKS } from '../node-interfaces.js';
 import { atomicScript, type OwnedTable } from './apply.js';
@@ -35,13 +34,21 @@ export function renderNodeConfig(d: NodeDesired): Result<NftNodeConfig> {
   );
   const inline = d.inline ?? true;
   const errors: Diagnostic[] = [];
-  const fw = nftFirewallTable(quarantine(d.ruleset, isolated), d.app, addressing, d.node, {
-    mode: d.mode,
-    uplinks: NODE_UPLINKS,
-    // Every monitor namespace of the local cloud has its return veth: redirects are inline.
-    inlineMonitors: inline ? localMonitorPorts(addressing, d.node) : [],
-    restrictions: d.context.restrictions ?? [],
-  });
+  // An isolated instance keeps its chains as they were: its quarantine chain rules drop all of its
+  // traffic before they are reached, and a reaction then changes that one small chain only.
+  const fw = nftFirewallTable(
+    { ...d.ruleset, quarantined: [...new Set([...(d.ruleset.quarantined ?? []), ...isolated])] },
+    d.app,
+    addressing,
+    d.node,
+    {
+      mode: d.mode,
+      uplinks: NODE_UPLINKS,
+      // Every monitor namespace of the local cloud has its return veth: redirects are inline.
+      inlineMonitors: inline ? localMonitorPorts(addressing, d.node) : [],
+      restrictions: d.context.restrictions ?? [],
+    },
+  );
   if (!fw.ok) errors.push(...fw.errors);
   const taps = nftTapsTable(d.contracts, d.app, addressing, d.node, { live, downMonitors: [...(d.downMonitors ?? [])], inline });
   if (!taps.ok) errors.push(...taps.errors);

@@ -7,6 +7,7 @@
  */
 import type { PacketSpec } from '../../flowtap/index.js';
 import { UPLINK_IF, VXLAN_IF } from '../node-interfaces.js';
+import { QUARANTINE_CHAIN } from '../nft/index.js';
 import { lookupChain, PROTO_TCP, PROTO_UDP } from './indexed.js';
 import { linearChainSlot } from './linear.js';
 import type { CChain, CNode, CPort, CRestriction } from './model.js';
@@ -83,8 +84,10 @@ export function forwardChain(
     return firewallDrop(w, fw, step('forward', r.comment, 'drop', false));
   }
   // In the rendered order: by input port, by output port, then by the tag of a frame passed back.
-  if ((!returned && iifPort?.quarantined) || oifPort?.quarantined) return firewallDrop(w, fw, step('forward', 'quarantine', 'drop', false));
-  if (returned && iifPort?.quarantined) return firewallDrop(w, fw, step('forward', 'quarantine (passed back by a monitor)', 'drop', false));
+  if ((!returned && iifPort?.quarantined) || oifPort?.quarantined)
+    return firewallDrop(w, fw, step(QUARANTINE_CHAIN, 'quarantine', 'drop', false));
+  if (returned && iifPort?.quarantined)
+    return firewallDrop(w, fw, step(QUARANTINE_CHAIN, 'quarantine (passed back by a monitor)', 'drop', false));
   if (sim.established) {
     if (w.ct === 'established' || w.ct === 'related') {
       fw.steps.push(step('forward', 'return traffic', 'accept', false));

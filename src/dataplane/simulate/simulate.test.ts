@@ -384,7 +384,7 @@ describe('simulated datapath: redirect and quarantine', () => {
       kind: 'dropped',
       stage: 'firewall',
       node: 'node1',
-      chain: 'forward',
+      chain: 'quarantine',
       default: false,
       reason: 'quarantine',
     });
@@ -636,7 +636,7 @@ describe('simulated datapath: inline redirects come back through their monitor',
       kind: 'dropped',
       stage: 'firewall',
       node: 'node1',
-      chain: 'forward',
+      chain: 'quarantine',
       default: false,
       reason: 'quarantine (passed back by a monitor)',
     });
