@@ -2,6 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RecordingSystem } from '../system/index.js';
 import { countersCollector } from './counters.js';
+import { NftLister } from './nft-lister.js';
 import { nodeAccess } from './netns.js';
 import { fakeNetns, NFT_INET_JSON, NFT_TAPS_JSON } from './testing.js';
 
@@ -18,7 +19,7 @@ function ruleset(inet: string): string {
 describe('counters collector', () => {
   test('ships every rule and tap counter first, then only those that moved, with the increase', async () => {
     let inet = NFT_INET_JSON;
-    const system = new RecordingSystem(() => ({ stdout: ruleset(inet) }));
+    const system = new RecordingSystem(undefined, () => ({ stdout: `${ruleset(inet)}\n` }));
     const c = countersCollector(nodeAccess(system, 'ft-x-n-node1', fakeNetns({ 'ft-x-n-node1': 7 }, 1)));
     await c.start?.(SETTING);
     const first = await c.collect(SETTING, 0);
@@ -34,8 +35,10 @@ describe('counters collector', () => {
       'the tables flowtap owns, not the others',
     );
     assert.equal(first.records[0].provenance, 'nft:inet/flowtap/input/2');
-    assert.deepEqual(system.commandLines(), ['ip netns exec ft-x-n-node1 nft -j list ruleset'], 'one nft a period');
+    assert.deepEqual(system.commandLines(), ['ip netns exec ft-x-n-node1 nft -j -i'], 'one nft session');
     assert.deepEqual((await c.collect(SETTING, 1)).records, [], 'nothing moved, nothing shipped');
+    assert.deepEqual(system.commandLines(), ['ip netns exec ft-x-n-node1 nft -j -i'], 'the same session the next period');
+    assert.deepEqual(system.sessionLines, ['list ruleset', 'list ruleset']);
     inet = inet.replace('"packets": 3, "bytes": 180', '"packets": 5, "bytes": 300');
     const third = await c.collect(SETTING, 2);
     assert.equal(third.records.length, 1);
@@ -58,22 +61,40 @@ describe('counters collector', () => {
   });
 
   test("in the node namespace nft runs directly; a node without flowtap's tables has nothing to ship", async () => {
-    const system = new RecordingSystem(() => ({
-      stdout: '{"nftables": [{"metainfo": {"version": "1.0.6", "release_name": "Lester Gooch #5", "json_schema_version": 1}}]}',
+    const system = new RecordingSystem(undefined, () => ({
+      stdout: '{"nftables": [{"metainfo": {"version": "1.0.6", "release_name": "Lester Gooch #5", "json_schema_version": 1}}]}\n',
     }));
     const c = countersCollector(nodeAccess(system, 'ft-x-n-node1', fakeNetns({ 'ft-x-n-node1': 7 }, 7)));
     const r = await c.collect(SETTING, 0);
-    assert.deepEqual(system.commandLines(), ['nft -j list ruleset']);
+    assert.deepEqual(system.commandLines(), ['nft -j -i']);
     assert.deepEqual(r, { records: [] });
+    await c.stop?.();
   });
 
-  test('an nft that fails, or says something that is not JSON, is reported', async () => {
-    const failing = countersCollector(
-      nodeAccess(new RecordingSystem(() => ({ code: 1, stderr: 'Error: Operation not permitted' })), undefined),
-    );
+  test('an nft that fails, or says something that is not JSON, is reported; a dead session is started again', async () => {
+    const system = new RecordingSystem(undefined, () => ({ code: 1, stderr: 'Error: Operation not permitted\n' }));
+    const failing = countersCollector(nodeAccess(system, undefined));
     assert.deepEqual(await failing.collect(SETTING, 0), { records: [], errors: ['nft -j list ruleset: Error: Operation not permitted'] });
-    const garbled = countersCollector(nodeAccess(new RecordingSystem(() => ({ stdout: 'table inet flowtap {' })), undefined));
+    await failing.collect(SETTING, 1);
+    assert.deepEqual(system.commandLines(), ['nft -j -i', 'nft -j -i']);
+    const garbled = countersCollector(nodeAccess(new RecordingSystem(undefined, () => ({ stdout: 'table inet flowtap {\n' })), undefined));
     const r = await garbled.collect(SETTING, 0);
     assert.match(r.errors![0], /^nft -j list ruleset: /);
+  });
+
+  test('a session that does not answer is abandoned within its timeout; an answer split over writes is one listing', async () => {
+    const silent = new NftLister(nodeAccess(new RecordingSystem(undefined, () => ({})), undefined), { timeoutMs: 50 });
+    const t0 = performance.now();
+    const r = await silent.list();
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /no answer within 50 ms/);
+    assert.ok(performance.now() - t0 < 1000);
+    const big = JSON.stringify({ nftables: [{ metainfo: {} }, ...Array.from({ length: 5000 }, (_, i) => ({ table: { name: `t${i}` } }))] });
+    const lister = new NftLister(nodeAccess(new RecordingSystem(undefined, () => ({ stdout: `${big}\n` })), undefined), {
+      maxBytes: 1 << 20,
+    });
+    assert.equal((await lister.list()).stdout, big);
+    const capped = new NftLister(nodeAccess(new RecordingSystem(undefined, () => ({ stdout: `${big}\n` })), undefined), { maxBytes: 1000 });
+    assert.match((await capped.list()).stderr, /an answer over 1000 bytes/);
   });
 });

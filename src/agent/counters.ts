@@ -5,6 +5,7 @@
 import { NODE_TABLES, parseCounters, TAPS_TABLE, type NftRuleCounter, type OwnedTable } from '../dataplane/index.js';
 import type { Collector, CollectResult, Draft } from './collector.js';
 import type { NodeAccess } from './netns.js';
+import { NftLister } from './nft-lister.js';
 
 /** The tables flowtap owns on a node: the firewall and the taps. */
 const DEFAULT_TABLES: readonly OwnedTable[] = NODE_TABLES;
@@ -48,15 +49,23 @@ function counterDrafts(previous: Map<string, NftRuleCounter>, current: NftRuleCo
 export function countersCollector(node: NodeAccess, tables: readonly OwnedTable[] = DEFAULT_TABLES): Collector {
   let previous = new Map<string, NftRuleCounter>();
   const owned = new Set(tables.map((t) => `${t.family} ${t.name}`));
+  let lister: NftLister | null = null;
   return {
     name: 'counters',
     async start() {
       previous = new Map();
+      lister ??= new NftLister(node);
     },
+    async stop() {
+      await lister?.close();
+      lister = null;
+    },
+    childPids: () => lister?.pids() ?? [],
     async collect(): Promise<CollectResult> {
-      // One listing of the whole ruleset rather than one per table: a period's cost at level 1
-      // is mostly starting nft, and the node's ruleset is flowtap's tables.
-      const r = await node.run(['nft', '-j', 'list', 'ruleset']);
+      // One listing of the whole ruleset rather than one per table, through one nft session:
+      // starting nft each period cost more than the listing itself.
+      lister ??= new NftLister(node);
+      const r = await lister.list();
       if (r.code !== 0) return { records: [], errors: [`nft -j list ruleset: ${r.stderr.trim() || `exit ${r.code}`}`] };
       let all: NftRuleCounter[];
       try {

@@ -22,13 +22,21 @@ export type RecordedCall =
   | { kind: 'stop'; pids: number[] };
 
 export type Responder = (argv: string[], opts: RunOptions) => Partial<RunResult> | undefined;
+/** Answers one line written to a spawned child's stdin (an interactive `nft -j -i`), on its stdout and stderr. */
+export type SessionResponder = (argv: string[], line: string) => Partial<RunResult> | undefined;
 
 export class RecordingSystem implements System {
   readonly calls: RecordedCall[] = [];
   private nextPid = 1000;
   private readonly live = new Set<number>();
 
-  constructor(private readonly responder: Responder = () => undefined) {}
+  /** Lines written to spawned children, in order. */
+  readonly sessionLines: string[] = [];
+
+  constructor(
+    private readonly responder: Responder = () => undefined,
+    private readonly session?: SessionResponder,
+  ) {}
 
   async run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
     this.calls.push({ kind: 'run', argv, ...(opts.ns ? { ns: opts.ns } : {}), ...(opts.input !== undefined ? { input: opts.input } : {}) });
@@ -42,11 +50,32 @@ export class RecordingSystem implements System {
     let finish: (s: ExitStatus) => void = () => {};
     const exited = new Promise<ExitStatus>((r) => (finish = r));
     const stdout = opts.stdout ? new PassThrough() : null;
+    const stderr = opts.stderr ? new PassThrough() : null;
+    const stdin = opts.stdin ? new PassThrough() : null;
+    if (stdin && this.session) {
+      const answer = this.session;
+      let buf = '';
+      stdin.on('data', (d: Buffer) => {
+        buf += d.toString('utf8');
+        for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          this.sessionLines.push(line);
+          const r = answer(argv, line) ?? {};
+          if (r.stdout) stdout?.write(r.stdout);
+          if (r.stderr) stderr?.write(r.stderr);
+          if (r.code !== undefined && r.code !== 0) {
+            stdout?.end();
+            finish({ code: r.code, signal: null });
+          }
+        }
+      });
+    }
     return {
       pid,
-      stdin: opts.stdin ? new PassThrough() : null,
+      stdin,
       stdout,
-      stderr: opts.stderr ? new PassThrough() : null,
+      stderr,
       exited,
       startError: Promise.resolve(null),
       kill: () => {
