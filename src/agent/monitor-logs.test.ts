@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONN_LOG, formatJsonRow, NOTICE_LOG } from '../monitor/index.js';
+import { CONN_LOG, formatJsonRow, NOTICE_LOG, STATS_LOG, statsRow } from '../monitor/index.js';
 import { monitorLogsCollector, monitorRowDrafts } from './monitor-logs.js';
 
 const WEB = { name: 'web-0', service: 'web', ns: 'ft-x-i-web-0', ip: '10.77.1.2' };
@@ -61,6 +61,44 @@ describe('monitor log rows', () => {
     );
   });
 
+  test('a stats row is about no instance nor connection, and keeps its time and run', () => {
+    const line = formatJsonRow(
+      STATS_LOG,
+      statsRow(
+        {
+          ts: 1700000002,
+          run: '4242-1700000000000',
+          total: { captured: 90, received: 95, dropped: 5 },
+          interval: { captured: 30, received: 31, dropped: 1 },
+          bytes: 4000,
+          lagSeconds: 0.02,
+        },
+        'any',
+        64 * 1024 * 1024,
+      ),
+    ).trimEnd();
+    const [d, ...rest] = monitorRowDrafts('mon-sql', 'stats', line, byIp, 0);
+    assert.equal(rest.length, 0);
+    assert.deepEqual(
+      [d.kind, d.ts, d.provenance, d.instance, d.data.log, d.data.monitor],
+      ['monitor-log', 1700000002000, undefined, undefined, 'stats', 'mon-sql'],
+    );
+    assert.deepEqual(d.data.row, {
+      ts: 1700000002,
+      peer: 'any',
+      mem: 64,
+      pkts_proc: 30,
+      bytes_recv: 4000,
+      pkts_dropped: 1,
+      pkts_link: 31,
+      pkt_lag: 0.02,
+      run: '4242-1700000000000',
+      run_pkts_proc: 90,
+      run_pkts_dropped: 5,
+      run_pkts_link: 95,
+    });
+  });
+
   test('comment lines are skipped, anything else that is not a row is shipped marked, not lost', () => {
     assert.deepEqual(monitorRowDrafts('m', 'conn', '#fields\tts\tuid', byIp, 5), []);
     const [d] = monitorRowDrafts('m', 'weird', 'not json', byIp, 5);
@@ -77,10 +115,11 @@ describe('monitor log rows', () => {
     assert.deepEqual((await c.collect({ level: 3, periodMs: 1000 }, 0)).records, [], 'rows from before the start are not shipped');
     appendFileSync(join(m1, 'conn.log'), CONN + '\n');
     writeFileSync(join(m1, 'notice.log'), NOTICE + '\n');
+    writeFileSync(join(m1, 'stats.log'), '{"ts":1700000003,"peer":"any","run":"1-2","run_pkts_proc":3,"run_pkts_dropped":0}\n');
     const r = await c.collect({ level: 3, periodMs: 1000 }, 0);
     assert.deepEqual(
       r.records.map((d) => `${d.kind}:${d.data.log ?? d.data.note}`),
-      ['monitor-log:conn', 'monitor-log:notice'],
+      ['monitor-log:conn', 'monitor-log:notice', 'monitor-log:stats'],
     );
   });
 });

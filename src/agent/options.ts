@@ -44,7 +44,7 @@ export interface AgentOptions {
   settings?: Partial<Record<CollectorName, Partial<CollectorSetting>>>;
   /** nft tables whose rule counters are read (default: the firewall and the taps). */
   tables?: readonly OwnedTable[];
-  /** Monitor logs that are shipped (default conn, http, sql, nats, notice, weird). */
+  /** Monitor logs that are shipped (default conn, http, sql, nats, notice, weird, stats). */
   monitorLogs?: string[];
   shipping?: Pick<ShipperOptions, 'maxBufferBytes' | 'batchSize' | 'retryMinMs' | 'retryMaxMs'>;
   /** How often buffered records are shipped (default 1 s). */

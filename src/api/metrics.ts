@@ -1,17 +1,25 @@
 /**
- * `/metrics` in Prometheus' text format (0.0.4): per tap packets and bytes, per firewall rule
- * hits (the data plane's counters as the orchestrator reads them back), per monitor packets
- * (its taps' sum) and analysis lag (its last overload notice), notices by kind, reactions by
- * action and state, agent cost per collector and level (each agent's latest report), and the
- * broker's ingest and retention. Every series carries tenant and app; a tenant's scrape holds
- * only its own applications, and a store's figures only when no other tenant's application
- * ships to that store.
+ * `/metrics` in Prometheus' text format (0.0.4): per tap packets and bytes, and what it did not
+ * copy or divert (over budget, or dropped for a fail-closed monitor that is down); per firewall
+ * rule hits (the data plane's counters as the orchestrator reads them back); per monitor
+ * packets (its taps' sum), what its capture took and what the kernel dropped (its stats.log
+ * rows), and analysis lag (those rows, and its last overload notice); notices by kind,
+ * reactions by action and state, agent cost per collector and level (each agent's latest
+ * report), and the broker's ingest and retention. Every series carries tenant and app; a
+ * tenant's scrape holds only its own applications, and a store's figures only when no other
+ * tenant's application ships to that store.
  *
- * Notices, reactions and agent costs are tallied incrementally: each scrape reads only the
- * records after the last one it read, so a long history is read once, not every 15 seconds.
+ * Notices, reactions, agent costs and monitor stats are tallied incrementally: each scrape
+ * reads only the records after the last one it read, so a long history is read once, not
+ * every 15 seconds.
+ *
+ * A monitor's capture counts are cumulative per capture process (`run`); a restarted monitor
+ * starts from 0. The counters sum across runs: a new run adds the last figures of the one
+ * before, so they never go down, and their labels do not grow with every restart.
  */
 import type { StoredRecord } from '../broker/index.js';
 import { noticeView } from '../controller/index.js';
+import { tapCounterOf, type TapDropReason } from '../dataplane/index.js';
 import type { AppRef, Fleet } from './fleet.js';
 
 type Labels = Record<string, string | number>;
@@ -69,12 +77,66 @@ interface Tally {
   cost: Map<string, { node: string; collector: string; level: number; cpuPercent: number; bytesPerSec: number; recordsPerSec: number }>;
   /** Monitor -> seconds behind, from its latest overload notice. */
   lag: Map<string, number>;
+  /** Monitor stats rows are read by a query of their own, from here. */
+  statsAfterId: number;
+  /** `node|monitor` -> its capture counts. */
+  capture: Map<string, CaptureTally>;
 }
+
+interface CaptureCounts {
+  captured: number;
+  dropped: number;
+}
+
+interface CaptureTally {
+  node: string;
+  monitor: string;
+  /** The capture run of the latest row, and its counts. */
+  run: string;
+  latest: CaptureCounts;
+  /** What the runs before it counted. */
+  earlier: CaptureCounts;
+  /** Runs already over (the last few): a row of one that comes late changes nothing. */
+  ended: string[];
+  /** The latest row's time (ms) and packet lag (s; null when no packet came in its interval). */
+  ts: number;
+  packetLag: number | null;
+}
+
+const ENDED_RUNS = 16;
+/** The stats rows among the monitor rows: the store's text filter, then the log field checked. */
+const STATS_TEXT = '"log":"stats"';
 
 const PAGE = 10_000;
 const MAX_PAGES = 20;
 const NO_ADDRESSES = new Map<string, { instance: string; service: string }>();
 const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+
+function foldStats(t: Tally, r: StoredRecord): void {
+  const d = r.data;
+  const row = d.row as Record<string, unknown> | undefined;
+  if (d.log !== 'stats' || typeof d.monitor !== 'string' || typeof row !== 'object' || row === null || typeof row.run !== 'string') return;
+  const now: CaptureCounts = { captured: num(row.run_pkts_proc), dropped: num(row.run_pkts_dropped) };
+  const node = r.node ?? '';
+  const key = `${node}|${d.monitor}`;
+  let c = t.capture.get(key);
+  if (!c) {
+    c = { node, monitor: d.monitor, run: row.run, latest: now, earlier: { captured: 0, dropped: 0 }, ended: [], ts: r.ts, packetLag: null };
+    t.capture.set(key, c);
+  }
+  if (c.run !== row.run) {
+    if (c.ended.includes(row.run)) return;
+    c.ended = [...c.ended, c.run].slice(-ENDED_RUNS);
+    c.run = row.run;
+    c.earlier = { captured: c.earlier.captured + c.latest.captured, dropped: c.earlier.dropped + c.latest.dropped };
+  } else if (now.captured < c.latest.captured || now.dropped < c.latest.dropped) {
+    // A run's totals only grow; smaller ones start a count of their own, and what was counted stays.
+    c.earlier = { captured: c.earlier.captured + c.latest.captured, dropped: c.earlier.dropped + c.latest.dropped };
+  }
+  c.latest = now;
+  c.ts = r.ts;
+  c.packetLag = typeof row.pkt_lag === 'number' && Number.isFinite(row.pkt_lag) ? row.pkt_lag : null;
+}
 
 function fold(t: Tally, r: StoredRecord): void {
   const d = r.data;
@@ -108,7 +170,7 @@ export class Metrics {
   private async tally(app: string): Promise<Tally> {
     let t = this.tallies.get(app);
     if (!t) {
-      t = { afterId: 0, notices: new Map(), reactions: new Map(), cost: new Map(), lag: new Map() };
+      t = { afterId: 0, notices: new Map(), reactions: new Map(), cost: new Map(), lag: new Map(), statsAfterId: 0, capture: new Map() };
       this.tallies.set(app, t);
     }
     for (let i = 0; i < MAX_PAGES; i++) {
@@ -116,6 +178,18 @@ export class Metrics {
       for (const r of page) fold(t, r);
       if (page.length) t.afterId = page[page.length - 1].id;
       if (page.length < PAGE) break;
+    }
+    // Stats rows are a few among many monitor rows: once read to the newest record, the rows
+    // between are not searched again, whether or not a stats row was among them.
+    const newest = (await this.fleet.records(app, { order: 'desc', limit: 1 }))[0]?.id ?? 0;
+    for (let i = 0; i < MAX_PAGES; i++) {
+      const page = await this.fleet.records(app, { kinds: ['monitor-log'], text: STATS_TEXT, afterId: t.statsAfterId, limit: PAGE });
+      for (const r of page) foldStats(t, r);
+      if (page.length) t.statsAfterId = page[page.length - 1].id;
+      if (page.length < PAGE) {
+        t.statsAfterId = Math.max(t.statsAfterId, newest);
+        break;
+      }
     }
     return t;
   }
@@ -153,13 +227,23 @@ export class Metrics {
 
     const taps = await this.fleet.taps(a.name).catch(() => null);
     const counters = await this.fleet.counters(a.name).catch(() => ({}));
-    const contracts = new Map((taps?.contracts ?? []).map((c) => [c.id, c]));
+    const tapOf = tapCounterOf(taps?.contracts ?? []);
     const monitorPackets = new Map<string, number>();
     const tapSums = new Map<string, { node: string; tap: string; monitor: string; action: string; packets: number; bytes: number }>();
+    const dropSums = new Map<string, { node: string; contract: string; reason: TapDropReason; packets: number; bytes: number }>();
     const ruleSums = new Map<string, { node: string; table: string; chain: string; rule: string; packets: number; bytes: number }>();
     for (const [node, list] of Object.entries(counters)) {
       for (const c of list) {
-        const tap = contracts.get(c.comment);
+        const hit = tapOf(c.comment);
+        if (hit?.reason) {
+          const k = `${node}|${hit.contract.id}|${hit.reason}`;
+          const s = dropSums.get(k) ?? { node, contract: hit.contract.id, reason: hit.reason, packets: 0, bytes: 0 };
+          s.packets += c.packets;
+          s.bytes += c.bytes;
+          dropSums.set(k, s);
+          continue;
+        }
+        const tap = hit?.contract;
         if (tap) {
           const k = `${node}|${tap.id}`;
           const s = tapSums.get(k) ?? { node, tap: tap.id, monitor: tap.dst, action: tap.action, packets: 0, bytes: 0 };
@@ -186,6 +270,23 @@ export class Metrics {
         s.packets,
       );
       x.add('flowtap_tap_bytes_total', 'counter', 'Bytes a tap copied or diverted to its monitor.', l, s.bytes);
+    }
+    for (const s of dropSums.values()) {
+      const l = { ...base, node: s.node, contract: s.contract, reason: s.reason };
+      x.add(
+        'flowtap_tap_dropped_packets_total',
+        'counter',
+        "Packets a tap matched but did not copy or divert: over its budget (a forward's go uncopied, a redirect's pass untouched), or dropped because its fail-closed monitor is down.",
+        l,
+        s.packets,
+      );
+      x.add(
+        'flowtap_tap_dropped_bytes_total',
+        'counter',
+        'Bytes of the packets a tap matched but did not copy or divert, by reason.',
+        l,
+        s.bytes,
+      );
     }
     for (const s of ruleSums.values()) {
       const l = { ...base, node: s.node, table: s.table, chain: s.chain, rule: s.rule };
@@ -218,6 +319,39 @@ export class Metrics {
           { ...base, monitor },
           lag,
         );
+      const now = Date.now();
+      for (const c of t.capture.values()) {
+        const l = { ...base, monitor: c.monitor, node: c.node };
+        x.add(
+          'flowtap_monitor_captured_packets_total',
+          'counter',
+          "Packets a monitor's live capture took (tcpdump's count), summed over its capture runs.",
+          l,
+          c.earlier.captured + c.latest.captured,
+        );
+        x.add(
+          'flowtap_monitor_dropped_packets_total',
+          'counter',
+          "Packets the kernel dropped before a monitor's capture could take them (tcpdump's count), summed over its capture runs.",
+          l,
+          c.earlier.dropped + c.latest.dropped,
+        );
+        x.add(
+          'flowtap_monitor_stats_age_seconds',
+          'gauge',
+          "Seconds since a monitor's latest stats row (one every 10 s while it captures): a growing age means it, its agent or shipping stalled.",
+          l,
+          Math.max(0, (now - c.ts) / 1000),
+        );
+        if (c.packetLag !== null)
+          x.add(
+            'flowtap_monitor_packet_lag_seconds',
+            'gauge',
+            "Wall clock minus the newest packet's time at a monitor's latest stats row (when packets came in its interval).",
+            l,
+            c.packetLag,
+          );
+      }
       for (const [note, n] of t.notices)
         x.add('flowtap_notices_total', 'counter', 'Notices the monitors raised, by kind.', { ...base, note }, n);
       const byActionState = new Map<string, number>();

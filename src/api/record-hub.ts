@@ -5,7 +5,8 @@
  * hundred. A client resuming after an id (Last-Event-ID) first catches up with a query of its
  * own, paged, then joins the live feed without a gap or a repeat (records are ordered by id).
  * Each client has a bounded queue: one that does not read fast enough is dropped and counted,
- * never allowed to grow the server's memory.
+ * never allowed to grow the server's memory. A client's token is asked about again at every
+ * tick (`lapsed`): a stream opened with a token revoked since ends, saying why.
  */
 import type { StoredRecord } from '../broker/index.js';
 import type { Fleet, RecordFilter } from './fleet.js';
@@ -21,6 +22,8 @@ export interface HubOptions {
   /** Records read per query (default 1000). */
   pageSize?: number;
   log?: (line: string) => void;
+  /** Why a token (by id) no longer admits anyone, null while it does (TokenStore.lapsed); none: never asked. */
+  lapsed?: (tokenId: string) => string | null;
 }
 
 export interface HubStats {
@@ -31,6 +34,8 @@ export interface HubStats {
   delivered: number;
   /** Clients dropped for falling behind. */
   dropped: number;
+  /** Clients ended because their token no longer admits them. */
+  ended: number;
   pollErrors: number;
 }
 
@@ -57,6 +62,8 @@ export class Subscriber {
   buffer: StoredRecord[] | null = null;
   closed = false;
   dropped = false;
+  /** Why the stream was ended for its client (its token lapsed); null otherwise. */
+  endedBecause: string | null = null;
   private onClose: (() => void)[] = [];
 
   constructor(
@@ -64,6 +71,8 @@ export class Subscriber {
     /** The last id this client has (or skipped): nothing at or below it is sent. */
     public cursor: number,
     private readonly queueMax: number,
+    /** The id of the token the stream was opened with (none: not asked about again). */
+    readonly tokenId: string | null = null,
   ) {}
 
   /** False when the client was dropped for it. */
@@ -153,8 +162,26 @@ class Poller {
     return this.started;
   }
 
+  /** Ends the streams whose token no longer admits anyone; each token is asked once a tick. */
+  private recheck(): void {
+    const lapsed = this.hub.lapsed;
+    if (!lapsed) return;
+    const answers = new Map<string, string | null>();
+    for (const s of [...this.subs]) {
+      if (s.tokenId === null) continue;
+      let why = answers.get(s.tokenId);
+      if (why === undefined) {
+        why = lapsed(s.tokenId);
+        answers.set(s.tokenId, why);
+      }
+      if (why !== null) this.hub.end(s, why);
+    }
+  }
+
   private async tick(): Promise<void> {
     if (this.busy || this.cursor === null) return;
+    this.recheck();
+    if (this.subs.size === 0) return;
     this.busy = true;
     try {
       // A burst is read in a few pages at once; more waits for the next tick.
@@ -192,9 +219,10 @@ export class RecordHub {
   readonly queueMax: number;
   readonly pageSize: number;
   readonly log: (line: string) => void;
+  readonly lapsed: ((tokenId: string) => string | null) | undefined;
   private readonly pollers = new Map<string, Poller>();
   private readonly all = new Set<Subscriber>();
-  readonly stats: HubStats = { clients: 0, pollers: 0, polls: 0, delivered: 0, dropped: 0, pollErrors: 0 };
+  readonly stats: HubStats = { clients: 0, pollers: 0, polls: 0, delivered: 0, dropped: 0, ended: 0, pollErrors: 0 };
 
   constructor(
     readonly fleet: Fleet,
@@ -204,13 +232,15 @@ export class RecordHub {
     this.queueMax = o.queueMax ?? 5000;
     this.pageSize = o.pageSize ?? 1000;
     this.log = o.log ?? (() => {});
+    this.lapsed = o.lapsed;
   }
 
   /**
-   * A client following `app`: from now (afterId null) or after a record it already has.
-   * Rejects when the deployment's store cannot be read.
+   * A client following `app`: from now (afterId null) or after a record it already has, with
+   * the token it was let in by (asked about again at every tick). Rejects when the
+   * deployment's store cannot be read.
    */
-  async subscribe(app: string, filter: StreamFilter, afterId: number | null): Promise<Subscriber> {
+  async subscribe(app: string, filter: StreamFilter, afterId: number | null, tokenId: string | null = null): Promise<Subscriber> {
     let poller = this.pollers.get(app);
     if (!poller) {
       poller = new Poller(this, app);
@@ -225,8 +255,8 @@ export class RecordHub {
       throw e;
     }
     // Its last client left while this one waited: the poller is stopped, start another.
-    if (this.pollers.get(app) !== poller) return this.subscribe(app, filter, afterId);
-    const sub = new Subscriber(filter, afterId ?? poller.cursor ?? start, this.queueMax);
+    if (this.pollers.get(app) !== poller) return this.subscribe(app, filter, afterId, tokenId);
+    const sub = new Subscriber(filter, afterId ?? poller.cursor ?? start, this.queueMax, tokenId);
     poller.subs.add(sub);
     this.all.add(sub);
     this.stats.clients = this.all.size;
@@ -266,6 +296,14 @@ export class RecordHub {
     sub.dropped = true;
     sub.close();
     this.countDrop();
+  }
+
+  /** Ends a client's stream for a reason it is told (its token lapsed). */
+  end(sub: Subscriber, why: string): void {
+    if (sub.closed) return;
+    sub.endedBecause = why;
+    sub.close();
+    this.stats.ended++;
   }
 
   countDrop(): void {

@@ -303,12 +303,12 @@ export const ROUTES: RouteSpec[] = [
     answer: {
       type: 'event-stream',
       description:
-        'event: record, id: <record id>, data: <StoredRecord JSON>; a comment every 15 s; event: dropped when the client fell behind',
+        'event: record, id: <record id>, data: <StoredRecord JSON>; a comment every 15 s; event: dropped when the client fell behind; event: error, data: {code, message}, then the end of the stream, when its token is revoked',
       contentType: 'text/event-stream',
     },
     handle: async ({ query, headers, caller, s, c }) => {
       const afterId = headers['last-event-id'] ?? query.afterId ?? null;
-      const sub = await s.hub.subscribe(appName(caller), recordFilter(query), afterId);
+      const sub = await s.hub.subscribe(appName(caller), recordFilter(query), afterId, caller.principal?.id ?? null);
       return sseResponse(c, sub, s.hub);
     },
   }),

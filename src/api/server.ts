@@ -20,7 +20,8 @@ import type { Principal, TokenStore } from './tokens.js';
 
 export interface ApiOptions {
   fleet: Fleet;
-  tokens: Pick<TokenStore, 'verify'>;
+  /** `lapsed`, when given, ends a record stream whose token is revoked while it runs. */
+  tokens: Pick<TokenStore, 'verify'> & Partial<Pick<TokenStore, 'lapsed'>>;
   /** The dashboard's folder (index.html, ...); none = no dashboard. */
   webDir?: string;
   /** Where the vendored browser libraries are (default: the package's node_modules). */
@@ -111,7 +112,8 @@ function tokenOf(c: Context, route: RouteSpec): string | null {
 
 export function createApi(o: ApiOptions): Api {
   const log = o.log ?? ((line) => process.stderr.write(`flowtap api: ${line}\n`));
-  const hub = new RecordHub(o.fleet, { log, ...o.hub });
+  const tokens = o.tokens;
+  const hub = new RecordHub(o.fleet, { log, ...(tokens.lapsed ? { lapsed: (id) => tokens.lapsed!(id) } : {}), ...o.hub });
   let document: unknown = null;
   const services: Services = {
     fleet: o.fleet,

@@ -3,9 +3,12 @@
  * (id = the record's id, so a reconnecting EventSource resumes with Last-Event-ID), a comment
  * every 15 s to keep proxies from closing a quiet stream. The stream is pulled: nothing is
  * written ahead of what the socket takes, so a client that stops reading backs up into its
- * hub queue, where it is dropped (and its connection closed) rather than buffered.
+ * hub queue, where it is dropped (and its connection closed) rather than buffered. A stream
+ * whose token lapses (revoked while it runs) ends with an `error` event saying why; the
+ * EventSource's reconnection then gets 401 and stops.
  */
 import type { Context } from 'hono';
+import { ApiCode } from './codes.js';
 import type { RecordHub, Subscriber } from './record-hub.js';
 
 const PING_MS = 15_000;
@@ -25,6 +28,8 @@ export function sseResponse(c: Context, sub: Subscriber, hub: RecordHub): Respon
       await sub.wait(PING_MS);
       try {
         if (sub.closed) {
+          if (sub.endedBecause !== null)
+            controller.enqueue(enc.encode(`event: error\ndata: ${JSON.stringify({ code: ApiCode.AUTH, message: sub.endedBecause })}\n\n`));
           controller.close();
           return;
         }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import type { StoredRecord } from '../broker/index.js';
 import { testServer, type TestServer } from './testing.js';
+import { issueToken, revokeToken, tokenFile } from './tokens.js';
 
 let t: TestServer;
 before(async () => {
@@ -14,6 +15,9 @@ after(async () => {
 
 interface Stream {
   events: { event: string; id?: string; record: StoredRecord }[];
+  errors: { code: string; message: string }[];
+  /** The server ended the stream. */
+  ended: boolean;
   until(pred: (s: Stream) => boolean, ms?: number): Promise<void>;
   close(): void;
 }
@@ -25,6 +29,8 @@ async function open(path: string, headers: Record<string, string> = {}): Promise
   assert.match(r.headers.get('content-type') ?? '', /^text\/event-stream/);
   const s: Stream = {
     events: [],
+    errors: [],
+    ended: false,
     async until(pred, ms = 3000) {
       const deadline = Date.now() + ms;
       while (!pred(s) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
@@ -49,8 +55,10 @@ async function open(path: string, headers: Record<string, string> = {}): Promise
           );
           if (fields.get('event') === 'record')
             s.events.push({ event: 'record', id: fields.get('id'), record: JSON.parse(fields.get('data') ?? 'null') as StoredRecord });
+          if (fields.get('event') === 'error') s.errors.push(JSON.parse(fields.get('data') ?? 'null') as Stream['errors'][number]);
         }
       }
+      s.ended = true;
     } catch {
       /* aborted */
     }
@@ -148,4 +156,35 @@ test('stream: a client that stops reading is dropped and counted, not buffered w
     );
   await settle(() => t.server.stats().streams.dropped > droppedBefore, 10_000);
   await settle(() => t.server.stats().streams.clients === 0 && closed, 5000);
+});
+
+test('stream: a token revoked while its stream runs ends the stream with an error event saying why; the others go on', async () => {
+  await settle(() => t.server.stats().streams.clients === 0);
+  const file = tokenFile(t.stateDir);
+  const issued = issueToken(file, { name: 'acme-wall', tenant: 'acme' });
+  assert.ok(issued.ok);
+  const doomed = await open('/api/v1/apps/shop/records/stream', bearer(issued.value.token));
+  const byQuery = await open(`/api/v1/apps/shop/records/stream?token=${issued.value.token}`);
+  const other = await open('/api/v1/apps/shop/records/stream', bearer(t.tokens.acme));
+  await t.fleet.append('shop', [{ kind: 'log', data: { note: 'before' } }]);
+  for (const s of [doomed, byQuery, other]) await s.until((x) => notes(x).includes('before'));
+  const endedBefore = t.server.stats().streams.ended;
+  // `flowtap token revoke`, from another process as far as the server knows: only the file changes.
+  assert.ok(revokeToken(file, 'acme-wall').ok);
+  await settle(() => doomed.ended && byQuery.ended);
+  for (const s of [doomed, byQuery]) {
+    assert.equal(s.errors.length, 1);
+    assert.equal(s.errors[0].code, 'E_API_AUTH');
+    assert.match(s.errors[0].message, /the token was revoked at /);
+  }
+  assert.equal(t.server.stats().streams.ended, endedBefore + 2);
+  await t.fleet.append('shop', [{ kind: 'log', data: { note: 'after' } }]);
+  await other.until((x) => notes(x).includes('after'));
+  assert.equal(other.ended, false);
+  assert.deepEqual(other.errors, []);
+  assert.ok(!notes(doomed).includes('after'));
+  // Reconnecting with it is refused.
+  const again = await fetch(`${t.server.url}/api/v1/apps/shop/records/stream`, { headers: bearer(issued.value.token) });
+  assert.equal(again.status, 401);
+  other.close();
 });

@@ -67,3 +67,24 @@ test('tokens: bad names and tenants are refused; a damaged store admits nobody a
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('tokens: lapsed says why a token verified earlier no longer admits anyone, null while it is live', () => {
+  const dir = folder();
+  try {
+    const file = tokenFile(dir);
+    const a = issueToken(file, { name: 'acme-ci', tenant: 'acme' });
+    const b = issueToken(file, { name: 'acme-dash', tenant: 'acme' });
+    assert.ok(a.ok && b.ok);
+    const store = new TokenStore(file);
+    assert.equal(store.lapsed(a.value.entry.id), null);
+    // Revoked by another process: the file changes, and the next question sees it.
+    assert.ok(revokeToken(file, a.value.entry.id).ok);
+    assert.match(store.lapsed(a.value.entry.id) ?? '', /^the token was revoked at \d{4}-/);
+    assert.equal(store.lapsed(b.value.entry.id), null);
+    assert.equal(store.lapsed('0123456789ab'), 'the token is no longer in the token store');
+    writeFileSync(file, 'not json');
+    assert.equal(store.lapsed(b.value.entry.id), 'the token store cannot be read');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -129,11 +129,11 @@ export function listTokens(file: string): Result<TokenEntry[]> {
  * revoked by `flowtap token` in another shell counts at the next request).
  */
 export class TokenStore {
-  private cache: { key: string; byId: Map<string, TokenEntry> } | null = null;
+  private cache: { key: string; byId: Map<string, TokenEntry>; damaged: boolean } | null = null;
 
   constructor(readonly file: string) {}
 
-  private entries(): Map<string, TokenEntry> {
+  private read(): { byId: Map<string, TokenEntry>; damaged: boolean } {
     let key: string;
     try {
       const st = statSync(this.file);
@@ -141,12 +141,29 @@ export class TokenStore {
     } catch {
       key = 'none';
     }
-    if (this.cache?.key === key) return this.cache.byId;
+    if (this.cache?.key === key) return this.cache;
     const read = readTokens(this.file);
     // A damaged store admits nobody: failing closed is the only safe reading of it.
     const byId = new Map(read.ok ? read.value.map((t) => [t.id, t]) : []);
-    this.cache = { key, byId };
-    return byId;
+    this.cache = { key, byId, damaged: !read.ok };
+    return this.cache;
+  }
+
+  private entries(): Map<string, TokenEntry> {
+    return this.read().byId;
+  }
+
+  /**
+   * Why the token with this id no longer admits anyone (revoked, gone from the store, the
+   * store unreadable); null while it is live. What a long request (a record stream) asks as it
+   * goes on: the token was verified when it began, and may be revoked from another process since.
+   */
+  lapsed(id: string): string | null {
+    const { byId, damaged } = this.read();
+    const entry = byId.get(id);
+    if (entry?.revokedAt) return `the token was revoked at ${entry.revokedAt}`;
+    if (entry) return null;
+    return damaged ? 'the token store cannot be read' : 'the token is no longer in the token store';
   }
 
   /** The token's principal; null for anything that is not a live token of this store. */

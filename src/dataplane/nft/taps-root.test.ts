@@ -117,6 +117,34 @@ describe('nft accepts the rendered taps (root, network namespace)', { skip }, ()
     }
   });
 
+  it('a budget counts what is over it: every packet the tap matches is either copied or counted over budget', async () => {
+    const port = addr.instances['web-1'].port;
+    const monitor = addr.monitors.m1.port;
+    const peerOf = (dev: string) => {
+      const r = spawnSync('ip', ['-n', NS, '-j', 'link', 'show', dev], { encoding: 'utf8' });
+      return (JSON.parse(r.stdout) as { link: string }[])[0].link;
+    };
+    const peer = peerOf(port);
+    for (const d of [port, peer, monitor, peerOf(monitor)]) sh(['ip', '-n', NS, 'link', 'set', d, 'up']);
+    sh(['ip', '-n', NS, 'addr', 'add', '10.99.0.1/24', 'dev', peer]);
+    sh(['ip', '-n', NS, 'neigh', 'replace', '10.99.0.2', 'lladdr', '02:00:00:00:00:02', 'dev', peer, 'nud', 'permanent']);
+    // web-1 sends from its port's peer: its frames enter the node at the port's ingress, where the egress tap hooks.
+    const contract = tapOf('budgeted', 'web-1', 'm1', 'icmp', 'forward', { options: { budget: { rate: 5, unit: 'pps' } } });
+    const applied = await applyNft(exec, NS, atomicScript([TAPS], [rendered([contract], 'n1')]));
+    assert.ok(applied.ok, applied.ok ? '' : applied.errors.map((e) => e.message).join('\n'));
+    const SENT = 40;
+    spawnSync('ip', ['netns', 'exec', NS, 'ping', '-q', '-c', String(SENT), '-i', '0.002', '-W', '1', '10.99.0.2']);
+    const counters = await readCounters(exec, NS, TAPS);
+    await deleteTables(exec, NS, [TAPS]);
+    assert.ok(counters.ok);
+    const packets = (comment: string) => counters.value.find((c) => c.comment === comment)?.packets ?? -1;
+    const copied = packets('budgeted');
+    const over = packets('budgeted over-budget');
+    assert.equal(copied + over, SENT, `copied ${copied}, over budget ${over}`);
+    // nft's limit starts with a burst of 5: 40 pings in under a tenth of a second leave most over budget.
+    assert.ok(copied >= 1 && over >= SENT - 10, `copied ${copied}, over budget ${over}`);
+  });
+
   it('nft -c rejects broken scripts: bad syntax and a monitor device that does not exist', async () => {
     const good = rendered(CONTRACTS, 'n1');
     assert.ok((await checkNft(exec, NS, good)).ok);

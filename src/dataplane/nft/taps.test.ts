@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FlowTap } from '../../flowtap/index.js';
-import { TAPS_TABLE, renderNftTaps, tapTunnelIf, type NftTapsOptions } from './taps.js';
+import { TAPS_TABLE, renderNftTaps, tapCounterOf, tapDropComment, tapTunnelIf, type NftTapsOptions } from './taps.js';
 import { tapOf, tapsAddressing, tapsApp } from './testing.js';
 
 const app = tapsApp();
@@ -101,24 +101,75 @@ test('only local, live ports get chains', () => {
   assert.deepEqual(chainRules(n2, `tap_eg_${port('db-1')}`), [`meta protocol ip counter dup to "${tapTunnelIf(mport('m1'))}" comment "b"`]);
 });
 
-test('sampling and budgets come before the counter', () => {
+test('sampling comes before the counter; a budget sends the rule to a chain of its own that counts what is over it', () => {
   const eg = `tap_eg_${port('web-1')}`;
-  const rule = (options: FlowTap['options'], action: FlowTap['action'] = 'forward') =>
-    chainRules(render([tapOf('s', 'web-1', 'm1', 'tcp', action, { options })]), eg)[0];
+  const text = (options: FlowTap['options'], action: FlowTap['action'] = 'forward') =>
+    render([tapOf('s', 'web-1', 'm1', 'tcp', action, { options })]);
+  const rule = (options: FlowTap['options'], action: FlowTap['action'] = 'forward') => chainRules(text(options, action), eg)[0];
   const m = `meta protocol ip meta l4proto tcp`;
   assert.equal(rule({ sample: { every: 10, unit: 'packet' } }), `${m} numgen random mod 10 == 0 counter dup to "fm0" comment "s"`);
   assert.equal(rule({ sample: { every: 4, unit: 'flow' } }), `${m} symhash mod 4 == 0 counter dup to "fm0" comment "s"`);
   assert.equal(rule({ sample: { every: 1, unit: 'packet' } }), `${m} counter dup to "fm0" comment "s"`);
-  assert.equal(rule({ budget: { rate: 500, unit: 'pps' } }), `${m} limit rate 500/second counter dup to "fm0" comment "s"`);
-  assert.equal(rule({ budget: { rate: 8_000_000, unit: 'bps' } }), `${m} limit rate 1000000 bytes/second counter dup to "fm0" comment "s"`);
+  const sub = `tapb_eg_${port('web-1')}_s`;
+  /** The port chain's jump, then the budget chain's two rules. */
+  const budgeted = (options: FlowTap['options'], action: FlowTap['action'] = 'forward') => {
+    const t = text(options, action);
+    assert.ok(t.indexOf(`chain ${sub} {`) < t.indexOf(`chain ${eg} {`), 'the budget chain is defined before the chain that jumps to it');
+    assert.doesNotMatch(t, new RegExp(`chain ${sub} \\{\\n    type`), 'a regular chain: no hook');
+    return [...chainRules(t, eg), ...chainRules(t, sub)];
+  };
+  const over = (limit: string) => `limit rate over ${limit} counter return comment "s over-budget"`;
+  assert.deepEqual(budgeted({ budget: { rate: 500, unit: 'pps' } }), [
+    `${m} jump ${sub}`,
+    over('500/second'),
+    'counter dup to "fm0" comment "s"',
+  ]);
+  assert.deepEqual(budgeted({ budget: { rate: 8_000_000, unit: 'bps' } })[1], over('1000000 bytes/second'));
   // Whole counts only: fractional rates move to a larger time unit, never above the budget.
-  assert.equal(rule({ budget: { rate: 2.5, unit: 'pps' } }), `${m} limit rate 150/minute counter dup to "fm0" comment "s"`);
-  assert.equal(rule({ budget: { rate: 0.01, unit: 'pps' } }), `${m} limit rate 36/hour counter dup to "fm0" comment "s"`);
-  assert.equal(rule({ budget: { rate: 4, unit: 'bps' } }), `${m} limit rate 30 bytes/minute counter dup to "fm0" comment "s"`);
-  assert.equal(
-    rule({ sample: { every: 3, unit: 'packet' }, budget: { rate: 10, unit: 'pps' }, failMode: 'closed' }, 'redirect'),
-    `${m} numgen random mod 3 == 0 limit rate 10/second counter fwd to "fm0" comment "s"`,
+  assert.equal(budgeted({ budget: { rate: 2.5, unit: 'pps' } })[1], over('150/minute'));
+  assert.equal(budgeted({ budget: { rate: 0.01, unit: 'pps' } })[1], over('36/hour'));
+  assert.equal(budgeted({ budget: { rate: 4, unit: 'bps' } })[1], over('30 bytes/minute'));
+  // Sampling is decided once, in the port chain: the budget chain never draws again.
+  assert.deepEqual(budgeted({ sample: { every: 3, unit: 'packet' }, budget: { rate: 10, unit: 'pps' }, failMode: 'closed' }, 'redirect'), [
+    `${m} numgen random mod 3 == 0 jump ${sub}`,
+    over('10/second'),
+    'counter fwd to "fm0" comment "s"',
+  ]);
+});
+
+test('budget chains are named after their contract: ids nft would fold together stay apart, and others do not rename them', () => {
+  const budget = { budget: { rate: 10, unit: 'pps' as const } };
+  const p = port('web-1');
+  const two = render([
+    tapOf('a:1', 'web-1', 'm1', 'tcp', 'forward', { options: budget }),
+    tapOf('a.1', 'web-1', 'm1', 'udp', 'forward', { options: budget }),
+    tapOf('a_1', 'web-1', 'm1', 'icmp', 'forward', { options: budget }),
+  ]);
+  const names = [...two.matchAll(/chain (tapb_\S+) \{/g)].map((x) => x[1]);
+  assert.deepEqual(names, [`tapb_eg_${p}_a_003a1`, `tapb_eg_${p}_a_002e1`, `tapb_eg_${p}_a__1`]);
+  const alone = render([tapOf('a.1', 'web-1', 'm1', 'udp', 'forward', { options: budget })]);
+  assert.match(alone, new RegExp(`chain tapb_eg_${p}_a_002e1 \\{`));
+  // Both directions: one budget chain per side, each with its own bucket and counters.
+  const both = render([tapOf('b', 'web-2', 'm1', 'ip', 'forward', { direction: 'both', options: budget })]);
+  assert.deepEqual(
+    [...both.matchAll(/chain (tapb_\S+) \{/g)].map((x) => x[1]),
+    [`tapb_eg_${port('web-2')}_b`, `tapb_in_${port('web-2')}_b`],
   );
+  const long = render([tapOf('x'.repeat(300), 'web-1', 'm1', 'tcp', 'forward', { options: budget })]);
+  const longName = /chain (tapb_\S+) \{/.exec(long)![1];
+  assert.ok(longName.length <= 200, `${longName.length} characters`);
+});
+
+test('drop counters: comments name the contract and the reason, and map back to it', () => {
+  assert.equal(tapDropComment('database:1', 'over-budget'), 'database:1 over-budget');
+  const long = tapDropComment('y'.repeat(200), 'monitor-down');
+  assert.ok(long.length <= 128 && long.endsWith(' monitor-down'));
+  const of = tapCounterOf([{ id: 'database:1' }, { id: 'y'.repeat(200) }]);
+  assert.deepEqual(of('database:1'), { contract: { id: 'database:1' }, reason: null });
+  assert.deepEqual(of('database:1 over-budget'), { contract: { id: 'database:1' }, reason: 'over-budget' });
+  assert.equal(of(long)?.reason, 'monitor-down');
+  assert.equal(of(long)?.contract.id.length, 200);
+  assert.equal(of('quarantine'), null);
 });
 
 test('options nft cannot express are E_BACKEND_UNSUPPORTED errors naming option and backend', () => {
@@ -149,12 +200,20 @@ test('a down monitor: forwards and fail-open redirects left out, fail-closed red
   assert.ok(up.slice(1).every((l) => / fwd to /.test(l)));
   const down = render(contracts, 'n1', { downMonitors: ['m1'] });
   assert.deepEqual(chainRules(down, eg), [
-    'meta protocol ip meta l4proto udp symhash mod 2 == 0 counter drop comment "closed"',
-    'meta protocol ip meta l4proto 47 counter drop comment "dflt"',
+    'meta protocol ip meta l4proto udp symhash mod 2 == 0 counter drop comment "closed monitor-down"',
+    'meta protocol ip meta l4proto 47 counter drop comment "dflt monitor-down"',
     `meta protocol arp counter fwd to "${tapTunnelIf(mport('m2'))}" comment "other"`,
   ]);
   assert.match(down, /# f left out: monitor m1 is down/);
   assert.match(down, /# open left out: monitor m1 is down and the redirect fails open/);
+  // Over budget still passes untouched while the monitor is down; only what it would divert drops.
+  const budgeted = render([tapOf('closed', 'web-1', 'm1', 'udp', 'redirect', { options: { budget: { rate: 5, unit: 'pps' } } })], 'n1', {
+    downMonitors: ['m1'],
+  });
+  assert.deepEqual(chainRules(budgeted, `tapb_eg_${port('web-1')}_closed`), [
+    'limit rate over 5/second counter return comment "closed over-budget"',
+    'counter drop comment "closed monitor-down"',
+  ]);
 });
 
 test('unexpressible fields fail the rendering, naming contract, field and backend', () => {

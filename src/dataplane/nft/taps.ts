@@ -13,20 +13,26 @@
  *   that the local cloud creates towards the monitor's node.
  * - Sampling: one packet in N is `numgen random mod N == 0`; one flow in N is
  *   `symhash mod N == 0`, a hash of the flow that is the same for both directions.
- * - Budget: a `limit rate` before the counter, so packets over budget do not match the rule:
- *   a forward does not copy them and a redirect lets them pass untouched (fail open on
- *   overload). A bps budget is in bytes (rate/8); nft's bucket for a byte rate holds one time
- *   unit's worth, so a packet larger than that never fits.
+ * - Budget: a budgeted rule jumps (after its match and sampling) to a chain of its own,
+ *   `tapb_<side>_<port>_<contract>`, whose first rule counts what is over budget (`limit rate
+ *   over`, comment `<id> over-budget`) and returns; the tap's counter and action come next. So
+ *   a forward does not copy what is over budget and a redirect lets it pass untouched (fail open
+ *   on overload), as before, but it is counted. It takes a chain rather than a second rule after
+ *   the first because `numgen random` would draw again: only one decision per packet is exact.
+ *   A bps budget is in bytes (rate/8); nft's bucket for a byte rate holds one time unit's
+ *   worth, so a packet larger than that never fits.
  * - failMode: the kernel cannot know whether a monitor is alive, so the mode is a comment and
  *   the controller re-renders with `downMonitors` when one is down: fail-open redirects to it
  *   are left out (traffic flows untapped), fail-closed ones become `drop` for exactly the
- *   packets that would have been diverted, and forwards to it are left out (there is nothing
- *   to copy to, and its port may be gone, which nft would reject). A redirect without a
- *   failMode fails closed: a redirected packet only ever continues through its monitor.
+ *   packets that would have been diverted (comment `<id> monitor-down`, so its counter reads
+ *   as drops, not as packets delivered to the monitor), and forwards to it are left out (there
+ *   is nothing to copy to, and its port may be gone, which nft would reject). A redirect
+ *   without a failMode fails closed: a redirected packet only ever continues through its monitor.
  * - inline (`inline: true`, the local cloud): a redirect also tags the frame (nft-inline.ts) so
  *   its monitor can pass it back; egress chains first let frames a monitor passed back through
  *   untouched, and each local monitor's return ports get the chains that take frames back.
- * Rule comments are the contract ids, so counters read back with `nft -j` name contracts.
+ * Rule comments are the contract ids (with ` over-budget` or ` monitor-down` for the drops), so
+ * counters read back with `nft -j` name contracts.
  */
 import { diag, fail, ok, type Diagnostic, type Result } from '../../diagnostics/index.js';
 import { checkOverlaps, contractLocation, describeContract, formatContract, type FlowTap } from '../../flowtap/index.js';
@@ -73,6 +79,63 @@ export function tapComment(contractId: string): string {
   return nftString(contractId.slice(0, MAX_COMMENT)).slice(1, -1);
 }
 
+/** Why a tap's packets were not copied or diverted, as its drop counters' comments say. */
+export type TapDropReason = 'over-budget' | 'monitor-down';
+const DROP_REASONS: readonly TapDropReason[] = ['over-budget', 'monitor-down'];
+
+/** The comment of a contract's drop counter: its id (shortened to leave room) and the reason. */
+export function tapDropComment(contractId: string, reason: TapDropReason): string {
+  return `${tapComment(contractId).slice(0, MAX_COMMENT - reason.length - 1)} ${reason}`;
+}
+
+/**
+ * What a taps-table counter's comment names: a contract's tap rule (`reason` null) or one of
+ * its drop counters; null for a comment no contract given has.
+ */
+export function tapCounterOf<T extends { id: string }>(
+  contracts: readonly T[],
+): (comment: string) => { contract: T; reason: TapDropReason | null } | null {
+  const byComment = new Map<string, { contract: T; reason: TapDropReason | null }>();
+  for (const c of contracts) {
+    byComment.set(tapComment(c.id), { contract: c, reason: null });
+    for (const reason of DROP_REASONS) byComment.set(tapDropComment(c.id, reason), { contract: c, reason });
+  }
+  return (comment) => byComment.get(comment) ?? null;
+}
+
+/**
+ * An nft identifier for a contract id that keeps ids apart (nftIdent folds `a:1` and `a.1`
+ * together): letters and digits stay, `_` doubles, anything else is `_` and four hex digits.
+ */
+function contractIdent(id: string): string {
+  let out = '';
+  for (const ch of id) {
+    if (/[A-Za-z0-9]/.test(ch)) out += ch;
+    else if (ch === '_') out += '__';
+    else for (let i = 0; i < ch.length; i++) out += `_${ch.charCodeAt(i).toString(16).padStart(4, '0')}`;
+  }
+  return out;
+}
+
+/** nft refuses chain names over 255 bytes; a longer one keeps its start and a hash of the whole. */
+const MAX_CHAIN_NAME = 200;
+
+function fnv1a(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
+}
+
+/** The chain a budgeted rule jumps to; named after the contract, so other contracts coming or going leave it (and its counters) alone. */
+function budgetChainName(side: string, port: string, contractId: string, taken: Set<string>): string {
+  let name = `tapb_${side}_${nftIdent(port)}_${contractIdent(contractId)}`;
+  if (name.length > MAX_CHAIN_NAME) name = `${name.slice(0, MAX_CHAIN_NAME - 9)}_${fnv1a(name)}`;
+  let unique = name;
+  for (let n = 2; taken.has(unique); n++) unique = `${name}_${n}`;
+  taken.add(unique);
+  return unique;
+}
+
 /** `limit rate N[ bytes]/unit`, never above the budget, or the reason it cannot be written. */
 function limitExpr(perSecond: number, bytes: boolean): { expr: string } | { why: string } {
   if (!(perSecond <= MAX_LIMIT_PER_SECOND)) {
@@ -88,8 +151,10 @@ function limitExpr(perSecond: number, bytes: boolean): { expr: string } | { why:
   return { why: `nft limits count whole ${bytes ? 'bytes' : 'packets'}, at least one a day` };
 }
 
-function optionExprs(c: FlowTap, unsupported: (option: string, why: string) => void): string[] {
+/** The sampling expression (before the budget) and the budget's `limit rate ...` (null: none). */
+function optionExprs(c: FlowTap, unsupported: (option: string, why: string) => void): { sample: string[]; budget: string | null } {
   const out: string[] = [];
+  let budget: string | null = null;
   const o = c.options ?? {};
   if (o.sample && o.sample.every !== 1) {
     const n = o.sample.every;
@@ -102,9 +167,9 @@ function optionExprs(c: FlowTap, unsupported: (option: string, why: string) => v
     const b = o.budget;
     const r = b.unit === 'bps' ? limitExpr(b.rate / 8, true) : limitExpr(b.rate, false);
     if ('why' in r) unsupported('budget', `${b.rate} ${b.unit}: ${r.why}`);
-    else out.push(r.expr);
+    else budget = r.expr;
   }
-  return out;
+  return { sample: out, budget };
 }
 
 /** Text safe inside a `#` comment line. */
@@ -112,8 +177,10 @@ const lineText = (s: string): string => s.replace(/[\r\n]+/g, ' ');
 
 interface Rule {
   contract: FlowTap;
-  /** Match, sampling and budget, before the counter. */
+  /** Match and sampling, before the budget. */
   match: string;
+  /** `limit rate ...`: the rule's budget (null: none). */
+  budget: string | null;
   device: string;
   /** The monitor is on another node (reached through its tap tunnel). */
   remote: boolean;
@@ -127,15 +194,23 @@ interface PortRules {
   ingress: Rule[];
 }
 
-/** `tag`: the source address an inline redirect writes (none: a plain diversion). */
-function ruleLines(r: Rule, tag: string | null): string[] {
+/**
+ * A tap's lines in its port chain, and the chain of its own when it has a budget (see above).
+ * `tag`: the source address an inline redirect writes (none: a plain diversion).
+ */
+function ruleLines(r: Rule, tag: string | null, budgetChain: () => string): { lines: string[]; chain?: NftChain } {
   const c = r.contract;
-  const head = r.match ? `${r.match} ` : '';
-  const comment = `comment "${tapComment(c.id)}"`;
   const about = `# ${lineText(formatContract(c, { details: true }))}`;
+  // The counter and action: in the port chain after the match, or alone in the budget chain.
+  const place = (notes: string[], action: string): { lines: string[]; chain?: NftChain } => {
+    if (r.budget === null) return { lines: [...notes, `${r.match ? `${r.match} ` : ''}${action}`] };
+    const name = budgetChain();
+    const over = `${r.budget.replace(/^limit rate /, 'limit rate over ')} counter return comment "${tapDropComment(c.id, 'over-budget')}"`;
+    return { lines: [...notes, `${r.match ? `${r.match} ` : ''}jump ${name}`], chain: chainOf(name, undefined, [over, action]) };
+  };
   if (c.action === 'forward') {
-    if (r.monitorDown) return [`# ${lineText(c.id)} left out: monitor ${lineText(c.dst)} is down`, about];
-    return [about, `${head}counter dup to ${nftString(r.device)} ${comment}`];
+    if (r.monitorDown) return { lines: [`# ${lineText(c.id)} left out: monitor ${lineText(c.dst)} is down`, about] };
+    return place([about], `counter dup to ${nftString(r.device)} comment "${tapComment(c.id)}"`);
   }
   const mode = c.options?.failMode === 'open' ? 'fail-open' : 'fail-closed';
   const retag = tag ? `ether saddr set ${tag} ` : '';
@@ -145,13 +220,16 @@ function ruleLines(r: Rule, tag: string | null): string[] {
       ? [`# inline: ${lineText(c.dst)} is on another node; what it would pass back does not return (cross-node inline is not supported)`]
       : [];
   if (!r.monitorDown)
-    return [
-      `${about}; ${mode} when ${lineText(c.dst)} is down`,
-      ...oneWay,
-      `${head}counter ${retag}fwd to ${nftString(r.device)} ${comment}`,
-    ];
-  if (mode === 'fail-open') return [`# ${lineText(c.id)} left out: monitor ${lineText(c.dst)} is down and the redirect fails open`, about];
-  return [`${about} ${mode}: monitor is down, dropping what it would divert`, `${head}counter drop ${comment}`];
+    return place(
+      [`${about}; ${mode} when ${lineText(c.dst)} is down`, ...oneWay],
+      `counter ${retag}fwd to ${nftString(r.device)} comment "${tapComment(c.id)}"`,
+    );
+  if (mode === 'fail-open')
+    return { lines: [`# ${lineText(c.id)} left out: monitor ${lineText(c.dst)} is down and the redirect fails open`, about] };
+  return place(
+    [`${about} ${mode}: monitor is down, dropping what it would divert`],
+    `counter drop comment "${tapDropComment(c.id, 'monitor-down')}"`,
+  );
 }
 
 /** The taps of one node as text (see nftTapsTable). */
@@ -222,7 +300,8 @@ export function nftTapsTable(
     }
     const rule: Rule = {
       contract: c,
-      match: [flow.value, ...extra].filter(Boolean).join(' '),
+      match: [flow.value, ...extra.sample].filter(Boolean).join(' '),
+      budget: extra.budget,
       device,
       remote: mon.node !== node,
       monitorDown: down.has(c.dst),
@@ -234,6 +313,7 @@ export function nftTapsTable(
   if (errs.length > 0) return fail(errs);
 
   const chains: NftChain[] = [];
+  const chainNames = new Set<string>();
   const ports = [...byPort.values()].sort((a, b) => (a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : 0));
   for (const p of ports) {
     for (const [side, hook, rules] of [
@@ -251,7 +331,10 @@ export function nftTapsTable(
           opts.inline && r.contract.action === 'redirect'
             ? redirectTag(mac, tagSide, r.contract.options?.failMode === 'open' ? 'open' : 'closed')
             : null;
-        lines.push(...ruleLines(r, tag));
+        const out = ruleLines(r, tag, () => budgetChainName(side, p.port, r.contract.id, chainNames));
+        lines.push(...out.lines);
+        // Before the port chain that jumps to it: a chain exists before anything refers to it.
+        if (out.chain) chains.push(out.chain);
       }
       chains.push(chainOf(`tap_${side}_${nftIdent(p.port)}`, `type filter hook ${hook} device ${nftString(p.port)} priority 0;`, lines));
     }

@@ -95,3 +95,54 @@ describe('simulator backend: one configuration per node', () => {
     assert.ok(!(await simulatorBackend().counters('node1')).ok);
   });
 });
+
+describe('simulator backend: what a tap does not copy or divert is counted where nft counts it', () => {
+  const d = dvdRental();
+  const contracts = dvdContracts(d, 'honeypot', 'forensics');
+  const status = Object.fromEntries(d.app.instances.map((i) => [i.name, 'running' as const]));
+
+  test('over budget: the budget chain’s over-budget counter; a fail-closed redirect to a down monitor: its monitor-down counter', async () => {
+    const b = simulatorBackend();
+    for (const n of d.app.nodes) {
+      const c = b.render({
+        node: n.name,
+        app: d.app,
+        ruleset: d.ruleset,
+        contracts,
+        mode: 'enforce',
+        downMonitors: ['mon-honeypot'],
+        context: { addressing: d.addressing, status },
+      });
+      assert.ok(c.ok, c.ok ? '' : c.errors[0].message);
+      assert.ok((await b.apply(n.name, c.value)).ok);
+    }
+    const over = new Map<string, number>();
+    for (let i = 0; i < 3; i++) {
+      const t = b.inject({ from: fromInstance('user-create-0'), packet: between(d, 'user-create-0', 'db-0', 5432) }, { overBudget: true });
+      assert.ok(t.ok);
+      for (const h of t.value.hops)
+        for (const tap of [h.ingressTap, h.egressTap])
+          for (const m of tap?.matches ?? []) if (m.why === 'over budget') over.set(m.contract, (over.get(m.contract) ?? 0) + 1);
+    }
+    const dropped = b.inject({ from: fromInstance('dvd-return-0'), packet: between(d, 'dvd-return-0', 'dvd-update-0', 8080) });
+    assert.ok(dropped.ok && dropped.value.outcome.kind === 'dropped' && dropped.value.outcome.stage === 'tap');
+    const all = (await Promise.all(d.app.nodes.map((n) => b.counters(n.name)))).flatMap((r) => (r.ok ? r.value : []));
+    assert.ok(over.size > 0, 'the forensics taps have budgets');
+    for (const [contract, n] of over) {
+      // A contract tapping both directions has a budget chain (and bucket) on each side.
+      const c = all.filter((x) => x.comment === `${contract} over-budget`);
+      assert.ok(c.length >= 1, contract);
+      assert.equal(
+        c.reduce((sum, x) => sum + x.packets, 0),
+        n,
+        contract,
+      );
+      assert.ok(
+        c.every((x) => x.chain.startsWith('tapb_')),
+        'in the chain of its own that the port chain jumps to',
+      );
+    }
+    assert.equal(all.find((x) => x.comment === 'honeypot:1 monitor-down')?.packets, 1);
+    assert.equal(all.find((x) => x.comment === 'honeypot:1')?.packets, undefined, 'no rule diverts to a monitor that is down');
+  });
+});

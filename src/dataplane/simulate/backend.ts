@@ -4,8 +4,8 @@
  * in force, which name the counters) and the compiled simulation of the deployment, which
  * classifies packets with the same semantics. `inject` walks a packet through the nodes, each
  * with the configuration applied on it, and adds to the counter of every rule that the kernel
- * would have counted it on: a firewall step, a tap that copied, diverted or dropped it, a
- * return chain that took it back from a monitor.
+ * would have counted it on: a firewall step, a tap that copied, diverted or dropped it (or was
+ * over budget for it), a return chain that took it back from a monitor.
  *
  * Apply follows the nftables backend exactly: the same plan (nft/update.ts) decides which rules
  * are kept, and kept rules keep their counters. A configuration that needs a device the node
@@ -28,6 +28,7 @@ import {
   returnComment,
   rule as nftRule,
   tapComment,
+  tapDropComment,
   TAPS_TABLE,
   type NftTable,
   type UpdatePlan,
@@ -68,6 +69,8 @@ interface Applied {
   counts: Map<string, Count[]>;
   /** table -> chain -> comment -> the counted rules with that comment, and their counts. */
   index: Map<string, Map<string, Map<string, Slot[]>>>;
+  /** table -> chain -> the chains its rules jump to (a budgeted tap's own chain holds its counters). */
+  jumps: Map<string, Map<string, string[]>>;
 }
 
 const chainKey = (table: string, chain: string) => `${table}\u0000${chain}`;
@@ -118,7 +121,13 @@ export class SimulatorBackend implements DataplaneBackend<SimNodeConfig> {
       ? { kind: 'full', reason: 'repair: the tables are replaced whole' }
       : planUpdate(last?.config.tables, config.tables);
     const counts = carryCounts(last, config.tables, plan);
-    this.applied.set(node, { config, tokens: carryTokens(last, config), counts, index: indexRules(config.tables, counts) });
+    this.applied.set(node, {
+      config,
+      tokens: carryTokens(last, config),
+      counts,
+      index: indexRules(config.tables, counts),
+      jumps: indexJumps(config.tables),
+    });
     return ok(report(plan, config.tables));
   }
 
@@ -243,7 +252,9 @@ export class SimulatorBackend implements DataplaneBackend<SimNodeConfig> {
       const a = this.applied.get(hop.node);
       if (!a) continue;
       const add = (table: string, chain: string, comment: string, bytes: number, pick?: (c: string) => boolean) => {
-        const list = a.index.get(table)?.get(chain)?.get(comment);
+        const chains = a.index.get(table);
+        // A budgeted tap counts in the chain its port chain jumps to.
+        const list = [chain, ...(a.jumps.get(table)?.get(chain) ?? [])].map((x) => chains?.get(x)?.get(comment)).find((x) => x);
         if (!list) return;
         const c = (list.length > 1 && pick && list.find((x) => pick(x.text))) || list[0];
         c.count.packets++;
@@ -259,7 +270,13 @@ export class SimulatorBackend implements DataplaneBackend<SimNodeConfig> {
       ] as const) {
         if (!tap) continue;
         if (tap.passedBack) add(TAPS_TABLE, tap.chain, RETURNED_SKIP_COMMENT, bytes);
-        for (const m of tap.matches) if (m.effect !== 'skip') add(TAPS_TABLE, tap.chain, tapComment(m.contract), bytes);
+        for (const m of tap.matches) {
+          // nft counts what is over a budget (and passes it on untouched); other skips match no rule.
+          if (m.effect === 'skip') {
+            if (m.why === 'over budget') add(TAPS_TABLE, tap.chain, tapDropComment(m.contract, 'over-budget'), bytes);
+          } else
+            add(TAPS_TABLE, tap.chain, m.effect === 'drop' ? tapDropComment(m.contract, 'monitor-down') : tapComment(m.contract), bytes);
+        }
       }
       const fw = hop.firewall;
       if (fw) for (const s of fw.steps) add(FIREWALL_TABLE, s.chain, s.comment, length, byInterface(fw));
@@ -307,6 +324,16 @@ function indexRules(tables: readonly NftTable[], counts: Map<string, Count[]>): 
     }
   }
   return index;
+}
+
+function indexJumps(tables: readonly NftTable[]): Applied['jumps'] {
+  const out: Applied['jumps'] = new Map();
+  for (const t of tables)
+    out.set(
+      t.name,
+      new Map(t.chains.map((c) => [c.name, c.rules.flatMap((r) => [...r.text.matchAll(/\bjump ([A-Za-z0-9_]+)/g)].map((m) => m[1]))])),
+    );
+  return out;
 }
 
 /** Buckets of the restrictions that stay the same carry over; new or changed ones start full. */

@@ -1,6 +1,6 @@
 import { diag, formatDiagnostic, type Diagnostic } from '../../diagnostics/index.js';
-import { liveCapture, readPcapFile, type CaptureSummary } from '../capture/index.js';
-import { DirLogTarget, NullLogTarget, ZeekLogWriter, type LogFormat, type LogTarget } from '../logs/index.js';
+import { liveCapture, readPcapFile, type CaptureSummary, type LiveCaptureStats } from '../capture/index.js';
+import { DirLogTarget, NullLogTarget, STATS_LOG, statsRow, ZeekLogWriter, type LogFormat, type LogTarget } from '../logs/index.js';
 import { createInline, INLINE_LOG, type InlineOptions, type InlineRun, type InlineSummary } from '../inline/index.js';
 import { chooseAnalyzer } from './analyzer-choice.js';
 import { loadMonitorModel } from './load-model.js';
@@ -22,6 +22,8 @@ export interface RunMonitorOptions {
   logDir?: string;
   format?: LogFormat;
   policy?: PolicyOverrides;
+  /** Live capture: a stats.log row (capture counts and kernel drops) this often, and one at the end (default 10 s). */
+  statsSeconds?: number;
   /** Live capture: stop when aborted... */
   signal?: AbortSignal;
   /** ...or after this many seconds. */
@@ -64,6 +66,8 @@ export async function runMonitor(opts: RunMonitorOptions): Promise<MonitorRunRes
   if (opts.addressing !== undefined && opts.app === undefined) return failed([diag('E_MONITOR_ARGS', '--addressing needs --app')]);
   if (opts.format !== undefined && opts.format !== 'tsv' && opts.format !== 'json')
     return failed([diag('E_MONITOR_ARGS', `--format must be tsv or json, not "${String(opts.format)}"`)]);
+  if (opts.statsSeconds !== undefined && !(opts.statsSeconds > 0 && opts.statsSeconds <= 86_400))
+    return failed([diag('E_MONITOR_ARGS', `statsSeconds must be more than 0 and at most a day, not ${String(opts.statsSeconds)}`)]);
   if (opts.inline && opts.iface === undefined)
     return failed([diag('E_MONITOR_ARGS', '--inline needs a live interface (--iface), not a capture file')]);
 
@@ -113,7 +117,9 @@ export async function runMonitor(opts: RunMonitorOptions): Promise<MonitorRunRes
 
   let capture: CaptureSummary;
   try {
-    capture = opts.pcap !== undefined ? await readPcapFile(opts.pcap, (p) => engine.packet(p)) : await runLive(engine, opts.iface!, opts);
+    const stats = (s: LiveCaptureStats) => logs.write(STATS_LOG, statsRow(s, opts.iface!, process.memoryUsage.rss()));
+    capture =
+      opts.pcap !== undefined ? await readPcapFile(opts.pcap, (p) => engine.packet(p)) : await runLive(engine, opts.iface!, opts, stats);
   } catch (e) {
     await inline?.stop();
     engine.finish();
@@ -137,7 +143,12 @@ export async function runMonitor(opts: RunMonitorOptions): Promise<MonitorRunRes
 }
 
 /** Live capture until aborted or the duration ends; a one-second timer expires idle connections. */
-async function runLive(engine: MonitorEngine, iface: string, opts: RunMonitorOptions): Promise<CaptureSummary> {
+async function runLive(
+  engine: MonitorEngine,
+  iface: string,
+  opts: RunMonitorOptions,
+  onStats: (s: LiveCaptureStats) => void,
+): Promise<CaptureSummary> {
   // Inline: frames a monitor passes leave again (outbound); judge each frame once, as it arrives.
   const filter = opts.inline ? (opts.filter ? `inbound and (${opts.filter})` : 'inbound') : opts.filter;
   // Inline verdicts, and notices a controller reacts to, wait for the capture: --immediate-mode hands each
@@ -154,7 +165,8 @@ async function runLive(engine: MonitorEngine, iface: string, opts: RunMonitorOpt
       if ((++seen & 15) === 0) overload.packet(p.ts, Date.now() / 1000, 16);
       engine.packet(p);
     },
-    { filter, args },
+    // tcpdump reports its kernel drops only when asked (SIGUSR1) or at exit: ask, so they are known while it runs.
+    { filter, args, statsEveryMs: (opts.statsSeconds ?? 10) * 1000, onStats },
   );
   const timer = setInterval(() => {
     const now = Date.now() / 1000;

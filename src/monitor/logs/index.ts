@@ -5,6 +5,7 @@ export {
   WEIRD_LOG,
   SQL_LOG,
   NATS_LOG,
+  STATS_LOG,
   LOG_SCHEMAS,
   type LogSchema,
   type LogValue,
@@ -24,3 +25,4 @@ export { formatJsonRow } from './json-format.js';
 export { MemoryLogTarget, NullLogTarget, DirLogTarget, type LogTarget } from './log-target.js';
 export { ZeekLogWriter, type LogFormat, type LogWriterOptions } from './log-writer.js';
 export { parseZeekTsv, type ParsedZeekLog } from './tsv-parse.js';
+export { statsRow } from './stats-row.js';

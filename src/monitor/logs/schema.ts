@@ -155,4 +155,28 @@ export const NATS_LOG = schema('nats', [
   ['queue', 'string'],
 ]);
 
-export const LOG_SCHEMAS: readonly LogSchema[] = [CONN_LOG, HTTP_LOG, NOTICE_LOG, WEIRD_LOG, SQL_LOG, NATS_LOG];
+/**
+ * stats.log: the capture's health, a row every few seconds of a live capture and one at its
+ * end. Zeek's stats.log fields where they fit, with Zeek's meaning (counts since the previous
+ * row): `pkts_proc` what the capture program handed over, `bytes_recv` the bytes of it,
+ * `pkts_dropped` what the kernel dropped, `pkts_link` what passed the filter, `pkt_lag` wall
+ * clock minus the newest packet's time, `mem` the monitor's resident memory (MB). flowtap adds
+ * `run` (the capture process: a restarted monitor starts a new run, its counts from 0) and the
+ * run's totals, so a reader that missed rows still has the whole count.
+ */
+export const STATS_LOG = schema('stats', [
+  ['ts', 'time'],
+  ['peer', 'string'],
+  ['mem', 'count'],
+  ['pkts_proc', 'count'],
+  ['bytes_recv', 'count'],
+  ['pkts_dropped', 'count'],
+  ['pkts_link', 'count'],
+  ['pkt_lag', 'interval'],
+  ['run', 'string'],
+  ['run_pkts_proc', 'count'],
+  ['run_pkts_dropped', 'count'],
+  ['run_pkts_link', 'count'],
+]);
+
+export const LOG_SCHEMAS: readonly LogSchema[] = [CONN_LOG, HTTP_LOG, NOTICE_LOG, WEIRD_LOG, SQL_LOG, NATS_LOG, STATS_LOG];
