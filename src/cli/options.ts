@@ -13,7 +13,7 @@ export type Mode = (typeof MODES)[number];
 const STRATEGIES = ['per-app', 'per-node'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 
-export const FIREWALL_FORMATS = ['json', 'nft', 'k8s'] as const;
+export const FIREWALL_FORMATS = ['json', 'nft', 'k8s', 'cilium', 'anp'] as const;
 export type FirewallFormat = (typeof FIREWALL_FORMATS)[number];
 
 export const TAPS_FORMATS = ['text', 'json', 'nft', 'ovs'] as const;

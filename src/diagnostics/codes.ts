@@ -57,6 +57,7 @@ export const DIAG_CODES = Object.freeze({
   E_K8S_PORT: 'a port out of range, an endPort below its port or with a named port, or a bad port name',
   E_K8S_EXCEPT: 'an ipBlock `except` that does not lie strictly inside its `cidr`',
   E_K8S_NO_MANIFESTS: 'no manifest files found, or too many',
+  E_K8S_REGEX: 'a CiliumNetworkPolicy HTTP regular expression that is malformed, too long or outside the subset flowtap evaluates',
   W_K8S_IGNORED_KIND: 'a kind flowtap does not model; the object is ignored',
   W_K8S_SCTP: 'SCTP is not modelled; the port allows nothing',
   W_K8S_IPV6: 'IPv6 blocks are not modelled; the peer matches nothing',

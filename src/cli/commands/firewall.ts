@@ -1,4 +1,10 @@
-import { NODE_UPLINKS, renderK8sNetworkPolicies, renderNftFirewall } from '../../dataplane/index.js';
+import {
+  NODE_UPLINKS,
+  renderCiliumPolicies,
+  renderK8sNetworkPolicies,
+  renderNftFirewall,
+  renderTenantIsolation,
+} from '../../dataplane/index.js';
 import { diag, FlowtapError } from '../../diagnostics/index.js';
 import { inferFirewall } from '../../firewall/index.js';
 import { CliCode } from '../codes.js';
@@ -37,6 +43,12 @@ export function cmdFirewall(io: Io, appArg: string, o: FirewallOptions): number 
     }
     case 'k8s':
       io.out(need(renderK8sNetworkPolicies(ruleset, app)));
+      return EXIT_OK;
+    case 'cilium':
+      io.out(need(renderCiliumPolicies(app)));
+      return EXIT_OK;
+    case 'anp':
+      io.out(need(renderTenantIsolation([app])));
       return EXIT_OK;
   }
 }

@@ -5,27 +5,15 @@
  * cannot be expressed; those are errors naming the rule and the backend.
  */
 import { stringify } from 'yaml';
-import { diag, fail, ok, type Diagnostic, type Result } from '../diagnostics/index.js';
-import type { App } from '../model/index.js';
-import type { FirewallRule, Peer, Ruleset } from '../firewall/index.js';
-
-const K8S_NAME_LABEL = 'app.kubernetes.io/name';
-const K8S_PART_OF_LABEL = 'app.kubernetes.io/part-of';
+import { diag, fail, ok, type Diagnostic, type Result } from '../../diagnostics/index.js';
+import type { App } from '../../model/index.js';
+import type { FirewallRule, Peer, Ruleset } from '../../firewall/index.js';
+import { FLOWTAP_TENANT_LABEL, isLabelValue, K8S_NAME_LABEL, K8S_NAMESPACE_NAME_LABEL, K8S_PART_OF_LABEL, k8sName } from './labels.js';
 
 export interface K8sRenderOptions {
   namespace?: string;
   /** Also emit the Namespace and a Deployment per service, so the output can be analysed alone. */
   withWorkloads?: boolean;
-}
-
-function k8sName(s: string): string {
-  return (
-    s
-      .toLowerCase()
-      .replace(/[^a-z0-9-]/g, '-')
-      .replace(/^-+|-+$/g, '')
-      .slice(0, 63) || 'x'
-  );
 }
 
 export function renderK8sNetworkPolicies(ruleset: Ruleset, app: App, opts: K8sRenderOptions = {}): Result<string> {
@@ -71,7 +59,13 @@ export function renderK8sNetworkPolicies(ruleset: Ruleset, app: App, opts: K8sRe
 
   const docs: unknown[] = [];
   if (opts.withWorkloads) {
-    docs.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: { 'kubernetes.io/metadata.name': namespace } } });
+    // The tenant label lets the tenant isolation AdminNetworkPolicy (admin-network-policy.ts) select this namespace.
+    const tenant = isLabelValue(app.tenant) && app.tenant ? { [FLOWTAP_TENANT_LABEL]: app.tenant } : {};
+    docs.push({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: namespace, labels: { [K8S_NAMESPACE_NAME_LABEL]: namespace, ...tenant } },
+    });
     for (const s of app.services) {
       const labels = { [K8S_NAME_LABEL]: k8sName(s.name), [K8S_PART_OF_LABEL]: k8sName(app.name) };
       docs.push({
