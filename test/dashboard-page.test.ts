@@ -267,6 +267,15 @@ class StandIn {
     return rec;
   }
 
+  /** Ends every stream with the server's `event: error`, as the API does when their token is revoked. */
+  revokeStreams(message: string): void {
+    for (const s of this.streams) {
+      s.res.write(`event: error\ndata: ${JSON.stringify({ code: 'E_API_AUTH', message })}\n\n`);
+      s.res.end();
+    }
+    this.streams.clear();
+  }
+
   /** Ends every stream, as a restarted server or a proxy timeout would. */
   dropStreams(): void {
     for (const s of this.streams) s.res.end();
@@ -825,6 +834,17 @@ describe('dashboard page (Chromium against a stand-in API)', { skip }, () => {
     await waitFor(() => api.streams.size === 1);
     assert.deepEqual(pageErrors, [], 'no error in the page');
     assert.deepEqual(failed, ['401 /api/v1/whoami'], 'the wrong token was the only request refused');
+  });
+
+  it('a stream the server ends with its error event (a revoked token) says why and is not reopened', async () => {
+    const opened = api.requests('GET', `/api/v1/apps/${APP}/records/stream`).length;
+    api.revokeStreams('the token was revoked at 2026-12-07T05:00:00Z');
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid=stream-status]')?.getAttribute('data-status')?.startsWith('ended'),
+    );
+    assert.match((await page.textContent('[data-testid=stream-status]')) ?? '', /token was revoked/);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(api.requests('GET', `/api/v1/apps/${APP}/records/stream`).length, opened, 'no new stream after the retry delay');
   });
 });
 

@@ -82,8 +82,19 @@ export function streamRecords(name, query, { onRecord, onStatus }) {
     const u = url(`${app(name)}/records/stream`, { ...query, afterId: lastId, token: token.get() });
     es = new EventSource(u);
     es.onopen = () => onStatus('live');
-    es.onerror = () => {
+    es.onerror = (ev) => {
       if (stopped) return;
+      // The server's own `event: error` (the token was revoked): final, reconnecting would only get 401s.
+      if (typeof ev.data === 'string') {
+        let why = 'the stream was ended by the server';
+        try {
+          why = JSON.parse(ev.data).message ?? why;
+        } catch {}
+        stopped = true;
+        es.close();
+        onStatus(`ended: ${why}`);
+        return;
+      }
       if (es.readyState === EventSource.CLOSED) {
         onStatus('offline');
         retry = setTimeout(open, 3000);

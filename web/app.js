@@ -34,7 +34,8 @@ let again = false;
 function setStream(status) {
   state.stream = status;
   const el = $('[data-testid=stream-status]');
-  el.textContent = status === 'live' ? '● live' : status === 'reconnecting' ? '◌ reconnecting' : '○ offline';
+  el.textContent =
+    status === 'live' ? '● live' : status === 'reconnecting' ? '◌ reconnecting' : status.startsWith('ended') ? `■ ${status}` : '○ offline';
   el.dataset.status = status;
 }
 
