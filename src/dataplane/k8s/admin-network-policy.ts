@@ -23,7 +23,7 @@ import { K8sExportCode } from './codes.js';
 import { FLOWTAP_TENANT_LABEL, isLabelValue, K8S_NAMESPACE_NAME_LABEL, K8S_PART_OF_LABEL, k8sName } from './labels.js';
 
 export const ANP_API_VERSION = 'policy.networking.k8s.io/v1alpha1';
-export const DEFAULT_TENANT_PRIORITY = 100;
+const DEFAULT_TENANT_PRIORITY = 100;
 
 export interface AnpNamespaceSelector {
   matchLabels?: Record<string, string>;
@@ -58,7 +58,7 @@ export interface TenantIsolationOptions {
 }
 
 /** The namespace an application is exported into, as the other exports name it. */
-export const appNamespace = (app: App): string => k8sName(app.name);
+const appNamespace = (app: App): string => k8sName(app.name);
 
 /**
  * One ANP per tenant of `apps`, sorted by tenant. Pure: the objects can be rendered, or fed

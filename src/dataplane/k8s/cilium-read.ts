@@ -397,7 +397,7 @@ function peerName(peer: CnpPeer): string {
 }
 
 /** The service a selector names when it is exactly the export's form, else a readable rendering. */
-export function selectorName(s: LabelSelector): string {
+function selectorName(s: LabelSelector): string {
   const keys = Object.keys(s.matchLabels).filter((k) => labelKey(k) !== CILIUM_NAMESPACE_LABEL);
   if (keys.length === 1 && labelKey(keys[0]) === K8S_NAME_LABEL && s.matchExpressions.length === 0) return s.matchLabels[keys[0]];
   const parts = [

@@ -69,7 +69,7 @@ export interface CiliumExport {
 }
 
 /** kube-dns as Cilium's own guides select it. */
-export const KUBE_DNS_SELECTOR: CnpSelector = {
+const KUBE_DNS_SELECTOR: CnpSelector = {
   matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'kube-system', 'k8s:k8s-app': 'kube-dns' },
 };
 

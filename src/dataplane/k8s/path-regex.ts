@@ -20,12 +20,12 @@
 const SEG = '[^/?#%]';
 const SEG_NO_DOT = '[^./?#%]';
 /** One whole segment that is neither `.` nor `..`: starts with a non-dot, or one dot then a non-dot, or two dots then more. */
-export const ONE_SEGMENT = `(${SEG_NO_DOT}${SEG}*|[.]${SEG_NO_DOT}${SEG}*|[.][.]${SEG}+)`;
+const ONE_SEGMENT = `(${SEG_NO_DOT}${SEG}*|[.]${SEG_NO_DOT}${SEG}*|[.][.]${SEG}+)`;
 /**
  * Zero or more segments after a prefix: `/` and a segment start that cannot make a dot segment,
  * then characters or further such starts; one trailing slash is allowed.
  */
-export const REST_SEGMENTS = `(/(${SEG_NO_DOT}|[.]${SEG_NO_DOT}|[.][.]${SEG})(${SEG}|/${SEG_NO_DOT}|/[.]${SEG_NO_DOT}|/[.][.]${SEG})*)?/?`;
+const REST_SEGMENTS = `(/(${SEG_NO_DOT}|[.]${SEG_NO_DOT}|[.][.]${SEG})(${SEG}|/${SEG_NO_DOT}|/[.]${SEG_NO_DOT}|/[.][.]${SEG})*)?/?`;
 const QUERY = '([?].*)?';
 
 /** The characters a literal pattern segment may hold (RFC 3986 pchar). */

@@ -8,7 +8,7 @@ import { diag, type Diagnostic, type Location } from '../../diagnostics/index.js
 import { K8sExportCode } from './codes.js';
 
 /** Policies are small; anything bigger is refused before parsing. */
-export const MAX_POLICY_TEXT = 8 << 20;
+const MAX_POLICY_TEXT = 8 << 20;
 /** Aliases expand on conversion; this caps "billion laughs" documents. */
 const MAX_ALIAS_COUNT = 100;
 

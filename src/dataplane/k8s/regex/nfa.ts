@@ -20,7 +20,7 @@ export interface Program {
 }
 
 /** Counted repetitions copy their body; this bounds the copies so memory stays small. */
-export const MAX_PROGRAM_SIZE = 20_000;
+const MAX_PROGRAM_SIZE = 20_000;
 
 export class ProgramTooLarge extends Error {}
 

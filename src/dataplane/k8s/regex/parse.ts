@@ -23,7 +23,7 @@ export interface RegexSyntaxError {
 }
 
 /** RE2's own bound on a counted repetition. */
-export const MAX_REPEAT = 1000;
+const MAX_REPEAT = 1000;
 /** Groups nest at most this deep, so a hostile policy cannot exhaust the stack. */
 const MAX_DEPTH = 100;
 
