@@ -25,9 +25,14 @@ test('txt lines group protocols per pair, sort, and print workloads with their k
       [443, 443],
     ]),
     c('ns/db', '10.0.0.0-10.255.255.255', 'any', null),
-    // tcp and udp on every port make all connections, however they are spelled
+    // tcp, udp and sctp on every port make all connections, however they are spelled
     c('ns/dns', 'ns/web', 'tcp', null),
     c('ns/dns', 'ns/web', 'udp', [[1, 65535]]),
+    c('ns/dns', 'ns/web', 'sctp', null),
+    // without sctp they do not, and sctp is printed first (protocols in alphabetical order)
+    c('ns/db', 'ns/web', 'tcp', null),
+    c('ns/db', 'ns/web', 'udp', null),
+    c('ns/web', 'ns/db', 'sctp', [[5000, 5000]]),
     c('ns/web-1', 'ns/db', 'udp', null),
   ];
   assert.equal(
@@ -35,9 +40,10 @@ test('txt lines group protocols per pair, sort, and print workloads with their k
     [
       '0.0.0.0-9.255.255.255 => ns/web[Deployment] : TCP 80,443',
       'ns/db[StatefulSet] => 10.0.0.0-10.255.255.255 : All Connections',
+      'ns/db[StatefulSet] => ns/web[Deployment] : TCP 1-65535,UDP 1-65535',
       'ns/dns[DaemonSet] => ns/web[Deployment] : All Connections',
       'ns/web-1[Deployment] => ns/db[StatefulSet] : UDP 1-65535',
-      'ns/web[Deployment] => ns/db[StatefulSet] : TCP 5432',
+      'ns/web[Deployment] => ns/db[StatefulSet] : SCTP 5000,TCP 5432',
       'ns/web[Deployment] => ns/dns[DaemonSet] : TCP 53,1000-2000,UDP 53',
     ].join('\n'),
   );

@@ -2,11 +2,10 @@
  * Connection lists in the form Kubernetes network-policy analyzers (np-guard's
  * netpol-analyzer `list`) print: one line per (src, dst) pair,
  * `src => dst : conn`, sorted; workloads as `ns/name[Kind]`, address ranges as
- * `a.b.c.d-e.f.g.h`, connections as `TCP 80,443`, `TCP 1000-2000,UDP 53` or
- * `All Connections`. The JSON form is `[{src, dst, conn}]` in the same order.
+ * `a.b.c.d-e.f.g.h`, connections as `TCP 80,443`, `SCTP 5000,TCP 1000-2000,UDP 53` or
+ * `All Connections` (every port of TCP, UDP and SCTP). The JSON form is `[{src, dst, conn}]` in the same order.
  */
-import { connIsAll, connOfConnections, type ConnSet } from './conn-set.js';
-import { formatPorts } from './port-set.js';
+import { connOfConnections, formatConnSet, type ConnSet } from './conn-set.js';
 import type { Connection } from './types.js';
 
 export type ConnlistStyle = 'txt' | 'json';
@@ -19,7 +18,8 @@ export interface ConnlistOptions {
   kinds?: Readonly<Record<string, string>>;
 }
 
-interface ConnlistEntry {
+/** One line: endpoints as printed (`ns/name[Kind]`, a range, `{ingress-controller}`) and the connections. */
+export interface ConnlistEntry {
   src: string;
   dst: string;
   conn: string;
@@ -43,21 +43,37 @@ function connlistEntries(conns: readonly Connection[], opts: ConnlistOptions = {
 }
 
 export function formatConnlist(conns: readonly Connection[], style: ConnlistStyle, opts: ConnlistOptions = {}): string {
-  const entries = connlistEntries(conns, opts);
-  if (style === 'json') return JSON.stringify(entries, null, 2);
-  return entries.map(lineOf).join('\n');
+  return renderConnlist(connlistEntries(conns, opts), style);
 }
 
-const ALL_CONNECTIONS = 'All Connections';
-const NO_CONNECTIONS = 'No Connections';
+/** Entries already labelled and sorted (as `k8sConnectivity` yields them); JSON as `JSON.stringify(entries, null, 2)` would print it. */
+export function renderConnlist(entries: Iterable<ConnlistEntry>, style: ConnlistStyle): string {
+  const parts: string[] = [];
+  if (style === 'json') {
+    const q = JSON.stringify;
+    for (const e of entries) parts.push(`  {\n    "src": ${q(e.src)},\n    "dst": ${q(e.dst)},\n    "conn": ${q(e.conn)}\n  }`);
+    return parts.length ? `[\n${parts.join(',\n')}\n]` : '[]';
+  }
+  // Lines are joined per source first, so the many short strings die young.
+  let chunk: string[] = [];
+  let src: string | undefined;
+  for (const e of entries) {
+    if (e.src !== src && chunk.length) {
+      parts.push(chunk.join('\n'));
+      chunk = [];
+    }
+    src = e.src;
+    chunk.push(`${e.src} => ${e.dst} : ${e.conn}`);
+  }
+  if (chunk.length) parts.push(chunk.join('\n'));
+  return parts.join('\n');
+}
 
 function formatConn(c: ConnSet): string {
-  if (connIsAll(c)) return ALL_CONNECTIONS;
-  const parts: string[] = [];
-  if (c.tcp.length) parts.push(`TCP ${formatPorts(c.tcp)}`);
-  if (c.udp.length) parts.push(`UDP ${formatPorts(c.udp)}`);
-  return parts.length ? parts.join(',') : NO_CONNECTIONS;
+  return formatConnSet(c) || NO_CONNECTIONS;
 }
+
+const NO_CONNECTIONS = 'No Connections';
 
 function endpointLabel(name: string, kinds: Readonly<Record<string, string>> | undefined): string {
   if (!kinds) return name;

@@ -12,3 +12,5 @@ export * from './chain-eval.js';
 export * from './reachability.js';
 export * from './connlist.js';
 export * from './k8s-netpol.js';
+export { selectorMatches } from './k8s-selector.js';
+export * from './k8s/index.js';

@@ -429,7 +429,7 @@ function aggregateOutside(
   return out;
 }
 
-const PROTOCOL_ORDER = { any: 0, tcp: 1, udp: 2 } as const;
+const PROTOCOL_ORDER = { any: 0, sctp: 1, tcp: 2, udp: 3 } as const;
 
 function compareConnections(a: Connection, b: Connection): number {
   if (a.src !== b.src) return a.src < b.src ? -1 : 1;

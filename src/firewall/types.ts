@@ -75,7 +75,8 @@ export interface Connection {
   /** Service name, `external`, or an IP range `a.b.c.d-e.f.g.h` for imported policies. */
   src: string;
   dst: string;
-  protocol: 'tcp' | 'udp' | 'any';
+  /** `sctp` only where a Kubernetes policy or an open chain lets SCTP through. */
+  protocol: 'tcp' | 'udp' | 'sctp' | 'any';
   /** null = all ports. */
   ports: PortRange[] | null;
 }

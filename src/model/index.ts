@@ -1,5 +1,6 @@
 export * from './types.js';
 export { loadApp } from './load-app.js';
+export { parseApp } from './parse-app.js';
 export { formatField } from './field-path.js';
 export { planAddresses } from './addressing.js';
 export { modelFacts } from './facts.js';

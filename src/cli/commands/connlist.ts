@@ -1,5 +1,6 @@
-import { computeReachability, formatConnlist, netpolsToRuleset } from '../../firewall/index.js';
-import { importK8sManifests, k8sWorkloadKinds } from '../../model/index.js';
+import { formatLocation } from '../../diagnostics/index.js';
+import { k8sConnectivity, renderConnlist } from '../../firewall/index.js';
+import { importK8sManifests } from '../../model/index.js';
 import { EXIT_OK, need, type Io } from '../exit.js';
 import type { ConnlistFormat } from '../options.js';
 
@@ -11,9 +12,11 @@ export interface ConnlistOptions {
 
 export function cmdConnlist(io: Io, dir: string, o: ConnlistOptions): number {
   const imp = need(importK8sManifests(dir));
-  for (const n of imp.notes) io.err(`note: ${n.message}`);
-  const ruleset = netpolsToRuleset(imp);
-  const conns = computeReachability(ruleset, imp.app, imp.addressing, { externalAs: 'ip-ranges' });
-  io.out(formatConnlist(conns, o.json ? 'json' : o.format, { kinds: k8sWorkloadKinds(imp) }));
+  const connectivity = k8sConnectivity(imp);
+  for (const n of [...imp.notes, ...connectivity.notes]) {
+    const where = formatLocation(n.loc);
+    io.err(`${where ? `${where}: ` : ''}warning ${n.code}: ${n.message}`);
+  }
+  io.out(renderConnlist(connectivity.entries(), o.json ? 'json' : o.format));
   return EXIT_OK;
 }

@@ -6,7 +6,7 @@
 import { diag, type Diagnostic } from '../../diagnostics/index.js';
 import { planAddresses } from '../addressing.js';
 import type { ReadObjects, ReadWorkload } from './objects.js';
-import { K8S_NAMESPACE_NAME_LABEL, type K8sImport, type K8sNamespace, type K8sWorkload } from './types.js';
+import { K8S_NAMESPACE_NAME_LABEL, type K8sAdminPolicy, type K8sImport, type K8sNamespace, type K8sWorkload } from './types.js';
 import { parseIpv4Cidr } from '../../net/index.js';
 import { blocksIn, HOSTS_PER_NODE, MAX_NODES } from '../layout.js';
 import { placeInstances } from '../placement.js';
@@ -38,11 +38,14 @@ export function assembleImport(read: ReadObjects, notes: Diagnostic[], opts: K8s
   for (const o of [
     ...read.policies.map((p) => ({ kind: 'NetworkPolicy', ...p })),
     ...read.services.map((s) => ({ kind: 'Service', ...s })),
+    ...read.ingresses.map((s) => ({ kind: 'Ingress', ...s })),
+    ...read.adminPolicies.map((p) => ({ ...p, namespace: '' })),
   ]) {
-    const key = `${o.kind} ${o.namespace}/${o.name}`;
+    const key = o.namespace ? `${o.kind} ${o.namespace}/${o.name}` : `${o.kind} ${o.name}`;
     if (seen.has(key)) errors.push(diag('E_K8S_DUP_OBJECT', `${key} is declared twice`, o.loc));
     seen.add(key);
   }
+  const { adminPolicies, baselinePolicy } = adminTiers(read.adminPolicies, notes, errors);
   const implicit = (name: string) => {
     if (!namespaces.has(name)) namespaces.set(name, { name, labels: { [K8S_NAMESPACE_NAME_LABEL]: name }, declared: false });
   };
@@ -94,18 +97,72 @@ export function assembleImport(read: ReadObjects, notes: Diagnostic[], opts: K8s
       workloads,
       policies: read.policies,
       services: read.services,
+      adminPolicies,
+      ...(baselinePolicy ? { baselinePolicy } : {}),
+      ingresses: read.ingresses,
     },
   };
 }
 
 /**
- * Pods that name a controller in ownerReferences are that controller's replicas
- * (`ns/owner[ReplicaSet]`), as analyzers print them; a controller the manifests
- * also declare stands for its pods itself.
+ * AdminNetworkPolicies in evaluation order (lower priority number first). Kubernetes leaves
+ * the order of equal priorities undefined; flowtap takes them by name and says so. Only one
+ * BaselineAdminNetworkPolicy can exist, and the API accepts it only under the name `default`.
+ */
+function adminTiers(
+  read: readonly K8sAdminPolicy[],
+  notes: Diagnostic[],
+  errors: Diagnostic[],
+): { adminPolicies: K8sAdminPolicy[]; baselinePolicy?: K8sAdminPolicy } {
+  const adminPolicies = read
+    .filter((p) => p.kind === 'AdminNetworkPolicy')
+    .sort((a, b) => (a.priority ?? 0) - (b.priority ?? 0) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (let i = 1; i < adminPolicies.length; i++) {
+    const [a, b] = [adminPolicies[i - 1], adminPolicies[i]];
+    if (a.priority === b.priority && a.name !== b.name)
+      notes.push(
+        diag(
+          'W_K8S_ANP_PRIORITY',
+          `AdminNetworkPolicies ${a.name} and ${b.name} share priority ${b.priority}; Kubernetes leaves their order undefined, so ${a.name} (by name) is taken first`,
+          b.loc,
+        ),
+      );
+  }
+  const baselines = read.filter((p) => p.kind === 'BaselineAdminNetworkPolicy');
+  if (baselines.length > 1)
+    for (const extra of baselines.slice(1))
+      errors.push(
+        diag(
+          'E_K8S_DUP_OBJECT',
+          `a second BaselineAdminNetworkPolicy (${extra.name}); a cluster has at most one, named default`,
+          extra.loc,
+        ),
+      );
+  const baselinePolicy = baselines[0];
+  if (baselinePolicy && baselinePolicy.name !== 'default')
+    notes.push(
+      diag(
+        'W_K8S_NAME',
+        `BaselineAdminNetworkPolicy "${baselinePolicy.name}": the API server accepts only the name "default"; analysed as the baseline`,
+        baselinePolicy.loc,
+      ),
+    );
+  return baselinePolicy ? { adminPolicies, baselinePolicy } : { adminPolicies };
+}
+
+/**
+ * Pods, ReplicaSets and Jobs that name a controller in ownerReferences are that controller's
+ * replicas, named after the top of the chain as the API writes it (Pod -> ReplicaSet ->
+ * Deployment is `ns/deployment[Deployment]`); a top controller the manifests declare stands
+ * for everything below it. A ReplicaSet the manifests lack is traced to its Deployment
+ * through the pod's `pod-template-hash` label, which the Deployment controller appends to
+ * the ReplicaSet's name.
  */
 function groupPods(read: ReadWorkload[], notes: Diagnostic[], errors: Diagnostic[]): K8sWorkload[] {
   const byId = new Map<string, K8sWorkload>();
   const strip = ({ owner: _owner, ...w }: ReadWorkload): K8sWorkload => w;
+  const declared = new Map<string, ReadWorkload>();
+  for (const w of read) declared.set(`${w.namespace}/${w.kind}/${w.name}`, w);
   for (const w of read) {
     if (w.owner) continue;
     const prior = byId.get(w.id);
@@ -117,26 +174,50 @@ function groupPods(read: ReadWorkload[], notes: Diagnostic[], errors: Diagnostic
     }
     byId.set(w.id, strip(w));
   }
-  const grouped = new Map<string, K8sWorkload>();
-  for (const pod of read) {
-    if (!pod.owner) continue;
-    const id = `${pod.namespace}/${pod.owner.name}`;
-    const declared = byId.get(id);
-    if (declared) {
-      notes.push(diag('W_K8S_OWNED_POD', `pod ${pod.id} belongs to ${declared.kind} ${id}, which stands for it`, pod.loc));
+
+  const topOf = (w: ReadWorkload): { kind: string; name: string; declared?: ReadWorkload } => {
+    let member = w;
+    let ref = w.owner!;
+    for (let hops = 0; hops < 10; hops++) {
+      const owner = declared.get(`${w.namespace}/${ref.kind}/${ref.name}`);
+      if (!owner) {
+        const hash = member.labels['pod-template-hash'];
+        if (ref.kind === 'ReplicaSet' && hash && ref.name.endsWith(`-${hash}`) && ref.name.length > hash.length + 1)
+          return { kind: 'Deployment', name: ref.name.slice(0, -(hash.length + 1)) };
+        return ref;
+      }
+      if (!owner.owner) return { kind: owner.kind, name: owner.name, declared: owner };
+      member = owner;
+      ref = owner.owner;
+    }
+    return ref; // an ownership cycle: no API server writes one; stop at a bounded depth
+  };
+
+  const grouped = new Map<string, { w: K8sWorkload; pods: number }>();
+  for (const member of read) {
+    if (!member.owner) continue;
+    const top = topOf(member);
+    const id = `${member.namespace}/${top.name}`;
+    if (top.declared) {
+      const standing = byId.get(id);
+      if (member.kind === 'Pod' && standing && !sameLabels(standing.labels, member.labels))
+        notes.push(diag('W_K8S_OWNED_POD', `pod ${member.id} belongs to ${standing.kind} ${id}, which stands for it`, member.loc));
       continue;
     }
     const group = grouped.get(id);
+    const isPod = member.kind === 'Pod';
     if (!group) {
-      grouped.set(id, { ...strip(pod), id, name: pod.owner.name, kind: pod.owner.kind });
-    } else if (sameLabels(group.labels, pod.labels)) {
-      group.replicas++;
+      grouped.set(id, { w: { ...strip(member), id, name: top.name, kind: top.kind }, pods: isPod ? 1 : 0 });
+    } else if (sameLabels(group.w.labels, member.labels)) {
+      // Pods are what runs; a ReplicaSet's count matters only when its pods are not listed.
+      if (isPod) group.w.replicas = ++group.pods;
+      else if (group.pods === 0) group.w.replicas += member.replicas;
     } else {
-      // Pods of one controller with different labels (a rollout in progress) are policy-wise different.
-      byId.set(pod.id, { ...strip(pod) });
+      // Members of one controller with different labels are policy-wise different.
+      byId.set(member.id, strip(member));
     }
   }
-  for (const [id, w] of grouped) {
+  for (const [id, { w }] of grouped) {
     const prior = byId.get(id);
     if (prior)
       errors.push(diag('E_K8S_DUP_WORKLOAD', `${w.kind} ${id} (owner of pods) has the same name as ${prior.kind} ${prior.id}`, w.loc));
@@ -149,9 +230,24 @@ function where(w: K8sWorkload): string {
   return w.loc?.file ? ` (${w.loc.file}${w.loc.line !== undefined ? `:${w.loc.line}` : ''})` : '';
 }
 
+/** Labels controllers add per revision or per pod; they tell no two replicas apart policy-wise. */
+const CONTROLLER_LABELS = new Set([
+  'pod-template-hash',
+  'controller-revision-hash',
+  'statefulset.kubernetes.io/pod-name',
+  'apps.kubernetes.io/pod-index',
+  'pod-template-generation',
+  'controller-uid',
+  'job-name',
+  'batch.kubernetes.io/controller-uid',
+  'batch.kubernetes.io/job-name',
+  'batch.kubernetes.io/job-completion-index',
+]);
+
 function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
-  const ka = Object.keys(a);
-  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
+  const ka = Object.keys(a).filter((k) => !CONTROLLER_LABELS.has(k));
+  const kb = Object.keys(b).filter((k) => !CONTROLLER_LABELS.has(k));
+  return ka.length === kb.length && ka.every((k) => a[k] === b[k]);
 }
 
 /** Container ports as model ports; unnamed ones are named `<protocol>-<port>`, SCTP is not modelled. */

@@ -184,8 +184,119 @@ spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]}
     );
 });
 
-test('documents that are not objects are rejected; empty documents are skipped', () => {
-  const r = parseK8sManifests([{ file: 'x.yaml', text: '---\n---\n- just\n- a list\n---\nmetadata: {name: x}\n' }]);
-  assert.equal(r.ok, false);
-  if (!r.ok) assert.deepEqual(r.errors.map(brief), ['x.yaml:3:1 E_K8S_NOT_OBJECT', 'x.yaml:6:1 E_K8S_NOT_OBJECT kind']);
+test('documents that are no Kubernetes objects are skipped with a warning; broken List items are errors', () => {
+  const r = parseK8sManifests([
+    { file: 'x.yaml', text: '---\n---\n- just\n- a list\n---\nmetadata: {name: x}\n' },
+    { file: 'package.json', text: '{"name": "tool", "version": "1.0.0"}' },
+  ]);
+  assert.ok(r.ok, r.ok ? '' : JSON.stringify(r.errors));
+  assert.deepEqual(r.value.notes.map(brief), [
+    'package.json:1:1 W_K8S_NOT_OBJECT',
+    'x.yaml:3:1 W_K8S_NOT_OBJECT',
+    'x.yaml:6:1 W_K8S_NOT_OBJECT',
+  ]);
+  assert.match(r.value.notes[0].message, /no "kind"/);
+  assert.match(r.value.notes[1].message, /a list, not a Kubernetes object/);
+  assert.equal(r.value.workloads.length, 0);
+
+  const list = parseK8sManifests([
+    { file: 'l.json', text: '{"kind": "List", "items": [{"kind": "Pod", "metadata": {"name": "a"}}, 7, {"metadata": {}}]}' },
+  ]);
+  assert.equal(list.ok, false);
+  if (!list.ok)
+    assert.deepEqual(list.errors.map(brief), ['l.json:1:72 E_K8S_NOT_OBJECT items[1]', 'l.json:1:75 E_K8S_NOT_OBJECT items[2].kind']);
+});
+
+test('ownership chains: top controllers, hash-named ReplicaSets, CronJobs, mirror pods', () => {
+  const pod = (name: string, labels: string, kind: string, owner: string) => `apiVersion: v1
+kind: Pod
+metadata:
+  name: ${name}
+  namespace: ns
+  labels: {${labels}}
+  ownerReferences: [{apiVersion: v1, kind: ${kind}, name: ${owner}, uid: x, controller: true}]
+spec: {containers: [{name: c, image: i}]}
+`;
+  const text = [
+    // A rollout: two ReplicaSets of Deployment web (neither in the manifests), told apart only by the hash.
+    pod('web-aaa11-x', 'app: web, pod-template-hash: aaa11', 'ReplicaSet', 'web-aaa11'),
+    pod('web-bbb22-y', 'app: web, pod-template-hash: bbb22', 'ReplicaSet', 'web-bbb22'),
+    pod('web-bbb22-z', 'app: web, pod-template-hash: bbb22', 'ReplicaSet', 'web-bbb22'),
+    // The hash label does not end the ReplicaSet's name: it stays a ReplicaSet.
+    pod('cache-q', 'app: cache, pod-template-hash: zzz', 'ReplicaSet', 'cache-abc'),
+    pod('kube-proxy-node1', 'k8s-app: kube-proxy', 'Node', 'node1'),
+    pod('backup-2900-k', 'app: backup, job-name: backup-2900', 'Job', 'backup-2900'),
+    `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: backup-2900
+  namespace: ns
+  ownerReferences: [{apiVersion: batch/v1, kind: CronJob, name: backup, uid: x, controller: true}]
+spec: {template: {metadata: {labels: {app: backup}}, spec: {containers: [{name: c, image: i}]}}}
+`,
+    `apiVersion: batch/v1
+kind: CronJob
+metadata: {name: backup, namespace: ns}
+spec: {schedule: "@daily", jobTemplate: {spec: {template: {metadata: {labels: {app: backup}}, spec: {containers: [{name: c, image: i, ports: [{containerPort: 9000}]}]}}}}}
+`,
+  ].join('---\n');
+  const r = parseK8sManifests([{ file: 'owners.yaml', text }]);
+  assert.ok(r.ok, r.ok ? '' : JSON.stringify(r.errors));
+  assert.deepEqual(
+    r.value.workloads.map((w) => `${w.id}[${w.kind}] x${w.replicas}`),
+    ['ns/backup[CronJob] x1', 'ns/cache-abc[ReplicaSet] x1', 'ns/kube-proxy-node1[Pod] x1', 'ns/web[Deployment] x3'],
+  );
+  assert.deepEqual(r.value.workloads[0].ports, [{ port: 9000, protocol: 'TCP' }]);
+  assert.deepEqual(r.value.notes, []);
+});
+
+test('unknown fields are warned about with the likely spelling; Services keep their ports, Ingresses their backends', () => {
+  const text = `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: p, namespace: ns, labls: {a: b}}
+spec:
+  podSelector: {matchLables: {app: db}}
+  ingress:
+    - from: [{podSelector: {}, namespaceSelectr: {}}]
+      prots: [{port: 80}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: ns}
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: http}, {port: 53, protocol: UDP}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: site, namespace: ns}
+spec:
+  defaultBackend: {service: {name: web, port: {name: http}}}
+  rules: [{host: a.example, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]
+`;
+  const r = parseK8sManifests([{ file: 'typos.yaml', text }]);
+  assert.ok(r.ok, r.ok ? '' : JSON.stringify(r.errors));
+  assert.deepEqual(
+    r.value.notes.map((n) => `${brief(n)} ${/did you mean "([^"]+)"/.exec(n.message)?.[1] ?? '-'}`),
+    [
+      'typos.yaml:3:36 W_K8S_UNKNOWN_FIELD metadata.labls labels',
+      'typos.yaml:5:17 W_K8S_UNKNOWN_FIELD spec.podSelector.matchLables matchLabels',
+      'typos.yaml:7:32 W_K8S_UNKNOWN_FIELD spec.ingress[0].from[0].namespaceSelectr namespaceSelector',
+      'typos.yaml:8:7 W_K8S_UNKNOWN_FIELD spec.ingress[0].prots ports',
+    ],
+  );
+  // Dropped as the API server would: the selector selects every pod, the rule every port.
+  assert.deepEqual(r.value.policies[0].podSelector, { matchLabels: {}, matchExpressions: [] });
+  assert.deepEqual(r.value.policies[0].ingress[0].ports, []);
+  assert.deepEqual(r.value.services[0].ports, [
+    { name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' },
+    { port: 53, targetPort: 53, protocol: 'UDP' },
+  ]);
+  assert.deepEqual(
+    r.value.ingresses?.[0].backends.map((b) => [b.service, b.port]),
+    [
+      ['web', 'http'],
+      ['web', 80],
+    ],
+  );
 });

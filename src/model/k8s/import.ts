@@ -9,6 +9,7 @@ import { diag, fail, ok, type Diagnostic, type Result } from '../../diagnostics/
 import { assembleImport, type K8sImportOptions } from './app.js';
 import { FieldReader } from './fields.js';
 import { readObject, type ReadObjects } from './objects.js';
+import type { Locator } from '../locator.js';
 import type { K8sImport } from './types.js';
 import { splitManifests } from './yaml.js';
 
@@ -19,8 +20,11 @@ export interface ManifestFile {
   text: string;
 }
 
-/** Clusters dump large manifests, but a single file beyond this is a mistake or an attack. */
-const MAX_MANIFEST_BYTES = 32 * 1024 * 1024;
+/**
+ * `kubectl get pods -A -o json` of a large cluster runs to tens of megabytes (managedFields
+ * included); a single file beyond this is a mistake or an attack.
+ */
+const MAX_MANIFEST_BYTES = 128 * 1024 * 1024;
 const MAX_MANIFEST_FILES = 10000;
 const MANIFEST_EXTENSIONS = /\.(ya?ml|json)$/i;
 
@@ -56,12 +60,15 @@ export function importK8sManifests(dirOrFiles: string | readonly string[], opts:
 export function parseK8sManifests(files: readonly ManifestFile[], opts: K8sImportOptions = {}): Result<K8sImport> {
   const errors: Diagnostic[] = [];
   const notes: Diagnostic[] = [];
-  const read: ReadObjects = { namespaces: [], workloads: [], policies: [], services: [] };
+  const read: ReadObjects = { namespaces: [], workloads: [], policies: [], services: [], adminPolicies: [], ingresses: [] };
+  const resolvers = new Map<string, Locator>();
   for (const { file, text } of files) {
     const split = splitManifests(text, file);
     errors.push(...split.errors);
+    notes.push(...split.notes);
+    if (split.resolve) resolvers.set(file, split.resolve);
     for (const obj of split.objects) {
-      const reader = new FieldReader(obj.locate, errors, notes);
+      const reader = new FieldReader(obj.locate, errors, notes, obj.where);
       if (readObject(obj, reader, read) === 'ignored') {
         notes.push(
           diag('W_K8S_IGNORED_KIND', `kind ${obj.kind} is not modelled; ignored`, obj.locate(obj.field ? `${obj.field}.kind` : 'kind')),
@@ -71,8 +78,8 @@ export function parseK8sManifests(files: readonly ManifestFile[], opts: K8sImpor
   }
   if (errors.length) return fail(sortDiagnostics(errors));
   const assembled = assembleImport(read, notes, opts);
-  if (!assembled.ok) return fail(sortDiagnostics(assembled.errors));
-  return ok({ ...assembled.value, notes: sortDiagnostics(notes) });
+  if (!assembled.ok) return fail(sortDiagnostics(positioned(assembled.errors, resolvers)));
+  return ok({ ...assembled.value, notes: sortDiagnostics(positioned(notes, resolvers)) });
 }
 
 /** `namespace/name` -> workload kind, for printing `ns/name[Kind]`. */
@@ -122,6 +129,15 @@ function isDirectory(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Adds line and column to diagnostics that point at a JSON object by field only. */
+function positioned(list: Diagnostic[], resolvers: ReadonlyMap<string, Locator>): Diagnostic[] {
+  return list.map((d) => {
+    const loc = d.loc;
+    const resolve = loc?.file !== undefined && loc.line === undefined ? resolvers.get(loc.file) : undefined;
+    return resolve && loc ? { ...d, loc: resolve(loc.field ?? '') } : d;
+  });
 }
 
 function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {

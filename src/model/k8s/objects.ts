@@ -1,31 +1,36 @@
 /**
  * Reads one Kubernetes object of a kind flowtap models into its typed form,
  * applying Kubernetes' defaults (namespace `default`, protocol TCP, replicas 1,
- * policyTypes). Problems go to the reader's error list with their position.
+ * policyTypes). Problems go to the reader's error list with their position; what the
+ * API server would refuse but can still be analysed (bad names, unknown fields) goes
+ * to its notes.
  */
-import { cidrContains, formatCidr, parseCidr, parseIpv4Cidr, type Ipv4Cidr } from '../../net/index.js';
-import { childField } from '../field-path.js';
-import { type FieldReader, isLabelKey } from './fields.js';
+import { cidrContains, formatCidr, parseCidr } from '../../net/index.js';
+import { readAdminPolicy } from './admin-policies.js';
+import type { FieldReader } from './fields.js';
+import { readIngress } from './ingresses.js';
+import { KNOWN } from './known-fields.js';
+import { portName, readCidr, readProtocol, readSelector } from './value-readers.js';
 import {
   K8S_NAMESPACE_NAME_LABEL,
+  type K8sAdminPolicy,
   type K8sContainerPort,
+  type K8sIngress,
   type K8sIpBlock,
-  type K8sLabelSelector,
   type K8sNamespace,
   type K8sNetworkPolicy,
   type K8sPolicyPeer,
   type K8sPolicyPort,
   type K8sPolicyRule,
-  type K8sProtocol,
-  type K8sSelectorRequirement,
   type K8sServiceObject,
+  type K8sServicePort,
   type K8sWorkload,
 } from './types.js';
 import type { RawK8sObject } from './yaml.js';
 
-/** A workload as read, before bare pods are grouped under their controller. */
+/** A workload as read, before pods and ReplicaSets are grouped under their top controller. */
 export interface ReadWorkload extends K8sWorkload {
-  /** For a pod: the controller that owns it (ReplicaSet, DaemonSet, ...), from ownerReferences. */
+  /** The controller that owns it (ReplicaSet, Deployment, Job, ...), from ownerReferences. */
   owner?: { kind: string; name: string };
 }
 
@@ -34,19 +39,25 @@ export interface ReadObjects {
   workloads: ReadWorkload[];
   policies: K8sNetworkPolicy[];
   services: K8sServiceObject[];
+  adminPolicies: K8sAdminPolicy[];
+  ingresses: K8sIngress[];
 }
 
-/** IANA service name, the form of a named container port. */
-const PORT_NAME = /^(?=.*[a-z])[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
-const WORKLOAD_WITH_TEMPLATE = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job']);
+const WORKLOAD_WITH_TEMPLATE = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'ReplicationController', 'Job', 'CronJob']);
+const ADMIN_KINDS = new Set(['AdminNetworkPolicy', 'BaselineAdminNetworkPolicy']);
+const NAMESPACED_KINDS = new Set(['Pod', 'Service', 'NetworkPolicy', 'Ingress', ...WORKLOAD_WITH_TEMPLATE]);
 
 export function readObject(obj: RawK8sObject, r: FieldReader, out: ReadObjects): 'read' | 'ignored' {
+  const isNamespace = obj.kind === 'Namespace';
+  if (!isNamespace && !NAMESPACED_KINDS.has(obj.kind) && !ADMIN_KINDS.has(obj.kind)) return 'ignored';
   const f = (path: string) => (obj.field ? `${obj.field}.${path}` : path);
   const body = obj.body;
+  r.known(body, obj.field, KNOWN.object);
   const meta = r.object(body.metadata, f('metadata')) ?? {};
-  const loc = r.locate(obj.field);
+  r.known(meta, f('metadata'), KNOWN.metadata);
+  const loc = r.where(obj.field);
 
-  if (obj.kind === 'Namespace') {
+  if (isNamespace) {
     const name = r.name(meta.name, f('metadata.name'), 'label', true);
     if (name === undefined) return 'read';
     const labels = r.labels(meta.labels, f('metadata.labels'));
@@ -55,12 +66,14 @@ export function readObject(obj: RawK8sObject, r: FieldReader, out: ReadObjects):
     return 'read';
   }
 
-  const isWorkload = obj.kind === 'Pod' || WORKLOAD_WITH_TEMPLATE.has(obj.kind);
-  if (!isWorkload && obj.kind !== 'Service' && obj.kind !== 'NetworkPolicy') return 'ignored';
-
   const name = r.name(meta.name, f('metadata.name'), 'subdomain', true);
-  const namespace = r.name(meta.namespace, f('metadata.namespace'), 'label', false) ?? 'default';
   const spec = r.object(body.spec, f('spec')) ?? {};
+  if (ADMIN_KINDS.has(obj.kind)) {
+    const policy = readAdminPolicy(obj.kind as K8sAdminPolicy['kind'], spec, f('spec'), r);
+    if (name !== undefined && policy) out.adminPolicies.push({ ...policy, name, loc });
+    return 'read';
+  }
+  const namespace = r.name(meta.namespace, f('metadata.namespace'), 'label', false) ?? 'default';
   if (name === undefined) return 'read';
 
   if (obj.kind === 'Pod') {
@@ -70,20 +83,34 @@ export function readObject(obj: RawK8sObject, r: FieldReader, out: ReadObjects):
     const owner = controllerOf(meta, f('metadata'), r);
     if (owner) w.owner = owner;
     out.workloads.push(w);
-  } else if (isWorkload) {
-    const template = r.object(spec.template, f('spec.template')) ?? {};
-    const tmeta = r.object(template.metadata, f('spec.template.metadata')) ?? {};
-    const labels = r.labels(tmeta.labels, f('spec.template.metadata.labels'));
-    const tspec = r.object(template.spec, f('spec.template.spec')) ?? {};
-    const ports = containerPorts(tspec, f('spec.template.spec'), r);
+  } else if (WORKLOAD_WITH_TEMPLATE.has(obj.kind)) {
+    // A CronJob's pods come from the template of the Jobs it creates.
+    const templateField = obj.kind === 'CronJob' ? 'spec.jobTemplate.spec.template' : 'spec.template';
+    const jobTemplate = obj.kind === 'CronJob' ? r.object(spec.jobTemplate, f('spec.jobTemplate')) : undefined;
+    const jobSpec = obj.kind === 'CronJob' ? (r.object(jobTemplate?.spec, f('spec.jobTemplate.spec')) ?? {}) : spec;
+    const template = r.object(jobSpec.template, f(templateField)) ?? {};
+    const tmeta = r.object(template.metadata, f(`${templateField}.metadata`)) ?? {};
+    const labels = r.labels(tmeta.labels, f(`${templateField}.metadata.labels`));
+    const tspec = r.object(template.spec, f(`${templateField}.spec`)) ?? {};
+    const ports = containerPorts(tspec, f(`${templateField}.spec`), r);
     // A DaemonSet runs one pod per node; the manifests do not say how many nodes, so one.
     const countField = obj.kind === 'Job' ? 'parallelism' : 'replicas';
-    const count = obj.kind === 'DaemonSet' ? 1 : (r.integer(spec[countField], f(`spec.${countField}`), 0, 100000, 'E_REPLICAS') ?? 1);
-    out.workloads.push({ id: `${namespace}/${name}`, namespace, name, kind: obj.kind, labels, ports, replicas: count, loc });
+    const count =
+      obj.kind === 'DaemonSet' || obj.kind === 'CronJob'
+        ? 1
+        : (r.integer(spec[countField], f(`spec.${countField}`), 0, 100000, 'E_REPLICAS') ?? 1);
+    const w: ReadWorkload = { id: `${namespace}/${name}`, namespace, name, kind: obj.kind, labels, ports, replicas: count, loc };
+    const owner = controllerOf(meta, f('metadata'), r);
+    if (owner) w.owner = owner;
+    out.workloads.push(w);
   } else if (obj.kind === 'Service') {
+    r.known(spec, f('spec'), KNOWN.serviceSpec);
     const type = r.string(spec.type, f('spec.type')) ?? 'ClusterIP';
     const selector = r.labels(spec.selector, f('spec.selector'));
-    out.services.push({ namespace, name, type, selector, loc });
+    const ports = servicePorts(spec, f('spec'), r);
+    out.services.push({ namespace, name, type, selector, ports, loc });
+  } else if (obj.kind === 'Ingress') {
+    out.ingresses.push({ namespace, name, backends: readIngress(spec, f('spec'), r), loc });
   } else {
     const policy = readPolicy(spec, f('spec'), r);
     out.policies.push({ namespace, name, ...policy, loc });
@@ -91,16 +118,48 @@ export function readObject(obj: RawK8sObject, r: FieldReader, out: ReadObjects):
   return 'read';
 }
 
+/**
+ * The managing controller. A Node owns the mirror pods of static pods: those stay pods,
+ * as analyzers print them.
+ */
 function controllerOf(meta: Record<string, unknown>, field: string, r: FieldReader): { kind: string; name: string } | undefined {
   const refs = r.list(meta.ownerReferences, `${field}.ownerReferences`) ?? [];
   for (let i = 0; i < refs.length; i++) {
-    const ref = r.object(refs[i], `${field}.ownerReferences[${i}]`);
-    if (ref?.controller !== true) continue;
-    const kind = r.string(ref.kind, `${field}.ownerReferences[${i}].kind`, true);
-    const name = r.name(ref.name, `${field}.ownerReferences[${i}].name`, 'subdomain', true);
+    const rf = `${field}.ownerReferences[${i}]`;
+    const ref = r.object(refs[i], rf);
+    if (!ref) continue;
+    r.known(ref, rf, KNOWN.ownerReference);
+    if (ref.controller !== true) continue;
+    const kind = r.string(ref.kind, `${rf}.kind`, true);
+    const name = r.name(ref.name, `${rf}.name`, 'subdomain', true);
+    if (kind === 'Node') return undefined;
     if (kind !== undefined && name !== undefined) return { kind, name };
   }
   return undefined;
+}
+
+function servicePorts(spec: Record<string, unknown>, field: string, r: FieldReader): K8sServicePort[] {
+  const out: K8sServicePort[] = [];
+  (r.list(spec.ports, `${field}.ports`) ?? []).forEach((p, i) => {
+    const pf = `${field}.ports[${i}]`;
+    const port = r.object(p, pf);
+    if (!port) return;
+    r.known(port, pf, KNOWN.servicePort);
+    const number =
+      port.port == null
+        ? r.error('E_MISSING_KEY', '"port" is required', `${pf}.port`)
+        : r.integer(port.port, `${pf}.port`, 1, 65535, 'E_K8S_PORT');
+    const protocol = readProtocol(port.protocol, `${pf}.protocol`, r);
+    const name = r.string(port.name, `${pf}.name`);
+    let target: number | string | undefined;
+    if (typeof port.targetPort === 'string') target = portName(port.targetPort, `${pf}.targetPort`, r);
+    else if (port.targetPort != null) target = r.integer(port.targetPort, `${pf}.targetPort`, 1, 65535, 'E_K8S_PORT');
+    if (number === undefined || protocol === undefined || (port.targetPort != null && target === undefined)) return;
+    const entry: K8sServicePort = { port: number, targetPort: target ?? number, protocol };
+    if (name !== undefined) entry.name = name;
+    out.push(entry);
+  });
+  return out;
 }
 
 function containerPorts(spec: Record<string, unknown>, field: string, r: FieldReader): K8sContainerPort[] {
@@ -116,6 +175,7 @@ function containerPorts(spec: Record<string, unknown>, field: string, r: FieldRe
       const pf = `${cf}.ports[${pi}]`;
       const port = r.object(p, pf);
       if (!port) return;
+      r.known(port, pf, KNOWN.containerPort);
       const number =
         port.containerPort == null
           ? r.error('E_MISSING_KEY', '"containerPort" is required', `${pf}.containerPort`)
@@ -136,23 +196,8 @@ function containerPorts(spec: Record<string, unknown>, field: string, r: FieldRe
   return out;
 }
 
-function portName(v: unknown, field: string, r: FieldReader): string | undefined {
-  const s = r.string(v, field);
-  if (s === undefined) return undefined;
-  if (s.length > 15 || !PORT_NAME.test(s)) {
-    return r.error('E_K8S_PORT', `"${s}" is not a port name (at most 15 of a-z, 0-9, "-", with a letter)`, field);
-  }
-  return s;
-}
-
-function readProtocol(v: unknown, field: string, r: FieldReader): K8sProtocol | undefined {
-  const s = r.string(v, field);
-  if (s === undefined) return v === undefined || v === null ? 'TCP' : undefined;
-  if (s === 'TCP' || s === 'UDP' || s === 'SCTP') return s;
-  return r.error('E_ENUM', `protocol "${s}" is not one of TCP, UDP, SCTP`, field);
-}
-
 function readPolicy(spec: Record<string, unknown>, field: string, r: FieldReader): Omit<K8sNetworkPolicy, 'namespace' | 'name' | 'loc'> {
+  r.known(spec, field, KNOWN.networkPolicySpec);
   // A missing podSelector is the empty selector (every pod of the namespace), as the API server reads it.
   const podSelector = readSelector(spec.podSelector, `${field}.podSelector`, r) ?? { matchLabels: {}, matchExpressions: [] };
   const ingress = readRules(spec.ingress, `${field}.ingress`, 'from', r);
@@ -181,6 +226,7 @@ function readRules(v: unknown, field: string, peersKey: 'from' | 'to', r: FieldR
     // `- {}` (or `- `) is a rule with no restriction at all.
     const rule = item === null ? {} : r.object(item, rf);
     if (!rule) return;
+    r.known(rule, rf, peersKey === 'from' ? KNOWN.ingressRule : KNOWN.egressRule);
     const peers: K8sPolicyPeer[] = [];
     let skipped = 0;
     (r.list(rule[peersKey], `${rf}.${peersKey}`) ?? []).forEach((p, j) => {
@@ -188,15 +234,15 @@ function readRules(v: unknown, field: string, peersKey: 'from' | 'to', r: FieldR
       if (peer === 'skip') skipped++;
       else if (peer) peers.push(peer);
     });
-    // Every peer was an IPv6 block: the rule allows nothing here. Keeping it with no peers
-    // would read as "all peers", so it goes (the notes say why).
+    // Every peer was an IPv6 block or only misspelled fields: the rule allows nothing here.
+    // Keeping it with no peers would read as "all peers", so it goes (the notes say why).
     if (skipped > 0 && peers.length === 0) return;
     const ports: K8sPolicyPort[] = [];
     (r.list(rule.ports, `${rf}.ports`) ?? []).forEach((p, j) => {
       const port = readPolicyPort(p, `${rf}.ports[${j}]`, r);
       if (port) ports.push(port);
     });
-    out.push({ peers, ports, loc: r.locate(rf) });
+    out.push({ peers, ports, loc: r.where(rf) });
   });
   return out;
 }
@@ -207,6 +253,7 @@ function readPeer(v: unknown, field: string, r: FieldReader): K8sPolicyPeer | 's
     if (v === null || v === undefined) r.error('E_K8S_PEER', 'a peer needs podSelector, namespaceSelector or ipBlock', field);
     return undefined;
   }
+  r.known(peer, field, KNOWN.policyPeer);
   const hasIp = peer.ipBlock !== undefined && peer.ipBlock !== null;
   const podSelector = readSelector(peer.podSelector, `${field}.podSelector`, r);
   const namespaceSelector = readSelector(peer.namespaceSelector, `${field}.namespaceSelector`, r);
@@ -218,6 +265,8 @@ function readPeer(v: unknown, field: string, r: FieldReader): K8sPolicyPeer | 's
     return block === 'ipv6' ? 'skip' : block ? { ipBlock: block } : undefined;
   }
   if (peer.podSelector == null && peer.namespaceSelector == null) {
+    // Only unknown keys (warned about): the peer the author meant is unknown, so it matches nothing.
+    if (Object.keys(peer).length > 0) return 'skip';
     return r.error('E_K8S_PEER', 'a peer needs podSelector, namespaceSelector or ipBlock', field);
   }
   const out: K8sPolicyPeer = {};
@@ -229,6 +278,7 @@ function readPeer(v: unknown, field: string, r: FieldReader): K8sPolicyPeer | 's
 function readIpBlock(v: unknown, field: string, r: FieldReader): K8sIpBlock | 'ipv6' | undefined {
   const block = r.object(v, field);
   if (!block) return undefined;
+  r.known(block, field, KNOWN.ipBlock);
   const cidrText = r.string(block.cidr, `${field}.cidr`, true);
   if (cidrText === undefined) return undefined;
   const parsed = parseCidr(cidrText, { hostBits: 'clear' });
@@ -254,16 +304,10 @@ function readIpBlock(v: unknown, field: string, r: FieldReader): K8sIpBlock | 'i
   return { cidr: formatCidr(cidr), except };
 }
 
-/** Like Kubernetes, accepts host bits (`10.0.0.1/8` is `10.0.0.0/8`). */
-function readCidr(text: string, field: string, r: FieldReader): Ipv4Cidr | undefined {
-  const parsed = parseIpv4Cidr(text, { hostBits: 'clear' });
-  if (!parsed.ok) return r.error('E_CIDR', `"${text}" is not an IPv4 CIDR block (a.b.c.d/n): ${parsed.reason}`, field);
-  return parsed.cidr;
-}
-
 function readPolicyPort(v: unknown, field: string, r: FieldReader): K8sPolicyPort | undefined {
   const p = v === null ? {} : r.object(v, field);
   if (!p) return undefined;
+  r.known(p, field, KNOWN.policyPort);
   const protocol = readProtocol(p.protocol, `${field}.protocol`, r);
   let port: number | string | undefined;
   if (typeof p.port === 'string') port = portName(p.port, `${field}.port`, r);
@@ -277,48 +321,5 @@ function readPolicyPort(v: unknown, field: string, r: FieldReader): K8sPolicyPor
     if (endPort < port) return r.error('E_K8S_PORT', `endPort ${endPort} is below port ${port}`, `${field}.endPort`);
     out.endPort = endPort;
   }
-  if (protocol === 'SCTP') r.note('W_K8S_SCTP', 'SCTP is not modelled; this port allows nothing here', field);
   return out;
-}
-
-function readSelector(v: unknown, field: string, r: FieldReader): K8sLabelSelector | undefined {
-  if (v === undefined || v === null) return undefined;
-  const sel = r.object(v, field);
-  if (!sel) return undefined;
-  const matchLabels = r.labels(sel.matchLabels, `${field}.matchLabels`);
-  const matchExpressions: K8sSelectorRequirement[] = [];
-  (r.list(sel.matchExpressions, `${field}.matchExpressions`) ?? []).forEach((e, i) => {
-    const ef = `${field}.matchExpressions[${i}]`;
-    const expr = r.object(e, ef);
-    if (!expr) return;
-    const key = r.string(expr.key, `${ef}.key`, true);
-    const operator = r.string(expr.operator, `${ef}.operator`, true);
-    const valuesRaw = r.list(expr.values, `${ef}.values`) ?? [];
-    const values: string[] = [];
-    valuesRaw.forEach((val, j) => {
-      if (typeof val === 'string') values.push(val);
-      else r.error('E_TYPE', `selector values are strings; got ${JSON.stringify(val)} (quote it)`, childField(`${ef}.values`, j));
-    });
-    if (key === undefined || operator === undefined) return;
-    if (!isLabelKey(key)) {
-      r.error('E_K8S_NAME', `"${key}" is not a valid label key`, `${ef}.key`);
-      return;
-    }
-    if (operator === 'In' || operator === 'NotIn') {
-      if (values.length === 0) {
-        r.error('E_K8S_SELECTOR', `operator ${operator} needs at least one value`, `${ef}.values`);
-        return;
-      }
-    } else if (operator === 'Exists' || operator === 'DoesNotExist') {
-      if (valuesRaw.length > 0) {
-        r.error('E_K8S_SELECTOR', `operator ${operator} takes no values`, `${ef}.values`);
-        return;
-      }
-    } else {
-      r.error('E_K8S_SELECTOR', `operator "${operator}" is not one of In, NotIn, Exists, DoesNotExist`, `${ef}.operator`);
-      return;
-    }
-    matchExpressions.push({ key, operator, values });
-  });
-  return { matchLabels, matchExpressions };
 }

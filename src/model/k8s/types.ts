@@ -93,12 +93,87 @@ export interface K8sNetworkPolicy {
   loc?: Location;
 }
 
+/** One port of a Service: traffic to `port` goes to `targetPort` of the pods it selects. */
+export interface K8sServicePort {
+  name?: string;
+  port: number;
+  /** A number, or a container port name resolved per pod; defaults to `port`. */
+  targetPort: number | string;
+  protocol: K8sProtocol;
+}
+
 /** A Kubernetes Service object (the load-balancing kind, not a flowtap service). */
 export interface K8sServiceObject {
   namespace: string;
   name: string;
   type: string;
   selector: Record<string, string>;
+  /** Absent on objects built before ports were read; treated as none. */
+  ports?: K8sServicePort[];
+  loc?: Location;
+}
+
+/** An Ingress backend: a Service of the Ingress's namespace and one of its ports. */
+export interface K8sIngressBackend {
+  service: string;
+  /** The Service port's number or name. */
+  port: number | string;
+  loc?: Location;
+}
+
+/** A networking.k8s.io/v1 Ingress, reduced to the Services it routes to. */
+export interface K8sIngress {
+  namespace: string;
+  name: string;
+  /** The default backend and every rule path's backend, in manifest order. */
+  backends: K8sIngressBackend[];
+  loc?: Location;
+}
+
+/** What an AdminNetworkPolicy rule does with the traffic it matches. */
+export type K8sAdminAction = 'Allow' | 'Deny' | 'Pass';
+
+/** Pods of namespaces matching `namespaceSelector` that match `podSelector`. */
+export interface K8sNamespacedPods {
+  namespaceSelector: K8sLabelSelector;
+  podSelector: K8sLabelSelector;
+}
+
+/** Whom an admin policy applies to (exactly one form). */
+export type K8sAdminSubject = { namespaces: K8sLabelSelector; pods?: undefined } | { pods: K8sNamespacedPods; namespaces?: undefined };
+
+/** A peer of an admin policy rule; `networks` (IPv4 blocks) only in egress rules. */
+export type K8sAdminPeer =
+  | { namespaces: K8sLabelSelector; pods?: undefined; networks?: undefined }
+  | { pods: K8sNamespacedPods; namespaces?: undefined; networks?: undefined }
+  | { networks: string[]; namespaces?: undefined; pods?: undefined };
+
+/** `portNumber` (port), `portRange` (port..endPort) or `namedPort` (name, any protocol). */
+export type K8sAdminPort = { protocol: K8sProtocol; port: number; endPort?: number; name?: undefined } | { name: string; port?: undefined };
+
+export interface K8sAdminRule {
+  name: string;
+  action: K8sAdminAction;
+  /** At least one; a peer that cannot match here (nodes, IPv6 networks) is left out. */
+  peers: K8sAdminPeer[];
+  /** null: every port and protocol (the field is absent). */
+  ports: K8sAdminPort[] | null;
+  loc?: Location;
+}
+
+/**
+ * policy.networking.k8s.io/v1alpha1 AdminNetworkPolicy (cluster-wide, `priority` 0..1000,
+ * lower first) or BaselineAdminNetworkPolicy (the one named `default`; no priority, it
+ * applies after NetworkPolicies and only Allow/Deny).
+ */
+export interface K8sAdminPolicy {
+  kind: 'AdminNetworkPolicy' | 'BaselineAdminNetworkPolicy';
+  name: string;
+  /** AdminNetworkPolicy only. */
+  priority?: number;
+  subject: K8sAdminSubject;
+  ingress: K8sAdminRule[];
+  egress: K8sAdminRule[];
   loc?: Location;
 }
 
@@ -114,6 +189,14 @@ export interface K8sImport {
   workloads: K8sWorkload[];
   policies: K8sNetworkPolicy[];
   services: K8sServiceObject[];
-  /** What was read but not modelled (other kinds, SCTP ports, IPv6 blocks), positioned. */
+  /** AdminNetworkPolicies, highest precedence first (priority, then name). */
+  adminPolicies?: K8sAdminPolicy[];
+  /** The BaselineAdminNetworkPolicy, if the manifests have one. */
+  baselinePolicy?: K8sAdminPolicy;
+  ingresses?: K8sIngress[];
+  /**
+   * Warnings: what was read but not modelled (other kinds, IPv6 blocks), what the API
+   * server would refuse (bad names, unknown fields) and documents that are no objects.
+   */
   notes: Diagnostic[];
 }

@@ -1,12 +1,16 @@
 /**
  * Splits manifest text (YAML, multi-document, or JSON) into Kubernetes objects,
- * each with a locator that turns a field path into file:line:col. `kind: List`
- * objects are unpacked into their items.
+ * each with a locator that turns a field path into file:line:col. Lists (`kind: List`,
+ * and the API's `PodList`, `DeploymentList`, ...) are unpacked into their items; the
+ * API leaves `kind` out of the items of a typed list, so it is taken from the list's.
+ * A document that is no Kubernetes object (a README in YAML, a values file, a
+ * package.json) is skipped with a warning naming it.
  */
 import { LineCounter, parseAllDocuments, type Document, type EmptyStream, type YAMLError } from 'yaml';
 import { diag, type Diagnostic } from '../../diagnostics/index.js';
-import { yamlLocator, type Locator } from '../locator.js';
+import { plainLocator, yamlLocator, type Locator } from '../locator.js';
 import { yamlGuards } from '../yaml-guards.js';
+import { jsonLocator } from './json-locator.js';
 
 /** Aliases expand on conversion; this caps "billion laughs" documents. */
 const MAX_ALIAS_COUNT = 100;
@@ -17,33 +21,64 @@ export interface RawK8sObject {
   /** Where the object sits in its document: '' or `items[3]` for a List item. */
   field: string;
   locate: Locator;
+  /**
+   * Locates fields for the model's `loc`. For JSON it names file and field only: positions
+   * cost a scan of the text, and only diagnostics need them (`resolve` adds them).
+   */
+  where: Locator;
 }
 
-export function splitManifests(text: string, file: string): { objects: RawK8sObject[]; errors: Diagnostic[] } {
+export interface SplitManifests {
+  objects: RawK8sObject[];
+  errors: Diagnostic[];
+  /** Documents skipped because they are no Kubernetes objects. */
+  notes: Diagnostic[];
+  /** For JSON text: the positioning locator, to add line and column to a `where` location later. */
+  resolve?: Locator;
+}
+
+export function splitManifests(text: string, file: string): SplitManifests {
+  const out: SplitManifests = { objects: [], errors: [], notes: [] };
+  if (/\.json$/i.test(file) || /^\s*[{[]/.test(text)) {
+    // JSON is YAML too, but JSON.parse reads it far faster; on any failure the YAML parser
+    // reads it again and reports the syntax error with its position. (A duplicate key, which
+    // the YAML parser refuses, keeps its last value here.)
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      value = undefined;
+    }
+    if (value !== undefined) {
+      const locate = jsonLocator(text, file);
+      out.resolve = locate;
+      collect(value, '', { locate, where: plainLocator(file) }, out, true);
+      return out;
+    }
+  }
   const lines = new LineCounter();
-  const objects: RawK8sObject[] = [];
-  const errors: Diagnostic[] = [];
   let docs: Document.Parsed[] | EmptyStream;
   try {
     docs = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
   } catch (e) {
-    return { objects, errors: [diag('E_YAML_SYNTAX', `cannot parse YAML: ${(e as Error).message}`, { file, line: 1, col: 1 })] };
+    out.errors.push(diag('E_YAML_SYNTAX', `cannot parse YAML: ${(e as Error).message}`, { file, line: 1, col: 1 }));
+    return out;
   }
   if ('empty' in docs) {
     // Only comments or directives: no objects, but possibly errors.
-    for (const e of docs.errors) errors.push(yamlDiagnostic(e, lines, file));
-    return { objects, errors };
+    for (const e of docs.errors) out.errors.push(yamlDiagnostic(e, lines, file));
+    return out;
   }
 
   for (const doc of docs) {
     const syntax = [...doc.errors, ...doc.warnings].map((e) => yamlDiagnostic(e, lines, file));
     if (syntax.length) {
-      errors.push(...syntax);
+      out.errors.push(...syntax);
       continue;
     }
     const guards = yamlGuards(doc, lines, file);
     if (guards.length) {
-      errors.push(...guards);
+      out.errors.push(...guards);
       continue;
     }
     let value: unknown;
@@ -51,40 +86,66 @@ export function splitManifests(text: string, file: string): { objects: RawK8sObj
       value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
     } catch (e) {
       const p = lines.linePos(doc.range[0]);
-      errors.push(diag('E_YAML_SYNTAX', `cannot expand YAML: ${(e as Error).message}`, { file, line: p.line, col: p.col }));
+      out.errors.push(diag('E_YAML_SYNTAX', `cannot expand YAML: ${(e as Error).message}`, { file, line: p.line, col: p.col }));
       continue;
     }
     if (value === null || value === undefined) continue; // empty document between `---` lines
     const locate = yamlLocator(doc, lines, file);
-    collect(value, '', locate, objects, errors);
+    collect(value, '', { locate, where: locate }, out, docs.length === 1);
   }
-  return { objects, errors };
+  return out;
 }
 
-function collect(value: unknown, field: string, locate: Locator, objects: RawK8sObject[], errors: Diagnostic[]): void {
+function collect(
+  value: unknown,
+  field: string,
+  locators: { locate: Locator; where: Locator },
+  out: SplitManifests,
+  wholeFile: boolean,
+  itemKind?: string,
+): void {
+  const locate = locators.locate;
   if (!isRecord(value)) {
-    errors.push(diag('E_K8S_NOT_OBJECT', `expected a Kubernetes object (a mapping with "kind"), got ${describe(value)}`, locate(field)));
+    if (field) {
+      out.errors.push(diag('E_K8S_NOT_OBJECT', `expected a Kubernetes object (a mapping), got ${describe(value)}`, locate(field)));
+    } else {
+      out.notes.push(
+        diag(
+          'W_K8S_NOT_OBJECT',
+          `${wholeFile ? 'file' : 'document'} is ${describe(value)}, not a Kubernetes object; skipped`,
+          locate(field),
+        ),
+      );
+    }
     return;
   }
-  const kind = value.kind;
+  let kind = value.kind;
+  if ((kind === undefined || kind === null) && itemKind !== undefined) kind = itemKind;
   if (typeof kind !== 'string' || kind === '') {
-    errors.push(
-      diag('E_K8S_NOT_OBJECT', 'not a Kubernetes object: "kind" is missing or not a string', locate(field ? `${field}.kind` : 'kind')),
-    );
+    const kindField = field ? `${field}.kind` : 'kind';
+    if (field) {
+      out.errors.push(diag('E_K8S_NOT_OBJECT', 'a List item needs a "kind" (a string)', locate(kindField)));
+    } else {
+      out.notes.push(
+        diag('W_K8S_NOT_OBJECT', `${wholeFile ? 'file' : 'document'} has no "kind": not a Kubernetes object; skipped`, locate(field)),
+      );
+    }
     return;
   }
-  if (kind === 'List' || kind.endsWith('List')) {
+  if (kind.endsWith('List') && (kind === 'List' || Array.isArray(value.items) || value.items == null)) {
     const items = value.items;
     const itemsField = field ? `${field}.items` : 'items';
     if (items === undefined || items === null) return;
     if (!Array.isArray(items)) {
-      errors.push(diag('E_TYPE', `expected a list of objects, got ${describe(items)}`, locate(itemsField)));
+      out.errors.push(diag('E_TYPE', `expected a list of objects, got ${describe(items)}`, locate(itemsField)));
       return;
     }
-    for (const [i, item] of items.entries()) collect(item, `${itemsField}[${i}]`, locate, objects, errors);
+    // `PodList` holds Pods; a plain `List` says each item's kind itself.
+    const implied = kind === 'List' ? undefined : kind.slice(0, -'List'.length) || undefined;
+    for (const [i, item] of items.entries()) collect(item, `${itemsField}[${i}]`, locators, out, false, implied);
     return;
   }
-  objects.push({ kind, body: value, field, locate });
+  out.objects.push({ kind, body: value, field, locate, where: locators.where });
 }
 
 function yamlDiagnostic(e: YAMLError, lines: LineCounter, file: string): Diagnostic {

@@ -1,0 +1,1 @@
+export { k8sConnectivity } from './connectivity.js';
