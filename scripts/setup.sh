@@ -18,6 +18,24 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# Debian's kubectl (kubernetes-client) for the tests against the stand-in API server. Where
+# another package already owns /usr/bin/kubectl (a cloud SDK's), the Debian binary is unpacked
+# into .tools/ instead of installed over it; the tests take .tools/kubectl first.
+if [ ! -x .tools/kubectl ]; then
+  if ! dpkg-query -W -f='${Status}' kubernetes-client 2>/dev/null | grep -q 'install ok installed'; then
+    if [ -e /usr/bin/kubectl ]; then
+      tmp=$(mktemp -d)
+      (cd "$tmp" && apt-get download -qq kubernetes-client >/dev/null 2>&1 || { apt-get update -qq && apt-get download -qq kubernetes-client >/dev/null; })
+      dpkg-deb -x "$tmp"/kubernetes-client_*.deb "$tmp/x"
+      mkdir -p .tools && cp "$tmp/x/usr/bin/kubectl" .tools/kubectl
+      rm -rf "$tmp"
+    else
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null
+    fi
+  fi
+  if [ ! -x .tools/kubectl ]; then mkdir -p .tools && ln -sf "$(command -v kubectl)" .tools/kubectl; fi
+fi
 # Debian starts a cluster-wide PostgreSQL on install; flowtap runs its own inside a namespace.
 if command -v systemctl >/dev/null 2>&1; then systemctl stop postgresql >/dev/null 2>&1 || true; fi
 

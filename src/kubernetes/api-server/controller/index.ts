@@ -1,0 +1,1 @@
+export { Controllers } from './controllers.js';

@@ -1,0 +1,1 @@
+export { type ApiServer, startApiServer } from './server.js';
