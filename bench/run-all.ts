@@ -26,6 +26,10 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<string[]> }>> = {
   'reaction-apply': () => import('./reaction-apply.js'),
   // Needs root and NATS (scripts/broker-servers.sh): 50 attacks on a live cloud, first packet to the quarantine rule in force (about two minutes).
   containment: () => import('./containment.js'),
+  // flowtap connlist on generated clusters of 500 to 5,000 pods, the ruleset analysis as baseline (about a minute and a half).
+  connlist: () => import('./connlist.js'),
+  // The Kubernetes adapter against the stand-in API server: watch events handled into the model, a bare client-node Watch as baseline (about a minute).
+  kubernetes: () => import('./kubernetes.js'),
 };
 
 const wanted = process.argv.slice(2);

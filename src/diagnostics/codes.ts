@@ -56,13 +56,31 @@ export const DIAG_CODES = Object.freeze({
   E_K8S_PEER: 'a NetworkPolicy peer that is empty or mixes ipBlock with selectors',
   E_K8S_PORT: 'a port out of range, an endPort below its port or with a named port, or a bad port name',
   E_K8S_EXCEPT: 'an ipBlock `except` that does not lie strictly inside its `cidr`',
+  E_K8S_ADMIN_POLICY: 'an AdminNetworkPolicy or BaselineAdminNetworkPolicy with a bad priority, subject, peer, port or rule count',
   E_K8S_NO_MANIFESTS: 'no manifest files found, or too many',
   E_K8S_REGEX: 'a CiliumNetworkPolicy HTTP regular expression that is malformed, too long or outside the subset flowtap evaluates',
   W_K8S_IGNORED_KIND: 'a kind flowtap does not model; the object is ignored',
-  W_K8S_SCTP: 'SCTP is not modelled; the port allows nothing',
+  W_K8S_NOT_OBJECT: 'a YAML or JSON document that is not a Kubernetes object (no `kind`); it is skipped',
+  W_K8S_NAME: 'a name or label the API server would refuse; the object is analysed as written',
+  W_K8S_UNKNOWN_FIELD: 'a field the Kubernetes API does not define (often a misspelling); dropped as the API server would',
+  W_K8S_ANP_PRIORITY: 'two AdminNetworkPolicies with the same priority; taken in name order',
+  W_K8S_NODES_PEER: 'an admin policy peer that selects nodes; not modelled, it matches nothing',
+  W_K8S_INGRESS_BACKEND: 'an Ingress backend that reaches no workload (unknown Service or port, a resource backend)',
+  W_K8S_INGRESS_BLOCKED: 'an Ingress backend whose policies refuse the ingress controller; no connection is listed',
   W_K8S_IPV6: 'IPv6 blocks are not modelled; the peer matches nothing',
   W_K8S_OWNED_POD: 'a pod owned by a workload the manifests also declare; the workload stands for it',
   W_K8S_DUP_PORT_NAME: 'a container port name used twice in a pod; named ports resolve to the first',
+
+  // The Kubernetes adapter (a live cluster through its API server).
+  E_K8S_KUBECONFIG: 'a kubeconfig that cannot be read, does not parse or names no current cluster',
+  E_K8S_API: 'the Kubernetes API server refused a request or could not be reached',
+  E_K8S_APP:
+    "no namespace, or more than one, carries the application's flowtap.io/app annotation, or a flowtap.io annotation has a bad value",
+  E_K8S_REQUIREMENTS:
+    'a flowtap-requirements ConfigMap without its requirements.yaml key, over its size limit, or holding more than the requirements section',
+  E_K8S_UNSUPPORTED: 'an orchestrator operation that the Kubernetes adapter cannot carry out',
+  W_K8S_WATCH: 'a malformed watch event, or a list or watch that failed; the event is skipped, the list or watch retried',
+  W_K8S_SKIPPED: 'a cluster object left out of the model (its name or fields do not import, or its pod belongs to no known workload)',
 
   // Datalog policies.
   E_DL_SYNTAX: 'a Datalog syntax error',
@@ -207,6 +225,18 @@ export const DIAG_CODES = Object.freeze({
   E_CLI_USAGE: 'an unknown command or option, or a missing argument or required option',
   E_CLI_OPTION: 'an option value that does not fit (not one of its choices, an unknown service, node or instance)',
   E_CLI_INPUT: 'a file an option names has the wrong shape',
+
+  // The stand-in Kubernetes API server (tests and demos; Status reasons and HTTP codes in brackets).
+  E_KAPI_NOT_FOUND: 'an object, namespace, resource or path the stand-in API server does not have (NotFound, 404)',
+  E_KAPI_EXISTS: 'a create of an object whose name is already taken (AlreadyExists, 409)',
+  E_KAPI_CONFLICT: 'a write with a stale resourceVersion or a failed uid precondition (Conflict, 409)',
+  E_KAPI_INVALID: 'an object the stand-in API server refuses: a bad or missing name, a field of the wrong form (Invalid, 422)',
+  E_KAPI_BAD_REQUEST:
+    'a malformed request: a body that is not JSON, a bad selector or query parameter, a mismatched kind (BadRequest, 400)',
+  E_KAPI_EXPIRED: 'a watch resourceVersion or list continue token older than the retained history (Expired, 410)',
+  E_KAPI_TOO_LARGE: 'a request body over the size limit (RequestEntityTooLarge, 413)',
+  E_KAPI_METHOD: 'a verb the resource or path does not support (MethodNotAllowed, 405)',
+  E_KAPI_MEDIA_TYPE: 'a patch content type the stand-in API server does not implement (UnsupportedMediaType, 415)',
 } as const);
 
 /** A registered diagnostic code; `diag` takes nothing else. */
