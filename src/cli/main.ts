@@ -328,7 +328,7 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
   program
     .command('serve')
     .description(
-      "run APP's security controller (reactions to notices, by reaction rules), the API with its metrics and dashboard (--listen), or both; until SIGTERM",
+      "run APP's security controller (reactions to notices, by reaction rules), the API with its metrics and dashboard (--listen), or both; with --kubeconfig, APP's firewall on a Kubernetes cluster; until SIGTERM",
     )
     .argument('[app]', 'descriptor, folder or application name: its controller')
     .option('--rules <file>', 'reaction rules (Datalog) of the controller, e.g. examples/dvd-rental/reactions.dl')
@@ -340,7 +340,15 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
     .addOption(
       new Option('--confirm-window <seconds>', 'how soon after an apply the offending flow must have stopped').argParser(positiveSeconds),
     )
-    .addOption(jsonOption('errors as JSON'))
+    .option('--kubeconfig <file>', 'APP is on this Kubernetes cluster: keep its inferred firewall applied as NetworkPolicies')
+    .option('--store <url>', 'with --kubeconfig: broker store, sqlite:FILE or postgres://... (default: sqlite in the state folder)')
+    .addOption(
+      new Option(
+        '--connect-timeout <seconds>',
+        "with --kubeconfig: how long to wait for the API server's first lists (default 30)",
+      ).argParser(positiveSeconds),
+    )
+    .addOption(jsonOption('errors, and with --kubeconfig events and workflows, as JSON lines'))
     .action(
       run<[string | undefined], JsonOption & ServeOptions>(async (app, o) =>
         (await commands.serve()).cmdServe(io, app, o, stopSignal(), cloud),

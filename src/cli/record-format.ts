@@ -34,6 +34,16 @@ export function describeSettings(
   return `${head}; collecting: ${active.join(' ') || 'nothing'}`;
 }
 
+/** A step of a cluster's firewall workflow (`flowtap serve --kubeconfig`); only those carry a trigger. */
+function clusterWorkflowStep(d: Data): string {
+  const head = `workflow ${str(d.workflow)} ${str(d.step)}`;
+  const names = (v: unknown) => (Array.isArray(v) ? v.map(str).join(', ') : '');
+  if (d.step === 'rendered') return `${head}: ${num(d.rules)} rules (${(d.trigger as unknown[]).map(str).join('; ')})`;
+  if (d.step === 'failed') return `${head}: ${str(d.error)}`;
+  const changed = (['created', 'replaced', 'deleted'] as const).filter((k) => names(d[k])).map((k) => `${k} ${names(d[k])}`);
+  return `${head}: ${[...changed, `${Array.isArray(d.unchanged) ? d.unchanged.length : 0} unchanged`].join('; ')} in ${num(d.ms)} ms`;
+}
+
 function summary(r: StoredRecord): string {
   const d = r.data as Data;
   switch (r.kind) {
@@ -82,6 +92,7 @@ function summary(r: StoredRecord): string {
         return `LOSS: ${num(d.dropped)} records (${num(d.droppedBytes)} B) dropped while the store was unreachable for ${num(d.outageMs) / 1000} s, ${num(d.notPublished)} not published; by kind ${JSON.stringify(d.byKind ?? {})}`;
       return `${str(d.collector)} at level ${str(d.level)}: ${num(d.cpuPercent).toFixed(3)}% of a core, ${num(d.recordsPerSec)} records/s, ${num(d.bytesPerSec)} B/s over ${num(d.windowMs) / 1000} s${d.final ? ' (last)' : ''}${Array.isArray(d.errors) ? `; errors: ${d.errors.join('; ')}` : ''}`;
     case 'config':
+      if (Array.isArray(d.trigger)) return clusterWorkflowStep(d);
       if (d.what === 'verbosity')
         return `verbosity ${str(d.outcome)}${d.id ? ` (${str(d.id)})` : ''}: ${d.outcome === 'applied' ? settingsLine(d.settings) : Array.isArray(d.errors) ? d.errors.join('; ') : ''}`;
       if (d.what === 'agent') return `agent ${str(d.event)}${d.settings ? `: ${settingsLine(d.settings)}` : ''}`;

@@ -9,3 +9,4 @@ export { adminRequestId, askController, decideReaction } from './admin-client.js
 export { controllerPidFile, liveControllerPid } from './pid-file.js';
 export { reactionHistory } from './history.js';
 export { verification, workflowRecords, type Verification } from './workflows.js';
+export { ClusterWorkflows, describeClusterWorkflow } from './cluster-workflow.js';

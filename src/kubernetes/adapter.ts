@@ -19,7 +19,7 @@ import type {
   Probe,
 } from '../orchestrator/index.js';
 import type { System } from '../system/index.js';
-import { QUARANTINE_LABEL } from './annotations.js';
+import { APP_KEY, QUARANTINE_LABEL } from './annotations.js';
 import type { ClusterApi } from './api.js';
 import { KubernetesCode } from './codes.js';
 import { type ClusterModel, mapCluster } from './mapping.js';
@@ -37,6 +37,18 @@ import {
 } from './watch/index.js';
 
 type Listener = (e: LifecycleEvent) => void;
+
+/**
+ * A change to what the model is made of besides pods (their changes are lifecycle events): the
+ * application's namespace, its workloads and Services, its requirements ConfigMap.
+ */
+export interface ModelChange {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  kind: string;
+  name: string;
+}
+
+const MODEL_KINDS: ReadonlySet<string> = new Set([...WORKLOAD_KINDS, 'Service', 'ConfigMap']);
 
 export interface KubernetesClusterOptions {
   /** The application: the namespace labelled `flowtap.io/app` with this name. */
@@ -67,7 +79,10 @@ type PodPhase = 'deploying' | 'deployed' | 'failed';
 
 export class KubernetesCluster implements Orchestrator {
   private readonly listeners = new Set<Listener>();
+  private readonly changeListeners = new Set<(c: ModelChange) => void>();
   private readonly phases = new Map<string, PodPhase>();
+  /** The service of each of the application's pods, kept for its `terminated` event: by then its workload may be gone. */
+  private readonly podServices = new Map<string, string>();
   private current: ClusterModel;
   private dirty = false;
   private readonly mapProblems: Diagnostic[] = [];
@@ -194,6 +209,12 @@ export class KubernetesCluster implements Orchestrator {
     return () => this.listeners.delete(listener);
   }
 
+  /** Told of every change to the namespace, workloads, Services or requirements the model is made of. */
+  onChange(listener: (c: ModelChange) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
   context(): ManagementContext {
     const m = this.model();
     return { tenant: m.app.tenant, app: m.app.name, addressing: structuredClone(m.addressing), status: { ...m.status }, restrictions: [] };
@@ -309,6 +330,17 @@ export class KubernetesCluster implements Orchestrator {
     throw unsupported(`node access to ${node}`, "the adapter runs nothing on the cluster's nodes");
   }
 
+  /** The firewall inferred from the model; refused while the requirements cannot be read (it would cut every connection). */
+  inferredFirewall(): Ruleset {
+    const m = this.model();
+    if (m.requirementsBroken)
+      throw new FlowtapError([
+        diag(KubernetesCode.REQUIREMENTS, `the requirements of ${m.app.name} cannot be read; no firewall is applied until they are fixed`),
+        ...m.problems.filter((p) => p.code !== KubernetesCode.SKIPPED),
+      ]);
+    return inferFirewall(m.app);
+  }
+
   /**
    * Applies a firewall (by default the one inferred from the model) as NetworkPolicies in the
    * application's namespace: each created, or replaced when it differs; the firewall policies
@@ -317,12 +349,7 @@ export class KubernetesCluster implements Orchestrator {
    */
   async applyFirewall(ruleset?: Ruleset): Promise<FirewallApplied> {
     const m = this.model();
-    if (!ruleset && m.requirementsBroken)
-      throw new FlowtapError([
-        diag(KubernetesCode.REQUIREMENTS, `the requirements of ${m.app.name} cannot be read; no firewall is applied until they are fixed`),
-        ...m.problems.filter((p) => p.code !== KubernetesCode.SKIPPED),
-      ]);
-    const rendered = firewallPolicies(m, ruleset ?? inferFirewall(m.app), this.watch);
+    const rendered = firewallPolicies(m, ruleset ?? this.inferredFirewall(), this.watch);
     if (!rendered.ok) throw new FlowtapError(rendered.errors);
     const existing = new Map(
       this.objects('NetworkPolicy')
@@ -401,12 +428,25 @@ export class KubernetesCluster implements Orchestrator {
     this.dirty = true;
     // The application may have moved to another namespace: pods are judged by the current one.
     if (e.kind === 'Namespace') this.model();
-    if (e.kind !== 'Pod') return;
+    if (e.kind !== 'Pod') {
+      if (!e.initial && this.changesModel(e)) {
+        const c: ModelChange = { type: e.type, kind: e.kind, name: e.object.metadata.name };
+        for (const l of this.changeListeners) l(c);
+      }
+      return;
+    }
     const before = this.phases.get(e.key);
     if (e.type === 'DELETED') {
       this.phases.delete(e.key);
-      if (e.object.metadata.namespace === this.namespaceName) this.emit('terminated', e.object);
+      const service = this.podServices.get(e.key);
+      this.podServices.delete(e.key);
+      if (e.object.metadata.namespace === this.namespaceName) this.emit('terminated', e.object, undefined, service);
       return;
+    }
+    if (e.object.metadata.namespace === this.namespaceName) {
+      // A pod's workload is found through the cache, which may not hold it yet (another watch) or any more.
+      const w = workloadOf(e.object, this.watch);
+      if (!this.podServices.has(e.key) || (WORKLOAD_KINDS as readonly string[]).includes(w.kind)) this.podServices.set(e.key, w.name);
     }
     const v = podView(e.object);
     let now: PodPhase | undefined = before;
@@ -420,12 +460,28 @@ export class KubernetesCluster implements Orchestrator {
     this.emit(now, e.object);
   }
 
-  private emit(type: LifecycleEvent['type'], pod: KubeObject, detail?: string): void {
+  /**
+   * Whether a change concerns the application's model: status updates (a Deployment's ready
+   * count, a load balancer's address) do not, nor do other namespaces' objects.
+   */
+  private changesModel(e: CacheEvent): boolean {
+    if (e.kind === 'Namespace') {
+      const mine = (o: KubeObject | undefined) =>
+        o !== undefined && (o.metadata.labels?.[APP_KEY] === this.opts.app || o.metadata.annotations?.[APP_KEY] === this.opts.app);
+      if (!mine(e.object) && !mine(e.previous)) return false;
+    } else if (!MODEL_KINDS.has(e.kind) || e.object.metadata.namespace !== this.namespaceName) return false;
+    if (e.type !== 'MODIFIED' || !e.previous) return true;
+    const meaning = (o: KubeObject) =>
+      canonical({ labels: o.metadata.labels ?? {}, annotations: o.metadata.annotations ?? {}, spec: o.spec ?? {}, data: o.data ?? {} });
+    return meaning(e.previous) !== meaning(e.object);
+  }
+
+  private emit(type: LifecycleEvent['type'], pod: KubeObject, detail?: string, service?: string): void {
     const v = podView(pod);
     const e: LifecycleEvent = {
       type,
       instance: v.name,
-      service: workloadOf(pod, this.watch).name,
+      service: service ?? workloadOf(pod, this.watch).name,
       ts: (this.opts.now?.() ?? new Date()).toISOString(),
     };
     if (v.node) e.node = v.node;

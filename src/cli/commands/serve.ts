@@ -27,6 +27,13 @@ export interface ServeOptions {
   maxPerMinute?: number;
   /** Seconds after an apply by which the offending flow must have stopped. */
   confirmWindow?: number;
+  /** APP is on the Kubernetes cluster this kubeconfig names (serve-kubernetes.ts). */
+  kubeconfig?: string;
+  /** With --kubeconfig: the broker's store. */
+  store?: string;
+  /** With --kubeconfig: seconds to wait for the API server's first lists. */
+  connectTimeout?: number;
+  json?: boolean;
 }
 
 /** The pid file that keeps a second controller off the same application. */
@@ -61,6 +68,13 @@ export async function cmdServe(
   stop: AbortSignal,
   env: CloudEnv = {},
 ): Promise<number> {
+  if (o.kubeconfig) return serveKubernetes(io, appArg, { ...o, kubeconfig: o.kubeconfig }, stop, env);
+  for (const [field, given] of [
+    ['store', o.store],
+    ['connect-timeout', o.connectTimeout],
+  ] as const)
+    if (given !== undefined)
+      throw new FlowtapError(diag(CliCode.USAGE, `--${field} is for an application on a cluster (with --kubeconfig FILE)`, { field }));
   if (appArg && !o.rules)
     throw new FlowtapError(diag(CliCode.USAGE, `the controller of ${appArg} needs --rules FILE (reaction rules)`, { field: 'rules' }));
   if (!appArg && o.rules)
@@ -81,6 +95,44 @@ export async function cmdServe(
   } finally {
     await api?.close();
   }
+}
+
+async function serveKubernetes(
+  io: Io,
+  appArg: string | undefined,
+  o: ServeOptions & { kubeconfig: string },
+  stop: AbortSignal,
+  env: CloudEnv,
+): Promise<number> {
+  if (!appArg)
+    throw new FlowtapError(
+      diag(CliCode.USAGE, "serve --kubeconfig FILE needs APP: the flowtap.io/app label of the application's namespace", {
+        field: 'kubeconfig',
+      }),
+    );
+  // Reactions follow the notices of flowtap's monitors, and the API serves the local cloud's deployments; neither runs on a cluster.
+  for (const [field, given] of [
+    ['rules', o.rules],
+    ['listen', o.listen],
+  ] as const)
+    if (given !== undefined)
+      throw new FlowtapError(
+        diag(CliCode.USAGE, `--${field} is not available with --kubeconfig (no flowtap monitors run on a cluster)`, { field }),
+      );
+  // Loaded only here: the Kubernetes client is not a cost of the local cloud's controller.
+  const { cmdServeKubernetes } = await import('./serve-kubernetes.js');
+  return cmdServeKubernetes(
+    io,
+    appArg,
+    {
+      kubeconfig: o.kubeconfig,
+      json: o.json === true,
+      ...(o.store !== undefined ? { store: o.store } : {}),
+      ...(o.connectTimeout !== undefined ? { connectTimeout: o.connectTimeout } : {}),
+    },
+    stop,
+    env,
+  );
 }
 
 async function startApi(io: Io, listen: string, env: CloudEnv): Promise<ApiServer> {
