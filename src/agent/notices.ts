@@ -3,9 +3,9 @@
  * handed over as a 'notice' record at once. Notices are alerts, not context: the controller
  * reacts to them within milliseconds, so they do not wait for a collector's period or level.
  *
- * A row is seen through fs.watch on the monitor's log folder (inotify: the file's creation,
- * growth, truncation and replacement all show as events on the folder), with a slow poll
- * behind it for an event that was missed or a folder that does not exist yet. Reads are capped
+ * A row is seen through fs.watch on notice.log (on its folder until the file exists), with a
+ * slow poll behind it for an event that was missed, a file replaced, or a folder that does not
+ * exist yet. Reads are capped
  * (a burst is handed over in pieces, one right after the other) and so is a line: a giant line
  * is cut, counted and skipped, as is a row that is not a notice.
  */
@@ -101,16 +101,32 @@ class MonitorNotices {
     this.tail = new FileTail(join(monitor.logDir, NOTICE_LOG_FILE), maxReadBytes);
   }
 
-  /** Watches the folder if it exists; false if not (yet): the poll tries again. */
+  /**
+   * Watches notice.log itself once it exists: the other logs of the folder grow with every
+   * request, and a folder watch would wake the agent for each of their writes. Until the file
+   * exists the folder is watched for its creation. A file replaced or removed ends the watch;
+   * the poll sets it up again. False when neither exists (yet): the poll tries again.
+   */
   watch(): boolean {
     if (this.watcher) return true;
+    const file = join(this.monitor.logDir, NOTICE_LOG_FILE);
     try {
-      this.watcher = watch(this.monitor.logDir, { persistent: false }, (_event, file) => {
-        // Other logs of the folder change all the time; a null name may be ours.
-        if (file === null || file === NOTICE_LOG_FILE) this.wake();
+      this.watcher = watch(file, { persistent: false }, (event) => {
+        if (event === 'rename') this.unwatch();
+        this.wake();
       });
     } catch {
-      return false;
+      try {
+        this.watcher = watch(this.monitor.logDir, { persistent: false }, (_event, name) => {
+          // Other logs of the folder change all the time; a null name may be ours.
+          if (name !== null && name !== NOTICE_LOG_FILE) return;
+          this.unwatch();
+          this.watch();
+          this.wake();
+        });
+      } catch {
+        return false;
+      }
     }
     // A folder removed (a monitor's run folder cleaned) ends the watch: the poll sets it up again.
     this.watcher.on('error', () => this.unwatch());

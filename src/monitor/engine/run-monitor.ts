@@ -1,6 +1,15 @@
 import { diag, formatDiagnostic, type Diagnostic } from '../../diagnostics/index.js';
 import { liveCapture, readPcapFile, type CaptureSummary, type LiveCaptureStats } from '../capture/index.js';
-import { DirLogTarget, NullLogTarget, STATS_LOG, statsRow, ZeekLogWriter, type LogFormat, type LogTarget } from '../logs/index.js';
+import {
+  DirLogTarget,
+  NOTICE_LOG,
+  NullLogTarget,
+  STATS_LOG,
+  statsRow,
+  ZeekLogWriter,
+  type LogFormat,
+  type LogTarget,
+} from '../logs/index.js';
 import { createInline, INLINE_LOG, type InlineOptions, type InlineRun, type InlineSummary } from '../inline/index.js';
 import { chooseAnalyzer } from './analyzer-choice.js';
 import { loadMonitorModel } from './load-model.js';
@@ -81,6 +90,10 @@ export async function runMonitor(opts: RunMonitorOptions): Promise<MonitorRunRes
   let target: LogTarget;
   try {
     target = opts.logDir !== undefined ? new DirLogTarget(opts.logDir) : new NullLogTarget();
+    // A JSON notice.log exists from the start (empty, which is a valid JSON log; a TSV one needs
+    // its header and is still made with its first row): a node agent then follows that one file,
+    // not every write of every log in the folder.
+    if (opts.format === 'json') target.write(NOTICE_LOG.path, '');
   } catch (e) {
     return failed([diag('E_MONITOR_LOGDIR', `cannot use log directory: ${(e as Error).message}`, { file: opts.logDir })]);
   }
