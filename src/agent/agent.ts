@@ -43,7 +43,12 @@ import { ALL_NODES, configSubject, controlPattern, recordsSubject, subjectToken 
 
 /** The name under which the agent reports the cost of everything that is not a collector run. */
 const AGENT_COST = 'agent';
-const FLUSH_MS = 1000;
+/**
+ * The backstop of the shipper's flushes: a period's records go out right after the period's
+ * run, acknowledgements and notices at once, so this only bounds what else waits. Each flush is
+ * a transaction (and in the embedded store a checkpoint): at level 1 one a period, not one a second.
+ */
+const FLUSH_MS = 5000;
 
 export interface AgentStats {
   active: CollectorName[];
@@ -143,7 +148,7 @@ class Agent {
       now: this.now,
     });
     const made: Record<CollectorName, () => Collector> = {
-      counters: () => countersCollector(node, o.tables),
+      counters: () => countersCollector(node, o.tables, o.monitors, o.instances),
       interfaces: () => interfacesCollector(node, o.instances),
       flows: () => flowsCollector(node, o.instances),
       logs: () => instanceLogsCollector(o.instances),
@@ -369,7 +374,8 @@ class Agent {
         this.emitCost(this.meter.residualReport(AGENT_COST, this.maxLevel(), this.costPeriodMs), false, this.noticeCounts());
       }
     }).catch((e) => this.log(`tick: ${errorText(e)}`));
-    if (this.shipper.full) void this.shipper.flush();
+    // A period's records together, in one transaction.
+    void this.shipper.flush();
     this.schedule();
   }
 

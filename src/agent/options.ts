@@ -47,7 +47,7 @@ export interface AgentOptions {
   /** Monitor logs that are shipped (default conn, http, sql, nats, notice, weird, stats). */
   monitorLogs?: string[];
   shipping?: Pick<ShipperOptions, 'maxBufferBytes' | 'batchSize' | 'retryMinMs' | 'retryMaxMs'>;
-  /** How often buffered records are shipped (default 1 s). */
+  /** The longest a buffered record waits to be shipped (default 5 s); a period's records go right after its run. */
   flushMs?: number;
   /** The notices path reads on file events; this poll (default 1 s) only catches what an event missed. */
   noticePollMs?: number;
