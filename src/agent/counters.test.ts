@@ -1,4 +1,7 @@
 import { describe, test } from 'node:test';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { RecordingSystem } from '../system/index.js';
 import { countersCollector } from './counters.js';
@@ -96,5 +99,30 @@ describe('counters collector', () => {
     assert.equal((await lister.list()).stdout, big);
     const capped = new NftLister(nodeAccess(new RecordingSystem(undefined, () => ({ stdout: `${big}\n` })), undefined), { maxBytes: 1000 });
     assert.match((await capped.list()).stderr, /an answer over 1000 bytes/);
+  });
+
+  test("the node's monitors' capture counters (stats.log rows) ship with the rule counters, from the start on", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flowtap-counters-'));
+    try {
+      const row = (n: number) => `{"ts":170000000${n},"peer":"any","run":"1-2","run_pkts_proc":${n},"run_pkts_dropped":0}\n`;
+      writeFileSync(join(dir, 'stats.log'), row(1));
+      const system = new RecordingSystem(undefined, () => ({ stdout: `${ruleset(NFT_INET_JSON)}\n` }));
+      const c = countersCollector(nodeAccess(system, undefined), undefined, [{ name: 'mon-sql', logDir: dir }], []);
+      await c.start?.(SETTING);
+      const first = await c.collect(SETTING, 0);
+      assert.ok(
+        first.records.every((r) => r.kind === 'counter'),
+        'a row from before the start is not shipped',
+      );
+      appendFileSync(join(dir, 'stats.log'), row(2));
+      const second = await c.collect(SETTING, 1);
+      assert.deepEqual(
+        second.records.map((r) => [r.kind, r.data.monitor, r.data.log, (r.data.row as { run_pkts_proc: number }).run_pkts_proc]),
+        [['monitor-log', 'mon-sql', 'stats', 2]],
+      );
+      await c.stop?.();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

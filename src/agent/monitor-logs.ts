@@ -4,7 +4,8 @@
  * its connection and the reaction to it can be joined. Notice rows are 'monitor-log' records
  * here too; their 'notice' records come from the notices path (notices.ts), which runs at
  * every level and ships each one as soon as it is written. stats.log rows (the capture's
- * counts and kernel drops, about no connection) are what `/metrics` reads monitor drops from.
+ * counts and kernel drops, about no connection, what `/metrics` reads monitor drops from) are
+ * counters: the level-1 collector ships them (counters.ts).
  */
 import { join } from 'node:path';
 import type { Collector, CollectResult, Draft } from './collector.js';
@@ -12,7 +13,7 @@ import { instancesByIp, parseRow, rowAbout, rowTs } from './monitor-row.js';
 import type { InstanceSpec, MonitorSpec } from './options.js';
 import { FileTail } from './tail.js';
 
-const MONITOR_LOGS = ['conn', 'http', 'sql', 'nats', 'notice', 'weird', 'stats'];
+const MONITOR_LOGS = ['conn', 'http', 'sql', 'nats', 'notice', 'weird'];
 
 /** The record of one log line; a line that is not a JSON row is shipped as it is, marked. */
 export function monitorRowDrafts(monitor: string, log: string, line: string, byIp: Map<string, InstanceSpec>, now: number): Draft[] {
