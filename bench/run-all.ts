@@ -30,6 +30,8 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<string[]> }>> = {
   connlist: () => import('./connlist.js'),
   // The Kubernetes adapter against the stand-in API server: watch events handled into the model, a bare client-node Watch as baseline (about a minute).
   kubernetes: () => import('./kubernetes.js'),
+  // Needs root and the netfilter-queue addon: wrk through an inline HTTP redirect judged per packet, the same path with the monitor out of line as baseline (about two minutes).
+  inline: () => import('./inline.js'),
 };
 
 const wanted = process.argv.slice(2);

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(nftables iproute2 tcpdump tshark iperf3 wrk postgresql nats-server iputils-ping netcat-openbsd curl procps conntrack bpftrace hping3 chromium)
+PACKAGES=(nftables iproute2 tcpdump tshark iperf3 wrk postgresql nats-server iputils-ping netcat-openbsd curl procps conntrack bpftrace hping3 chromium libnetfilter-queue-dev iptables)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -40,4 +40,8 @@ fi
 if command -v systemctl >/dev/null 2>&1; then systemctl stop postgresql >/dev/null 2>&1 || true; fi
 
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+# The inline monitor's netfilter-queue addon, from our own C source, against this Node's headers
+# (npm's bundled node-gyp; --nodedir keeps it from downloading headers).
+node "$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bin/node-gyp.js" rebuild \
+  --directory native/nfqueue --nodedir="$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")" >/dev/null
 npm run build

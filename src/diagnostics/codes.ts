@@ -186,6 +186,8 @@ export const DIAG_CODES = Object.freeze({
   E_PCAPNG_CAPLEN: 'a pcapng packet whose captured length exceeds its block',
   E_INLINE_TABLE: 'the inline monitor cannot install its nftables table',
   E_INLINE_NFT: 'an inline verdict could not be given to nftables',
+  E_INLINE_QUEUE: 'the inline monitor cannot open, read or answer its netfilter queue (or its native addon is not built)',
+  E_INLINE_QUEUE_SETUP: 'the inline monitor cannot steer its namespace into the netfilter queue (bridge, iptables, nft)',
   E_ZEEK_TSV: 'a Zeek TSV log that does not parse',
 
   // The context broker and the node agent.

@@ -28,6 +28,14 @@ export {
   type InlineRun,
   type InlineSummary,
   type InlineGateOptions,
+  createQueueInline,
+  nfqueueMissing,
+  installQueueSetup,
+  renderQueueSetup,
+  type QueueEngine,
+  type QueueInlineOptions,
+  type QueueInlineRun,
+  type QueueInlineSummary,
 } from './inline/index.js';
 export * from './policy/index.js';
 export {

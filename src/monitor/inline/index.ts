@@ -6,3 +6,13 @@
 export { InlineGate, type InlineGateOptions } from './gate.js';
 export { createInline, type InlineOptions, type InlineRun, type InlineSummary } from './run-inline.js';
 export { INLINE_LOG } from './inline-log.js';
+export {
+  createQueueInline,
+  nfqueueMissing,
+  installQueueSetup,
+  renderQueueSetup,
+  type QueueEngine,
+  type QueueInlineOptions,
+  type QueueInlineRun,
+  type QueueInlineSummary,
+} from './queue/index.js';

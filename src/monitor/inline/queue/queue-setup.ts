@@ -1,0 +1,132 @@
+import { diag, type Diagnostic } from '../../../diagnostics/index.js';
+import { INLINE_TABLE, MONITOR_RETURN_IF, MONITOR_TAP_IF } from '../../../dataplane/index.js';
+import type { System } from '../../../system/index.js';
+
+/**
+ * How a monitor namespace puts redirected frames before the monitor without holding them for a
+ * retransmission (issue 13). nft's own `queue` statement is missing on this kernel, and the
+ * netdev hook (where today's table judges) cannot queue; the xtables NFQUEUE target can, at the
+ * IPv4 hooks. So the namespace's two veths become ports of a bridge, and bridge netfilter runs
+ * the IPv4 FORWARD hook on what crosses it: a queued frame keeps its Ethernet header (the
+ * redirect tag the node needs to take it back) and leaves by eth1 unchanged once accepted.
+ *
+ * - netdev ingress on eth0 (table `flowtap_queue`): copies (untagged) end here as before; a
+ *   tagged frame gets the packet mark of its contract's failMode.
+ * - iptables FORWARD: fail-open frames go to queue `open` with `--queue-bypass` (no listener:
+ *   accepted), fail-closed ones to queue `closed` without it (no listener: dropped). The
+ *   monitor opens `open` with NFQA_CFG_F_FAIL_OPEN (full: accepted) and `closed` without (full:
+ *   dropped). So a dead, restarting or overloaded monitor hands each flow to its failMode in the
+ *   kernel, with no heartbeat.
+ * - Learning is off on both ports: every frame floods to the other port, whatever its address.
+ * All of it stays when the process dies; installing again replaces it.
+ */
+export interface QueueSetupOptions {
+  tapIf?: string;
+  returnIf?: string;
+  bridge?: string;
+  table?: string;
+  /** Queue numbers for fail-open and fail-closed frames (per namespace). */
+  queues?: { open: number; closed: number };
+  /** `iptables-restore` program (iptables-nft or -legacy both have NFQUEUE here). */
+  iptablesRestore?: string;
+  nft?: string;
+}
+
+export const QUEUE_TABLE = 'flowtap_queue';
+const QUEUE_BRIDGE = 'ftq0';
+export const DEFAULT_QUEUES = { open: 16, closed: 17 } as const;
+/** Packet marks of redirected frames inside the monitor namespace ("FT" 0010, 0011). */
+export const QUEUE_MARKS = { open: 0x46540010, closed: 0x46540011 } as const;
+
+const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
+const TABLE = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+
+export interface QueueSetup {
+  nft: string;
+  iptables: string;
+  /** Bridge and sysctl steps, in order. */
+  steps: string[][];
+}
+
+/** The namespace's configuration for the queue mode; an error for names that would not be safe in a command. */
+export function renderQueueSetup(o: QueueSetupOptions = {}): QueueSetup | Diagnostic {
+  const tapIf = o.tapIf ?? MONITOR_TAP_IF;
+  const returnIf = o.returnIf ?? MONITOR_RETURN_IF;
+  const bridge = o.bridge ?? QUEUE_BRIDGE;
+  const table = o.table ?? QUEUE_TABLE;
+  const q = o.queues ?? DEFAULT_QUEUES;
+  for (const [what, v] of [
+    ['tap interface', tapIf],
+    ['return interface', returnIf],
+    ['bridge', bridge],
+  ] as const)
+    if (!IFNAME.test(v))
+      return diag('E_INLINE_QUEUE_SETUP', `${what} must be an interface name (1-15 of A-Za-z0-9_.-), not ${JSON.stringify(v)}`);
+  if (!TABLE.test(table)) return diag('E_INLINE_QUEUE_SETUP', `table must be an nft identifier, not ${JSON.stringify(table)}`);
+  for (const n of [q.open, q.closed])
+    if (!(Number.isInteger(n) && n >= 0 && n <= 65535)) return diag('E_INLINE_QUEUE_SETUP', `queue numbers are 0..65535, not ${n}`);
+  if (q.open === q.closed) return diag('E_INLINE_QUEUE_SETUP', `fail-open and fail-closed frames need two queues, not both ${q.open}`);
+  const hex = (n: number) => `0x${n.toString(16)}`;
+  const nft = [
+    // Today's hold-until-retransmitted table judges at the same hook: it must go.
+    `table netdev ${INLINE_TABLE}`,
+    `delete table netdev ${INLINE_TABLE}`,
+    `table netdev ${table}`,
+    `delete table netdev ${table}`,
+    `table netdev ${table} {`,
+    '  chain taps {',
+    `    type filter hook ingress device "${tapIf}" priority 0; policy accept;`,
+    '    ether saddr & ff:ff:fc:00:00:00 != 02:66:70:00:00:00 counter drop comment "a copy: the capture has it"',
+    `    ether saddr & ff:ff:fe:00:00:00 == 02:66:72:00:00:00 meta mark set ${hex(QUEUE_MARKS.open)} counter accept comment "fail-open redirect: queue ${q.open}"`,
+    `    meta mark set ${hex(QUEUE_MARKS.closed)} counter accept comment "fail-closed redirect: queue ${q.closed}"`,
+    '  }',
+    '  chain back {',
+    `    type filter hook ingress device "${returnIf}" priority 0; policy drop;`,
+    '    counter comment "nothing enters by the return port"',
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+  const iptables = [
+    '*filter',
+    ':INPUT ACCEPT [0:0]',
+    ':FORWARD ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    `-A FORWARD -m mark --mark ${hex(QUEUE_MARKS.open)} -j NFQUEUE --queue-num ${q.open} --queue-bypass`,
+    `-A FORWARD -m mark --mark ${hex(QUEUE_MARKS.closed)} -j NFQUEUE --queue-num ${q.closed}`,
+    'COMMIT',
+    '',
+  ].join('\n');
+  const steps = [
+    ['sysctl', '-qw', 'net.bridge.bridge-nf-call-iptables=1'],
+    ['ip', 'link', 'add', bridge, 'type', 'bridge'],
+    ['ip', 'link', 'set', tapIf, 'master', bridge],
+    ['ip', 'link', 'set', returnIf, 'master', bridge],
+    ['ip', 'link', 'set', 'dev', tapIf, 'type', 'bridge_slave', 'learning', 'off'],
+    ['ip', 'link', 'set', 'dev', returnIf, 'type', 'bridge_slave', 'learning', 'off'],
+    ['ip', 'link', 'set', bridge, 'up'],
+  ];
+  return { nft, iptables, steps };
+}
+
+/**
+ * Installs the queue mode's configuration in the namespace (`ns`, or the one this process runs
+ * in). A bridge that already exists is kept; anything else that fails is an error naming the step.
+ */
+export async function installQueueSetup(system: System, o: QueueSetupOptions & { ns?: string } = {}): Promise<Diagnostic[]> {
+  const s = renderQueueSetup(o);
+  if ('code' in s) return [s];
+  const run = async (argv: string[], input?: string): Promise<string | null> => {
+    const r = await system.run(argv, { ns: o.ns, ...(input !== undefined ? { input } : {}) });
+    return r.code === 0 ? null : (r.stderr || r.stdout).trim() || `exit ${r.code}`;
+  };
+  for (const step of s.steps) {
+    const err = await run(step);
+    if (err !== null && !(step[2] === 'add' && /exists/i.test(err))) return [diag('E_INLINE_QUEUE_SETUP', `${step.join(' ')}: ${err}`)];
+  }
+  const nftErr = await run([o.nft ?? 'nft', '-f', '-'], s.nft);
+  if (nftErr !== null) return [diag('E_INLINE_QUEUE_SETUP', `nft: ${nftErr}`)];
+  const iptErr = await run([o.iptablesRestore ?? 'iptables-restore'], s.iptables);
+  if (iptErr !== null) return [diag('E_INLINE_QUEUE_SETUP', `iptables-restore: ${iptErr}`)];
+  return [];
+}
