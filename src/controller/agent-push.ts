@@ -4,14 +4,16 @@
  * (applied, failed, stale, rejected). The push carries what the orchestrator records as in
  * force on the node, so the agent applies only the difference; the answer carries the rule
  * handles now in force, which the orchestrator records in turn.
+ *
+ * The answer is taken from the bus, where the agent publishes it the moment it is stored, and
+ * from the store, polled: whichever has it first. On a server bus that is at once; the poll
+ * covers an embedded bus (itself polled) and an answer published before the subscription began.
  */
-import { pushConfig } from '../agent/index.js';
-import type { Broker, StoredRecord } from '../broker/index.js';
+import { pushConfig, recordsPattern } from '../agent/index.js';
+import type { Broker, Subscription } from '../broker/index.js';
 import type { ApplyReport, NftApplied } from '../dataplane/index.js';
 import { diag, fail, ok } from '../diagnostics/index.js';
 import type { NodePush } from '../orchestrator/index.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Every push and its answer, for the workflow's records. */
 export interface PushOutcome {
@@ -22,23 +24,60 @@ export interface PushOutcome {
   ms: number;
 }
 
+/** An agent's answer, as stored or as published: only its data is read. */
+interface Answer {
+  data: Record<string, unknown>;
+}
+
 export function agentPush(
   broker: Broker,
   at: { tenant: string; app: string },
   opts: { timeoutMs?: number; pollMs?: number; onPushed?: (o: PushOutcome) => void } = {},
 ): NodePush {
   const timeoutMs = opts.timeoutMs ?? 30_000;
+  const waiting = new Map<string, (a: Answer) => void>();
+  const keyOf = (node: string, version: unknown) => `${node}\u0000${String(version)}`;
+  let answers: Promise<Subscription | null> | null = null;
+  const listen = () =>
+    (answers ??= broker.bus
+      .subscribe(recordsPattern(at.tenant, at.app, 'config'), (m) => {
+        const records = (m.data as { records?: unknown } | null)?.records;
+        if (!Array.isArray(records)) return;
+        for (const r of records as Array<{ node?: unknown; data?: Record<string, unknown> }>)
+          if (r?.data?.what === 'config' && r.data.kind === 'dataplane' && typeof r.node === 'string')
+            waiting.get(keyOf(r.node, r.data.version))?.({ data: r.data });
+      })
+      // Without the bus's answers the store's poll still finds them.
+      .catch(() => null));
   return async ({ node, version, config, since }) => {
     const t0 = Date.now();
+    await listen();
     const after = (await broker.store.query({ tenant: at.tenant, app: at.app, order: 'desc', limit: 1 }))[0]?.id ?? 0;
-    const sent = await pushConfig(broker.bus, { ...at, node }, { version, kind: 'dataplane', config, ...(since ? { since } : {}) });
-    if (!sent.ok) return sent;
-    const deadline = t0 + timeoutMs;
-    let ack: StoredRecord | undefined;
-    while (!ack && Date.now() < deadline) {
-      const rows = await broker.store.query({ tenant: at.tenant, app: at.app, kinds: ['config'], node, afterId: after });
-      ack = rows.find((r) => r.data.what === 'config' && r.data.kind === 'dataplane' && r.data.version === version);
-      if (!ack) await sleep(opts.pollMs ?? 50);
+    const key = keyOf(node, version);
+    let ack: Answer | undefined;
+    let wake: () => void = () => {};
+    waiting.set(key, (a) => {
+      ack ??= a;
+      wake();
+    });
+    try {
+      const sent = await pushConfig(broker.bus, { ...at, node }, { version, kind: 'dataplane', config, ...(since ? { since } : {}) });
+      if (!sent.ok) return sent;
+      const deadline = t0 + timeoutMs;
+      while (!ack && Date.now() < deadline) {
+        const rows = await broker.store.query({ tenant: at.tenant, app: at.app, kinds: ['config'], node, afterId: after });
+        ack ??= rows.find((r) => r.data.what === 'config' && r.data.kind === 'dataplane' && r.data.version === version);
+        if (!ack)
+          await new Promise<void>((r) => {
+            const timer = setTimeout(r, opts.pollMs ?? 50);
+            wake = () => {
+              clearTimeout(timer);
+              r();
+            };
+          });
+      }
+    } finally {
+      waiting.delete(key);
     }
     const ms = Date.now() - t0;
     if (!ack) {
