@@ -8,7 +8,16 @@ import { fileURLToPath } from 'node:url';
 import { prepareDeployment } from '../controller/index.js';
 import type { FlowTap } from '../flowtap/index.js';
 import { loadApp } from '../model/index.js';
-import { localCloud, type LocalCloudEnv, type Orchestrator, type OrchestratorDriver, type Prepare } from '../orchestrator/index.js';
+import { FlowtapError } from '../diagnostics/index.js';
+import {
+  localCloud,
+  type DeploymentSpec,
+  type LocalCloudEnv,
+  type MonitorSetup,
+  type Orchestrator,
+  type OrchestratorDriver,
+  type Prepare,
+} from '../orchestrator/index.js';
 import { need, type Io } from './exit.js';
 import { resolveAppPath } from './load.js';
 
@@ -32,16 +41,21 @@ function flowtapArgv(...args: string[]): string[] {
   return [process.execPath, fileURLToPath(new URL('./entry.js', import.meta.url)), ...args];
 }
 
-/** Every monitor runs `flowtap monitor` on all its interfaces (its port and its tap tunnel). */
-function monitorCommandFor(contracts: FlowTap[]) {
+/**
+ * Every monitor runs `flowtap monitor` on all its interfaces (its port and its tap tunnel).
+ * `--inline` alone is the hold mode, so the argv of a hold deployment is what it always was.
+ */
+function monitorCommandFor(contracts: FlowTap[], inlineMode: DeploymentSpec['inlineMode']) {
   return (m: { monitor: string; descriptor: string; addressing: string; logDir: string }) => {
     // A monitor can attribute requests only of instances whose incoming traffic it is tapped for.
     const observes = [...new Set(contracts.filter((c) => c.dst === m.monitor).map((c) => c.src))].join(',');
     // A redirect target stands in the path; without --inline it would only ever fall back to the failMode.
     const inline = contracts.some((c) => c.dst === m.monitor && c.action === 'redirect');
+    // A queue monitor binds the queues this build's namespace setup steers into, so it is this
+    // build (like the agents); a hold monitor runs as it always has.
+    const program = inline && inlineMode === 'queue' ? flowtapArgv() : [process.execPath, resolve(projectRoot(), 'bin/flowtap.js')];
     return [
-      process.execPath,
-      resolve(projectRoot(), 'bin/flowtap.js'),
+      ...program,
       'monitor',
       '--iface',
       'any',
@@ -54,10 +68,20 @@ function monitorCommandFor(contracts: FlowTap[]) {
       '--format',
       'json',
       `--observes=${observes}`,
-      ...(inline ? ['--inline'] : []),
+      ...(inline ? [inlineMode === 'queue' ? '--inline=queue' : '--inline'] : []),
     ];
   };
 }
+
+/** The queue mode's steering in a new monitor namespace, so each redirect's failMode holds before its monitor runs. */
+const queueMonitorSetup: MonitorSetup = async ({ ns }) => {
+  // Loaded only here: the monitor's modules would slow every command that attaches.
+  const { queueSetupCommands } = await import('../monitor/index.js');
+  const c = queueSetupCommands(ns);
+  // Only names of our own making go in (the namespace, fixed interface names): a refusal is a bug here.
+  if (!Array.isArray(c)) throw new FlowtapError(c);
+  return c;
+};
 
 /** The controller renders a spec; the same function serves `up` and every later attach, so nothing falls back to a default. */
 export const prepare: Prepare = (spec, addressing) => {
@@ -76,7 +100,8 @@ export const prepare: Prepare = (spec, addressing) => {
     app: dep.app,
     addressing: dep.addressing,
     desired: dep.desired,
-    monitorCommand: monitorCommandFor(dep.contracts),
+    monitorCommand: monitorCommandFor(dep.contracts, spec.inlineMode),
+    ...(spec.inlineMode === 'queue' ? { monitorSetup: queueMonitorSetup } : {}),
     agentCommand: ({ specFile }) => flowtapArgv('agent', '--spec', specFile),
     relayCommand: (routes) => flowtapArgv('relay', ...routes.flatMap((r) => ['--route', `${r.socket}=${r.host}:${r.port}`])),
     controllerCommand: ({ app, settings }) =>

@@ -15,6 +15,8 @@ import {
   countArg,
   FIREWALL_FORMATS,
   formatOption,
+  INLINE_MODES,
+  type InlineMode,
   INLINE_VERDICTS,
   jsonOption,
   levelArg,
@@ -68,6 +70,7 @@ interface UpCliOptions extends JsonOption {
   controller?: boolean;
   rules?: string;
   dryRun?: boolean;
+  inlineMode: InlineMode;
 }
 
 /** Most records one `flowtap records` prints before following (the store's own cap). */
@@ -189,7 +192,14 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
     .addOption(formatOption(LOG_FORMATS, 'tsv', 'log format'))
     .addOption(new Option('--duration <seconds>', 'live capture: stop after this many seconds').argParser(positiveSeconds))
     .option('--fail-on-notice', 'exit 1 when any notice was raised')
-    .option('--inline', 'stand in the path of redirected flows: pass or block each request (in a monitor namespace)')
+    .addOption(
+      new Option(
+        '--inline [mode]',
+        'stand in the path of redirected flows: pass or block each request (in a monitor namespace); hold: until retransmitted, queue: netfilter queues',
+      )
+        .choices(INLINE_MODES)
+        .preset('hold'),
+    )
     .addOption(
       new Option(
         '--observes <instances>',
@@ -242,6 +252,11 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
     .option('--controller', 'start the security controller (`flowtap serve`) with the deployment; needs --rules')
     .option('--rules <file>', 'the reaction rules of the controller, e.g. examples/dvd-rental/reactions.dl')
     .option('--dry-run', 'the controller records would-be reactions only')
+    .addOption(
+      new Option('--inline-mode <mode>', 'how monitors stand in redirected flows: hold (until retransmitted) or queue (netfilter queues)')
+        .choices(INLINE_MODES)
+        .default('hold' satisfies InlineMode),
+    )
     .addOption(jsonOption())
     .action(
       run<[string], UpCliOptions>(async (app, o) =>
@@ -257,6 +272,7 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
             level: o.level,
             periodMs: o.period,
             ...(o.controller ? { controller: { rules: o.rules ?? '', dryRun: o.dryRun === true } } : {}),
+            inlineMode: o.inlineMode,
             json: json(o),
           },
           cloud,

@@ -27,6 +27,9 @@ export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export const INLINE_VERDICTS = ['pass', 'block', 'monitor-down'] as const;
 export type InlineVerdict = (typeof INLINE_VERDICTS)[number];
+/** How an inline monitor stands in a redirected flow's path: hold until retransmitted, or netfilter queues (issue 13). */
+export const INLINE_MODES = ['hold', 'queue'] as const;
+export type InlineMode = (typeof INLINE_MODES)[number];
 
 /** Every command takes `--json`; `what` says what it changes for that command. */
 export function jsonOption(what = 'machine-readable output'): Option {

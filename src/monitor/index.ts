@@ -32,6 +32,7 @@ export {
   nfqueueMissing,
   installQueueSetup,
   renderQueueSetup,
+  queueSetupCommands,
   type QueueEngine,
   type QueueInlineOptions,
   type QueueInlineRun,

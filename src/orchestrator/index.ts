@@ -9,6 +9,7 @@ export type {
   NodePush,
   Orchestrator,
   OrchestratorDriver,
+  MonitorSetup,
   Prepare,
   Probe,
   SpecChange,

@@ -84,6 +84,11 @@ export interface DeploymentSpec {
   agents?: AgentSettings;
   /** The security controller started with the deployment (`up --controller`); none = not started. */
   controller?: ControllerSettings;
+  /**
+   * How monitors stand in redirected flows: `queue` = netfilter queues (monitor/inline/queue),
+   * absent = hold until retransmitted. Fixed at `up`: the monitor namespaces are made for it.
+   */
+  inlineMode?: 'queue';
 }
 
 /** What the deployment's security controller runs with. */
@@ -95,7 +100,7 @@ export interface ControllerSettings {
 }
 
 /** A change of the spec after `up` (the descriptor and the broker stay). */
-export type SpecChange = Partial<Omit<DeploymentSpec, 'descriptor' | 'broker' | 'agents' | 'controller'>>;
+export type SpecChange = Partial<Omit<DeploymentSpec, 'descriptor' | 'broker' | 'agents' | 'controller' | 'inlineMode'>>;
 
 /** What an orchestrator needs to render a deployment; the controller computes it. */
 export interface Deployed {
@@ -108,6 +113,11 @@ export interface Deployed {
   desired: (node: string, ctx: ManagementContext) => NodeDesired;
   /** The command that runs a monitor; none = monitors are not started. */
   monitorCommand?: MonitorCommand;
+  /**
+   * What makes a monitor namespace's inline path, run once when the namespace is made; none =
+   * the hold mode's table (dataplane/nft-inline.ts).
+   */
+  monitorSetup?: MonitorSetup;
   /** One line on what is deployed (rules, contracts), for progress output. */
   summary?: string;
   /** The command that runs a node's agent from its spec file; none = agents are not started. */
@@ -119,6 +129,7 @@ export interface Deployed {
 }
 
 export type MonitorCommand = (m: { monitor: string; descriptor: string; addressing: string; logDir: string }) => string[];
+export type MonitorSetup = (m: { monitor: string; ns: string }) => Promise<string[][]>;
 export type AgentCommand = (a: { node: string; specFile: string }) => string[];
 export type RelayCommand = (routes: RelayRoute[]) => string[];
 export type ControllerCommand = (c: { app: string; settings: ControllerSettings }) => string[];

@@ -38,6 +38,7 @@ import {
   type LifecycleListener,
   type ManagementContext,
   type MonitorCommand,
+  type MonitorSetup,
   type MonitorStatus,
   type Orchestrator,
   type Prepare,
@@ -94,6 +95,9 @@ export interface LocalCloudOptions extends LocalCloudEnv {
   controllerCommand?: ControllerCommand;
   /** The command that runs a security monitor in its namespace; none = monitors not started. */
   monitorCommand?: MonitorCommand;
+  /** How monitors stand in redirected flows (kept in the spec), and what makes their namespaces for it. */
+  inlineMode?: DeploymentSpec['inlineMode'];
+  monitorSetup?: MonitorSetup;
   /** The command that runs a node's agent; none (or no broker in the spec) = no agents. */
   agentCommand?: AgentCommand;
   relayCommand?: RelayCommand;
@@ -163,6 +167,7 @@ export class LocalCloud implements Orchestrator {
         downMonitors: opts.downMonitors ?? [],
         ...(opts.broker ? { broker: opts.broker, agents: opts.agents ?? DEFAULT_AGENTS } : {}),
         ...(opts.controller ? { controller: opts.controller } : {}),
+        ...(opts.inlineMode ? { inlineMode: opts.inlineMode } : {}),
       },
       addressing,
       namespaces: [],
@@ -297,7 +302,10 @@ export class LocalCloud implements Orchestrator {
     );
     await this.steps('underlay and external network', underlayPlan(app, a));
     for (const n of app.nodes) await this.steps(`node ${n.name}`, nodePlan(app, a, n.name));
-    for (const m of app.monitors) await this.steps(`monitor ${m.name} on ${m.node}`, monitorPlan(app, a, m.name));
+    for (const m of app.monitors) {
+      const setup = await this.opts.monitorSetup?.({ monitor: m.name, ns: monitorNs(app.name, m.name) });
+      await this.steps(`monitor ${m.name} on ${m.node}`, monitorPlan(app, a, m.name, setup));
+    }
     for (const i of app.instances) {
       this.hub.emit({ type: 'deploying', instance: i.name, service: i.service, node: i.node });
       await this.steps(`instance ${i.name} on ${i.node} (${a.instances[i.name].ip})`, instancePlan(app, a, i.name));

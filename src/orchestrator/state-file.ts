@@ -123,6 +123,7 @@ const stateSchema: z.ZodType<CloudState> = z.strictObject({
     broker: z.strictObject({ store: name, bus: name }).optional(),
     agents: z.strictObject({ level: z.number().int().min(0).max(4), periodMs: z.number().int().positive() }).optional(),
     controller: z.strictObject({ rules: name, dryRun: z.boolean() }).optional(),
+    inlineMode: z.literal('queue').optional(),
   }),
   addressing: z.strictObject({
     instances: z.record(z.string(), attachment),

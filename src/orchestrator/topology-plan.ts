@@ -202,7 +202,7 @@ const tapVni = (monitorIndex: number) => String(1000 + monitorIndex);
  * The tunnel's socket stays in the node namespace; only the decapsulated copies enter the
  * monitor's, so the monitor still has no address instances could reach.
  */
-export function monitorPlan(app: App, addressing: Addressing, monitor: string): Step[] {
+export function monitorPlan(app: App, addressing: Addressing, monitor: string, setup?: Step[]): Step[] {
   const at = addressing.monitors[monitor];
   const node = nodeNs(app.name, at.node);
   const ns = monitorNs(app.name, monitor);
@@ -219,7 +219,8 @@ export function monitorPlan(app: App, addressing: Addressing, monitor: string): 
     ['ip', '-n', node, 'link', 'set', ret, 'up'],
     // Passed frames keep their instance source addresses; strict reverse-path checks would drop them here.
     ['ip', 'netns', 'exec', node, 'sysctl', '-qw', `net.ipv4.conf.${ret}.rp_filter=0`, `net.ipv4.conf.${at.port}.rp_filter=0`],
-    ['ip', 'netns', 'exec', ns, 'nft', renderInlineTable({ tapIf: MONITOR_IF, returnIf: MONITOR_RETURN_IF })],
+    // The deployment's own inline path (the queue mode's), else the hold mode's table.
+    ...(setup ?? [['ip', 'netns', 'exec', ns, 'nft', renderInlineTable({ tapIf: MONITOR_IF, returnIf: MONITOR_RETURN_IF })]]),
   ];
   const others = app.nodes.filter((n) => n.name !== at.node);
   if (!others.length) return steps;

@@ -259,3 +259,46 @@ test('up checks its broker before it builds anything: a bad address or an unreac
     assert.match(io.err_.join('\n'), pattern);
   }
 });
+
+test('up --inline-mode queue: kept in the spec, the monitor namespace steered into queues at topology time, monitors run --inline=queue; hold as before', async () => {
+  const APP = 'test/fixtures/web-inline';
+  const POLICY = ['test/fixtures/policies/web-inline-closed.dl'];
+  const MON = 'ft-web-inline-m-mon1';
+  const upWith = async (inlineMode: 'hold' | 'queue') => {
+    const { rec, env } = setup();
+    const io = capture();
+    assert.equal(await cmdUp(io, APP, { policy: POLICY, mode: 'enforce', strategy: 'per-node', inlineMode, json: true }, env), 0);
+    const inMon = rec.calls.flatMap((c) =>
+      c.kind === 'run' && c.argv.slice(0, 4).join(' ') === `ip netns exec ${MON}` ? [c.argv.slice(4)] : [],
+    );
+    const monitorArgv = rec.calls.flatMap((c) => (c.kind === 'daemon' && c.argv.includes('monitor') ? [c.argv] : []));
+    return { rec, env, io, spec: JSON.parse(io.out_.join('\n')).spec, inMon, monitorArgv };
+  };
+
+  const q = await upWith('queue');
+  assert.equal(q.spec.inlineMode, 'queue');
+  assert.ok(q.inMon.some((a) => a.join(' ') === 'ip link set ftq0 up'));
+  assert.equal(q.inMon.filter((a) => a[0] === 'iptables' && a.includes('NFQUEUE')).length, 2);
+  const qNft = q.inMon.filter((a) => a[0] === 'nft').map((a) => a[1]);
+  assert.equal(qNft.length, 1);
+  assert.match(qNft[0], /table netdev flowtap_queue \{/);
+  assert.doesNotMatch(qNft[0], /table netdev flowtap_inline \{/, 'no hold table: its heartbeat would never come');
+  assert.equal(q.monitorArgv.length, 1);
+  assert.equal(q.monitorArgv[0].at(-1), '--inline=queue');
+  // A later attach renders from the recorded spec: a monitor it starts again is a queue one too.
+  const again = await attachCloud(capture(), 'web-inline', q.env);
+  assert.equal(again.spec().inlineMode, 'queue');
+
+  const h = await upWith('hold');
+  assert.equal('inlineMode' in h.spec, false, 'a hold deployment records what it always did');
+  assert.equal(h.monitorArgv[0].at(-1), '--inline');
+  assert.equal(h.inMon.filter((a) => a[0] === 'iptables').length, 0);
+  assert.deepEqual(
+    h.inMon.filter((a) => a[0] === 'nft').map((a) => /table netdev (\w+) \{/.exec(a[1])?.[1]),
+    ['flowtap_inline'],
+  );
+  assert.equal(
+    h.inMon.some((a) => a.includes('ftq0')),
+    false,
+  );
+});

@@ -38,6 +38,8 @@ export interface UpOptions {
   periodMs?: number;
   /** Start the security controller with these rules. */
   controller?: { rules: string; dryRun: boolean };
+  /** How the monitors stand in redirected flows (default hold; kept in the spec only when queue). */
+  inlineMode?: 'hold' | 'queue';
   json: boolean;
 }
 
@@ -102,6 +104,7 @@ export async function cmdUp(io: Io, appArg: string, o: UpOptions, env: CloudEnv 
     broker: brokerFor(o, env),
     agents: { level: o.level ?? 1, periodMs: o.periodMs ?? 5000 },
     ...(o.controller ? { controller: { rules: checkedRules(o.controller.rules, app), dryRun: o.controller.dryRun } } : {}),
+    ...(o.inlineMode === 'queue' ? { inlineMode: 'queue' as const } : {}),
   };
   // Opened first: a broker that cannot be reached stops `up` before anything is built.
   const broker = need(await openBroker({ ...spec.broker! }));

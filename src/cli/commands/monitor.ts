@@ -3,7 +3,7 @@ import { diag, FlowtapError } from '../../diagnostics/index.js';
 import { formatNotice, formatRunReport, runMonitor } from '../../monitor/index.js';
 import { CliCode } from '../codes.js';
 import type { Io } from '../exit.js';
-import type { LogFormat } from '../options.js';
+import type { InlineMode, LogFormat } from '../options.js';
 
 export interface MonitorOptions {
   pcap?: string;
@@ -17,7 +17,8 @@ export interface MonitorOptions {
   failOnNotice?: boolean;
   /** Instances whose incoming requests reach this monitor. */
   observes?: string[];
-  inline?: boolean;
+  /** `--inline` alone is hold (today's mode); `--inline=queue` the netfilter-queue mode. */
+  inline?: boolean | InlineMode;
   /** Notices as JSON lines on stdout; the closing report as one JSON document on stderr. */
   json?: boolean;
 }
@@ -40,7 +41,7 @@ export async function cmdMonitor(io: Io, o: MonitorOptions): Promise<number> {
       signal: ac.signal,
       ...(o.duration ? { durationSeconds: o.duration } : {}),
       failOnNotice: o.failOnNotice === true,
-      ...(o.inline ? { inline: true } : {}),
+      ...(o.inline === 'queue' ? { inline: { mode: 'queue' as const } } : o.inline ? { inline: true } : {}),
       ...(o.observes !== undefined ? { policy: { integrity: { observed: o.observes } } } : {}),
       onNotice: (n) => io.out(o.json ? JSON.stringify(n) : formatNotice(n)),
     });

@@ -10,7 +10,18 @@ import {
   type LogFormat,
   type LogTarget,
 } from '../logs/index.js';
-import { createInline, INLINE_LOG, type InlineOptions, type InlineRun, type InlineSummary } from '../inline/index.js';
+import {
+  createInline,
+  createQueueInline,
+  frameTag,
+  INLINE_LOG,
+  type InlineOptions,
+  type InlineRun,
+  type InlineSummary,
+  type QueueInlineOptions,
+  type QueueInlineRun,
+  type QueueInlineSummary,
+} from '../inline/index.js';
 import { chooseAnalyzer } from './analyzer-choice.js';
 import { loadMonitorModel } from './load-model.js';
 import { OverloadDetector, type Notice } from '../policy/index.js';
@@ -46,10 +57,17 @@ export interface RunMonitorOptions {
   /**
    * Stand in the path of redirected flows (live capture in a monitor namespace of the local
    * cloud): pass or block each request, inline.log; see monitor/inline. Each flow's failMode
-   * comes with its packets (the redirect tag), so it needs no option here.
+   * comes with its packets (the redirect tag), so it needs no option here. `{ mode: 'queue' }`:
+   * the netfilter-queue mode (inline/queue), which takes redirected packets from the queues
+   * itself; the live capture then brings only the copies.
    */
-  inline?: boolean | InlineOptions;
+  inline?: boolean | InlineOptions | QueueInlineMode;
 }
+
+/** The inline monitor's queue mode, as runMonitor takes it. */
+export type QueueInlineMode = { mode: 'queue' } & QueueInlineOptions;
+
+const isQueueMode = (i: RunMonitorOptions['inline']): i is QueueInlineMode => typeof i === 'object' && 'mode' in i && i.mode === 'queue';
 
 export interface MonitorRunResult {
   /** 0: input processed; 1: processed, notices raised and `failOnNotice`; 2: could not run (bad arguments, model or input). */
@@ -61,6 +79,8 @@ export interface MonitorRunResult {
   notices: Notice[];
   /** Inline mode: its decisions and nft traffic. */
   inline?: InlineSummary;
+  /** Inline queue mode: its decisions and queue traffic. */
+  queue?: QueueInlineSummary;
 }
 
 /**
@@ -101,13 +121,14 @@ export async function runMonitor(opts: RunMonitorOptions): Promise<MonitorRunRes
   const logs = new ZeekLogWriter(target, { format: opts.format ?? 'tsv', now: opts.now });
   // The gate asks which connections get a request parser: the engine's own choice (made once the engine exists).
   let view: MonitorEngine['policy']['view'] = null;
-  const inline: InlineRun | null = opts.inline
-    ? createInline(
-        opts.inline === true ? {} : opts.inline,
-        (ip, port) => chooseAnalyzer(view, ip, port) !== null,
-        (row) => logs.write(INLINE_LOG, row),
-      )
+  const hasParser = (ip: string, port: number) => chooseAnalyzer(view, ip, port) !== null;
+  const queue: QueueInlineRun | null = isQueueMode(opts.inline)
+    ? createQueueInline(opts.inline, hasParser, (row) => logs.write(INLINE_LOG, row))
     : null;
+  const inline: InlineRun | null =
+    opts.inline && !queue
+      ? createInline(opts.inline === true ? {} : (opts.inline as InlineOptions), hasParser, (row) => logs.write(INLINE_LOG, row))
+      : null;
   const engine = new MonitorEngine({
     model,
     logs,
@@ -116,9 +137,17 @@ export async function runMonitor(opts: RunMonitorOptions): Promise<MonitorRunRes
       notices.push(n);
       opts.onNotice?.(n);
     },
-    ...(inline ? { observer: inline.observer } : {}),
+    ...(inline ? { observer: inline.observer } : queue ? { observer: queue.observer } : {}),
   });
   view = engine.policy.view;
+  if (queue) {
+    engine.policy.decisions = (d) => queue.decision(d);
+    const problems = await queue.start(engine);
+    if (problems.length) {
+      queue.stop();
+      return failed(problems);
+    }
+  }
   if (inline) {
     engine.policy.decisions = (d) => inline.decision(d);
     const problems = await inline.start();
@@ -135,24 +164,34 @@ export async function runMonitor(opts: RunMonitorOptions): Promise<MonitorRunRes
       opts.pcap !== undefined ? await readPcapFile(opts.pcap, (p) => engine.packet(p)) : await runLive(engine, opts.iface!, opts, stats);
   } catch (e) {
     await inline?.stop();
+    queue?.stop();
     engine.finish();
     return failed([diag('E_MONITOR_IO', `writing logs failed: ${(e as Error).message}`, { file: opts.logDir })]);
   }
   // Every flow back to its failMode before the logs close: the process is going away.
   await inline?.stop();
+  queue?.stop();
   let summary: MonitorSummary;
   try {
     summary = engine.finish();
   } catch (e) {
     return failed([diag('E_MONITOR_IO', `writing logs failed: ${(e as Error).message}`, { file: opts.logDir })]);
   }
-  const diagnostics = [...capture.diagnostics, ...(inline?.diagnostics() ?? [])];
+  const diagnostics = [...capture.diagnostics, ...(inline?.diagnostics() ?? []), ...(queue?.diagnostics() ?? [])];
   // A capture that could not be opened or read at all is a failed run; a truncated tail is only reported.
   const fatal = diagnostics.some(
     (d) => d.code === 'E_CAPTURE_OPEN' || d.code === 'E_CAPTURE_FORMAT' || d.code === 'E_CAPTURE_LIVE' || d.code === 'E_CAPTURE_EMPTY',
   );
   const exitCode = fatal ? 2 : opts.failOnNotice && notices.length > 0 ? 1 : 0;
-  return { exitCode, diagnostics, summary, capture, notices, ...(inline ? { inline: inline.summary() } : {}) };
+  return {
+    exitCode,
+    diagnostics,
+    summary,
+    capture,
+    notices,
+    ...(inline ? { inline: inline.summary() } : {}),
+    ...(queue ? { queue: queue.summary() } : {}),
+  };
 }
 
 /** Live capture until aborted or the duration ends; a one-second timer expires idle connections. */
@@ -172,10 +211,13 @@ async function runLive(
   // the check costs the hot path a counter, not a clock read per packet.
   const overload = new OverloadDetector(iface);
   let seen = 0;
+  // Queue mode: redirected frames (tagged) reach the engine from their queue, once; the capture brings the copies.
+  const queued = isQueueMode(opts.inline);
   const cap = liveCapture(
     iface,
     (p) => {
       if ((++seen & 15) === 0) overload.packet(p.ts, Date.now() / 1000, 16);
+      if (queued && frameTag(p.linktype, p.data) !== null) return;
       engine.packet(p);
     },
     // tcpdump reports its kernel drops only when asked (SIGUSR1) or at exit: ask, so they are known while it runs.
@@ -223,6 +265,11 @@ export function formatRunReport(r: MonitorRunResult): string {
   if (i)
     lines.push(
       `inline: connections ${i.connections}, passed ${i.passed}, blocked ${i.blocked}, approvals ${i.approvals}, timeouts ${i.timeouts}, fallbacks ${i.fallbacks}, nft lines ${i.nftLines} (errors ${i.nftErrors})`,
+    );
+  const q = r.queue;
+  if (q)
+    lines.push(
+      `inline (queue): connections ${q.connections}, passed ${q.passed}, blocked ${q.blocked}, packets ${q.packets}, answered ${q.answered}, errors ${q.errors}`,
     );
   return lines.join('\n');
 }

@@ -6,10 +6,12 @@
 export { InlineGate, type InlineGateOptions } from './gate.js';
 export { createInline, type InlineOptions, type InlineRun, type InlineSummary } from './run-inline.js';
 export { INLINE_LOG } from './inline-log.js';
+export { frameTag } from './frame-tag.js';
 export {
   createQueueInline,
   nfqueueMissing,
   installQueueSetup,
+  queueSetupCommands,
   renderQueueSetup,
   type QueueEngine,
   type QueueInlineOptions,

@@ -6,4 +6,12 @@
  */
 export { createQueueInline, type QueueEngine, type QueueInlineOptions, type QueueInlineRun, type QueueInlineSummary } from './run-queue.js';
 export { nfqueueMissing, nfqueues, type PacketQueues, type OpenQueue, type QueuedPacket, type QueueStats } from './packet-queue.js';
-export { DEFAULT_QUEUES, installQueueSetup, QUEUE_MARKS, QUEUE_TABLE, renderQueueSetup, type QueueSetupOptions } from './queue-setup.js';
+export {
+  DEFAULT_QUEUES,
+  installQueueSetup,
+  QUEUE_MARKS,
+  queueSetupCommands,
+  QUEUE_TABLE,
+  renderQueueSetup,
+  type QueueSetupOptions,
+} from './queue-setup.js';

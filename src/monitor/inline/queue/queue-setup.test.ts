@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RecordingSystem } from '../../../system/index.js';
-import { installQueueSetup, QUEUE_MARKS, renderQueueSetup } from './queue-setup.js';
+import { installQueueSetup, QUEUE_MARKS, queueSetupCommands, renderQueueSetup } from './queue-setup.js';
 
 test('fail-open frames go to a bypassing queue, fail-closed ones to a queue that drops without a listener', () => {
   const s = renderQueueSetup({ queues: { open: 3, closed: 4 } });
@@ -42,4 +42,23 @@ test('install runs the steps in the namespace, keeps an existing bridge, and nam
   assert.equal(problems.length, 1);
   assert.equal(problems[0].code, 'E_INLINE_QUEUE_SETUP');
   assert.match(problems[0].message, /^iptables-restore: .*line 5 failed/);
+});
+
+test('as commands for the local cloud: all in the namespace, bridge first, then nft, then both queue rules', () => {
+  const c = queueSetupCommands('ft-a-m-mon1', { queues: { open: 3, closed: 4 } });
+  assert.ok(Array.isArray(c));
+  assert.ok(c.every((argv) => argv.slice(0, 4).join(' ') === 'ip netns exec ft-a-m-mon1'));
+  const cmds = c.map((argv) => argv.slice(4));
+  const at = (p: (a: string[]) => boolean) => cmds.findIndex(p);
+  const bridgeUp = at((a) => a.join(' ') === 'ip link set ftq0 up');
+  const nft = at((a) => a[0] === 'nft');
+  assert.ok(bridgeUp >= 0 && nft > bridgeUp, 'the table names devices that must be ports already');
+  assert.match(cmds[nft][1], /table netdev flowtap_queue \{/);
+  const ipt = cmds.filter((a) => a[0] === 'iptables').map((a) => a.join(' '));
+  assert.deepEqual(ipt, [
+    `iptables -w -A FORWARD -m mark --mark 0x${QUEUE_MARKS.open.toString(16)} -j NFQUEUE --queue-num 3 --queue-bypass`,
+    `iptables -w -A FORWARD -m mark --mark 0x${QUEUE_MARKS.closed.toString(16)} -j NFQUEUE --queue-num 4`,
+  ]);
+  const bad = queueSetupCommands('ns', { bridge: 'a b' });
+  assert.ok(!Array.isArray(bad) && bad.code === 'E_INLINE_QUEUE_SETUP');
 });

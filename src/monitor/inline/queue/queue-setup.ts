@@ -110,6 +110,52 @@ export function renderQueueSetup(o: QueueSetupOptions = {}): QueueSetup | Diagno
 }
 
 /**
+ * The same configuration as commands that need no input, each run in namespace `ns`: what the
+ * local cloud runs when it makes a monitor namespace, so each redirect's failMode holds in the
+ * kernel before any monitor process starts (installQueueSetup at the monitor's start replaces it).
+ */
+export function queueSetupCommands(ns: string, o: QueueSetupOptions = {}): string[][] | Diagnostic {
+  const s = renderQueueSetup(o);
+  if ('code' in s) return s;
+  const q = o.queues ?? DEFAULT_QUEUES;
+  const hex = (n: number) => `0x${n.toString(16)}`;
+  const inNs = (argv: string[]) => ['ip', 'netns', 'exec', ns, ...argv];
+  return [
+    ...s.steps.map(inNs),
+    inNs([o.nft ?? 'nft', s.nft]),
+    inNs([
+      'iptables',
+      '-w',
+      '-A',
+      'FORWARD',
+      '-m',
+      'mark',
+      '--mark',
+      hex(QUEUE_MARKS.open),
+      '-j',
+      'NFQUEUE',
+      '--queue-num',
+      String(q.open),
+      '--queue-bypass',
+    ]),
+    inNs([
+      'iptables',
+      '-w',
+      '-A',
+      'FORWARD',
+      '-m',
+      'mark',
+      '--mark',
+      hex(QUEUE_MARKS.closed),
+      '-j',
+      'NFQUEUE',
+      '--queue-num',
+      String(q.closed),
+    ]),
+  ];
+}
+
+/**
  * Installs the queue mode's configuration in the namespace (`ns`, or the one this process runs
  * in). A bridge that already exists is kept; anything else that fails is an error naming the step.
  */

@@ -1,0 +1,132 @@
+/**
+ * The queue mode of the inline monitor as `flowtap up --inline-mode queue` deploys it (issue
+ * 13; web-inline: visitors may only GET /): the monitor the cloud starts itself stands in the
+ * path, an allowed request costs no retransmission, a disallowed one gets a 403 with its reason,
+ * and `flowtap down` leaves no bridge, queue rule or namespace behind.
+ */
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { nfqueueMissing } from '../src/monitor/index.js';
+import { needs, needsRoot } from '../src/system/testing.js';
+import { flowtap, inNs, namespaces, run, stateDir } from './testing.js';
+
+const skip = needsRoot(['iptables-restore', '--version'], ['curl', '--version']) || needs(nfqueueMissing());
+const APP = 'test/fixtures/web-inline';
+const NAME = 'web-inline';
+const EXT = `ft-${NAME}-external`;
+const MON = `ft-${NAME}-m-mon1`;
+const CLOSED = 'test/fixtures/policies/web-inline-closed.dl';
+/** Linux's minimum retransmission timeout: a request that waited for one took at least this. */
+const RTO_MS = 200;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Got {
+  status: number;
+  rc: number;
+  ms: number;
+  body: string;
+  err: string;
+}
+
+async function get(web: string, path: string, timeout = 4): Promise<Got> {
+  const r = await inNs(EXT, 'curl', ['-sS', '-m', String(timeout), '-w', '\n%{http_code} %{time_total}', `http://${web}${path}`]);
+  const lines = r.stdout.split('\n');
+  const [code, secs] = (lines.pop() ?? '').split(' ');
+  return { status: Number(code) || 0, rc: r.code, ms: Number(secs) * 1000, body: lines.join('\n'), err: r.stderr };
+}
+
+function served(): string[] {
+  const file = join(stateDir, NAME, 'web-0', 'process.log');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { method?: string; path?: string })
+    .filter((x) => x.method)
+    .map((x) => `${x.method} ${x.path}`);
+}
+
+interface Status {
+  spec: { inlineMode?: string };
+  processes: { owner: string; pid: number; argv: string[] }[];
+}
+
+describe('flowtap up --inline-mode queue on the local cloud', { skip }, () => {
+  after(async () => {
+    await flowtap('down', NAME);
+  });
+
+  test('the monitor up starts judges from the queues: allowed fast, disallowed 403 with its reason; down cleans up', async (t) => {
+    await flowtap('down', NAME);
+    const r = await flowtap('up', APP, '--json', '--policy', CLOSED, '--inline-mode', 'queue');
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const web = (JSON.parse(r.stdout) as { addressing: { instances: Record<string, { ip: string }> } }).addressing.instances['web-0'].ip;
+
+    const s = await flowtap('status', NAME, '--json');
+    assert.equal(s.code, 0, s.stderr);
+    const status = JSON.parse(s.stdout) as Status;
+    assert.equal(status.spec.inlineMode, 'queue', 'kept in the spec for later attaches');
+    const mon = status.processes.find((p) => p.owner === 'monitor:mon1');
+    assert.ok(mon, 'the cloud started the monitor');
+    assert.equal(mon.argv.at(-1), '--inline=queue');
+    // Steered at topology time: the queue rules are there whatever the monitor does.
+    const rules = await inNs(MON, 'iptables', ['-w', '-S', 'FORWARD']);
+    assert.match(rules.stdout, /-j NFQUEUE --queue-num 17\n/);
+    const tables = await inNs(MON, 'nft', ['list', 'tables']);
+    assert.match(tables.stdout, /table netdev flowtap_queue/);
+    assert.doesNotMatch(tables.stdout, /flowtap_inline/);
+
+    // Fail-closed until the monitor binds its queues; then the first request warms the server.
+    let first: Got = await get(web, '/', 1);
+    for (let i = 0; i < 20 && first.status !== 200; i++) first = await get(web, '/', 1);
+    assert.equal(first.status, 200, `the monitor never passed a request: curl ${first.rc} ${first.err}`);
+    const before = served().length;
+    const times: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const ok = await get(web, '/');
+      assert.equal(ok.status, 200, `GET / #${i}: curl ${ok.rc} ${ok.err}`);
+      times.push(ok.ms);
+    }
+    times.sort((a, b) => a - b);
+    t.diagnostic(`GET / ms, sorted: ${times.map((x) => x.toFixed(1)).join(' ')}`);
+    assert.ok(times[5] < RTO_MS / 4, `median ${times[5]} ms: ${times.join(' ')}`);
+    assert.ok(times[8] < RTO_MS, `9th of 10 ${times[8]} ms: a request waited for a retransmission: ${times.join(' ')}`);
+
+    const admin = await get(web, '/admin');
+    assert.equal(admin.status, 403, `${admin.rc} ${admin.err}`);
+    assert.match(admin.body, /Forbidden by flowtap's inline monitor: GET \/admin: .*allowed: GET \//);
+    assert.ok(admin.ms < RTO_MS, `${admin.ms} ms`);
+    await sleep(300);
+    const got = served().slice(before);
+    assert.deepEqual(got, Array(10).fill('GET /'), 'the blocked request never reached the server');
+
+    const logDir = mon.argv[mon.argv.indexOf('--log-dir') + 1];
+    const readBlocks = () =>
+      existsSync(join(logDir, 'inline.log'))
+        ? readFileSync(join(logDir, 'inline.log'), 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l) as { action: string; request: string | null; fail_mode: string })
+            .filter((x) => x.action === 'block')
+        : [];
+    // The log writer flushes on its own schedule.
+    let blocks = readBlocks();
+    for (let i = 0; i < 50 && blocks.length === 0; i++) {
+      await sleep(100);
+      blocks = readBlocks();
+    }
+    assert.deepEqual(
+      blocks.map((b) => [b.request, b.fail_mode]),
+      [['GET /admin', 'closed']],
+    );
+
+    const d = await flowtap('down', NAME);
+    assert.equal(d.code, 0, d.stderr);
+    assert.deepEqual(namespaces(`ft-${NAME}-`), []);
+    // The bridge and the queue rules lived in the monitor namespace; none leaked to the host.
+    assert.notEqual((await run('ip', ['link', 'show', 'ftq0'])).code, 0, 'no ftq0 bridge on the host');
+    assert.doesNotMatch((await run('iptables', ['-w', '-S', 'FORWARD'])).stdout, /NFQUEUE/);
+  });
+});
