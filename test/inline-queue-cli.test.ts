@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nfqueueMissing } from '../src/monitor/index.js';
 import { needs, needsRoot } from '../src/system/testing.js';
-import { flowtap, inNs, namespaces, run, stateDir } from './testing.js';
+import { curlFrom, type Fetched, flowtap, inNs, namespaces, run, servedBy } from './testing.js';
 
 const skip = needsRoot(['iptables-restore', '--version'], ['curl', '--version']) || needs(nfqueueMissing());
 const APP = 'test/fixtures/web-inline';
@@ -22,31 +22,9 @@ const CLOSED = 'test/fixtures/policies/web-inline-closed.dl';
 const RTO_MS = 200;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Got {
-  status: number;
-  rc: number;
-  ms: number;
-  body: string;
-  err: string;
-}
+const get = (web: string, path: string, timeout = 4): Promise<Fetched> => curlFrom(EXT, `http://${web}${path}`, timeout);
 
-async function get(web: string, path: string, timeout = 4): Promise<Got> {
-  const r = await inNs(EXT, 'curl', ['-sS', '-m', String(timeout), '-w', '\n%{http_code} %{time_total}', `http://${web}${path}`]);
-  const lines = r.stdout.split('\n');
-  const [code, secs] = (lines.pop() ?? '').split(' ');
-  return { status: Number(code) || 0, rc: r.code, ms: Number(secs) * 1000, body: lines.join('\n'), err: r.stderr };
-}
-
-function served(): string[] {
-  const file = join(stateDir, NAME, 'web-0', 'process.log');
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as { method?: string; path?: string })
-    .filter((x) => x.method)
-    .map((x) => `${x.method} ${x.path}`);
-}
+const served = () => servedBy(NAME, 'web-0');
 
 interface Status {
   spec: { inlineMode?: string };
@@ -79,7 +57,7 @@ describe('flowtap up --inline-mode queue on the local cloud', { skip }, () => {
     assert.doesNotMatch(tables.stdout, /flowtap_inline/);
 
     // Fail-closed until the monitor binds its queues; then the first request warms the server.
-    let first: Got = await get(web, '/', 1);
+    let first: Fetched = await get(web, '/', 1);
     for (let i = 0; i < 20 && first.status !== 200; i++) first = await get(web, '/', 1);
     assert.equal(first.status, 200, `the monitor never passed a request: curl ${first.rc} ${first.err}`);
     const before = served().length;

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nfqueueMissing } from '../src/monitor/index.js';
 import { needs, needsRoot } from '../src/system/testing.js';
-import { flowtap, inNs, ROOT, stateDir } from './testing.js';
+import { curlFrom, type Fetched, flowtap, ROOT, servedBy, stateDir } from './testing.js';
 
 const skip = needsRoot(['iptables-restore', '--version'], ['curl', '--version']) || needs(nfqueueMissing());
 const APP = 'test/fixtures/web-inline';
@@ -54,31 +54,9 @@ async function startQueueMonitor(): Promise<{ child: ChildProcess; logDir: strin
   return { child, logDir };
 }
 
-interface Got {
-  status: number;
-  rc: number;
-  ms: number;
-  body: string;
-  err: string;
-}
+const get = (web: string, path: string, timeout = 4): Promise<Fetched> => curlFrom(EXT, `http://${web}${path}`, timeout);
 
-async function get(web: string, path: string, timeout = 4): Promise<Got> {
-  const r = await inNs(EXT, 'curl', ['-sS', '-m', String(timeout), '-w', '\n%{http_code} %{time_total}', `http://${web}${path}`]);
-  const lines = r.stdout.split('\n');
-  const [code, secs] = (lines.pop() ?? '').split(' ');
-  return { status: Number(code) || 0, rc: r.code, ms: Number(secs) * 1000, body: lines.join('\n'), err: r.stderr };
-}
-
-function served(): string[] {
-  const file = join(stateDir, NAME, 'web-0', 'process.log');
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as { method?: string; path?: string })
-    .filter((x) => x.method)
-    .map((x) => `${x.method} ${x.path}`);
-}
+const served = () => servedBy(NAME, 'web-0');
 
 interface Row {
   uid: string;

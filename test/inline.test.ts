@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { readCounters } from '../src/dataplane/index.js';
 import { realSystem } from '../src/system/index.js';
 import { needsRoot } from '../src/system/testing.js';
-import { canConnect, flowtap, inNs, ROOT, stateDir } from './testing.js';
+import { canConnect, flowtap, inNs, ROOT, servedBy, stateDir } from './testing.js';
 
 const skip = needsRoot();
 const APP = 'test/fixtures/web-inline';
@@ -153,17 +153,7 @@ async function servedSince(before: number, count: number): Promise<string[]> {
   return served().slice(before);
 }
 
-/** Requests the web server logged (one JSON line each). */
-function served(): string[] {
-  const file = join(stateDir, NAME, 'web-0', 'process.log');
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as { method?: string; path?: string })
-    .filter((x) => x.method)
-    .map((x) => `${x.method} ${x.path}`);
-}
+const served = () => servedBy(NAME, 'web-0');
 
 interface InlineRow {
   action: string;

@@ -6,31 +6,14 @@
  * fixtures of test/k8s-netpol.test.ts must give the same lists as the ruleset analysis did.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { k8sFixture, loadK8sFixture } from './testing.js';
 import { main } from '../src/cli/index.js';
 import { computeReachability, formatConnlist, k8sConnectivity, netpolsToRuleset, renderConnlist } from '../src/firewall/index.js';
 import { generateCluster } from '../src/firewall/k8s/testing.js';
-import { importK8sManifests, k8sWorkloadKinds, parseK8sManifests, type K8sImport } from '../src/model/index.js';
-
-function fixture(name: string): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, 'test', 'fixtures', 'k8s');
-    if (existsSync(candidate)) return join(candidate, name);
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('test/fixtures/k8s not found');
-    dir = parent;
-  }
-}
-
-function load(name: string): K8sImport {
-  const r = importK8sManifests(fixture(name));
-  assert.ok(r.ok, r.ok ? '' : JSON.stringify(r.errors, null, 1));
-  return r.value;
-}
+import { k8sWorkloadKinds, parseK8sManifests, type K8sImport } from '../src/model/index.js';
 
 function lines(imp: K8sImport): string[] {
   const text = renderConnlist(k8sConnectivity(imp).entries(), 'txt');
@@ -53,7 +36,7 @@ const brief = (d: { code: string; loc?: { file?: string; line?: number; field?: 
 const ALL = '0.0.0.0-255.255.255.255';
 
 test('API list output: typed lists without item kinds, ownerReferences to the top controller, a mirror pod, stray files', () => {
-  const imp = load('api-list');
+  const imp = loadK8sFixture('api-list');
   // web: two pods of ReplicaSet web-7d4b9c8f5d, which is not in the dump; its pods' pod-template-hash
   // names its Deployment. api: a pod of ReplicaSet api-6f5d8 (in the dump), owned by Deployment api.
   // db: two StatefulSet pods, whose per-pod labels do not split them. etcd-node1: owned by a Node.
@@ -94,7 +77,7 @@ test('API list output: typed lists without item kinds, ownerReferences to the to
 });
 
 test('objects the API server would refuse are warned about by file and field, and analysed as written', () => {
-  const imp = load('refused');
+  const imp = loadK8sFixture('refused');
   assert.deepEqual(imp.notes.map(brief), [
     'manifests.yaml:5 W_K8S_NAME metadata.name',
     'manifests.yaml:24 W_K8S_NAME spec.template.metadata.labels.tier',
@@ -109,7 +92,7 @@ test('objects the API server would refuse are warned about by file and field, an
     'app/web_frontend[Deployment] => app/db[Deployment] : TCP 5432',
   ]);
   // Spelled right, it isolates db only: web_frontend is open to db and to the outside.
-  const text = readFileSync(join(fixture('refused'), 'manifests.yaml'), 'utf8').replace('podSelecter', 'podSelector');
+  const text = readFileSync(join(k8sFixture('refused'), 'manifests.yaml'), 'utf8').replace('podSelecter', 'podSelector');
   const fixed = parseK8sManifests([{ file: 'fixed.yaml', text }]);
   assert.ok(fixed.ok);
   assert.deepEqual(lines(fixed.value), [
@@ -123,7 +106,7 @@ test('objects the API server would refuse are warned about by file and field, an
 
 test('a workload is never listed with itself; two workloads with the same labels are', () => {
   // worker (3 replicas) and worker-canary share app=worker: one class, which admits itself.
-  const imp = load('self');
+  const imp = loadK8sFixture('self');
   assert.deepEqual(lines(imp), [
     `ns/worker-canary[Deployment] => ${ALL} : All Connections`,
     'ns/worker-canary[Deployment] => ns/worker[Deployment] : All Connections',
@@ -136,7 +119,7 @@ test('SCTP ports, named SCTP ports and SCTP ranges; a named port resolves only w
   // mme admits enb on SCTP s1ap (36412) and 38412-38414, and hss on http (TCP 8080) and SCTP
   // diameter (3868). hss admits mme on SCTP "diameter", but its own diameter port is TCP: nothing.
   // enb may send SCTP (any port) to pods of tel only.
-  assert.deepEqual(lines(load('sctp')), [
+  assert.deepEqual(lines(loadK8sFixture('sctp')), [
     `${ALL} => tel/enb[Deployment] : All Connections`,
     'tel/enb[Deployment] => tel/mme[Deployment] : SCTP 36412,38412-38414',
     `tel/hss[Deployment] => ${ALL} : All Connections`,
@@ -152,7 +135,7 @@ const R2 = '192.0.2.0-192.0.2.255';
 const R3 = '192.0.3.0-255.255.255.255';
 
 test('admin network policies: priority, rule order, Allow over NetworkPolicies, Deny, Pass to NetworkPolicies and to the baseline', () => {
-  const imp = load('admin');
+  const imp = loadK8sFixture('admin');
   assert.deepEqual(
     (imp.adminPolicies ?? []).map((p) => `${p.priority} ${p.name}`),
     ['5 allow-scraper-http', '10 guard-prod', '20 allow-dev-api'],
@@ -204,7 +187,7 @@ test('admin network policies: priority, rule order, Allow over NetworkPolicies, 
 });
 
 test('admin policy priority decides: moved first, the dev Allow on TCP 8080 takes effect; equal priorities go by name, with a warning', () => {
-  const dir = fixture('admin');
+  const dir = k8sFixture('admin');
   const files = ['workloads.yaml', 'admin-policies.yaml'].map((f) => ({ file: f, text: readFileSync(join(dir, f), 'utf8') }));
   const withPriority = (p: string) =>
     files.map((f) => (f.file === 'admin-policies.yaml' ? { ...f, text: f.text.replace('priority: 20', `priority: ${p}`) } : f));
@@ -255,7 +238,7 @@ spec:
 });
 
 test('Ingress: {ingress-controller} reaches the backends on their target ports, where the policies admit an arbitrary pod', () => {
-  const imp = load('ingress');
+  const imp = loadK8sFixture('ingress');
   const connectivity = k8sConnectivity(imp);
   // frontend: Service port "web" -> targetPort http -> 8080; its policy admits every namespace.
   // admin: Service port 443 -> 8443; no policy. api: port 9000, but its policy admits only
@@ -294,7 +277,7 @@ test('the fixtures of the NetworkPolicy tests list what the ruleset analysis lis
     'port-range',
     'udp',
   ]) {
-    const imp = load(name);
+    const imp = loadK8sFixture(name);
     assert.deepEqual(lines(imp), rulesetLines(imp), name);
   }
 });
@@ -314,14 +297,14 @@ test('flowtap connlist prints warnings with file and field, and the list; --json
   let out = '';
   let err = '';
   const io = { out: (s: string) => (out += `${s}\n`), err: (s: string) => (err += `${s}\n`) };
-  assert.equal(await main(['connlist', fixture('refused')], io, {}), 0);
+  assert.equal(await main(['connlist', k8sFixture('refused')], io, {}), 0);
   assert.match(err, /refused\/manifests\.yaml:35:3 \(spec\.podSelecter\): warning W_K8S_UNKNOWN_FIELD/);
   assert.equal(
     out,
     `app/db[Deployment] => ${ALL} : All Connections\napp/web_frontend[Deployment] => ${ALL} : All Connections\napp/web_frontend[Deployment] => app/db[Deployment] : TCP 5432\n`,
   );
   out = '';
-  assert.equal(await main(['connlist', fixture('sctp'), '--json'], io, {}), 0);
+  assert.equal(await main(['connlist', k8sFixture('sctp'), '--json'], io, {}), 0);
   const entries = JSON.parse(out) as Array<{ src: string; dst: string; conn: string }>;
   assert.equal(entries.length, 7);
   assert.deepEqual(entries[1], { src: 'tel/enb[Deployment]', dst: 'tel/mme[Deployment]', conn: 'SCTP 36412,38412-38414' });

@@ -4,32 +4,15 @@
  * from the manifests (the comments say how), not taken from the program's output.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { k8sFixture, loadK8sFixture } from './testing.js';
 import { computeReachability, formatConnlist, netpolsToRuleset, type NetpolConversionOptions } from '../src/firewall/index.js';
-import { importK8sManifests, k8sWorkloadKinds, type K8sImport } from '../src/model/index.js';
+import { k8sWorkloadKinds } from '../src/model/index.js';
 
-function fixture(name: string): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, 'test', 'fixtures', 'k8s');
-    if (existsSync(candidate)) return join(candidate, name);
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('test/fixtures/k8s not found');
-    dir = parent;
-  }
-}
-
-function load(name: string): K8sImport {
-  const r = importK8sManifests(fixture(name));
-  assert.ok(r.ok, r.ok ? '' : JSON.stringify(r.errors, null, 1));
-  return r.value;
-}
+const _fixture = k8sFixture;
 
 function connlist(name: string, opts: NetpolConversionOptions = {}): string[] {
-  const imp = load(name);
+  const imp = loadK8sFixture(name);
   const rs = netpolsToRuleset(imp, opts);
   const conns = computeReachability(rs, imp.app, imp.addressing, { externalAs: 'ip-ranges' });
   const text = formatConnlist(conns, 'txt', { kinds: k8sWorkloadKinds(imp) });
@@ -49,7 +32,7 @@ test('default-deny ingress isolates the namespace; pods no policy selects stay o
     `shop/web[Deployment] => ${ALL} : All Connections`,
     'shop/web[Deployment] => other/client[Pod] : All Connections',
   ]);
-  const imp = load('default-deny');
+  const imp = loadK8sFixture('default-deny');
   const rs = netpolsToRuleset(imp);
   assert.deepEqual(rs.isolated, { ingress: ['shop/db-0', 'shop/web-0', 'shop/web-1'], egress: [] });
   assert.deepEqual(rs.rules, []);
@@ -64,7 +47,7 @@ test('allow-all rules isolate and allow everything again', () => {
     `x/b[Deployment] => ${ALL} : All Connections`,
     'x/b[Deployment] => x/a[Deployment] : All Connections',
   ]);
-  const rs = netpolsToRuleset(load('allow-all'));
+  const rs = netpolsToRuleset(loadK8sFixture('allow-all'));
   assert.deepEqual(rs.isolated, { ingress: ['x/a-0', 'x/b-0'], egress: ['x/a-0', 'x/b-0'] });
   assert.ok(rs.rules.every((r) => r.peer.kind === 'any' && r.protocol === 'any' && r.ports === null && r.action === 'accept'));
 });
@@ -134,7 +117,7 @@ test('ipBlock with except: outside ranges are cut at every block boundary', () =
   assert.deepEqual(connlist('ipblock'), expected);
 
   // The block is for addresses outside the cluster: the pod network becomes an exception.
-  const rs = netpolsToRuleset(load('ipblock'));
+  const rs = netpolsToRuleset(loadK8sFixture('ipblock'));
   const webRule = rs.rules.find((r) => r.target === 'net/web-0')!;
   assert.deepEqual(webRule.peer, { kind: 'cidr', cidr: '10.0.0.0/8', except: ['10.1.0.0/16', '10.77.0.0/16'] });
   assert.deepEqual([webRule.protocol, webRule.ports], ['tcp', [{ from: 80, to: 80 }]]);
@@ -159,7 +142,7 @@ test('named ports resolve against the destination pod, per peer pod for egress',
     `np/server[Deployment] => ${ALL} : All Connections`,
     'np/server[Deployment] => np/client[Deployment] : All Connections',
   ]);
-  const rs = netpolsToRuleset(load('named-ports'));
+  const rs = netpolsToRuleset(loadK8sFixture('named-ports'));
   const egress = rs.rules.filter((r) => r.direction === 'egress').map((r) => [r.peer, r.protocol, r.ports]);
   assert.deepEqual(egress, [
     [{ kind: 'instances', instances: ['np/server-0'] }, 'tcp', [{ from: 8080, to: 8080 }]],
@@ -204,7 +187,7 @@ test('matchExpressions: NotIn and DoesNotExist hold for missing keys; In; Exists
 });
 
 test('JSON connlist carries src, dst and conn', () => {
-  const imp = load('ingress-egress');
+  const imp = loadK8sFixture('ingress-egress');
   const conns = computeReachability(netpolsToRuleset(imp), imp.app, imp.addressing, { externalAs: 'ip-ranges' });
   assert.deepEqual(JSON.parse(formatConnlist(conns, 'json', { kinds: k8sWorkloadKinds(imp) })), [
     { src: 'ie/a[Pod]', dst: 'ie/b[Pod]', conn: 'TCP 443' },

@@ -1,9 +1,10 @@
 /** Helpers for integration tests that drive the real `flowtap` CLI against the local cloud. */
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { importK8sManifests, type K8sImport } from '../src/model/index.js';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
 export const stateDir = mkdtempSync(join(tmpdir(), 'flowtap-state-'));
@@ -86,4 +87,43 @@ export async function chromiumPage(errors: string[]): Promise<{ browser: Browser
   const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
   page.on('pageerror', (e) => errors.push(e.message));
   return { browser, page };
+}
+
+/** Requests an instance's web server logged (one JSON line each), as `METHOD path`. */
+export function servedBy(app: string, instance: string): string[] {
+  const file = join(stateDir, app, instance, 'process.log');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { method?: string; path?: string })
+    .filter((x) => x.method)
+    .map((x) => `${x.method} ${x.path}`);
+}
+
+export interface Fetched {
+  status: number;
+  /** curl's exit code. */
+  rc: number;
+  ms: number;
+  body: string;
+  err: string;
+}
+
+/** One HTTP GET with curl from a namespace: status, time and body. */
+export async function curlFrom(ns: string, url: string, timeoutS = 4): Promise<Fetched> {
+  const r = await inNs(ns, 'curl', ['-sS', '-m', String(timeoutS), '-w', '\n%{http_code} %{time_total}', url]);
+  const lines = r.stdout.split('\n');
+  const [code, secs] = (lines.pop() ?? '').split(' ');
+  return { status: Number(code) || 0, rc: r.code, ms: Number(secs) * 1000, body: lines.join('\n'), err: r.stderr };
+}
+
+/** A folder of test/fixtures/k8s. */
+export const k8sFixture = (name: string): string => join(ROOT, 'test', 'fixtures', 'k8s', name);
+
+/** A folder of test/fixtures/k8s imported, which must import without an error. */
+export function loadK8sFixture(name: string): K8sImport {
+  const r = importK8sManifests(k8sFixture(name));
+  if (!r.ok) throw new Error(`${name}: ${JSON.stringify(r.errors, null, 1)}`);
+  return r.value;
 }

@@ -120,38 +120,14 @@ export function queueSetupCommands(ns: string, o: QueueSetupOptions = {}): strin
   const q = o.queues ?? DEFAULT_QUEUES;
   const hex = (n: number) => `0x${n.toString(16)}`;
   const inNs = (argv: string[]) => ['ip', 'netns', 'exec', ns, ...argv];
+  const toQueue = (mark: number, queue: number, extra: string[]) =>
+    inNs(['iptables', '-w', '-A', 'FORWARD', '-m', 'mark', '--mark', hex(mark), '-j', 'NFQUEUE', '--queue-num', String(queue), ...extra]);
   return [
     ...s.steps.map(inNs),
     inNs([o.nft ?? 'nft', s.nft]),
-    inNs([
-      'iptables',
-      '-w',
-      '-A',
-      'FORWARD',
-      '-m',
-      'mark',
-      '--mark',
-      hex(QUEUE_MARKS.open),
-      '-j',
-      'NFQUEUE',
-      '--queue-num',
-      String(q.open),
-      '--queue-bypass',
-    ]),
-    inNs([
-      'iptables',
-      '-w',
-      '-A',
-      'FORWARD',
-      '-m',
-      'mark',
-      '--mark',
-      hex(QUEUE_MARKS.closed),
-      '-j',
-      'NFQUEUE',
-      '--queue-num',
-      String(q.closed),
-    ]),
+    // Fail-open frames may pass when no monitor listens (--queue-bypass); fail-closed ones may not.
+    toQueue(QUEUE_MARKS.open, q.open, ['--queue-bypass']),
+    toQueue(QUEUE_MARKS.closed, q.closed, []),
   ];
 }
 
