@@ -4,7 +4,7 @@
  */
 import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -247,6 +247,33 @@ describe('embedded broker specifics', () => {
       );
     } finally {
       await b.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("checkpoints in the writer's commits when told to (an agent): no worker thread, the log stays bounded", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flowtap-broker-ckpt-'));
+    const threads = () => readdirSync('/proc/self/task').length;
+    try {
+      const gen = new SyntheticRecords({ stepMs: 10 });
+      const before = threads();
+      const writer = await must(openBroker({ store: `sqlite:${join(dir, 'w.db')}`, checkpoints: 'writer' }));
+      // About 40 MiB through a file whose writer checkpoints every 1,000 pages of 16 KiB.
+      let written = 0;
+      while (written < 40 << 20) {
+        const batch = gen.batch(2000);
+        written += batch.reduce((n, r) => n + JSON.stringify(r).length, 0);
+        await writer.store.append(batch);
+      }
+      assert.equal(threads(), before, 'no checkpointer thread was started');
+      const wal = statSync(join(dir, 'w.db-wal')).size;
+      assert.ok(wal < 24 << 20, `the log was checkpointed as it grew (${wal} bytes after ${written} written)`);
+      await writer.close();
+      const background = await must(openBroker({ store: `sqlite:${join(dir, 'b.db')}` }));
+      await background.store.append(gen.batch(10));
+      assert.ok(threads() > before, 'the default starts its checkpointer with the first write');
+      await background.close();
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -41,6 +41,12 @@ CREATE TABLE IF NOT EXISTS bus_consumers (
 
 /** Rows a subscription reads at a time. */
 const READ_AHEAD = 256;
+/**
+ * A durable cursor that only skipped other subjects is written back once it is this far ahead:
+ * a consumer woken by everyone else's publishes (an agent by the records of every node) then
+ * does not write on each wake, and a restart re-reads at most this many rows it would skip.
+ */
+const SKIP_SAVE_ROWS = 10_000;
 /** Prune the message table after this many publishes (or PRUNE_EVERY_MS), not on each. */
 const PRUNE_EVERY = 2000;
 const PRUNE_EVERY_MS = 10_000;
@@ -294,8 +300,9 @@ class MemorySubscription implements Subscription {
     w?.();
   }
 
-  private save(): void {
+  private save(delivered = true): void {
     if (this.durable === undefined || this.persisted === this.cursor) return;
+    if (!delivered && this.cursor - this.persisted < SKIP_SAVE_ROWS) return;
     try {
       this.bus.stmt('UPDATE bus_consumers SET acked = ? WHERE name = ?').run(this.cursor, this.durable);
       this.persisted = this.cursor;
@@ -308,17 +315,18 @@ class MemorySubscription implements Subscription {
     while (!this.stopped) {
       const head = this.bus.headSeq();
       const rows = this.select.all(this.cursor, head, ...this.filterArgs) as Row[];
+      let delivered = false;
       for (const [seq, ts, subject, data] of rows) {
         if (this.stopped) break;
         if (this.matches(subject)) {
-          const delivered = await this.deliver({ subject, seq, ts, data: JSON.parse(data) as unknown });
-          if (!delivered) break;
+          if (!(await this.deliver({ subject, seq, ts, data: JSON.parse(data) as unknown }))) break;
+          delivered = true;
         }
         this.cursor = seq;
       }
       // Fewer rows than asked: nothing else up to head matches, so skip past it.
       if (!this.stopped && rows.length < READ_AHEAD) this.cursor = Math.max(this.cursor, head);
-      this.save();
+      this.save(delivered);
       if (this.stopped) break;
       if (rows.length < READ_AHEAD) {
         await new Promise<void>((resolve) => {

@@ -9,7 +9,7 @@ import type { Broker, MessageBus, RecordStore, RetentionPolicy } from './broker.
 import { JetStreamBus } from './jetstream-bus.js';
 import { MemoryBus } from './memory-bus.js';
 import { PgStore } from './pg-store.js';
-import { MEMORY_PATH, openSqliteFile, type SqliteFile } from './sqlite-file.js';
+import { MEMORY_PATH, openSqliteFile, type CheckpointMode, type SqliteFile } from './sqlite-file.js';
 import { SqliteStore } from './sqlite-store.js';
 import { checkRetention } from './validate.js';
 
@@ -28,6 +28,8 @@ export interface BrokerOptions {
   busLimits?: { maxMessages?: number; maxAgeMs?: number; maxBytes?: number };
   /** How long to wait for a server before reporting it unreachable. Default 5 s. */
   connectTimeoutMs?: number;
+  /** Embedded files: who checkpoints the write-ahead log (sqlite-file.ts). Default `background`. */
+  checkpoints?: CheckpointMode;
 }
 
 class OpenBroker implements Broker {
@@ -87,7 +89,7 @@ export async function openBroker(opts: BrokerOptions): Promise<Result<Broker>> {
   let storeFile: SqliteFile | undefined;
   const s = storeAddr.value;
   if (s.kind === 'sqlite') {
-    const f = openSqliteFile(s.path);
+    const f = openSqliteFile(s.path, opts.checkpoints);
     if (!f.ok) return fail(f.errors);
     storeFile = f.value;
     try {
@@ -108,7 +110,7 @@ export async function openBroker(opts: BrokerOptions): Promise<Result<Broker>> {
     let file: SqliteFile;
     if (b.path === undefined && storeFile) file = storeFile;
     else {
-      const f = openSqliteFile(b.path ?? MEMORY_PATH);
+      const f = openSqliteFile(b.path ?? MEMORY_PATH, opts.checkpoints);
       if (!f.ok) {
         await store.close();
         return fail(f.errors);

@@ -19,6 +19,8 @@ const FILE_FORMAT = 1;
 
 /** The writer checkpoints by itself only past this many log pages (the worker usually has). */
 const BACKSTOP_PAGES = 16384;
+/** Without a worker, the writer checkpoints as SQLite does by default (4 MiB of log at 4 KiB pages; 16 MiB here). */
+const WRITER_PAGES = 1000;
 const CHECKPOINT_EVERY_MS = 100;
 
 interface Checkpointer {
@@ -56,7 +58,17 @@ export interface SqliteFile {
   writing(): void;
 }
 
-export function openSqliteFile(path: string): Result<SqliteFile> {
+/**
+ * Who copies the log into the database: `background`, a worker thread (for the processes that
+ * write much: the controller, the API, a shared broker); `writer`, SQLite's own automatic
+ * checkpoint inside a commit every WRITER_PAGES pages (for processes that write a few records a
+ * period, a node agent: a worker's timer, isolate and syncs cost more there than the
+ * checkpoints they move off the main thread, and every writer of a shared file running one
+ * makes them race each other).
+ */
+export type CheckpointMode = 'background' | 'writer';
+
+export function openSqliteFile(path: string, checkpoints: CheckpointMode = 'background'): Result<SqliteFile> {
   let db: SqliteDb;
   try {
     if (path !== MEMORY_PATH) {
@@ -85,13 +97,13 @@ export function openSqliteFile(path: string): Result<SqliteFile> {
     db.pragma('busy_timeout = 10000');
     db.pragma('cache_size = -65536');
     db.pragma('temp_store = MEMORY');
-    if (path !== MEMORY_PATH) db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+    if (path !== MEMORY_PATH) db.pragma(`wal_autocheckpoint = ${checkpoints === 'background' ? BACKSTOP_PAGES : WRITER_PAGES}`);
     if (format === 0) db.pragma(`user_version = ${FILE_FORMAT}`);
   } catch (e) {
     return fail(diag('E_BROKER_UNAVAILABLE', `cannot open SQLite database ${path}: ${(e as Error).message}`, { file: path }));
   }
   let checkpointer: Checkpointer | null = null;
-  let started = path === MEMORY_PATH;
+  let started = path === MEMORY_PATH || checkpoints === 'writer';
   let users = 0;
   return ok({
     db,

@@ -36,7 +36,8 @@ async function openPatiently(io: Io, addresses: { store: string; bus: string }, 
   let wait = RETRY_MIN_MS;
   let said = '';
   while (!stop.aborted) {
-    const r = await openBroker({ ...addresses });
+    // An agent writes a few records a period: SQLite checkpoints in its commits, no worker thread.
+    const r = await openBroker({ ...addresses, checkpoints: 'writer' });
     if (r.ok) return r.value;
     if (r.errors.some((d) => d.code === BrokerCode.URL)) throw new FlowtapError(r.errors);
     const text = r.errors.map(formatDiagnostic).join('; ');
