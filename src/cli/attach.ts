@@ -74,10 +74,10 @@ function monitorCommandFor(contracts: FlowTap[], inlineMode: DeploymentSpec['inl
 }
 
 /** The queue mode's steering in a new monitor namespace, so each redirect's failMode holds before its monitor runs. */
-const queueMonitorSetup: MonitorSetup = async ({ ns }) => {
+const queueMonitorSetup: MonitorSetup = async ({ ns, tunnels }) => {
   // Loaded only here: the monitor's modules would slow every command that attaches.
   const { queueSetupCommands } = await import('../monitor/index.js');
-  const c = queueSetupCommands(ns);
+  const c = queueSetupCommands(ns, { tunnels });
   // Only names of our own making go in (the namespace, fixed interface names): a refusal is a bug here.
   if (!Array.isArray(c)) throw new FlowtapError(c);
   return c;

@@ -129,7 +129,8 @@ export interface Deployed {
 }
 
 export type MonitorCommand = (m: { monitor: string; descriptor: string; addressing: string; logDir: string }) => string[];
-export type MonitorSetup = (m: { monitor: string; ns: string }) => Promise<string[][]>;
+/** `tunnels`: the monitor namespace's tap tunnels from other nodes (`tun<i>`), which the setup steers too. */
+export type MonitorSetup = (m: { monitor: string; ns: string; tunnels: string[] }) => Promise<string[][]>;
 export type AgentCommand = (a: { node: string; specFile: string }) => string[];
 export type RelayCommand = (routes: RelayRoute[]) => string[];
 export type ControllerCommand = (c: { app: string; settings: ControllerSettings }) => string[];

@@ -164,12 +164,22 @@ test('up on two nodes: VXLAN between them, tap tunnels to remote monitors, one s
   assert.ok(lines.includes('bridge -n ft-dvd-rental-n-node1 fdb append 00:00:00:00:00:00 dev vx-ft dst 10.250.0.2'));
   assert.ok(lines.includes('ip -n ft-dvd-rental-n-node1 route add 10.77.1.0/24 via 10.251.0.2 dev vx-ft'));
   assert.ok(lines.includes('ip -n ft-dvd-rental-n-node2 route add 10.77.0.0/24 via 10.251.0.1 dev vx-ft'));
-  // Copies for a monitor on node1 (mon-http) come from node2 through its tap tunnel.
+  // Copies for a monitor on node1 (mon-http) come from node2 through its tap tunnel: point to
+  // point, one VNI per (monitor, node), so what the monitor passes goes back to node2.
   assert.ok(
     lines.includes(
-      'ip -n ft-dvd-rental-n-node2 link add tt-fm0 type vxlan id 1000 local 10.250.0.2 remote 10.250.0.1 dstport 4790 dev up-ft',
+      'ip -n ft-dvd-rental-n-node2 link add tt-fm0 type vxlan id 1001 local 10.250.0.2 remote 10.250.0.1 dstport 4790 dev up-ft',
     ),
   );
+  const home = lines.indexOf(
+    'ip -n ft-dvd-rental-n-node1 link add tr1-fm0 type vxlan id 1001 local 10.250.0.1 remote 10.250.0.2 dstport 4790 dev up-ft',
+  );
+  assert.ok(home >= 0, 'the monitor end is made on its node, with its socket there');
+  assert.deepEqual(lines.slice(home + 1, home + 4), [
+    'ip -n ft-dvd-rental-n-node1 link set tr1-fm0 netns ft-dvd-rental-m-mon-http',
+    'ip -n ft-dvd-rental-m-mon-http link set tr1-fm0 name tun1',
+    'ip -n ft-dvd-rental-m-mon-http link set tun1 up',
+  ]);
   assert.deepEqual(
     lines.filter((l) => /-n-node\d nft /.test(l)),
     [

@@ -56,7 +56,7 @@ import { portsOpen, waitForPorts } from './readiness.js';
 import { checkRestriction, describeRestriction } from './restriction.js';
 import { expandRunSpec } from './run-spec.js';
 import { StateStore, STATE_VERSION, type CloudState } from './state-file.js';
-import { instancePlan, instanceUnplugPlan, monitorPlan, nodePlan, underlayPlan, type Step } from './topology-plan.js';
+import { instancePlan, instanceUnplugPlan, monitorPlan, monitorTunnels, nodePlan, underlayPlan, type Step } from './topology-plan.js';
 import { startOrder } from './start-order.js';
 import { withDeploymentLock } from './deployment-lock.js';
 
@@ -303,7 +303,8 @@ export class LocalCloud implements Orchestrator {
     await this.steps('underlay and external network', underlayPlan(app, a));
     for (const n of app.nodes) await this.steps(`node ${n.name}`, nodePlan(app, a, n.name));
     for (const m of app.monitors) {
-      const setup = await this.opts.monitorSetup?.({ monitor: m.name, ns: monitorNs(app.name, m.name) });
+      const tunnels = monitorTunnels(app, m.name).map((t) => t.ifname);
+      const setup = await this.opts.monitorSetup?.({ monitor: m.name, ns: monitorNs(app.name, m.name), tunnels });
       await this.steps(`monitor ${m.name} on ${m.node}`, monitorPlan(app, a, m.name, setup));
     }
     for (const i of app.instances) {

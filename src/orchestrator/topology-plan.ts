@@ -188,19 +188,32 @@ export function instanceUnplugPlan(app: App, addressing: Addressing, instance: s
   return [['ip', '-n', nodeNs(app.name, at.node), 'link', 'del', at.port]];
 }
 
-/** Name of the tap tunnel (inside the monitor namespace) that brings copies from other nodes. */
-const MONITOR_TUNNEL_IF = 'tun0';
 const TAP_TUNNEL_PORT = 4790;
-const tapVni = (monitorIndex: number) => String(1000 + monitorIndex);
+/** One VNI per (monitor, node it is reached from): each tunnel is point to point, so a frame the monitor passes goes back where it came from. */
+const tapVni = (monitorIndex: number, nodeIndex: number) => String(1000 + monitorIndex * 256 + nodeIndex);
+
+/** A tap tunnel inside a monitor namespace: `tun<i>` brings taps from node i of the app (and takes back what an inline monitor passes). */
+export interface MonitorTunnel {
+  ifname: string;
+  node: string;
+}
+
+/** The tap tunnels of a monitor: one per node other than its own. */
+export function monitorTunnels(app: App, monitor: string): MonitorTunnel[] {
+  const home = app.monitors.find((m) => m.name === monitor)?.node;
+  return app.nodes.flatMap((n, i) => (n.name === home ? [] : [{ ifname: `tun${i}`, node: n.name }]));
+}
 
 /**
  * A monitor namespace with its port on its node and its return port (inline redirects: frames
  * the monitor passes leave by eth1 and come back to the node on `frN`; see
- * dataplane/nft-inline.ts). Its inline ruleset is installed here, before any monitor process
- * runs, so a redirect's failMode holds from the start. When the cloud has several nodes,
- * a VXLAN tunnel per other node (`tt-<port>` there) that lands inside the monitor namespace.
- * The tunnel's socket stays in the node namespace; only the decapsulated copies enter the
- * monitor's, so the monitor still has no address instances could reach.
+ * dataplane/nft/inline.ts). When the cloud has several nodes, a VXLAN tunnel per other node
+ * (`tt-<port>` there, `tun<i>` here): point to point, so what a queue-mode monitor passes or
+ * answers goes back by the tunnel it came in by. The tunnels' sockets stay in the node
+ * namespace; only the decapsulated frames enter the monitor's, so the monitor still has no
+ * address instances could reach. The inline ruleset (`setup`, or the hold mode's table) is
+ * installed last, over every interface, before any monitor process runs, so a redirect's
+ * failMode holds from the start.
  */
 export function monitorPlan(app: App, addressing: Addressing, monitor: string, setup?: Step[]): Step[] {
   const at = addressing.monitors[monitor];
@@ -219,61 +232,43 @@ export function monitorPlan(app: App, addressing: Addressing, monitor: string, s
     ['ip', '-n', node, 'link', 'set', ret, 'up'],
     // Passed frames keep their instance source addresses; strict reverse-path checks would drop them here.
     ['ip', 'netns', 'exec', node, 'sysctl', '-qw', `net.ipv4.conf.${ret}.rp_filter=0`, `net.ipv4.conf.${at.port}.rp_filter=0`],
-    // The deployment's own inline path (the queue mode's), else the hold mode's table.
-    ...(setup ?? [['ip', 'netns', 'exec', ns, 'nft', renderInlineTable({ tapIf: MONITOR_IF, returnIf: MONITOR_RETURN_IF })]]),
   ];
-  const others = app.nodes.filter((n) => n.name !== at.node);
-  if (!others.length) return steps;
   const home = addressing.nodes[at.node];
-  steps.push(
-    [
-      'ip',
-      '-n',
-      node,
+  for (const t of monitorTunnels(app, monitor)) {
+    const on = nodeNs(app.name, t.node);
+    const far = addressing.nodes[t.node];
+    const vni = tapVni(
+      index,
+      app.nodes.findIndex((n) => n.name === t.node),
+    );
+    const made = `tr${t.ifname.slice(3)}-${at.port}`.slice(0, 15);
+    const vxlan = (name: string, local: string, remote: string): Step => [
       'link',
       'add',
-      `tr-${at.port}`,
+      name,
       'type',
       'vxlan',
       'id',
-      tapVni(index),
+      vni,
       'local',
-      home.ip,
+      local,
+      'remote',
+      remote,
       'dstport',
       String(TAP_TUNNEL_PORT),
       'dev',
       UPLINK_IF,
-    ],
-    ['ip', '-n', node, 'link', 'set', `tr-${at.port}`, 'netns', ns],
-    ['ip', '-n', ns, 'link', 'set', `tr-${at.port}`, 'name', MONITOR_TUNNEL_IF],
-    ['ip', '-n', ns, 'link', 'set', MONITOR_TUNNEL_IF, 'up'],
-  );
-  for (const o of others) {
-    const on = nodeNs(app.name, o.name);
-    const local = addressing.nodes[o.name];
+    ];
     steps.push(
-      [
-        'ip',
-        '-n',
-        on,
-        'link',
-        'add',
-        `tt-${at.port}`,
-        'type',
-        'vxlan',
-        'id',
-        tapVni(index),
-        'local',
-        local.ip,
-        'remote',
-        home.ip,
-        'dstport',
-        String(TAP_TUNNEL_PORT),
-        'dev',
-        UPLINK_IF,
-      ],
+      ['ip', '-n', node, ...vxlan(made, home.ip, far.ip)],
+      ['ip', '-n', node, 'link', 'set', made, 'netns', ns],
+      ['ip', '-n', ns, 'link', 'set', made, 'name', t.ifname],
+      ['ip', '-n', ns, 'link', 'set', t.ifname, 'up'],
+      ['ip', '-n', on, ...vxlan(`tt-${at.port}`, far.ip, home.ip)],
       ['ip', '-n', on, 'link', 'set', `tt-${at.port}`, 'up'],
     );
   }
+  // The deployment's own inline path (the queue mode's), else the hold mode's table.
+  steps.push(...(setup ?? [['ip', 'netns', 'exec', ns, 'nft', renderInlineTable({ tapIf: MONITOR_IF, returnIf: MONITOR_RETURN_IF })]]));
   return steps;
 }

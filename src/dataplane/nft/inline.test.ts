@@ -145,9 +145,19 @@ test('inline taps tag what they divert; egress chains let frames passed back thr
   );
   assert.match(
     chain(`tap_eg_${web2.port}`),
-    /# inline: m2 is on another node; [^\n]*not supported\)\n\s+[^\n]*fwd to "tt-/,
-    'a redirect to another node says it is one-way',
+    /# inline: m2 is on another node; [^\n]*comes back by its tap tunnel \(queue mode\)\n\s+[^\n]*fwd to "tt-/,
+    'a redirect to another node says how it comes back',
   );
+  // m2 (on n2) takes what web-2 sends: passed frames and resets come back by one tunnel.
+  const tunnel = chain(`ret_tt_${addr.monitors.m2.port}`);
+  assert.ok(tunnel.includes(`device "tt-${addr.monitors.m2.port}"`) && tunnel.includes('policy drop'), tunnel);
+  assert.ok(
+    tunnel.includes('meta pkttype set host accept comment "passed by m2, sent by an instance'),
+    'passed frames enter the forward path',
+  );
+  assert.ok(tunnel.includes(`${redirectTag(web2.mac, 'sent', 'closed')} : ${web2.mac}`), 'a reset to the sender gets its address back');
+  assert.ok(tunnel.indexOf('ether saddr') < tunnel.indexOf('ether daddr'), 'one chain: passed frames, then resets');
+  assert.ok(!text.includes('rst_tt_'), 'no separate reset chain on a tunnel');
 
   const ret = chain(`ret_${monitorReturnPort(addr.monitors.m1.port)}`);
   assert.ok(ret.includes(`device "${monitorReturnPort(addr.monitors.m1.port)}"`) && ret.includes('policy drop'));

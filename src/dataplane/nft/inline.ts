@@ -82,6 +82,16 @@ export interface LocalMonitorPorts {
   port: string;
   /** Where passed frames come back. */
   returnPort: string;
+  /**
+   * A monitor on another node, reached through its tap tunnel (`port` = `returnPort` = the
+   * tunnel): a queue-mode monitor sends what it passes and its resets back by the tunnel.
+   */
+  remote?: boolean;
+}
+
+/** Interface on a node that carries taps to a monitor on another node (and brings back what it passes). */
+export function tapTunnelIf(monitorPort: string): string {
+  return `tt-${monitorPort}`;
 }
 
 /** The monitors attached to `node`, with their ports. */
@@ -90,6 +100,27 @@ export function localMonitorPorts(addressing: Addressing, node: string): LocalMo
     .filter((m) => m.node === node)
     .sort((a, b) => (a.monitor < b.monitor ? -1 : a.monitor > b.monitor ? 1 : 0))
     .map((m) => ({ monitor: m.monitor, port: m.port, returnPort: monitorReturnPort(m.port) }));
+}
+
+/**
+ * The monitors that can pass frames back on `node`: its own (by their return veths) and, by
+ * their tap tunnels, those on other nodes that a redirect of an instance here diverts to.
+ */
+export function inlineMonitorPorts(
+  addressing: Addressing,
+  node: string,
+  contracts: readonly { src: string; dst: string; action: string }[],
+): LocalMonitorPorts[] {
+  const remote = new Set<string>();
+  for (const c of contracts) {
+    if (c.action !== 'redirect' || !Object.hasOwn(addressing.instances, c.src) || !Object.hasOwn(addressing.monitors, c.dst)) continue;
+    if (addressing.instances[c.src].node === node && addressing.monitors[c.dst].node !== node) remote.add(c.dst);
+  }
+  const far = [...remote].sort().map((m) => {
+    const dev = tapTunnelIf(addressing.monitors[m].port);
+    return { monitor: m, port: dev, returnPort: dev, remote: true };
+  });
+  return [...localMonitorPorts(addressing, node), ...far];
 }
 
 export interface LocalInstancePort {
@@ -123,16 +154,27 @@ export function returnChains(monitors: readonly LocalMonitorPorts[], instances: 
         `ether saddr & ${TAG_KIND_MASK} ${nftSet(delivered.map((d) => d[0]))} counter ${mark} fwd to ether saddr & ${TAG_KIND_MASK} ${map(delivered)} comment "${returnComment(m.monitor, 'delivered')}"`,
         `ether saddr & ${TAG_KIND_MASK} ${nftSet(sent)} counter meta pkttype set host accept comment "${returnComment(m.monitor, 'sent')}"`,
       );
-    ret.push(`counter drop comment "not a frame ${m.monitor} passed"`);
-    out.push(
-      chainOf(returnChainName(m.returnPort), `type filter hook ingress device ${nftString(m.returnPort)} priority 0; policy drop;`, ret),
-    );
     const rst: string[] = [];
     if (sorted.length)
       rst.push(
         `ether daddr & ${TAG_KIND_MASK} ${nftSet(sent)} counter ${mark} ether daddr set ether daddr & ${TAG_KIND_MASK} ${map(sentToMac)} fwd to ether daddr ${map(macToPort)} comment "reset from ${m.monitor} to the instance that sent"`,
         `ether daddr & ${TAG_KIND_MASK} ${nftSet(delivered.map((d) => d[0]))} counter ${mark} meta pkttype set host accept comment "reset from ${m.monitor} towards the peer: forward path (established only)"`,
       );
+    if (m.remote) {
+      // One tunnel brings both back: passed frames carry the tag as source, resets as destination.
+      out.push(
+        chainOf(returnChainName(m.returnPort), `type filter hook ingress device ${nftString(m.returnPort)} priority 0; policy drop;`, [
+          ...ret,
+          ...rst,
+          `counter drop comment "not a frame or reset from ${m.monitor}"`,
+        ]),
+      );
+      continue;
+    }
+    ret.push(`counter drop comment "not a frame ${m.monitor} passed"`);
+    out.push(
+      chainOf(returnChainName(m.returnPort), `type filter hook ingress device ${nftString(m.returnPort)} priority 0; policy drop;`, ret),
+    );
     rst.push(`counter drop comment "not a reset from ${m.monitor}"`);
     out.push(
       chainOf(

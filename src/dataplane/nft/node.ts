@@ -7,7 +7,7 @@ import type { NodeDesired } from '../backend.js';
 import { NODE_UPLINKS } from '../node-interfaces.js';
 import { atomicScript, type OwnedTable } from './apply.js';
 import { FIREWALL_TABLE, nftFirewallTable } from './firewall.js';
-import { localMonitorPorts } from './inline.js';
+import { inlineMonitorPorts } from './inline.js';
 import { formatTable, type NftTable } from './table.js';
 import { nftTapsTable, TAPS_TABLE } from './taps.js';
 
@@ -45,7 +45,7 @@ export function renderNodeConfig(d: NodeDesired): Result<NftNodeConfig> {
       mode: d.mode,
       uplinks: NODE_UPLINKS,
       // Every monitor namespace of the local cloud has its return veth: redirects are inline.
-      inlineMonitors: inline ? localMonitorPorts(addressing, d.node) : [],
+      inlineMonitors: inline ? inlineMonitorPorts(addressing, d.node, d.contracts) : [],
       restrictions: d.context.restrictions ?? [],
     },
   );

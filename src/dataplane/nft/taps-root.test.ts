@@ -13,7 +13,8 @@ import type { FlowTap } from '../../flowtap/index.js';
 import { flowToNft } from './flow.js';
 import { realSystem } from '../../system/index.js';
 import { applyNft, atomicScript, checkNft, deleteTables, readCounters, type OwnedTable } from './apply.js';
-import { TAPS_TABLE, renderNftTaps, tapTunnelIf } from './taps.js';
+import { tapTunnelIf } from './inline.js';
+import { TAPS_TABLE, renderNftTaps } from './taps.js';
 import { flowOf, tapOf, tapsAddressing, tapsApp, TRANSLATIONS } from './testing.js';
 
 const skip = needsRoot();

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FlowTap } from '../../flowtap/index.js';
-import { TAPS_TABLE, renderNftTaps, tapCounterOf, tapDropComment, tapTunnelIf, type NftTapsOptions } from './taps.js';
+import { tapTunnelIf } from './inline.js';
+import { TAPS_TABLE, renderNftTaps, tapCounterOf, tapDropComment, type NftTapsOptions } from './taps.js';
 import { tapOf, tapsAddressing, tapsApp } from './testing.js';
 
 const app = tapsApp();

@@ -38,7 +38,7 @@ import { diag, fail, ok, type Diagnostic, type Result } from '../../diagnostics/
 import { checkOverlaps, contractLocation, describeContract, formatContract, type FlowTap } from '../../flowtap/index.js';
 import type { Addressing, App } from '../../model/index.js';
 import { flowToNft, NFT_TAP_BACKEND } from './flow.js';
-import { isMac, localMonitorPorts, redirectTag, returnChains, RETURNED_SKIP_RULE, type RedirectSide } from './inline.js';
+import { inlineMonitorPorts, isMac, redirectTag, returnChains, RETURNED_SKIP_RULE, tapTunnelIf, type RedirectSide } from './inline.js';
 import { nftIdent, nftString } from './names.js';
 import { chainOf, formatTable, type NftChain, type NftTable } from './table.js';
 
@@ -53,11 +53,6 @@ export interface NftTapsOptions {
   table?: string;
   /** Monitors pass redirected frames back (nft-inline.ts); needs each monitor's return port on its node. */
   inline?: boolean;
-}
-
-/** Interface on a node that carries taps to a monitor on another node. */
-export function tapTunnelIf(monitorPort: string): string {
-  return `tt-${monitorPort}`;
 }
 
 /** Largest rate nft's limit accepts per second: the kernel refuses rate * 1e9 ns above 2^64. */
@@ -214,11 +209,9 @@ function ruleLines(r: Rule, tag: string | null, budgetChain: () => string): { li
   }
   const mode = c.options?.failMode === 'open' ? 'fail-open' : 'fail-closed';
   const retag = tag ? `ether saddr set ${tag} ` : '';
-  // Frames reach a monitor on another node through its tap tunnel, and nothing brings them back yet.
+  // A monitor on another node passes frames back through the same tunnel in the queue mode only.
   const oneWay =
-    tag && r.remote
-      ? [`# inline: ${lineText(c.dst)} is on another node; what it would pass back does not return (cross-node inline is not supported)`]
-      : [];
+    tag && r.remote ? [`# inline: ${lineText(c.dst)} is on another node; what it passes comes back by its tap tunnel (queue mode)`] : [];
   if (!r.monitorDown)
     return place(
       [`${about}; ${mode} when ${lineText(c.dst)} is down`, ...oneWay],
@@ -344,7 +337,7 @@ export function nftTapsTable(
       .filter((i) => (!opts.live || opts.live.has(i.name)) && addressing.instances[i.name]?.node === node)
       .map((i) => ({ instance: i.name, port: addressing.instances[i.name].port, mac: addressing.instances[i.name].mac }))
       .filter((p) => IFNAME.test(p.port) && isMac(p.mac));
-    const monitors = localMonitorPorts(addressing, node).filter((m) => IFNAME.test(m.port) && IFNAME.test(m.returnPort));
+    const monitors = inlineMonitorPorts(addressing, node, local).filter((m) => IFNAME.test(m.port) && IFNAME.test(m.returnPort));
     chains.push(...returnChains(monitors, localPorts));
   }
   return ok({ family: 'netdev', name: table, sets: [], chains });

@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RecordingSystem } from '../../../system/index.js';
-import { installQueueSetup, QUEUE_MARKS, queueSetupCommands, renderQueueSetup } from './queue-setup.js';
+import { installQueueSetup, QUEUE_MARKS, queueOrigin, queueSetupCommands, renderQueueSetup, sortedTunnels } from './queue-setup.js';
 
 test('fail-open frames go to a bypassing queue, fail-closed ones to a queue that drops without a listener', () => {
   const s = renderQueueSetup({ queues: { open: 3, closed: 4 } });
   assert.ok(!('code' in s));
-  assert.match(s.iptables, new RegExp(`--mark 0x${QUEUE_MARKS.open.toString(16)} -j NFQUEUE --queue-num 3 --queue-bypass\\n`));
-  assert.match(s.iptables, new RegExp(`--mark 0x${QUEUE_MARKS.closed.toString(16)} -j NFQUEUE --queue-num 4\\n`));
+  assert.match(s.iptables, new RegExp(`--mark 0x${QUEUE_MARKS.open.toString(16)}/0xffff00ff -j NFQUEUE --queue-num 3 --queue-bypass\\n`));
+  assert.match(s.iptables, new RegExp(`--mark 0x${QUEUE_MARKS.closed.toString(16)}/0xffff00ff -j NFQUEUE --queue-num 4\\n`));
   // The tag's failMode bit picks the mark; copies (untagged) never reach a queue.
   assert.match(s.nft, /ether saddr & ff:ff:fe:00:00:00 == 02:66:72:00:00:00 meta mark set 0x46540010/);
   assert.match(s.nft, /!= 02:66:70:00:00:00 counter drop/);
@@ -56,9 +56,36 @@ test('as commands for the local cloud: all in the namespace, bridge first, then 
   assert.match(cmds[nft][1], /table netdev flowtap_queue \{/);
   const ipt = cmds.filter((a) => a[0] === 'iptables').map((a) => a.join(' '));
   assert.deepEqual(ipt, [
-    `iptables -w -A FORWARD -m mark --mark 0x${QUEUE_MARKS.open.toString(16)} -j NFQUEUE --queue-num 3 --queue-bypass`,
-    `iptables -w -A FORWARD -m mark --mark 0x${QUEUE_MARKS.closed.toString(16)} -j NFQUEUE --queue-num 4`,
+    `iptables -w -A FORWARD -m mark --mark 0x${QUEUE_MARKS.open.toString(16)}/0xffff00ff -j NFQUEUE --queue-num 3 --queue-bypass`,
+    `iptables -w -A FORWARD -m mark --mark 0x${QUEUE_MARKS.closed.toString(16)}/0xffff00ff -j NFQUEUE --queue-num 4`,
   ]);
   const bad = queueSetupCommands('ns', { bridge: 'a b' });
   assert.ok(!Array.isArray(bad) && bad.code === 'E_INLINE_QUEUE_SETUP');
+});
+
+test('tap tunnels from other nodes: each a hairpin bridge of its own, steered alike, its number in the mark', () => {
+  assert.deepEqual(sortedTunnels(['tun10', 'tun2', 'tun0']), ['tun0', 'tun2', 'tun10']);
+  const s = renderQueueSetup({ tunnels: ['tun3', 'tun1'] });
+  assert.ok(!('code' in s));
+  const steps = s.steps.map((x) => x.join(' '));
+  // tun1 is origin 1, tun3 origin 2, whatever order they were named in.
+  assert.ok(steps.includes('ip link set tun1 master ftq1') && steps.includes('ip link set tun3 master ftq2'), steps.join('\n'));
+  assert.ok(
+    steps.includes('ip link set dev tun3 type bridge_slave learning off hairpin on'),
+    'what is accepted goes back out of the tunnel',
+  );
+  assert.ok(!steps.some((x) => /tun\d master ftq0/.test(x)), 'never bridged with the local ports');
+  const open1 = (QUEUE_MARKS.open | (1 << 8)) >>> 0;
+  const closed2 = (QUEUE_MARKS.closed | (2 << 8)) >>> 0;
+  assert.match(
+    s.nft,
+    new RegExp(`chain taps_tun1 \\{\\n\\s+type filter hook ingress device "tun1"[^}]*meta mark set 0x${open1.toString(16)} `),
+  );
+  assert.match(s.nft, new RegExp(`chain taps_tun3 \\{[^}]*meta mark set 0x${closed2.toString(16)} `));
+  assert.equal(queueOrigin(open1), 1);
+  assert.equal(queueOrigin(closed2), 2);
+  assert.equal(queueOrigin(QUEUE_MARKS.closed), 0, 'the local tap interface');
+  // The queue rules ignore the origin bits: one pair of rules for every interface.
+  assert.equal(s.iptables.match(/NFQUEUE/g)?.length, 2);
+  assert.ok('code' in renderQueueSetup({ tunnels: ['tun1; id'] }), 'a tunnel name goes into commands: checked');
 });

@@ -18,6 +18,10 @@ import type { System } from '../../../system/index.js';
  *   dropped). So a dead, restarting or overloaded monitor hands each flow to its failMode in the
  *   kernel, with no heartbeat.
  * - Learning is off on both ports: every frame floods to the other port, whatever its address.
+ * - Each tap tunnel from another node (`tun<i>`, point to point) is the only port of a bridge of
+ *   its own with hairpin on: what the monitor accepts floods back out of the tunnel it came in
+ *   by, to the node that diverted it. Its frames' marks carry the tunnel's number (bits 8-15,
+ *   `queueOrigin`), so the monitor's answers (403s, resets) leave by the same tunnel.
  * All of it stays when the process dies; installing again replaces it.
  */
 export interface QueueSetupOptions {
@@ -27,6 +31,8 @@ export interface QueueSetupOptions {
   table?: string;
   /** Queue numbers for fail-open and fail-closed frames (per namespace). */
   queues?: { open: number; closed: number };
+  /** Tap tunnels from other nodes (`tun<i>`), steered like the tap interface and answered by their origin. */
+  tunnels?: readonly string[];
   /** `iptables-restore` program (iptables-nft or -legacy both have NFQUEUE here). */
   iptablesRestore?: string;
   nft?: string;
@@ -37,6 +43,21 @@ const QUEUE_BRIDGE = 'ftq0';
 export const DEFAULT_QUEUES = { open: 16, closed: 17 } as const;
 /** Packet marks of redirected frames inside the monitor namespace ("FT" 0010, 0011). */
 export const QUEUE_MARKS = { open: 0x46540010, closed: 0x46540011 } as const;
+
+/** The mark bits that say which interface a queued frame came in by (0: the tap interface; k: the k-th tunnel). */
+const ORIGIN_SHIFT = 8;
+const ORIGIN_MASK = 0xffff00ff;
+
+/** Which interface a queued frame came in by, from its mark: 0 the tap interface, k the k-th of the sorted tunnels. */
+export function queueOrigin(mark: number): number {
+  return (mark >>> ORIGIN_SHIFT) & 0xff;
+}
+
+/** Tunnels in origin order (`tun2` before `tun10`): the setup and the monitor number them alike. */
+export function sortedTunnels(tunnels: readonly string[]): string[] {
+  const n = (t: string) => Number(/\d+$/.exec(t)?.[0] ?? 0);
+  return [...tunnels].sort((a, b) => n(a) - n(b) || (a < b ? -1 : a > b ? 1 : 0));
+}
 
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
 const TABLE = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
@@ -55,10 +76,13 @@ export function renderQueueSetup(o: QueueSetupOptions = {}): QueueSetup | Diagno
   const bridge = o.bridge ?? QUEUE_BRIDGE;
   const table = o.table ?? QUEUE_TABLE;
   const q = o.queues ?? DEFAULT_QUEUES;
+  const tunnels = sortedTunnels(o.tunnels ?? []);
+  if (tunnels.length > 255) return diag('E_INLINE_QUEUE_SETUP', `at most 255 tap tunnels, not ${tunnels.length}`);
   for (const [what, v] of [
     ['tap interface', tapIf],
     ['return interface', returnIf],
     ['bridge', bridge],
+    ...tunnels.map((t) => ['tap tunnel', t] as const),
   ] as const)
     if (!IFNAME.test(v))
       return diag('E_INLINE_QUEUE_SETUP', `${what} must be an interface name (1-15 of A-Za-z0-9_.-), not ${JSON.stringify(v)}`);
@@ -67,6 +91,15 @@ export function renderQueueSetup(o: QueueSetupOptions = {}): QueueSetup | Diagno
     if (!(Number.isInteger(n) && n >= 0 && n <= 65535)) return diag('E_INLINE_QUEUE_SETUP', `queue numbers are 0..65535, not ${n}`);
   if (q.open === q.closed) return diag('E_INLINE_QUEUE_SETUP', `fail-open and fail-closed frames need two queues, not both ${q.open}`);
   const hex = (n: number) => `0x${n.toString(16)}`;
+  const marked = (k: number, m: number) => (m | (k << ORIGIN_SHIFT)) >>> 0;
+  const steer = (chain: string, dev: string, k: number) => [
+    `  chain ${chain} {`,
+    `    type filter hook ingress device "${dev}" priority 0; policy accept;`,
+    '    ether saddr & ff:ff:fc:00:00:00 != 02:66:70:00:00:00 counter drop comment "a copy: the capture has it"',
+    `    ether saddr & ff:ff:fe:00:00:00 == 02:66:72:00:00:00 meta mark set ${hex(marked(k, QUEUE_MARKS.open))} counter accept comment "fail-open redirect: queue ${q.open}"`,
+    `    meta mark set ${hex(marked(k, QUEUE_MARKS.closed))} counter accept comment "fail-closed redirect: queue ${q.closed}"`,
+    '  }',
+  ];
   const nft = [
     // Today's hold-until-retransmitted table judges at the same hook: it must go.
     `table netdev ${INLINE_TABLE}`,
@@ -74,12 +107,8 @@ export function renderQueueSetup(o: QueueSetupOptions = {}): QueueSetup | Diagno
     `table netdev ${table}`,
     `delete table netdev ${table}`,
     `table netdev ${table} {`,
-    '  chain taps {',
-    `    type filter hook ingress device "${tapIf}" priority 0; policy accept;`,
-    '    ether saddr & ff:ff:fc:00:00:00 != 02:66:70:00:00:00 counter drop comment "a copy: the capture has it"',
-    `    ether saddr & ff:ff:fe:00:00:00 == 02:66:72:00:00:00 meta mark set ${hex(QUEUE_MARKS.open)} counter accept comment "fail-open redirect: queue ${q.open}"`,
-    `    meta mark set ${hex(QUEUE_MARKS.closed)} counter accept comment "fail-closed redirect: queue ${q.closed}"`,
-    '  }',
+    ...steer('taps', tapIf, 0),
+    ...tunnels.flatMap((t, i) => steer(`taps_${t.replace(/[^A-Za-z0-9_]/g, '_')}`, t, i + 1)),
     '  chain back {',
     `    type filter hook ingress device "${returnIf}" priority 0; policy drop;`,
     '    counter comment "nothing enters by the return port"',
@@ -92,8 +121,8 @@ export function renderQueueSetup(o: QueueSetupOptions = {}): QueueSetup | Diagno
     ':INPUT ACCEPT [0:0]',
     ':FORWARD ACCEPT [0:0]',
     ':OUTPUT ACCEPT [0:0]',
-    `-A FORWARD -m mark --mark ${hex(QUEUE_MARKS.open)} -j NFQUEUE --queue-num ${q.open} --queue-bypass`,
-    `-A FORWARD -m mark --mark ${hex(QUEUE_MARKS.closed)} -j NFQUEUE --queue-num ${q.closed}`,
+    `-A FORWARD -m mark --mark ${hex(QUEUE_MARKS.open)}/${hex(ORIGIN_MASK)} -j NFQUEUE --queue-num ${q.open} --queue-bypass`,
+    `-A FORWARD -m mark --mark ${hex(QUEUE_MARKS.closed)}/${hex(ORIGIN_MASK)} -j NFQUEUE --queue-num ${q.closed}`,
     'COMMIT',
     '',
   ].join('\n');
@@ -105,6 +134,12 @@ export function renderQueueSetup(o: QueueSetupOptions = {}): QueueSetup | Diagno
     ['ip', 'link', 'set', 'dev', tapIf, 'type', 'bridge_slave', 'learning', 'off'],
     ['ip', 'link', 'set', 'dev', returnIf, 'type', 'bridge_slave', 'learning', 'off'],
     ['ip', 'link', 'set', bridge, 'up'],
+    ...tunnels.flatMap((t, i) => [
+      ['ip', 'link', 'add', `ftq${i + 1}`, 'type', 'bridge'],
+      ['ip', 'link', 'set', t, 'master', `ftq${i + 1}`],
+      ['ip', 'link', 'set', 'dev', t, 'type', 'bridge_slave', 'learning', 'off', 'hairpin', 'on'],
+      ['ip', 'link', 'set', `ftq${i + 1}`, 'up'],
+    ]),
   ];
   return { nft, iptables, steps };
 }
@@ -121,7 +156,21 @@ export function queueSetupCommands(ns: string, o: QueueSetupOptions = {}): strin
   const hex = (n: number) => `0x${n.toString(16)}`;
   const inNs = (argv: string[]) => ['ip', 'netns', 'exec', ns, ...argv];
   const toQueue = (mark: number, queue: number, extra: string[]) =>
-    inNs(['iptables', '-w', '-A', 'FORWARD', '-m', 'mark', '--mark', hex(mark), '-j', 'NFQUEUE', '--queue-num', String(queue), ...extra]);
+    inNs([
+      'iptables',
+      '-w',
+      '-A',
+      'FORWARD',
+      '-m',
+      'mark',
+      '--mark',
+      `${hex(mark)}/${hex(ORIGIN_MASK)}`,
+      '-j',
+      'NFQUEUE',
+      '--queue-num',
+      String(queue),
+      ...extra,
+    ]);
   return [
     ...s.steps.map(inNs),
     inNs([o.nft ?? 'nft', s.nft]),

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { diag, type Diagnostic } from '../../../diagnostics/index.js';
 import { MONITOR_TAP_IF } from '../../../dataplane/index.js';
 import { realSystem, type System } from '../../../system/index.js';
@@ -8,7 +8,7 @@ import type { Decision } from '../../policy/index.js';
 import type { Connection } from '../../tcp/index.js';
 import { emptyQueueStats, nfqueues, type OpenQueue, type PacketQueues, type QueuedPacket, type QueueStats } from './packet-queue.js';
 import { QueueJudge, type QueueJudgeStats } from './queue-judge.js';
-import { DEFAULT_QUEUES, installQueueSetup, type QueueSetupOptions } from './queue-setup.js';
+import { DEFAULT_QUEUES, installQueueSetup, queueOrigin, sortedTunnels, type QueueSetupOptions } from './queue-setup.js';
 
 /** LINKTYPE_RAW: queued packets start at the IP header. */
 const LT_RAW = 101;
@@ -59,6 +59,15 @@ export interface QueueInlineRun {
 
 const MAX_REPORTED_ERRORS = 20;
 
+/** The tap tunnels of the namespace this process runs in (the local cloud names them `tun<i>`). */
+function ownTunnels(): string[] {
+  try {
+    return readdirSync('/sys/class/net').filter((n) => /^tun\d+$/.test(n));
+  } catch {
+    return [];
+  }
+}
+
 function interfaceMac(ifname: string): Uint8Array | undefined {
   try {
     const text = readFileSync(`/sys/class/net/${ifname}/address`, 'utf8').trim();
@@ -89,9 +98,13 @@ export function createQueueInline(
     if (errors.length < MAX_REPORTED_ERRORS) errors.push(d);
   };
   let queues: PacketQueues | null = opts.packetQueues ?? null;
+  // Installed from inside the namespace, the tunnels are whatever it has; from outside, those named.
+  const tunnels = sortedTunnels(opts.tunnels ?? (opts.ns === undefined && opts.install !== false ? ownTunnels() : []));
+  // Answers (403s, resets) leave by the interface the packet being judged came in by.
+  let out = tapIf;
   const judge = new QueueJudge(
     { hasParser, ...(interfaceMac(tapIf) ? { ownMac: interfaceMac(tapIf) } : {}) },
-    { frame: (f) => report(queues?.sendFrame(tapIf, f) ?? null), log },
+    { frame: (f) => report(queues?.sendFrame(out, f) ?? null), log },
   );
   const open: { open: OpenQueue | null; closed: OpenQueue | null } = { open: null, closed: null };
   let timer: ReturnType<typeof setInterval> | undefined;
@@ -103,6 +116,8 @@ export function createQueueInline(
     for (const p of batch) {
       let v: ReturnType<QueueJudge['verdict']>;
       try {
+        const origin = queueOrigin(p.mark);
+        out = origin === 0 ? tapIf : (tunnels[origin - 1] ?? tapIf);
         judge.begin();
         engine.frame(LT_RAW, p.packet, ts);
         v = judge.verdict(p.packet, p.hw, ts);
@@ -128,7 +143,7 @@ export function createQueueInline(
         queues = q.value;
       }
       if (opts.install !== false) {
-        const problems = await installQueueSetup(opts.system ?? realSystem, opts);
+        const problems = await installQueueSetup(opts.system ?? realSystem, { ...opts, tunnels });
         if (problems.length) return problems;
       }
       const nums = opts.queues ?? DEFAULT_QUEUES;
