@@ -224,7 +224,7 @@ export function compileSimulation(input: SimInput): Result<Simulation> {
         };
       });
 
-  const linearTaps = compileTapRules(input.contracts, app.tenant, addressing, instances, down, inline);
+  const linearTaps = compileTapRules(input.contracts, app.tenant, addressing, instances, down, inline, input.inlineMode === 'queue');
 
   if (errs.length) return fail(dedupe(errs));
   const dns = ruleset.base.dns ? { ip: parseIpv4(ruleset.base.dns.ip) ?? 0, port: ruleset.base.dns.port } : undefined;

@@ -1,9 +1,10 @@
 /**
  * What a monitor does with a frame a redirect diverted to it, as the monitor namespace's table
- * (renderInlineTable) decides for the walk's verdict model, and whether the frame can come back
- * at all (nft-inline.ts): only a monitor on the tapped port's node has a return port the node
- * takes frames from; one on another node gets them through its tap tunnel, which its table does
- * not hook, so they end there. Without inline redirects every diversion ends at the monitor.
+ * (renderInlineTable, or the queue mode's steering) decides for the walk's verdict model, and
+ * whether the frame can come back at all (nft/inline.ts): a monitor on the tapped port's node
+ * passes it back on its return port; one on another node gets it through its tap tunnel and, in
+ * the queue mode only, passes it back by the same tunnel (SimInput.inlineMode); in the hold mode
+ * it ends there. Without inline redirects every diversion ends at the monitor.
  */
 import { ETH_TYPE_IP, IPPROTO_TCP, type PacketSpec } from '../../flowtap/index.js';
 import type { CPort, CTap } from './model.js';
@@ -29,7 +30,7 @@ export function monitorVerdict(w: Walk, t: CTap, port: CPort, hook: 'ingress' | 
   }
   d.tag = hook === 'ingress' ? t.tagSent : t.tagDelivered;
   if (t.returnPort === null) {
-    d.why = `${t.monitor} is on ${t.monitorNode}: it gets the frame through its tap tunnel and cannot pass it back (cross-node inline is not supported)`;
+    d.why = `${t.monitor} is on ${t.monitorNode}: it gets the frame through its tap tunnel and, in the hold mode, cannot pass it back`;
     return d;
   }
   const v = w.verdict;

@@ -696,6 +696,30 @@ describe('simulated datapath: inline redirects come back through their monitor',
     );
   });
 
+  test('queue mode: a monitor on another node passes back by the tap tunnel the frame left by, and the walk goes on (honeypot)', () => {
+    const honeypot = dvdContracts(d, 'honeypot', 'forensics');
+    const q = sim(input(honeypot, { inlineMode: 'queue' }));
+    const tunnel = `tt-${mon('mon-honeypot').port}`;
+    const passed = run(q, fromInstance('dvd-return-0'), between(d, 'dvd-return-0', 'dvd-update-0', 8080), { inlineVerdict: 'pass' });
+    assert.deepEqual(
+      passed.diversions.map((x) => [x.result, x.returnPort]),
+      [['passed', tunnel]],
+    );
+    assert.equal(passed.hops[1].iif, tunnel, 'back on node1 by the tunnel');
+    assert.deepEqual(passed.hops[1].passedBack, { monitor: 'mon-honeypot', contract: 'honeypot:1' });
+    // The same packet without the redirect: where it ends is where the returned frame ends.
+    const plain = run(
+      sim(input(dvdContracts(d, 'forensics'))),
+      fromInstance('dvd-return-0'),
+      between(d, 'dvd-return-0', 'dvd-update-0', 8080),
+    );
+    assert.deepEqual(passed.outcome, plain.outcome);
+    const blocked = run(q, fromInstance('dvd-return-0'), between(d, 'dvd-return-0', 'dvd-update-0', 8080), { inlineVerdict: 'block' });
+    assert.equal(blocked.diversions[0].result, 'blocked');
+    const down = run(q, fromInstance('dvd-return-0'), between(d, 'dvd-return-0', 'dvd-update-0', 8080), { inlineVerdict: 'monitor-down' });
+    assert.equal(down.diversions[0].result, 'dropped', 'fail-closed in the monitor namespace, as for a local monitor');
+  });
+
   test('inline off: every diversion ends at its monitor, untagged', () => {
     const off = sim(input([...inline, ...forensics], { inline: false }));
     const t = run(off, fromInstance('contract-update-0'), between(d, 'contract-update-0', 'user-update-0', 8080));

@@ -97,6 +97,8 @@ export function compileTapRules(
   ports: ReadonlyMap<string, CPort>,
   down: ReadonlySet<string>,
   inline: boolean,
+  /** A monitor on another node passes frames back by its tap tunnel (the queue mode). */
+  remoteReturns = false,
 ): LinearTap[] {
   const linear: LinearTap[] = [];
   for (const c of contracts) {
@@ -107,7 +109,7 @@ export function compileTapRules(
     const place: TapPlace = {
       device: local ? mon.port : tapTunnelIf(mon.port),
       monitorNode: mon.node,
-      returnPort: local ? monitorReturnPort(mon.port) : null,
+      returnPort: local ? monitorReturnPort(mon.port) : remoteReturns ? tapTunnelIf(mon.port) : null,
       // A MAC that is not one fails the compile (renderNftTaps says so): no tag to make then.
       inlineMac: inline && isMac(addressing.instances[c.src].mac) ? addressing.instances[c.src].mac : null,
     };

@@ -50,6 +50,12 @@ export interface SimInput {
    * frame back, and it continues as if never diverted. Default true, as nodeScript renders.
    */
   inline?: boolean;
+  /**
+   * How inline monitors stand in the path: `hold` (the default) passes frames back only from a
+   * monitor on the tapped port's node; `queue` also from a monitor on another node, by the tap
+   * tunnel the frame went out by (docs/dataplane.md).
+   */
+  inlineMode?: 'hold' | 'queue';
   /** Sources outside the application dropped or limited on every node (SourceRestriction, restrict.ts). */
   restrictions?: readonly SourceRestriction[];
   topology?: Partial<SimTopology>;
