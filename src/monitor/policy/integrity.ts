@@ -102,6 +102,8 @@ export class IntegrityTracker {
   private readonly traceQueue: { ts: number; traceId: string }[] = [];
   private traceHead = 0;
   private readonly waitingForTrace = new Map<string, TrackedRequest[]>();
+  /** Pending requests by a candidate they wait for: a request that gets its roots wakes only its own waiters. */
+  private readonly waitingForCandidate = new Map<TrackedRequest, TrackedRequest[]>();
   private pending: TrackedRequest[] = [];
   private readonly unattributedSuppressor = new Suppressor();
   private readonly unattributedCounts = new Map<string, number>();
@@ -303,10 +305,23 @@ export class IntegrityTracker {
     }
     if (!force && t.candidates.some((c) => c.roots === null)) {
       this.wait(t);
+      for (const c of t.candidates) {
+        if (c.roots !== null) continue;
+        const list = this.waitingForCandidate.get(c);
+        if (!list) this.waitingForCandidate.set(c, [t]);
+        else if (list[list.length - 1] !== t) list.push(t);
+      }
       return;
     }
+    // A set beside the list: an instance busy with thousands of requests made this quadratic.
     const roots: TrackedRequest[] = [];
-    for (const c of t.candidates) for (const r of c.roots ?? []) if (!roots.includes(r)) roots.push(r);
+    const seen = new Set<TrackedRequest>();
+    for (const c of t.candidates)
+      for (const r of c.roots ?? [])
+        if (!seen.has(r)) {
+          seen.add(r);
+          roots.push(r);
+        }
     if (roots.length > 0) this.stats.attributedByNesting++;
     if (roots.length > 1) this.stats.ambiguous++;
     this.done(t, roots);
@@ -317,8 +332,11 @@ export class IntegrityTracker {
     t.pending = false;
     if (t.kind !== 'nats') this.check(t);
     // Requests nested in this one may now be attributable.
-    if (this.pending.length > 0) {
-      for (const p of this.pending) if (p.pending && p.candidates.includes(t)) this.resolve(p, false);
+    // Only its own waiters: scanning every pending request here made a busy monitor quadratic.
+    const waiters = this.waitingForCandidate.get(t);
+    if (waiters) {
+      this.waitingForCandidate.delete(t);
+      for (const p of waiters) if (p.pending) this.resolve(p, false);
     }
   }
 
@@ -329,12 +347,13 @@ export class IntegrityTracker {
       this.unattributed(t);
       return;
     }
-    const expected: string[] = [];
-    for (const r of roots) if (r.identity !== undefined && !expected.includes(r.identity)) expected.push(r.identity);
+    const identities = new Set<string>();
+    for (const r of roots) if (r.identity !== undefined) identities.add(r.identity);
+    const expected = [...identities];
     // The external request carried no identity: there is nothing to compare with.
     if (expected.length === 0) return;
     this.stats.checked++;
-    if (t.identity !== undefined && expected.includes(t.identity)) return;
+    if (t.identity !== undefined && identities.has(t.identity)) return;
     this.stats.mismatches++;
     const seen = t.identity ?? '(absent)';
     const where = describeIdentity(t.field);
