@@ -163,6 +163,10 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
     .argument('<file>', 'Datalog program')
     .option('--facts <app>', 'add the facts of this application')
     .option('--query <pred>', 'print only this predicate')
+    .addOption(new Option('--max-seconds <s>', 'stop a runaway program after this long (default 10)').argParser(positiveSeconds))
+    .addOption(
+      new Option('--max-mb <n>', 'stop a runaway program once it has taken this much memory (default 512)').argParser(countArg(1 << 20)),
+    )
     .addOption(jsonOption())
     .action(run<[string], PolicyEvalOptions>(async (file, o) => (await commands.policyEval()).cmdPolicyEval(io, file, o)));
 

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Fact } from './ast.js';
+import { formatFact } from './format.js';
+import { seededRng } from '../random/index.js';
 import { evaluate } from './evaluate.js';
 import { runProgram } from './run.js';
 import { checked, errors, rows, run } from './testing.js';
@@ -237,10 +239,75 @@ test('bad input facts come back as diagnostics, every one of them', () => {
   assert.match(e[0].message, /predicate 'q' given 1 argument\(s\) but has 2 in the program/);
 });
 
-test('a program that derives without bound stops at maxTuples', () => {
-  const r = runProgram(`n(0).\nn(Y) :- n(X), plus(X, 1, Y).`, [], 't.dl', { maxTuples: 1000 });
+const RUNAWAY = `base(1).\nn(0).\nn(Y) :- n(X), plus(X, 1, Y).\nm(X) :- base(X).`;
+
+test('a program that derives without bound stops at maxTuples, naming the rule', () => {
+  const r = runProgram(RUNAWAY, [], 't.dl', { maxTuples: 1000 });
   const e = errors(r);
   assert.equal(e[0].code, 'E_DL_LIMIT');
+  assert.match(e[0].message, /after 1000 tuples \(maxTuples\): rule 0 keeps deriving .*n\(Y\) :- n\(X\), plus\(X, 1, Y\)\./);
+  assert.deepEqual(e[0].loc, { file: 't.dl', line: 3, col: 1 });
+});
+
+test('a runaway program stops within its time bound, naming the rule', () => {
+  const t0 = performance.now();
+  const e = errors(runProgram(RUNAWAY, [], 't.dl', { maxSeconds: 0.3, maxTuples: 1e12, maxMb: 1e6 }));
+  const ms = performance.now() - t0;
+  assert.equal(e[0].code, 'E_DL_LIMIT');
+  assert.match(e[0].message, /after 0\.3 s \(maxSeconds\): rule 0 keeps deriving/);
+  assert.equal(e[0].loc?.line, 3);
+  // The deadline is read every few thousand rows: the overrun is small.
+  assert.ok(ms >= 300 && ms < 1500, `stopped after ${ms.toFixed(0)} ms`);
+});
+
+test('a runaway program stops within its memory bound, naming the rule', () => {
+  const e = errors(runProgram(RUNAWAY, [], 't.dl', { maxMb: 40, maxTuples: 1e12, maxSeconds: 1e6 }));
+  assert.equal(e[0].code, 'E_DL_LIMIT');
+  assert.match(e[0].message, /past 40 MB of memory \(maxMb\): rule 0 keeps deriving/);
+});
+
+test('a join that explodes without deriving anything new is stopped, naming its rule', () => {
+  const facts: Fact[] = [];
+  for (let i = 0; i < 400; i++) facts.push({ pred: 'e', args: [i] });
+  // 400^3 = 64M combinations, all deriving the one tuple q(0) again and again.
+  const program = `q(0) :- e(_), e(_), e(_).`;
+  // A fake clock that jumps an hour at the third reading: deterministic whatever the machine.
+  let reads = 0;
+  const probe = { now: () => (reads++ >= 2 ? 3.6e6 : 0), memoryBytes: () => 0 };
+  const e = errors(runProgram(program, facts, 't.dl', { maxSeconds: 60, probe }));
+  assert.equal(e[0].code, 'E_DL_LIMIT');
+  assert.match(e[0].message, /after 60 s \(maxSeconds\): .*rule 0/);
+  assert.ok(reads >= 3);
+});
+
+test('the memory bound reads the probe: growth past maxMb stops, growth below does not', () => {
+  let bytes = 100 * 2 ** 20;
+  const probe = { now: () => 0, memoryBytes: () => (bytes += 16 * 2 ** 20) };
+  const e = errors(runProgram(RUNAWAY, [], 't.dl', { maxMb: 64, maxTuples: 1e12, probe }));
+  assert.match(e[0].message, /past 64 MB of memory \(maxMb\): rule 0 keeps deriving/);
+  // A program that ends, under a bound it never reaches.
+  const g: Fact[] = [];
+  for (let i = 0; i < 300; i++) g.push({ pred: 'edge', args: [i, i + 1] });
+  bytes = 0;
+  const db = run(`path(X, Y) :- edge(X, Y).\npath(X, Z) :- path(X, Y), edge(Y, Z).`, g, { maxMb: 1e6, probe });
+  assert.equal(db.count('path'), (300 * 301) / 2);
+});
+
+test('a table outgrowing JavaScript (RangeError) ends in the same E_DL_LIMIT, naming the rule', () => {
+  // A real Map reaches its maximum size only after ~16M entries and a gigabyte; a probe that
+  // throws V8's RangeError mid-evaluation takes the same path out.
+  let calls = 0;
+  const probe = {
+    now: () => 0,
+    memoryBytes: (): number => {
+      if (calls++ === 0) return 0;
+      throw new RangeError('Map maximum size exceeded');
+    },
+  };
+  const e = errors(runProgram(RUNAWAY, [], 't.dl', { maxTuples: 1e12, probe }));
+  assert.equal(e[0].code, 'E_DL_LIMIT');
+  assert.match(e[0].message, /outgrew JavaScript's limits \(Map maximum size exceeded\): rule 0 keeps deriving/);
+  assert.equal(e[0].loc?.line, 3);
 });
 
 test('runProgram returns parse and check errors as results', () => {
@@ -270,4 +337,30 @@ test('indexes are built lazily, one per bound-column set', async () => {
   assert.equal(idx.lookup([2, 5]), 1000);
   assert.equal(idx.lookup([6, 6]), 930);
   assert.equal(idx.lookup([7, 0]), -1);
+});
+
+test('textOrder orders rows by the text of each column, ties (1 and "1") in derivation order, as a comparison sort would', () => {
+  const rand = seededRng(5);
+  const pool: (string | number)[] = [1, '1', 2, '10', 10, 'a', 'a\u0000', 'B', -1, '-1', 0.5, '', 'é', 'z'];
+  const facts: Fact[] = [];
+  for (let i = 0; i < 2000; i++) {
+    facts.push({ pred: 't', args: [0, 1, 2].map(() => pool[Math.floor(rand() * pool.length)]) });
+  }
+  facts.push({ pred: 't', args: [1, 1, 1] });
+  const db = run(`u(A, B, C) :- t(A, B, C).\nw :- t(1, 1, 1).`, facts);
+  const rows = db.query('u');
+  const text = (t: (string | number)[]) => t.map(String);
+  const expected = rows
+    .map((t, i) => ({ t, i }))
+    .sort((x, y) => {
+      const a = text(x.t);
+      const b = text(y.t);
+      for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return a[k] < b[k] ? -1 : 1;
+      return 0;
+    })
+    .map((e) => e.i);
+  assert.deepEqual([...db.textOrder('u')], expected);
+  assert.equal(db.formatRow('u', expected[0]), formatFact({ pred: 'u', args: rows[expected[0]] }));
+  assert.deepEqual([...db.textOrder('nothing')], []);
+  assert.equal(db.formatRow('w', 0), 'w.');
 });

@@ -4,8 +4,9 @@
  * everything every iteration; it shares the join machinery, so it is both a baseline
  * for benchmarks and an oracle for tests of the delta logic.
  */
-import { diag, fail, ok, type Diagnostic, type Result } from '../diagnostics/index.js';
+import { diag, fail, ok, type Result } from '../diagnostics/index.js';
 import type { Fact } from './ast.js';
+import { Budget, DEFAULT_MAX_MB, DEFAULT_MAX_SECONDS, DEFAULT_MAX_TUPLES, type ResourceProbe, Stop } from './budget.js';
 import type { CheckedProgram } from './check.js';
 import { Database, type EvalStats } from './database.js';
 import { compilePlan, type Sink } from './exec.js';
@@ -24,26 +25,44 @@ export interface EvalOptions {
   provenance?: boolean;
   /** Stop with E_DL_LIMIT past this many tuples (arithmetic can derive forever). Default 50,000,000. */
   maxTuples?: number;
-}
-
-const DEFAULT_MAX_TUPLES = 50_000_000;
-
-/** Unwinds the join closures when evaluation cannot go on; caught below, never seen by callers. */
-class Stop extends Error {
-  constructor(readonly diagnostic: Diagnostic) {
-    super(diagnostic.message);
-  }
+  /** Stop with E_DL_LIMIT past this many seconds of evaluation. Default 10. */
+  maxSeconds?: number;
+  /** Stop with E_DL_LIMIT once the process has grown by this many MB during evaluation. Default 512. */
+  maxMb?: number;
+  /** Where time and memory are read; tests pass a fake. */
+  probe?: ResourceProbe;
 }
 
 /**
  * Evaluate a checked program over input facts. Fails with E_DL_FACT for invalid input facts,
  * E_DL_BUILTIN_ARG when a builtin meets a value outside its domain (a malformed address in
- * `cidr_contains`), and E_DL_LIMIT for a runaway program.
+ * `cidr_contains`), and E_DL_LIMIT for a runaway program: past the tuple, time or memory
+ * bound, or when a table outgrows what JavaScript allows, naming the rule that kept deriving
+ * (or whose join was running).
  */
 export function evaluate(p: CheckedProgram, facts: readonly Fact[], opts: EvalOptions = {}): Result<Database> {
   const factErrors = validateFacts(p, facts);
   if (factErrors.length > 0) return fail(factErrors);
-  const limit = opts.maxTuples ?? DEFAULT_MAX_TUPLES;
+  const budget = new Budget(
+    p.program.rules,
+    {
+      maxTuples: opts.maxTuples ?? DEFAULT_MAX_TUPLES,
+      maxSeconds: opts.maxSeconds ?? DEFAULT_MAX_SECONDS,
+      maxMb: opts.maxMb ?? DEFAULT_MAX_MB,
+    },
+    opts.probe,
+  );
+  try {
+    return evaluateWithin(p, facts, opts, budget);
+  } catch (e) {
+    if (e instanceof Stop) return fail(e.diagnostic);
+    // A Map or typed array grown to JavaScript's maximum: the same runaway, met before a bound.
+    if (e instanceof RangeError) return fail(budget.tooLarge(e));
+    throw e;
+  }
+}
+
+function evaluateWithin(p: CheckedProgram, facts: readonly Fact[], opts: EvalOptions, budget: Budget): Result<Database> {
   const interner = new Interner();
   const relations = new Map<string, Relation>();
   const relFor = (pred: string, arity: number): Relation => {
@@ -59,7 +78,6 @@ export function evaluate(p: CheckedProgram, facts: readonly Fact[], opts: EvalOp
 
   const prov = opts.provenance ? new ProvenanceLog() : undefined;
   const stats: EvalStats = { derived: 0, iterations: 0 };
-  let total = 0;
   const scratch = new Int32Array(64);
   const addFact = (f: Fact, origin: number): void => {
     const rel = relFor(f.pred, f.args.length);
@@ -67,7 +85,7 @@ export function evaluate(p: CheckedProgram, facts: readonly Fact[], opts: EvalOp
     for (let j = 0; j < f.args.length; j++) t[j] = interner.intern(f.args[j]);
     const row = rel.insert(t);
     if (row >= 0) {
-      total++;
+      budget.stored();
       prov?.record(rel.id, row, origin);
     }
   };
@@ -80,11 +98,7 @@ export function evaluate(p: CheckedProgram, facts: readonly Fact[], opts: EvalOp
       const row = rel.insert(tuple);
       if (row < 0) return;
       stats.derived++;
-      if (++total > limit) {
-        throw new Stop(
-          diag('E_DL_LIMIT', `evaluation stopped after ${limit} tuples (maxTuples); does a rule derive without bound, e.g. through plus?`),
-        );
-      }
+      budget.derived(plan.ruleIndex);
       if (prov) prov.record(rel.id, row, plan.ruleIndex, matched, premiseCount[plan.ruleIndex]);
     },
     reject(step, args) {
@@ -98,37 +112,43 @@ export function evaluate(p: CheckedProgram, facts: readonly Fact[], opts: EvalOp
   const evalStratum = (s: Stratum): void => {
     const members = new Set(s.preds);
     const rels = s.preds.map(relOf);
-    const build = (plan: RulePlan): (() => void) => compilePlan(plan, relOf, interner, sink);
+    const build = (plan: RulePlan): (() => void) => compilePlan(plan, relOf, interner, sink, budget);
     const reads = (i: number): boolean => p.program.rules[i].body.some((l) => l.kind === 'atom' && !l.negated && members.has(l.atom.pred));
     for (const r of relations.values()) {
       r.winStart = 0;
       r.winEnd = r.size;
     }
     const full = s.rules.map((i) => ({ i, run: build(planRule(p.program.rules[i], i, intern, members, -1)) }));
+    const runRule = (f: { i: number; run: () => void }): void => {
+      budget.running = f.i;
+      f.run();
+    };
 
+    budget.round();
     if (!s.recursive) {
       stats.iterations++;
-      for (const f of full) f.run();
+      for (const f of full) runRule(f);
       return;
     }
     if (opts.naive) {
       for (;;) {
         stats.iterations++;
+        budget.round();
         const before = rels.map((r) => r.size);
         for (const r of rels) r.winEnd = r.size;
-        for (const f of full) f.run();
+        for (const f of full) runRule(f);
         if (rels.every((r, k) => r.size === before[k])) return;
       }
     }
     // Rules that read nothing of this stratum run once; the rest run once per delta atom.
-    for (const f of full) if (!reads(f.i)) f.run();
-    const variants: (() => void)[] = [];
+    for (const f of full) if (!reads(f.i)) runRule(f);
+    const variants: { i: number; run: () => void }[] = [];
     for (const i of s.rules) {
       const rule = p.program.rules[i];
       let pos = 0;
       for (const l of rule.body) {
         if (l.kind !== 'atom' || l.negated) continue;
-        if (members.has(l.atom.pred)) variants.push(build(planRule(rule, i, intern, members, pos)));
+        if (members.has(l.atom.pred)) variants.push({ i, run: build(planRule(rule, i, intern, members, pos)) });
         pos++;
       }
     }
@@ -138,7 +158,8 @@ export function evaluate(p: CheckedProgram, facts: readonly Fact[], opts: EvalOp
     }
     for (;;) {
       stats.iterations++;
-      for (const v of variants) v();
+      budget.round();
+      for (const v of variants) runRule(v);
       let grew = false;
       for (const r of rels) {
         r.winStart = r.winEnd;
@@ -149,11 +170,6 @@ export function evaluate(p: CheckedProgram, facts: readonly Fact[], opts: EvalOp
     }
   };
 
-  try {
-    for (const s of p.strata) evalStratum(s);
-  } catch (e) {
-    if (!(e instanceof Stop)) throw e;
-    return fail(e.diagnostic);
-  }
+  for (const s of p.strata) evalStratum(s);
   return ok(new Database(interner, relations, p.program, stats, premiseCount, prov));
 }

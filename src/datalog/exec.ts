@@ -1,9 +1,11 @@
 /**
  * Executes a join plan as a chain of closures, one per step, over a shared Int32Array
  * of variable bindings. Nothing is allocated per tuple except new interned values
- * computed by arithmetic builtins.
+ * computed by arithmetic builtins. Every visited row counts down the evaluation's budget, so a
+ * join that explodes without deriving anything new is stopped too.
  */
 import type { Value } from './ast.js';
+import type { Budget } from './budget.js';
 import type { Interner } from './intern.js';
 import type { AtomStep, BuiltinStep, NegStep, RulePlan, Src } from './plan.js';
 import type { ColumnIndex, Relation } from './relation.js';
@@ -28,7 +30,7 @@ function fillKey(key: Int32Array, src: Int32Array, b: Int32Array): void {
   }
 }
 
-function atomRun(step: AtomStep, rel: Relation, b: Int32Array, matched: Int32Array, next: Run): Run {
+function atomRun(step: AtomStep, rel: Relation, b: Int32Array, matched: Int32Array, budget: Budget, next: Run): Run {
   const a = rel.arity;
   const win = step.window === 'full' ? WIN_FULL : step.window === 'old' ? WIN_OLD : WIN_DELTA;
   const pos = step.pos;
@@ -53,7 +55,10 @@ function atomRun(step: AtomStep, rel: Relation, b: Int32Array, matched: Int32Arr
     return () => {
       const lo = win === WIN_DELTA ? rel.winStart : 0;
       const hi = win === WIN_OLD ? rel.winStart : rel.winEnd;
-      for (let row = lo; row < hi; row++) visit(row);
+      for (let row = lo; row < hi; row++) {
+        if (--budget.left <= 0) budget.check();
+        visit(row);
+      }
     };
   }
   if (keySrc.length === a) {
@@ -84,6 +89,7 @@ function atomRun(step: AtomStep, rel: Relation, b: Int32Array, matched: Int32Arr
       for (let row = idx.lookup(key); row >= 0; row = idx.next[row]) {
         if (row >= hi) continue;
         if (row < lo) break;
+        if (--budget.left <= 0) budget.check();
         b[bslot] = rel.data[row * a + bcol];
         matched[pos] = row;
         next();
@@ -98,6 +104,7 @@ function atomRun(step: AtomStep, rel: Relation, b: Int32Array, matched: Int32Arr
     for (let row = idx.lookup(key); row >= 0; row = idx.next[row]) {
       if (row >= hi) continue;
       if (row < lo) break;
+      if (--budget.left <= 0) budget.check();
       visit(row);
     }
   };
@@ -167,7 +174,7 @@ function builtinRun(step: BuiltinStep, interner: Interner, b: Int32Array, sink: 
 }
 
 /** Build the closure chain for one plan; calling it runs the whole join once. */
-export function compilePlan(plan: RulePlan, relOf: (pred: string) => Relation, interner: Interner, sink: Sink): Run {
+export function compilePlan(plan: RulePlan, relOf: (pred: string) => Relation, interner: Interner, sink: Sink, budget: Budget): Run {
   const b = new Int32Array(Math.max(1, plan.slots));
   const matched = new Int32Array(Math.max(1, plan.positives.length));
   const headRel = relOf(plan.head.pred);
@@ -179,7 +186,7 @@ export function compilePlan(plan: RulePlan, relOf: (pred: string) => Relation, i
   };
   for (let i = plan.steps.length - 1; i >= 0; i--) {
     const s = plan.steps[i];
-    if (s.kind === 'atom') run = atomRun(s, relOf(s.pred), b, matched, run);
+    if (s.kind === 'atom') run = atomRun(s, relOf(s.pred), b, matched, budget, run);
     else if (s.kind === 'neg') run = negRun(s, relOf(s.pred), b, run);
     else run = builtinRun(s, interner, b, sink, run);
   }

@@ -5,6 +5,6 @@
 export type { Fact, Value } from './ast.js';
 export { parseProgram } from './parser.js';
 export { checkProgram, type CheckedProgram } from './check.js';
-export { evaluate } from './evaluate.js';
+export { evaluate, type EvalOptions } from './evaluate.js';
 export { Database, formatDerivation } from './database.js';
 export { formatFact } from './format.js';

@@ -223,3 +223,42 @@ test('unterminated block comment and malformed hex', () => {
   assert.match(d.message, /unterminated comment/);
   assert.match(firstError(`p(0xZZ).`).message, /malformed number '0xZZ'/);
 });
+
+test('runs of generated facts read the same as any other facts, with their own positions', () => {
+  const lines: string[] = [];
+  for (let i = 0; i < 3000; i++) lines.push(i % 2 ? `edge("n${i}", "n${i + 1}").` : `edge(${i},-${i});`);
+  lines.push(
+    `edge("a\\"b", 'c').`, // an escape: read by the tokens
+    `m:t(1, 2).`, // a module prefix
+    `big(12345678901234567, 1e3, 0x1f, -0, 007, 1.5).`, // past 15 digits, exponent, hex, -0, leading zeros, fraction
+    `eol(1, 2)\r`, // no terminator, CRLF
+    `tab(\t1 ,\t"x" ) .`,
+    `x(1) :- y(1).`,
+    `e(3, 4).`,
+    `bad(1,, 2).`,
+    `after(1).`,
+  );
+  const r = parseProgram(lines.join('\n'), 'g.dl');
+  const e = errors(r);
+  assert.equal(e.length, 1);
+  assert.deepEqual(e[0].loc, { file: 'g.dl', line: 3008, col: 7 });
+  const ok = parse(lines.filter((l) => !l.startsWith('bad')).join('\n'));
+  assert.equal(ok.facts.length, 3000 + 7);
+  assert.deepEqual(ok.facts[0], { pred: 'edge', args: [0, -0], loc: { file: 'p.dl', line: 1, col: 1 } });
+  assert.ok(Object.is(ok.facts[0].args[1], -0));
+  assert.deepEqual(ok.facts[2999], { pred: 'edge', args: ['n2999', 'n3000'], loc: { file: 'p.dl', line: 3000, col: 1 } });
+  assert.deepEqual(
+    ok.facts.slice(3000).map((f) => [f.pred, f.args, f.loc.line, f.loc.col]),
+    [
+      ['edge', ['a"b', 'c'], 3001, 1],
+      ['m:t', [1, 2], 3002, 1],
+      ['big', [Number('12345678901234567'), 1000, 31, -0, 7, 1.5], 3003, 1],
+      ['eol', [1, 2], 3004, 1],
+      ['tab', [1, 'x'], 3005, 1],
+      ['e', [3, 4], 3007, 1],
+      ['after', [1], 3008, 1],
+    ],
+  );
+  assert.equal(ok.rules.length, 1);
+  assert.equal(ok.rules[0].loc.line, 3006);
+});

@@ -15,7 +15,7 @@
 import { diag, fail, ok, type Diagnostic, type Result } from '../diagnostics/index.js';
 import type { Atom, Literal, Program, ProgramFact, Rule, SourceLoc, Term, Value } from './ast.js';
 import { INFIX_BUILTINS, isBuiltin } from './builtins.js';
-import { tokenize, type Token } from './lexer.js';
+import { Lexer, type Token } from './lexer.js';
 
 const MAX_ERRORS = 100;
 
@@ -38,29 +38,62 @@ function describe(t: Token): string {
   }
 }
 
+/** An atom as read, before its argument tokens become terms (a fact never needs them). */
+interface RawAtom {
+  pred: string;
+  tok: Token;
+  args: Token[];
+}
+
 const isNot = (t: Token): boolean => t.kind === '!' || (t.kind === 'ident' && (t.text === 'not' || t.text === 'NOT'));
 
 class Parser {
-  private pos = 0;
   readonly errors: Diagnostic[] = [];
   readonly rules: Rule[] = [];
   readonly facts: ProgramFact[] = [];
+  /** Tokens come from the lexer as needed; the parser looks one ahead at most. */
+  private tok: Token;
+  private ahead: Token | null = null;
+  /** Line of the token before `tok` (a statement may end where the next line starts one). */
+  private prevLine = 0;
+  /** Count of tokens consumed, so recovery knows whether it moved. */
+  private pos = 0;
 
   constructor(
-    private readonly tokens: Token[],
+    private readonly lexer: Lexer,
     private readonly file: string | undefined,
-  ) {}
-
-  private cur(): Token {
-    return this.tokens[this.pos];
+  ) {
+    this.tok = lexer.next();
   }
 
-  private peek(k = 1): Token {
-    return this.tokens[Math.min(this.pos + k, this.tokens.length - 1)];
+  private cur(): Token {
+    return this.tok;
+  }
+
+  private peek(): Token {
+    if (this.tok.kind === 'eof') return this.tok;
+    this.ahead ??= this.lexer.next();
+    return this.ahead;
+  }
+
+  private advance(): void {
+    if (this.tok.kind === 'eof') return;
+    this.prevLine = this.tok.line;
+    this.pos++;
+    if (this.ahead !== null) {
+      this.tok = this.ahead;
+      this.ahead = null;
+    } else {
+      this.tok = this.lexer.next();
+    }
   }
 
   private loc(t: Token): SourceLoc {
-    return this.file !== undefined ? { file: this.file, line: t.line, col: t.col } : { line: t.line, col: t.col };
+    return this.locAt(t.line, t.col);
+  }
+
+  private locAt(line: number, col: number): SourceLoc {
+    return this.file !== undefined ? { file: this.file, line, col } : { line, col };
   }
 
   private error(expected: string, t: Token = this.cur()): never {
@@ -72,7 +105,7 @@ class Parser {
   private expect(kind: Token['kind'], expected: string): Token {
     const t = this.cur();
     if (t.kind !== kind) this.error(expected);
-    this.pos++;
+    this.advance();
     return t;
   }
 
@@ -91,56 +124,76 @@ class Parser {
   /** Skip to just after the next '.', or to the next token that starts a line. */
   private recover(start: number): void {
     const errLine = this.cur().line;
-    if (this.pos === start) this.pos++;
+    if (this.pos === start) this.advance();
     while (this.cur().kind !== 'eof') {
       if (this.cur().kind === '.' || this.cur().kind === ';') {
-        this.pos++;
+        this.advance();
         return;
       }
-      if (this.cur().line > errLine && this.tokens[this.pos - 1].line < this.cur().line) return;
-      this.pos++;
+      if (this.cur().line > errLine && this.prevLine < this.cur().line) return;
+      this.advance();
     }
   }
 
   private statement(): void {
     const first = this.cur();
     if (first.kind !== 'ident' || isNot(first)) this.error('a fact or rule head (a predicate name)');
-    const head = this.atom();
-    const heads = [head];
+    if (this.ahead === null) {
+      const args = this.lexer.plainFact();
+      if (args !== null) {
+        this.facts.push({ pred: first.text, args, loc: this.loc(first) });
+        this.prevLine = first.line;
+        // Generated input is fact after fact: read them in one run, without tokens.
+        const lexer = this.lexer;
+        for (let more = lexer.nextPlainFact(); more !== null; more = lexer.nextPlainFact()) {
+          this.facts.push({ pred: lexer.factPred, args: more, loc: this.locAt(lexer.factLine, lexer.factCol) });
+          this.prevLine = lexer.factLine;
+        }
+        this.pos++;
+        this.tok = lexer.next();
+        return;
+      }
+    }
+    const head = this.rawAtom();
+    if (this.cur().kind !== ',' && this.cur().kind !== ':-') {
+      this.end("':-' or '.' after the head");
+      if (head.args.every((t) => t.kind !== 'ident')) {
+        // A fact, the bulk of generated input: its values straight from the tokens, no terms.
+        const args = new Array<Value>(head.args.length);
+        for (let i = 0; i < args.length; i++) args[i] = head.args[i].value as Value;
+        this.facts.push({ pred: head.pred, args, loc: this.loc(head.tok) });
+      } else {
+        // A "fact" with variables: kept as a bodiless rule so the safety check names them.
+        const atom = this.toAtom(head);
+        this.rules.push({ head: atom, body: [], loc: atom.loc });
+      }
+      return;
+    }
+    const heads = [this.toAtom(head)];
     while (this.cur().kind === ',') {
-      this.pos++;
+      this.advance();
       if (this.cur().kind !== 'ident' || isNot(this.cur())) this.error('another rule head (a predicate name)');
       heads.push(this.atom());
     }
-    if (heads.length > 1 && this.cur().kind !== ':-') this.error("':-' after several heads");
-    if (this.cur().kind === ':-') {
-      this.pos++;
-      const body: Literal[] = [this.literal()];
-      while (this.cur().kind === ',') {
-        this.pos++;
-        body.push(this.literal());
-      }
-      this.end("',' or '.' after a body literal");
-      for (const h of heads) this.rules.push({ head: h, body, loc: h.loc });
-      return;
+    if (this.cur().kind !== ':-') this.error("':-' after several heads");
+    this.advance();
+    const body: Literal[] = [this.literal()];
+    while (this.cur().kind === ',') {
+      this.advance();
+      body.push(this.literal());
     }
-    this.end("':-' or '.' after the head");
-    if (head.args.every((a) => a.kind === 'const')) {
-      this.facts.push({ pred: head.pred, args: head.args.map((a) => (a as { value: Value }).value), loc: head.loc });
-    } else {
-      // A "fact" with variables: kept as a bodiless rule so the safety check names them.
-      this.rules.push({ head, body: [], loc: head.loc });
-    }
+    this.end("',' or '.' after a body literal");
+    for (const h of heads) this.rules.push({ head: h, body, loc: h.loc });
   }
 
   private end(expected: string): void {
     const t = this.cur();
     if (t.kind === '.' || t.kind === ';') {
-      this.pos++;
+      this.advance();
       return;
     }
     if (t.kind === 'eof') return;
-    if (t.line > this.tokens[this.pos - 1].line && t.kind === 'ident') return;
+    if (t.line > this.prevLine && t.kind === 'ident') return;
     this.error(expected);
   }
 
@@ -148,46 +201,57 @@ class Parser {
     const t = this.expect('ident', 'a predicate name');
     let name = t.text;
     while (this.cur().kind === ':') {
-      this.pos++;
+      this.advance();
       name += ':' + this.expect('ident', `a table name after module '${name}:'`).text;
     }
     return { name, tok: t };
   }
 
   private atom(): Atom {
-    const { name, tok } = this.predName();
-    return { pred: name, args: this.args(), loc: this.loc(tok) };
+    return this.toAtom(this.rawAtom());
   }
 
-  private args(): Term[] {
-    const args: Term[] = [];
+  /** An atom as read, its arguments still tokens (each a variable, string or number). */
+  private rawAtom(): RawAtom {
+    const { name, tok } = this.predName();
+    return { pred: name, tok, args: this.args() };
+  }
+
+  private toAtom(r: RawAtom): Atom {
+    return { pred: r.pred, args: r.args.map((t) => this.term(t)), loc: this.loc(r.tok) };
+  }
+
+  private args(): Token[] {
+    const args: Token[] = [];
     if (this.cur().kind !== '(') return args;
-    this.pos++;
+    this.advance();
     if (this.cur().kind === ')') {
-      this.pos++;
+      this.advance();
       return args;
     }
-    args.push(this.term());
+    args.push(this.termToken());
     while (this.cur().kind === ',') {
-      this.pos++;
-      args.push(this.term());
+      this.advance();
+      args.push(this.termToken());
     }
     this.expect(')', "',' or ')' in the argument list");
     return args;
   }
 
-  private term(): Term {
+  private termToken(): Token {
     const t = this.cur();
+    if (!this.isTermStart(t)) this.error('a term (variable, string or number)');
+    this.advance();
+    return t;
+  }
+
+  private term(t: Token): Term {
     const loc = this.loc(t);
     if (t.kind === 'ident') {
-      this.pos++;
-      return { kind: 'var', name: t.text, anonymous: t.text === '_', loc };
+      const name = t.text;
+      return { kind: 'var', name, anonymous: name === '_', loc };
     }
-    if (t.kind === 'string' || t.kind === 'number') {
-      this.pos++;
-      return { kind: 'const', value: t.value as Value, loc };
-    }
-    return this.error('a term (variable, string or number)');
+    return { kind: 'const', value: t.value as Value, loc };
   }
 
   private isTermStart(t: Token): boolean {
@@ -198,14 +262,14 @@ class Parser {
     const start = this.cur();
     // `not` is reserved: followed by a term it negates the literal that follows.
     const negated = isNot(start) && this.isTermStart(this.peek());
-    if (negated) this.pos++;
+    if (negated) this.advance();
     const t = this.cur();
     const loc = this.loc(start);
     if (this.isTermStart(t) && this.peek().kind === 'op') {
-      const left = this.term();
+      const left = this.term(this.termToken());
       const op = this.cur().text;
-      this.pos++;
-      const right = this.term();
+      this.advance();
+      const right = this.term(this.termToken());
       return { kind: 'builtin', negated, name: INFIX_BUILTINS[op], args: [left, right], infix: op, loc };
     }
     if (t.kind !== 'ident') this.error("a body literal (an atom, 'not' atom, or a comparison)");
@@ -217,7 +281,7 @@ class Parser {
 
 /** Parse a program; every syntax error is reported with file, line and column. */
 export function parseProgram(text: string, file?: string): Result<Program> {
-  const p = new Parser(tokenize(text), file);
+  const p = new Parser(new Lexer(text), file);
   p.parse();
   if (p.errors.length > 0) return fail(p.errors);
   const program: Program = { rules: p.rules, facts: p.facts };

@@ -14,7 +14,16 @@
 import { basename } from 'node:path';
 import { diag, fail, ok, type Diagnostic, type Location, type Result } from '../diagnostics/index.js';
 import type { Addressing, App } from '../model/index.js';
-import { checkProgram, evaluate, formatDerivation, parseProgram, type Database, type Fact, type Value } from '../datalog/index.js';
+import {
+  checkProgram,
+  evaluate,
+  formatDerivation,
+  parseProgram,
+  type Database,
+  type EvalOptions,
+  type Fact,
+  type Value,
+} from '../datalog/index.js';
 import { checkContracts, checkTenancy } from './contract-checks.js';
 import type { FlowTap, FlowTapDirection, FlowTapOptions } from './contract.js';
 import type { FlowMatch } from './flow/index.js';
@@ -37,6 +46,8 @@ export interface FtcOptions extends FtcFactOptions {
    * few flow groups as it can (flow group ids are stable: port, kind, flow and action).
    */
   previous?: Placement;
+  /** Bounds on evaluating each policy (default: the engine's, a few seconds and a few hundred MB). */
+  limits?: Pick<EvalOptions, 'maxSeconds' | 'maxMb' | 'maxTuples'>;
 }
 
 export interface CompiledTaps {
@@ -79,7 +90,7 @@ export function compileTaps(app: App, addressing: Addressing, policies: PolicySo
       errors.push(...checked.errors);
       continue;
     }
-    const evaluated = evaluate(checked.value, facts, { provenance: true });
+    const evaluated = evaluate(checked.value, facts, { ...opts.limits, provenance: true });
     if (!evaluated.ok) {
       errors.push(...evaluated.errors);
       continue;
@@ -228,8 +239,7 @@ function collectTaps(app: App, db: Database, policy: string, file: string, out: 
       const [src, target, flowText, action] = t;
       const explained = db.explain(pred, [...t]);
       const derivation = explained.ok ? formatDerivation(explained.value) : `${pred}(${t.join(', ')})`;
-      const at = explained.ok ? (explained.value.rule?.loc ?? explained.value.loc) : undefined;
-      const loc: Location = at ? { file, line: at.line, col: at.col } : { file };
+      const loc = derivationLoc(explained, file);
       const what = `${pred}(${t.map((v) => JSON.stringify(v)).join(', ')})`;
       if (t.length !== 4) {
         errors.push(
@@ -277,6 +287,12 @@ function collectTaps(app: App, db: Database, policy: string, file: string, out: 
   }
 }
 
+/** Where a tuple came from: the rule that derived it, or the program fact it is. */
+function derivationLoc(explained: ReturnType<Database['explain']>, file: string): Location {
+  const at = explained.ok ? (explained.value.rule?.loc ?? explained.value.loc) : undefined;
+  return at ? { file, line: at.line, col: at.col } : { file };
+}
+
 function collectOptions(
   db: Database,
   out: Map<string, FlowTapOptions & { direction?: FlowTapDirection }>,
@@ -294,27 +310,38 @@ function collectOptions(
     return o;
   };
   const has = (p: string) => db.predicates().includes(p);
+  // Only a bad tuple needs its origin: the rule or fact that made it, so the error has a line.
+  const at = (pred: string, t: Value[]): Location => derivationLoc(db.explain(pred, t), file);
   if (has('tap_direction'))
-    for (const [src, flow, dir] of db.query('tap_direction')) {
+    for (const t of db.query('tap_direction')) {
+      const [src, flow, dir] = t;
       if (dir !== 'ingress' && dir !== 'egress' && dir !== 'both')
-        errors.push(diag('E_FTC_TAP', `tap_direction: "${dir}" is not ingress, egress or both`, { file }));
+        errors.push(diag('E_FTC_TAP', `tap_direction: "${dir}" is not ingress, egress or both`, at('tap_direction', t)));
       else get(src, flow).direction = dir;
     }
   if (has('tap_sample'))
-    for (const [src, flow, every, unit] of db.query('tap_sample')) {
+    for (const t of db.query('tap_sample')) {
+      const [src, flow, every, unit] = t;
       if (typeof every !== 'number' || (unit !== 'packet' && unit !== 'flow'))
-        errors.push(diag('E_FTC_TAP', `tap_sample(${src}, ${flow}, ${every}, ${unit}): want a number and "packet" or "flow"`, { file }));
+        errors.push(
+          diag('E_FTC_TAP', `tap_sample(${src}, ${flow}, ${every}, ${unit}): want a number and "packet" or "flow"`, at('tap_sample', t)),
+        );
       else get(src, flow).sample = { every, unit };
     }
   if (has('tap_budget'))
-    for (const [src, flow, rate, unit] of db.query('tap_budget')) {
+    for (const t of db.query('tap_budget')) {
+      const [src, flow, rate, unit] = t;
       if (typeof rate !== 'number' || (unit !== 'pps' && unit !== 'bps'))
-        errors.push(diag('E_FTC_TAP', `tap_budget(${src}, ${flow}, ${rate}, ${unit}): want a number and "pps" or "bps"`, { file }));
+        errors.push(
+          diag('E_FTC_TAP', `tap_budget(${src}, ${flow}, ${rate}, ${unit}): want a number and "pps" or "bps"`, at('tap_budget', t)),
+        );
       else get(src, flow).budget = { rate, unit };
     }
   if (has('tap_failmode'))
-    for (const [src, flow, mode] of db.query('tap_failmode')) {
-      if (mode !== 'open' && mode !== 'closed') errors.push(diag('E_FTC_TAP', `tap_failmode: "${mode}" is not open or closed`, { file }));
+    for (const t of db.query('tap_failmode')) {
+      const [src, flow, mode] = t;
+      if (mode !== 'open' && mode !== 'closed')
+        errors.push(diag('E_FTC_TAP', `tap_failmode: "${mode}" is not open or closed`, at('tap_failmode', t)));
       else get(src, flow).failMode = mode;
     }
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { diag, FlowtapError } from '../../diagnostics/index.js';
 import { modelFacts } from '../../model/index.js';
-import { checkProgram, evaluate, formatFact, parseProgram, type Fact } from '../../datalog/index.js';
+import { checkProgram, evaluate, parseProgram, type Database, type Fact, type Value } from '../../datalog/index.js';
 import { CliCode } from '../codes.js';
 import { EXIT_OK, EXIT_VIOLATIONS, need, type Io } from '../exit.js';
 import { loadAppArg } from '../load.js';
@@ -12,7 +12,14 @@ export interface PolicyEvalOptions {
   /** Print only this predicate. */
   query?: string;
   json?: boolean;
+  /** Stop a runaway program after this many seconds (default: the engine's). */
+  maxSeconds?: number;
+  /** Stop a runaway program once evaluation has grown the process by this many MB (default: the engine's). */
+  maxMb?: number;
 }
+
+/** Output is written in blocks of about this many characters. */
+const BLOCK_CHARS = 1 << 20;
 
 /** Congress convention: tuples of `error` or `violation` are policy violations. */
 const VIOLATION_PREDICATES = ['error', 'violation'];
@@ -30,30 +37,37 @@ export function cmdPolicyEval(io: Io, file: string, o: PolicyEvalOptions): numbe
     const { app, addressing } = loadAppArg(o.facts);
     facts = modelFacts(app, addressing);
   }
-  const db = need(evaluate(program, facts));
+  const db = need(evaluate(program, facts, { maxSeconds: o.maxSeconds, maxMb: o.maxMb }));
+  const given = new Set(facts.map((f) => f.pred));
   const preds = o.query
     ? [o.query]
     : db
         .predicates()
-        .filter((p) => !facts.some((f) => f.pred === p))
+        .filter((p) => !given.has(p))
         .sort();
-  const result: Record<string, (string | number)[][]> = {};
-  for (const p of preds)
-    result[p] = db
-      .query(p)
-      .map((t) => [...t])
-      .sort(compareTuples);
-  if (o.json) io.out(JSON.stringify(result, null, 2));
-  else for (const p of preds) for (const t of result[p]) io.out(formatFact({ pred: p, args: t }));
-  const violations = VIOLATION_PREDICATES.some((p) => db.query(p).length > 0);
+  if (o.json) {
+    const result: Record<string, Value[][]> = {};
+    for (const p of preds) {
+      const rows = db.query(p);
+      result[p] = Array.from(db.textOrder(p), (r) => rows[r]);
+    }
+    io.out(JSON.stringify(result, null, 2));
+  } else writeBlocks(io, db, preds);
+  const violations = VIOLATION_PREDICATES.some((p) => db.count(p) > 0);
   return violations ? EXIT_VIOLATIONS : EXIT_OK;
 }
 
-function compareTuples(a: (string | number)[], b: (string | number)[]): number {
-  for (let i = 0; i < a.length; i++) {
-    const x = String(a[i]);
-    const y = String(b[i]);
-    if (x !== y) return x < y ? -1 : 1;
+/** Tuples in text order, written in blocks: one write per tuple made large results slow to print. */
+function writeBlocks(io: Io, db: Database, preds: readonly string[]): void {
+  let block = '';
+  for (const p of preds) {
+    for (const r of db.textOrder(p)) {
+      block += `${db.formatRow(p, r)}\n`;
+      if (block.length >= BLOCK_CHARS) {
+        io.out(block);
+        block = '';
+      }
+    }
   }
-  return 0;
+  if (block.length > 0) io.out(block);
 }

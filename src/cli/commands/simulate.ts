@@ -22,6 +22,8 @@ export interface SimulateOptions {
   json?: boolean;
 }
 
+const PACKET_EXAMPLE = 'tcp,nw_src=10.77.0.5,nw_dst=10.77.1.4,tp_dst=5432';
+
 /** Without policies, the firewall alone. */
 function deployment(appArg: string, o: SimulateOptions): { app: App; addressing: Addressing; contracts: FlowTap[] } {
   if (!o.policy.length) return { ...loadAppArg(appArg), contracts: [] };
@@ -37,14 +39,34 @@ export function cmdSimulate(io: Io, appArg: string, o: SimulateOptions): number 
         field: '--from',
       }),
     );
+  // An empty flow matches every packet, but describes none: `--packet=` is a slip, not a packet.
+  if (o.packet.replace(/[\s,]/g, '') === '')
+    throw new FlowtapError(
+      diag(CliCode.OPTION, `--packet is empty: describe the packet in flow syntax, e.g. '${PACKET_EXAMPLE}'`, { field: '--packet' }),
+    );
   const packet = need(parsePacketSpec(o.packet, { field: '--packet' }));
   const sim = need(compileSimulation({ app, addressing, ruleset: inferFirewall(app), contracts }));
+  const traced = simulatePacket(
+    sim,
+    { from: o.from === EXTERNAL ? fromOutside() : fromInstance(o.from), packet },
+    { ctState: o.established ? 'established' : 'new', inlineVerdict: o.inlineVerdict },
+  );
+  // Where the packet cannot enter, say which option to change.
   const trace = need(
-    simulatePacket(
-      sim,
-      { from: o.from === EXTERNAL ? fromOutside() : fromInstance(o.from), packet },
-      { ctState: o.established ? 'established' : 'new', inlineVerdict: o.inlineVerdict },
-    ),
+    traced.ok
+      ? traced
+      : {
+          ok: false,
+          errors: traced.errors.map((e) =>
+            e.loc
+              ? e
+              : {
+                  ...e,
+                  message: `--packet '${o.packet}' --from ${o.from}: ${e.message}`,
+                  loc: { field: o.from === EXTERNAL ? '--packet' : '--from' },
+                },
+          ),
+        },
   );
   io.out(o.json ? JSON.stringify(trace, null, 2) : formatTrace(trace));
   return EXIT_OK;
