@@ -13,13 +13,81 @@ const OPT_END = 0;
 const IF_TSRESOL = 9;
 const IF_TSOFFSET = 14;
 
-interface Interface {
+interface Interface extends Resolution {
   linktype: number;
   snaplen: number;
-  /** Timestamp units per second. */
-  unitsPerSecond: number;
   /** Seconds added to every timestamp. */
   offset: number;
+  /** The last high word seen at or above 2^21, split as whole seconds + remaining units. */
+  hi: number;
+  hiSeconds: number;
+  hiRest: number;
+}
+
+/** What if_tsresol says: 10^-n seconds, or 2^-n with the high bit set. */
+interface Resolution {
+  /** Units per second as a double (exact for 2^n and for 10^n up to n = 22)... */
+  unitsPerSecond: number;
+  /** ...and exactly, with its bit length. */
+  units: bigint;
+  unitBits: bigint;
+  /** How seconds are computed (see `seconds`). */
+  mode: typeof POW2 | typeof DECIMAL | typeof EXACT;
+  /** For 2^-n: the seconds of one unit of the high and of the low word, both exact. */
+  hiScale: number;
+  loScale: number;
+}
+
+const POW2 = 0;
+const DECIMAL = 1;
+const EXACT = 2;
+/** Past 10^15 units per second, hiRest + lo no longer fits a double's 53 bits. */
+const MAX_DECIMAL = 15;
+
+export function tsresol(v: number): Resolution {
+  const n = v & 0x7f;
+  const units = v & 0x80 ? 1n << BigInt(n) : 10n ** BigInt(n);
+  const common = { units, unitBits: BigInt(units.toString(2).length), hiScale: 0, loScale: 0 };
+  if (v & 0x80) return { ...common, unitsPerSecond: 2 ** n, mode: POW2, hiScale: 2 ** (32 - n), loScale: 2 ** -n };
+  return { ...common, unitsPerSecond: 10 ** n, mode: n <= MAX_DECIMAL ? DECIMAL : EXACT };
+}
+
+/** Below this high word the 64-bit count fits a double's 53 bits exactly. */
+const EXACT_HI = 2 ** 21;
+
+/**
+ * Seconds of a 64-bit count of units, rounded to the nearest double. (hi * 2^32 + lo) / units
+ * rounds twice above 2^53 units (any nanosecond time after April 1970), and a fifth of nanosecond
+ * timestamps came out one ulp off. Powers of two scale each word exactly and round once, in
+ * the sum. Powers of ten up to 10^15 split hi * 2^32 exactly (BigInt) into whole seconds and
+ * remaining units, cached because the high word changes only every 2^32 units (4 s in
+ * nanoseconds); the rounding of the fraction can then tip the sum only within 2^-54 s of a tie.
+ * Finer decimal units divide exactly in BigInt, per packet.
+ */
+function seconds(iface: Interface, hi: number, lo: number): number {
+  if (iface.mode === POW2) return hi * iface.hiScale + lo * iface.loScale;
+  if (iface.mode === EXACT) return exactQuotient((BigInt(hi) << 32n) | BigInt(lo), iface.units, iface.unitBits);
+  if (hi < EXACT_HI) return (hi * 4294967296 + lo) / iface.unitsPerSecond;
+  if (hi !== iface.hi) {
+    const t = BigInt(hi) << 32n;
+    iface.hiSeconds = Number(t / iface.units);
+    iface.hiRest = Number(t % iface.units);
+    iface.hi = hi;
+  }
+  return iface.hiSeconds + (iface.hiRest + lo) / iface.unitsPerSecond;
+}
+
+/**
+ * t / u to the nearest double: a quotient of at least 64 bits, its lowest bit set when the
+ * division left a remainder, so Number() rounds as the exact quotient would.
+ */
+function exactQuotient(t: bigint, u: bigint, uBits: bigint): number {
+  if (t === 0n) return 0;
+  const k = 64n + uBits;
+  const scaled = t << k;
+  let q = scaled / u;
+  if (q * u !== scaled) q |= 1n;
+  return Number(q) * 2 ** -Number(k);
 }
 
 /** pcapng: typed, length-framed blocks; sections (SHB) set byte order and reset interfaces. */
@@ -100,7 +168,15 @@ export class PcapngFormat implements RecordFormat {
       this.sink.error('E_PCAPNG_IDB', `interface description block of ${len} bytes is too short`);
       return;
     }
-    const iface: Interface = { linktype: u16(b, off + 8, this.le), snaplen: u32(b, off + 12, this.le), unitsPerSecond: 1e6, offset: 0 };
+    const iface: Interface = {
+      linktype: u16(b, off + 8, this.le),
+      snaplen: u32(b, off + 12, this.le),
+      ...tsresol(6),
+      offset: 0,
+      hi: -1,
+      hiSeconds: 0,
+      hiRest: 0,
+    };
     const end = off + len - 4;
     let p = off + 16;
     while (p + 4 <= end) {
@@ -112,9 +188,7 @@ export class PcapngFormat implements RecordFormat {
         break;
       }
       if (code === IF_TSRESOL && olen >= 1) {
-        const v = b[p + 4];
-        // High bit set: a power of two; otherwise a power of ten.
-        iface.unitsPerSecond = v & 0x80 ? 2 ** (v & 0x7f) : 10 ** v;
+        Object.assign(iface, tsresol(b[p + 4]));
       } else if (code === IF_TSOFFSET && olen >= 8) {
         // A signed 64-bit count of seconds in section byte order; the high word carries the sign.
         const lo = u32(b, this.le ? p + 4 : p + 8, this.le);
@@ -146,7 +220,7 @@ export class PcapngFormat implements RecordFormat {
     }
     const iface = this.iface(u32(b, off + 8, le));
     if (!iface) return;
-    const ts = iface.offset + (u32(b, off + 12, le) * 4294967296 + u32(b, off + 16, le)) / iface.unitsPerSecond;
+    const ts = iface.offset + seconds(iface, u32(b, off + 12, le), u32(b, off + 16, le));
     this.lastTs = ts;
     const orig = Math.max(u32(b, off + 24, le), caplen);
     this.sink.emit(ts, iface.linktype, b, off + 28, caplen, orig, u32(b, off + 8, le));
@@ -166,7 +240,7 @@ export class PcapngFormat implements RecordFormat {
     const id = u16(b, off + 8, le);
     const iface = this.iface(id);
     if (!iface) return;
-    const ts = iface.offset + (u32(b, off + 12, le) * 4294967296 + u32(b, off + 16, le)) / iface.unitsPerSecond;
+    const ts = iface.offset + seconds(iface, u32(b, off + 12, le), u32(b, off + 16, le));
     this.lastTs = ts;
     this.sink.emit(ts, iface.linktype, b, off + 28, caplen, Math.max(u32(b, off + 24, le), caplen), id);
   }

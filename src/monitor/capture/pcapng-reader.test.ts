@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CaptureReader, readCaptureBuffer } from './capture-reader.js';
 import { encodePcapng } from './pcapng-writer.js';
-import { seededRng as rng } from '../../random/index.js';
+import { seededRng as rng, seededUint32 } from '../../random/index.js';
 import { collector, frameOf, randomChunks } from './testing.js';
 
 const file = encodePcapng([
@@ -116,4 +116,55 @@ test('pcapng: an absurd block length stops the file instead of buffering it', ()
   const s = readCaptureBuffer(f, () => {});
   assert.equal(s.stats.stopped, true);
   assert.equal(s.diagnostics[0].code, 'E_PCAPNG_BLOCK_LEN');
+});
+
+/** The double nearest to `units / 10^n` seconds, from its decimal text (which JavaScript rounds correctly). */
+function nearestDecimal(units: bigint, n: number): number {
+  const s = units.toString().padStart(n + 1, '0');
+  return n === 0 ? Number(s) : Number(`${s.slice(0, s.length - n)}.${s.slice(s.length - n)}`);
+}
+
+test('pcapng: timestamps of every if_tsresol, 10^-n and 2^-n, come out as the nearest double', () => {
+  const next = seededUint32(7);
+  const interfaces: { linktype: number; tsresol: number }[] = [];
+  const packets: { interfaceId: number; ts: number; units: bigint; data: Uint8Array }[] = [];
+  const want: number[] = [];
+  const MAX = 1n << 64n;
+  for (let n = 0; n <= 19; n++) {
+    const per = 10n ** BigInt(n);
+    // A 2023 time in units of 10^-n s where it fits in 64 bits; else the largest count of whole seconds that does.
+    const whole = 1_700_000_000n * per < MAX ? 1_700_000_000n : MAX / per - 1n;
+    for (let k = 0; k < 40; k++) {
+      const frac = ((BigInt(next()) << 32n) | BigInt(next())) % per;
+      packets.push({ interfaceId: interfaces.length, ts: 0, units: whole * per + frac, data: frameOf(k, 20) });
+      want.push(nearestDecimal(whole * per + frac, n));
+    }
+    interfaces.push({ linktype: 1, tsresol: n });
+  }
+  for (let n = 0; n <= 127; n++) {
+    for (let k = 0; k < 8; k++) {
+      const units = (BigInt(next()) << 32n) | BigInt(next());
+      packets.push({ interfaceId: interfaces.length, ts: 0, units, data: frameOf(k, 20) });
+      // Number(bigint) rounds to nearest; scaling by a power of two is exact.
+      want.push(Number(units) * 2 ** -n);
+    }
+    interfaces.push({ linktype: 1, tsresol: 0x80 | n });
+  }
+  for (const bigEndian of [false, true]) {
+    const c = collector();
+    const s = readCaptureBuffer(encodePcapng([{ bigEndian, interfaces, packets }]), c.onPacket);
+    assert.equal(s.stats.errors, 0, JSON.stringify(s.diagnostics));
+    assert.equal(c.packets.length, want.length);
+    const wrong = c.packets.flatMap((p, i) =>
+      p.ts === want[i] ? [] : [`${packets[i].units} at tsresol ${interfaces[p.interfaceId].tsresol}: ${p.ts} != ${want[i]}`],
+    );
+    assert.deepEqual(wrong.slice(0, 5), []);
+  }
+  // Nanoseconds, the common case: the text a person would write.
+  const ns = encodePcapng([
+    { interfaces: [{ linktype: 1, tsresol: 9 }], packets: [{ ts: 0, units: 1_700_000_000_123_456_789n, data: frameOf(1, 20) }] },
+  ]);
+  const c = collector();
+  readCaptureBuffer(ns, c.onPacket);
+  assert.equal(c.packets[0].ts, Number('1700000000.123456789'));
 });

@@ -1,4 +1,5 @@
 import { put16, put32 } from './byte-order.js';
+import { tsresol } from './pcapng-format.js';
 
 interface PcapngInterface {
   linktype: number;
@@ -10,6 +11,8 @@ interface PcapngInterface {
 interface PcapngPacket {
   interfaceId?: number;
   ts: number;
+  /** The timestamp as a count of the interface's units, written as is (instead of `ts`). */
+  units?: bigint;
   data: Uint8Array;
   origlen?: number;
   /** Write a Simple Packet Block (no timestamp, interface 0). */
@@ -34,10 +37,6 @@ function block(type: number, body: Uint8Array, le: boolean): Uint8Array {
   b.set(body, 8);
   put32(b, len - 4, len, le);
   return b;
-}
-
-function unitsPerSecond(tsresol: number): number {
-  return tsresol & 0x80 ? 2 ** (tsresol & 0x7f) : 10 ** tsresol;
 }
 
 /** Encode pcapng sections (SHB, IDBs, optional unknown blocks, EPBs/SPBs) into one buffer. */
@@ -76,12 +75,11 @@ export function encodePcapng(sections: readonly PcapngSection[]): Uint8Array {
         continue;
       }
       const id = p.interfaceId ?? 0;
-      const units = unitsPerSecond(s.interfaces[id]?.tsresol ?? 6);
-      const t = Math.round(p.ts * units);
+      const t = p.units ?? BigInt(Math.round(p.ts * tsresol(s.interfaces[id]?.tsresol ?? 6).unitsPerSecond));
       const body = new Uint8Array(20 + p.data.length);
       put32(body, 0, id, le);
-      put32(body, 4, Math.floor(t / 4294967296), le);
-      put32(body, 8, t % 4294967296, le);
+      put32(body, 4, Number((t >> 32n) & 0xffffffffn), le);
+      put32(body, 8, Number(t & 0xffffffffn), le);
       put32(body, 12, p.data.length, le);
       put32(body, 16, orig, le);
       body.set(p.data, 20);

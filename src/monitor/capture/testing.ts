@@ -32,3 +32,5 @@ export function frameOf(n: number, len: number): Uint8Array {
   for (let i = 0; i < len; i++) b[i] = (n * 31 + i) & 0xff;
   return b;
 }
+
+export { encodePcapng } from './pcapng-writer.js';

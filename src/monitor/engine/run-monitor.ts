@@ -244,8 +244,16 @@ async function runLive(
 
 /** One line per notice, for a terminal. */
 export function formatNotice(n: Notice): string {
-  const t = new Date(n.ts * 1000).toISOString();
-  return `${t} ${n.note} ${n.uid ?? '-'} ${n.msg}`;
+  return `${noticeTime(n.ts)} ${n.note} ${n.uid ?? '-'} ${n.msg}`;
+}
+
+/**
+ * ISO time, or the bare epoch seconds when a capture's timestamp lies beyond what a Date holds
+ * (±275,000 years): toISOString would throw, and a notice must still print.
+ */
+function noticeTime(ts: number): string {
+  const d = new Date(ts * 1000);
+  return Number.isNaN(d.getTime()) ? `${ts}s` : d.toISOString();
 }
 
 /** The closing report of a run, for a terminal. */
