@@ -1,14 +1,10 @@
 import { HTTP_LOG } from '../logs/index.js';
-import { createHttpParser, type HttpHeader, type HttpOptions, type HttpTransaction } from '../http/index.js';
+import { createHttpParser, type HttpOptions, type HttpTransaction } from '../http/index.js';
 import type { StreamParser } from '../stream/index.js';
 import type { TrackedRequest } from '../policy/index.js';
 import type { AnalyzerEnv } from './analyzer-env.js';
 import type { ConnSession } from './conn-session.js';
-
-function header(headers: readonly HttpHeader[], name: string): string | undefined {
-  for (const h of headers) if (h[0] === name) return h[1];
-  return undefined;
-}
+import { httpRow } from './log-rows.js';
 
 interface TxState {
   handle: TrackedRequest | null;
@@ -57,6 +53,7 @@ export class HttpAnalyzer implements StreamParser {
         responseDone: (tx) => this.finishTx(tx, tx.responseTs),
         tunnel: (tx) => this.finishTx(tx, tx.responseTs),
         weird: (name, detail, _dir, ts) => env.weird(s, name, detail, ts, 'HTTP'),
+        desync: (tx, name, detail, ts) => env.policy.httpSmuggling(s.uid, s.id, ts, name, detail, tx ? `${tx.method} ${tx.uri}` : ''),
       },
       opts,
     );
@@ -90,36 +87,6 @@ export class HttpAnalyzer implements StreamParser {
     if (!st) return;
     this.open.delete(tx);
     if (tx.status === 0) this.env.policy.httpAbandoned(st.handle, ts);
-    const s = this.s;
-    const h = tx.headers;
-    this.env.log(HTTP_LOG, [
-      tx.ts || tx.responseTs,
-      s.uid,
-      ...s.idValues,
-      tx.depth,
-      tx.method || null,
-      tx.host || null,
-      tx.uri || null,
-      header(h, 'referer') ?? null,
-      tx.version || null,
-      tx.userAgent || null,
-      header(h, 'origin') ?? null,
-      tx.requestBodyLen,
-      tx.responseBodyLen,
-      tx.status || null,
-      tx.status ? tx.reason : null,
-      st.infoCode || null,
-      st.infoCode ? st.infoMsg : null,
-      [],
-      null,
-      null,
-      null,
-      null,
-      null,
-      null,
-      null,
-      null,
-      null,
-    ]);
+    this.env.log(HTTP_LOG, httpRow(tx, this.s, { code: st.infoCode, msg: st.infoMsg }));
   }
 }

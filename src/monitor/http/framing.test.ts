@@ -10,7 +10,7 @@ import {
   foldContentLength,
   parseChunkSize,
 } from './framing.js';
-import { parseRequestLine, parseStatusLine } from './start-line.js';
+import { LOOSE_LEADING_WS, LOOSE_VERSION, parseRequestLine, parseStatusLine } from './start-line.js';
 
 const max = 2 ** 40;
 
@@ -58,23 +58,38 @@ test('start lines', () => {
     const b = Buffer.from(s, 'latin1');
     return parseStatusLine(b, 0, b.length, text(b));
   };
-  assert.deepEqual(req('GET /a?b HTTP/1.1'), { method: 'GET', uri: '/a?b', version: '1.1', uriHasWhitespace: false });
-  assert.deepEqual(req('OPTIONS  *\tHTTP/1.0  '), { method: 'OPTIONS', uri: '*', version: '1.0', uriHasWhitespace: false });
-  assert.deepEqual(req('GET /x'), { method: 'GET', uri: '/x', version: '0.9', uriHasWhitespace: false });
+  const ok = (method: string, uri: string, version: string, loose = 0) => ({ method, uri, version, uriHasWhitespace: false, loose });
+  assert.deepEqual(req('GET /a?b HTTP/1.1'), ok('GET', '/a?b', '1.1'));
+  assert.deepEqual(req('OPTIONS  *\tHTTP/1.0  '), ok('OPTIONS', '*', '1.0'));
+  assert.deepEqual(req('GET /x'), ok('GET', '/x', '0.9'));
+  // What real servers accept is parsed (flagged as loose), since they would act on it.
+  assert.deepEqual(req(' GET / HTTP/1.1'), ok('GET', '/', '1.1', LOOSE_LEADING_WS));
+  assert.deepEqual(req('GET / http/1.1'), ok('GET', '/', '1.1', LOOSE_VERSION));
+  assert.deepEqual(req('GET / HTTP/1.'), ok('GET', '/', '1.0', LOOSE_VERSION));
+  assert.deepEqual(req('GET / HTTP/1'), ok('GET', '/', '1.0', LOOSE_VERSION));
+  assert.deepEqual(req('GET / HTTP/01.10'), ok('GET', '/', '1.10', LOOSE_VERSION));
+  assert.deepEqual(req('PURGE /cache HTTP/1.1'), ok('PURGE', '/cache', '1.1'));
+  assert.deepEqual(req('get /lower HTTP/1.1'), ok('get', '/lower', '1.1'));
   for (const bad of [
     'POST /x',
     'GET',
     'GET HTTP/1.1',
-    ' GET / HTTP/1.1',
     'G(T / HTTP/1.1',
     'GET / HTTP/1.1 x',
     'GET /\x01 HTTP/1.1',
-    'GET / http/1.1',
+    'GET / HTTP/',
+    'GET / HTTP/1.1.1',
+    'GET / HTTPS/1.1',
+    'GET / HTTP/1234.1',
   ]) {
     assert.equal(req(bad), null, JSON.stringify(bad));
   }
-  assert.deepEqual(st('HTTP/1.1 404 Not Found'), { version: '1.1', status: 404, reason: 'Not Found' });
-  assert.deepEqual(st('HTTP/1.0 200'), { version: '1.0', status: 200, reason: '' });
+  // A line cut by the end of the connection keeps its method and URI.
+  const cut = Buffer.from('POST /admin/delete HTT', 'latin1');
+  assert.deepEqual(parseRequestLine(cut, 0, cut.length, text(cut), true), ok('POST', '/admin/delete', ''));
+  assert.deepEqual(st('HTTP/1.1 404 Not Found'), { version: '1.1', status: 404, reason: 'Not Found', loose: 0 });
+  assert.deepEqual(st('HTTP/1.0 200'), { version: '1.0', status: 200, reason: '', loose: 0 });
+  assert.deepEqual(st('http/1.1 200 OK'), { version: '1.1', status: 200, reason: 'OK', loose: LOOSE_VERSION });
   for (const bad of ['HTTP/1.1 20', 'HTTP/1.1 2000 x', 'HTTP/1.1 099 x', 'HTTP/1.1200 OK', 'ICY 200 OK', 'HTTP/1.1 OK'])
     assert.equal(st(bad), null, bad);
 });

@@ -1,9 +1,15 @@
 import { test } from 'node:test';
+import zlib from 'node:zlib';
 import assert from 'node:assert/strict';
 import { seededRng } from '../../random/index.js';
 import { BYTEWISE, WHOLE, mutate, randomBytes, randomSplit, replay, type Segment } from '../testing/index.js';
 import { c2s, gap, recordHttp, s2c } from './testing.js';
 import type { HttpOptions } from './types.js';
+
+const BODY = Buffer.from('fuzzed content, fuzzed content, fuzzed content\n'.repeat(20));
+const GZ = zlib.gzipSync(BODY);
+const DEFLATE = zlib.deflateRawSync(BODY);
+const chunked = (b: Buffer): Buffer => Buffer.concat([Buffer.from(`${b.length.toString(16)}\r\n`), b, Buffer.from('\r\n0\r\n\r\n')]);
 
 const corpus: Segment[][] = [
   [
@@ -29,6 +35,17 @@ const corpus: Segment[][] = [
     s2c('HTTP/1.0 200 OK\r\n\r\nuntil close'),
   ],
   [c2s('GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\n'), s2c('HTTP/1.1 101 Switching\r\n\r\n\x81\x00')],
+  [
+    c2s('GET /z HTTP/1.1\r\nAccept-Encoding: gzip\r\n\r\nGET /d HTTP/1.1\r\n\r\n'),
+    s2c(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: ${GZ.length}\r\n\r\n`), GZ])),
+    s2c(
+      Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nTransfer-Encoding: chunked\r\n\r\n'), chunked(DEFLATE)]),
+    ),
+  ],
+  [
+    c2s('POST /s HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /hidden http/1.\r\n\r\n'),
+    s2c('http/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'),
+  ],
 ];
 
 const dictionary = [
@@ -58,6 +75,10 @@ const dictionary = [
   '101 ',
   '204 ',
   ';ext=1',
+  'Content-Encoding: gzip\r\n',
+  'Content-Encoding: deflate\r\n',
+  'http/1.',
+  ' HTTP/01.1',
 ].map((s) => Buffer.from(s, 'latin1'));
 
 function randomOptions(rnd: () => number): Partial<HttpOptions> {
@@ -93,9 +114,14 @@ test('5,000 mutated conversations in random splits: no throw, same events as who
     replay(whole.parser, segs, WHOLE);
     const split = recordHttp(opts);
     replay(split.parser, segs, i % 10 === 0 ? BYTEWISE : randomSplit(i, 1 + (i % 13)));
+    // Content decoded before a coded body turns out broken depends on the cut (zlib reports no
+    // output for the call that fails); lengths, weirds and everything else may not.
+    const broken = whole.events.some((e) => e[0] === 'weird' && e[1] === 'HTTP_decompression_failed');
+    const comparable = (events: typeof whole.events) =>
+      broken ? events.filter((e) => e[0] !== 'responseBody' && e[0] !== 'requestBody') : events;
     assert.deepEqual(
-      split.events,
-      whole.events,
+      comparable(split.events),
+      comparable(whole.events),
       `case ${i}: ${JSON.stringify(segs.map((s) => ('data' in s ? [s.dir, Buffer.from(s.data).toString('latin1')] : [s.dir, s.gap])))}`,
     );
   }

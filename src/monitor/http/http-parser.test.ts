@@ -265,40 +265,72 @@ test('resync never succeeding is reported at the end', () => {
   assert.deepEqual(weirdNames(ev), ['bad_HTTP_request', 'HTTP_resync_failed']);
 });
 
-test('header bomb: too many headers stops the direction', () => {
-  let req = 'GET / HTTP/1.1\r\n';
+test('header bomb: the request is reported with what fits, then the next request is found', () => {
+  let req = 'GET /bomb HTTP/1.1\r\n';
   for (let i = 0; i < 300; i++) req += `X-H${i}: v\r\n`;
   req += '\r\nGET /next HTTP/1.1\r\n\r\n';
   const ev = run([c2s(req)], { maxHeaders: 100 });
-  assert.deepEqual(weirdNames(ev), ['HTTP_too_many_headers']);
-  assert.deepEqual(named(ev, 'request'), []);
+  assert.deepEqual(weirdNames(ev), ['HTTP_too_many_headers', 'HTTP_request_resync']);
+  const reqs = named(ev, 'request').map((e) => e[1] as { uri: string; headers: unknown[] });
+  assert.deepEqual(
+    reqs.map((r) => [r.uri, r.headers.length]),
+    [
+      ['/bomb', 100],
+      ['/next', 0],
+    ],
+  );
+  assert.deepEqual(named(ev, 'requestDone')[0].slice(0, 5), ['requestDone', 1, 0, '', true]);
 });
 
-test('oversized head stops the direction without buffering it', () => {
-  const ev = run([c2s('GET / HTTP/1.1\r\nX-Big: ' + 'a'.repeat(5000) + '\r\n\r\n')], { maxHeaderBytes: 1024 });
-  assert.deepEqual(weirdNames(ev), ['HTTP_header_too_large']);
-  const ev2 = run([c2s('GET /' + 'a'.repeat(5000) + ' HTTP/1.1\r\n\r\n')], { maxHeaderBytes: 1024 });
-  assert.deepEqual(weirdNames(ev2), ['HTTP_line_too_long']);
+test('oversized head or start line: skipped without buffering it, and parsing resumes', () => {
+  const ev = run([c2s('GET /big HTTP/1.1\r\nX-Big: ' + 'a'.repeat(5000) + '\r\n\r\nGET /after HTTP/1.1\r\n\r\n')], {
+    maxHeaderBytes: 1024,
+  });
+  assert.deepEqual(weirdNames(ev), ['HTTP_header_too_large', 'HTTP_request_resync']);
+  assert.deepEqual(
+    named(ev, 'request').map((e) => (e[1] as { uri: string }).uri),
+    ['/big', '/after'],
+  );
+  const ev2 = run([c2s('GET /' + 'a'.repeat(5000) + ' HTTP/1.1\r\n\r\nGET /after HTTP/1.1\r\n\r\n')], { maxHeaderBytes: 1024 });
+  assert.deepEqual(weirdNames(ev2), ['HTTP_line_too_long', 'HTTP_request_resync']);
+  assert.deepEqual(
+    named(ev2, 'request').map((e) => (e[1] as { uri: string }).uri),
+    ['/after'],
+  );
 });
 
 test('head exactly at the limit is accepted, one byte more is not, however it is split', () => {
   const head = 'GET / HTTP/1.1\r\nX: ' + 'a'.repeat(20) + '\r\n\r\n';
   assert.deepEqual(weirdNames(run([c2s(head)], { maxHeaderBytes: head.length })), []);
-  assert.deepEqual(weirdNames(run([c2s(head)], { maxHeaderBytes: head.length - 1 })), ['HTTP_header_too_large']);
+  assert.deepEqual(weirdNames(run([c2s(head)], { maxHeaderBytes: head.length - 1 })), ['HTTP_header_too_large', 'HTTP_resync_failed']);
 });
 
-test('absurd, negative and non-numeric Content-Length stop the direction', () => {
+test('absurd, negative and non-numeric Content-Length: desync, then the next request line is found', () => {
   for (const cl of ['99999999999999999999', '-1', '+5', '5x', '', '0x10', '1 2']) {
     const ev = run([c2s(`POST / HTTP/1.1\r\nContent-Length: ${cl}\r\n\r\nGET /x HTTP/1.1\r\n\r\n`)]);
-    assert.deepEqual(weirdNames(ev), ['HTTP_bad_content_length'], `Content-Length: ${cl}`);
-    assert.equal(named(ev, 'request').length, 1, 'the request head is still reported');
-    assert.deepEqual(named(ev, 'requestDone'), []);
+    assert.deepEqual(weirdNames(ev), ['HTTP_bad_content_length', 'HTTP_request_resync'], `Content-Length: ${cl}`);
+    assert.deepEqual(
+      named(ev, 'request').map((e) => (e[1] as { uri: string }).uri),
+      ['/', '/x'],
+    );
+    assert.deepEqual(
+      named(ev, 'desync').map((e) => [e[1], e[2]]),
+      [[1, 'HTTP_bad_content_length']],
+    );
+    assert.deepEqual(
+      named(ev, 'requestDone').map((e) => [e[1], e[4]]),
+      [
+        [1, true],
+        [2, false],
+      ],
+    );
   }
 });
 
 test('conflicting Content-Length values are a weird; equal repeats are fine', () => {
   const bad = run([c2s('POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello')]);
-  assert.deepEqual(weirdNames(bad), ['HTTP_conflicting_content_length']);
+  assert.deepEqual(weirdNames(bad), ['HTTP_conflicting_content_length', 'HTTP_resync_failed']);
+  assert.equal(named(bad, 'desync').length, 1);
   const ok = run([c2s('POST / HTTP/1.1\r\nContent-Length: 5, 5\r\nContent-Length: 5\r\n\r\nhello')]);
   assert.deepEqual(weirdNames(ok), []);
   assert.deepEqual(
@@ -307,31 +339,48 @@ test('conflicting Content-Length values are a weird; equal repeats are fine', ()
   );
 });
 
-test('Transfer-Encoding with Content-Length: chunked wins and it is reported', () => {
+test('Transfer-Encoding with Content-Length in a request: desync, request lines looked for in the body', () => {
   const ev = run([
     c2s('POST / HTTP/1.1\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\nGET /2 HTTP/1.1\r\n\r\n'),
   ]);
-  assert.deepEqual(weirdNames(ev), ['HTTP_transfer_encoding_with_content_length']);
+  assert.deepEqual(weirdNames(ev), ['HTTP_transfer_encoding_with_content_length', 'HTTP_request_resync']);
+  assert.equal(named(ev, 'desync').length, 1);
   assert.deepEqual(
-    named(ev, 'requestDone').map((e) => [e[1], e[2]]),
+    named(ev, 'requestDone').map((e) => [e[1], e[2], e[4]]),
     [
-      [1, 2],
-      [2, 0],
+      [1, 0, true],
+      [2, 0, false],
     ],
   );
 });
 
-test('request whose last transfer coding is not chunked cannot be framed', () => {
-  const ev = run([c2s('POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\nabc')]);
-  assert.deepEqual(weirdNames(ev), ['HTTP_bad_transfer_encoding']);
-  const ev2 = run([c2s('POST / HTTP/1.1\r\nTransfer-Encoding: chunked\x0b\r\n\r\nabc')]);
-  assert.deepEqual(weirdNames(ev2), ['HTTP_bad_transfer_encoding']);
+test('Transfer-Encoding with Content-Length in a response: chunked wins, reported', () => {
+  const ev = run([
+    c2s('GET / HTTP/1.1\r\n\r\n'),
+    s2c('HTTP/1.1 200 OK\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n'),
+  ]);
+  assert.deepEqual(weirdNames(ev), ['HTTP_transfer_encoding_with_content_length']);
+  assert.deepEqual(named(ev, 'responseDone'), [['responseDone', 1, 2, false, []]]);
 });
 
-test('invalid and huge chunk sizes stop the direction', () => {
+test('request whose last transfer coding is not chunked cannot be framed', () => {
+  const ev = run([c2s('POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\nabc')]);
+  assert.deepEqual(weirdNames(ev), ['HTTP_bad_transfer_encoding', 'HTTP_resync_failed']);
+  const ev2 = run([c2s('POST / HTTP/1.1\r\nTransfer-Encoding: chunked\x0b\r\n\r\nabc')]);
+  assert.deepEqual(weirdNames(ev2), ['HTTP_bad_transfer_encoding', 'HTTP_resync_failed']);
+  assert.equal(named(ev2, 'desync').length, 1);
+});
+
+test('invalid and huge chunk sizes: desync, and the request after them is parsed', () => {
   for (const size of ['zz', 'FFFFFFFFFFFFFFFFFFFF', '-1', '', '5x']) {
-    const ev = run([c2s(`POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n${size}\r\nhello\r\n0\r\n\r\n`)]);
-    assert.deepEqual(weirdNames(ev), ['HTTP_bad_chunk_size'], `chunk size ${JSON.stringify(size)}`);
+    const ev = run([
+      c2s(`POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n${size}\r\nhello\r\n0\r\n\r\nDELETE /users/1 HTTP/1.1\r\n\r\n`),
+    ]);
+    assert.deepEqual(weirdNames(ev), ['HTTP_bad_chunk_size', 'HTTP_request_resync'], `chunk size ${JSON.stringify(size)}`);
+    assert.deepEqual(
+      named(ev, 'request').map((e) => (e[1] as { method: string }).method),
+      ['POST', 'DELETE'],
+    );
   }
   const padded = run([c2s('POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n00000005 \r\nhello\r\n0\r\n\r\n')]);
   assert.deepEqual(
@@ -342,7 +391,8 @@ test('invalid and huge chunk sizes stop the direction', () => {
 
 test('chunk data not followed by CRLF is a framing error', () => {
   const ev = run([c2s('POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhiXX\r\n0\r\n\r\n')]);
-  assert.deepEqual(weirdNames(ev), ['HTTP_bad_chunk_terminator']);
+  assert.deepEqual(weirdNames(ev), ['HTTP_bad_chunk_terminator', 'HTTP_resync_failed']);
+  assert.deepEqual(named(ev, 'requestDone'), [['requestDone', 1, 2, 'hi', true, []]]);
 });
 
 test('NUL bytes: in a header value reported, in the request line rejected', () => {
@@ -404,21 +454,28 @@ test('gap inside a counted body: framing kept, body flagged incomplete', () => {
 test('gap in request headers: resync at the next request line', () => {
   const ev = run([c2s('GET /a HTTP/1.1\r\nHost: h'), gap(0, 40), c2s('ost: lost\r\n\r\nGET /b HTTP/1.1\r\n\r\n')]);
   assert.deepEqual(weirdNames(ev), ['HTTP_gap_lost_sync', 'HTTP_request_resync']);
+  // The cut head is still a request, with the headers seen before the gap.
   assert.deepEqual(
     named(ev, 'request').map((e) => (e[1] as { uri: string }).uri),
-    ['/b'],
+    ['/a', '/b'],
   );
 });
 
-test('gap in response headers stops parsing replies', () => {
+test('gap in response headers: the cut response answers the first request, the next status line the second', () => {
   const ev = run([
     c2s('GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n'),
     s2c('HTTP/1.1 200 OK\r\nCont'),
     gap(1, 30),
-    s2c('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'),
+    s2c('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n'),
   ]);
-  assert.deepEqual(weirdNames(ev), ['HTTP_gap_lost_sync']);
-  assert.deepEqual(named(ev, 'response'), []);
+  assert.deepEqual(weirdNames(ev), ['HTTP_gap_lost_sync', 'HTTP_reply_resync']);
+  assert.deepEqual(
+    named(ev, 'response').map((e) => [e[1], e[3]]),
+    [
+      [1, 200],
+      [2, 404],
+    ],
+  );
 });
 
 test('gap in a body delimited by close is counted', () => {
@@ -435,9 +492,15 @@ test('a reply with no request pending is reported as unmatched', () => {
   );
 });
 
-test('malformed status line stops parsing replies', () => {
+test('malformed status line: replies resume at the next status line', () => {
   const ev = run([c2s('GET / HTTP/1.1\r\n\r\n'), s2c('HTTP/1.1 OK\r\n\r\n')]);
-  assert.deepEqual(weirdNames(ev), ['bad_HTTP_reply']);
+  assert.deepEqual(weirdNames(ev), ['bad_HTTP_reply', 'HTTP_resync_failed']);
+  const ev2 = run([c2s('GET / HTTP/1.1\r\n\r\n'), s2c('HTTP/1.1 OK\r\njunk\r\nhttp/1.1 200 OK\r\nContent-Length: 0\r\n\r\n')]);
+  assert.deepEqual(weirdNames(ev2), ['bad_HTTP_reply', 'HTTP_reply_resync', 'HTTP_version_not_strict']);
+  assert.deepEqual(
+    named(ev2, 'response').map((e) => [e[1], e[3]]),
+    [[1, 200]],
+  );
 });
 
 test('pending requests are bounded: the oldest is forgotten once, with one weird', () => {

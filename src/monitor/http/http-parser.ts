@@ -15,7 +15,7 @@ import {
   S_TUNNEL,
   type MessageOwner,
 } from './message-reader.js';
-import { parseRequestLine, parseStatusLine, type RequestLine } from './start-line.js';
+import { LOOSE_LEADING_WS, LOOSE_VERSION, parseRequestLine, parseStatusLine, type RequestLine } from './start-line.js';
 import { DEFAULT_HTTP_OPTIONS, HTTP_WEIRDS as W, type HttpOptions, type HttpSink, type HttpTransaction, type TunnelKind } from './types.js';
 
 function newTransaction(rl: RequestLine | null, ts: number): HttpTransaction {
@@ -41,6 +41,31 @@ function newTransaction(rl: RequestLine | null, ts: number): HttpTransaction {
     responseIncomplete: false,
   };
 }
+
+/** Zeek's list of methods (HTTP::http_methods) and PATCH; others are logged and flagged. */
+const KNOWN_METHODS = new Set([
+  'GET',
+  'POST',
+  'HEAD',
+  'OPTIONS',
+  'PUT',
+  'DELETE',
+  'TRACE',
+  'CONNECT',
+  'PATCH',
+  'PROPFIND',
+  'PROPPATCH',
+  'MKCOL',
+  'COPY',
+  'MOVE',
+  'LOCK',
+  'UNLOCK',
+  'POLL',
+  'REPORT',
+  'SUBSCRIBE',
+  'BMOVE',
+  'SEARCH',
+]);
 
 function inBody(state: number): boolean {
   return (
@@ -132,11 +157,17 @@ class HttpParser implements StreamParser, MessageOwner {
 
   startLine(r: MessageReader, line: Buffer, s: number, e: number): void {
     if (r.dir === 1) {
+      const resyncing = r.state === S_RESYNC;
       const st = parseStatusLine(line, s, e, r.text);
       if (!st) {
-        r.die(W.badReply, printable(line, s, e));
+        if (!resyncing) {
+          r.weird(W.badReply, printable(line, s, e));
+          r.resync();
+        }
         return;
       }
+      if (resyncing) r.weird(W.replyResynced, `resumed at ${printable(line, s, e)}`);
+      if (st.loose & LOOSE_VERSION) r.weird(W.looseVersion, printable(line, s, e));
       r.status = st.status;
       r.reason = st.reason;
       r.version = st.version;
@@ -144,15 +175,22 @@ class HttpParser implements StreamParser, MessageOwner {
       return;
     }
     const resyncing = r.state === S_RESYNC;
-    const rl = parseRequestLine(line, s, e, r.text);
+    const cut = r.cut;
+    r.cut = false;
+    const rl = parseRequestLine(line, s, e, r.text, cut);
     if (!rl || (resyncing && rl.version === '0.9')) {
-      if (!resyncing) {
+      if (!resyncing && !cut) {
         r.weird(W.badRequest, printable(line, s, e));
-        r.state = S_RESYNC;
+        r.resync();
       }
       return;
     }
     if (resyncing) r.weird(W.resynced, `resumed at ${printable(line, s, e)}`);
+    if (rl.loose !== 0) {
+      if (rl.loose & LOOSE_VERSION) r.weird(W.looseVersion, printable(line, s, e));
+      if (rl.loose & LOOSE_LEADING_WS) r.weird(W.leadingWhitespace, printable(line, s, e));
+    }
+    if (!KNOWN_METHODS.has(rl.method)) r.weird(W.unknownMethod, printableText(rl.method));
     if (rl.uriHasWhitespace) r.weird(W.whitespaceInUri, printableText(rl.uri));
     const tx = newTransaction(rl, r.ts);
     r.tx = tx;
@@ -174,6 +212,13 @@ class HttpParser implements StreamParser, MessageOwner {
       return;
     }
     const status = r.status;
+    const q = this.req;
+    if (this.head >= this.pending.length && q.state === S_HEADERS && q.tx) {
+      // The server answers a head the monitor has not seen end (a client that half-closed, a
+      // server that stops reading): the server acted on what it had, so that is the request.
+      q.weird(W.truncatedHeader, 'the reply began before the request head was complete');
+      this.headCut(q);
+    }
     let tx = this.front();
     const matched = tx !== undefined;
     if (!tx) {
@@ -217,16 +262,23 @@ class HttpParser implements StreamParser, MessageOwner {
     const te = r.transferEncoding;
     if (te !== '') {
       if (r.contentLength !== CL_NONE) {
-        r.weird(W.teAndCl, `transfer-encoding: ${printableText(te)}; content-length: ${printableText(r.contentLengthRaw)}`);
+        const detail = `transfer-encoding: ${printableText(te)}; content-length: ${printableText(r.contentLengthRaw)}`;
+        // A front end reading the length and a back end reading the chunks (or the reverse) see
+        // different requests: neither reading can be trusted, so look for request lines in both.
+        if (r.dir === 0) {
+          this.framingError(r, W.teAndCl, detail);
+          return;
+        }
+        r.weird(W.teAndCl, detail);
       }
       if (chunkedIsFinal(te)) r.beginChunked();
-      else if (r.dir === 0) r.die(W.badTransferEncoding, printableText(te));
+      else if (r.dir === 0) this.framingError(r, W.badTransferEncoding, printableText(te));
       else r.beginTillClose();
       return;
     }
     const cl = r.contentLength;
-    if (cl === CL_INVALID) r.die(W.badContentLength, printableText(r.contentLengthRaw));
-    else if (cl === CL_CONFLICT) r.die(W.conflictingContentLength, printableText(r.contentLengthRaw));
+    if (cl === CL_INVALID) this.framingError(r, W.badContentLength, printableText(r.contentLengthRaw));
+    else if (cl === CL_CONFLICT) this.framingError(r, W.conflictingContentLength, printableText(r.contentLengthRaw));
     else if (cl === CL_NONE) {
       if (r.dir === 0) r.beginBody(0);
       else r.beginTillClose();
@@ -241,9 +293,58 @@ class HttpParser implements StreamParser, MessageOwner {
     } else if (this.sink.responseBody) this.sink.responseBody(tx, buf.subarray(s, e));
   }
 
+  /**
+   * The framing of `r`'s message is broken: the message ends here (incomplete) and the reader
+   * looks for the next start line. On requests this is how smuggling works, so the sink hears.
+   */
+  framingError(r: MessageReader, name: string, detail: string): void {
+    r.weird(name, detail);
+    const tx = r.tx;
+    if (r.dir === 0) this.sink.desync?.(tx, name, detail, r.ts);
+    if (tx) {
+      r.incomplete = true;
+      this.done(r);
+    }
+    if (!this.tunnelled) r.resync();
+  }
+
+  /** What was seen of a head that will not complete is still a request (or response) to report. */
+  headCut(r: MessageReader): void {
+    if (r.state !== S_HEADERS) return;
+    if (r.dir === 0) {
+      const tx = r.tx;
+      if (!tx) return;
+      r.takePartialHeader();
+      tx.headers = r.headers;
+      tx.host = r.host;
+      tx.userAgent = r.userAgent;
+      this.emitRequest(r, tx);
+      r.incomplete = true;
+      this.done(r);
+      return;
+    }
+    if (r.status === 0) return;
+    let tx = this.front();
+    if (tx) this.shift();
+    else {
+      tx = newTransaction(null, r.ts);
+      tx.depth = ++this.depth;
+    }
+    r.tx = tx;
+    tx.status = r.status;
+    tx.reason = r.reason;
+    tx.responseVersion = r.version;
+    tx.responseHeaders = r.headers;
+    tx.responseTs = r.ts;
+    this.sink.response?.(tx, r.status, r.reason, r.headers);
+    r.incomplete = true;
+    this.done(r);
+  }
+
   done(r: MessageReader): void {
     const tx = r.tx;
     r.tx = null;
+    r.endBody();
     if (r.dir === 0) {
       r.state = this.tunnelled ? S_TUNNEL : tx?.method === 'CONNECT' ? S_HOLD : S_START;
       r.held = 0;
@@ -297,14 +398,11 @@ class HttpParser implements StreamParser, MessageOwner {
     if (r.tx && inBody(r.state)) {
       r.incomplete = true;
       this.done(r);
-    }
+    } else this.headCut(r);
     r.tx = null;
-    if (r.dir === 0) {
-      r.weird(W.gapLostSync, `${len} byte gap in requests; looking for the next request line`);
-      r.state = S_RESYNC;
-    } else {
-      r.die(W.gapLostSync, `${len} byte gap in replies; stopped parsing them`);
-    }
+    const what = r.dir === 0 ? 'requests; looking for the next request line' : 'replies; looking for the next status line';
+    r.weird(W.gapLostSync, `${len} byte gap in ${what}`);
+    r.resync();
   }
 }
 

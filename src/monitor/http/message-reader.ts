@@ -14,6 +14,7 @@ import {
   trimWsEnd,
   type Dir,
 } from '../stream/index.js';
+import { BodyDecoder, CODING_NONE, DECODE_BOMB, DECODE_OK, canDecode, contentCoding } from './content-coding.js';
 import { CL_NONE, CHUNK_INVALID, CHUNK_TOO_LARGE, foldContentLength, parseChunkSize } from './framing.js';
 import { knownHeaderName } from './header-names.js';
 import { HTTP_WEIRDS as W, type HttpHeader, type HttpOptions, type HttpTransaction } from './types.js';
@@ -53,10 +54,18 @@ export interface MessageOwner {
   begin09(r: MessageReader): void;
   /** A gap where the framing cannot be followed. */
   lostSync(r: MessageReader, len: number): void;
+  /** The body's framing is broken (`name`: the weird): report it and look for the next message. */
+  framingError(r: MessageReader, name: string, detail: string): void;
+  /** The head of the current message will never complete (end of connection, gap): report what was seen. */
+  headCut(r: MessageReader): void;
   weird(name: string, detail: string, dir: Dir, ts: number): void;
 }
 
 const HTTP_SLASH = [0x48, 0x54, 0x54, 0x50, 0x2f];
+/** Completes a partial line at the end of the connection, to parse what was seen of it. */
+const LF_ONLY = Buffer.from('\n');
+/** The body's decoding stopped: it is counted as sent (see abandonDecoding). */
+const ABANDONED = -1;
 
 /** Bytes of a piece decoded at a time for header fields. */
 const TEXT_WINDOW = 512;
@@ -81,6 +90,7 @@ export class MessageReader {
   contentLength = CL_NONE;
   contentLengthRaw = '';
   transferEncoding = '';
+  contentEncoding = '';
   host = '';
   userAgent = '';
   /** Start-line fields of a response, kept until its headers are complete. */
@@ -94,6 +104,13 @@ export class MessageReader {
   incomplete = false;
   private readonly prefix: Uint8Array;
   prefixLen = 0;
+  /** Content coding of the current body (CODING_*, or ABANDONED), its decoder once bytes arrive. */
+  private coding = CODING_NONE;
+  private decoder: BodyDecoder | null = null;
+  /** Encoded bytes of the current body so far (a coded body only). */
+  private wireLen = 0;
+  /** The connection ended inside the start line: parse it as far as it goes. */
+  cut = false;
   /** Bytes discarded while holding after CONNECT. */
   held = 0;
   private readonly peek = Buffer.alloc(5);
@@ -175,27 +192,77 @@ export class MessageReader {
     this.contentLength = CL_NONE;
     this.contentLengthRaw = '';
     this.transferEncoding = '';
+    this.contentEncoding = '';
     this.host = '';
     this.userAgent = '';
     this.remaining = 0;
     this.bodyLen = 0;
     this.incomplete = false;
     this.prefixLen = 0;
+    this.endBody();
+  }
+
+  /** Frees the decoder of the body that just ended (or was abandoned). */
+  endBody(): void {
+    this.coding = CODING_NONE;
+    if (this.decoder !== null) {
+      this.decoder.close();
+      this.decoder = null;
+    }
+  }
+
+  private startBody(): void {
+    this.coding = this.contentEncoding === '' || !canDecode ? CODING_NONE : contentCoding(this.contentEncoding);
+    this.wireLen = 0;
+  }
+
+  /**
+   * Decoding stopped (a bomb, a broken stream, a gap): from here the body is measured as sent,
+   * from its first byte, and no more content is handed on. Where decoding stopped depends on how
+   * the stream was cut; the encoded length does not, so the log does not either.
+   */
+  private abandonDecoding(): void {
+    this.bodyLen = this.wireLen;
+    if (this.decoder !== null) {
+      this.decoder.close();
+      this.decoder = null;
+    }
+    this.coding = ABANDONED;
   }
 
   beginBody(length: number): void {
     if (length > 0) {
+      this.startBody();
       this.remaining = length;
       this.state = S_BODY;
     } else this.owner.done(this);
   }
 
   beginChunked(): void {
+    this.startBody();
     this.state = S_CHUNK_SIZE;
   }
 
   beginTillClose(): void {
+    this.startBody();
     this.state = S_TILL_CLOSE;
+  }
+
+  /** A header line cut short (no LF yet) is taken as it stands: the head will not get more. */
+  takePartialHeader(): void {
+    if (this.state !== S_HEADERS || this.lines.pending === 0) return;
+    if (this.lines.next(LF_ONLY, 0) >= 0 && this.lines.end > this.lines.start) {
+      this.lineText = null;
+      this.headerLine(this.lines.line, this.lines.start, this.lines.end);
+    }
+  }
+
+  /** Looks for the next start line, line by line (after a framing error or a gap). */
+  resync(): void {
+    this.endBody();
+    this.lines.reset();
+    this.skipping = false;
+    this.state = S_RESYNC;
   }
 
   feed(b: Buffer, ts: number): void {
@@ -252,8 +319,11 @@ export class MessageReader {
     const r = this.lines.next(b, pos);
     if (r === LINE_PARTIAL) return b.length;
     if (r === LINE_TOO_LONG) {
-      this.die(W.lineTooLong, `start line longer than ${this.opts.maxHeaderBytes} bytes`);
-      return b.length;
+      // A server with larger limits may still act on what follows: skip the line, keep looking.
+      this.weird(W.lineTooLong, `start line longer than ${this.opts.maxHeaderBytes} bytes`);
+      this.resync();
+      this.skipping = true;
+      return pos;
     }
     this.lineText = null;
     const { line, start, end } = this.lines;
@@ -289,24 +359,43 @@ export class MessageReader {
 
   private tooLarge(): void {
     const what = this.inTrailers ? 'trailers' : 'message head';
-    this.die(W.headerTooLarge, `${what} larger than ${this.opts.maxHeaderBytes} bytes`);
+    this.abandonHead(W.headerTooLarge, `${what} larger than ${this.opts.maxHeaderBytes} bytes`);
+  }
+
+  /**
+   * A head past the limits: report what was seen of it and look for the next message, since a
+   * server with larger limits would carry on (going blind here would be an evasion).
+   */
+  private abandonHead(name: string, detail: string): void {
+    this.weird(name, detail);
+    // The line that broke the limit is dropped whole, wherever the stream was cut.
+    this.lines.reset();
+    if (this.inTrailers) {
+      this.incomplete = true;
+      this.owner.done(this);
+    } else this.owner.headCut(this);
+    this.resync();
   }
 
   private readHeader(b: Buffer, pos: number): number {
     const r = this.lines.next(b, pos);
     if (r === LINE_PARTIAL) {
       // +1: the LF still to come; keeps the verdict independent of where the stream was cut.
-      if (this.headBytes + this.lines.pending + 1 > this.opts.maxHeaderBytes) this.tooLarge();
+      if (this.headBytes + this.lines.pending + 1 > this.opts.maxHeaderBytes) {
+        this.tooLarge();
+        this.skipping = true;
+      }
       return b.length;
     }
     if (r === LINE_TOO_LONG) {
       this.tooLarge();
-      return b.length;
+      this.skipping = true;
+      return pos;
     }
     this.headBytes += this.lines.raw;
     if (this.headBytes > this.opts.maxHeaderBytes) {
       this.tooLarge();
-      return b.length;
+      return r;
     }
     this.lineText = null;
     const { line, start, end } = this.lines;
@@ -316,8 +405,8 @@ export class MessageReader {
       return r;
     }
     if (++this.headerCount > this.opts.maxHeaders) {
-      this.die(W.tooManyHeaders, `more than ${this.opts.maxHeaders} header lines`);
-      return b.length;
+      this.abandonHead(W.tooManyHeaders, `more than ${this.opts.maxHeaders} header lines`);
+      return r;
     }
     this.headerLine(line, start, end);
     return r;
@@ -382,6 +471,9 @@ export class MessageReader {
       case 'transfer-encoding':
         this.transferEncoding = this.transferEncoding ? this.transferEncoding + ', ' + value : value;
         break;
+      case 'content-encoding':
+        this.contentEncoding = this.contentEncoding ? this.contentEncoding + ', ' + value : value;
+        break;
       case 'host':
         if (!this.host) this.host = value;
         break;
@@ -399,6 +491,11 @@ export class MessageReader {
 
   private deliver(b: Buffer, s: number, e: number): void {
     if (e <= s) return;
+    if (this.coding !== CODING_NONE) {
+      if (this.coding === ABANDONED) this.bodyLen += e - s;
+      else this.decode(b, s, e);
+      return;
+    }
     this.bodyLen += e - s;
     const room = this.prefix.length - this.prefixLen;
     if (room > 0 && !this.incomplete) {
@@ -407,6 +504,32 @@ export class MessageReader {
       this.prefixLen += n;
     }
     this.owner.body(this, b, s, e);
+  }
+
+  /** Decoded bytes go where plain body bytes would: length, prefix, the owner. */
+  private readonly decodedOut = (o: Buffer, n: number): void => {
+    const coding = this.coding;
+    this.coding = CODING_NONE;
+    this.deliver(o, 0, n);
+    this.coding = coding;
+  };
+
+  private decode(b: Buffer, s: number, e: number): void {
+    let d = this.decoder;
+    if (d === null) d = this.decoder = new BodyDecoder(this.coding, this.opts.maxDecodedBytes, this.opts.maxDecodeRatio);
+    this.wireLen += e - s;
+    const r = d.push(b, s, e, this.decodedOut);
+    if (r === DECODE_OK) return;
+    if (r === DECODE_BOMB) {
+      const limit = `${this.opts.maxDecodedBytes} bytes or ${this.opts.maxDecodeRatio} times the encoded size`;
+      this.weird(W.decompressionBomb, `inflates beyond ${limit}; measured as sent`);
+    } else {
+      this.weird(W.decompressionFailed, `${d.error}; measured as sent`);
+      // zlib reports no output for the call that failed, so how much content came out before
+      // depends on how the stream was cut: a broken body gives the policies no content at all.
+      this.prefixLen = 0;
+    }
+    this.abandonDecoding();
   }
 
   private readCounted(b: Buffer, pos: number): number {
@@ -426,18 +549,20 @@ export class MessageReader {
     const r = this.lines.next(b, pos);
     if (r === LINE_PARTIAL) return b.length;
     if (r === LINE_TOO_LONG) {
-      this.die(W.badChunkSize, 'chunk-size line too long');
-      return b.length;
+      this.owner.framingError(this, W.badChunkSize, 'chunk-size line too long');
+      // The rest of that line is not a start line either.
+      this.skipping = this.state === S_RESYNC;
+      return pos;
     }
     const { line, start, end } = this.lines;
     const size = parseChunkSize(line, start, end, this.opts.maxBodyLength);
     if (size === CHUNK_INVALID) {
-      this.die(W.badChunkSize, printable(line, start, end));
-      return b.length;
+      this.owner.framingError(this, W.badChunkSize, printable(line, start, end));
+      return r;
     }
     if (size === CHUNK_TOO_LARGE) {
-      this.die(W.badChunkSize, `above ${this.opts.maxBodyLength}: ${printable(line, start, end)}`);
-      return b.length;
+      this.owner.framingError(this, W.badChunkSize, `above ${this.opts.maxBodyLength}: ${printable(line, start, end)}`);
+      return r;
     }
     if (size === 0) {
       this.state = S_TRAILERS;
@@ -461,8 +586,8 @@ export class MessageReader {
       this.state = S_CHUNK_SIZE;
       return pos + 1;
     }
-    this.die(W.badChunkTerminator, `expected CRLF after chunk data, got ${printable(b, pos, pos + 1)}`);
-    return b.length;
+    this.owner.framingError(this, W.badChunkTerminator, `expected CRLF after chunk data, got ${printable(b, pos, pos + 1)}`);
+    return pos;
   }
 
   private readPeek09(b: Buffer, pos: number): number {
@@ -529,6 +654,8 @@ export class MessageReader {
   }
 
   private bodyGap(len: number): void {
+    // Decoding cannot resume after lost bytes.
+    if (this.coding > CODING_NONE) this.abandonDecoding();
     this.bodyLen += len;
     this.incomplete = true;
     this.weird(W.contentGap, `${len} bytes missing from body`);
@@ -538,10 +665,19 @@ export class MessageReader {
   end(): void {
     switch (this.state) {
       case S_START:
-        if (this.lines.pending > 0) this.weird(W.truncatedHeader, 'connection ended inside a start line');
+        if (this.lines.pending > 0) {
+          this.weird(W.truncatedHeader, 'connection ended inside a start line');
+          if (this.dir === 0) {
+            this.cut = true;
+            this.readStart(LF_ONLY, 0);
+            this.cut = false;
+            if ((this.state as number) === S_HEADERS) this.owner.headCut(this);
+          }
+        }
         break;
       case S_HEADERS:
         this.weird(W.truncatedHeader, 'connection ended inside the headers');
+        this.owner.headCut(this);
         break;
       case S_BODY:
       case S_CHUNK_SIZE:

@@ -39,6 +39,7 @@ export function recordHttp(opts: Partial<HttpOptions> = {}) {
       responseDone: (tx, len) => events.push(['responseDone', tx.depth, len, tx.responseIncomplete, structuredClone(tx.responseTrailers)]),
       tunnel: (tx, kind) => events.push(['tunnel', tx.depth, kind]),
       weird: (name, detail, dir) => events.push(['weird', name, detail, dir]),
+      desync: (tx, name) => events.push(['desync', tx?.depth ?? 0, name]),
     },
     opts,
   );

@@ -10,7 +10,7 @@ export type HttpHeader = [name: string, value: string];
 export interface HttpTransaction {
   /** trans_depth: 1-based position of the request on its connection. */
   depth: number;
-  /** Time of the piece that completed the request's head. */
+  /** Time of the piece that completed the request line. */
   ts: number;
   method: string;
   uri: string;
@@ -19,6 +19,7 @@ export interface HttpTransaction {
   headers: HttpHeader[];
   host: string;
   userAgent: string;
+  /** Body bytes after removing the transfer coding and the content coding (Zeek's `request_body_len`). */
   requestBodyLen: number;
   requestTrailers: HttpHeader[];
   /** Part of the request body was lost to a gap or the connection ended inside it. */
@@ -29,6 +30,7 @@ export interface HttpTransaction {
   responseVersion: string;
   responseHeaders: HttpHeader[];
   responseTs: number;
+  /** As `requestBodyLen`, for the response. */
   responseBodyLen: number;
   responseTrailers: HttpHeader[];
   responseIncomplete: boolean;
@@ -52,6 +54,13 @@ export interface HttpSink {
   /** A 2xx answer to CONNECT or a 101 switch: the rest of the connection is not HTTP and is not parsed. */
   tunnel?(tx: HttpTransaction, kind: TunnelKind): void;
   weird?(name: string, detail: string, dir: Dir, ts: number): void;
+  /**
+   * A request's framing cannot be trusted (conflicting lengths, Transfer-Encoding with
+   * Content-Length, a broken chunk): servers may split the bytes differently, so a request may be
+   * hidden in what looks like a body. `tx` is the request whose framing failed (already reported);
+   * the parser then looks for the next request line, line by line, so a smuggled request is parsed.
+   */
+  desync?(tx: HttpTransaction | null, name: string, detail: string, ts: number): void;
 }
 
 export interface HttpOptions {
@@ -64,6 +73,13 @@ export interface HttpOptions {
   maxBodyLength: number;
   /** Requests awaiting a response; beyond it the oldest is forgotten (e.g. a one-way tap). */
   maxPendingRequests: number;
+  /**
+   * Bodies with `Content-Encoding: gzip`, `x-gzip` or `deflate` are measured decompressed; a
+   * message that inflates beyond this many bytes, or beyond `maxDecodeRatio` times its encoded
+   * size (once past 1 MiB), is a decompression bomb: decoding stops and raw bytes are counted.
+   */
+  maxDecodedBytes: number;
+  maxDecodeRatio: number;
 }
 
 export const DEFAULT_HTTP_OPTIONS: HttpOptions = {
@@ -72,6 +88,8 @@ export const DEFAULT_HTTP_OPTIONS: HttpOptions = {
   maxHeaders: 256,
   maxBodyLength: 2 ** 40,
   maxPendingRequests: 256,
+  maxDecodedBytes: 16 * 1024 * 1024,
+  maxDecodeRatio: 1000,
 };
 
 /** The weird names this parser reports, in Zeek's naming style. */
@@ -102,4 +120,10 @@ export const HTTP_WEIRDS = {
   truncatedBody: 'HTTP_truncated_body',
   pendingOverflow: 'HTTP_too_many_pending_requests',
   dataBeforeConnectReply: 'HTTP_data_before_CONNECT_reply',
+  replyResynced: 'HTTP_reply_resync',
+  looseVersion: 'HTTP_version_not_strict',
+  leadingWhitespace: 'HTTP_whitespace_before_start_line',
+  unknownMethod: 'unknown_HTTP_method',
+  decompressionBomb: 'HTTP_decompression_bomb',
+  decompressionFailed: 'HTTP_decompression_failed',
 } as const;
