@@ -11,9 +11,10 @@ const PORT_HEURISTICS: ReadonlyMap<number, AnalyzerKind> = new Map([
 ]);
 
 /**
- * The parser for a TCP connection, from its responder: with a model, the app protocol the
- * model gives the responder's port (a port the model does not know gets no parser, so a
- * mislabelled stream is never fed to the wrong one); without a model, the port number.
+ * The parser a TCP connection's responder port promises: with a model, the app protocol the
+ * model gives that port; without a model, the well-known port number. Only a hint: the
+ * connection's first bytes confirm it or choose another (ContentAnalyzer), and a port without
+ * a promise gets the analyzer its content calls for.
  */
 export function chooseAnalyzer(view: AppView | null, respIp: string, respPort: number): AnalyzerKind | null {
   if (!view) return PORT_HEURISTICS.get(respPort) ?? null;

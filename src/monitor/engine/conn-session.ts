@@ -5,7 +5,7 @@ import type { ConnContext, ConnId } from '../policy/index.js';
 /** What the engine keeps per connection (in `Connection.userData`). */
 export class ConnSession {
   parser: StreamParser | null = null;
-  /** Zeek's conn.log `service`: set once a parser recognised its protocol. */
+  /** Zeek's conn.log `service`: set once the first bytes or a parser recognised its protocol. */
   service = '';
   /** Told to the policies as a failed attempt at its reset already, not again at its close. */
   attemptReported = false;

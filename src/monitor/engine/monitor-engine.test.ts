@@ -283,3 +283,94 @@ test("flowtap's probe (reserved source ports) is reported every time and hides n
     [61_000, 61_001, 45_000],
   );
 });
+
+/** A SYN flood that raises one notice, with everything that might throw injected around it. */
+function hostileRun(inject: { onNotice?: (n: Notice) => void; packet?: (index: number) => void; tick?: () => void }) {
+  const out: PcapRecord[] = [];
+  const clock = new Clock(1_700_000_000, 0.002);
+  for (let i = 0; i < 150; i++) new TcpFlow(out, clock, '198.51.100.7', 20000 + i, IP.shipping, 8080).synOnly();
+  const target = new MemoryLogTarget();
+  let seen = 0;
+  const engine = new MonitorEngine({
+    logs: new ZeekLogWriter(target, { now: () => 1_700_000_000 }),
+    onNotice: inject.onNotice,
+    policy: { synFlood: { threshold: 100, window: 5 } },
+    tracker: { seed: 1 },
+    observer: {
+      packet: () => {
+        seen++;
+        inject.packet?.(seen);
+      },
+    },
+  });
+  if (inject.tick) engine.policy.tick = inject.tick;
+  for (const [i, r] of out.entries()) engine.frame(1, r.data, r.ts, i + 1);
+  const summary = engine.finish();
+  const rows = (path: string) => {
+    const p = parseZeekTsv(target.text(path));
+    assert.ok(p.ok, JSON.stringify(!p.ok && p.errors));
+    return p.value.rows.map((r) => Object.fromEntries(p.value.fields.map((f, i) => [f, r[i]])));
+  };
+  return { frames: out.length, summary, rows, seen: () => seen };
+}
+
+test('a consumer that throws on a notice: counted, logged as a weird, the notice still written and the capture goes on', () => {
+  const r = hostileRun({
+    onNotice: () => {
+      throw new RangeError('Invalid time value');
+    },
+  });
+  assert.equal(r.summary.packets, r.frames);
+  assert.equal(r.seen(), r.frames);
+  assert.equal(r.summary.notices, 1);
+  assert.equal(r.summary.internalErrors, 1);
+  const notices = r.rows('notice');
+  assert.equal(notices.length, 1);
+  assert.equal(notices[0].note, NoticeType.SYN_FLOOD);
+  const weird = r.rows('weird').filter((w) => w.name === 'flowtap_internal_error');
+  assert.equal(weird.length, 1);
+  assert.match(weird[0].addl, /Invalid time value/);
+});
+
+test('an exception on some packets (a component after the tracker, the timed policies) costs those packets only', () => {
+  let ticks = 0;
+  const r = hostileRun({
+    packet: (i) => {
+      if (i % 50 === 0) throw new Error(`observer broke on ${i}`);
+    },
+    tick: () => {
+      if (++ticks === 1) throw new TypeError('tick broke');
+    },
+  });
+  assert.equal(r.summary.packets, r.frames);
+  assert.equal(r.seen(), r.frames);
+  // 150 frames: the observer throws on 50, 100 and 150, the timed policies once.
+  assert.equal(r.summary.internalErrors, 4);
+  assert.equal(r.summary.notices, 1);
+  const weird = r.rows('weird').filter((w) => w.name === 'flowtap_internal_error');
+  assert.deepEqual(
+    weird.map((w) => w.addl),
+    ['packet 1; tick broke', 'packet 50; observer broke on 50', 'packet 100; observer broke on 100', 'packet 150; observer broke on 150'],
+  );
+});
+
+test('a notice whose row cannot be formatted is written in a plainer form, never lost', () => {
+  const target = new MemoryLogTarget();
+  const got: Notice[] = [];
+  const engine = new MonitorEngine({ logs: new ZeekLogWriter(target, { now: () => 1_700_000_000 }), onNotice: (n) => got.push(n) });
+  // A BigInt makes JSON.stringify of the evidence throw.
+  const evidence = { half_open: 10n } as unknown as Notice['evidence'];
+  engine.health({ ts: 1_700_000_001.5, note: NoticeType.SYN_FLOOD, msg: 'odd evidence', src: '10.0.0.1', evidence });
+  const summary = engine.finish();
+  assert.equal(got.length, 1);
+  assert.equal(summary.notices, 1);
+  assert.equal(summary.internalErrors, 1);
+  const p = parseZeekTsv(target.text('notice'));
+  assert.ok(p.ok);
+  const row = Object.fromEntries(p.value.fields.map((f, i) => [f, p.value.rows[0][i]]));
+  assert.equal(p.value.rows.length, 1);
+  assert.equal(row.ts, '1700000001.500000');
+  assert.equal(row.msg, 'odd evidence');
+  assert.equal(row.src, '10.0.0.1');
+  assert.match(row.sub, /evidence not written: .*BigInt/);
+});

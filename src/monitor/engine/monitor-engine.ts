@@ -20,8 +20,9 @@ import { ConnTracker, type Connection, type ConnTrackerOptions, type ConnTracker
 import { chooseAnalyzer } from './analyzer-choice.js';
 import type { AnalyzerEnv } from './analyzer-env.js';
 import { ConnSession } from './conn-session.js';
+import { ContentAnalyzer, type AnalyzerFactory } from './content-analyzer.js';
 import { HttpAnalyzer } from './http-analyzer.js';
-import { connRow, noticeRow, weirdRow } from './log-rows.js';
+import { connRow, noticeRow, plainNoticeRow, safeText, weirdRow } from './log-rows.js';
 import { createNatsAnalyzer } from './nats-analyzer.js';
 import { PgAnalyzer } from './pg-analyzer.js';
 
@@ -56,6 +57,11 @@ export interface MonitorEngineOptions {
   http?: Partial<HttpOptions>;
   postgres?: Partial<PgOptions>;
   nats?: Partial<NatsOptions>;
+  /**
+   * Choose each TCP connection's parser by its first bytes, the port being a hint (default true);
+   * false: by the port alone, as before detection existed (the benchmarks' baseline).
+   */
+  contentDetection?: boolean;
   /** weird.log rows per malformed-packet reason; further ones are only counted (default 20). */
   decodeWeirdsPerReason?: number;
   observer?: EngineObserver;
@@ -110,6 +116,16 @@ export class MonitorEngine implements AnalyzerEnv {
   private internalErrors = 0;
   private finished = false;
   private readonly local: ((ip: string) => boolean) | null;
+  private readonly analyzer: AnalyzerFactory = (kind, s) => {
+    switch (kind) {
+      case 'http':
+        return new HttpAnalyzer(s, this, this.opts.http);
+      case 'postgres':
+        return new PgAnalyzer(s, this, this.opts.postgres);
+      case 'nats':
+        return createNatsAnalyzer(s, this, this.opts.nats);
+    }
+  };
 
   constructor(opts: MonitorEngineOptions = {}) {
     this.opts = opts;
@@ -142,12 +158,27 @@ export class MonitorEngine implements AnalyzerEnv {
 
   frame(linktype: number, data: Uint8Array, ts: number, index = 0): void {
     if (this.finished) return;
+    // Whatever throws on one packet (a parser, a policy, a notice's consumer) costs that packet
+    // only: counted, logged, and the capture goes on.
+    try {
+      this.step(linktype, data, ts, index);
+    } catch (e) {
+      this.internalError(e, ts, index);
+    }
+  }
+
+  private step(linktype: number, data: Uint8Array, ts: number, index: number): void {
     this.now = ts;
     this.bytes += data.length;
     if (this.firstTs === null) this.firstTs = ts;
     if (ts >= this.nextTick) {
-      this.policy.tick(ts);
       this.nextTick = ts + 1;
+      // The timed policies failing is no reason to lose the packet that happened to trigger them.
+      try {
+        this.policy.tick(ts);
+      } catch (e) {
+        this.internalError(e, ts, index);
+      }
     }
     const dp = this.decoder.decode(linktype, data, ts);
     if (dp === null) {
@@ -155,13 +186,9 @@ export class MonitorEngine implements AnalyzerEnv {
       if (why !== '' && why !== 'non_ip' && why !== 'fragment_held') this.decodeWeird(why, ts, index);
       return;
     }
-    try {
-      const conn = this.tracker.process(dp);
-      if (conn !== null && (dp.tcpFlags & TcpFlag.RST) !== 0) this.reset(conn);
-      this.opts.observer?.packet?.(dp, conn, data);
-    } catch (e) {
-      this.internalError(e, ts, index);
-    }
+    const conn = this.tracker.process(dp);
+    if (conn !== null && (dp.tcpFlags & TcpFlag.RST) !== 0) this.reset(conn);
+    this.opts.observer?.packet?.(dp, conn, data);
   }
 
   /**
@@ -170,7 +197,7 @@ export class MonitorEngine implements AnalyzerEnv {
    */
   private internalError(e: unknown, ts: number, index: number): void {
     this.internalErrors++;
-    const msg = e instanceof Error ? e.message : String(e);
+    const msg = e instanceof Error ? e.message : (safeText(e) ?? 'an exception');
     this.decodeWeird('flowtap_internal_error', ts, index, msg);
   }
 
@@ -178,9 +205,14 @@ export class MonitorEngine implements AnalyzerEnv {
   tick(now: number): void {
     if (this.finished) return;
     if (now > this.now) this.now = now;
-    this.tracker.expire(this.now);
-    this.decoder.expireFragments(this.now);
-    this.policy.tick(this.now);
+    // Called from a timer: an exception here would end the process, not just this tick.
+    try {
+      this.tracker.expire(this.now);
+      this.decoder.expireFragments(this.now);
+      this.policy.tick(this.now);
+    } catch (e) {
+      this.internalError(e, this.now, 0);
+    }
     this.logs?.flush();
   }
 
@@ -192,7 +224,11 @@ export class MonitorEngine implements AnalyzerEnv {
       } catch (e) {
         this.internalError(e, this.now, 0);
       }
-      this.policy.finish(this.now);
+      try {
+        this.policy.finish(this.now);
+      } catch (e) {
+        this.internalError(e, this.now, 0);
+      }
       this.finished = true;
       this.logs?.close();
     }
@@ -233,12 +269,27 @@ export class MonitorEngine implements AnalyzerEnv {
 
   // internals
 
+  /**
+   * A notice is never lost to a bug of ours: when its row cannot be formatted it is written in
+   * a plainer form that cannot fail, and a consumer that throws does not keep it from the log.
+   */
   private notice(n: Notice): void {
     this.noticeCount++;
-    this.logs?.write(NOTICE_LOG, noticeRow(n));
-    // Out to the file now, not at the next one-second flush: the agent ships notices as they are written.
-    this.logs?.flush();
-    this.onNotice?.(n);
+    if (this.logs) {
+      try {
+        this.logs.write(NOTICE_LOG, noticeRow(n));
+      } catch (e) {
+        this.internalError(e, this.now, 0);
+        this.logs.write(NOTICE_LOG, plainNoticeRow(n, e));
+      }
+      // Out to the file now, not at the next one-second flush: the agent ships notices as they are written.
+      this.logs.flush();
+    }
+    try {
+      this.onNotice?.(n);
+    } catch (e) {
+      this.internalError(e, this.now, 0);
+    }
   }
 
   private decodeWeird(reason: DecodeReason | string, ts: number, index: number, detail = ''): void {
@@ -258,19 +309,10 @@ export class MonitorEngine implements AnalyzerEnv {
     const s = new ConnSession(c.uid, id, ctx);
     c.userData = s;
     if (c.proto !== 6) return;
-    switch (chooseAnalyzer(this.policy.view, id.respH, id.respP)) {
-      case 'http':
-        s.parser = new HttpAnalyzer(s, this, this.opts.http);
-        break;
-      case 'postgres':
-        s.parser = new PgAnalyzer(s, this, this.opts.postgres);
-        break;
-      case 'nats':
-        s.parser = createNatsAnalyzer(s, this, this.opts.nats);
-        break;
-      default:
-        break;
-    }
+    const hint = chooseAnalyzer(this.policy.view, id.respH, id.respP);
+    if (this.opts.contentDetection === false) s.parser = hint ? this.analyzer(hint, s) : null;
+    // The port only hints: the first bytes confirm it or choose another analyzer.
+    else s.parser = new ContentAnalyzer(s, this, hint, this.analyzer, c);
   }
 
   private onGap(c: Connection, dir: Direction, len: number): void {

@@ -12,6 +12,8 @@ import {
 } from './integrity.js';
 import { describeRequirements, type DecisionSink } from './decision.js';
 import type { ConnId, Notice, NoticeSink, NoticeTypeName } from './notice.js';
+import { protocolMismatch } from './protocol-mismatch.js';
+import { requestSmuggling } from './request-smuggling.js';
 import { checkHttpRequest, checkNatsSubject, checkSqlQuery, type RequestVerdict } from './request-policy.js';
 import { Suppressor } from './suppressor.js';
 import { DEFAULT_SYN_FLOOD_OPTIONS, SynFloodDetector, type SynFloodOptions } from './syn-flood.js';
@@ -190,6 +192,19 @@ export class MonitorPolicy {
       traceId: traceIdOf(headerValue(headers, 'traceparent')),
       describe: `MSG ${subject}`,
     });
+  }
+
+  /**
+   * An HTTP request's framing is ambiguous (see request-smuggling.ts); once per connection per
+   * `requestSuppress`, with or without a model.
+   */
+  httpSmuggling(uid: string, id: ConnId, ts: number, weird: string, detail: string, request: string): void {
+    this.raise(requestSmuggling(uid, id, ts, weird, detail, request), uid, this.opts.requestSuppress);
+  }
+
+  /** A connection's first bytes are not the protocol its port promises (the engine asks once per connection). */
+  protocolMismatch(ctx: ConnContext, ts: number, expected: string, seen: string): void {
+    this.emit(protocolMismatch(ctx, ts, expected, seen));
   }
 
   tick(now: number): void {

@@ -8,6 +8,8 @@ export const NoticeType = {
   UNATTRIBUTED_REQUEST: 'FlowTap::Unattributed_Request',
   SYN_FLOOD: 'FlowTap::SYN_Flood',
   MONITOR_OVERLOAD: 'FlowTap::Monitor_Overload',
+  PROTOCOL_MISMATCH: 'FlowTap::Protocol_Mismatch',
+  HTTP_REQUEST_SMUGGLING: 'FlowTap::HTTP_Request_Smuggling',
 } as const;
 
 export type NoticeTypeName = (typeof NoticeType)[keyof typeof NoticeType];
