@@ -12,7 +12,12 @@
  *   hold-until-retransmitted inline (nft)      16.6 req/s, p50 218.6 ms, p99 619.9 ms
  * i.e. every request paid one retransmission timeout (~200 ms) and kept 0.6% of the rate.
  *
- * Needs root, wrk and the built addon (native/nfqueue); otherwise it says so and does nothing.
+ * Second scenario (runPgbench, below): pgbench -S through an inline PostgreSQL redirect, against
+ * the same without a redirect and with the monitor out of line. `node bench/inline.js http|pg`
+ * runs one of the two. Both replace the cloud's `flowtap monitor --inline=queue` with
+ * test/queue-monitor.js (the judge without the capture the full monitor also runs for copies).
+ *
+ * Needs root, wrk, pgbench and the built addon (native/nfqueue); otherwise it says so and does nothing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -57,18 +62,48 @@ async function wrk(url: string, seconds = SECONDS): Promise<Wrk> {
 }
 
 /** The monitor namespace's filter table: queueing (inline) or accepting everything (baseline). */
-async function steer(inline: boolean): Promise<void> {
+async function steer(inline: boolean, mon = MON): Promise<void> {
   const s = renderQueueSetup();
   if ('code' in s) throw new Error(s.message);
   const rules = inline ? s.iptables : '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n';
-  const r = await runCmd('ip', ['netns', 'exec', MON, 'iptables-restore'], rules);
+  const r = await runCmd('ip', ['netns', 'exec', mon, 'iptables-restore'], rules);
   if (r.code !== 0) throw new Error(`iptables-restore: ${r.stderr}`);
 }
 
 const f2 = (x: number) => x.toFixed(2);
 const show = (s: Stat, f: (x: number) => string) => `${f(s.median)} (${f(s.min)}-${f(s.max)})`;
 
+/**
+ * Stops the monitor the cloud started for mon1 and runs test/queue-monitor.js in its place: the
+ * queue mode's judge alone, without the capture `flowtap monitor` also runs for copies.
+ */
+async function replaceMonitor(name: string, app: string, mon: string): Promise<ChildProcess> {
+  const status = JSON.parse((await flowtap('status', name, '--json')).stdout) as { processes: { owner: string; pid: number }[] };
+  for (const p of status.processes.filter((x) => x.owner === 'monitor:mon1')) process.kill(p.pid, 'SIGTERM');
+  await sleep(500);
+  const logDir = mkdtempSync(join(tmpdir(), 'flowtap-inline-bench-'));
+  const script = new URL('../test/queue-monitor.js', import.meta.url).pathname;
+  const child = spawn(
+    'ip',
+    ['netns', 'exec', mon, process.execPath, script, join(ROOT, app, 'app.yaml'), join(stateDir, name, 'addressing.json'), logDir],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  for (let i = 0; i < 100 && !err.includes('READY') && child.exitCode === null; i++) await sleep(100);
+  if (!err.includes('READY')) {
+    child.kill('SIGTERM');
+    throw new Error(`the queue monitor did not start: ${err}`);
+  }
+  return child;
+}
+
+/** Both inline scenarios, HTTP (wrk) then PostgreSQL (pgbench), each against its own baselines. */
 export async function run(progress: (line: string) => void = () => {}): Promise<string[]> {
+  return [...(await runHttp(progress)), ...(await runPgbench(progress))];
+}
+
+async function runHttp(progress: (line: string) => void): Promise<string[]> {
   if (process.getuid?.() !== 0) return ['inline: skipped — needs root (network namespaces, iptables, netfilter queues)'];
   const missing = nfqueueMissing();
   if (missing) return [`inline: skipped — ${missing}`];
@@ -81,21 +116,7 @@ export async function run(progress: (line: string) => void = () => {}): Promise<
     const up = await flowtap('up', APP, '--json', '--policy', POLICY);
     if (up.code !== 0) throw new Error(up.stderr);
     const web = (JSON.parse(up.stdout) as { addressing: { instances: Record<string, { ip: string }> } }).addressing.instances['web-0'].ip;
-    const status = JSON.parse((await flowtap('status', NAME, '--json')).stdout) as { processes: { owner: string; pid: number }[] };
-    for (const p of status.processes.filter((x) => x.owner === 'monitor:mon1')) process.kill(p.pid, 'SIGTERM');
-    await sleep(500);
-    const logDir = mkdtempSync(join(tmpdir(), 'flowtap-inline-bench-'));
-    const script = new URL('../test/queue-monitor.js', import.meta.url).pathname;
-    const child = spawn(
-      'ip',
-      ['netns', 'exec', MON, process.execPath, script, join(ROOT, APP, 'app.yaml'), join(stateDir, NAME, 'addressing.json'), logDir],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    monitor = child;
-    let err = '';
-    child.stderr!.on('data', (d) => (err += d));
-    for (let i = 0; i < 100 && !err.includes('READY') && child.exitCode === null; i++) await sleep(100);
-    if (!err.includes('READY')) throw new Error(`the queue monitor did not start: ${err}`);
+    monitor = await replaceMonitor(NAME, APP, MON);
 
     const url = `http://${web}/`;
     progress('inline: warm-up');
@@ -128,4 +149,118 @@ export async function run(progress: (line: string) => void = () => {}): Promise<
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) for (const l of await run((l) => console.error(l))) console.log(l);
+const PG_NAME = 'pg-inline';
+const PG_APP = 'bench/fixtures/pg-inline';
+const PG_POLICY = 'bench/fixtures/pg-inline/inline.dl';
+const PG_MON = `ft-${PG_NAME}-m-mon1`;
+const PG_SECONDS = 4;
+const PG_CLIENTS = 4;
+
+interface Pgbench {
+  tps: number;
+  latencyMs: number;
+  failed: number;
+}
+
+/** One pgbench -S run from an instance's namespace to the database (password auth over TCP, as the services connect). */
+async function pgbench(instance: string, db: string, seconds = PG_SECONDS): Promise<Pgbench> {
+  const r = await inNs(`ft-${PG_NAME}-i-${instance}`, 'env', [
+    'PGPASSWORD=dvdrental',
+    'pgbench',
+    '-S',
+    '-n',
+    '-M',
+    'simple',
+    '-c',
+    String(PG_CLIENTS),
+    '-j',
+    '1',
+    '-T',
+    String(seconds),
+    '-h',
+    db,
+    '-U',
+    'dvdrental',
+    'dvdrental',
+  ]);
+  const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(r.stdout);
+  if (r.code !== 0 || !tps) throw new Error(`pgbench from ${instance} failed (${r.code}): ${r.stderr || r.stdout}`);
+  return {
+    tps: Number(tps[1]),
+    latencyMs: Number(/latency average = ([\d.]+) ms/.exec(r.stdout)?.[1] ?? Number.NaN),
+    failed: Number(/number of failed transactions: (\d+)/.exec(r.stdout)?.[1] ?? 0),
+  };
+}
+
+type PgSide = 'direct' | 'out-of-line' | 'inline';
+
+/**
+ * pgbench -S (select-only, 4 clients, simple protocol) through an inline PostgreSQL redirect
+ * (issue 13), bench/fixtures/pg-inline: client-0's connections go through mon1's queues, where
+ * the monitor parses every query and judges it against the requirement before it reaches the
+ * server. Baselines in the same run, rounds rotating the order of the three sides: `direct`
+ * (direct-0, same node, no redirect) and `out-of-line` (client-0 through the same redirect,
+ * bridge and namespace, with the monitor namespace's iptables accepting instead of queueing).
+ * The pgbench tables (scale 1) are made from the database's own namespace, not through the
+ * redirect. Goal: inline ≥ 70% of direct.
+ */
+export async function runPgbench(progress: (line: string) => void = () => {}): Promise<string[]> {
+  if (process.getuid?.() !== 0) return ['inline pgbench: skipped — needs root (network namespaces, iptables, netfilter queues)'];
+  const missing = nfqueueMissing();
+  if (missing) return [`inline pgbench: skipped — ${missing}`];
+  if ((await runCmd('sh', ['-c', 'command -v pgbench'])).code !== 0)
+    return ['inline pgbench: skipped — needs pgbench (postgresql-contrib; scripts/setup.sh installs it)'];
+
+  let monitor: ChildProcess | null = null;
+  try {
+    progress('inline pgbench: bringing up pg-inline');
+    await flowtap('down', PG_NAME);
+    const up = await flowtap('up', PG_APP, '--json', '--policy', PG_POLICY, '--inline-mode', 'queue');
+    if (up.code !== 0) throw new Error(up.stderr);
+    const db = (JSON.parse(up.stdout) as { addressing: { instances: Record<string, { ip: string }> } }).addressing.instances['db-0'].ip;
+    const initArgs = ['PGPASSWORD=dvdrental', 'pgbench', '-i', '-s', '1', '-q', '-h', db, '-U', 'dvdrental', 'dvdrental'];
+    // The port answers before postgres.sh has made the application's role and database: retry for a while.
+    let init = await inNs(`ft-${PG_NAME}-i-db-0`, 'env', initArgs);
+    for (let i = 0; i < 30 && init.code !== 0; i++) {
+      await sleep(500);
+      init = await inNs(`ft-${PG_NAME}-i-db-0`, 'env', initArgs);
+    }
+    if (init.code !== 0) throw new Error(`pgbench -i: ${init.stderr}`);
+    monitor = await replaceMonitor(PG_NAME, PG_APP, PG_MON);
+
+    progress('inline pgbench: warm-up');
+    await steer(true, PG_MON);
+    await pgbench('client-0', db, 2);
+    await pgbench('direct-0', db, 2);
+    const sides: PgSide[] = ['direct', 'out-of-line', 'inline'];
+    const got: Record<PgSide, Pgbench[]> = { direct: [], 'out-of-line': [], inline: [] };
+    for (let round = 0; round < ROUNDS; round++) {
+      for (let k = 0; k < sides.length; k++) {
+        const side = sides[(round + k) % sides.length];
+        progress(`inline pgbench: round ${round + 1}, ${side}`);
+        if (side !== 'direct') await steer(side === 'inline', PG_MON);
+        got[side].push(await pgbench(side === 'direct' ? 'direct-0' : 'client-0', db));
+      }
+    }
+    await steer(true, PG_MON);
+    const tps = (side: PgSide) => show(stat(got[side].map((r) => r.tps)), fmtRate);
+    const lat = (side: PgSide) => show(stat(got[side].map((r) => r.latencyMs)), f2);
+    const ratio = (base: PgSide) => show(stat(got.inline.map((r, i) => r.tps / got[base][i].tps)), f2);
+    const failed = sides.map((side) => got[side].reduce((n, r) => n + r.failed, 0));
+    return [
+      `inline pgbench: pgbench -S -n -M simple -c ${PG_CLIENTS} -j 1 -T ${PG_SECONDS} (scale 1) through pg-inline's fail-closed redirect, ${ROUNDS} rounds, median (min-max)`,
+      `  direct (no redirect)           tps ${tps('direct')}, latency ${lat('direct')} ms`,
+      `  out-of-line (redirect, accept) tps ${tps('out-of-line')}, latency ${lat('out-of-line')} ms`,
+      `  inline (queue mode)            tps ${tps('inline')}, latency ${lat('inline')} ms`,
+      `  ratio inline/direct ${ratio('direct')} (goal >= 0.70); inline/out-of-line ${ratio('out-of-line')}`,
+      ...(failed.some((n) => n > 0) ? [`  failed transactions: ${sides.map((s, i) => `${s} ${failed[i]}`).join(', ')}`] : []),
+    ];
+  } finally {
+    monitor?.kill('SIGTERM');
+    await flowtap('down', PG_NAME);
+  }
+}
+
+const only = process.argv[2];
+if (import.meta.url === `file://${process.argv[1]}`)
+  for (const l of await (only === 'pg' ? runPgbench : only === 'http' ? runHttp : run)((l) => console.error(l))) console.log(l);

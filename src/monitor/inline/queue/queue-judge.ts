@@ -3,7 +3,8 @@ import type { DecodedPacket } from '../../decode/index.js';
 import type { LogValue } from '../../logs/index.js';
 import type { Decision } from '../../policy/index.js';
 import type { Connection } from '../../tcp/index.js';
-import { answerClientFrame, forbiddenResponse, readTcp, resetInPlaceOf, TCP_SYN, type TcpView } from './tcp-segment.js';
+import { refusalFor } from './refusals.js';
+import { answerClientFrame, readTcp, resetInPlaceOf, TCP_SYN, type TcpView } from './tcp-segment.js';
 
 /** What the judge does to a packet: pass it, drop it, or pass `replacement` in its place. */
 export type QueueVerdict = { accept: true; replacement?: Uint8Array } | { accept: false };
@@ -36,8 +37,10 @@ type State = 'inspect' | 'pass' | 'block';
 
 class JudgedConn {
   state: State = 'inspect';
-  /** The blocked request's kind: an HTTP one is answered with a 403, others with a reset. */
-  httpBlock = false;
+  /** What blocked it: a request's kind picks the client's answer (refusals.ts); null, a reset. */
+  blockKind: Decision['kind'] | null = null;
+  blockRequest: string | null = null;
+  blockReason = '';
   answered = false;
   lastSeen = 0;
   constructor(
@@ -60,11 +63,13 @@ const DROP: QueueVerdict = { accept: false };
  * `verdict`. Nothing waits for a retransmission: a packet is accepted at once unless it carries
  * (the end of) a request that must be blocked.
  *
- * - A blocked HTTP request: the packet that completes it is replaced by a reset at its sequence
- *   number (the server drops the connection and never sees the request), and the client gets a
- *   403 with the reason, then FIN, from the monitor. Later client data is reset likewise.
- * - A blocked connection or non-HTTP request: reset towards the server in the same way, a reset
- *   for the client (a SYN is dropped, with a reset for the client).
+ * - A blocked request: the packet that completes it is replaced by a reset at its sequence
+ *   number (the server drops the connection and never sees the request), and the client gets
+ *   its protocol's refusal with the reason, then FIN, from the monitor: HTTP a 403, PostgreSQL
+ *   an ErrorResponse (42501), NATS a Permissions Violation `-ERR` (refusals.ts). Later client
+ *   data is reset likewise.
+ * - A blocked connection, or a block for anything but a request: reset towards the server in
+ *   the same way, a reset for the client (a SYN is dropped, with a reset for the client).
  * - Parts of a request pass as they come: a server cannot act on part of a message, and the
  *   packet that completes it is the one judged (out-of-order parts wait in the server's queue).
  * - Oddities in what the client sent block, as in today's gate: it passes only what it parsed.
@@ -141,7 +146,7 @@ export class QueueJudge {
     if (cur.fromClient && g.state === 'inspect')
       for (let i = 0; i < weirds.length; i += 2)
         if (weirds[i] === g.uid) {
-          this.block(g, now, `${weirds[i + 1]}: the monitor passes only what it could parse`, null, false);
+          this.block(g, now, `${weirds[i + 1]}: the monitor passes only what it could parse`, null, null);
           break;
         }
     if (g.state !== 'block' || !cur.fromClient) return ACCEPT;
@@ -177,7 +182,7 @@ export class QueueJudge {
     this.early.delete(conn.uid);
     if (!handshake) {
       if (mode === 'open') this.pass(g, now, null, 'picked up mid-stream: its earlier requests were not seen: fail-open');
-      else this.block(g, now, 'picked up mid-stream: its earlier requests were not seen: fail-closed', null, false);
+      else this.block(g, now, 'picked up mid-stream: its earlier requests were not seen: fail-closed', null, null);
     }
     for (const d of early ?? []) this.apply(g, d);
     if (g.state === 'inspect' && !this.opts.hasParser(g.resp, g.respP))
@@ -187,7 +192,7 @@ export class QueueJudge {
 
   private apply(g: JudgedConn, d: Decision): void {
     if (g.state === 'block') return;
-    if (!d.allowed) this.block(g, d.ts, d.reason, d.request, d.kind === 'http');
+    if (!d.allowed) this.block(g, d.ts, d.reason, d.request, d.kind === 'connection' ? null : d.kind);
     else if (d.kind !== 'connection') {
       this.stats.passed++;
       this.row(g, d.ts, 'pass', d.request, d.reason);
@@ -200,15 +205,14 @@ export class QueueJudge {
     this.row(g, ts, 'pass', request, reason);
   }
 
-  private block(g: JudgedConn, ts: number, reason: string, request: string | null, http: boolean): void {
+  private block(g: JudgedConn, ts: number, reason: string, request: string | null, kind: Decision['kind'] | null): void {
     g.state = 'block';
-    g.httpBlock = http;
+    g.blockKind = kind;
+    g.blockRequest = request;
+    g.blockReason = reason;
     this.stats.blocked++;
     this.row(g, ts, 'block', request, reason);
-    this.lastReason.set(g.uid, request ? `${request}: ${reason}` : reason);
   }
-
-  private readonly lastReason = new Map<string, string>();
 
   /**
    * A client packet of a blocked connection. Payload or SYN: replaced by a reset for the server
@@ -221,9 +225,7 @@ export class QueueJudge {
     if (!g.answered && hw.length >= 6) {
       g.answered = true;
       this.stats.answered++;
-      const reason = this.lastReason.get(g.uid) ?? 'blocked';
-      this.lastReason.delete(g.uid);
-      const body = g.httpBlock && !syn ? forbiddenResponse(reason, g.uid) : null;
+      const body = syn ? null : refusalFor(g.blockKind, g.blockRequest, g.blockReason || 'blocked', g.uid);
       this.sink.frame(answerClientFrame(v, hw, this.opts.ownMac, body));
     }
     return syn ? DROP : { accept: true, replacement: resetInPlaceOf(v) };
