@@ -44,6 +44,14 @@ const pct = (xs: number[], p: number) => {
 };
 const f = (x: number) => x.toFixed(1);
 
+/** A reaction's 'applied' record: when, and its timings as the controller wrote them. */
+interface Applied {
+  ts: number;
+  id: string;
+  sinceNotice: number;
+  apply: number;
+}
+
 /** The attacker: connects to the database and runs one forbidden statement; prints when it connected. */
 const ATTACKER = `
 import pg from ${JSON.stringify(join(ROOT, 'node_modules', 'pg', 'lib', 'index.js'))};
@@ -130,17 +138,26 @@ async function measure(
     const b = await openBroker({ store, bus });
     if (!b.ok) return ['failed: broker'];
     broker = b.value;
-    const applied = new Map<string, { ts: number; id: string; sinceNotice: number }>();
+    const applied = new Map<string, Applied>();
     await broker.bus.subscribe(`flowtap.acme.${APP}.reactions`, (m) => {
-      const rec = m.data as { ts: number; data: { event: string; sinceNoticeMs?: number; reaction: { id: string; uid?: string } } };
+      const rec = m.data as {
+        ts: number;
+        data: { event: string; sinceNoticeMs?: number; applyMs?: number; reaction: { id: string; uid?: string } };
+      };
       if (rec.data.event === 'applied')
-        applied.set(rec.data.reaction.id, { ts: rec.ts, id: rec.data.reaction.id, sinceNotice: rec.data.sinceNoticeMs ?? Number.NaN });
+        applied.set(rec.data.reaction.id, {
+          ts: rec.ts,
+          id: rec.data.reaction.id,
+          sinceNotice: rec.data.sinceNoticeMs ?? Number.NaN,
+          apply: rec.data.applyMs ?? Number.NaN,
+        });
     });
-    const rounds: { total: number[]; notice: number[] }[] = [];
+    const rounds: { total: number[]; notice: number[]; apply: number[] }[] = [];
     let n = 0;
     for (let round = 0; round < ROUNDS; round++) {
       const total: number[] = [];
       const notice: number[] = [];
+      const apply: number[] = [];
       for (let k = 0; k < PER_ROUND; k++) {
         n++;
         const before = new Set(applied.keys());
@@ -154,7 +171,7 @@ async function measure(
           String(n * 1000 + round),
         ]);
         const { t0 } = JSON.parse(a.out) as { t0: number };
-        let got: { ts: number; id: string; sinceNotice: number } | undefined;
+        let got: Applied | undefined;
         for (let w = 0; w < 200 && !got; w++) {
           got = [...applied.values()].find((x) => !before.has(x.id));
           if (!got) await sleep(25);
@@ -162,6 +179,7 @@ async function measure(
         if (!got) return [`failed: attack ${n} was not contained within 5 s`];
         total.push(got.ts - t0);
         notice.push(got.sinceNotice);
+        apply.push(got.apply);
         // Undo, and wait until the instance is released before the next attack.
         const request = `bench${n}`;
         await broker.bus.publish(`flowtap.acme.${APP}.admin`, { request, op: 'undo', reaction: got.id });
@@ -171,7 +189,7 @@ async function measure(
           await sleep(25);
         }
       }
-      rounds.push({ total, notice });
+      rounds.push({ total, notice, apply });
     }
     const all = rounds.flatMap((r) => r.total);
     const spread = (xs: number[]) => `${f(pct(xs, 50))} ms (${f(Math.min(...xs))}-${f(Math.max(...xs))})`;
@@ -183,6 +201,10 @@ async function measure(
     lines.push(`  over all ${all.length}: p50 ${f(pct(all, 50))} ms, p99 ${f(pct(all, 99))} ms, max ${f(Math.max(...all))} ms`);
     const fromNotice = rounds.flatMap((r) => r.notice).filter((x) => Number.isFinite(x));
     lines.push(`  of which notice -> rule in force (controller): p50 ${f(pct(fromNotice, 50))} ms, p99 ${f(pct(fromNotice, 99))} ms`);
+    const applying = rounds.flatMap((r) => r.apply).filter((x) => Number.isFinite(x));
+    lines.push(
+      `  of which the apply (data plane change and its rules read back): p50 ${f(pct(applying, 50))} ms, p99 ${f(pct(applying, 99))} ms`,
+    );
     lines.push('  goal: p99 under 100 ms');
     return lines;
   } finally {

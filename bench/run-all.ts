@@ -11,7 +11,9 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<string[]> }>> = {
   simulate: () => import('./simulate.js'),
   decode: () => import('./decode.js'),
   'http-parse': () => import('./http-parse.js'),
+  // flowtap monitor with the dvd-rental model beside tshark on a generated capture, both spawned (about two minutes).
   monitor: () => import('./monitor.js'),
+  detect: () => import('./detect.js'),
   // SQLite, PostgreSQL and JetStream ingest and a query over 10M records (a few minutes;
   // PostgreSQL and JetStream need scripts/broker-servers.sh, else they are skipped).
   broker: () => import('./broker.js'),
@@ -20,7 +22,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<string[]> }>> = {
   startup: () => import('./startup.js'),
   // Needs wrk: API latency under load over 200,000 records, and SSE fan-out to 100 clients (about three minutes).
   api: () => import('./api.js'),
-  // Needs root: builds a real cloud and drives iperf3 and wrk through it (about two minutes).
+  // Needs root: builds a real cloud and drives iperf3 and wrk through it, flowtap's monitor reading the copies (about ten minutes).
   dataplane: () => import('./dataplane.js'),
   // Needs root: a quarantine and a source restriction at 1,000 instances, incremental vs full apply (about a minute).
   'reaction-apply': () => import('./reaction-apply.js'),
@@ -30,7 +32,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<string[]> }>> = {
   connlist: () => import('./connlist.js'),
   // The Kubernetes adapter against the stand-in API server: watch events handled into the model, a bare client-node Watch as baseline (about a minute).
   kubernetes: () => import('./kubernetes.js'),
-  // Needs root and the netfilter-queue addon: wrk through an inline HTTP redirect judged per packet, the same path with the monitor out of line as baseline (about two minutes).
+  // Needs root and the netfilter-queue addon: wrk through an inline HTTP redirect and pgbench through an inline PostgreSQL one, judged per packet, against the same paths without the monitor in line (about four minutes).
   inline: () => import('./inline.js'),
 };
 

@@ -12,3 +12,6 @@ export function stat(xs: number[]): Stat {
 
 /** A rate as a whole number with thousands separators. */
 export const fmtRate = (x: number) => Math.round(x).toLocaleString('en-US');
+
+/** `median (min–max)` with `digits` decimals: the one way a bench prints a measured figure with its spread. */
+export const fmtStat = (s: Stat, digits = 0) => `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
