@@ -20,6 +20,7 @@ export {
   IPPROTO_TCP,
   IPPROTO_UDP,
   fieldSpec,
+  pipelineFields,
 } from './flow/index.js';
 export { parseFlow } from './flow/index.js';
 export { validateFlowMatch } from './flow/index.js';

@@ -29,6 +29,7 @@ import {
   formatIPv4,
   formatIPv6,
   formatMac,
+  pipelineFields,
   prefixLength,
   widePrefixLength,
   type FieldName,
@@ -196,6 +197,9 @@ export function flowToNft(m: FlowMatch, backend: NftFlowBackend, loc?: Location)
   for (const f of ['tun_id', 'tun_src', 'tun_dst'] as const) {
     if (m[f]) t.unsupported(f, "tunnel metadata does not exist on an instance's port: taps see packets before any encapsulation");
   }
+  for (const f of pipelineFields(m))
+    t.unsupported(f, 'it is Open vSwitch pipeline state (registers, metadata, conntrack), which a netdev chain does not have');
+  if (m.nd_target) t.unsupported('nd_target', 'this backend does not read the neighbour discovery target');
 
   if (m.dl_src) t.add(macExpr('ether saddr', m.dl_src));
   if (m.dl_dst) t.add(macExpr('ether daddr', m.dl_dst));

@@ -27,13 +27,38 @@ export type NumField =
   | 'arp_tpa'
   | 'arp_op'
   | 'tun_src'
-  | 'tun_dst';
+  | 'tun_dst'
+  | 'ct_state'
+  | 'ct_zone'
+  | 'ct_mark'
+  | RegField;
+
+/** OVS's sixteen 32-bit registers: pipeline scratch state, 0 when a packet enters the switch. */
+export type RegField =
+  | 'reg0'
+  | 'reg1'
+  | 'reg2'
+  | 'reg3'
+  | 'reg4'
+  | 'reg5'
+  | 'reg6'
+  | 'reg7'
+  | 'reg8'
+  | 'reg9'
+  | 'reg10'
+  | 'reg11'
+  | 'reg12'
+  | 'reg13'
+  | 'reg14'
+  | 'reg15';
+
+export const REG_FIELDS: readonly RegField[] = Array.from({ length: 16 }, (_, i) => `reg${i}` as RegField);
 
 /** Transport ports: a bitwise match and, as flowtap's extension over OVS, a range. */
 type PortField = 'tp_src' | 'tp_dst';
 
 /** Fields wider than 32 bits: value and mask are big-endian arrays of 16-bit words. */
-type WideField = 'dl_src' | 'dl_dst' | 'ipv6_src' | 'ipv6_dst' | 'arp_sha' | 'arp_tha' | 'tun_id';
+type WideField = 'dl_src' | 'dl_dst' | 'ipv6_src' | 'ipv6_dst' | 'arp_sha' | 'arp_tha' | 'tun_id' | 'metadata' | 'nd_target';
 
 export type FieldName = NumField | PortField | WideField;
 
@@ -67,7 +92,8 @@ export type FlowMatch = { [K in NumField]?: Masked } & { [K in PortField]?: Port
  * A concrete packet, described by the same fields. Fields a packet does not have (ports of an
  * ARP packet, say) are 0, as in OVS's flow extraction. `vlan_tci` is 0 for an untagged packet and
  * has 0x1000 set for a tagged one; `nw_tos` holds the DSCP bits (TOS & 0xfc), `nw_ecn` the ECN
- * bits; `ip_frag` is 0 (not a fragment), 1 (first fragment) or 3 (later fragment).
+ * bits; `ip_frag` is 0 (not a fragment), 1 (first fragment) or 3 (later fragment). Pipeline
+ * fields (registers, metadata, conntrack) hold their value as the packet enters the switch: 0.
  */
 export type PacketSpec = { [K in NumField | PortField]: number } & { [K in WideField]: number[] };
 
@@ -97,10 +123,11 @@ export type Prereq =
   | 'udp'
   | 'sctp'
   | 'icmp'
-  | 'icmpv4'
-  | 'icmpv6';
+  | 'icmpv6'
+  /** nd_target: an ICMPv6 neighbour solicitation (135) or advertisement (136) with code 0. */
+  | 'nd';
 
-type ValueSyntax = 'uint' | 'in_port' | 'ipv4' | 'ipv6' | 'mac' | 'u64' | 'frag' | 'tcp_flags' | 'port';
+type ValueSyntax = 'uint' | 'in_port' | 'ipv4' | 'ipv6' | 'mac' | 'u64' | 'frag' | 'tcp_flags' | 'ct_state' | 'port';
 
 export interface FieldSpec {
   name: FieldName;
@@ -119,6 +146,11 @@ export interface FieldSpec {
   hex: boolean;
   prereq: Prereq;
   title: string;
+  /**
+   * Pipeline state rather than packet contents (registers, metadata, conntrack): what a match on
+   * it means depends on the switch's own pipeline, so backends other than OVS must refuse it.
+   */
+  pipeline: boolean;
 }
 
 function spec(
@@ -144,15 +176,27 @@ function spec(
     hex: false,
     prereq,
     title,
+    pipeline: false,
     ...extra,
   };
 }
 
-/** Every field, in the canonical print order (the order OVS prints a match in). */
+const pipe = { pipeline: true, hex: true };
+
+/**
+ * Every field, in the canonical print order: the order ovs-ofctl prints a match in (OVS's
+ * match_format), so flowtap's canonical text equals OVS's. The protocol shorthand (`tcp`, ...)
+ * goes after the conntrack fields and before the registers; printFlow places it.
+ */
 const FIELDS: readonly FieldSpec[] = [
+  spec('ct_state', 'num', 8, 'ct_state', true, 'none', 'connection tracking state', { pipeline: true }),
+  spec('ct_zone', 'num', 16, 'uint', false, 'none', 'connection tracking zone', { pipeline: true }),
+  spec('ct_mark', 'num', 32, 'uint', true, 'none', 'connection tracking mark', pipe),
+  ...REG_FIELDS.map((r) => spec(r, 'num', 32, 'uint', true, 'none', `register ${r.slice(3)}`, pipe)),
   spec('tun_id', 'wide', 64, 'u64', true, 'none', 'tunnel ID (VNI)', { hex: true }),
   spec('tun_src', 'num', 32, 'ipv4', true, 'none', 'tunnel IPv4 source'),
   spec('tun_dst', 'num', 32, 'ipv4', true, 'none', 'tunnel IPv4 destination'),
+  spec('metadata', 'wide', 64, 'u64', true, 'none', 'OpenFlow metadata (between tables)', pipe),
   spec('in_port', 'num', 16, 'in_port', false, 'none', 'OpenFlow ingress port'),
   spec('vlan_tci', 'num', 16, 'uint', true, 'none', '802.1Q TCI (PCP, present bit, VID)', { hex: true }),
   spec('dl_src', 'wide', 48, 'mac', true, 'none', 'Ethernet source'),
@@ -177,6 +221,7 @@ const FIELDS: readonly FieldSpec[] = [
   spec('icmp_code', 'num', 8, 'uint', false, 'icmp', 'ICMP code'),
   spec('tp_src', 'port', 16, 'port', true, 'l4', 'transport source port'),
   spec('tp_dst', 'port', 16, 'port', true, 'l4', 'transport destination port'),
+  spec('nd_target', 'wide', 128, 'ipv6', true, 'nd', 'IPv6 neighbour discovery target'),
   spec('tcp_flags', 'num', 12, 'tcp_flags', true, 'tcp', 'TCP flags'),
 ];
 
@@ -194,17 +239,45 @@ export function isFieldName(name: string): name is FieldName {
   return BY_NAME.has(name);
 }
 
+/** The pipeline-state fields a match constrains (registers, metadata, conntrack), which only OVS has. */
+export function pipelineFields(m: FlowMatch): FieldName[] {
+  return (Object.keys(m) as FieldName[]).filter((n) => m[n] !== undefined && BY_NAME.get(n)?.pipeline);
+}
+
+/**
+ * flowtap's extensions to OVS's flow syntax. Everything else in the syntax means what
+ * `ovs-ofctl` makes of it, and prints the way `ovs-ofctl parse-flow` prints it (the
+ * flow-syntax oracle test holds flowtap to that):
+ * - `range`: port ranges on tp_src/tp_dst (and their tcp_/udp_/sctp_ aliases): `tp_dst=8000-8080`;
+ * - `app-shorthand`: the application shorthands (`http`, `https`, `postgres`, `nats`, `dns`);
+ * - `repeat`: a field given twice is the intersection of both (OVS keeps the last);
+ * - `strict`: where OVS silently drops or alters an element (a field whose prerequisites are
+ *   unmet, a protocol's name for a field used under another protocol, a value beyond the
+ *   field's defined range that OVS truncates, an address OVS's scanf wraps, an empty value that
+ *   OVS reads as "any"), flowtap refuses it with an error instead, so a contract never means
+ *   less than it says.
+ */
+export const FLOWTAP_EXTENSIONS = ['range', 'app-shorthand', 'repeat', 'strict'] as const;
+export type FlowtapExtension = (typeof FLOWTAP_EXTENSIONS)[number];
+
 /** A protocol shorthand: the dl_type (and nw_proto) it stands for. */
 export interface Shorthand {
   dlType: number;
   nwProto?: number;
   /** flowtap's application shorthands also fix the destination port. */
   tpDst?: number;
+  /** A flowtap extension that OVS does not know (`app-shorthand` in FLOWTAP_EXTENSIONS). */
+  extension?: true;
 }
+
+const ETH_TYPE_MPLS = 0x8847;
+const ETH_TYPE_MPLS_MCAST = 0x8848;
 
 export const SHORTHANDS: Readonly<Record<string, Shorthand>> = {
   ip: { dlType: ETH_TYPE_IP },
+  ipv4: { dlType: ETH_TYPE_IP },
   ipv6: { dlType: ETH_TYPE_IPV6 },
+  ip6: { dlType: ETH_TYPE_IPV6 },
   icmp: { dlType: ETH_TYPE_IP, nwProto: IPPROTO_ICMP },
   icmp6: { dlType: ETH_TYPE_IPV6, nwProto: IPPROTO_ICMPV6 },
   tcp: { dlType: ETH_TYPE_IP, nwProto: IPPROTO_TCP },
@@ -215,11 +288,13 @@ export const SHORTHANDS: Readonly<Record<string, Shorthand>> = {
   sctp6: { dlType: ETH_TYPE_IPV6, nwProto: IPPROTO_SCTP },
   arp: { dlType: ETH_TYPE_ARP },
   rarp: { dlType: ETH_TYPE_RARP },
-  http: { dlType: ETH_TYPE_IP, nwProto: IPPROTO_TCP, tpDst: 80 },
-  https: { dlType: ETH_TYPE_IP, nwProto: IPPROTO_TCP, tpDst: 443 },
-  postgres: { dlType: ETH_TYPE_IP, nwProto: IPPROTO_TCP, tpDst: 5432 },
-  nats: { dlType: ETH_TYPE_IP, nwProto: IPPROTO_TCP, tpDst: 4222 },
-  dns: { dlType: ETH_TYPE_IP, nwProto: IPPROTO_UDP, tpDst: 53 },
+  mpls: { dlType: ETH_TYPE_MPLS },
+  mplsm: { dlType: ETH_TYPE_MPLS_MCAST },
+  http: { dlType: ETH_TYPE_IP, nwProto: IPPROTO_TCP, tpDst: 80, extension: true },
+  https: { dlType: ETH_TYPE_IP, nwProto: IPPROTO_TCP, tpDst: 443, extension: true },
+  postgres: { dlType: ETH_TYPE_IP, nwProto: IPPROTO_TCP, tpDst: 5432, extension: true },
+  nats: { dlType: ETH_TYPE_IP, nwProto: IPPROTO_TCP, tpDst: 4222, extension: true },
+  dns: { dlType: ETH_TYPE_IP, nwProto: IPPROTO_UDP, tpDst: 53, extension: true },
 };
 
 /** The shorthand OVS prints for an exact dl_type (and nw_proto), or undefined. */
@@ -240,6 +315,8 @@ export function shorthandFor(dlType: number, nwProto: number | undefined): { nam
   }
   if (dlType === ETH_TYPE_ARP) return { name: 'arp', usesProto: false };
   if (dlType === ETH_TYPE_RARP) return { name: 'rarp', usesProto: false };
+  if (dlType === ETH_TYPE_MPLS) return { name: 'mpls', usesProto: false };
+  if (dlType === ETH_TYPE_MPLS_MCAST) return { name: 'mplsm', usesProto: false };
   return undefined;
 }
 
@@ -278,12 +355,27 @@ export function prereqMet(p: Prereq, m: FlowMatch): boolean {
       return ip && proto === IPPROTO_SCTP;
     case 'icmp':
       return (dl === ETH_TYPE_IP && proto === IPPROTO_ICMP) || (dl === ETH_TYPE_IPV6 && proto === IPPROTO_ICMPV6);
-    case 'icmpv4':
-      return dl === ETH_TYPE_IP && proto === IPPROTO_ICMP;
     case 'icmpv6':
       return dl === ETH_TYPE_IPV6 && proto === IPPROTO_ICMPV6;
+    case 'nd': {
+      // As OVS decides it: on the match's values, so a wildcarded icmp_code (value 0) passes.
+      const type = m.icmp_type?.value;
+      return dl === ETH_TYPE_IPV6 && proto === IPPROTO_ICMPV6 && (type === 135 || type === 136) && (m.icmp_code?.value ?? 0) === 0;
+    }
   }
 }
+
+/**
+ * The match's ip_frag value has the "later" bit. OVS then refuses transport fields (a later
+ * fragment carries no transport header; OVS reads its ports as 0), whatever the protocol says.
+ */
+export function laterFragment(m: FlowMatch): boolean {
+  const f = m.ip_frag;
+  return f !== undefined && (f.value & 2) !== 0;
+}
+
+/** Fields read from the transport header, which OVS refuses next to ip_frag=later (ICMP's are allowed). */
+export const TRANSPORT_HEADER_FIELDS: readonly FieldName[] = ['tp_src', 'tp_dst', 'tcp_flags'];
 
 /** What a prerequisite asks for, in words a person can act on. */
 export function describePrereq(p: Prereq): string {
@@ -312,10 +404,10 @@ export function describePrereq(p: Prereq): string {
       return 'nw_proto 132 over IP (add `sctp` or `sctp6`)';
     case 'icmp':
       return 'ICMP: nw_proto 1 over IPv4 or 58 over IPv6 (add `icmp` or `icmp6`)';
-    case 'icmpv4':
-      return 'nw_proto 1 over IPv4 (add `icmp`)';
     case 'icmpv6':
       return 'nw_proto 58 over IPv6 (add `icmp6`)';
+    case 'nd':
+      return 'an ICMPv6 neighbour solicitation or advertisement (add `icmp6,icmp_type=135` or `icmp6,icmp_type=136`, with icmp_code 0 if any)';
   }
 }
 
@@ -341,4 +433,29 @@ export const TCP_FLAG_NAMES: ReadonlyArray<readonly [string, number]> = [
   ['[200]', 0x200],
   ['[400]', 0x400],
   ['[800]', 0x800],
+];
+
+/** Connection tracking state flag names by bit, as OVS spells them (and prints them, in this order). */
+export const CT_STATE_NAMES: ReadonlyArray<readonly [string, number]> = [
+  ['new', 0x01],
+  ['est', 0x02],
+  ['rel', 0x04],
+  ['rpl', 0x08],
+  ['inv', 0x10],
+  ['trk', 0x20],
+  ['snat', 0x40],
+  ['dnat', 0x80],
+];
+
+/** OpenFlow 1.0 reserved port numbers with the names OVS reads and prints for them. */
+export const PORT_NAMES: ReadonlyArray<readonly [string, number]> = [
+  ['IN_PORT', 0xfff8],
+  ['TABLE', 0xfff9],
+  ['NORMAL', 0xfffa],
+  ['FLOOD', 0xfffb],
+  ['ALL', 0xfffc],
+  ['CONTROLLER', 0xfffd],
+  ['LOCAL', 0xfffe],
+  ['ANY', 0xffff],
+  ['NONE', 0xffff],
 ];

@@ -76,7 +76,10 @@ test('intersection of flows', () => {
     ['ip,nw_src=10.0.0.0/8', 'ip,nw_src=10.1.0.0/16', 'ip,nw_src=10.1.0.0/16'],
     ['ip,nw_src=10.0.0.0/8', 'ip,nw_src=11.0.0.0/8', null],
     ['ip,nw_src=10.0.0.0/8', 'ip,nw_dst=10.0.0.1', 'ip,nw_src=10.0.0.0/8,nw_dst=10.0.0.1'],
-    ['ip,ip_frag=yes', 'ip,ip_frag=not_later', 'ip,ip_frag=first'],
+    ['ip,ip_frag=yes', 'ip,ip_frag=not_later', 'ip,nw_frag=first'],
+    // A later fragment's ports read as 0 (and OVS refuses ports next to ip_frag=later).
+    ['ip,ip_frag=later', 'tcp,tp_dst=80', null],
+    ['ip,ip_frag=later', 'tcp,tp_dst=0x0/0x1,tcp_flags=-syn', 'tcp,nw_frag=later'],
     ['dl_vlan=10', 'dl_vlan_pcp=3', 'dl_vlan=10,dl_vlan_pcp=3'],
     ['', 'arp', 'arp'],
   ];

@@ -4,7 +4,17 @@
  */
 
 import type { DiagCode } from '../../diagnostics/index.js';
-import { TCP_FLAG_NAMES, fieldSpec, fullMask, type FieldName, type Masked, type PortMatch, type WideMasked } from './fields.js';
+import {
+  CT_STATE_NAMES,
+  PORT_NAMES,
+  TCP_FLAG_NAMES,
+  fieldSpec,
+  fullMask,
+  type FieldName,
+  type Masked,
+  type PortMatch,
+  type WideMasked,
+} from './fields.js';
 import { addressProblem, ipv4Mask, parseIpv4, parseIpv6Groups } from '../../net/index.js';
 import { parseMac, parseUint, parseWideUint, wideFull, widePrefixMask } from './values.js';
 
@@ -29,16 +39,33 @@ function splitMask(text: string): [string, string | undefined, number] {
 
 const NUMBER_HINT = 'a number (decimal or 0x hex)';
 
-/** A plain integer value with an optional mask, checked against [0, max]. */
-function parseNumber(field: string, text: string, max: number, maskable: boolean, maskMax: number): ValueResult {
+/** All ones over the whole bytes a field of `bits` bits occupies, as OVS reads masks. */
+function byteFull(bits: number): number {
+  return bits >= 32 ? 0xffffffff : 2 ** (Math.ceil(bits / 8) * 8) - 1;
+}
+
+/**
+ * A plain integer value with an optional mask, checked against [0, max]. A field OVS cannot
+ * mask still takes the two masks OVS takes for it: all ones over its bytes (an exact match)
+ * and zero (any value).
+ */
+function parseNumber(field: string, text: string, max: number, maskable: boolean, maskMax: number, bits = 32): ValueResult {
   const [vs, ms, mAt] = splitMask(text);
-  if (ms !== undefined && !maskable) return bad('E_FLOW_NOT_MASKABLE', `${field} cannot be masked in OVS; give one exact value`, mAt - 1);
   const v = parseUint(vs);
   if (v === undefined) return bad('E_FLOW_BAD_VALUE', `${field} value "${vs}" is not ${NUMBER_HINT}`);
   if (v > max) return bad('E_FLOW_OUT_OF_RANGE', `${field} value ${vs} is out of range 0..${max}`);
   if (ms === undefined) return good({ value: v, mask: maskMax });
   const m = parseUint(ms);
   if (m === undefined) return bad('E_FLOW_BAD_VALUE', `${field} mask "${ms}" is not ${NUMBER_HINT}`, mAt);
+  if (!maskable) {
+    if (m === 0) return good({ value: 0, mask: 0 });
+    if (m === byteFull(bits)) return good({ value: v, mask: maskMax });
+    return bad(
+      'E_FLOW_NOT_MASKABLE',
+      `${field} cannot be masked in OVS; give one exact value (the only masks it takes are 0 and 0x${byteFull(bits).toString(16)})`,
+      mAt - 1,
+    );
+  }
   if (m > maskMax) return bad('E_FLOW_OUT_OF_RANGE', `${field} mask ${ms} is wider than the field (max 0x${maskMax.toString(16)})`, mAt);
   return good({ value: (v & m) >>> 0, mask: m });
 }
@@ -67,7 +94,14 @@ function parseIPv6Value(field: string, text: string): ValueResult {
   if (!addr) return bad('E_FLOW_BAD_VALUE', `${field} value "${as}" is not an IPv6 address: ${addressProblem(as, 6)}`);
   let mask: number[] | undefined;
   if (ms === undefined) mask = wideFull(8);
-  else if (/^[0-9]+$/.test(ms)) {
+  else if (/^[0-9]/.test(ms) && !/^[0-9]+$/.test(ms)) {
+    // OVS reads a mask that starts with a decimal digit as a prefix length, and refuses the rest.
+    return bad(
+      'E_FLOW_BAD_VALUE',
+      `${field} mask "${ms}" starts with a digit, which OVS reads as a prefix length; write /LEN, or the mask with a leading "::" or hex letter (0:ffff:: is ::ffff:0:0:0:0:0:0)`,
+      mAt,
+    );
+  } else if (/^[0-9]+$/.test(ms)) {
     const len = Number(ms);
     if (len > 128) return bad('E_FLOW_OUT_OF_RANGE', `${field} prefix /${ms} is longer than 128 bits`, mAt);
     mask = widePrefixMask(len, 8);
@@ -116,45 +150,61 @@ const FRAG_NAMES: Record<string, Masked> = {
 };
 
 function parseFrag(text: string): ValueResult {
-  const v = FRAG_NAMES[text];
+  // OVS compares the names without regard to case.
+  const v = Object.hasOwn(FRAG_NAMES, text.toLowerCase()) ? FRAG_NAMES[text.toLowerCase()] : undefined;
   return v ? good({ ...v }) : bad('E_FLOW_BAD_VALUE', `ip_frag value "${text}" is not one of no, yes, first, later, not_later`);
 }
 
-const FLAG_BY_NAME = new Map<string, number>(TCP_FLAG_NAMES.map(([n, b]) => [n, b]));
+const TCP_FLAGS = new Map<string, number>(TCP_FLAG_NAMES.map(([n, b]) => [n, b]));
+const CT_FLAGS = new Map<string, number>(CT_STATE_NAMES.map(([n, b]) => [n, b]));
 
-/** `+syn-ack` (flags that must be set / clear), `syn|ack` (exactly these), or `value/mask`. */
-function parseTcpFlags(text: string): ValueResult {
+/**
+ * A flags field as OVS reads it: `+syn-ack` (flags that must be set / clear, each named once),
+ * `syn|ack` (exactly these), or `value/mask`. Names are lower case, as in OVS.
+ */
+function parseFlags(field: string, text: string, names: ReadonlyMap<string, number>, full: number): ValueResult {
+  const known = [...names.keys()].filter((n) => !n.startsWith('[')).join(', ');
   if (text.startsWith('+') || text.startsWith('-')) {
     let value = 0;
     let mask = 0;
-    const re = /([+-])([a-z]+|\[[0-9a-f]+\])/gy;
+    const re = /([+-])([a-zA-Z]+|\[[0-9a-f]+\])/gy;
     let pos = 0;
     for (let m = re.exec(text); m; m = re.exec(text)) {
-      const bit = FLAG_BY_NAME.get(m[2].toLowerCase());
-      if (bit === undefined)
-        return bad('E_FLOW_BAD_VALUE', `tcp_flags has no flag "${m[2]}" (fin, syn, rst, psh, ack, urg, ece, cwr, ns)`, m.index + 1);
-      if (mask & bit && ((value & bit) !== 0) !== (m[1] === '+'))
-        return bad('E_FLOW_CONFLICT', `tcp_flags gives flag ${m[2]} both set and clear`, m.index);
+      const bit = names.get(m[2]);
+      if (bit === undefined) return bad('E_FLOW_BAD_VALUE', `${field} has no flag "${m[2]}" (${known})`, m.index + 1);
+      if (mask & bit) return bad('E_FLOW_CONFLICT', `${field} names flag ${m[2]} twice; OVS takes each flag once`, m.index);
       mask |= bit;
       if (m[1] === '+') value |= bit;
       pos = re.lastIndex;
     }
-    if (pos !== text.length) return bad('E_FLOW_BAD_VALUE', `tcp_flags "${text}" is not of the form +flag-flag...`, pos);
+    if (pos !== text.length) return bad('E_FLOW_BAD_VALUE', `${field} "${text}" is not of the form +flag-flag...`, pos);
     return good({ value, mask });
   }
-  if (/^[a-z]/i.test(text)) {
+  if (/^[a-z[]/i.test(text)) {
     let value = 0;
     let at = 0;
     for (const name of text.split('|')) {
-      const bit = FLAG_BY_NAME.get(name.toLowerCase());
-      if (bit === undefined)
-        return bad('E_FLOW_BAD_VALUE', `tcp_flags has no flag "${name}" (fin, syn, rst, psh, ack, urg, ece, cwr, ns)`, at);
+      const bit = names.get(name);
+      if (bit === undefined) return bad('E_FLOW_BAD_VALUE', `${field} has no flag "${name}" (${known})`, at);
       value |= bit;
       at += name.length + 1;
     }
-    return good({ value, mask: 0xfff });
+    return good({ value, mask: full });
   }
-  return parseNumber('tcp_flags', text, 0xfff, true, 0xfff);
+  return parseNumber(field, text, full, true, full);
+}
+
+/** An OpenFlow port: a decimal number or one of OVS's reserved port names (any case). */
+function parseInPort(text: string): ValueResult {
+  const upper = text.toUpperCase();
+  for (const [name, port] of PORT_NAMES) if (upper === name) return good({ value: port, mask: 0xffff });
+  if (text.includes('/')) return bad('E_FLOW_NOT_MASKABLE', 'in_port cannot be masked in OVS; give one port', text.indexOf('/'));
+  // OVS reads port numbers in decimal only: 0x10 is no port to it.
+  if (!/^[0-9]+$/.test(text))
+    return bad('E_FLOW_BAD_VALUE', `in_port value "${text}" is not a decimal port number or a reserved port name (LOCAL, ...)`);
+  const v = parseUint(text)!;
+  if (v > 0xffff) return bad('E_FLOW_OUT_OF_RANGE', `in_port ${text} is out of range 0..65535`);
+  return good({ value: v, mask: 0xffff });
 }
 
 function parsePort(field: string, text: string): ValueResult {
@@ -190,34 +240,35 @@ export function parseStoredValue(name: FieldName, text: string): ValueResult {
     case 'frag':
       return parseFrag(text);
     case 'tcp_flags':
-      return parseTcpFlags(text);
+      return parseFlags('tcp_flags', text, TCP_FLAGS, 0xfff);
+    case 'ct_state':
+      return parseFlags('ct_state', text, CT_FLAGS, 0xff);
     case 'port':
       return parsePort(name, text);
     case 'in_port':
-      if (text === 'LOCAL') return good({ value: 0xfffe, mask: 0xffff });
-      return parseNumber(name, text, 0xffff, false, 0xffff);
+      return parseInPort(text);
     case 'uint':
       break;
   }
   if (name === 'nw_tos') {
-    const r = parseNumber(name, text, 255, false, 0xfc);
-    if (r.ok && (r.value as Masked).value % 4 !== 0) {
+    const r = parseNumber(name, text, 255, false, 0xfc, 8);
+    if (r.ok && (r.value as Masked).mask !== 0 && (r.value as Masked).value % 4 !== 0) {
       return bad(
         'E_FLOW_OUT_OF_RANGE',
         `nw_tos ${text} sets the ECN bits: nw_tos is the DSCP part of the TOS byte, a multiple of 4 from 0 to 252 (use ip_dscp=N for DSCP N, nw_ecn for ECN)`,
       );
     }
-    if (r.ok) (r.value as Masked).mask = 0xfc;
+    if (r.ok && (r.value as Masked).mask !== 0) (r.value as Masked).mask = 0xfc;
     return r;
   }
   const full = fullMask(spec.bits);
-  return parseNumber(name, text, spec.max, spec.maskable, spec.exactMask === full ? full : spec.exactMask);
+  return parseNumber(name, text, spec.max, spec.maskable, spec.exactMask === full ? full : spec.exactMask, spec.bits);
 }
 
 /** `dl_vlan=VID` (0..4095) or `dl_vlan=0xffff` (untagged), as a vlan_tci match. */
 export function parseDlVlan(text: string): ValueResult {
-  const r = parseNumber('dl_vlan', text, 0xffff, false, 0xffff);
-  if (!r.ok) return r;
+  const r = parseNumber('dl_vlan', text, 0xffff, false, 0xffff, 16);
+  if (!r.ok || (r.value as Masked).mask === 0) return r;
   const v = (r.value as Masked).value;
   if (v === 0xffff) return good({ value: 0, mask: 0xffff });
   if (v > 4095) return bad('E_FLOW_OUT_OF_RANGE', `dl_vlan ${text} is out of range 0..4095 (or 0xffff for untagged packets)`);
@@ -226,14 +277,14 @@ export function parseDlVlan(text: string): ValueResult {
 
 /** `dl_vlan_pcp=P` (0..7), as a vlan_tci match on a tagged packet. */
 export function parseDlVlanPcp(text: string): ValueResult {
-  const r = parseNumber('dl_vlan_pcp', text, 7, false, 7);
-  if (!r.ok) return r;
+  const r = parseNumber('dl_vlan_pcp', text, 7, false, 7, 8);
+  if (!r.ok || (r.value as Masked).mask === 0) return r;
   return good({ value: ((r.value as Masked).value << 13) | 0x1000, mask: 0xf000 });
 }
 
 /** `ip_dscp=D` (0..63), as an nw_tos match. */
 export function parseIpDscp(text: string): ValueResult {
-  const r = parseNumber('ip_dscp', text, 63, false, 63);
-  if (!r.ok) return r;
+  const r = parseNumber('ip_dscp', text, 63, false, 63, 8);
+  if (!r.ok || (r.value as Masked).mask === 0) return r;
   return good({ value: (r.value as Masked).value << 2, mask: 0xfc });
 }

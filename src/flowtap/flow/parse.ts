@@ -1,7 +1,9 @@
 /**
  * The flow syntax: `ovs-ofctl` match syntax (comma- or space-separated `field=value` elements
  * and protocol shorthands), plus flowtap's port ranges (`tp_dst=8000-8100`) and application
- * shorthands (`http`, `https`, `postgres`, `nats`, `dns`).
+ * shorthands (`http`, `https`, `postgres`, `nats`, `dns`). What OVS 3.1 accepts, flowtap
+ * accepts with the same meaning, except where OVS silently drops or alters an element: there
+ * flowtap refuses it (fields.ts: FLOWTAP_EXTENSIONS; test/flow-syntax-ovs.test.ts checks both).
  *
  * Element order does not matter: shorthands and dl_type are applied first, so `tp_dst=80,tcp`
  * means the same as `tcp,tp_dst=80`, and `nw_src` names the ARP sender address when the match
@@ -14,8 +16,11 @@ import { intersectField, normaliseField, orderMatch, type FieldValue } from './f
 import {
   ETH_TYPE_ARP,
   ETH_TYPE_RARP,
+  REG_FIELDS,
   SHORTHANDS,
+  TRANSPORT_HEADER_FIELDS,
   describePrereq,
+  laterFragment,
   prereqMet,
   type FieldName,
   type FlowMatch,
@@ -85,8 +90,6 @@ const NAMES: Record<string, NameEntry> = {
   tcp_flags: entry('tcp_flags', 'tcp'),
   icmp_type: entry('icmp_type', 'icmp'),
   icmp_code: entry('icmp_code', 'icmp'),
-  icmpv4_type: entry('icmp_type', 'icmpv4'),
-  icmpv4_code: entry('icmp_code', 'icmpv4'),
   icmpv6_type: entry('icmp_type', 'icmpv6'),
   icmpv6_code: entry('icmp_code', 'icmpv6'),
   ipv6_src: entry('ipv6_src', 'ipv6'),
@@ -98,8 +101,15 @@ const NAMES: Record<string, NameEntry> = {
   arp_tpa: entry('arp_tpa', 'arp'),
   arp_op: entry('arp_op', 'arp'),
   tun_id: entry('tun_id', 'none'),
+  tunnel_id: entry('tun_id', 'none'),
   tun_src: entry('tun_src', 'none'),
   tun_dst: entry('tun_dst', 'none'),
+  metadata: entry('metadata', 'none'),
+  ct_state: entry('ct_state', 'none'),
+  ct_zone: entry('ct_zone', 'none'),
+  ct_mark: entry('ct_mark', 'none'),
+  nd_target: entry('nd_target', 'nd'),
+  ...Object.fromEntries(REG_FIELDS.map((r) => [r, entry(r, 'none')])),
 };
 
 /** OVS flow keywords that are not packet fields; flowtap's renderers choose them. */
@@ -209,26 +219,34 @@ class FlowBuilder {
       );
       return;
     }
-    const useArp = dlIsArp && e.arpField !== undefined;
-    this.needs.push({ prereq: useArp ? 'arp' : e.prereq, elem, label: elem.name });
     if (value === '*') return;
+    const useArp = dlIsArp && e.arpField !== undefined;
     const target = useArp ? e.arpField! : e.field;
+    const r = this.value(e, target, value, useArp);
+    // A wildcard (`/0`) constrains nothing, so like OVS it needs no prerequisite either.
+    if (r.ok && normaliseField(target, r.value) === 'any') return;
+    this.needs.push({ prereq: useArp ? 'arp' : e.prereq, elem, label: elem.name });
+    this.applyValue(target, r, elem);
+  }
+
+  private value(e: NameEntry, target: FieldName, value: string, useArp: boolean): ValueResult {
     switch (e.special) {
       case 'dl_vlan':
-        return this.applyValue(target, parseDlVlan(value), elem);
+        return parseDlVlan(value);
       case 'dl_vlan_pcp':
-        return this.applyValue(target, parseDlVlanPcp(value), elem);
+        return parseDlVlanPcp(value);
       case 'ip_dscp':
-        return this.applyValue(target, parseIpDscp(value), elem);
+        return parseIpDscp(value);
       case 'nw_proto':
         if (useArp) {
           // The ARP opcode is 16 bits wide, but OVS (and so nw_proto's 0..255) bounds it to 8.
           const r = parseStoredValue('nw_proto', value);
-          return this.applyValue(target, r.ok ? { ok: true, value: { value: (r.value as Masked).value, mask: 0xffff } } : r, elem);
+          if (!r.ok || (r.value as Masked).mask === 0) return r;
+          return { ok: true, value: { value: (r.value as Masked).value, mask: 0xffff } };
         }
-        return this.applyValue(target, parseStoredValue(target, value), elem);
+        return parseStoredValue(target, value);
       default:
-        return this.applyValue(target, parseStoredValue(target, value), elem);
+        return parseStoredValue(target, value);
     }
   }
 
@@ -299,8 +317,26 @@ export function parseFlowDetailed(text: string, loc?: Location): Result<ParsedFl
 /**
  * Parses flow syntax into a normalised FlowMatch. `loc` locates the flow text in its file:
  * diagnostics keep its file and line and add the column of the offending element.
+ *
+ * Unlike parseFlowDetailed (which reads packet descriptions, where a later fragment may still
+ * name its connection's ports), a match may not test transport fields of a later fragment.
  */
 export function parseFlow(text: string, loc?: Location): Result<FlowMatch> {
   const r = parseFlowDetailed(text, loc);
-  return r.ok ? ok(r.value.match) : r;
+  if (!r.ok) return r;
+  const { match, offsets } = r.value;
+  if (!laterFragment(match)) return ok(match);
+  const errors: Diagnostic[] = [];
+  for (const name of TRANSPORT_HEADER_FIELDS) {
+    if (match[name] === undefined) continue;
+    const col = (loc?.col ?? 1) + (offsets[name] ?? 0);
+    errors.push(
+      diag(
+        'E_FLOW_PREREQ',
+        `${name} cannot be matched with ip_frag=later: a later fragment has no transport header (OVS refuses the match); use ip_frag=first or not_later`,
+        { ...loc, col },
+      ),
+    );
+  }
+  return errors.length > 0 ? fail(errors) : ok(match);
 }

@@ -5,7 +5,9 @@
  */
 import { normaliseField, fieldsOf, type FieldValue } from './field-ops.js';
 import {
+  CT_STATE_NAMES,
   FIELD_ORDER,
+  PORT_NAMES,
   TCP_FLAG_NAMES,
   exactOf,
   fieldSpec,
@@ -27,10 +29,21 @@ function formatIPv4Masked(m: Masked): string {
   return `${formatIpv4(m.value)}/${len >= 0 ? len : formatIpv4(m.mask)}`;
 }
 
+/**
+ * An IPv6 address as OVS prints it, through glibc's inet_ntop: RFC 5952, except that an
+ * address whose first six groups alone are zero (an old IPv4-compatible one) ends in dotted
+ * IPv4, `::2.0.0.1`.
+ */
+function formatIpv6Ovs(g: readonly number[]): string {
+  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0 && g[6] !== 0)
+    return `::${g[6] >>> 8}.${g[6] & 255}.${g[7] >>> 8}.${g[7] & 255}`;
+  return formatIpv6Groups(g);
+}
+
 function formatIPv6Masked(m: WideMasked): string {
-  if (wideIsFull(m.mask)) return formatIpv6Groups(m.value);
+  if (wideIsFull(m.mask)) return formatIpv6Ovs(m.value);
   const len = widePrefixLength(m.mask);
-  return `${formatIpv6Groups(m.value)}/${len >= 0 ? len : formatIpv6Groups(m.mask)}`;
+  return `${formatIpv6Ovs(m.value)}/${len >= 0 ? len : formatIpv6Ovs(m.mask)}`;
 }
 
 function formatFrag(m: Masked): string {
@@ -41,16 +54,27 @@ function formatFrag(m: Masked): string {
   return names[key] ?? `${hex(c.value)}/${hex(c.mask)}`;
 }
 
-function formatTcpFlags(m: Masked): string {
-  if (m.mask === 0xfff) {
+/** Exact flags as `a|b` (or `0`), masked ones as `+set-clear`, both in bit order as OVS prints them. */
+function formatFlags(m: Masked, names: ReadonlyArray<readonly [string, number]>, full: number): string {
+  if (m.mask === full) {
     if (m.value === 0) return '0';
-    return TCP_FLAG_NAMES.filter(([, bit]) => m.value & bit)
+    return names
+      .filter(([, bit]) => m.value & bit)
       .map(([name]) => name)
       .join('|');
   }
   let out = '';
-  for (const [name, bit] of TCP_FLAG_NAMES) if (m.mask & bit) out += (m.value & bit ? '+' : '-') + name;
+  for (const [name, bit] of names) if (m.mask & bit) out += (m.value & bit ? '+' : '-') + name;
   return out;
+}
+
+/** As C's `%#x`: zero is plain `0`. */
+const cHex = (n: number) => (n === 0 ? '0' : hex(n));
+
+/** OVS's OpenFlow 1.0 port names for the reserved range; other ports in decimal. */
+function formatPort(port: number): string {
+  for (const [name, p] of PORT_NAMES) if (p === port) return name;
+  return String(port);
 }
 
 function formatNum(name: FieldName, m: Masked): string {
@@ -61,14 +85,18 @@ function formatNum(name: FieldName, m: Masked): string {
     case 'frag':
       return formatFrag(m);
     case 'tcp_flags':
-      return formatTcpFlags(m);
+      return formatFlags(m, TCP_FLAG_NAMES, 0xfff);
+    case 'ct_state':
+      return formatFlags(m, CT_STATE_NAMES, 0xff);
     case 'in_port':
-      return m.value === 0xfffe ? 'LOCAL' : String(m.value);
+      return formatPort(m.value);
     default:
       break;
   }
-  const width = name === 'vlan_tci' || name === 'dl_type' ? 4 : 0;
   const exact = m.mask === spec.exactMask;
+  // Registers and ct_mark print as OVS's `%#x`; the fixed-width ones as `0x%04x` / `0x%05x`.
+  if (spec.pipeline && spec.hex) return exact ? cHex(m.value) : `${cHex(m.value)}/${cHex(m.mask)}`;
+  const width = name === 'vlan_tci' || name === 'dl_type' ? 4 : name === 'ipv6_label' ? 5 : 0;
   if (spec.hex) return exact ? hex(m.value, width) : `${hex(m.value, width)}/${hex(m.mask, width)}`;
   return exact ? String(m.value) : `${hex(m.value)}/${hex(m.mask)}`;
 }
@@ -105,24 +133,36 @@ function vlanElements(m: Masked): string[] {
   return [m.mask === 0xffff ? `vlan_tci=${hex(m.value, 4)}` : `vlan_tci=${hex(m.value, 4)}/${hex(m.mask, 4)}`];
 }
 
+/** The name OVS prints a field under, where it differs from flowtap's. */
+const PRINT_NAME: Partial<Record<FieldName, string>> = { ip_frag: 'nw_frag' };
+
+/** Fields OVS prints before the protocol shorthand. */
+const BEFORE_SHORTHAND = new Set<FieldName>(['ct_state', 'ct_zone', 'ct_mark']);
+
 /** The elements of a match, in canonical order. */
 function flowElements(m: FlowMatch): string[] {
   const out: string[] = [];
   const fields = fieldsOf(m);
   const dl = exactOf(m, 'dl_type');
   const short = dl === undefined ? undefined : shorthandFor(dl, exactOf(m, 'nw_proto'));
-  if (short) out.push(short.name);
+  let shortDone = short === undefined;
   for (const name of FIELD_ORDER) {
     const v = fields[name];
     if (v === undefined) continue;
+    if (!shortDone && !BEFORE_SHORTHAND.has(name)) {
+      out.push(short!.name);
+      shortDone = true;
+    }
     if (name === 'dl_type' && short) continue;
     if (name === 'nw_proto' && short?.usesProto) continue;
     if (name === 'vlan_tci') {
       out.push(...vlanElements(v as Masked));
       continue;
     }
-    for (const text of formatFieldValues(name, v)) out.push(`${name}=${text}`);
+    const printed = PRINT_NAME[name] ?? name;
+    for (const text of formatFieldValues(name, v)) out.push(`${printed}=${text}`);
   }
+  if (!shortDone) out.push(short!.name);
   return out;
 }
 

@@ -8,6 +8,7 @@ import { fieldsOf } from './field-ops.js';
 import {
   FIELD_ORDER,
   FRAG_VALUES,
+  TRANSPORT_HEADER_FIELDS,
   fieldSpec,
   type FlowMatch,
   type Masked,
@@ -177,5 +178,7 @@ export function randomPacketNear(r: Rng, m: FlowMatch): PacketSpec {
       pkt[name] = (n.value | (Math.floor(r() * 0x100000000) & ~n.mask & (fieldSpec(name).max >>> 0))) >>> 0;
     }
   }
+  // As OVS extracts it: a later fragment carries no transport header, so ports, flags and ICMP type/code are 0.
+  if ((pkt.ip_frag as number) & 2) for (const name of [...TRANSPORT_HEADER_FIELDS, 'icmp_type', 'icmp_code']) pkt[name] = 0;
   return pkt as PacketSpec;
 }

@@ -33,7 +33,7 @@ test('malformed JSON flows are errors naming the field', () => {
     [{ tp_dst: { value: 0, mask: 0, range: { from: 9, to: 3 } } }, 'E_FLOW_BAD_VALUE', 'flow.tp_dst'],
     [{ ip_frag: { value: 2, mask: 3 } }, 'E_FLOW_CONFLICT', 'flow.ip_frag'],
     [{ tp_dst: { value: 80, mask: 0xffff } }, 'E_FLOW_PREREQ', 'flow'],
-    [{ dl_type: { value: 0x800, mask: 0xffff }, nw_tos: { value: 4, mask: 0xff } }, 'E_FLOW_NOT_MASKABLE', 'flow'],
+    [{ dl_type: { value: 0x800, mask: 0xffff }, nw_tos: { value: 4, mask: 0xff } }, 'E_FLOW_NOT_MASKABLE', 'flow.nw_tos'],
   ];
   for (const [x, code, field] of cases) {
     const v = validateFlowMatch(x);

@@ -52,6 +52,15 @@ export function validateFlowMatch(x: unknown, loc?: Location, fieldPrefix = 'flo
       errors.push(diag('E_FLOW_BAD_VALUE', `${name} ${why}`, where(name)));
       continue;
     }
+    const spec = fieldSpec(name);
+    const mask = (v as { mask: unknown }).mask;
+    if (!spec.maskable && spec.kind === 'num' && mask !== 0 && mask !== spec.exactMask) {
+      // Flow text would read such a mask as "exact" (OVS's all-ones rule), which is not what the JSON says.
+      errors.push(
+        diag('E_FLOW_NOT_MASKABLE', `${name} cannot be masked in OVS; mask must be 0x${spec.exactMask.toString(16)}`, where(name)),
+      );
+      continue;
+    }
     const n = normaliseField(name, v as FieldValue);
     if (n === null) errors.push(diag('E_FLOW_CONFLICT', `${name} matches no packet`, where(name)));
     else if (n !== 'any') fields[name] = n;

@@ -68,10 +68,11 @@ export function parseWideUint(s: string, words: number): number[] | 'range' | un
   return out;
 }
 
+/** As C's `%#x`, which OVS prints 64-bit fields with: zero is plain `0`. */
 export function formatWideHex(words: readonly number[]): string {
   let n = 0n;
   for (const w of words) n = (n << 16n) | BigInt(w);
-  return '0x' + n.toString(16);
+  return n === 0n ? '0' : '0x' + n.toString(16);
 }
 
 export function wideFull(words: number): number[] {
