@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(nftables iproute2 tcpdump tshark iperf3 wrk postgresql nats-server iputils-ping netcat-openbsd curl procps conntrack bpftrace hping3 chromium libnetfilter-queue-dev iptables)
+PACKAGES=(nftables iproute2 tcpdump tshark iperf3 wrk postgresql nats-server iputils-ping netcat-openbsd curl procps conntrack bpftrace hping3 chromium libnetfilter-queue-dev iptables openvswitch-switch ethtool)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

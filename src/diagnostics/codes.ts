@@ -92,7 +92,7 @@ export const DIAG_CODES = Object.freeze({
   E_DL_UNSAFE: 'a variable that no positive atom binds (range restriction)',
   E_DL_UNSTRATIFIABLE: 'recursion through negation',
   E_DL_FACT: 'an input fact of the wrong arity, a builtin name, a bad predicate name or a non-finite number',
-  E_DL_LIMIT: 'evaluation stopped at the tuple limit; a rule derives without bound',
+  E_DL_LIMIT: 'evaluation stopped at its tuple, time or memory bound; a rule derives without bound or a join explodes',
   E_DL_NO_PROVENANCE: 'an explanation asked of a database evaluated without provenance',
   E_DL_NOT_DERIVED: 'an explanation asked for a tuple that is not in the database',
 
@@ -133,6 +133,9 @@ export const DIAG_CODES = Object.freeze({
   E_OPENFLOW_PORT: 'a contract port with no OpenFlow port number or MAC in the options',
   E_OPENFLOW_NEVER_MATCHES: 'a contract whose flow excludes its own source port',
   E_OPENFLOW_OPTIONS: 'malformed options of the OpenFlow renderer',
+  E_OVS_REJECTED: 'ovs-ofctl refused a bundle of flows, a meter or a group',
+  E_OVS_READ: 'flows, meters or ports of an Open vSwitch bridge could not be read back or did not parse',
+  E_OVS_PORT: 'a port that has no OpenFlow port number in the Open vSwitch layout',
   E_DATAPLANE_NODE: 'a node the application does not have, or one the backend has no place for',
   E_DATAPLANE_DEVICE: 'a configuration names a port that the node does not have',
   E_DATAPLANE_WRONG_NODE: 'a configuration rendered for one node applied to another',

@@ -2,7 +2,7 @@
  * Renders FlowTap contracts to OpenFlow flows in `ovs-ofctl` syntax (Open vSwitch, OpenFlow 1.5
  * with Nicira extensions).
  *
- * Pipeline (two tables, T0 = `table` and T1 = `table + 1`):
+ * Pipeline (three tables, T0 = `table`, T1 = `table + 1` and T2 = `table + 2` for budgeted copies):
  * - T0 holds egress taps (packets a tapped port sends: `in_port=SRC`). A forward outputs a copy
  *   to its monitor and continues to T1; a redirect outputs to its monitor only.
  * - T1 holds ingress taps (packets delivered to a tapped port). OpenFlow cannot match the port a
@@ -17,9 +17,12 @@
  * combined, so the most specific combination wins (see openflow-cells.ts).
  *
  * flowtap's port ranges become several flows with bitwise port matches (OVS's recipe). Budgets
- * become OpenFlow meters that drop the excess of the tapped copy (`clone(meter:N,output:M)` for
- * a forward, `meter:N,output:M` for a redirect). `failMode=open` becomes a fast-failover group
- * that falls back to normal forwarding when the monitor's port is down. Sampling has no OpenFlow
+ * become OpenFlow meters that drop the excess of the tapped copy. Open vSwitch refuses a meter
+ * inside `clone`, so a budgeted forward clones into T2 (`clone(load:N->NXM_NX_REG3[],resubmit(,T2))`),
+ * where one flow per budget (`reg3=N`) meters and outputs the copy; a redirect meters in place
+ * (`meter:N,output:M`). `failMode=open` becomes a fast-failover group
+ * that falls back to normal forwarding when the monitor's port is down (Open vSwitch wants a port
+ * watched in every bucket: the fallback watches the tapped port, up whenever it has traffic). Sampling has no OpenFlow
  * equivalent that delivers to a port (OVS's `sample` action exports to IPFIX/sFlow collectors),
  * so a sample option is an E_BACKEND_UNSUPPORTED error naming the option and this backend.
  */
@@ -31,6 +34,7 @@ import {
   formatContract,
   intersect,
   parseFlow,
+  pipelineFields,
   portToMasks,
   printFlow,
   type FlowMatch,
@@ -49,7 +53,7 @@ export interface OpenFlowOptions {
   ports: Record<string, number>;
   /** Port name -> MAC address; needed for the SRC of every ingress (or both) contract. */
   macs?: Record<string, string>;
-  /** First of the two tables used; default 0. */
+  /** First of the three tables used; default 0. */
   table?: number;
   /** Priority of a flow implementing one contract; n overlapping contracts get base + n - 1. Default 100. */
   basePriority?: number;
@@ -109,6 +113,7 @@ interface Settings {
   bridge: string;
   t0: number;
   t1: number;
+  t2: number;
   base: number;
   cookie: string;
   maxFlows: number;
@@ -120,8 +125,8 @@ function checkOptions(opts: OpenFlowOptions): Result<Settings> {
   const bridge = opts.bridge ?? 'br-int';
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(bridge)) bad(`bridge name ${JSON.stringify(bridge)} is not a valid interface name`);
   const table = opts.table ?? 0;
-  if (!Number.isInteger(table) || table < 0 || table > 253)
-    bad(`table ${table} must be a whole number from 0 to 253 (two tables are used)`);
+  if (!Number.isInteger(table) || table < 0 || table > 252)
+    bad(`table ${table} must be a whole number from 0 to 252 (three tables are used)`);
   const base = opts.basePriority ?? 100;
   if (!Number.isInteger(base) || base < 1 || base >= OPENFLOW_BYPASS_PRIORITY)
     bad(`basePriority ${base} must be a whole number from 1 to ${OPENFLOW_BYPASS_PRIORITY - 1}`);
@@ -132,7 +137,15 @@ function checkOptions(opts: OpenFlowOptions): Result<Settings> {
   const cookie = opts.cookie ?? 0xf10a7a9;
   if (!Number.isSafeInteger(cookie) || cookie < 0) bad(`cookie ${cookie} must be a non-negative whole number`);
   if (errs.length > 0) return fail(errs);
-  return ok({ bridge, t0: table, t1: table + 1, base, cookie: '0x' + cookie.toString(16), maxFlows: opts.maxFlows ?? 10000 });
+  return ok({
+    bridge,
+    t0: table,
+    t1: table + 1,
+    t2: table + 2,
+    base,
+    cookie: '0x' + cookie.toString(16),
+    maxFlows: opts.maxFlows ?? 10000,
+  });
 }
 
 /** A meter for a contract's budget, or a diagnostic when the budget is not expressible. */
@@ -169,6 +182,15 @@ function piecesOf(c: FlowTap, opts: OpenFlowOptions): Piece[] | Diagnostic[] {
   if (srcPort === undefined) errs.push(diag('E_OPENFLOW_PORT', `${name}: source port ${c.src} has no OpenFlow port number`, where));
   if (!Object.hasOwn(opts.ports, c.dst))
     errs.push(diag('E_OPENFLOW_PORT', `${name}: monitor port ${c.dst} has no OpenFlow port number`, where));
+  for (const f of pipelineFields(c.flow)) {
+    errs.push(
+      diag(
+        'E_BACKEND_UNSUPPORTED',
+        `${name}: ${f} cannot be expressed by the ${OPENFLOW_BACKEND} backend: its own pipeline sets the registers, metadata and conntrack state a tap would match`,
+        where,
+      ),
+    );
+  }
   const sample = c.options?.sample;
   if (sample && sample.every !== 1) {
     errs.push(
@@ -220,7 +242,7 @@ function piecesOf(c: FlowTap, opts: OpenFlowOptions): Piece[] | Diagnostic[] {
 }
 
 /** The match with flowtap's port ranges turned into bitwise matches: one match per combination. */
-function expandRanges(m: FlowMatch): FlowMatch[] {
+export function expandRanges(m: FlowMatch): FlowMatch[] {
   let out: FlowMatch[] = [m];
   for (const field of ['tp_src', 'tp_dst'] as const) {
     const p: PortMatch | undefined = m[field];
@@ -274,19 +296,21 @@ export function renderOpenFlow(contracts: readonly FlowTap[], opts: OpenFlowOpti
   const groups = new Map<string, OpenFlowGroup>();
   let groupId = opts.firstGroup ?? 1;
   const continueWith = (side: Piece['side']) => (side === 'egress' ? `resubmit(,${s.t1})` : 'NORMAL');
-  const failOpenGroup = (monitor: number, side: Piece['side']): number => {
-    const key = `${monitor}/${side}`;
+  const failOpenGroup = (monitor: number, side: Piece['side'], tapped: number): number => {
+    const key = `${monitor}/${side}/${tapped}`;
     let g = groups.get(key);
     if (!g) {
       const id = groupId++;
       g = {
         id,
-        text: `group_id=${id},type=fast_failover,bucket=watch_port:${monitor},actions=output:${monitor},bucket=actions=${continueWith(side)}`,
+        text: `group_id=${id},type=fast_failover,bucket=watch_port:${monitor},actions=output:${monitor},bucket=watch_port:${tapped},actions=${continueWith(side)}`,
       };
       groups.set(key, g);
     }
     return g.id;
   };
+  /** Meter id -> monitor port of the budgeted copies (one T2 flow each). */
+  const budgeted = new Map<number, { monitor: number; contract: string }>();
   const actionsFor = (members: FlowTap[], side: Piece['side']): string => {
     const redirect = members.find((c) => c.action === 'redirect');
     const seen = new Set<number>(redirect ? [port(redirect.dst)] : []);
@@ -295,10 +319,11 @@ export function renderOpenFlow(contracts: readonly FlowTap[], opts: OpenFlowOpti
       if (c.action !== 'forward' || seen.has(port(c.dst))) continue;
       seen.add(port(c.dst));
       const meter = meters.get(c.id);
-      acts.push(meter ? `clone(meter:${meter.id},output:${port(c.dst)})` : `output:${port(c.dst)}`);
+      acts.push(meter ? `clone(load:${meter.id}->NXM_NX_REG3[],resubmit(,${s.t2}))` : `output:${port(c.dst)}`);
+      if (meter) budgeted.set(meter.id, { monitor: port(c.dst), contract: c.id });
     }
     if (!redirect) acts.push(continueWith(side));
-    else if (redirect.options?.failMode === 'open') acts.push(`group:${failOpenGroup(port(redirect.dst), side)}`);
+    else if (redirect.options?.failMode === 'open') acts.push(`group:${failOpenGroup(port(redirect.dst), side, port(redirect.src))}`);
     else {
       const meter = meters.get(redirect.id);
       if (meter) acts.push(`meter:${meter.id}`);
@@ -355,6 +380,12 @@ export function renderOpenFlow(contracts: readonly FlowTap[], opts: OpenFlowOpti
   for (const p of inline) add(s.t0, OPENFLOW_BYPASS_PRIORITY, { in_port: { value: p, mask: 0xffff } }, 'NORMAL', []);
   add(s.t0, 0, {}, `resubmit(,${s.t1})`, []);
   add(s.t1, 0, {}, 'NORMAL', []);
+  // The registers are no flow-syntax field, so these flows are written out here.
+  for (const [id, { monitor, contract }] of budgeted) {
+    const actions = `meter:${id},output:${monitor}`;
+    const text = `table=${s.t2},priority=${s.base},cookie=${s.cookie},reg3=${id},actions=${actions}`;
+    flows.push({ table: s.t2, priority: s.base, match: {}, actions, contracts: [contract], text });
+  }
   flows.sort((a, b) => a.table - b.table || b.priority - a.priority || (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
 
   const meterList = [...meters.values()];
@@ -376,7 +407,7 @@ function scriptFor(
   groups: OpenFlowGroup[],
 ): string[] {
   const cmd = (verb: string, arg: string) => `ovs-ofctl -O OpenFlow15 ${verb} ${s.bridge} '${arg}'`;
-  const out = [`# flowtap: ${contracts.length} FlowTap contract(s) on bridge ${s.bridge}, tables ${s.t0}-${s.t1}, cookie ${s.cookie}`];
+  const out = [`# flowtap: ${contracts.length} FlowTap contract(s) on bridge ${s.bridge}, tables ${s.t0}-${s.t2}, cookie ${s.cookie}`];
   for (const c of contracts) out.push(`# ${c.id} = ${formatContract(c, { details: true })}`);
   if (flows.some((f) => f.match.ip_frag)) out.push(`# matches on ip_frag need: ovs-ofctl set-frags ${s.bridge} nx-match`);
   for (const m of meters) {
