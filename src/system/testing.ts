@@ -25,6 +25,12 @@ export function needs(missing: string | null): false | string {
   return missing;
 }
 
+/** Programs a test runs (each given as a version command), root or not. */
+export function needsPrograms(...programs: string[][]): false | string {
+  for (const p of programs) if (!hasProgram(p)) return needs(`needs ${p[0]} (run scripts/setup.sh)`);
+  return false;
+}
+
 /** Root, `nft` and `ip`, plus any extra programs (each given as a version command). */
 export function needsRoot(...programs: string[][]): false | string {
   if (process.getuid?.() !== 0) return needs('needs root');

@@ -194,6 +194,18 @@ export async function runMonitor(opts: RunMonitorOptions): Promise<MonitorRunRes
   };
 }
 
+/**
+ * A capture filter for frames carrying a redirect tag (`02:66:7x:...` as source address): the
+ * queue mode takes them from its netfilter queues, so copying each one to tcpdump and on to the
+ * engine only to skip it cost a busy monitor most of its time (the tag is also checked in the
+ * engine, so a filter that misses costs time, never a frame judged twice). On `any` tcpdump
+ * writes LINUX_SLL2, whose link-layer address starts at byte 12; on one Ethernet device, 6.
+ */
+export function taggedFrames(iface: string): string {
+  const at = iface === 'any' ? 12 : 6;
+  return `ether[${at}:2] = 0x0266 and ether[${at + 2}] & 0xfc = 0x70`;
+}
+
 /** Live capture until aborted or the duration ends; a one-second timer expires idle connections. */
 async function runLive(
   engine: MonitorEngine,
@@ -202,7 +214,9 @@ async function runLive(
   onStats: (s: LiveCaptureStats) => void,
 ): Promise<CaptureSummary> {
   // Inline: frames a monitor passes leave again (outbound); judge each frame once, as it arrives.
-  const filter = opts.inline ? (opts.filter ? `inbound and (${opts.filter})` : 'inbound') : opts.filter;
+  // Queue mode: redirected frames come from their queue, so the capture leaves them in the kernel.
+  const inline = isQueueMode(opts.inline) ? `inbound and not (${taggedFrames(iface)})` : opts.inline ? 'inbound' : '';
+  const filter = inline ? (opts.filter ? `${inline} and (${opts.filter})` : inline) : opts.filter;
   // Inline verdicts, and notices a controller reacts to, wait for the capture: --immediate-mode hands each
   // packet over at once instead of per filled block (which waits up to libpcap's timeout when traffic is light).
   const args = ['-i', iface, '--immediate-mode', '-U', '-w', '-', '-s', '0', '-n', ...(filter ? [filter] : [])];
