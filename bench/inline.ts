@@ -14,17 +14,14 @@
  *
  * Second scenario (runPgbench, below): pgbench -S through an inline PostgreSQL redirect, against
  * the same without a redirect and with the monitor out of line. `node bench/inline.js http|pg`
- * runs one of the two. Both replace the cloud's `flowtap monitor --inline=queue` with
- * test/queue-monitor.js (the judge without the capture the full monitor also runs for copies).
+ * runs one of the two. Both measure the monitor the cloud itself starts (`flowtap up
+ * --inline-mode queue`: `flowtap monitor --inline=queue`, with its capture for copies), as an
+ * operator runs it.
  *
  * Needs root, wrk, pgbench and the built addon (native/nfqueue); otherwise it says so and does nothing.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { nfqueueMissing, renderQueueSetup } from '../src/monitor/index.js';
-import { flowtap, inNs, ROOT, run as runCmd, stateDir } from '../test/testing.js';
+import { flowtap, inNs, run as runCmd } from '../test/testing.js';
 import { stat, fmtRate, type Stat } from './stats.js';
 
 const NAME = 'web-inline';
@@ -73,29 +70,18 @@ async function steer(inline: boolean, mon = MON): Promise<void> {
 const f2 = (x: number) => x.toFixed(2);
 const show = (s: Stat, f: (x: number) => string) => `${f(s.median)} (${f(s.min)}-${f(s.max)})`;
 
-/**
- * Stops the monitor the cloud started for mon1 and runs test/queue-monitor.js in its place: the
- * queue mode's judge alone, without the capture `flowtap monitor` also runs for copies.
- */
-async function replaceMonitor(name: string, app: string, mon: string): Promise<ChildProcess> {
-  const status = JSON.parse((await flowtap('status', name, '--json')).stdout) as { processes: { owner: string; pid: number }[] };
-  for (const p of status.processes.filter((x) => x.owner === 'monitor:mon1')) process.kill(p.pid, 'SIGTERM');
-  await sleep(500);
-  const logDir = mkdtempSync(join(tmpdir(), 'flowtap-inline-bench-'));
-  const script = new URL('../test/queue-monitor.js', import.meta.url).pathname;
-  const child = spawn(
-    'ip',
-    ['netns', 'exec', mon, process.execPath, script, join(ROOT, app, 'app.yaml'), join(stateDir, name, 'addressing.json'), logDir],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  for (let i = 0; i < 100 && !err.includes('READY') && child.exitCode === null; i++) await sleep(100);
-  if (!err.includes('READY')) {
-    child.kill('SIGTERM');
-    throw new Error(`the queue monitor did not start: ${err}`);
+/** Waits until the cloud's monitor in namespace `ns` has bound both of its netfilter queues. */
+async function monitorReady(ns: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const q = await inNs(ns, 'cat', ['/proc/net/netfilter/nfnetlink_queue']);
+    const bound = q.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => Number(l.trim().split(/\s+/)[0]));
+    if (bound.length >= 2) return;
+    await sleep(100);
   }
-  return child;
+  throw new Error(`the monitor in ${ns} never bound its queues`);
 }
 
 /** Both inline scenarios, HTTP (wrk) then PostgreSQL (pgbench), each against its own baselines. */
@@ -109,14 +95,13 @@ async function runHttp(progress: (line: string) => void): Promise<string[]> {
   if (missing) return [`inline: skipped — ${missing}`];
   if ((await runCmd('sh', ['-c', 'command -v wrk'])).code !== 0) return ['inline: skipped — needs wrk (scripts/setup.sh installs it)'];
 
-  let monitor: ChildProcess | null = null;
   try {
     progress('inline: bringing up web-inline');
     await flowtap('down', NAME);
-    const up = await flowtap('up', APP, '--json', '--policy', POLICY);
+    const up = await flowtap('up', APP, '--json', '--policy', POLICY, '--inline-mode', 'queue');
     if (up.code !== 0) throw new Error(up.stderr);
     const web = (JSON.parse(up.stdout) as { addressing: { instances: Record<string, { ip: string }> } }).addressing.instances['web-0'].ip;
-    monitor = await replaceMonitor(NAME, APP, MON);
+    await monitorReady(MON);
 
     const url = `http://${web}/`;
     progress('inline: warm-up');
@@ -144,7 +129,6 @@ async function runHttp(progress: (line: string) => void): Promise<string[]> {
     ];
     return lines;
   } finally {
-    monitor?.kill('SIGTERM');
     await flowtap('down', NAME);
   }
 }
@@ -211,7 +195,6 @@ export async function runPgbench(progress: (line: string) => void = () => {}): P
   if ((await runCmd('sh', ['-c', 'command -v pgbench'])).code !== 0)
     return ['inline pgbench: skipped — needs pgbench (postgresql-contrib; scripts/setup.sh installs it)'];
 
-  let monitor: ChildProcess | null = null;
   try {
     progress('inline pgbench: bringing up pg-inline');
     await flowtap('down', PG_NAME);
@@ -226,7 +209,7 @@ export async function runPgbench(progress: (line: string) => void = () => {}): P
       init = await inNs(`ft-${PG_NAME}-i-db-0`, 'env', initArgs);
     }
     if (init.code !== 0) throw new Error(`pgbench -i: ${init.stderr}`);
-    monitor = await replaceMonitor(PG_NAME, PG_APP, PG_MON);
+    await monitorReady(PG_MON);
 
     progress('inline pgbench: warm-up');
     await steer(true, PG_MON);
@@ -256,7 +239,6 @@ export async function runPgbench(progress: (line: string) => void = () => {}): P
       ...(failed.some((n) => n > 0) ? [`  failed transactions: ${sides.map((s, i) => `${s} ${failed[i]}`).join(', ')}`] : []),
     ];
   } finally {
-    monitor?.kill('SIGTERM');
     await flowtap('down', PG_NAME);
   }
 }

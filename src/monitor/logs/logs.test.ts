@@ -172,3 +172,25 @@ test('a log directory gets one file per log', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('JSON rows: every string, hostile ones included, is quoted exactly as JSON.stringify would', () => {
+  const uriAt = HTTP_LOG.fields.indexOf('uri');
+  const tagsAt = HTTP_LOG.fields.indexOf('tags');
+  const pieces = ['a', '/x?y=1', '"', '\\', '\n', '\u0000', '\u001f', '\u007f', 'é', '\u2028', '😀', '\ud800', '\udfff', ' ', '{}'];
+  let seed = 7;
+  const next = () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed;
+  };
+  for (let n = 0; n < 2000; n++) {
+    let s = '';
+    for (let k = next() % 6; k > 0; k--) s += pieces[next() % pieces.length];
+    const row = HTTP_LOG.fields.map(() => null as string | null);
+    row[uriAt] = s;
+    (row as unknown[])[tagsAt] = [s, 'x'];
+    const line = formatJsonRow(HTTP_LOG, row);
+    assert.ok(line.includes(`"uri":${JSON.stringify(s)}`), JSON.stringify(s));
+    assert.ok(line.includes(`"tags":${JSON.stringify([s, 'x'])}`), JSON.stringify(s));
+    assert.equal((JSON.parse(line) as { uri: string }).uri, s);
+  }
+});
