@@ -215,7 +215,7 @@ test('isolate and release re-render every node from the current context and chan
   let from = { calls: rec.calls.length, desired: log.desired.length, progress: progress.length };
   await cloud.isolate('web-0');
   // One check and one transaction: the stamp first, then the quarantine chain only; web-0's own chains stay.
-  assert.deepEqual(lines(), [`ip netns exec ${NODE} nft -e -a -f -`]);
+  assert.deepEqual(lines(), [`ip netns exec ${NODE} nft -f -`]);
   const [script] = applied(rec, from.calls);
   assert.deepEqual(script.split('\n').slice(0, 2), [`flush chain inet flowtap ${stamp}`, `flush chain netdev flowtap_taps ${stamp}`]);
   assert.match(script, /^add rule inet flowtap quarantine iifname "ft0" counter drop comment "quarantine"$/m);
@@ -231,7 +231,7 @@ test('isolate and release re-render every node from the current context and chan
   from = { calls: rec.calls.length, desired: log.desired.length, progress: progress.length };
   await cloud.release('web-0');
   // The quarantine rules' handles were never read back, and are not needed: their chain is flushed.
-  assert.deepEqual(lines(), [`ip netns exec ${NODE} nft -e -a -f -`]);
+  assert.deepEqual(lines(), [`ip netns exec ${NODE} nft -f -`]);
   assert.match(applied(rec, from.calls)[0], /^flush chain inet flowtap quarantine$/m);
   assert.doesNotMatch(applied(rec, from.calls)[0], /delete rule/);
   assert.deepEqual(after(log.desired, from.desired), ['# node1 mode=enforce strategy=per-node down= isolated= terminated=']);
@@ -254,7 +254,7 @@ test('a counters read after a change teaches the handles of what it added: the u
   assert.deepEqual(lines(), [`ip netns exec ${NODE} nft -j list ruleset`]);
   lines = since(rec);
   await cloud.release('web-0');
-  assert.deepEqual(lines(), [`ip netns exec ${NODE} nft -e -a -f -`]);
+  assert.deepEqual(lines(), [`ip netns exec ${NODE} nft -f -`]);
 });
 
 test('another process attaching applies incrementally from the recorded state; a stale record becomes a full replacement', async () => {
@@ -264,7 +264,7 @@ test('another process attaching applies incrementally from the recorded state; a
   const other = await localCloud({ ...env, progress: (l) => progress.push(l) }).attach('web-sql', fakePrepare());
   let lines = since(rec);
   await other.isolate('web-0');
-  assert.deepEqual(lines(), [`ip netns exec ${NODE} nft -e -a -f -`]);
+  assert.deepEqual(lines(), [`ip netns exec ${NODE} nft -f -`]);
   assert.match(progress.at(-1)!, /: incremental /);
   // The tables are replaced behind the record's back (its stamp is no longer there): nft refuses
   // the update, and the tables are replaced whole instead, never patched by stale handles.
@@ -277,7 +277,7 @@ test('another process attaching applies incrementally from the recorded state; a
   const from = rec.calls.length;
   await third.release('web-0');
   // No listing first: the release rewrites the quarantine chain whole, which needs no handle.
-  assert.deepEqual(lines(), [`ip netns exec ${NODE} nft -e -a -f -`, `ip netns exec ${NODE} nft -e -a -f -`]);
+  assert.deepEqual(lines(), [`ip netns exec ${NODE} nft -f -`, `ip netns exec ${NODE} nft -e -a -f -`]);
   assert.match(applied(rec, from)[0], /^flush chain inet flowtap ft_applied_000000000000$/m);
   assert.match(
     progress.at(-1)!,
@@ -325,7 +325,7 @@ test('terminate stops the recorded process and whatever else lives in the namesp
     'ip netns del ft-web-sql-i-sql-0',
     'ip -n ft-web-sql-n-node1 route del 10.77.0.3/32',
     'ip netns exec ft-web-sql-n-node1 ip -j link show',
-    'ip netns exec ft-web-sql-n-node1 nft -e -a -f -',
+    'ip netns exec ft-web-sql-n-node1 nft -f -',
   ]);
   assert.equal(cloud.context().status['sql-0'], 'terminated');
   assert.deepEqual(
@@ -354,14 +354,16 @@ test('redeploy: terminate, the same plan again at the same address, rules, then 
     'ip netns del ft-web-sql-i-sql-0',
     'ip -n ft-web-sql-n-node1 route del 10.77.0.3/32',
     'ip netns exec ft-web-sql-n-node1 ip -j link show',
-    'ip netns exec ft-web-sql-n-node1 nft -e -a -f -',
+    'ip netns exec ft-web-sql-n-node1 nft -f -',
     'ip netns add ft-web-sql-i-sql-0',
   ]);
-  // Back in: no listing (terminate's echo gave the handles of the rules it added), the devices new rules send to looked up.
-  assert.deepEqual(got.slice(-5), [
+  // Back in: the handles of the rules terminate added are listed first (their chains), the devices new rules send to looked up.
+  assert.deepEqual(got.slice(-7), [
     'ip -n ft-web-sql-n-node1 route add 10.77.0.3/32 dev ft1',
+    'ip netns exec ft-web-sql-n-node1 nft -j list chain netdev flowtap_taps ret_fr0',
+    'ip netns exec ft-web-sql-n-node1 nft -j list chain netdev flowtap_taps rst_fm0',
     'ip netns exec ft-web-sql-n-node1 ip -j link show',
-    'ip netns exec ft-web-sql-n-node1 nft -e -a -f -',
+    'ip netns exec ft-web-sql-n-node1 nft -f -',
     `daemon ip netns exec ft-web-sql-i-sql-0 bash examples/dvd-rental/db/postgres.sh start ${env.stateDir}/web-sql/sql-0 3306 10.77.0.3`,
     'ip netns exec ft-web-sql-i-sql-0 nc -z -w 1 10.77.0.3 3306',
   ]);
@@ -411,8 +413,8 @@ test('move: unplug from the old node, a free address on the new one, rules on bo
     'ip -n ft-dvd-rental-n-node1 route add 10.77.0.6/32 dev ft5',
     'ip netns exec ft-dvd-rental-n-node1 ip -j link show',
     'ip netns exec ft-dvd-rental-n-node2 ip -j link show',
-    'ip netns exec ft-dvd-rental-n-node1 nft -e -a -f -',
-    'ip netns exec ft-dvd-rental-n-node2 nft -e -a -f -',
+    'ip netns exec ft-dvd-rental-n-node1 nft -f -',
+    'ip netns exec ft-dvd-rental-n-node2 nft -f -',
     `stop ${monitorPids.join(' ')}`,
     ...monitorDaemons,
     `daemon ip netns exec ${ns} node dist/examples/dvd-rental/services/main.js shipping`,
@@ -631,7 +633,7 @@ test('restrict and unrestrict: validated first, kept in the state, every node ch
   let from = rec.calls.length;
   await cloud.restrict({ id: 'flood-1', source: '203.0.113.0/24', port: 8080, rate: { perSecond: 10, burst: 5 } });
   // Per node one transaction (no device to look up, so no check): the stamp, then the restriction at the top of forward.
-  assert.deepEqual(rec.commandLines().slice(from), [...nodes.map((n) => `ip netns exec ${n} nft -e -a -f -`)]);
+  assert.deepEqual(rec.commandLines().slice(from), [...nodes.map((n) => `ip netns exec ${n} nft -f -`)]);
   assert.deepEqual(
     applied(rec, from).map((s) => s.split('\n')),
     ['node1', 'node2'].map((n) => [

@@ -41,7 +41,7 @@ import { randomBytes } from 'node:crypto';
 import { diag, fail, ok, type Result } from '../../diagnostics/index.js';
 import type { System } from '../../system/index.js';
 import type { ApplyOptions, ApplyReport, DataplaneBackend, Drift, NodeDesired, RuleCounter, RuleRef } from '../backend.js';
-import { applyNftEcho, checkNft, counterOf, echoedRules, jsonRules, type EchoedRule, type NftJsonRule } from './apply.js';
+import { applyNft, applyNftEcho, checkNft, counterOf, echoedRules, jsonRules, type EchoedRule, type NftJsonRule } from './apply.js';
 import { configDevices, fullScript, NODE_TABLES, renderNodeConfig, type NftNodeConfig } from './node.js';
 import { rule } from './table.js';
 import { planChain, planUpdate, type ChainPlan, type UpdatePlan } from './update.js';
@@ -84,7 +84,7 @@ interface Addition {
 interface Transaction {
   script: string;
   stamp: string;
-  /** The rules the script adds, in script order: its echo gives their handles. */
+  /** Set for a full replacement: its echo gives the handles of these. */
   additions?: Addition[];
   /** Handles of the new configuration, UNKNOWN where a rule is added by this script. */
   handles: NftHandles;
@@ -158,11 +158,9 @@ export class NftBackend implements DataplaneBackend<NftNodeConfig> {
     if (tx.report.kind === 'unchanged') return ok(tx.report);
     const ns = this.opts.nsOf(node);
     if (tx.report.kind === 'incremental') {
-      // Echoed: the kernel names the handles of what it added, so neither the next update nor a
-      // reaction's record of its rules needs a listing.
-      const r = await applyNftEcho(this.opts.system, ns, tx.script);
+      const r = await applyNft(this.opts.system, ns, tx.script);
       if (r.ok) {
-        this.applied.set(node, { config, handles: assignHandles(tx, echoedRules(r.value)), stamp: tx.stamp });
+        this.applied.set(node, { config, handles: tx.handles, stamp: tx.stamp });
         return ok(tx.report);
       }
       return this.replace(node, config, `the incremental update was refused (${r.errors.map((e) => e.message).join('; ')})`);
@@ -471,8 +469,6 @@ function incrementalTransaction(
   const oldHandles = last.handles;
   const lines: string[] = [];
   const handles: NftHandles = {};
-  // In script order, so the echo's handles land on the rules they were given to.
-  const additions: Addition[] = [];
   // Fails the whole transaction unless these are still the tables this backend replaced.
   for (const tp of plan.tables) lines.push(`flush chain ${tp.family} ${tp.name} ${last.stamp}`);
   for (const tp of plan.tables) {
@@ -511,32 +507,24 @@ function incrementalTransaction(
         let e = i;
         while (e + 1 < cp.kept.length && cp.kept[e + 1] < 0) e++;
         const rules = chain.rules.slice(i, e + 1).map((r) => r.text);
-        const run = rules.map((_, k) => ({ key, index: i + k }));
         if (e + 1 === cp.kept.length) {
           // At the bottom (or the whole chain): appended in order.
           for (const r of rules) lines.push(`add rule ${t} ${cp.name} ${r}`);
-          additions.push(...run);
         } else if (i === 0) {
           // At the top: each insert goes first, so the run is inserted last rule first.
           for (const r of [...rules].reverse()) lines.push(`insert rule ${t} ${cp.name} ${r}`);
-          additions.push(...run.reverse());
         } else {
           // In the middle: after the kept rule before the run; each lands right after it, so last rule first.
           const anchor = was[cp.kept[i - 1]];
           if (!(anchor >= 0)) return null;
           for (const r of [...rules].reverse()) lines.push(`add rule ${t} ${cp.name} position ${anchor} ${r}`);
-          additions.push(...run.reverse());
         }
         i = e + 1;
       }
     }
     for (const c of tp.chainsAdded) {
-      const key = chainKey(tp.family, tp.name, c.name);
-      handles[key] = c.rules.map(() => UNKNOWN);
-      c.rules.forEach((r, index) => {
-        lines.push(`add rule ${t} ${c.name} ${r.text}`);
-        additions.push({ key, index });
-      });
+      handles[chainKey(tp.family, tp.name, c.name)] = c.rules.map(() => UNKNOWN);
+      for (const r of c.rules) lines.push(`add rule ${t} ${c.name} ${r.text}`);
     }
   }
   // Emptied first, then deleted: one removed chain may still jump to another.
@@ -549,7 +537,6 @@ function incrementalTransaction(
   return {
     script: lines.join('\n') + '\n',
     stamp: last.stamp,
-    additions,
     handles,
     report: { kind: 'incremental', rulesAdded: plan.rulesAdded, rulesRemoved: plan.rulesRemoved },
   };
