@@ -73,7 +73,7 @@ export function planUpdate(old: readonly NftTable[] | undefined, next: readonly 
       if (!p) plan.setsAdded.push(s);
       else if (p.spec.join('\n') !== s.spec.join('\n'))
         return { kind: 'full', reason: `set ${s.name} in ${tableKey(t)} changed its type or flags` };
-      else {
+      else if (!sameStrings(p.elements, s.elements)) {
         const before = new Set(p.elements);
         const after = new Set(s.elements);
         const add = s.elements.filter((e) => !before.has(e));
@@ -108,8 +108,17 @@ export function planUpdate(old: readonly NftTable[] | undefined, next: readonly 
   return { kind: 'incremental', tables, rulesAdded, rulesRemoved };
 }
 
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Keeps the longest common subsequence of rule texts; everything else is removed or added. */
 export function planChain(old: NftChain, next: NftChain): ChainPlan {
+  // Most chains of a reaction's update are untouched: known without copying anything.
+  if (old.rules.length === next.rules.length && old.rules.every((r, i) => r.text === next.rules[i].text))
+    return { name: next.name, kept: next.rules.map((_, i) => i), removed: [] };
   const a = old.rules.map((r) => r.text);
   const b = next.rules.map((r) => r.text);
   const kept = new Array<number>(b.length).fill(-1);
@@ -145,8 +154,9 @@ export function planChain(old: NftChain, next: NftChain): ChainPlan {
       else j++;
     }
   }
-  const used = new Set(kept.filter((k) => k >= 0));
+  const used = new Uint8Array(a.length);
+  for (const k of kept) if (k >= 0) used[k] = 1;
   const removed: number[] = [];
-  for (let i = 0; i < a.length; i++) if (!used.has(i)) removed.push(i);
+  for (let i = 0; i < a.length; i++) if (!used[i]) removed.push(i);
   return { name: next.name, kept, removed };
 }
