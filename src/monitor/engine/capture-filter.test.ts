@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodePcap } from '../capture/pcap-writer.js';
+import { encodePcap } from '../capture/index.js';
 import { needsPrograms } from '../../system/testing.js';
 import { taggedFrames } from './run-monitor.js';
 
