@@ -71,6 +71,7 @@ interface UpCliOptions extends JsonOption {
   rules?: string;
   dryRun?: boolean;
   inlineMode: InlineMode;
+  dataplane: 'nftables' | 'ovs';
 }
 
 /** Most records one `flowtap records` prints before following (the store's own cap). */
@@ -261,6 +262,11 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
         .choices(INLINE_MODES)
         .default('hold' satisfies InlineMode),
     )
+    .addOption(
+      new Option('--dataplane <kind>', "the nodes' data plane: nftables in each node's namespace, or an Open vSwitch bridge per node")
+        .choices(['nftables', 'ovs'])
+        .default('nftables'),
+    )
     .addOption(jsonOption())
     .action(
       run<[string], UpCliOptions>(async (app, o) =>
@@ -277,6 +283,7 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
             periodMs: o.period,
             ...(o.controller ? { controller: { rules: o.rules ?? '', dryRun: o.dryRun === true } } : {}),
             inlineMode: o.inlineMode,
+            ...(o.dataplane === 'ovs' ? { dataplane: 'ovs' as const } : {}),
             json: json(o),
           },
           cloud,

@@ -158,6 +158,7 @@ export const DIAG_CODES = Object.freeze({
   E_RUN_TEMPLATE: 'a run-spec placeholder that is unknown or names no running service',
   E_RECONFIGURE: 'a deployment made without a way to render a changed spec',
   E_LOCKED: 'another process has held the deployment lock for too long',
+  E_CLOUD_DATAPLANE: "what the deployment's data plane cannot do: Open vSwitch flows pushed through the nodes' (nftables) agents",
   E_RESTRICTION: 'a source restriction with a bad id, source, port, protocol or rate, or a source inside the application network',
   E_SYSTEM: 'a command run through the system driver failed',
 

@@ -27,4 +27,6 @@ export const OrchestratorCode = {
   RESTRICTION: 'E_RESTRICTION',
   /** Another process has held the deployment's lock for too long. */
   LOCKED: 'E_LOCKED',
+  /** What the deployment's data plane cannot do (Open vSwitch flows pushed through the nftables agents). */
+  DATAPLANE: 'E_CLOUD_DATAPLANE',
 } as const;

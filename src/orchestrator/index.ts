@@ -16,6 +16,7 @@ export type {
 } from './lifecycle.js';
 export { localCloud } from './driver.js';
 export { LocalCloud, downCloud, type LocalCloudEnv } from './local-cloud.js';
+export { ovsBridge } from './ovs-plan.js';
 export { OrchestratorCode } from './codes.js';
 export { deploymentBroker } from './agents.js';
 export { startForwarder, startRelay, viaLoopback, type Forwarder, type RelayRoute } from './broker-relay.js';

@@ -89,6 +89,11 @@ export interface DeploymentSpec {
    * absent = hold until retransmitted. Fixed at `up`: the monitor namespaces are made for it.
    */
   inlineMode?: 'queue';
+  /**
+   * The nodes' data plane: `ovs` = one Open vSwitch bridge per node (dataplane/ovs), absent =
+   * nftables in the node namespaces. Fixed at `up`: the ports are plugged for it.
+   */
+  dataplane?: 'ovs';
 }
 
 /** What the deployment's security controller runs with. */
@@ -100,7 +105,7 @@ export interface ControllerSettings {
 }
 
 /** A change of the spec after `up` (the descriptor and the broker stay). */
-export type SpecChange = Partial<Omit<DeploymentSpec, 'descriptor' | 'broker' | 'agents' | 'controller' | 'inlineMode'>>;
+export type SpecChange = Partial<Omit<DeploymentSpec, 'descriptor' | 'broker' | 'agents' | 'controller' | 'inlineMode' | 'dataplane'>>;
 
 /** What an orchestrator needs to render a deployment; the controller computes it. */
 export interface Deployed {

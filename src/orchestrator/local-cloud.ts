@@ -4,26 +4,20 @@
  * what it creates is recorded in a state file after every step, so `status` and `down` work
  * from another shell and after a crash.
  *
- * Each node's data plane goes through the nftables backend (node namespace = the node's
- * namespace): `up` replaces the tables whole, every later change (an operation, a new spec)
- * changes only the rules that differ, so the counters of the others survive. What the backend
- * applied last is kept in the state file, so a process that attaches later does the same.
+ * Each node's data plane goes through a data-plane backend, nftables in the node's namespace
+ * unless the spec says Open vSwitch (cloud-dataplane.ts): `up` replaces the rules whole, every
+ * later change (an operation, a new spec) changes only the rules that differ, so the counters
+ * of the others survive. What the backend applied last is kept in the state file, so a process
+ * that attaches later does the same.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { diag, FlowtapError, type Diagnostic, type Result } from '../diagnostics/index.js';
 import { OrchestratorCode } from './codes.js';
 import type { Addressing, App, Attachment } from '../model/index.js';
-import {
-  nftBackend,
-  type ApplyOptions,
-  type ApplyReport,
-  type Drift,
-  type NftBackend,
-  type NftNodeConfig,
-  type RuleCounter,
-  type SourceRestriction,
-} from '../dataplane/index.js';
+import type { ApplyOptions, ApplyReport, Drift, RuleCounter, SourceRestriction } from '../dataplane/index.js';
+import { cloudDataplane, type CloudDataplane } from './cloud-dataplane.js';
+import { ovsBridgesOf } from './ovs-plan.js';
 import { mustRun, realSystem, type System } from '../system/index.js';
 import { agentLogFile, agentSpec, agentSpecFile, relayPlan, type AgentPlan } from './agents.js';
 import {
@@ -56,7 +50,7 @@ import { portsOpen, waitForPorts } from './readiness.js';
 import { checkRestriction, describeRestriction } from './restriction.js';
 import { expandRunSpec } from './run-spec.js';
 import { StateStore, STATE_VERSION, type CloudState } from './state-file.js';
-import { instancePlan, instanceUnplugPlan, monitorPlan, monitorTunnels, nodePlan, underlayPlan, type Step } from './topology-plan.js';
+import { monitorTunnels, underlayPlan, type Step } from './topology-plan.js';
 import { startOrder } from './start-order.js';
 import { withDeploymentLock } from './deployment-lock.js';
 
@@ -98,6 +92,8 @@ export interface LocalCloudOptions extends LocalCloudEnv {
   /** How monitors stand in redirected flows (kept in the spec), and what makes their namespaces for it. */
   inlineMode?: DeploymentSpec['inlineMode'];
   monitorSetup?: MonitorSetup;
+  /** The nodes' data plane (kept in the spec): absent = nftables, `ovs` = Open vSwitch bridges. */
+  dataplane?: DeploymentSpec['dataplane'];
   /** The command that runs a node's agent; none (or no broker in the spec) = no agents. */
   agentCommand?: AgentCommand;
   relayCommand?: RelayCommand;
@@ -111,7 +107,7 @@ export class LocalCloud implements Orchestrator {
   private readonly hub = new EventHub();
   private readonly system: System;
   private readonly progress: (line: string) => void;
-  private readonly backend: NftBackend;
+  private readonly dataplane: CloudDataplane;
   private desired: LocalCloudOptions['desired'];
   private monitorCommand: MonitorCommand | undefined;
   /** The state file as last read or written by this process (mtime and size): read again when another process changed it. */
@@ -133,11 +129,7 @@ export class LocalCloud implements Orchestrator {
     this.desired = opts.desired;
     this.monitorCommand = opts.monitorCommand;
     if (opts.onEvent) this.hub.on(opts.onEvent);
-    this.backend = nftBackend({
-      system: this.system,
-      nsOf: (node) => nodeNs(model.name, node),
-      applied: new Map(Object.entries(state.dataplane ?? {})),
-    });
+    this.dataplane = cloudDataplane(model, state, this.system);
     this.seen = store.fingerprint(model.name);
   }
 
@@ -151,6 +143,14 @@ export class LocalCloud implements Orchestrator {
           OrchestratorCode.ALREADY_UP,
           `${app.name} is already up (${existing.ok ? `state ${existing.value!.phase}` : 'its state file is damaged'}); run \`flowtap down ${app.name}\` first`,
           { file: store.file(app.name) },
+        ),
+      );
+    if (opts.dataplane === 'ovs' && opts.inlineMode === 'queue')
+      throw new FlowtapError(
+        diag(
+          OrchestratorCode.DATAPLANE,
+          'the queue inline mode steers redirected flows with nftables in the monitor namespaces: it needs the nftables data plane, not ovs',
+          { field: 'inlineMode' },
         ),
       );
     const state: CloudState = {
@@ -168,6 +168,7 @@ export class LocalCloud implements Orchestrator {
         ...(opts.broker ? { broker: opts.broker, agents: opts.agents ?? DEFAULT_AGENTS } : {}),
         ...(opts.controller ? { controller: opts.controller } : {}),
         ...(opts.inlineMode ? { inlineMode: opts.inlineMode } : {}),
+        ...(opts.dataplane ? { dataplane: opts.dataplane } : {}),
       },
       addressing,
       namespaces: [],
@@ -269,8 +270,7 @@ export class LocalCloud implements Orchestrator {
       this.monitorCommand = d.monitorCommand;
     }
     this.state = next;
-    this.backend.applied.clear();
-    for (const [node, a] of Object.entries(next.dataplane ?? {})) this.backend.applied.set(node, a);
+    this.dataplane.restore(next);
   }
 
   /** A change of the deployment: under its lock, from its latest state. */
@@ -301,15 +301,16 @@ export class LocalCloud implements Orchestrator {
       `bringing up ${app.tenant}/${app.name}: ${app.nodes.length} nodes, ${app.instances.length} instances${what} (${this.state.spec.mode})`,
     );
     await this.steps('underlay and external network', underlayPlan(app, a));
-    for (const n of app.nodes) await this.steps(`node ${n.name}`, nodePlan(app, a, n.name));
+    const plans = this.dataplane.plans;
+    for (const n of app.nodes) await this.steps(`node ${n.name}`, plans.node(app, a, n.name));
     for (const m of app.monitors) {
       const tunnels = monitorTunnels(app, m.name).map((t) => t.ifname);
       const setup = await this.opts.monitorSetup?.({ monitor: m.name, ns: monitorNs(app.name, m.name), tunnels });
-      await this.steps(`monitor ${m.name} on ${m.node}`, monitorPlan(app, a, m.name, setup));
+      await this.steps(`monitor ${m.name} on ${m.node}`, plans.monitor(app, a, m.name, setup));
     }
     for (const i of app.instances) {
       this.hub.emit({ type: 'deploying', instance: i.name, service: i.service, node: i.node });
-      await this.steps(`instance ${i.name} on ${i.node} (${a.instances[i.name].ip})`, instancePlan(app, a, i.name));
+      await this.steps(`instance ${i.name} on ${i.node} (${a.instances[i.name].ip})`, plans.instance(app, a, i.name));
     }
     await this.applyDataplane();
     await this.startMonitors();
@@ -498,15 +499,16 @@ export class LocalCloud implements Orchestrator {
   ): Promise<Record<string, ApplyReport>> {
     const ctx = this.context();
     const errors: Diagnostic[] = [];
-    const configs: { node: string; config: NftNodeConfig }[] = [];
+    const { backend } = this.dataplane;
+    const configs: { node: string; config: unknown }[] = [];
     for (const node of nodes) {
-      const r = this.backend.render(this.desired(node, ctx));
+      const r = backend.render(this.desired(node, ctx));
       if (r.ok) configs.push({ node, config: r.value });
       else errors.push(...r.errors);
     }
     if (errors.length) throw new FlowtapError(errors);
     for (const c of configs) {
-      const r = await this.backend.check(c.node, c.config, opts);
+      const r = await backend.check(c.node, c.config, opts);
       if (!r.ok) throw new FlowtapError(r.errors);
     }
     const reports: Record<string, ApplyReport> = {};
@@ -515,29 +517,31 @@ export class LocalCloud implements Orchestrator {
         const t0 = performance.now();
         if (opts.push) {
           // Only the nodes whose rules change hear of it (unless all are asked for).
-          if (!opts.all && this.backend.unchanged(c.node, c.config)) {
+          if (!opts.all && this.dataplane.unchanged(c.node, c.config)) {
             reports[c.node] = { kind: 'unchanged', rulesAdded: 0, rulesRemoved: 0 };
             continue;
           }
+          const config = this.dataplane.pushable(c.config);
           const version = (this.state.configVersion ?? 0) + 1;
           this.state.configVersion = version;
-          const r = await opts.push({ node: c.node, version, config: c.config, since: this.backend.applied.get(c.node) });
+          const since = this.dataplane.applied.get(c.node) as Parameters<NodePush>[0]['since'];
+          const r = await opts.push({ node: c.node, version, config, since });
           if (!r.ok) throw new FlowtapError(r.errors);
-          this.backend.applied.set(c.node, r.value.applied);
+          this.dataplane.applied.set(c.node, r.value.applied);
           reports[c.node] = r.value.report;
           this.progress(
             `data plane on ${c.node} through its agent (version ${version}): ${describeApply(r.value.report)} in ${(performance.now() - t0).toFixed(0)} ms`,
           );
           continue;
         }
-        const r = await this.backend.apply(c.node, c.config, opts);
+        const r = await backend.apply(c.node, c.config, opts);
         if (!r.ok) throw new FlowtapError(r.errors);
         reports[c.node] = r.value;
         this.progress(`data plane on ${c.node}: ${describeApply(r.value)} in ${(performance.now() - t0).toFixed(0)} ms`);
       }
     } finally {
       // Whatever was applied, on whichever node, before a failure: the next apply starts from it.
-      this.state.dataplane = Object.fromEntries(this.backend.applied);
+      this.dataplane.record(this.state);
       this.save();
     }
     return reports;
@@ -617,7 +621,7 @@ export class LocalCloud implements Orchestrator {
       const ns = instanceNs(this.app.name, name);
       // The port goes first, explicitly: a deleted namespace takes its veth with it only when the
       // kernel gets round to it, and a redeploy right after would find the port still there.
-      await this.system.run(instanceUnplugPlan(this.app, this.state.addressing, name)[0]);
+      await this.system.run(this.dataplane.plans.unplug(this.app, this.state.addressing, name)[0]);
       await this.system.run(['ip', 'netns', 'del', ns]);
       await this.system.run(['ip', '-n', nodeNs(this.app.name, at.node), 'route', 'del', `${at.ip}/32`]);
       this.state.namespaces = this.state.namespaces.filter((x) => x !== ns);
@@ -633,7 +637,7 @@ export class LocalCloud implements Orchestrator {
       const inst = this.instance(name);
       await this.terminate(name);
       this.hub.emit({ type: 'deploying', instance: name, service: inst.service, node: this.state.addressing.instances[name].node });
-      await this.steps(`instance ${name} redeployed`, instancePlan(this.app, this.state.addressing, name));
+      await this.steps(`instance ${name} redeployed`, this.dataplane.plans.instance(this.app, this.state.addressing, name));
       this.state.terminated = this.state.terminated.filter((x) => x !== name);
       this.save();
       await this.applyDataplane();
@@ -650,7 +654,7 @@ export class LocalCloud implements Orchestrator {
       const old = this.state.addressing.instances[name];
       if (old.node === node) return;
       await this.stopInstanceProcesses(name);
-      await mustRun(this.system, instanceUnplugPlan(this.app, this.state.addressing, name)[0]);
+      await mustRun(this.system, this.dataplane.plans.unplug(this.app, this.state.addressing, name)[0]);
       await this.system.run(['ip', '-n', nodeNs(this.app.name, old.node), 'route', 'del', `${old.ip}/32`]);
       const ns = instanceNs(this.app.name, name);
       await this.system.run(['ip', 'netns', 'del', ns]);
@@ -658,7 +662,10 @@ export class LocalCloud implements Orchestrator {
       const moved: Attachment = { ...old, node, ip: freeAddress(this.state.addressing, node) };
       this.state.addressing = { ...this.state.addressing, instances: { ...this.state.addressing.instances, [name]: moved } };
       this.save();
-      await this.steps(`instance ${name} moved to ${node} (${moved.ip})`, instancePlan(this.app, this.state.addressing, name));
+      await this.steps(
+        `instance ${name} moved to ${node} (${moved.ip})`,
+        this.dataplane.plans.instance(this.app, this.state.addressing, name),
+      );
       await this.applyDataplane();
       await this.restartMonitors();
       await this.startInstance(name);
@@ -791,7 +798,7 @@ export class LocalCloud implements Orchestrator {
     return this.op(async () => {
       const found: Drift[] = [];
       for (const n of this.app.nodes) {
-        const d = await this.backend.drift(n.name);
+        const d = await this.dataplane.backend.drift(n.name);
         if (!d.ok) throw new FlowtapError(d.errors);
         found.push(d.value);
       }
@@ -804,7 +811,7 @@ export class LocalCloud implements Orchestrator {
         );
       } else {
         // Reading them back taught the backend every handle: the next update needs no listing.
-        this.state.dataplane = Object.fromEntries(this.backend.applied);
+        this.dataplane.record(this.state);
         this.save();
       }
       for (const d of broken) this.hub.emit({ type: 'drift', node: d.node, detail: describeDrift(d) });
@@ -833,7 +840,7 @@ export class LocalCloud implements Orchestrator {
 
   async counters(node: string): Promise<Result<RuleCounter[]>> {
     this.node(node);
-    return this.backend.counters(node);
+    return this.dataplane.backend.counters(node);
   }
 
   private node(name: string): void {
@@ -980,6 +987,11 @@ export async function downCloud(appName: string, env: Pick<LocalCloudEnv, 'syste
   for (const ns of all) {
     const r = await system.run(['ip', 'netns', 'del', ns]);
     if (r.code === 0) removed.push(ns);
+  }
+  // The bridges live in the host's namespace: they go by name (the veths went with the namespaces).
+  if (state?.spec.dataplane === 'ovs') {
+    const bridges = await system.run(['ovs-vsctl', 'list-br']);
+    for (const b of ovsBridgesOf(appName, bridges.stdout)) await system.run(['ovs-vsctl', '--if-exists', 'del-br', b]);
   }
   store.remove(appName);
   return { namespaces: removed, processes };

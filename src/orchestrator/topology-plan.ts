@@ -37,7 +37,7 @@ export type Step = string[];
 
 const UNDERLAY_MTU = '9000';
 
-function nsBase(ns: string): Step[] {
+export function nsBase(ns: string): Step[] {
   return [
     ['ip', 'netns', 'add', ns],
     ['ip', '-n', ns, 'link', 'set', 'lo', 'up'],
@@ -219,7 +219,6 @@ export function monitorPlan(app: App, addressing: Addressing, monitor: string, s
   const at = addressing.monitors[monitor];
   const node = nodeNs(app.name, at.node);
   const ns = monitorNs(app.name, monitor);
-  const index = app.monitors.findIndex((m) => m.name === monitor);
   const ret = monitorReturnPort(at.port);
   const steps: Step[] = [
     ...nsBase(ns),
@@ -233,6 +232,22 @@ export function monitorPlan(app: App, addressing: Addressing, monitor: string, s
     // Passed frames keep their instance source addresses; strict reverse-path checks would drop them here.
     ['ip', 'netns', 'exec', node, 'sysctl', '-qw', `net.ipv4.conf.${ret}.rp_filter=0`, `net.ipv4.conf.${at.port}.rp_filter=0`],
   ];
+  steps.push(...tapTunnelPlan(app, addressing, monitor));
+  // The deployment's own inline path (the queue mode's), else the hold mode's table.
+  steps.push(...(setup ?? [['ip', 'netns', 'exec', ns, 'nft', renderInlineTable({ tapIf: MONITOR_IF, returnIf: MONITOR_RETURN_IF })]]));
+  return steps;
+}
+
+/**
+ * A monitor's tap tunnels (see monitorPlan): `tun<i>` in its namespace, `tt-<port>` on node i.
+ * The Open vSwitch cloud makes the same ones (ovs-plan.ts).
+ */
+export function tapTunnelPlan(app: App, addressing: Addressing, monitor: string): Step[] {
+  const at = addressing.monitors[monitor];
+  const node = nodeNs(app.name, at.node);
+  const ns = monitorNs(app.name, monitor);
+  const index = app.monitors.findIndex((m) => m.name === monitor);
+  const steps: Step[] = [];
   const home = addressing.nodes[at.node];
   for (const t of monitorTunnels(app, monitor)) {
     const on = nodeNs(app.name, t.node);
@@ -268,7 +283,5 @@ export function monitorPlan(app: App, addressing: Addressing, monitor: string, s
       ['ip', '-n', on, 'link', 'set', `tt-${at.port}`, 'up'],
     );
   }
-  // The deployment's own inline path (the queue mode's), else the hold mode's table.
-  steps.push(...(setup ?? [['ip', 'netns', 'exec', ns, 'nft', renderInlineTable({ tapIf: MONITOR_IF, returnIf: MONITOR_RETURN_IF })]]));
   return steps;
 }

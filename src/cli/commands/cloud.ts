@@ -40,6 +40,8 @@ export interface UpOptions {
   controller?: { rules: string; dryRun: boolean };
   /** How the monitors stand in redirected flows (default hold; kept in the spec only when queue). */
   inlineMode?: 'hold' | 'queue';
+  /** The nodes' data plane (default nftables). */
+  dataplane?: 'ovs';
   json: boolean;
 }
 
@@ -105,6 +107,7 @@ export async function cmdUp(io: Io, appArg: string, o: UpOptions, env: CloudEnv 
     agents: { level: o.level ?? 1, periodMs: o.periodMs ?? 5000 },
     ...(o.controller ? { controller: { rules: checkedRules(o.controller.rules, app), dryRun: o.controller.dryRun } } : {}),
     ...(o.inlineMode === 'queue' ? { inlineMode: 'queue' as const } : {}),
+    ...(o.dataplane ? { dataplane: o.dataplane } : {}),
   };
   // Opened first: a broker that cannot be reached stops `up` before anything is built.
   const broker = need(await openBroker({ ...spec.broker! }));

@@ -48,13 +48,14 @@ test('the first apply replaces the flows in one bundle; a change sends only the 
     'ovs-ofctl -O OpenFlow15 dump-ports-desc ftbr0',
     'ovs-ofctl -O OpenFlow13 dump-meters ftbr0',
     'ovs-ofctl -O OpenFlow15 dump-groups ftbr0',
+    'ovs-ofctl -O OpenFlow15 set-frags ftbr0 nx-match',
     'ovs-ofctl -O OpenFlow15 --bundle replace-flows ftbr0 -',
   ]);
-  assert.equal(inputs(sys)[3], c.flows.map(flowText).join('\n') + '\n');
+  assert.equal(inputs(sys)[4], c.flows.map(flowText).join('\n') + '\n');
 
   const q = await b.apply('n1', render(b, suiteDesired(f, { 'api-0': 'isolated' })));
   assert.deepEqual(q.ok && q.value, { kind: 'incremental', rulesAdded: 2, rulesRemoved: 0 });
-  assert.deepEqual(lines(sys).slice(4), [
+  assert.deepEqual(lines(sys).slice(5), [
     'ovs-ofctl -O OpenFlow15 dump-ports-desc ftbr0',
     'ovs-ofctl -O OpenFlow15 --bundle add-flows ftbr0 -',
   ]);

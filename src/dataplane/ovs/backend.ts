@@ -111,6 +111,13 @@ export class OvsBackend implements DataplaneBackend<OvsNodeConfig> {
     if (!existing.ok) return existing;
     const added = await this.putObjects(config, existing.value);
     if (!added.ok) return added;
+    // OpenFlow's default reads no transport port in any fragment; nft reads the first one's, and
+    // so must the taps and rules here. The switch forgets it on restart, as it forgets the flows.
+    const frags = await this.ofctl([...OF, 'set-frags', config.bridge, 'nx-match']);
+    if (!frags.ok) {
+      await this.dropObjects(config, added.value);
+      return frags;
+    }
     const r = await this.ofctl([...OF, '--bundle', 'replace-flows', config.bridge, '-'], config.flows.map(flowText).join('\n') + '\n');
     if (!r.ok) {
       await this.dropObjects(config, added.value);

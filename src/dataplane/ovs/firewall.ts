@@ -2,7 +2,8 @@
  * The firewall of one node as OpenFlow flows with connection tracking, rule for rule what the
  * nftables backend puts in its `inet flowtap` table, under the same names (chain and comment):
  *
- * - table 21 (chain `forward`): quarantine first (before conntrack's verdict, so established
+ * - table 21 (chain `forward`): the node's own addresses dropped (nft's input chain: in every
+ *   mode and connection state), quarantine (before conntrack's verdict, so established
  *   connections end too), then source restrictions, then `ct_state=+est` / `+rel` accepted and
  *   `+inv` dropped; a new connection goes on to 22.
  * - table 22 (chains `eg_<instance>`, by input port): the instance's egress rules in order
@@ -19,12 +20,20 @@
 import { diag, type Diagnostic } from '../../diagnostics/index.js';
 import type { FirewallRule, PortRange, Ruleset } from '../../firewall/index.js';
 import { portToMasks } from '../../flowtap/index.js';
-import { parseCidr } from '../../net/index.js';
-import type { Addressing, App } from '../../model/index.js';
+import { cidrSize, formatIpv4, parseCidr, parseIpv4Cidr } from '../../net/index.js';
+import { UNDERLAY_NETWORK, type Addressing, type App } from '../../model/index.js';
 import type { RuleRef, SourceRestriction } from '../backend.js';
 import { nftIdent, restrictComment, restrictionRules, ruleComment } from '../nft/index.js';
 import type { OvsFlow, OvsObject } from './flows.js';
+import { OVERLAY_NETWORK, overlayIp } from '../node-interfaces.js';
 import { ipv4MinusText } from './prefixes.js';
+
+/** The broadcast address of an IPv4 block. */
+function lastAddress(block: string): string {
+  const c = parseIpv4Cidr(block, { bare: true, hostBits: 'clear' });
+  if (!c.ok) throw new Error(`internal: ${block} is not an IPv4 block`);
+  return formatIpv4((c.cidr.base + cidrSize(c.cidr.prefix) - 1) >>> 0);
+}
 
 export interface OvsFirewallInput {
   ruleset: Ruleset;
@@ -151,15 +160,27 @@ export function ovsFirewall(input: OvsFirewallInput): { flows: OvsFlow[]; meters
   if (ruleset.base.established) {
     add(t.forward, 40000, 'ct_state=+est+trk,ip', `resubmit(,${t.route})`, fw('forward', 'return traffic'));
     add(t.forward, 40000, 'ct_state=+rel+trk,ip', `resubmit(,${t.route})`, fw('forward', 'return traffic'));
-    add(t.forward, 40000, 'ct_state=+inv+trk,ip', drop(`resubmit(,${t.egress})`), fw('forward', 'invalid state'));
+    // Dropped in audit mode too (nft logs it and drops).
+    add(t.forward, 40000, 'ct_state=+inv+trk,ip', 'drop', fw('forward', 'invalid state'));
   }
   add(t.forward, 0, '', `resubmit(,${t.egress})`);
 
-  // Instances must not reach the node (it hosts the rules and the control plane).
+  if (ruleset.base.dns)
+    errors.push(
+      diag(
+        'E_BACKEND_UNSUPPORTED',
+        `the ruleset lets instances reach the cluster resolver ${ruleset.base.dns.ip}:${ruleset.base.dns.port} on the node: the ovs backend has no path to the node yet`,
+      ),
+    );
+  // Instances must not reach the node (it hosts the control plane): any address its kernel
+  // takes as its own, broadcasts on its links included (the nftables path's input chain).
   const nodeAddr = addressing.nodes[node];
-  if (local.length && nodeAddr)
-    for (const ip of [nodeAddr.gateway, nodeAddr.ip])
-      add(t.egress, 60000, `ip,nw_dst=${ip}`, drop(`resubmit(,${t.ingress})`), fw('input', 'instances cannot reach the node'));
+  const own = nodeAddr ? [nodeAddr.gateway, nodeAddr.ip, '255.255.255.255', lastAddress(UNDERLAY_NETWORK)] : [];
+  if (nodeAddr && input.app.nodes.length > 1) own.push(overlayIp(nodeAddr.index), lastAddress(OVERLAY_NETWORK));
+  if (local.length)
+    // Not an audit rule, and before conntrack's verdict: nft's input chain holds it in every
+    // mode and for every connection state. Only instances send into the bridge to these addresses.
+    for (const ip of own) add(t.forward, 61000, `ip,nw_dst=${ip}`, 'drop', fw('input', 'instances cannot reach the node'));
 
   const rulesOf = new Map<string, FirewallRule[]>();
   for (const r of ruleset.rules) {
@@ -204,6 +225,7 @@ export function ovsFirewall(input: OvsFirewallInput): { flows: OvsFlow[]; meters
     add(t.ingress, EGRESS_CHECKED_PRIORITY, `ip,in_port=${port}`, commit, fw('forward', 'egress checked; remote node checks ingress'));
   }
   add(t.egress, 0, '', `resubmit(,${t.ingress})`);
-  add(t.ingress, 0, '', drop(commit), fw('forward', 'default deny'));
+  // ct() needs an IP match: in audit mode the default's accept commits.
+  add(t.ingress, 0, audit ? 'ip' : '', drop(commit), fw('forward', 'default deny'));
   return { flows, meters, errors };
 }

@@ -1,8 +1,9 @@
 /**
  * How a node is laid out on Open vSwitch: one bridge per node (userspace datapath), every
- * instance and monitor port attached with an OpenFlow port number derived from its name, and one
+ * instance and monitor port attached with an OpenFlow port number derived from its name, one
  * gateway port: a veth to the node's own namespace, whose kernel routes what leaves the node's
- * subnet (to the outside through the uplink, to other nodes through the VXLAN link).
+ * subnet (to the outside through the uplink, to other nodes through the VXLAN link), and a tap
+ * tunnel port per monitor on another node.
  *
  * The numbers are a pure function of the port's name (model/addressing: `ft<base36>` for an
  * instance, `fm<base36>` for a monitor), so whoever plugs a port (`ofport_request`) and the
@@ -14,18 +15,29 @@ import { diag, fail, ok, type Result } from '../../diagnostics/index.js';
 export const GATEWAY_OFPORT = 1;
 const INSTANCE_BASE = 100;
 const MONITOR_BASE = 33000;
-/** OpenFlow's highest ordinary port number (OFPP_MAX in OpenFlow 1.0 numbering). */
-const MAX_OFPORT = 0xfeff;
+/** Tap tunnels: the port to monitor `fm<k>` on another node is TUNNEL_BASE + k (model/layout caps monitors far below 1000). */
+const TUNNEL_BASE = 34000;
 
 /** The OpenFlow port number of an instance (`ft..`) or monitor (`fm..`) port. */
 export function ofportOf(port: string): Result<number> {
   const m = /^(ft|fm)([0-9a-z]{1,6})$/.exec(port);
   if (!m) return fail(diag('E_OVS_PORT', `port ${JSON.stringify(port)} is neither an instance port (ft..) nor a monitor port (fm..)`));
   const n = (m[1] === 'ft' ? INSTANCE_BASE : MONITOR_BASE) + Number.parseInt(m[2], 36);
-  const limit = m[1] === 'ft' ? MONITOR_BASE : MAX_OFPORT + 1;
+  const limit = m[1] === 'ft' ? MONITOR_BASE : TUNNEL_BASE;
   if (n >= limit)
     return fail(diag('E_OVS_PORT', `port ${port} is beyond the ${m[1] === 'ft' ? 'instance' : 'monitor'} port numbers (${n})`));
   return ok(n);
+}
+
+/**
+ * The port of the tap tunnel from a node to monitor port `fm..` on another node: a veth to the
+ * node's namespace, whose kernel sends what arrives on it into the VXLAN tunnel to the
+ * monitor's namespace (the nftables cloud's `tt-<port>`).
+ */
+export function tunnelOfportOf(monitorPort: string): Result<number> {
+  if (!monitorPort.startsWith('fm')) return fail(diag('E_OVS_PORT', `port ${JSON.stringify(monitorPort)} is not a monitor port (fm..)`));
+  const p = ofportOf(monitorPort);
+  return p.ok ? ok(p.value - MONITOR_BASE + TUNNEL_BASE) : p;
 }
 
 /**
@@ -46,12 +58,14 @@ export const ctZone = (nodeIndex: number) => nodeIndex + 1;
 /**
  * The tables of the pipeline. A packet goes 0 (ARP, classify) -> 10 (egress taps) -> 20 (conntrack)
  * -> 21 (quarantine, restrictions, connection state) -> 22 (egress chains) -> 23 (ingress chains)
- * -> 30 (local or not) -> 31 (ingress taps) -> 32 (delivery); 15 holds the budgeted copies.
+ * -> 30 (local or not) -> 31 (ingress taps) -> 32 (delivery); 15 holds the budgeted copies, 16
+ * the sampled ones.
  */
 export const OVS_TABLES = {
   classify: 0,
   tapEgress: 10,
   budget: 15,
+  sample: 16,
   conntrack: 20,
   forward: 21,
   egress: 22,

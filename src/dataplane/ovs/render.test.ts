@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { unwrap } from '../../diagnostics/index.js';
 import { backendFixture, OVS_PROFILE, suiteDesired } from '../testing.js';
 import { flowText, PIPELINE_COOKIE, ruleKey, cookieOf } from './flows.js';
-import { ofportOf, routerMac } from './layout.js';
+import { ofportOf, routerMac, tunnelOfportOf } from './layout.js';
 import { ipv4MinusText } from './prefixes.js';
 import { renderOvsNode } from './render.js';
 
@@ -19,6 +19,8 @@ test('port numbers follow the port names; a name of another form is an error nam
       { ok: true, value: 33001 },
     ],
   );
+  assert.deepEqual(tunnelOfportOf('fm1'), { ok: true, value: 34001 });
+  assert.ok(!tunnelOfportOf('ft1').ok && !ofportOf('fmrs').ok, 'a tunnel is to a monitor; monitor numbers stay below the tunnels');
   const bad = ofportOf('eth0');
   assert.ok(!bad.ok && bad.errors[0].code === 'E_OVS_PORT' && /eth0/.test(bad.errors[0].message));
   assert.equal(routerMac(258), '02:66:67:00:01:02');
@@ -144,4 +146,51 @@ test('what the backend cannot express yet is an error naming the contract; a ter
   assert.ok(!gone.some((x) => x.startsWith('table=10,priority=100,') && x.includes('in_port=101')));
   const n9 = renderOvsNode({ ...suiteDesired(f), node: 'n9' });
   assert.ok(!n9.ok && n9.errors[0].code === 'E_DATAPLANE_NODE');
+});
+
+test('a monitor on another node gets its taps through its tap tunnel port, which sends nothing back in', () => {
+  const d = suiteDesired(f);
+  const m2 = f.addressing.monitors.m2;
+  const away = {
+    ...d,
+    context: { ...d.context, addressing: { ...f.addressing, monitors: { ...f.addressing.monitors, m2: { ...m2, node: 'n2' } } } },
+  };
+  const c = unwrap(renderOvsNode(away));
+  const t = c.flows.map(flowText);
+  assert.ok(
+    t.some((x) => /^table=10,priority=100,.*,udp,in_port=101,tp_dst=5000,actions=output:34001$/.test(x)),
+    t.join('\n'),
+  );
+  assert.ok(t.some((x) => /^table=0,priority=600,.*,in_port=34001,actions=drop$/.test(x)));
+  assert.ok(!t.some((x) => x.includes('output:33001')));
+  assert.deepEqual(c.ports, [1, 100, 101, 102, 33000, 34001]);
+});
+
+test('a copy sampled by flow takes the symmetric hash in a clone and copies in table 16; by packet, or a sampled redirect, is an error', () => {
+  const sampled = f.contracts.map((c) => (c.id === 'copy-api0' ? { ...c, options: { sample: { every: 4, unit: 'flow' as const } } } : c));
+  const t = text(suiteDesired(f, {}, { contracts: sampled }));
+  assert.ok(
+    t.some((x) =>
+      /^table=10,priority=100,.*,udp,in_port=100,actions=clone\(multipath\(symmetric_l3l4\+udp,0,modulo_n,4,0,NXM_NX_REG4\[\]\),load:20001->NXM_NX_REG3\[\],resubmit\(,16\)\),resubmit\(,20\)$/.test(
+        x,
+      ),
+    ),
+    t.join('\n'),
+  );
+  assert.ok(t.some((x) => /^table=16,priority=100,.*,reg3=20001,reg4=0,actions=output:33000$/.test(x)));
+  const budgeted = sampled.map((c) =>
+    c.id === 'copy-api0' ? { ...c, options: { ...c.options, budget: { rate: 50, unit: 'pps' as const } } } : c,
+  );
+  const b = unwrap(renderOvsNode(suiteDesired(f, {}, { contracts: budgeted }))).flows.map(flowText);
+  assert.ok(b.some((x) => /^table=16,priority=100,.*,reg3=20001,reg4=0,actions=load:10001->NXM_NX_REG3\[\],resubmit\(,15\)$/.test(x)));
+  assert.ok(b.some((x) => /^table=15,priority=100,.*,reg3=10001,actions=meter:10001,output:33000$/.test(x)));
+  for (const [id, sample] of [
+    ['copy-api0', { every: 4, unit: 'packet' as const }],
+    ['hold-api1', { every: 4, unit: 'flow' as const }],
+  ] as const) {
+    const r = renderOvsNode(
+      suiteDesired(f, {}, { contracts: f.contracts.map((c) => (c.id === id ? { ...c, options: { ...c.options, sample } } : c)) }),
+    );
+    assert.ok(!r.ok && r.errors[0].code === 'E_BACKEND_UNSUPPORTED' && r.errors[0].message.includes(id), JSON.stringify(r));
+  }
 });

@@ -5,15 +5,21 @@
  *
  * The node routes: an instance's /32 address and its default route point at the gateway, whose
  * ARP the switch answers with the router's MAC; the switch delivers to a local instance itself
- * (rewriting the frame as a router would) and hands everything else to the node namespace's
- * kernel through the gateway port, which routes it to the outside or to another node. The
+ * (rewriting the frame as a router would) and hands what the node's kernel has a route for
+ * (the underlay, other nodes' subnets, the overlay) to that kernel through the gateway port. The
  * kernel's ARP for a local instance is answered by the switch too, so nothing is flooded.
+ *
+ * What an instance sends meets the checks the node's kernel makes on the nftables path before
+ * routing (martian addresses, a spent TTL), so the two data planes refuse the same packets; the
+ * ofproto/trace differential (test/ovs-trace-differential.test.ts) holds them to the simulator.
  */
 import { diag, fail, ok, type Diagnostic, type Result } from '../../diagnostics/index.js';
 import type { NodeDesired } from '../backend.js';
+import { UNDERLAY_NETWORK } from '../../model/index.js';
+import { OVERLAY_NETWORK, overlayIp } from '../node-interfaces.js';
 import { ovsFirewall } from './firewall.js';
 import { cookieOf, flowKey, ruleKey, type OvsFlow, type OvsObject } from './flows.js';
-import { ctZone, defaultBridge, GATEWAY_OFPORT, ofportOf, routerMac, OVS_TABLES } from './layout.js';
+import { ctZone, defaultBridge, GATEWAY_OFPORT, ofportOf, routerMac, OVS_TABLES, tunnelOfportOf } from './layout.js';
 import { ovsTaps } from './taps.js';
 
 export interface OvsNodeConfig {
@@ -51,6 +57,23 @@ function arpReply(mac: string): string {
   ].join(',');
 }
 
+/**
+ * Matches for what the node's kernel would not route when an instance sends it: martian sources
+ * (multicast, broadcast, loopback, 0/8, the node's own addresses), martian or multicast
+ * destinations, a TTL spent, and a VLAN tag.
+ */
+function unroutable(node: { ip: string; gateway: string; index: number }, multiNode: boolean): string[] {
+  const own = [node.gateway, node.ip, ...(multiNode ? [overlayIp(node.index)] : [])];
+  return [
+    ...['224.0.0.0/4', '255.255.255.255', '127.0.0.0/8', '0.0.0.0/8', ...own].map((b) => `nw_src=${b}`),
+    ...['127.0.0.0/8', '0.0.0.0/8', '224.0.0.0/4'].map((b) => `nw_dst=${b}`),
+    'nw_ttl=0',
+    'nw_ttl=1',
+    // The node has no VLAN device: a tagged frame is seen by the egress taps and goes no further.
+    'vlan_tci=0x1000/0x1000',
+  ];
+}
+
 export function renderOvsNode(d: NodeDesired, opts: OvsRenderOptions = {}): Result<OvsNodeConfig> {
   const { addressing, status } = d.context;
   const nodeAddr = addressing.nodes[d.node];
@@ -80,14 +103,15 @@ export function renderOvsNode(d: NodeDesired, opts: OvsRenderOptions = {}): Resu
     if (p.ok) ofports.set(a.instance, p.value);
     else errors.push(...p.errors);
   }
-  const monitors = Object.values(addressing.monitors).filter((m) => m.node === d.node);
+  // Monitors send nothing into the bridge: not on their ports here, not back through a tap tunnel.
   const monitorPorts: number[] = [];
-  for (const m of monitors) {
-    const p = ofportOf(m.port);
+  for (const m of Object.values(addressing.monitors)) {
+    const p = m.node === d.node ? ofportOf(m.port) : tunnelOfportOf(m.port);
     if (p.ok) monitorPorts.push(p.value);
     else errors.push(...p.errors);
   }
   const router = routerMac(nodeAddr.index);
+  const multiNode = d.app.nodes.length > 1;
   const zone = ctZone(nodeAddr.index);
 
   const flows: OvsFlow[] = [];
@@ -100,16 +124,32 @@ export function renderOvsNode(d: NodeDesired, opts: OvsRenderOptions = {}): Resu
   add(OVS_TABLES.classify, 100, 'ip', `resubmit(,${OVS_TABLES.tapEgress})`);
   add(OVS_TABLES.classify, 0, '', 'drop');
   add(OVS_TABLES.tapEgress, 0, '', `resubmit(,${OVS_TABLES.conntrack})`);
-  add(OVS_TABLES.conntrack, 100, 'ip', `ct(table=${OVS_TABLES.forward},zone=${zone})`);
+  const track = `ct(table=${OVS_TABLES.forward},zone=${zone})`;
+  // The node's kernel checked what it hands over; what an instance sends meets the checks the
+  // kernel makes before routing on the nftables path (martians, TTL), so both refuse the same.
+  add(OVS_TABLES.conntrack, 200, `ip,in_port=${GATEWAY_OFPORT}`, track);
+  for (const m of unroutable(nodeAddr, multiNode)) add(OVS_TABLES.conntrack, 150, `ip,${m}`, 'drop');
+  add(OVS_TABLES.conntrack, 100, 'ip', track);
   add(OVS_TABLES.conntrack, 0, '', 'drop');
-  // Routing: a local instance is delivered through the ingress taps; the rest goes to the kernel.
+  // Routing: a local instance is delivered through the ingress taps; what the node's kernel has
+  // a route for (other nodes' subnets, the underlay, the overlay) goes to it; the rest has no route.
   for (const a of local) {
     const p = ofports.get(a.instance);
     if (p === undefined) continue;
-    add(OVS_TABLES.route, 100, `ip,nw_dst=${a.ip}`, `load:${p}->NXM_NX_REG2[],resubmit(,${OVS_TABLES.tapIngress})`);
-    add(OVS_TABLES.deliver, 100, `ip,reg2=${p}`, `mod_dl_src:${router},mod_dl_dst:${a.mac},dec_ttl,output:${p}`);
+    // Rewritten as a router would before the ingress taps, which see what the port gets (as nft's do).
+    const to = `load:${p}->NXM_NX_REG2[],mod_dl_dst:${a.mac}`;
+    add(OVS_TABLES.route, 100, `ip,nw_dst=${a.ip}`, `${to},mod_dl_src:${router},dec_ttl,resubmit(,${OVS_TABLES.tapIngress})`);
+    // From the gateway the node's kernel routed it (and spent the TTL) already: one hop, not two.
+    add(OVS_TABLES.route, 110, `ip,in_port=${GATEWAY_OFPORT},nw_dst=${a.ip}`, `${to},resubmit(,${OVS_TABLES.tapIngress})`);
+    add(OVS_TABLES.deliver, 100, `ip,reg2=${p}`, `output:${p}`);
   }
-  add(OVS_TABLES.route, 0, '', `mod_dl_dst:${router},output:${GATEWAY_OFPORT}`);
+  const kernelRoutes = [UNDERLAY_NETWORK];
+  if (multiNode) {
+    kernelRoutes.push(OVERLAY_NETWORK);
+    for (const n of d.app.nodes) if (n.name !== d.node && addressing.nodes[n.name]) kernelRoutes.push(addressing.nodes[n.name].subnet);
+  }
+  for (const r of kernelRoutes) add(OVS_TABLES.route, 50, `ip,nw_dst=${r}`, `mod_dl_dst:${router},output:${GATEWAY_OFPORT}`);
+  add(OVS_TABLES.route, 0, '', 'drop');
   add(OVS_TABLES.tapIngress, 0, '', `resubmit(,${OVS_TABLES.deliver})`);
   add(OVS_TABLES.deliver, 0, '', 'drop');
 

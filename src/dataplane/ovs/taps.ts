@@ -2,7 +2,7 @@
  * FlowTap contracts of one node as OpenFlow flows, in the two places the pipeline taps:
  * table 10 (chain `tap_eg_<port>`: what the port sends, `in_port`, before the firewall, so a
  * quarantined instance is still seen) and table 31 (chain `tap_in_<port>`: what the firewall
- * delivers to the port, `reg2` = its port number, before the frame is rewritten for it).
+ * delivers to the port, `reg2` = its port number, once rewritten for it (MACs, TTL) as the port gets it).
  *
  * A forward outputs a copy to its monitor and the packet goes on; a redirect outputs it to its
  * monitor only (fail closed), or through a fast-failover group that goes on as if untapped while
@@ -10,8 +10,15 @@
  * `clone`, so a budgeted copy clones into table 15, where one flow per budget meters and outputs.
  * Overlapping contracts of one port get a flow per overlap with all their actions (openflow/cells).
  *
- * Not yet: sampling (OpenFlow's `sample` exports to IPFIX, not to a port), monitors on another
- * node, and the inline return path of a redirect (the monitor's return port).
+ * A monitor on another node gets its copies (or diversions) through the tap tunnel port to it
+ * (layout.ts): the node's kernel carries them to the monitor's namespace, and nothing comes back
+ * into the bridge that way.
+ *
+ * A copy sampled by flow (one flow in N) takes the flow's symmetric hash (`multipath`, as nft's
+ * `symhash`) inside a clone and is made in table 16 when the hash picks it.
+ *
+ * Not yet: sampling by packet (OpenFlow has no random choice per packet; its `sample` action
+ * exports to IPFIX), a sampled redirect, and the inline return path of a redirect.
  */
 import { diag, type Diagnostic } from '../../diagnostics/index.js';
 import { contractLocation, describeContract, intersect, printFlow, type FlowTap } from '../../flowtap/index.js';
@@ -20,7 +27,7 @@ import type { RuleRef } from '../backend.js';
 import { tapComment } from '../nft/index.js';
 import { expandRanges, overlapCells } from '../openflow/index.js';
 import type { OvsFlow, OvsObject } from './flows.js';
-import { ofportOf, OVS_TABLES } from './layout.js';
+import { ofportOf, OVS_TABLES, tunnelOfportOf } from './layout.js';
 
 export interface OvsTapsInput {
   contracts: readonly FlowTap[];
@@ -34,6 +41,10 @@ export interface OvsTapsInput {
 }
 
 const BASE_PRIORITY = 100;
+/** multipath's most links. */
+const MAX_SAMPLE = 65536;
+/** Sample ids in reg3 (table 16), apart from the meter ids budgets load into it (table 15). */
+const FIRST_SAMPLE = 20001;
 
 interface Piece {
   contract: FlowTap;
@@ -50,6 +61,8 @@ export function ovsTaps(input: OvsTapsInput): { flows: OvsFlow[]; meters: OvsObj
   const meters: OvsObject[] = [];
   const groups: OvsObject[] = [];
   const meterOf = new Map<string, number>();
+  /** Contract id -> N of its one flow in N (sampled copies). */
+  const sampleOf = new Map<string, number>();
   const monitorPort = new Map<string, number>();
   const pieces: Piece[] = [];
   for (const c of input.contracts) {
@@ -62,25 +75,21 @@ export function ovsTaps(input: OvsTapsInput): { flows: OvsFlow[]; meters: OvsObj
       errors.push(diag('E_NFT_TAP_PORT', `${name}: monitor ${c.dst} has no attachment`, where));
       continue;
     }
-    if (mon.node !== node) {
-      errors.push(
-        diag(
-          'E_BACKEND_UNSUPPORTED',
-          `${name}: monitor ${c.dst} is on node ${mon.node}: the ovs backend taps only to monitors on the same node yet`,
-          where,
-        ),
-      );
-      continue;
-    }
-    if (c.options?.sample && c.options.sample.every !== 1) {
-      errors.push(
-        diag(
-          'E_BACKEND_UNSUPPORTED',
-          `${name}: option sample cannot be expressed by the ovs backend: OpenFlow's sample action exports to IPFIX/sFlow collectors, not to a monitor port`,
-          where,
-        ),
-      );
-      continue;
+    const sample = c.options?.sample;
+    if (sample && sample.every !== 1) {
+      const why =
+        sample.unit === 'packet'
+          ? 'OpenFlow has no random choice per packet (its sample action exports to IPFIX/sFlow collectors, not to a monitor port); sample by flow'
+          : c.action === 'redirect'
+            ? 'a sampled redirect is not built yet in the ovs backend (a sampled copy is)'
+            : !Number.isInteger(sample.every) || sample.every < 2 || sample.every > MAX_SAMPLE
+              ? `one flow in ${sample.every}: multipath picks among 2 to ${MAX_SAMPLE}`
+              : undefined;
+      if (why) {
+        errors.push(diag('E_BACKEND_UNSUPPORTED', `${name}: option sample cannot be expressed by the ovs backend: ${why}`, where));
+        continue;
+      }
+      sampleOf.set(c.id, sample.every);
     }
     const b = c.options?.budget;
     if (b) {
@@ -110,7 +119,8 @@ export function ovsTaps(input: OvsTapsInput): { flows: OvsFlow[]; meters: OvsObj
       meterOf.set(c.id, id);
     }
     const sp = ofportOf(src.port);
-    const mp = ofportOf(mon.port);
+    // A monitor on another node: its tap tunnel, which carries frames one way only.
+    const mp = mon.node === node ? ofportOf(mon.port) : tunnelOfportOf(mon.port);
     if (!sp.ok || !mp.ok) {
       errors.push(...(sp.ok ? [] : sp.errors), ...(mp.ok ? [] : mp.errors));
       continue;
@@ -120,28 +130,46 @@ export function ovsTaps(input: OvsTapsInput): { flows: OvsFlow[]; meters: OvsObj
     if (c.direction !== 'egress') pieces.push({ contract: c, side: 'ingress', port: sp.value, name: src.port });
   }
 
+  /** Flows of tables 15 (budgets, by meter id) and 16 (samples, by sample id): the ids never meet. */
   const budgetFlows = new Map<number, OvsFlow>();
+  const sampleIds = new Map<string, number>();
   const groupOf = new Map<string, number>();
   const actionsFor = (members: FlowTap[], side: Piece['side'], tapped: number): string => {
     const next = `resubmit(,${side === 'egress' ? OVS_TABLES.conntrack : OVS_TABLES.deliver})`;
     const redirect = members.find((c) => c.action === 'redirect');
     const seen = new Set<string>(redirect ? [redirect.dst] : []);
     const acts: string[] = [];
-    for (const c of members) {
-      if (c.action !== 'forward' || seen.has(c.dst) || input.downMonitors.has(c.dst)) continue;
+    // One copy per monitor: an unsampled contract's, when there is one, so the monitor gets every packet.
+    const forwards = members.filter((c) => c.action === 'forward').sort((a, b) => Number(sampleOf.has(a.id)) - Number(sampleOf.has(b.id)));
+    for (const c of forwards) {
+      if (seen.has(c.dst) || input.downMonitors.has(c.dst)) continue;
       seen.add(c.dst);
       const m = monitorPort.get(c.dst)!;
       const meter = meterOf.get(c.id);
-      if (meter === undefined) acts.push(`output:${m}`);
-      else {
-        acts.push(`clone(load:${meter}->NXM_NX_REG3[],resubmit(,${OVS_TABLES.budget}))`);
-        budgetFlows.set(meter, {
-          table: OVS_TABLES.budget,
+      const copy = meter === undefined ? `output:${m}` : `meter:${meter},output:${m}`;
+      if (meter !== undefined)
+        budgetFlows.set(meter, { table: OVS_TABLES.budget, priority: BASE_PRIORITY, match: `reg3=${meter}`, actions: copy });
+      const every = sampleOf.get(c.id);
+      if (every !== undefined) {
+        // One flow in N, both directions alike (as nft's symhash): the flow's symmetric hash picks
+        // one of N; the copy is made in table 16 when it is the first. Meters and multipath stay
+        // inside clone, so the packet itself goes on untouched.
+        let id = sampleIds.get(c.id);
+        if (id === undefined) {
+          id = FIRST_SAMPLE + sampleIds.size;
+          sampleIds.set(c.id, id);
+        }
+        acts.push(
+          `clone(multipath(symmetric_l3l4+udp,0,modulo_n,${every},0,NXM_NX_REG4[]),load:${id}->NXM_NX_REG3[],resubmit(,${OVS_TABLES.sample}))`,
+        );
+        budgetFlows.set(id, {
+          table: OVS_TABLES.sample,
           priority: BASE_PRIORITY,
-          match: `reg3=${meter}`,
-          actions: `meter:${meter},output:${m}`,
+          match: `reg3=${id},reg4=0`,
+          actions: meter === undefined ? copy : `load:${meter}->NXM_NX_REG3[],resubmit(,${OVS_TABLES.budget})`,
         });
-      }
+      } else if (meter === undefined) acts.push(copy);
+      else acts.push(`clone(load:${meter}->NXM_NX_REG3[],resubmit(,${OVS_TABLES.budget}))`);
     }
     if (!redirect) acts.push(next);
     else if (redirect.options?.failMode === 'open') {
