@@ -6,8 +6,9 @@
  * handles now in force, which the orchestrator records in turn.
  *
  * The answer is taken from the bus, where the agent publishes it the moment it is stored, and
- * from the store, polled: whichever has it first. On a server bus that is at once; the poll
- * covers an embedded bus (itself polled) and an answer published before the subscription began.
+ * from the store, polled: whichever has it first. On a server bus that is at once, and the store
+ * is not read at all; the poll covers an embedded bus (itself polled) and an answer published
+ * before the subscription began.
  */
 import { pushConfig, recordsPattern } from '../agent/index.js';
 import type { Broker, Subscription } from '../broker/index.js';
@@ -52,7 +53,6 @@ export function agentPush(
   return async ({ node, version, config, since }) => {
     const t0 = Date.now();
     await listen();
-    const after = (await broker.store.query({ tenant: at.tenant, app: at.app, order: 'desc', limit: 1 }))[0]?.id ?? 0;
     const key = keyOf(node, version);
     let ack: Answer | undefined;
     let wake: () => void = () => {};
@@ -64,17 +64,20 @@ export function agentPush(
       const sent = await pushConfig(broker.bus, { ...at, node }, { version, kind: 'dataplane', config, ...(since ? { since } : {}) });
       if (!sent.ok) return sent;
       const deadline = t0 + timeoutMs;
+      // The bus answers first; the store is read only when it has not after a poll interval.
+      // Versions are never reused on a deployment, so the answer is found by node and version,
+      // among the records of the last minute (clocks of one machine, or a node's near it).
       while (!ack && Date.now() < deadline) {
-        const rows = await broker.store.query({ tenant: at.tenant, app: at.app, kinds: ['config'], node, afterId: after });
+        await new Promise<void>((r) => {
+          const timer = setTimeout(r, opts.pollMs ?? 50);
+          wake = () => {
+            clearTimeout(timer);
+            r();
+          };
+        });
+        if (ack) break;
+        const rows = await broker.store.query({ tenant: at.tenant, app: at.app, kinds: ['config'], node, from: t0 - 60_000 });
         ack ??= rows.find((r) => r.data.what === 'config' && r.data.kind === 'dataplane' && r.data.version === version);
-        if (!ack)
-          await new Promise<void>((r) => {
-            const timer = setTimeout(r, opts.pollMs ?? 50);
-            wake = () => {
-              clearTimeout(timer);
-              r();
-            };
-          });
       }
     } finally {
       waiting.delete(key);
