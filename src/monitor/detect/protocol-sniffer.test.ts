@@ -91,6 +91,14 @@ test('both sides matching nothing is none; with a port promise, one side is enou
   const eager = new ProtocolSniffer(true);
   assert.equal(eager.feed(0, ascii('SSH-2.0-libssh\r\n'), 0, 16, 1), 'none');
   assert.equal(eager.detection, 'none');
+
+  // A port promise, and the responder's bytes first (a tap's copies can arrive so): a PostgreSQL
+  // server's authentication request matches nothing, and must not decide before the client speaks.
+  const answerFirst = new ProtocolSniffer(true);
+  const authSasl = Uint8Array.from([0x52, 0, 0, 0, 0x17, 0, 0, 0, 0x0a, ...ascii('SCRAM-SHA-256'), 0, 0]);
+  assert.equal(answerFirst.feed(1, authSasl, 0, authSasl.length, 1), 'undecided');
+  const startup = Uint8Array.from([0, 0, 0, 0x25, 0, 3, 0, 0, ...ascii('user\0dvdrental\0database\0dvdrental\0\0')]);
+  assert.equal(answerFirst.feed(0, startup, 0, startup.length, 2), 'postgres');
 });
 
 test('too few bytes stay undecided; at most the window is held', () => {

@@ -27,8 +27,11 @@ export class ProtocolSniffer {
   private lost = false;
 
   /**
-   * @param eager decide `none` as soon as one direction matches nothing (a port already promises
-   *   a protocol: its analyzer should not wait for the other side); otherwise wait for both.
+   * @param eager decide `none` as soon as the originator's first bytes match nothing (a port
+   *   already promises a protocol: its analyzer should not wait for the other side); otherwise
+   *   wait for both. The responder's bytes alone never decide `none`: a tap may deliver the
+   *   answer before the request (copies from two hooks), and a server's reply to a protocol the
+   *   signatures know by its client (a PostgreSQL authentication request) matches nothing.
    */
   constructor(private readonly eager: boolean) {}
 
@@ -63,7 +66,7 @@ export class ProtocolSniffer {
         this.verdict = v;
         return v;
       }
-      if (v === 'none' && (this.eager || (dir === 0 ? this.verdict1 : this.verdict0) === 'none')) {
+      if (v === 'none' && ((this.eager && dir === 0) || (dir === 0 ? this.verdict1 : this.verdict0) === 'none')) {
         this.verdict = 'none';
         return 'none';
       }
@@ -79,7 +82,7 @@ export class ProtocolSniffer {
     this.lost = true;
     if (dir === 0 && this.verdict0 === 'undecided') this.verdict0 = 'none';
     if (dir === 1 && this.verdict1 === 'undecided') this.verdict1 = 'none';
-    if (this.eager || (this.verdict0 === 'none' && this.verdict1 === 'none')) this.verdict = 'none';
+    if ((this.eager && this.verdict0 === 'none') || (this.verdict0 === 'none' && this.verdict1 === 'none')) this.verdict = 'none';
     return this.verdict;
   }
 
