@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { needsOvs } from '../src/dataplane/ovs/testing.js';
+import { needsOvs } from '../src/system/testing.js';
 import { ovsBridge } from '../src/orchestrator/index.js';
 import { canConnect, flowtap, inNs, namespaces, run, stateDir } from './testing.js';
 

@@ -40,7 +40,7 @@ import {
 } from '../src/dataplane/index.js';
 import { backendFixture, suiteDesired } from '../src/dataplane/testing.js';
 import { randomProbes } from '../src/dataplane/simulate/testing.js';
-import { needsOvs } from '../src/dataplane/ovs/testing.js';
+import { needsOvs } from '../src/system/testing.js';
 import { inferFirewall } from '../src/firewall/index.js';
 import { compileTaps, ETH_TYPE_ARP, ETH_TYPE_IP } from '../src/flowtap/index.js';
 import { loadApp, planAddresses } from '../src/model/index.js';

@@ -4,6 +4,9 @@
  * FLOWTAP_REQUIRE_ROOT=1 (CI) it is mandatory and a missing capability fails it instead.
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 function rootRequired(): boolean {
   return process.env.FLOWTAP_REQUIRE_ROOT === '1';
@@ -37,4 +40,33 @@ export function needsRoot(...programs: string[][]): false | string {
   for (const p of [['nft', '--version'], ['ip', '-V'], ...programs])
     if (!hasProgram(p)) return needs(`needs ${p[0]} (run scripts/setup.sh)`);
   return false;
+}
+
+/** scripts/ovs.sh, found from here upwards (the tests run from src/ or from a build directory). */
+function ovsScript(): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const p = join(dir, 'scripts', 'ovs.sh');
+    if (existsSync(p)) return p;
+    dir = dirname(dir);
+  }
+  return undefined;
+}
+
+/**
+ * node:test's `skip` for a test on a real Open vSwitch: root, nft and ip, ovs-vsctl, and the
+ * daemons running (started through scripts/ovs.sh when they are not). Under
+ * FLOWTAP_REQUIRE_ROOT=1 any of it missing fails instead.
+ */
+export function needsOvs(): false | string {
+  const root = needsRoot(['bash', '--version'], ['ovs-vsctl', '--version'], ['ethtool', '--version']);
+  if (root) return root;
+  const script = ovsScript();
+  if (!script) return needs('scripts/ovs.sh not found');
+  try {
+    execFileSync('bash', [script, 'start'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    return false;
+  } catch (e) {
+    return needs(`Open vSwitch does not start (scripts/ovs.sh start): ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`);
+  }
 }

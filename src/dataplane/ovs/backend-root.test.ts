@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { realSystem } from '../../system/index.js';
 import { backendFixture, backendSuite, DB_PORT, OVS_PROFILE, suiteDesired } from '../testing.js';
 import type { OvsNodeConfig } from './render.js';
-import { needsOvs, ovsHarness, type OvsHarness } from './testing.js';
+import { needsOvs } from '../../system/testing.js';
+import { ovsHarness, type OvsHarness } from './testing.js';
 
 const skip = needsOvs();
 

@@ -1,5 +1,6 @@
 /**
- * The shared backend suite's harness for Open vSwitch, and the gate of its root tests.
+ * The shared backend suite's harness for Open vSwitch (its root tests' gate, needsOvs, is in
+ * src/system/testing.ts with the others).
  *
  * The fixture's node is a netdev bridge (userspace datapath) of its own, with every instance and
  * monitor namespace attached through a veth whose bridge end (in the root namespace, where
@@ -8,47 +9,13 @@
  * (as the local cloud's node does). Each instance and monitor namespace counts (and then drops)
  * the IPv4 UDP frames arriving on its eth0 in a small netdev table, as the nftables harness does.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { mustRun, realSystem, type System } from '../../system/index.js';
-import { needs, needsRoot } from '../../system/testing.js';
 import { UPLINK_IF } from '../node-interfaces.js';
 import { readCounters } from '../nft/index.js';
 import { OUTSIDE_A, OUTSIDE_B, type BackendFixture, type BackendHarness } from '../testing.js';
 import { OvsBackend } from './backend.js';
 import { GATEWAY_OFPORT, ofportOf, routerMac } from './layout.js';
 import type { OvsNodeConfig } from './render.js';
-
-/** scripts/ovs.sh, found from here upwards (the tests run from src/ or from a build directory). */
-function ovsScript(): string | undefined {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const p = join(dir, 'scripts', 'ovs.sh');
-    if (existsSync(p)) return p;
-    dir = dirname(dir);
-  }
-  return undefined;
-}
-
-/**
- * node:test's `skip` for a test on a real Open vSwitch: root, nft and ip, ovs-vsctl, and the
- * daemons running (started through scripts/ovs.sh when they are not). Under
- * FLOWTAP_REQUIRE_ROOT=1 any of it missing fails instead.
- */
-export function needsOvs(): false | string {
-  const root = needsRoot(['bash', '--version'], ['ovs-vsctl', '--version'], ['ethtool', '--version']);
-  if (root) return root;
-  const script = ovsScript();
-  if (!script) return needs('scripts/ovs.sh not found');
-  try {
-    execFileSync('bash', [script, 'start'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    return false;
-  } catch (e) {
-    return needs(`Open vSwitch does not start (scripts/ovs.sh start): ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`);
-  }
-}
 
 const UNDERLAY_GATEWAY = '10.250.0.1';
 const GATEWAY_IF = 'gw-ft';
