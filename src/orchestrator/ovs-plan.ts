@@ -18,7 +18,7 @@
  * the machine, so they carry a hash of the application's name.
  */
 import { createHash } from 'node:crypto';
-import { GATEWAY_OFPORT, ofportOf, routerMac, tunnelOfportOf } from '../dataplane/index.js';
+import { addBridgeArgv, addPortArgv, GATEWAY_OFPORT, ofportOf, routerMac, tunnelOfportOf } from '../dataplane/index.js';
 import type { Addressing, App } from '../model/index.js';
 import { INSTANCE_IF, instanceNs, MONITOR_IF, monitorNs, nodeNs } from './names.js';
 import { monitorTunnels, nsBase, tapTunnelPlan, type Step } from './topology-plan.js';
@@ -38,11 +38,7 @@ export const ovsLink = (app: string, port: string) => `o${tag(app)}${port}`;
 const tunnelLink = (app: string, monitorPort: string) => `t${tag(app)}${monitorPort}`;
 const gatewayLink = (app: string, index: number) => `g${tag(app)}${index.toString(36)}`;
 
-const OVS_PROTOCOLS = 'protocols=OpenFlow13,OpenFlow14,OpenFlow15';
-
-function plugged(bridge: string, link: string, ofport: number): Step {
-  return ['ovs-vsctl', '--may-exist', 'add-port', bridge, link, '--', 'set', 'interface', link, `ofport_request=${ofport}`];
-}
+const plugged = (bridge: string, link: string, ofport: number): Step => addPortArgv(bridge, link, ofport);
 
 /** The root namespace's end sends no IPv6 of its own (router solicitations) into the bridge. */
 const quiet = (link: string): Step => ['sysctl', '-qw', `net.ipv6.conf.${link}.disable_ipv6=1`];
@@ -63,19 +59,7 @@ export function ovsNodePlan(app: App, addressing: Addressing, node: string): Ste
   const bridge = ovsBridge(app.name, me.index);
   const gw = gatewayLink(app.name, me.index);
   return [
-    [
-      'ovs-vsctl',
-      '--may-exist',
-      'add-br',
-      bridge,
-      '--',
-      'set',
-      'bridge',
-      bridge,
-      'datapath_type=netdev',
-      'fail_mode=secure',
-      OVS_PROTOCOLS,
-    ],
+    addBridgeArgv(bridge),
     ['ip', 'link', 'add', gw, 'type', 'veth', 'peer', 'name', OVS_GATEWAY_IF, 'netns', ns],
     // Frames the switch routes off the subnet are addressed to this MAC, which it answers ARP with.
     ['ip', '-n', ns, 'link', 'set', OVS_GATEWAY_IF, 'address', routerMac(me.index)],

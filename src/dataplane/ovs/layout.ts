@@ -74,3 +74,25 @@ export const OVS_TABLES = {
   tapIngress: 31,
   deliver: 32,
 } as const;
+
+/** `ovs-vsctl` adding a node's bridge as the backend needs it: userspace datapath, no learning switch, OpenFlow 1.3–1.5. */
+export function addBridgeArgv(bridge: string): string[] {
+  return [
+    'ovs-vsctl',
+    '--may-exist',
+    'add-br',
+    bridge,
+    '--',
+    'set',
+    'bridge',
+    bridge,
+    'datapath_type=netdev',
+    'fail_mode=secure',
+    'protocols=OpenFlow13,OpenFlow14,OpenFlow15',
+  ];
+}
+
+/** `ovs-vsctl` plugging a device into the bridge with the port number the rules use. */
+export function addPortArgv(bridge: string, dev: string, ofport: number): string[] {
+  return ['ovs-vsctl', '--may-exist', 'add-port', bridge, dev, '--', 'set', 'interface', dev, `ofport_request=${ofport}`];
+}

@@ -14,7 +14,7 @@ import { UPLINK_IF } from '../node-interfaces.js';
 import { readCounters } from '../nft/index.js';
 import { OUTSIDE_A, OUTSIDE_B, type BackendFixture, type BackendHarness } from '../testing.js';
 import { OvsBackend } from './backend.js';
-import { GATEWAY_OFPORT, ofportOf, routerMac } from './layout.js';
+import { addBridgeArgv, addPortArgv, GATEWAY_OFPORT, ofportOf, routerMac } from './layout.js';
 import type { OvsNodeConfig } from './render.js';
 
 const UNDERLAY_GATEWAY = '10.250.0.1';
@@ -62,7 +62,7 @@ export async function ovsHarness(f: BackendFixture, system: System = realSystem)
     await run(['ip', 'link', 'set', end, 'up']);
     await run(['ip', 'link', 'set', peer, 'up'], ns);
     await checksumsInSoftware(peer, ns);
-    await run(['ovs-vsctl', 'add-port', bridge, end, '--', 'set', 'interface', end, `ofport_request=${ofport}`]);
+    await run(addPortArgv(bridge, end, ofport));
   };
   // The userspace datapath reads frames through AF_PACKET and its conntrack checks L4 checksums:
   // a veth's offloaded (not yet computed) checksum would make every connection invalid.
@@ -73,18 +73,7 @@ export async function ovsHarness(f: BackendFixture, system: System = realSystem)
     return p.value;
   };
   try {
-    await run([
-      'ovs-vsctl',
-      'add-br',
-      bridge,
-      '--',
-      'set',
-      'bridge',
-      bridge,
-      'datapath_type=netdev',
-      'fail_mode=secure',
-      'protocols=OpenFlow13,OpenFlow14,OpenFlow15',
-    ]);
+    await run(addBridgeArgv(bridge));
     const nodeAddr = f.addressing.nodes[f.node];
     await namespace(node);
     await run(['sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0'], node);
