@@ -22,10 +22,12 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<string[]> }>> = {
   startup: () => import('./startup.js'),
   // Needs wrk: API latency under load over 200,000 records, and SSE fan-out to 100 clients (about three minutes).
   api: () => import('./api.js'),
-  // Needs root: builds a real cloud and drives iperf3 and wrk through it, flowtap's monitor reading the copies (about ten minutes).
+  // Needs root: a real cloud on nftables, then one on Open vSwitch (skipped unless scripts/ovs.sh started it), iperf3 and wrk through each, flowtap's monitor reading the copies (about fifteen minutes).
   dataplane: () => import('./dataplane.js'),
   // Needs root: a quarantine and a source restriction at 1,000 instances, incremental vs full apply (about a minute).
   'reaction-apply': () => import('./reaction-apply.js'),
+  // Needs root and Open vSwitch: a quarantine on the node of a 1,000-instance cloud, incremental bundle vs replace-flows.
+  'ovs-apply': () => import('./ovs-apply.js'),
   // Needs root and NATS (scripts/broker-servers.sh): 50 attacks on a live cloud, first packet to the quarantine rule in force (about two minutes).
   containment: () => import('./containment.js'),
   // flowtap connlist on generated clusters of 500 to 5,000 pods, the ruleset analysis as baseline (about a minute and a half).

@@ -85,10 +85,21 @@ test('root-namespace names fit an interface name, differ between applications, a
   assert.deepEqual(ovsBridgesOf('web-sql', listed), [ovsBridge('web-sql', 0), ovsBridge('web-sql', 1)]);
 });
 
-/** Just enough of ovs-vsctl and ovs-ofctl: bridges, the ports plugged with their numbers, bundles taken. */
+/** Just enough of ovs-vsctl and ovs-ofctl: bridges, the ports plugged with their numbers, bundles taken, flows counted. */
 function fakeOvs(): Responder {
   const ports = new Map<string, number[]>();
-  return (argv) => {
+  const flows = new Map<string, number>();
+  return (argv, opts) => {
+    const lines = (opts.input ?? '').split('\n').filter((l) => l.trim());
+    if (argv[0] === 'ovs-ofctl' && argv.includes('replace-flows')) flows.set(argv.at(-2)!, lines.length);
+    if (argv[0] === 'ovs-ofctl' && argv.includes('bundle')) {
+      const bridge = argv.at(-2)!;
+      const added = lines.filter((l) => /^flow add /.test(l)).length;
+      const deleted = lines.filter((l) => /^flow delete_strict /.test(l)).length;
+      flows.set(bridge, (flows.get(bridge) ?? 0) + added - deleted);
+    }
+    if (argv[0] === 'ovs-ofctl' && argv.includes('dump-aggregate'))
+      return { stdout: `NXST_AGGREGATE reply (xid=0x4): packet_count=0 byte_count=0 flow_count=${flows.get(argv.at(-1)!) ?? 0}\n` };
     if (argv[0] === 'ovs-vsctl') {
       const add = argv.indexOf('add-br');
       if (add >= 0) ports.set(argv[add + 1], []);
@@ -136,8 +147,8 @@ test('up --dataplane ovs: bridges and ports instead of node ports, flows in one 
     rec
       .commandLines()
       .slice(from)
-      .filter((l) => /flows/.test(l)),
-    [`ovs-ofctl -O OpenFlow15 parse-flows -`, `ovs-ofctl -O OpenFlow15 --bundle add-flows ${bridge} -`],
+      .filter((l) => /flows| bundle /.test(l)),
+    [`ovs-ofctl -O OpenFlow15 parse-flows -`, `ovs-ofctl -O OpenFlow15 bundle ${bridge} -`],
   );
   assert.ok(state().ovsApplied!.node1.flows.some((f) => f.rule?.chain === 'quarantine'));
 

@@ -5,6 +5,7 @@ import { backendFixture, backendSuite, DB_PORT, OVS_PROFILE, suiteDesired } from
 import type { OvsNodeConfig } from './render.js';
 import { needsOvs } from '../../system/testing.js';
 import { ovsHarness, type OvsHarness } from './testing.js';
+import { OvsBackend } from './backend.js';
 
 const skip = needsOvs();
 
@@ -106,6 +107,91 @@ describe('Open vSwitch backend on a real bridge (root)', { skip }, () => {
     assert.ok(!checked.ok && /clone/.test(checked.errors[0].message));
     assert.equal((await h.backend.apply(f.node, garbled)).ok, false);
     assert.deepEqual(await flowsInForce(), flows);
+  });
+
+  test('an incremental change keeps the counters of the flows it does not touch, and of a flow whose actions it modifies', async () => {
+    assert.ok((await h.backend.apply(f.node, config())).ok);
+    // api-1's datagrams to db-0 are held by its redirect to m2 (table 10) and counted there.
+    await h.sendUdp('api-1', 'db-0', DB_PORT, 10);
+    await h.sendUdp('api-0', 'db-0', DB_PORT, 10);
+    const before = await h.backend.counters(f.node);
+    assert.ok(before.ok);
+    const count = (list: typeof before.value, comment: string) => list.find((c) => c.comment === comment)?.packets ?? -1;
+    const hold = count(before.value, 'hold-api1');
+    const copy = count(before.value, 'copy-api0');
+    assert.ok(hold >= 1 && copy >= 1, JSON.stringify(before.value));
+    // m2 down: the hold's flow keeps its match and cookie, only its action changes (modify_strict).
+    const down = h.backend.render(suiteDesired(f, {}, { downMonitors: ['m2'] }));
+    assert.ok(down.ok);
+    const r = await h.backend.apply(f.node, down.value);
+    assert.ok(r.ok && r.value.kind === 'incremental', JSON.stringify(r));
+    const after = await h.backend.counters(f.node);
+    assert.ok(after.ok);
+    assert.equal(count(after.value, 'hold-api1'), hold, 'the modified flow keeps its count');
+    assert.equal(count(after.value, 'copy-api0'), copy, 'an untouched flow keeps its count');
+    // The modified action is in force: api-1 is no longer diverted (fail closed: dropped, not at m2).
+    assert.deepEqual(await arrived(() => h.sendUdp('api-1', 'db-0', DB_PORT, 10)), {});
+  });
+
+  test('an incremental change with one flow the switch refuses changes nothing: every flow and counter stays', async () => {
+    assert.ok((await h.backend.apply(f.node, config())).ok);
+    await h.sendUdp('api-0', 'db-0', DB_PORT, 10);
+    const flows = await flowsInForce();
+    const counters = await h.backend.counters(f.node);
+    assert.ok(counters.ok && counters.value.some((c) => c.packets > 0));
+    const q = h.backend.render(suiteDesired(f, { 'api-0': 'isolated' }));
+    assert.ok(q.ok);
+    const bad: OvsNodeConfig = {
+      ...q.value,
+      flows: [...q.value.flows, { table: 10, priority: 5, match: 'udp', actions: 'meter:4242,output:33000' }],
+    };
+    const calls: string[] = [];
+    const watched = new OvsBackend({
+      system: {
+        ...realSystem,
+        run: (argv, o) => {
+          calls.push(argv.join(' '));
+          return realSystem.run(argv, o);
+        },
+      },
+      bridgeOf: () => h.bridge,
+      applied: new Map(h.backend.applied),
+    });
+    const r = await watched.apply(f.node, bad);
+    assert.ok(!r.ok && /meter/i.test(r.errors[0].message), JSON.stringify(r));
+    assert.ok(
+      calls.some((c) => / bundle \S+ -$/.test(c)),
+      'the incremental bundle was tried first',
+    );
+    assert.deepEqual(await flowsInForce(), flows, 'the same flows');
+    assert.deepEqual(await h.backend.counters(f.node), counters, 'the same counts');
+    // Without the bad flow the same change goes in incrementally, and the quarantine holds.
+    const good = await h.backend.apply(f.node, q.value);
+    assert.ok(good.ok && good.value.kind === 'incremental', JSON.stringify(good));
+    assert.deepEqual(await arrived(() => h.sendUdp('api-0', 'db-0', DB_PORT, 10)), { m1: 1 });
+  });
+
+  test('a flow deleted by hand changes the flow count: the next change replaces the flows, and they are in force again', async () => {
+    assert.ok((await h.backend.apply(f.node, config())).ok);
+    const del = await realSystem.run([
+      'ovs-ofctl',
+      '-O',
+      'OpenFlow15',
+      '--strict',
+      'del-flows',
+      h.bridge,
+      'table=23,priority=2,ip,nw_dst=' + f.addressing.instances['db-0'].ip,
+    ]);
+    assert.equal(del.code, 0, del.stderr);
+    const q = h.backend.render(suiteDesired(f, { 'api-0': 'isolated' }));
+    assert.ok(q.ok);
+    const r = await h.backend.apply(f.node, q.value);
+    assert.ok(
+      r.ok && r.value.kind === 'full' && /^drift: bridge \S+ has \d+ flows, \d+ were applied$/.test(r.value.reason!),
+      JSON.stringify(r),
+    );
+    const d = await h.backend.drift(f.node);
+    assert.ok(d.ok && d.value.inForce, JSON.stringify(d));
   });
 
   test('fail modes: a fail-open redirect goes on untapped while its monitor port is down, a fail-closed one drops', async () => {

@@ -11,15 +11,33 @@ const f = backendFixture();
 const PORTS =
   ' 1(foxg): addr:02:66:67:00:00:00\n 100(fo100): addr:aa\n 101(fo101): addr:aa\n 102(fo102): addr:aa\n 33000(fo33000): addr:aa\n 33001(fo33001): addr:aa\n LOCAL(ftbr0): addr:aa\n';
 
-/** A switch as ovs-ofctl shows it: ports, meters, and whatever the test says about bundles. */
-function fakeSwitch(opts: { refuse?: (argv: string[], input: string) => string | undefined; flows?: () => string; meters?: string } = {}) {
+/**
+ * A switch as ovs-ofctl shows it: ports, meters, a flow count that follows what was sent
+ * (replace-flows sets it, a bundle's adds and deletes move it), and whatever the test says
+ * about refusals.
+ */
+function fakeSwitch(
+  opts: {
+    refuse?: (argv: string[], input: string) => string | undefined;
+    flows?: () => string;
+    meters?: string;
+    count?: () => number;
+  } = {},
+) {
+  let count = 0;
   return new RecordingSystem((argv: string[], o: RunOptions) => {
-    const verb = argv.find((a) => /^(dump-|parse-|replace-|add-|del-|mod-|meter-)/.test(a));
-    const why = opts.refuse?.(argv, o.input ?? '');
+    const verb = argv.find((a) => /^(dump-|parse-|replace-|add-|del-|mod-|meter-|bundle$)/.test(a));
+    const input = o.input ?? '';
+    const why = opts.refuse?.(argv, input);
     if (why) return { code: 1, stderr: why };
     if (verb === 'dump-ports-desc') return { stdout: PORTS };
     if (verb === 'dump-meters') return { stdout: opts.meters ?? 'OFPST_METER_CONFIG reply (OF1.3) (xid=0x2):\n' };
     if (verb === 'dump-flows') return { stdout: opts.flows?.() ?? '' };
+    if (verb === 'dump-aggregate')
+      return { stdout: `OFPST_AGGREGATE reply (OF1.5) (xid=0x2): packet_count=0 byte_count=0 flow_count=${opts.count?.() ?? count}\n` };
+    if (verb === 'replace-flows') count = input.split('\n').filter(Boolean).length;
+    if (verb === 'bundle')
+      for (const l of input.split('\n')) count += l.startsWith('flow add ') ? 1 : l.startsWith('flow delete_strict ') ? -1 : 0;
     return { stdout: '' };
   });
 }
@@ -55,23 +73,146 @@ test('the first apply replaces the flows in one bundle; a change sends only the 
 
   const q = await b.apply('n1', render(b, suiteDesired(f, { 'api-0': 'isolated' })));
   assert.deepEqual(q.ok && q.value, { kind: 'incremental', rulesAdded: 2, rulesRemoved: 0 });
-  assert.deepEqual(lines(sys).slice(5), [
-    'ovs-ofctl -O OpenFlow15 dump-ports-desc ftbr0',
-    'ovs-ofctl -O OpenFlow15 --bundle add-flows ftbr0 -',
-  ]);
+  // The ports are those applied last: not read again; the flow count says nobody changed the bridge.
+  assert.deepEqual(lines(sys).slice(5), ['ovs-ofctl -O OpenFlow15 dump-aggregate ftbr0', 'ovs-ofctl -O OpenFlow15 bundle ftbr0 -']);
   const cookie = cookieOf({ table: 'flowtap', chain: 'quarantine', comment: 'quarantine' });
   assert.equal(
     inputs(sys).at(-1),
-    `add table=21,priority=60000,cookie=${cookie},in_port=100,actions=drop\nadd table=21,priority=60000,cookie=${cookie},ip,nw_dst=10.77.0.2,actions=drop\n`,
+    `flow add table=21,priority=60000,cookie=${cookie},in_port=100,actions=drop\nflow add table=21,priority=60000,cookie=${cookie},ip,nw_dst=10.77.0.2,actions=drop\n`,
   );
   const back = await b.apply('n1', c);
   assert.deepEqual(back.ok && back.value, { kind: 'incremental', rulesAdded: 0, rulesRemoved: 2 });
   assert.equal(
     inputs(sys).at(-1),
-    'delete_strict table=21,priority=60000,in_port=100\ndelete_strict table=21,priority=60000,ip,nw_dst=10.77.0.2\n',
+    'flow delete_strict table=21,priority=60000,in_port=100\nflow delete_strict table=21,priority=60000,ip,nw_dst=10.77.0.2\n',
   );
   const same = await b.apply('n1', c);
   assert.deepEqual(same.ok && same.value, { kind: 'unchanged', rulesAdded: 0, rulesRemoved: 0 });
+});
+
+test('a changed action is one modify_strict line, a new group travels in the same bundle ahead of the flow using it, and leaves after it', async () => {
+  const sys = fakeSwitch();
+  const b = new OvsBackend({ system: sys });
+  assert.ok((await b.apply('n1', render(b))).ok);
+  const down = await b.apply('n1', render(b, suiteDesired(f, {}, { downMonitors: ['m2'] })));
+  assert.deepEqual(down.ok && down.value, { kind: 'incremental', rulesAdded: 2, rulesRemoved: 2 });
+  const hold = cookieOf({ table: 'flowtap_taps', chain: 'tap_eg_ft1', comment: 'hold-api1' });
+  const lines2 = inputs(sys).at(-1)!.split('\n');
+  assert.equal(lines2.length, 3);
+  assert.ok(
+    lines2.slice(0, 2).every((l) => l.startsWith('flow modify_strict table=')),
+    lines2.join('\n'),
+  );
+  assert.equal(lines2[2], '');
+  assert.ok(lines2[0].includes(`cookie=${hold},udp,in_port=101,tp_dst=5000,actions=drop`), lines2[0]);
+  const open = suiteDesired(
+    f,
+    {},
+    { contracts: f.contracts.map((c) => (c.id === 'hold-api1' ? { ...c, options: { failMode: 'open' as const } } : c)) },
+  );
+  assert.ok((await b.apply('n1', render(b))).ok);
+  const g = await b.apply('n1', render(b, open));
+  assert.ok(g.ok && g.value.kind === 'incremental');
+  const groupBundle = inputs(sys).at(-1)!.split('\n');
+  assert.equal(groupBundle.length, 3);
+  assert.ok(groupBundle[0].startsWith('group add group_id=1,type=fast_failover,'), groupBundle[0]);
+  assert.ok(groupBundle[1].startsWith('flow modify_strict table=10,') && groupBundle[1].endsWith(',actions=group:1'), groupBundle[1]);
+  const back = await b.apply('n1', render(b));
+  assert.ok(back.ok && back.value.kind === 'incremental');
+  assert.deepEqual(inputs(sys).at(-1)!.split('\n').slice(-2), ['group delete group_id=1', '']);
+  assert.ok(!lines(sys).some((l) => /(add|mod|del)-groups? /.test(l)), 'groups only ever change inside a bundle');
+});
+
+test('a flow count other than what was applied, or drift seen by drift(), makes the next change a replacement', async () => {
+  let count: number | undefined;
+  const sys = fakeSwitch({ count: () => count ?? 0 });
+  const b = new OvsBackend({ system: sys });
+  const c = render(b);
+  assert.ok((await b.apply('n1', c)).ok);
+  count = c.flows.length - 1;
+  const q = await b.apply('n1', render(b, suiteDesired(f, { 'api-0': 'isolated' })));
+  assert.ok(q.ok && q.value.kind === 'full', JSON.stringify(q));
+  assert.equal(q.value.reason, `drift: bridge ftbr0 has ${c.flows.length - 1} flows, ${c.flows.length} were applied`);
+  assert.equal(lines(sys).at(-1), 'ovs-ofctl -O OpenFlow15 --bundle replace-flows ftbr0 -');
+  const applied = b.applied.get('n1')!;
+  count = applied.flows.length;
+  // Nothing in force is what was applied: drift says so, and the next apply replaces.
+  const d = await b.drift('n1');
+  assert.ok(d.ok && !d.value.inForce);
+  const next = await b.apply('n1', c);
+  assert.ok(
+    next.ok && next.value.kind === 'full' && /^drift: \d+ flows missing and 0 extra on bridge ftbr0$/.test(next.value.reason!),
+    JSON.stringify(next),
+  );
+  count = c.flows.length;
+  const after = await b.apply('n1', render(b, suiteDesired(f, { 'api-0': 'isolated' })));
+  assert.ok(after.ok && after.value.kind === 'incremental', 'a replacement clears the drift');
+});
+
+test('a changed meter is modified before the bundle and put back when the bundle is refused', async () => {
+  let refuse = false;
+  const sys = fakeSwitch({
+    refuse: (argv) => (refuse && (argv.includes('bundle') || argv.includes('replace-flows')) ? 'OFPBFC_MSG_FAILED' : undefined),
+  });
+  const b = new OvsBackend({ system: sys });
+  const d = suiteDesired(f);
+  const limited = (perSecond: number) =>
+    render(b, { ...d, context: { ...d.context, restrictions: [{ id: 'rate', source: '10.250.0.9', rate: { perSecond, burst: 1 } }] } });
+  assert.ok((await b.apply('n1', limited(1))).ok);
+  const mark = lines(sys).length;
+  const faster = await b.apply('n1', limited(5));
+  assert.deepEqual(faster.ok && faster.value, { kind: 'incremental', rulesAdded: 0, rulesRemoved: 0 });
+  assert.deepEqual(lines(sys).slice(mark), [
+    'ovs-ofctl -O OpenFlow15 dump-aggregate ftbr0',
+    'ovs-ofctl -O OpenFlow13 mod-meter ftbr0 meter=1,pktps,burst,band=type=drop,rate=5,burst_size=1',
+  ]);
+  refuse = true;
+  const withFlow = limited(9);
+  withFlow.flows = [...withFlow.flows, { table: 10, priority: 5, match: 'udp', actions: 'drop' }];
+  const at = lines(sys).length;
+  const r = await b.apply('n1', withFlow);
+  assert.ok(!r.ok);
+  assert.deepEqual(
+    lines(sys)
+      .slice(at)
+      .filter((l) => /-meters? ftbr0 |bundle/.test(l)),
+    [
+      'ovs-ofctl -O OpenFlow13 mod-meter ftbr0 meter=1,pktps,burst,band=type=drop,rate=9,burst_size=1',
+      'ovs-ofctl -O OpenFlow15 bundle ftbr0 -',
+      'ovs-ofctl -O OpenFlow13 mod-meter ftbr0 meter=1,pktps,burst,band=type=drop,rate=5,burst_size=1',
+      // The replacement the refusal falls back to re-puts the meters the switch lists (this one lists none).
+      'ovs-ofctl -O OpenFlow13 add-meter ftbr0 meter=1,pktps,burst,band=type=drop,rate=9,burst_size=1',
+      'ovs-ofctl -O OpenFlow15 --bundle replace-flows ftbr0 -',
+      'ovs-ofctl -O OpenFlow13 del-meters ftbr0 meter=1',
+    ],
+  );
+});
+
+test('check has ovs-ofctl parse only what an incremental change sends and looks up only new ports; all of it for a replacement', async () => {
+  const sys = fakeSwitch();
+  const b = new OvsBackend({ system: sys });
+  const c = render(b);
+  assert.ok((await b.check('n1', c)).ok);
+  assert.equal(inputs(sys)[0], c.flows.map(flowText).join('\n') + '\n');
+  assert.ok((await b.apply('n1', c)).ok);
+  const q = render(b, suiteDesired(f, { 'api-0': 'isolated' }));
+  const at = sys.calls.length;
+  assert.ok((await b.check('n1', q)).ok);
+  assert.equal(
+    inputs(sys)[at],
+    `${q.flows
+      .filter((x) => x.table === 21 && x.priority === 60000)
+      .map(flowText)
+      .join('\n')}\n`,
+  );
+  assert.ok((await b.check('n1', q, { repair: true })).ok);
+  assert.equal(inputs(sys).at(-2), q.flows.map(flowText).join('\n') + '\n');
+  const same = sys.calls.length;
+  assert.ok((await b.check('n1', c)).ok);
+  assert.deepEqual(lines(sys).slice(same), [], 'nothing to parse or read when nothing changes');
+  const extra = await b.check('n1', { ...q, ports: [...q.ports, 33002] });
+  assert.ok(!extra.ok && extra.errors[0].code === 'E_DATAPLANE_DEVICE' && /port 33002/.test(extra.errors[0].message));
+  assert.equal(lines(sys).at(-1), 'ovs-ofctl -O OpenFlow15 dump-ports-desc ftbr0', 'a port new to the node is looked up');
 });
 
 test('a port the bridge lacks is refused before anything changes; so is a configuration of another node', async () => {
@@ -92,7 +233,7 @@ test('an incremental bundle the switch refuses becomes a replacement; a refused 
   let refuseReplace = false;
   const sys = fakeSwitch({
     refuse: (argv) =>
-      (refuseAdd && argv.includes('add-flows')) || (refuseReplace && argv.includes('replace-flows')) ? 'OFPBFC_MSG_FAILED' : undefined,
+      (refuseAdd && argv.includes('bundle')) || (refuseReplace && argv.includes('replace-flows')) ? 'OFPBFC_MSG_FAILED' : undefined,
   });
   const b = new OvsBackend({ system: sys });
   const c = render(b);

@@ -1,30 +1,46 @@
 /**
  * The Open vSwitch backend: each node is a bridge (userspace datapath) that flowtap owns whole.
- * Every change of flows is one OpenFlow bundle (`ovs-ofctl --bundle`): the switch takes all of
- * it or none of it, whether ovs-ofctl refuses a flow's text or the switch refuses a flow (a
- * meter it does not have). The first apply on a bridge replaces its flows
- * (`replace-flows`); later ones send only the flows that differ from the configuration applied
- * last (`add-flows` with `add` and `delete_strict` lines), so every other flow keeps its counter.
- * An incremental bundle the switch refuses (flows changed by hand) becomes a replacement.
+ * Every change of flows is one OpenFlow bundle: the switch takes all of it or none of it,
+ * whether ovs-ofctl refuses a flow's text or the switch refuses a flow (a meter it does not
+ * have).
  *
- * Meters and groups cannot join a bundle of flows: the new ones are added (and changed ones
- * modified) before the bundle, the unused ones deleted after it; if the bundle is refused, the
- * ones just added are deleted again. A meter the switch refuses fails the apply before any flow
- * changes.
+ * When the backend knows what is installed (what it applied last on the node, `applied`), it
+ * sends only what differs (update.ts): one `ovs-ofctl bundle` of flow deletions, strict
+ * modifications and additions, with the group changes, so every other flow keeps its counter
+ * and a quarantine costs a few flows, not the bridge. When it does not know (nothing applied
+ * by this process or handed back in `applied`, another bridge, `repair`, drift seen by `drift`,
+ * or a bridge whose flow count is not the count applied: restarted, edited by hand), it
+ * replaces every flow (`replace-flows`, which also keeps the counters of flows already there).
+ * An incremental bundle the switch refuses becomes a replacement (which fails the same way if
+ * a flow itself is bad: then nothing changed).
+ *
+ * The count check (`dump-aggregate`, one reply) is what makes a strict modification safe: on a
+ * flow that is not there it does nothing, silently. It does not see a flow changed by hand
+ * under the same count; `drift` and `repair` are for that.
+ *
+ * Meters cannot join a bundle: the new ones are added (and changed ones modified) before it,
+ * the unused ones deleted after it; if it is refused, those added are deleted again and those
+ * modified put back. A meter the switch refuses fails the apply before any flow changes.
  *
  * Before anything changes, apply checks that the bridge has every port the flows send to:
  * OpenFlow takes an output to a port that does not exist and drops silently, where nft refuses.
+ * An incremental change checks only the ports the configuration applied last did not send to
+ * (reading a bridge's ports costs about as much as the change itself).
  *
  * Counters are read by cookie (flows.ts): one per rule, summed over its flows, named as nft
  * names the same rule; a rate restriction counts what its meter dropped. They are read after one
  * round of the switch's revalidators, which bring the datapath's counts into the flows.
+ *
+ * Per-packet sampling has no OpenFlow form (no random choice per packet; the `sample` action
+ * feeds IPFIX/sFlow collectors, not a monitor port): taps.ts refuses it and says to sample by flow.
  */
 import { diag, fail, ok, type Result } from '../../diagnostics/index.js';
 import type { System } from '../../system/index.js';
 import type { ApplyOptions, ApplyReport, DataplaneBackend, Drift, NodeDesired, RuleCounter, RuleRef } from '../backend.js';
-import { cookieOf, diffFlows, diffScript, flowText, ruleKey, type OvsObject } from './flows.js';
-import { normCookie, parseFlowDump, parseIds, parseMeterStats, parsePortNumbers } from './read.js';
+import { cookieOf, flowText, ruleKey, type OvsFlow, type OvsObject } from './flows.js';
+import { normCookie, parseFlowCount, parseFlowDump, parseIds, parseMeterStats, parsePortNumbers } from './read.js';
 import { renderOvsNode, type OvsNodeConfig, type OvsRenderOptions } from './render.js';
+import { planOvsUpdate, type ObjectPlan, type OvsUpdatePlan } from './update.js';
 
 export interface OvsBackendOptions extends OvsRenderOptions {
   system: System;
@@ -38,6 +54,10 @@ const OF13 = ['-O', 'OpenFlow13'];
 export class OvsBackend implements DataplaneBackend<OvsNodeConfig> {
   readonly name = 'openvswitch';
   readonly applied: Map<string, OvsNodeConfig>;
+  /** The plan `check` made, for the `apply` of the same configuration that follows it. */
+  private planned?: { node: string; config: OvsNodeConfig; last: OvsNodeConfig | undefined; plan: OvsUpdatePlan };
+  /** Nodes whose flows `drift` found not to be what was applied, and why: their next apply replaces. */
+  private readonly drifted = new Map<string, string>();
 
   constructor(private readonly opts: OvsBackendOptions) {
     this.applied = opts.applied ?? new Map();
@@ -54,22 +74,48 @@ export class OvsBackend implements DataplaneBackend<OvsNodeConfig> {
     return ok(r.stdout);
   }
 
-  /** ovs-ofctl parses every flow (offline), and the bridge has every port they send to. */
-  async check(node: string, config: OvsNodeConfig, _opts: ApplyOptions = {}): Promise<Result<void>> {
+  /**
+   * ovs-ofctl parses the flows apply would send (offline), and the bridge has the ports they
+   * send to. An incremental change sends only the flows that differ and checks only the ports
+   * the flows applied last did not send to: the rest were checked when they were applied.
+   */
+  async check(node: string, config: OvsNodeConfig, opts: ApplyOptions = {}): Promise<Result<void>> {
     if (config.node !== node) return fail(wrongNode(node, config));
-    const parsed = await this.ofctl([...OF, 'parse-flows', '-'], config.flows.map(flowText).join('\n') + '\n');
-    if (!parsed.ok) return parsed;
-    return this.checkPorts(config);
+    const last = this.applied.get(node);
+    const plan = this.whole(node, opts) === undefined ? this.plan(node, config, last) : undefined;
+    const flows: readonly OvsFlow[] = !plan || plan.kind === 'full' ? config.flows : plan.kind === 'incremental' ? plan.sent : [];
+    if (flows.length) {
+      const parsed = await this.ofctl([...OF, 'parse-flows', '-'], flows.map(flowText).join('\n') + '\n');
+      if (!parsed.ok) return parsed;
+    }
+    return this.checkPorts(config, !plan || plan.kind === 'full' ? config.ports : newPorts(config, last!));
   }
 
-  private async checkPorts(config: OvsNodeConfig): Promise<Result<void>> {
+  /** Why the node's flows must be replaced whole whatever differs (repair, drift seen), if they must. */
+  private whole(node: string, opts: ApplyOptions): string | undefined {
+    if (opts.repair) return 'repair: the flows are replaced whole';
+    const drifted = this.drifted.get(node);
+    return drifted === undefined ? undefined : `drift: ${drifted}`;
+  }
+
+  /** The plan from `last` to `config`; check then apply with the same configuration plan once. */
+  private plan(node: string, config: OvsNodeConfig, last: OvsNodeConfig | undefined): OvsUpdatePlan {
+    const p = this.planned;
+    if (p && p.node === node && p.config === config && p.last === last) return p.plan;
+    const plan = planOvsUpdate(last, config);
+    this.planned = { node, config, last, plan };
+    return plan;
+  }
+
+  private async checkPorts(config: OvsNodeConfig, wanted: readonly number[]): Promise<Result<void>> {
+    if (!wanted.length) return ok(undefined);
     const r = await this.opts.system.run(['ovs-ofctl', ...OF, 'dump-ports-desc', config.bridge]);
     if (r.code !== 0)
       return fail(
         diag('E_DATAPLANE_NODE', `node ${config.node}: bridge ${config.bridge} cannot be read: ${r.stderr.trim() || `exit ${r.code}`}`),
       );
     const have = new Set(parsePortNumbers(r.stdout));
-    const missing = config.ports.filter((p) => !have.has(p));
+    const missing = wanted.filter((p) => !have.has(p));
     return missing.length
       ? fail(
           missing.map((p) =>
@@ -82,31 +128,71 @@ export class OvsBackend implements DataplaneBackend<OvsNodeConfig> {
   async apply(node: string, config: OvsNodeConfig, opts: ApplyOptions = {}): Promise<Result<ApplyReport>> {
     if (config.node !== node) return fail(wrongNode(node, config));
     const last = this.applied.get(node);
-    const ports = await this.checkPorts(config);
+    const whole = this.whole(node, opts);
+    const plan = whole === undefined ? this.plan(node, config, last) : { kind: 'full' as const, reason: whole };
+    this.planned = undefined;
+    if (plan.kind === 'full') return this.replace(config, plan.reason);
+    if (plan.kind === 'unchanged') return ok({ kind: 'unchanged', rulesAdded: 0, rulesRemoved: 0 });
+    const [ports, count] = await Promise.all([this.checkPorts(config, newPorts(config, last!)), this.flowCount(config.bridge)]);
     if (!ports.ok) return ports;
-    if (!last || opts.repair || last.bridge !== config.bridge)
+    if (count !== last!.flows.length)
       return this.replace(
         config,
-        !last ? 'nothing applied on this node yet' : opts.repair ? 'repair: the flows are replaced whole' : 'another bridge',
+        count === undefined
+          ? `the flows of bridge ${config.bridge} cannot be counted`
+          : `drift: bridge ${config.bridge} has ${count} flows, ${last!.flows.length} were applied`,
       );
-    const d = diffFlows(last.flows, config.flows);
-    const objectsSame = sameObjects(last.meters, config.meters) && sameObjects(last.groups, config.groups);
-    if (!d.added.length && !d.changed.length && !d.removed.length && objectsSame)
-      return ok({ kind: 'unchanged', rulesAdded: 0, rulesRemoved: 0 });
-    const before = await this.putObjects(config, last);
-    if (!before.ok) return before;
-    const r = await this.ofctl([...OF, '--bundle', 'add-flows', config.bridge, '-'], diffScript(d));
-    if (!r.ok) {
-      await this.dropObjects(config, before.value);
-      return this.replace(config, `the incremental bundle was refused (${r.errors.map((e) => e.message).join('; ')})`);
+    const meters = await this.putMeters(config.bridge, plan.meters);
+    if (!meters.ok) return meters;
+    if (plan.bundle) {
+      const r = await this.ofctl([...OF, 'bundle', config.bridge, '-'], plan.bundle);
+      if (!r.ok) {
+        await this.undoMeters(config.bridge, plan.meters);
+        return this.replace(config, `the incremental bundle was refused (${r.errors.map((e) => e.message).join('; ')})`);
+      }
     }
-    await this.removeUnused(config, last);
+    for (const id of plan.meters.remove) await this.ofctl([...OF13, 'del-meters', config.bridge, `meter=${id}`]);
     this.applied.set(node, config);
-    return ok({ kind: 'incremental', rulesAdded: d.added.length + d.changed.length, rulesRemoved: d.removed.length + d.changed.length });
+    // A strict modification replaces a flow's actions: one rule out, one in, as nft would count it.
+    return ok({ kind: 'incremental', rulesAdded: plan.added + plan.modified, rulesRemoved: plan.removed + plan.modified });
   }
 
-  /** Replaces every flow of the bridge in one bundle (the switch keeps the counters of flows it already has). */
+  /** The number of flows on the bridge (one aggregate reply), or undefined if it cannot be read. */
+  private async flowCount(bridge: string): Promise<number | undefined> {
+    const r = await this.ofctl([...OF, 'dump-aggregate', bridge]);
+    return r.ok ? parseFlowCount(r.value) : undefined;
+  }
+
+  /** Adds and modifies the meters of an incremental change; on a refusal undoes what it did and fails. */
+  private async putMeters(bridge: string, plan: ObjectPlan): Promise<Result<void>> {
+    const done: ObjectPlan = { add: [], modify: [], remove: [] };
+    for (const [verb, o, from] of [
+      ...plan.add.map((m) => ['add-meter', m, undefined] as const),
+      ...plan.modify.map((m) => ['mod-meter', m.to, m.from] as const),
+    ]) {
+      const r = await this.ofctl([...OF13, verb, bridge, o.text]);
+      if (!r.ok) {
+        await this.undoMeters(bridge, done);
+        return r;
+      }
+      if (from) done.modify.push({ from, to: o });
+      else done.add.push(o);
+    }
+    return ok(undefined);
+  }
+
+  private async undoMeters(bridge: string, done: ObjectPlan): Promise<void> {
+    for (const m of done.modify) await this.ofctl([...OF13, 'mod-meter', bridge, m.from.text]);
+    for (const m of done.add) await this.ofctl([...OF13, 'del-meters', bridge, `meter=${m.id}`]);
+  }
+
+  /**
+   * Replaces every flow of the bridge in one bundle (the switch keeps the counters of flows it
+   * already has), once the bridge is seen to have every port they send to.
+   */
   private async replace(config: OvsNodeConfig, reason: string): Promise<Result<ApplyReport>> {
+    const ports = await this.checkPorts(config, config.ports);
+    if (!ports.ok) return ports;
     const existing = await this.existingObjects(config);
     if (!existing.ok) return existing;
     const added = await this.putObjects(config, existing.value);
@@ -125,6 +211,7 @@ export class OvsBackend implements DataplaneBackend<OvsNodeConfig> {
     }
     await this.removeUnused(config, existing.value);
     this.applied.set(config.node, config);
+    this.drifted.delete(config.node);
     return ok({ kind: 'full', rulesAdded: config.flows.length, rulesRemoved: 0, reason });
   }
 
@@ -230,8 +317,11 @@ export class OvsBackend implements DataplaneBackend<OvsNodeConfig> {
     const config = this.applied.get(node);
     if (!config) return ok({ node, inForce: false, missing: [], extra: [], reason: 'nothing applied on this node yet' });
     const r = await this.opts.system.run(['ovs-ofctl', ...OF, '--no-stats', 'dump-flows', config.bridge]);
-    if (r.code !== 0)
-      return ok({ node, inForce: false, missing: [], extra: [], reason: `bridge ${config.bridge} cannot be read: ${r.stderr.trim()}` });
+    if (r.code !== 0) {
+      const reason = `bridge ${config.bridge} cannot be read: ${r.stderr.trim()}`;
+      this.drifted.set(node, reason);
+      return ok({ node, inForce: false, missing: [], extra: [], reason });
+    }
     let dumped: ReturnType<typeof parseFlowDump>;
     try {
       dumped = parseFlowDump(r.stdout);
@@ -255,12 +345,16 @@ export class OvsBackend implements DataplaneBackend<OvsNodeConfig> {
       for (let i = 0; i < n; i++)
         extra.push(names.get(cookie) ?? { table: 'unknown', chain: `table ${table}`, comment: `cookie ${cookie}` });
     }
-    return ok({ node, inForce: !missing.length && !extra.length, missing, extra });
+    const same = !missing.length && !extra.length;
+    if (!same) this.drifted.set(node, `${missing.length} flows missing and ${extra.length} extra on bridge ${config.bridge}`);
+    return ok({ node, inForce: same, missing, extra });
   }
 }
 
-function sameObjects(a: readonly OvsObject[], b: readonly OvsObject[]): boolean {
-  return a.length === b.length && a.every((o, i) => o.id === b[i].id && o.text === b[i].text);
+/** The ports `config` sends to that the configuration applied last did not. */
+function newPorts(config: OvsNodeConfig, last: OvsNodeConfig): number[] {
+  const had = new Set(last.ports);
+  return config.ports.filter((p) => !had.has(p));
 }
 
 function wrongNode(node: string, config: OvsNodeConfig) {

@@ -43,31 +43,3 @@ export const flowKey = (f: OvsFlow) => `table=${f.table},priority=${f.priority}$
 /** The flow as `ovs-ofctl add-flows` takes it. */
 export const flowText = (f: OvsFlow) =>
   `table=${f.table},priority=${f.priority},cookie=${cookieOf(f.rule)}${f.match ? `,${f.match}` : ''},actions=${f.actions}`;
-
-export interface FlowDiff {
-  added: OvsFlow[];
-  /** Same key, other cookie or actions: re-added (its counter restarts). */
-  changed: OvsFlow[];
-  removed: OvsFlow[];
-}
-
-export function diffFlows(from: readonly OvsFlow[], to: readonly OvsFlow[]): FlowDiff {
-  const before = new Map(from.map((f) => [flowKey(f), f]));
-  const after = new Map(to.map((f) => [flowKey(f), f]));
-  const added: OvsFlow[] = [];
-  const changed: OvsFlow[] = [];
-  for (const [k, f] of after) {
-    const b = before.get(k);
-    if (!b) added.push(f);
-    else if (flowText(b) !== flowText(f)) changed.push(f);
-  }
-  const removed = [...before].filter(([k]) => !after.has(k)).map(([, f]) => f);
-  return { added, changed, removed };
-}
-
-/** The `add-flows --bundle` input of a diff: deletions first, then additions. */
-export function diffScript(d: FlowDiff): string {
-  return [...d.removed.map((f) => `delete_strict ${flowKey(f)}`), ...[...d.changed, ...d.added].map((f) => `add ${flowText(f)}`), ''].join(
-    '\n',
-  );
-}

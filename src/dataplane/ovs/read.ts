@@ -1,6 +1,6 @@
 /**
- * What `ovs-ofctl` prints, read back: flows (`dump-flows`), meter band statistics
- * (`meter-stats`), meter and group ids, and the bridge's port numbers (`dump-ports-desc`).
+ * What `ovs-ofctl` prints, read back: flows (`dump-flows`), their number (`dump-aggregate`),
+ * meter band statistics (`meter-stats`), meter and group ids, and the bridge's port numbers (`dump-ports-desc`).
  * Lines that are not entries (the reply header) are skipped; an entry without the fields it
  * must have is an error, never a silent zero.
  */
@@ -40,6 +40,12 @@ export function parseFlowDump(text: string): DumpedFlow[] {
     });
   }
   return out;
+}
+
+/** The flow count of a `dump-aggregate` reply; undefined when the reply has none. */
+export function parseFlowCount(text: string): number | undefined {
+  const n = /(?:^|[ ,])flow_count=(\d+)/m.exec(text)?.[1];
+  return n === undefined ? undefined : Number(n);
 }
 
 /** Meter id -> what its bands dropped (band 0: flowtap's meters have one band). */

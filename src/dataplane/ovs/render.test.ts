@@ -134,7 +134,11 @@ test('taps: a copy outputs and goes on, a redirect only outputs; a budget meters
 });
 
 test('what the backend cannot express yet is an error naming the contract; a terminated instance has no taps', () => {
-  const sampled = { ...f.contracts[0], options: { sample: { every: 10, unit: 'packet' as const } } };
+  const sampled = {
+    ...f.contracts[0],
+    options: { sample: { every: 10, unit: 'packet' as const } },
+    origin: { policyFile: 'taps.ftc', line: 3 },
+  };
   const r = renderOvsNode(suiteDesired(f, {}, { contracts: [sampled] }));
   assert.ok(
     !r.ok &&
@@ -142,6 +146,11 @@ test('what the backend cannot express yet is an error naming the contract; a ter
       /copy-api0|api-0/.test(r.errors[0].message) &&
       /sample/.test(r.errors[0].message),
   );
+  // Why (no per-packet choice in OpenFlow, its sample action goes to collectors) and what to use instead.
+  assert.match(r.errors[0].message, /no random choice per packet/);
+  assert.match(r.errors[0].message, /IPFIX/);
+  assert.match(r.errors[0].message, /sample by flow instead/);
+  assert.deepEqual(r.errors[0].loc, { file: 'taps.ftc', line: 3 }, 'the error points at the contract');
   const gone = text(suiteDesired(f, { 'api-1': 'terminated' }));
   assert.ok(!gone.some((x) => x.startsWith('table=10,priority=100,') && x.includes('in_port=101')));
   const n9 = renderOvsNode({ ...suiteDesired(f), node: 'n9' });

@@ -17,8 +17,9 @@
  * A copy sampled by flow (one flow in N) takes the flow's symmetric hash (`multipath`, as nft's
  * `symhash`) inside a clone and is made in table 16 when the hash picks it.
  *
- * Not yet: sampling by packet (OpenFlow has no random choice per packet; its `sample` action
- * exports to IPFIX), a sampled redirect, and the inline return path of a redirect.
+ * Not possible: a copy sampled by packet. OpenFlow has no random choice per packet, and its
+ * `sample` action feeds IPFIX/sFlow collectors, not a monitor port; such a contract is refused,
+ * saying to sample by flow. Not yet: a sampled redirect, and the inline return path of a redirect.
  */
 import { diag, type Diagnostic } from '../../diagnostics/index.js';
 import { contractLocation, describeContract, intersect, printFlow, type FlowTap } from '../../flowtap/index.js';
@@ -79,7 +80,7 @@ export function ovsTaps(input: OvsTapsInput): { flows: OvsFlow[]; meters: OvsObj
     if (sample && sample.every !== 1) {
       const why =
         sample.unit === 'packet'
-          ? 'OpenFlow has no random choice per packet (its sample action exports to IPFIX/sFlow collectors, not to a monitor port); sample by flow'
+          ? 'OpenFlow has no random choice per packet (its sample action exports to IPFIX/sFlow collectors, not to a monitor port); sample by flow instead (unit flow: one flow in N, every packet of it copied)'
           : c.action === 'redirect'
             ? 'a sampled redirect is not built yet in the ovs backend (a sampled copy is)'
             : !Number.isInteger(sample.every) || sample.every < 2 || sample.every > MAX_SAMPLE
