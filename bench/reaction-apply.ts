@@ -5,7 +5,10 @@
  * touches, once incrementally (the backend changes only the rules that differ) and once as a
  * full replacement of the very same configuration (`apply(..., { repair: true })`, which
  * replaces the tables whole), timed the same way in the same rounds, alternating which goes
- * first. Rendering is the same for both and is reported on its own.
+ * first. Rendering is the same for both and is reported on its own. A third way is timed in the
+ * same rounds: the incremental change through an interactive nft session with echo, as the
+ * security controller applies reactions (`flowtap serve` keeps one per node): no process per
+ * change, and the echo gives the added rules' handles, so the controller needs no listing after.
  *
  * The cloud: bench/generate-app.ts's 1,000 services of one instance over four nodes (a node's
  * /24 holds at most 253 instances), each node a scratch network namespace holding flowtap's real
@@ -17,7 +20,14 @@
  */
 import { pathToFileURL } from 'node:url';
 import { inferFirewall } from '../src/firewall/index.js';
-import { nftBackend, type NftBackend, type NftNodeConfig, type NodeDesired, type SourceRestriction } from '../src/dataplane/index.js';
+import {
+  nftBackend,
+  NftSessions,
+  type NftBackend,
+  type NftNodeConfig,
+  type NodeDesired,
+  type SourceRestriction,
+} from '../src/dataplane/index.js';
 import { planAddresses, type Addressing, type App } from '../src/model/index.js';
 import { realSystem, type RunOptions, type RunResult, type System } from '../src/system/index.js';
 import { generateApp } from './generate-app.js';
@@ -104,6 +114,9 @@ export async function run(progress: (line: string) => void = () => {}): Promise<
   const nsOf = (node: string) => `${prefix}-${node}`;
   const system = new TimedSystem(realSystem);
   const backend: NftBackend = nftBackend({ system, nsOf });
+  // The same tables and the same record of what is applied, changes through sessions.
+  const sessions = new NftSessions(system);
+  const viaSession: NftBackend = nftBackend({ system, nsOf, applied: backend.applied, transactions: sessions });
   const running = Object.fromEntries(app.instances.map((i) => [i.name, 'running' as const]));
 
   const desired = (node: string, status: NodeDesired['context']['status'], restrictions: SourceRestriction[] = []): NodeDesired => ({
@@ -126,16 +139,16 @@ export async function run(progress: (line: string) => void = () => {}): Promise<
     return out;
   };
   /** check every node, then apply every node: the local cloud's order. */
-  const bring = async (configs: NftNodeConfig[], repair: boolean): Promise<Sample> => {
+  const bring = async (configs: NftNodeConfig[], repair: boolean, via: NftBackend = backend): Promise<Sample> => {
     system.take();
     const t0 = performance.now();
     for (const c of configs) {
-      const r = await backend.check(c.node, c, { repair });
+      const r = await via.check(c.node, c, { repair });
       if (!r.ok) throw new Error(r.errors.map((e) => e.message).join('\n'));
     }
     const kinds: string[] = [];
     for (const c of configs) {
-      const r = await backend.apply(c.node, c, { repair });
+      const r = await via.apply(c.node, c, { repair });
       if (!r.ok) throw new Error(r.errors.map((e) => e.message).join('\n'));
       kinds.push(r.value.kind);
     }
@@ -157,11 +170,14 @@ export async function run(progress: (line: string) => void = () => {}): Promise<
     progress(`reaction-apply: ${INSTANCES} instances on ${NODES} nodes, ${rules} rules; first apply`);
     await bring(base, false);
 
-    const results: Record<'isolate' | 'restrict', Record<'incremental' | 'full', Sample[]>> = {
-      isolate: { incremental: [], full: [] },
-      restrict: { incremental: [], full: [] },
+    type How = 'incremental' | 'session' | 'full';
+    const results: Record<'isolate' | 'restrict', Record<How, Sample[]>> = {
+      isolate: { incremental: [], session: [], full: [] },
+      restrict: { incremental: [], session: [], full: [] },
     };
+    const via = (how: How) => (how === 'session' ? viaSession : backend);
     const releases: Sample[] = [];
+    const sessionReleases: Sample[] = [];
     const lifts: Sample[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       // A different instance each round, on the first node: the reaction touches that node only.
@@ -176,18 +192,19 @@ export async function run(progress: (line: string) => void = () => {}): Promise<
         rate: { perSecond: 50, burst: 100 },
       };
       const restricted = render(running, [restriction]);
-      const order = round % 2 ? (['incremental', 'full'] as const) : (['full', 'incremental'] as const);
+      const order: How[] = round % 2 ? ['incremental', 'session', 'full'] : ['full', 'session', 'incremental'];
       for (const how of order) {
         progress(`reaction-apply: round ${round}, isolate ${victim}, ${how}`);
-        results.isolate[how].push(await bring(isolated, how === 'full'));
+        results.isolate[how].push(await bring(isolated, how === 'full', via(how)));
         // Back to the base state, incrementally (timed too: a release is a reaction as well).
-        const back = await bring(baseNode, false);
+        const back = await bring(baseNode, false, via(how));
         if (how === 'incremental') releases.push(back);
+        if (how === 'session') sessionReleases.push(back);
       }
       for (const how of order) {
         progress(`reaction-apply: round ${round}, restrict ${restriction.source}, ${how}`);
-        results.restrict[how].push(await bring(restricted, how === 'full'));
-        const back = await bring(base, false);
+        results.restrict[how].push(await bring(restricted, how === 'full', via(how)));
+        const back = await bring(base, false, via(how));
         if (how === 'incremental') lifts.push(back);
       }
     }
@@ -209,11 +226,17 @@ export async function run(progress: (line: string) => void = () => {}): Promise<
       `  ${pad('release the instance (incremental)', 40)} ${lpad(cell(releases), 22)}`,
       `  ${pad('lift the restriction (incremental)', 40)} ${lpad(cell(lifts), 22)}`,
       '',
+      "  the same incremental changes through an nft session with echo (the controller's way: the echo also reads the new rules back):",
+      `  ${pad('isolate one instance', 40)} ${lpad(cell(results.isolate.session), 22)} ${lpad(cell(results.isolate.full), 22)} ${lpad(`${ratio(results.isolate.session, results.isolate.full).toFixed(1)}x`, 12)}`,
+      `  ${pad('restrict one source', 40)} ${lpad(cell(results.restrict.session), 22)} ${lpad(cell(results.restrict.full), 22)} ${lpad(`${ratio(results.restrict.session, results.restrict.full).toFixed(1)}x`, 12)}`,
+      `  ${pad('release the instance', 40)} ${lpad(cell(sessionReleases), 22)}`,
+      '',
       '  where the time goes (median ms per reaction; js = planning and the rest of the process):',
     );
     const rows: Array<[string, Sample[]]> = [
       ['isolate, incremental', results.isolate.incremental],
       ['isolate, full', results.isolate.full],
+      ['isolate, session', results.isolate.session],
       ['restrict, incremental', results.restrict.incremental],
       ['restrict, full', results.restrict.full],
       ['release, incremental', releases],
@@ -228,6 +251,7 @@ export async function run(progress: (line: string) => void = () => {}): Promise<
     lines.push('', `  render (pure, the same for both ways): ${f1(median(renderMs))} ms median per call (every node or one)`);
     return lines;
   } finally {
+    await sessions.close();
     for (const ns of made) await realSystem.run(['ip', 'netns', 'del', ns]);
   }
 }

@@ -136,7 +136,7 @@ class Agent {
     this.settings = initialSettings(o.level ?? 1, o.periodMs ?? DEFAULT_PERIOD_MS, o.settings);
     this.meter = new CostMeter(cpu, this.now);
     const node = nodeAccess(o.system, o.nodeNs, o.netns ?? realNetnsProbe);
-    this.applier = new ConfigApplier(node, o.node, o.onConfig, this.now);
+    this.applier = new ConfigApplier(node, o.node, o.onConfig, this.now, o.ovsBridge ? { ovsBridge: o.ovsBridge } : {});
     this.shipper = new Shipper({
       ...o.shipping,
       store: o.broker.store,

@@ -34,6 +34,8 @@ export interface AgentOptions {
   node: string;
   /** The node's namespace; commands run there unless the agent already does. */
   nodeNs?: string;
+  /** The node's Open vSwitch bridge; without it, pushed Open vSwitch configurations are refused. */
+  ovsBridge?: string;
   instances: InstanceSpec[];
   monitors: MonitorSpec[];
   broker: Pick<Broker, 'store' | 'bus'>;

@@ -58,6 +58,10 @@ test('a valid spec reads back whole and becomes the options runAgent takes', () 
   );
   assert.equal(o.broker, broker);
   assert.equal(o.system, system);
+  // The node's bridge, when the spec names it, is the one an Open vSwitch push may change.
+  const withBridge = parseAgentSpec(JSON.stringify({ ...SPEC, ovsBridge: 'ftbx1y2z0' }), '/s/agents/node1.json');
+  assert.ok(withBridge.ok);
+  assert.equal(agentOptions(withBridge.value, broker, system).ovsBridge, 'ftbx1y2z0');
 });
 
 test('a damaged spec names the file and every field at fault', () => {
@@ -69,6 +73,8 @@ test('a damaged spec names the file and every field at fault', () => {
       `${field} in ${bad.join('\n')}`,
     );
   assert.match(errorsOf({ ...SPEC, version: 2 }).join('\n'), /:version invalid agent spec/);
+  // The bridge goes to ovs-ofctl: only a name flowtap could have given.
+  assert.match(errorsOf({ ...SPEC, ovsBridge: 'br0; rm' }).join('\n'), /:ovsBridge invalid agent spec: expected a bridge name/);
 });
 
 test('addresses and namespaces are checked as the agent would use them', () => {

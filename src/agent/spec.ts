@@ -32,6 +32,8 @@ export interface AgentSpec {
   node: string;
   /** The node's network namespace, where the agent runs. */
   nodeNs?: string;
+  /** The node's Open vSwitch bridge: the one bridge a pushed Open vSwitch configuration may change. */
+  ovsBridge?: string;
   instances: InstanceSpec[];
   monitors: MonitorSpec[];
   broker: AgentBrokerSpec;
@@ -63,6 +65,10 @@ const schema = z.strictObject({
   app: text,
   node: text,
   nodeNs: text.optional(),
+  ovsBridge: z
+    .string()
+    .regex(/^[0-9a-z]{1,15}$/, 'expected a bridge name')
+    .optional(),
   instances: z.array(instance),
   monitors: z.array(monitor),
   broker: z.strictObject({
@@ -112,6 +118,7 @@ export function agentOptions(spec: AgentSpec, broker: Pick<Broker, 'store' | 'bu
     app: spec.app,
     node: spec.node,
     ...(spec.nodeNs !== undefined ? { nodeNs: spec.nodeNs } : {}),
+    ...(spec.ovsBridge !== undefined ? { ovsBridge: spec.ovsBridge } : {}),
     instances: spec.instances,
     monitors: spec.monitors,
     broker,

@@ -22,7 +22,7 @@ import { need, type Io } from './exit.js';
 import { resolveAppPath } from './load.js';
 
 /** Where the commands deploy: tests give a recording system and a state folder of their own. */
-export type CloudEnv = Pick<LocalCloudEnv, 'system' | 'stateDir' | 'monitorSettleMs' | 'readyTimeout'>;
+export type CloudEnv = Pick<LocalCloudEnv, 'system' | 'stateDir' | 'monitorSettleMs' | 'readyTimeout' | 'nftSessions'>;
 
 export function projectRoot(): string {
   // bin/flowtap.js runs from the package; processes start in the project root.

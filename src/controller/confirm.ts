@@ -4,7 +4,7 @@
  * counted by those rules while no further notice about the same source arrives.
  */
 import type { RuleCounter } from '../dataplane/index.js';
-import type { Orchestrator } from '../orchestrator/index.js';
+import type { NodeReports, Orchestrator } from '../orchestrator/index.js';
 import { restrictionId, type Action, type InstalledRule } from './reaction/index.js';
 
 /** Whether a counting rule is one of the action's own. */
@@ -27,11 +27,17 @@ function nodesOf(o: Orchestrator, a: Action): string[] {
 /**
  * The action's rules in force, read back now. Empty for actions that install no rule of their
  * own (verbosity, redeploy, a redirect whose taps the monitor's own records confirm).
+ *
+ * Right after the apply, `applied` may already hold them: where the data plane read the rules
+ * back in the same step (the kernel's answer to the transaction, `ApplyReport.installed`), a
+ * node whose answer holds the action's rules is not listed again. Its rules are then exactly
+ * those this change added (a listing finds every quarantine rule of the node).
  */
-export async function installedRules(o: Orchestrator, a: Action): Promise<InstalledRule[]> {
+export async function installedRules(o: Orchestrator, a: Action, applied?: NodeReports): Promise<InstalledRule[]> {
   const out: InstalledRule[] = [];
   for (const node of nodesOf(o, a)) {
-    const counters = await o.counters(node);
+    const answered = (applied?.[node]?.installed ?? []).filter((c) => carries(a, c));
+    const counters = answered.length ? { ok: true as const, value: answered } : await o.counters(node);
     if (!counters.ok) continue;
     for (const c of counters.value)
       if (carries(a, c))

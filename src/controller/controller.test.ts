@@ -131,6 +131,26 @@ test('shipping reaching for the database is quarantined at once; the rule is rea
   await b.close();
 });
 
+test("rules the data plane echoed with the apply are the quarantine's rules in force: no listing on the reaction's path", async () => {
+  const { o, b, c } = await setup();
+  o.echoes = true;
+  const [q] = await c.notice(notice(o, 'FlowTap::Unauthorized_Connection', 'shipping-0', 'db-0', 5432));
+  assert.equal(q.state, 'applied');
+  assert.deepEqual(
+    q.installed?.map((r) => [r.node, r.comment, typeof r.handle]),
+    [['node2', 'quarantine', 'number']],
+  );
+  assert.equal(o.listed.length, 0, "the counters were not listed to find the rules");
+  // Confirmation still reads the counters, off the reaction's path.
+  o.packets.set('shipping-0', 3);
+  await wait(80);
+  assert.ok(o.listed.includes('node2'));
+  const confirmed = (await b.store.query({ kinds: ['reaction'], text: '"confirmed"' })).find((r) => r.data.event === 'confirmed');
+  assert.equal(confirmed?.data.drops, 3);
+  await c.stop();
+  await b.close();
+});
+
 test('a notice that keeps coming after the quarantine leaves it unconfirmed', async () => {
   const { o, b, c } = await setup({ confirmWindowMs: 60 });
   await c.notice(notice(o, 'FlowTap::Unauthorized_Connection', 'shipping-0', 'db-0', 5432));

@@ -424,8 +424,9 @@ export class SecurityController {
     const t0 = this.now();
     this.current = r.id;
     try {
-      r.inverse = await carryOut(this.effects, r.action);
-      r.installed = installsRules(r.action) ? await installedRules(this.o, r.action) : [];
+      const done = await carryOut(this.effects, r.action);
+      r.inverse = done.inverse;
+      r.installed = installsRules(r.action) ? await installedRules(this.o, r.action, done.reports) : [];
     } catch (e) {
       r.state = 'failed';
       r.reason = errorText(e);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { setVerbosity } from '../agent/index.js';
 import type { MessageBus } from '../broker/index.js';
 import { FlowtapError } from '../diagnostics/index.js';
-import type { Orchestrator } from '../orchestrator/index.js';
+import type { NodeReports, Orchestrator } from '../orchestrator/index.js';
 import { restrictionId, type Action, type Inverse } from './reaction/index.js';
 
 export interface EffectsEnv {
@@ -29,21 +29,26 @@ function nodeOf(env: EffectsEnv, instance: string): string {
 /** The burst a rate limit allows on top of its rate: two seconds' worth, so a client's retries pass. */
 const burstOf = (rate: number) => Math.max(1, rate * 2);
 
-export async function carryOut(env: EffectsEnv, a: Action): Promise<Inverse | undefined> {
+/** What carrying an action out left: its inverse, and what the data plane reported per node it changed. */
+export interface CarriedOut {
+  inverse?: Inverse;
+  reports?: NodeReports;
+}
+
+export async function carryOut(env: EffectsEnv, a: Action): Promise<CarriedOut> {
   const o = env.orchestrator;
   switch (a.kind) {
     case 'quarantine':
-      await o.isolate(a.instance);
-      return { kind: 'release', instance: a.instance };
+      return { inverse: { kind: 'release', instance: a.instance }, reports: await o.isolate(a.instance) };
     case 'restrict': {
       const id = restrictionId(a);
-      await o.restrict({
+      const r = await o.restrict({
         id,
         source: a.source,
         ...(a.port !== undefined ? { port: a.port, protocol: 'tcp' as const } : {}),
         ...(a.rate !== undefined ? { rate: { perSecond: a.rate, burst: burstOf(a.rate) } } : {}),
       });
-      return { kind: 'unrestrict', id };
+      return { inverse: { kind: 'unrestrict', id }, reports: r };
     }
     case 'verbosity': {
       const node = nodeOf(env, a.instance);
@@ -54,7 +59,7 @@ export async function carryOut(env: EffectsEnv, a: Action): Promise<Inverse | un
         { collector: '*', level: a.level, instances: null },
       );
       if (!sent.ok) throw new FlowtapError(sent.errors);
-      return { kind: 'verbosity', node, level: env.baseLevel };
+      return { inverse: { kind: 'verbosity', node, level: env.baseLevel } };
     }
     case 'redirect-inline': {
       const before = o.spec().policies;
@@ -66,15 +71,15 @@ export async function carryOut(env: EffectsEnv, a: Action): Promise<Inverse | un
         `// Written by the security controller: ${a.instance}'s flows pass through ${a.monitor}, which lets through only what its policies allow.\ntap(${JSON.stringify(a.instance)}, ${JSON.stringify(a.monitor)}, "ip", "redirect").\n`,
       );
       await o.reconfigure({ policies: [...before.filter((p) => p !== file), file] });
-      return { kind: 'policies', policies: before };
+      return { inverse: { kind: 'policies', policies: before } };
     }
     case 'redeploy':
       await o.redeploy(a.instance);
-      return undefined;
+      return {};
     case 'sample': {
       const before = o.spec().sampledMonitors ?? {};
       await o.reconfigure({ sampledMonitors: { ...before, [a.monitor]: a.every } });
-      return { kind: 'sampling', sampledMonitors: before };
+      return { inverse: { kind: 'sampling', sampledMonitors: before } };
     }
   }
 }

@@ -14,6 +14,7 @@ import type {
   LifecycleEvent,
   ManagementContext,
   NodePush,
+  NodeReports,
   Orchestrator,
   Probe,
   SpecChange,
@@ -35,6 +36,10 @@ export class FakeOrchestrator implements Orchestrator {
   drift: Drift[] = [];
   /** An operation that throws, to test failures. */
   failing?: string;
+  /** Whether isolate answers with the rules it added, as the local cloud through nft sessions does. */
+  echoes = false;
+  /** Nodes whose counters were listed, in order. */
+  readonly listed: string[] = [];
   private readonly listeners = new Set<Listener>();
   private readonly specValue: DeploymentSpec;
   private handle = 100;
@@ -130,10 +135,14 @@ export class FakeOrchestrator implements Orchestrator {
   private nodeOf(instance: string): string {
     return this.addressing.instances[instance].node;
   }
-  async isolate(instance: string): Promise<void> {
+  async isolate(instance: string): Promise<NodeReports> {
     this.op(`isolate ${instance}`);
     this.states[instance] = 'isolated';
     this.emit({ type: 'isolated', instance, service: instance.replace(/-\d+$/, ''), node: this.nodeOf(instance) });
+    const node = this.nodeOf(instance);
+    return this.echoes
+      ? { [node]: { kind: 'incremental', rulesAdded: 1, rulesRemoved: 0, installed: [this.rule(node, 'quarantine', 'quarantine', instance)] } }
+      : {};
   }
   async release(instance: string): Promise<void> {
     this.op(`release ${instance}`);
@@ -151,7 +160,7 @@ export class FakeOrchestrator implements Orchestrator {
   async move(instance: string, node: string): Promise<void> {
     this.op(`move ${instance} ${node}`);
   }
-  async restrict(r: SourceRestriction): Promise<void> {
+  async restrict(r: SourceRestriction): Promise<NodeReports> {
     this.op(
       `restrict ${r.id} ${r.source}${r.port !== undefined ? ` port ${r.port}` : ''}${r.rate ? ` rate ${r.rate.perSecond}/${r.rate.burst}` : ''}`,
     );
@@ -159,6 +168,7 @@ export class FakeOrchestrator implements Orchestrator {
     if (i >= 0) this.restrictions.splice(i, 1);
     this.restrictions.push(r);
     this.emit({ type: 'restricted', detail: `${r.source} (${r.id})` });
+    return {};
   }
   async unrestrict(id: string): Promise<void> {
     this.op(`unrestrict ${id}`);
@@ -186,6 +196,7 @@ export class FakeOrchestrator implements Orchestrator {
     return { family: 'inet', table: 'flowtap', chain, comment, packets: this.packets.get(key) ?? 0, bytes: 0, handle: h };
   }
   async counters(node: string): Promise<Result<RuleCounter[]>> {
+    this.listed.push(node);
     const out: RuleCounter[] = [this.rule(node, 'forward', 'r1 req0', 'r1')];
     for (const [i, s] of Object.entries(this.states))
       if (s === 'isolated' && this.nodeOf(i) === node) out.push(this.rule(node, 'quarantine', 'quarantine', i));

@@ -89,6 +89,12 @@ export interface ApplyReport {
   rulesRemoved: number;
   /** Why a full replacement was chosen (nothing applied before, a chain's hook changed, ...). */
   reason?: string;
+  /**
+   * The counting rules this apply added, as the kernel answered the transaction (handles and
+   * counters): given where the backend reads them back in the same step (an nft session's echo),
+   * so a caller that must show the rules in force needs no listing of its own.
+   */
+  installed?: RuleCounter[];
 }
 
 /** One rule named by where it is and its comment (its identity, see RuleCounter). */

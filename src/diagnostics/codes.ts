@@ -128,6 +128,8 @@ export const DIAG_CODES = Object.freeze({
   E_BACKEND_LIMIT: 'more flows or priority levels than the backend allows',
   E_NFT_REJECTED: 'nft refused a script',
   E_NFT_READ: 'a table could not be listed back, or its listing did not parse',
+  E_NFT_SESSION:
+    'an interactive nft session died, hung or printed too much; what its transaction did is not known, so the tables are replaced whole',
   E_NFT_TAP_PORT: 'a contract port with no attachment, or one of another application',
   E_NFT_TAP_OPTIONS: 'malformed options of the nftables tap renderer',
   E_OPENFLOW_PORT: 'a contract port with no OpenFlow port number or MAC in the options',
@@ -158,7 +160,7 @@ export const DIAG_CODES = Object.freeze({
   E_RUN_TEMPLATE: 'a run-spec placeholder that is unknown or names no running service',
   E_RECONFIGURE: 'a deployment made without a way to render a changed spec',
   E_LOCKED: 'another process has held the deployment lock for too long',
-  E_CLOUD_DATAPLANE: "what the deployment's data plane cannot do: Open vSwitch flows pushed through the nodes' (nftables) agents",
+  E_CLOUD_DATAPLANE: "what the deployment's data plane cannot do: the queue inline mode on Open vSwitch",
   E_RESTRICTION: 'a source restriction with a bad id, source, port, protocol or rate, or a source inside the application network',
   E_SYSTEM: 'a command run through the system driver failed',
 

@@ -15,6 +15,7 @@ import type {
   DownReport,
   LifecycleEvent,
   ManagementContext,
+  NodeReports,
   Orchestrator,
   Probe,
 } from '../orchestrator/index.js';
@@ -258,7 +259,7 @@ export class KubernetesCluster implements Orchestrator {
    * puts the pod under it (and takes it out of the firewall's own policies), in that order so
    * the pod is never selected by none.
    */
-  async isolate(instance: string): Promise<void> {
+  async isolate(instance: string): Promise<NodeReports> {
     const { ns, pod } = this.pod(instance);
     await this.opts.api.putNetworkPolicy(quarantinePolicy(ns, pod.metadata.name, this.opts.app));
     await this.opts.api.patchPodLabels(ns, pod.metadata.name, { [QUARANTINE_LABEL]: 'true' });
@@ -268,6 +269,8 @@ export class KubernetesCluster implements Orchestrator {
       pod,
       others.length ? `NetworkPolicies ${others.join(', ')} also select it and still allow what they allow` : undefined,
     );
+    // The cluster's network plugin enforces the NetworkPolicy; it reports no rules of its own.
+    return {};
   }
 
   /** The label goes first: the firewall's policies select the pod again before its quarantine policy goes. */
@@ -306,7 +309,7 @@ export class KubernetesCluster implements Orchestrator {
     throw unsupported(`move of ${instance} to ${node}`, 'the scheduler places pods; use node affinity on the workload');
   }
 
-  async restrict(r: SourceRestriction): Promise<void> {
+  async restrict(r: SourceRestriction): Promise<NodeReports> {
     throw unsupported(`restrict ${r.id}`, 'NetworkPolicies only allow: they can neither drop one source nor limit its rate');
   }
 

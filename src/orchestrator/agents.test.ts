@@ -15,6 +15,7 @@ import { RecordingSystem, type Responder } from '../system/index.js';
 import { agentSpec, deploymentBroker, relayPlan } from './agents.js';
 import { relayTarget, viaLoopback } from './broker-relay.js';
 import { localCloud } from './driver.js';
+import { ovsBridge } from './ovs-plan.js';
 import type { DeploymentSpec, Prepare } from './lifecycle.js';
 import { fakePrepare, FakeNft, repoFile, specOf, testEnv } from './testing.js';
 
@@ -67,6 +68,9 @@ test("a node's agent spec: its instances (namespace, log, address, port) and mon
     since: 1_700_000_000_000,
   });
   assert.equal(spec.nodeNs, 'ft-dvd-rental-n-node2');
+  // The one bridge an Open vSwitch push may change: the node's, by its index.
+  assert.equal(spec.ovsBridge, ovsBridge('dvd-rental', addressing.nodes.node2.index));
+  assert.notEqual(spec.ovsBridge, ovsBridge('dvd-rental', addressing.nodes.node1.index));
   assert.deepEqual(
     spec.instances.map((i) => [i.name, i.service, i.ns, i.ip, i.iface, i.logFile]),
     ['db-0', 'dvd-update-0', 'mq-0', 'shipping-0'].map((i) => [

@@ -10,6 +10,7 @@ import type { Addressing, App } from '../model/index.js';
 import { relayTarget, type RelayRoute } from './broker-relay.js';
 import type { AgentSettings, BrokerAddresses } from './lifecycle.js';
 import { instanceNs, nodeNs } from './names.js';
+import { ovsBridge } from './ovs-plan.js';
 
 /** The embedded broker of a state folder: every deployment made from it shares the file. */
 function embeddedStore(stateDir: string): string {
@@ -78,6 +79,8 @@ export function agentSpec(app: App, addressing: Addressing, node: string, plan: 
     app: app.name,
     node,
     nodeNs: nodeNs(app.name, node),
+    // Named whatever the data plane: on nftables there is no such bridge, and a push for one fails.
+    ovsBridge: ovsBridge(app.name, addressing.nodes[node]?.index ?? 0),
     instances,
     monitors,
     broker: { ...plan.broker, ...relay },

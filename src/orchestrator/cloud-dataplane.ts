@@ -4,10 +4,11 @@
  * behind the data-plane backend interface; what differs is where the ports are plugged (the
  * plans) and how the state file keeps what each node was given last.
  *
- * The nodes' agents apply nftables configurations only: a deployment on Open vSwitch is applied
- * by the orchestrator itself, and a push through the agents is refused.
+ * The nodes' agents apply either: a push carries the node's configuration and what the state file
+ * records as in force (nft's tables with their handles, or the flows a bridge was given last), so
+ * the agent changes only what differs. On Open vSwitch the agent's answer carries no handles
+ * (flows are named by cookie): what it applied is the configuration pushed, and that is recorded.
  */
-import { diag, FlowtapError } from '../diagnostics/index.js';
 import {
   nftBackend,
   OvsBackend,
@@ -15,13 +16,14 @@ import {
   type NftApplied,
   type NftBackend,
   type NftNodeConfig,
+  type NftTransactions,
   type OvsNodeConfig,
 } from '../dataplane/index.js';
 import type { Addressing, App } from '../model/index.js';
 import type { System } from '../system/index.js';
-import { OrchestratorCode } from './codes.js';
 import { nodeNs } from './names.js';
 import { ovsBridge, ovsInstancePlan, ovsInstanceUnplugPlan, ovsMonitorPlan, ovsNodePlan } from './ovs-plan.js';
+import type { PushApplied } from './lifecycle.js';
 import type { CloudState } from './state-file.js';
 import { instancePlan, instanceUnplugPlan, monitorPlan, nodePlan, type Step } from './topology-plan.js';
 
@@ -41,8 +43,8 @@ export interface CloudDataplane {
   readonly plans: CloudPlans;
   /** Whether a node already has this configuration in force (agents hear only of nodes that change). */
   unchanged(node: string, config: unknown): boolean;
-  /** The configuration as the agents take it; refused where they cannot apply it. */
-  pushable(config: unknown): NftNodeConfig;
+  /** The configuration as the agents take it. */
+  pushable(config: unknown): NftNodeConfig | OvsNodeConfig;
   /** Takes what the state file recorded as applied (another process may have applied since). */
   restore(state: CloudState): void;
   /** Records what was applied into the state. */
@@ -58,32 +60,24 @@ const OVS_PLANS: CloudPlans = {
   unplug: ovsInstanceUnplugPlan,
 };
 
-export function cloudDataplane(app: App, state: CloudState, system: System): CloudDataplane {
+export function cloudDataplane(app: App, state: CloudState, system: System, transactions?: NftTransactions): CloudDataplane {
   if (state.spec.dataplane === 'ovs') {
     const indexOf = (node: string) => state.addressing.nodes[node]?.index ?? 0;
-    const backend = new OvsBackend({ system, bridgeOf: (node) => ovsBridge(app.name, indexOf(node)) });
-    for (const [node, c] of Object.entries(state.ovsApplied ?? {})) backend.applied.set(node, c);
-    const applied = backend.applied as Map<string, unknown>;
+    const applied = new OvsAppliedMap(Object.entries(state.ovsApplied ?? {}));
+    const backend = new OvsBackend({ system, bridgeOf: (node) => ovsBridge(app.name, indexOf(node)), applied });
     return {
       kind: 'ovs',
       backend,
-      applied,
+      applied: applied as Map<string, unknown>,
       plans: OVS_PLANS,
-      unchanged: () => false,
-      pushable: () => {
-        throw new FlowtapError(
-          diag(
-            OrchestratorCode.DATAPLANE,
-            `${app.name} runs on Open vSwitch: the nodes' agents apply nftables only, so its flows are applied by the orchestrator, not pushed`,
-          ),
-        );
-      },
+      unchanged: (node, config) => backend.unchanged(node, config as OvsNodeConfig),
+      pushable: (config) => config as OvsNodeConfig,
       restore(s) {
-        backend.applied.clear();
-        for (const [node, c] of Object.entries(s.ovsApplied ?? {})) backend.applied.set(node, c);
+        applied.clear();
+        for (const [node, c] of Object.entries(s.ovsApplied ?? {})) applied.set(node, c);
       },
       record(s) {
-        s.ovsApplied = Object.fromEntries(backend.applied) as Record<string, OvsNodeConfig>;
+        s.ovsApplied = Object.fromEntries(applied);
       },
     };
   }
@@ -91,6 +85,7 @@ export function cloudDataplane(app: App, state: CloudState, system: System): Clo
     system,
     nsOf: (node) => nodeNs(app.name, node),
     applied: new Map(Object.entries(state.dataplane ?? {})),
+    ...(transactions ? { transactions } : {}),
   });
   return {
     kind: 'nftables',
@@ -107,4 +102,15 @@ export function cloudDataplane(app: App, state: CloudState, system: System): Clo
       s.dataplane = Object.fromEntries(backend.applied) as Record<string, NftApplied>;
     },
   };
+}
+
+/**
+ * What each bridge was given last. The orchestrator records an agent's answer to a push as it
+ * records nft's (`{config, handles, stamp}`); for a bridge the configuration alone is what the
+ * backend and the state file keep, so that answer is taken apart here.
+ */
+class OvsAppliedMap extends Map<string, OvsNodeConfig> {
+  override set(node: string, value: OvsNodeConfig | PushApplied): this {
+    return super.set(node, 'flows' in value ? value : (value.config as OvsNodeConfig));
+  }
 }

@@ -7,6 +7,8 @@ export type {
   LifecycleEvent,
   ManagementContext,
   NodePush,
+  PushApplied,
+  NodeReports,
   Orchestrator,
   OrchestratorDriver,
   MonitorSetup,

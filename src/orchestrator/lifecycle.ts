@@ -3,7 +3,16 @@
  * management operations and the deployment's health. The CLI and the controller use only
  * this; the local cloud implements it, and a Kubernetes adapter will, from the API server.
  */
-import type { ApplyReport, Drift, NftApplied, NftNodeConfig, NodeDesired, RuleCounter, SourceRestriction } from '../dataplane/index.js';
+import type {
+  ApplyReport,
+  Drift,
+  NftApplied,
+  NftNodeConfig,
+  NodeDesired,
+  OvsNodeConfig,
+  RuleCounter,
+  SourceRestriction,
+} from '../dataplane/index.js';
 import type { Result } from '../diagnostics/index.js';
 import type { Addressing, App } from '../model/index.js';
 import type { System } from '../system/index.js';
@@ -235,9 +244,23 @@ export type LifecycleListener = (e: LifecycleEvent) => void;
 export type NodePush = (p: {
   node: string;
   version: number;
-  config: NftNodeConfig;
-  since?: NftApplied;
-}) => Promise<Result<{ report: ApplyReport; applied: NftApplied }>>;
+  config: NftNodeConfig | OvsNodeConfig;
+  since?: NftApplied | OvsNodeConfig;
+}) => Promise<Result<{ report: ApplyReport; applied: PushApplied }>>;
+
+/**
+ * What a node has in force after a push, as its agent answered: the configuration, with the
+ * nft rule handles and the tables' stamp. Open vSwitch names flows by cookie, not by handle:
+ * its answer has no handles, and the configuration is what the orchestrator records.
+ */
+export interface PushApplied {
+  config: NftNodeConfig | OvsNodeConfig;
+  handles: NftApplied['handles'];
+  stamp: string;
+}
+
+/** What one change put in force, per node it touched, as the data plane reported it. */
+export type NodeReports = Record<string, ApplyReport>;
 
 export interface Orchestrator {
   readonly app: App;
@@ -247,13 +270,16 @@ export interface Orchestrator {
   status(opts?: StatusOptions): Promise<DeploymentStatus>;
   /** A connection attempt from every running instance and the outside to every other instance's TCP ports. */
   probe(): Promise<Probe[]>;
-  isolate(instance: string): Promise<void>;
+  /** Ends what the orchestrator keeps running for its own use (nft sessions); optional. */
+  close?(): Promise<void>;
+  /** Resolves with what the data plane reported per node it changed (none where the orchestrator has no such reports). */
+  isolate(instance: string): Promise<NodeReports>;
   release(instance: string): Promise<void>;
   terminate(instance: string): Promise<void>;
   redeploy(instance: string): Promise<void>;
   move(instance: string, node: string): Promise<void>;
   /** Limits or drops a source outside the application on every node (replaces one with the same id). */
-  restrict(r: SourceRestriction): Promise<void>;
+  restrict(r: SourceRestriction): Promise<NodeReports>;
   /** Lifts a restriction; an unknown id changes nothing. */
   unrestrict(id: string): Promise<void>;
   /**

@@ -257,6 +257,45 @@ test('a counters read after a change teaches the handles of what it added: the u
   assert.deepEqual(lines(), [`ip netns exec ${NODE} nft -f -`]);
 });
 
+test('a cloud attached with nft sessions (the controller) sends a quarantine to one interactive nft and takes its rules from the echo', async () => {
+  const nft = new FakeNft();
+  // An interactive `nft -j -e -a -i`: each added rule echoed with a handle; `list tables` ends each transaction.
+  let handle = 500;
+  const session = (_argv: string[], line: string) => {
+    if (line === 'list tables') return { stdout: '{"nftables": [{"metainfo": {"json_schema_version": 1}}]}\n' };
+    const rules = line.split('; ').flatMap((cmd) => {
+      const m = /^(?:add|insert) rule (\S+) (\S+) (\S+) .*comment "([^"]*)"$/.exec(cmd);
+      if (!m) return [];
+      return [{ add: { rule: { family: m[1], table: m[2], chain: m[3], handle: handle++, comment: m[4], expr: [{ counter: { packets: 0, bytes: 0 } }] } } }];
+    });
+    return { stdout: rules.length ? `${JSON.stringify({ nftables: rules })}\n` : '' };
+  };
+  const rec = new RecordingSystem(nft.responder(), session);
+  const env = testEnv(rec);
+  await localCloud(env).up(specOf(WEB_SQL), fakePrepare());
+  const controller = await localCloud({ ...env, nftSessions: true }).attach('web-sql', fakePrepare());
+  const NODE = 'ft-web-sql-n-node1';
+  let lines = since(rec);
+  const reports = await controller.isolate('web-0');
+  assert.deepEqual(lines(), [`ip netns exec ${NODE} sh -c exec nft -j -e -a -i 2>&1`]);
+  assert.equal(reports.node1.kind, 'incremental');
+  // web-0's quarantine: its port's traffic both ways, as the session echoed them (handles from 500 on).
+  assert.deepEqual(
+    reports.node1.installed?.map((r) => [r.chain, r.comment, r.handle]),
+    [
+      ['quarantine', 'quarantine', 500],
+      ['quarantine', 'quarantine', 501],
+      ['quarantine', 'quarantine (passed back by a monitor)', 502],
+    ],
+  );
+  // The release goes to the same session and deletes nothing by handle: the chain is flushed.
+  lines = since(rec);
+  await controller.release('web-0');
+  assert.deepEqual(lines(), []);
+  assert.match(rec.sessionLines.at(-2)!, /flush chain inet flowtap quarantine/);
+  await controller.close?.();
+});
+
 test('another process attaching applies incrementally from the recorded state; a stale record becomes a full replacement', async () => {
   const { rec, env, nft } = await upWith(WEB_SQL);
   const NODE = 'ft-web-sql-n-node1';

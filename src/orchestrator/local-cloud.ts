@@ -15,7 +15,14 @@ import { dirname, join } from 'node:path';
 import { diag, FlowtapError, type Diagnostic, type Result } from '../diagnostics/index.js';
 import { OrchestratorCode } from './codes.js';
 import type { Addressing, App, Attachment } from '../model/index.js';
-import type { ApplyOptions, ApplyReport, Drift, RuleCounter, SourceRestriction } from '../dataplane/index.js';
+import {
+  NftSessions,
+  type ApplyOptions,
+  type ApplyReport,
+  type Drift,
+  type RuleCounter,
+  type SourceRestriction,
+} from '../dataplane/index.js';
 import { cloudDataplane, type CloudDataplane } from './cloud-dataplane.js';
 import { ovsBridgesOf } from './ovs-plan.js';
 import { mustRun, realSystem, type System } from '../system/index.js';
@@ -40,6 +47,7 @@ import {
   type RelayCommand,
   type ControllerCommand,
   type NodePush,
+  type NodeReports,
   type SpecChange,
   type StatusOptions,
 } from './lifecycle.js';
@@ -63,6 +71,12 @@ export interface LocalCloudEnv {
   /** Project root: working folder of started processes. */
   root: string;
   progress?: (line: string) => void;
+  /**
+   * Keep one interactive nft per node namespace for incremental changes (dataplane/nft
+   * session.ts): for a long-lived caller that changes rules often, the security controller.
+   * `close()` ends them.
+   */
+  nftSessions?: boolean;
   /** Seconds to wait for an instance's ports to accept connections (default 30). */
   readyTimeout?: number;
   /** How long monitor captures get to attach before traffic starts (default 1000 ms). */
@@ -108,6 +122,7 @@ export class LocalCloud implements Orchestrator {
   private readonly system: System;
   private readonly progress: (line: string) => void;
   private readonly dataplane: CloudDataplane;
+  private readonly sessions: NftSessions | undefined;
   private desired: LocalCloudOptions['desired'];
   private monitorCommand: MonitorCommand | undefined;
   /** The state file as last read or written by this process (mtime and size): read again when another process changed it. */
@@ -129,8 +144,14 @@ export class LocalCloud implements Orchestrator {
     this.desired = opts.desired;
     this.monitorCommand = opts.monitorCommand;
     if (opts.onEvent) this.hub.on(opts.onEvent);
-    this.dataplane = cloudDataplane(model, state, this.system);
+    if (opts.nftSessions) this.sessions = new NftSessions(this.system);
+    this.dataplane = cloudDataplane(model, state, this.system, this.sessions);
     this.seen = store.fingerprint(model.name);
+  }
+
+  /** Ends the nft sessions (`nftSessions`); the cloud stays usable, later changes start new ones. */
+  async close(): Promise<void> {
+    await this.sessions?.close();
   }
 
   /** Creates the whole cloud. On failure everything made so far is left recorded for `down`. */
@@ -592,13 +613,14 @@ export class LocalCloud implements Orchestrator {
     return inst;
   }
 
-  async isolate(name: string): Promise<void> {
+  async isolate(name: string): Promise<NodeReports> {
     return this.op(async () => {
       const inst = this.instance(name);
       if (!this.state.isolated.includes(name)) this.state.isolated.push(name);
       this.save();
-      await this.applyDataplane();
+      const reports = await this.applyDataplane();
       this.hub.emit({ type: 'isolated', instance: name, service: inst.service, node: this.state.addressing.instances[name].node });
+      return reports;
     });
   }
 
@@ -746,16 +768,17 @@ export class LocalCloud implements Orchestrator {
   }
 
   /** Validated first: a bad field is reported and nothing is applied. The same id again replaces it in place. */
-  async restrict(r: SourceRestriction): Promise<void> {
+  async restrict(r: SourceRestriction): Promise<NodeReports> {
     return this.op(async () => {
       const checked = checkRestriction(r, this.app.network);
       if (!checked.ok) throw new FlowtapError(checked.errors);
       const next = checked.value;
       const before = this.state.restrictions ?? [];
       const at = before.findIndex((x) => x.id === next.id);
-      await this.withRestrictions(at >= 0 ? before.map((x, i) => (i === at ? next : x)) : [...before, next]);
+      const reports = await this.withRestrictions(at >= 0 ? before.map((x, i) => (i === at ? next : x)) : [...before, next]);
       this.progress(`restricted ${describeRestriction(next)}`);
       this.hub.emit({ type: 'restricted', detail: describeRestriction(next) });
+      return reports;
     });
   }
 
@@ -775,17 +798,19 @@ export class LocalCloud implements Orchestrator {
    * node changed before a later one failed is recorded as applied, so the next apply takes its
    * restriction out again.
    */
-  private async withRestrictions(list: SourceRestriction[]): Promise<void> {
+  private async withRestrictions(list: SourceRestriction[]): Promise<NodeReports> {
     const previous = this.state.restrictions;
     this.state.restrictions = list;
+    let reports: NodeReports;
     try {
-      await this.applyDataplane();
+      reports = await this.applyDataplane();
     } catch (e) {
       this.state.restrictions = previous;
       this.save();
       throw e;
     }
     this.save();
+    return reports;
   }
 
   /**

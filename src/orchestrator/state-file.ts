@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { diag, fail, ok, type Result } from '../diagnostics/index.js';
 import { OrchestratorCode } from './codes.js';
-import type { NftApplied, OvsNodeConfig, SourceRestriction } from '../dataplane/index.js';
+import { ovsNodeConfigSchema, type NftApplied, type OvsNodeConfig, type SourceRestriction } from '../dataplane/index.js';
 import { formatField, type Addressing } from '../model/index.js';
 import type { DeploymentSpec } from './lifecycle.js';
 import { checkRestriction } from './restriction.js';
@@ -91,30 +91,6 @@ const nftApplied = z.strictObject({
 });
 
 /*
- * Flows go back to ovs-ofctl a line each (`delete_strict` of the ones no longer wanted): one
- * line, no more, and the bridge is one of this deployment's names.
- */
-const ofLine = z.string().regex(/^[^\n\r]*$/, 'expected one line');
-const ruleRef = z.strictObject({ table: ofLine, chain: ofLine, comment: ofLine });
-const ovsObject = z.strictObject({ id: z.number().int().nonnegative(), text: ofLine, rule: ruleRef.optional() });
-const ovsApplied = z.strictObject({
-  node: name,
-  bridge: z.string().regex(/^[0-9a-z]{1,15}$/, 'expected a bridge name'),
-  flows: z.array(
-    z.strictObject({
-      table: z.number().int().min(0).max(254),
-      priority: z.number().int().min(0).max(65535),
-      match: ofLine,
-      actions: ofLine,
-      rule: ruleRef.optional(),
-    }),
-  ),
-  meters: z.array(ovsObject),
-  groups: z.array(ovsObject),
-  ports: z.array(z.number().int().positive()),
-});
-
-/*
  * A restriction's id and source go into nft scripts as they are read: the same check as for a
  * new restriction, each problem reported at its field.
  */
@@ -164,7 +140,8 @@ const stateSchema: z.ZodType<CloudState> = z.strictObject({
   isolated: z.array(name),
   terminated: z.array(name),
   dataplane: z.record(z.string(), nftApplied).optional(),
-  ovsApplied: z.record(z.string(), ovsApplied).optional(),
+  // Each flow goes back to ovs-ofctl as one line of a bundle: the schema holds it to one line.
+  ovsApplied: z.record(z.string(), ovsNodeConfigSchema).optional(),
   restrictions: z
     .array(restriction)
     .refine((list) => new Set(list.map((r) => r.id)).size === list.length, 'two restrictions with the same id')

@@ -52,12 +52,14 @@ export class RecordingSystem implements System {
     const stdout = opts.stdout ? new PassThrough() : null;
     const stderr = opts.stderr ? new PassThrough() : null;
     const stdin = opts.stdin ? new PassThrough() : null;
+    // A child that has exited answers nothing more.
+    let ended = false;
     if (stdin && this.session) {
       const answer = this.session;
       let buf = '';
       stdin.on('data', (d: Buffer) => {
         buf += d.toString('utf8');
-        for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        for (let nl = buf.indexOf('\n'); nl >= 0 && !ended; nl = buf.indexOf('\n')) {
           const line = buf.slice(0, nl);
           buf = buf.slice(nl + 1);
           this.sessionLines.push(line);
@@ -65,6 +67,7 @@ export class RecordingSystem implements System {
           if (r.stdout) stdout?.write(r.stdout);
           if (r.stderr) stderr?.write(r.stderr);
           if (r.code !== undefined && r.code !== 0) {
+            ended = true;
             stdout?.end();
             finish({ code: r.code, signal: null });
           }
@@ -79,6 +82,7 @@ export class RecordingSystem implements System {
       exited,
       startError: Promise.resolve(null),
       kill: () => {
+        ended = true;
         stdout?.end();
         finish({ code: null, signal: 'SIGTERM' });
       },

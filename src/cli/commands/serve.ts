@@ -161,7 +161,9 @@ async function runController(
   } catch (e) {
     throw new FlowtapError(diag(CliCode.NO_FILE, `cannot read the reaction rules: ${(e as Error).message}`, { file: o.rules }));
   }
-  const cloud = await attachCloud(io, appArg, env);
+  // Reactions change one node's rules at a time, one after another: one interactive nft per node
+  // pays nft's start-up once instead of at every quarantine.
+  const cloud = await attachCloud(io, appArg, { ...env, nftSessions: true });
   const ctx = cloud.context();
   const program = need(loadReactionProgram(text, o.rules, modelFacts(cloud.app, ctx.addressing)));
   const addresses = cloud.spec().broker;
@@ -199,6 +201,7 @@ async function runController(
   } finally {
     clearInterval(watch);
     await controller.stop();
+    await cloud.close?.();
     await broker.close();
     rmSync(pidFile, { force: true });
   }

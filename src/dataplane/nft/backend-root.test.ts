@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { realSystem } from '../../system/index.js';
+import { realSystem, type System } from '../../system/index.js';
 import { needsRoot } from '../../system/testing.js';
 import type { InstanceStatus } from '../backend.js';
 import { applyNft } from './apply.js';
@@ -11,6 +11,8 @@ import { nftHarness, type NftHarness } from './testing.js';
 const skip = needsRoot(['bash', '--version']);
 
 backendSuite('nftables (root, network namespaces)', (f) => nftHarness(f), { skip });
+// The same suite with incremental changes through interactive nft sessions, as the controller applies reactions.
+backendSuite('nftables through nft sessions (root, network namespaces)', (f) => nftHarness(f, realSystem, { sessions: true }), { skip });
 
 describe('nftables backend: rules changed by hand (root)', { skip }, () => {
   const f = backendFixture();
@@ -109,5 +111,71 @@ describe('nftables backend: rules changed by hand (root)', { skip }, () => {
     // The drift read every handle back: the next update is incremental, with no listing first.
     const next = await h.backend.apply(f.node, config({ 'api-1': 'isolated' }));
     assert.ok(next.ok && next.value.kind === 'incremental');
+  });
+});
+
+describe('nftables backend: incremental changes through an nft session (root)', { skip }, () => {
+  const f = backendFixture();
+  const runs: string[][] = [];
+  // The real system, with every one-shot command noted: a change through the session runs none.
+  const system: System = {
+    ...realSystem,
+    run: (argv, opts) => {
+      runs.push(argv);
+      return realSystem.run(argv, opts);
+    },
+  };
+  let h: NftHarness;
+  before(async () => {
+    h = await nftHarness(f, system, { sessions: true });
+  });
+  after(async () => {
+    await h?.close();
+  });
+  const config = (status: Record<string, InstanceStatus> = {}) => {
+    const c = h.backend.render(suiteDesired(f, status));
+    assert.ok(c.ok);
+    return c.value;
+  };
+
+  test("a quarantine comes back with the kernel's handles for its rules; undoing it deletes them by those handles, with no listing", async () => {
+    assert.ok((await h.backend.apply(f.node, config())).ok);
+    runs.length = 0;
+    const q = await h.backend.apply(f.node, config({ 'api-0': 'isolated' }));
+    assert.ok(q.ok && q.value.kind === 'incremental', q.ok ? JSON.stringify(q.value) : q.errors[0].message);
+    const installed = q.value.installed ?? [];
+    assert.ok(
+      installed.length > 0 && installed.every((r) => r.comment.startsWith('quarantine') && r.packets === 0),
+      JSON.stringify(installed),
+    );
+    // The handles the echo gave are the ones a listing finds.
+    const listed = await h.backend.counters(f.node);
+    assert.ok(listed.ok);
+    for (const r of installed)
+      assert.ok(
+        listed.value.some((l) => l.handle === r.handle && l.chain === r.chain && l.comment === r.comment),
+        `handle ${r.handle} (${r.comment}) is in force`,
+      );
+    // The quarantine drops api-0's traffic.
+    const before = await h.received('db-0');
+    await h.sendUdp('api-0', 'db-0', DB_PORT, 10);
+    assert.equal((await h.received('db-0')) - before, 0);
+    runs.length = 0;
+    const back = await h.backend.apply(f.node, config());
+    assert.ok(back.ok && back.value.kind === 'incremental' && back.value.rulesRemoved > 0, back.ok ? JSON.stringify(back.value) : '');
+    assert.deepEqual(runs, [], 'neither a process per change nor a listing of the chains');
+    const after = await h.received('db-0');
+    await h.sendUdp('api-0', 'db-0', DB_PORT, 10);
+    assert.equal((await h.received('db-0')) - after, 1, 'released');
+  });
+
+  test('a transaction nft refuses through the session leaves the rules in force and becomes a full replacement', async () => {
+    assert.ok((await h.backend.apply(f.node, config())).ok);
+    // Someone replaced the tables: the stamp the session's transaction flushes first is gone.
+    assert.ok((await applyNft(realSystem, h.nodeNs, fullScript(config()))).ok);
+    const r = await h.backend.apply(f.node, config({ 'api-1': 'isolated' }));
+    assert.ok(r.ok && r.value.kind === 'full' && /refused/.test(r.value.reason!), r.ok ? JSON.stringify(r.value) : r.errors[0].message);
+    const next = await h.backend.apply(f.node, config());
+    assert.ok(next.ok && next.value.kind === 'incremental', 'the session serves the next change');
   });
 });

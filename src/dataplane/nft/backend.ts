@@ -43,6 +43,7 @@ import type { System } from '../../system/index.js';
 import type { ApplyOptions, ApplyReport, DataplaneBackend, Drift, NodeDesired, RuleCounter, RuleRef } from '../backend.js';
 import { applyNft, applyNftEcho, checkNft, counterOf, echoedRules, jsonRules, type EchoedRule, type NftJsonRule } from './apply.js';
 import { configDevices, fullScript, NODE_TABLES, renderNodeConfig, type NftNodeConfig } from './node.js';
+import type { NftTransactions } from './session.js';
 import { rule } from './table.js';
 import { planChain, planUpdate, type ChainPlan, type UpdatePlan } from './update.js';
 
@@ -70,6 +71,14 @@ export interface NftBackendOptions {
   applied?: Map<string, NftApplied>;
   /** Check incremental transactions with `nft -c` too (see the file's head); default false. */
   thoroughCheck?: boolean;
+  /**
+   * Where incremental transactions go with nft's echo (session.ts): a long-lived caller passes
+   * an `NftSessions` and pays no process per change, and the echo gives the handles and
+   * counters of what was added (`ApplyReport.installed`) without a listing. Without it, each
+   * goes to a plain `nft -f` with no echo: with a process per change, echo would make nft fetch
+   * the whole ruleset first (twice the cost at 1,000 instances, docs/design-notes.md).
+   */
+  transactions?: NftTransactions;
 }
 
 const chainKey = (family: string, table: string, chain: string) => `${family} ${table} ${chain}`;
@@ -84,7 +93,7 @@ interface Addition {
 interface Transaction {
   script: string;
   stamp: string;
-  /** Set for a full replacement: its echo gives the handles of these. */
+  /** The rules the script adds, in its order: an echo gives the handles of these. */
   additions?: Addition[];
   /** Handles of the new configuration, UNKNOWN where a rule is added by this script. */
   handles: NftHandles;
@@ -157,6 +166,14 @@ export class NftBackend implements DataplaneBackend<NftNodeConfig> {
     const tx = await this.transaction(node, config);
     if (tx.report.kind === 'unchanged') return ok(tx.report);
     const ns = this.opts.nsOf(node);
+    if (tx.report.kind === 'incremental' && this.opts.transactions) {
+      const r = await this.opts.transactions.transact(ns, tx.script);
+      if (r.ok) {
+        this.applied.set(node, { config, handles: assignHandles(tx, r.value), stamp: tx.stamp });
+        return ok({ ...tx.report, installed: r.value.flatMap((x) => counterOf(x) ?? []) });
+      }
+      return this.replace(node, config, `the incremental update was refused (${r.errors.map((e) => e.message).join('; ')})`);
+    }
     if (tx.report.kind === 'incremental') {
       const r = await applyNft(this.opts.system, ns, tx.script);
       if (r.ok) {
@@ -469,6 +486,7 @@ function incrementalTransaction(
   const oldHandles = last.handles;
   const lines: string[] = [];
   const handles: NftHandles = {};
+  const additions: Addition[] = [];
   // Fails the whole transaction unless these are still the tables this backend replaced.
   for (const tp of plan.tables) lines.push(`flush chain ${tp.family} ${tp.name} ${last.stamp}`);
   for (const tp of plan.tables) {
@@ -506,25 +524,38 @@ function incrementalTransaction(
         }
         let e = i;
         while (e + 1 < cp.kept.length && cp.kept[e + 1] < 0) e++;
-        const rules = chain.rules.slice(i, e + 1).map((r) => r.text);
+        const run = chain.rules.slice(i, e + 1).map((r, k) => ({ text: r.text, index: i + k }));
         if (e + 1 === cp.kept.length) {
           // At the bottom (or the whole chain): appended in order.
-          for (const r of rules) lines.push(`add rule ${t} ${cp.name} ${r}`);
+          for (const r of run) {
+            lines.push(`add rule ${t} ${cp.name} ${r.text}`);
+            additions.push({ key, index: r.index });
+          }
         } else if (i === 0) {
           // At the top: each insert goes first, so the run is inserted last rule first.
-          for (const r of [...rules].reverse()) lines.push(`insert rule ${t} ${cp.name} ${r}`);
+          for (const r of [...run].reverse()) {
+            lines.push(`insert rule ${t} ${cp.name} ${r.text}`);
+            additions.push({ key, index: r.index });
+          }
         } else {
           // In the middle: after the kept rule before the run; each lands right after it, so last rule first.
           const anchor = was[cp.kept[i - 1]];
           if (!(anchor >= 0)) return null;
-          for (const r of [...rules].reverse()) lines.push(`add rule ${t} ${cp.name} position ${anchor} ${r}`);
+          for (const r of [...run].reverse()) {
+            lines.push(`add rule ${t} ${cp.name} position ${anchor} ${r.text}`);
+            additions.push({ key, index: r.index });
+          }
         }
         i = e + 1;
       }
     }
     for (const c of tp.chainsAdded) {
-      handles[chainKey(tp.family, tp.name, c.name)] = c.rules.map(() => UNKNOWN);
-      for (const r of c.rules) lines.push(`add rule ${t} ${c.name} ${r.text}`);
+      const key = chainKey(tp.family, tp.name, c.name);
+      handles[key] = c.rules.map(() => UNKNOWN);
+      for (const [index, r] of c.rules.entries()) {
+        lines.push(`add rule ${t} ${c.name} ${r.text}`);
+        additions.push({ key, index });
+      }
     }
   }
   // Emptied first, then deleted: one removed chain may still jump to another.
@@ -537,6 +568,7 @@ function incrementalTransaction(
   return {
     script: lines.join('\n') + '\n',
     stamp: last.stamp,
+    additions,
     handles,
     report: { kind: 'incremental', rulesAdded: plan.rulesAdded, rulesRemoved: plan.rulesRemoved },
   };

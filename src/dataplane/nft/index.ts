@@ -6,6 +6,7 @@ export * from './inline.js';
 export * from './names.js';
 export * from './node.js';
 export * from './restrict.js';
+export * from './session.js';
 export * from './table.js';
 export * from './taps.js';
 export * from './update.js';

@@ -10,6 +10,7 @@ import { readCounters } from './apply.js';
 import { nftBackend } from './backend.js';
 import { monitorReturnPort } from './inline.js';
 import type { NftNodeConfig } from './node.js';
+import { NftSessions } from './session.js';
 import { parseFlow, type FlowMatch, type FlowTap } from '../../flowtap/index.js';
 import { DEFAULT_NETWORK, planAddresses, type Addressing, type App } from '../../model/index.js';
 
@@ -155,7 +156,8 @@ export interface NftHarness extends BackendHarness<NftNodeConfig> {
   nodeNs: string;
 }
 
-export async function nftHarness(f: BackendFixture, system: System = realSystem): Promise<NftHarness> {
+/** `sessions`: incremental transactions through interactive nft sessions (session.ts), as the controller applies them. */
+export async function nftHarness(f: BackendFixture, system: System = realSystem, opts: { sessions?: boolean } = {}): Promise<NftHarness> {
   const prefix = `ftb${process.pid.toString(36)}${Math.floor(Math.random() * 36 ** 3).toString(36)}`;
   const node = `${prefix}n`;
   const outside = `${prefix}x`;
@@ -233,7 +235,12 @@ export async function nftHarness(f: BackendFixture, system: System = realSystem)
     for (const ns of made) await system.run(['ip', 'netns', 'del', ns]);
     throw e;
   }
-  const backend = nftBackend({ system, nsOf: (n) => (n === f.node ? node : `${prefix}-no-such-node`) });
+  const sessions = opts.sessions ? new NftSessions(system) : undefined;
+  const backend = nftBackend({
+    system,
+    nsOf: (n) => (n === f.node ? node : `${prefix}-no-such-node`),
+    ...(sessions ? { transactions: sessions } : {}),
+  });
   return {
     backend,
     nodeNs: node,
@@ -256,6 +263,7 @@ export async function nftHarness(f: BackendFixture, system: System = realSystem)
       return r.value[0].packets;
     },
     async close() {
+      await sessions?.close();
       for (const ns of made) await system.run(['ip', 'netns', 'del', ns]);
     },
   };

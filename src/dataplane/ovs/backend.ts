@@ -91,6 +91,12 @@ export class OvsBackend implements DataplaneBackend<OvsNodeConfig> {
     return this.checkPorts(config, !plan || plan.kind === 'full' ? config.ports : newPorts(config, last!));
   }
 
+  /** Whether the node has this configuration in force already, as far as this backend knows (what it applied last, no drift seen). */
+  unchanged(node: string, config: OvsNodeConfig): boolean {
+    const last = this.applied.get(node);
+    return last !== undefined && !this.drifted.has(node) && planOvsUpdate(last, config).kind === 'unchanged';
+  }
+
   /** Why the node's flows must be replaced whole whatever differs (repair, drift seen), if they must. */
   private whole(node: string, opts: ApplyOptions): string | undefined {
     if (opts.repair) return 'repair: the flows are replaced whole';
