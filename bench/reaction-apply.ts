@@ -117,6 +117,8 @@ export async function run(progress: (line: string) => void = () => {}): Promise<
   // The same tables and the same record of what is applied, changes through sessions.
   const sessions = new NftSessions(system);
   const viaSession: NftBackend = nftBackend({ system, nsOf, applied: backend.applied, transactions: sessions });
+  const quietSessions = new NftSessions(system, { echo: false });
+  const viaQuietSession: NftBackend = nftBackend({ system, nsOf, applied: backend.applied, transactions: quietSessions });
   const running = Object.fromEntries(app.instances.map((i) => [i.name, 'running' as const]));
 
   const desired = (node: string, status: NodeDesired['context']['status'], restrictions: SourceRestriction[] = []): NodeDesired => ({
@@ -170,12 +172,12 @@ export async function run(progress: (line: string) => void = () => {}): Promise<
     progress(`reaction-apply: ${INSTANCES} instances on ${NODES} nodes, ${rules} rules; first apply`);
     await bring(base, false);
 
-    type How = 'incremental' | 'session' | 'full';
+    type How = 'incremental' | 'session' | 'quiet' | 'full';
     const results: Record<'isolate' | 'restrict', Record<How, Sample[]>> = {
-      isolate: { incremental: [], session: [], full: [] },
-      restrict: { incremental: [], session: [], full: [] },
+      isolate: { incremental: [], session: [], quiet: [], full: [] },
+      restrict: { incremental: [], session: [], quiet: [], full: [] },
     };
-    const via = (how: How) => (how === 'session' ? viaSession : backend);
+    const via = (how: How) => (how === 'session' ? viaSession : how === 'quiet' ? viaQuietSession : backend);
     const releases: Sample[] = [];
     const sessionReleases: Sample[] = [];
     const lifts: Sample[] = [];
@@ -192,7 +194,7 @@ export async function run(progress: (line: string) => void = () => {}): Promise<
         rate: { perSecond: 50, burst: 100 },
       };
       const restricted = render(running, [restriction]);
-      const order: How[] = round % 2 ? ['incremental', 'session', 'full'] : ['full', 'session', 'incremental'];
+      const order: How[] = round % 2 ? ['incremental', 'session', 'quiet', 'full'] : ['full', 'quiet', 'session', 'incremental'];
       for (const how of order) {
         progress(`reaction-apply: round ${round}, isolate ${victim}, ${how}`);
         results.isolate[how].push(await bring(isolated, how === 'full', via(how)));
@@ -230,6 +232,9 @@ export async function run(progress: (line: string) => void = () => {}): Promise<
       `  ${pad('isolate one instance', 40)} ${lpad(cell(results.isolate.session), 22)} ${lpad(cell(results.isolate.full), 22)} ${lpad(`${ratio(results.isolate.session, results.isolate.full).toFixed(1)}x`, 12)}`,
       `  ${pad('restrict one source', 40)} ${lpad(cell(results.restrict.session), 22)} ${lpad(cell(results.restrict.full), 22)} ${lpad(`${ratio(results.restrict.session, results.restrict.full).toFixed(1)}x`, 12)}`,
       `  ${pad('release the instance', 40)} ${lpad(cell(sessionReleases), 22)}`,
+      '  and through an nft session without echo (no read-back):',
+      `  ${pad('isolate one instance', 40)} ${lpad(cell(results.isolate.quiet), 22)} ${lpad(cell(results.isolate.full), 22)} ${lpad(`${ratio(results.isolate.quiet, results.isolate.full).toFixed(1)}x`, 12)}`,
+      `  ${pad('restrict one source', 40)} ${lpad(cell(results.restrict.quiet), 22)} ${lpad(cell(results.restrict.full), 22)} ${lpad(`${ratio(results.restrict.quiet, results.restrict.full).toFixed(1)}x`, 12)}`,
       '',
       '  where the time goes (median ms per reaction; js = planning and the rest of the process):',
     );
@@ -252,6 +257,7 @@ export async function run(progress: (line: string) => void = () => {}): Promise<
     return lines;
   } finally {
     await sessions.close();
+    await quietSessions.close();
     for (const ns of made) await realSystem.run(['ip', 'netns', 'del', ns]);
   }
 }

@@ -117,3 +117,13 @@ test('one-shot transactions: one `nft -j -e -a -f -` each, its echo parsed the s
   const e = await refused.transact(null, 'add nonsense');
   assert.ok(!e.ok && e.errors[0].message === 'Error: syntax error');
 });
+
+test('without echo the session runs `nft -j -i` and a transaction answers no rules', async () => {
+  const system = fakeNft(() => undefined);
+  const s = new NftSessions(system, { echo: false });
+  const r = await s.transact('ft-n3', 'add rule inet flowtap quarantine counter drop comment "q"');
+  assert.ok(r.ok);
+  assert.deepEqual(r.value, []);
+  assert.deepEqual(system.commandLines(), ['ip netns exec ft-n3 sh -c exec nft -j -i 2>&1']);
+  await s.close();
+});

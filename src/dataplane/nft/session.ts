@@ -46,6 +46,13 @@ export interface NftSessionsOptions {
   timeoutMs?: number;
   /** Output longer than this for one transaction ends its session (default 64 MiB): memory stays bounded. */
   maxBytes?: number;
+  /**
+   * Have nft echo what each transaction added (default true). The echo makes nft hold the whole
+   * ruleset in its cache, rules included, where a plain `add rule` needs only tables, chains and
+   * sets: past a few thousand rules that fetch costs more than a listing of the one changed
+   * chain would. Without it a transaction answers no rules, like a one-shot `nft -f`.
+   */
+  echo?: boolean;
 }
 
 /** Lines of `list tables` in JSON: the end of every transaction's output. */
@@ -72,6 +79,7 @@ class Session {
     private readonly ns: string | null,
     private readonly timeoutMs: number,
     private readonly maxBytes: number,
+    private readonly echo: boolean,
   ) {}
 
   transact(script: string): Promise<Result<NftJsonRule[]>> {
@@ -107,7 +115,7 @@ class Session {
   }
 
   private start(): Spawned {
-    const c = this.system.spawn(['sh', '-c', 'exec nft -j -e -a -i 2>&1'], {
+    const c = this.system.spawn(['sh', '-c', `exec nft -j ${this.echo ? '-e -a ' : ''}-i 2>&1`], {
       ...(this.ns ? { ns: this.ns } : {}),
       stdin: true,
       stdout: true,
@@ -176,6 +184,7 @@ export class NftSessions implements NftTransactions {
   private readonly sessions = new Map<string, Session>();
   private readonly timeoutMs: number;
   private readonly maxBytes: number;
+  private readonly echo: boolean;
 
   constructor(
     private readonly system: System,
@@ -183,6 +192,7 @@ export class NftSessions implements NftTransactions {
   ) {
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.maxBytes = opts.maxBytes ?? 64 << 20;
+    this.echo = opts.echo ?? true;
   }
 
   /** Sessions started over this object's life (a restart after a failure counts again). */
@@ -196,7 +206,7 @@ export class NftSessions implements NftTransactions {
     const key = ns ?? '';
     let s = this.sessions.get(key);
     if (!s) {
-      s = new Session(this.system, ns, this.timeoutMs, this.maxBytes);
+      s = new Session(this.system, ns, this.timeoutMs, this.maxBytes, this.echo);
       this.sessions.set(key, s);
     }
     return s.transact(script);
