@@ -201,7 +201,8 @@ export class SecurityController {
 
   /** Handles one notice record (what the subscription does with each); resolves with its reactions. */
   notice(rec: BrokerRecord): Promise<Reaction[]> {
-    return this.enqueue(() => this.react(rec));
+    const received = this.now();
+    return this.enqueue(() => this.react(rec, received));
   }
 
   /** An administrator's request, as if it came on the admin subject; resolves with the reaction concerned. */
@@ -320,7 +321,7 @@ export class SecurityController {
     return this.cached;
   }
 
-  private async react(rec: BrokerRecord): Promise<Reaction[]> {
+  private async react(rec: BrokerRecord, received: number): Promise<Reaction[]> {
     if (this.stopped) return [];
     const ctx = this.o.context();
     const view = this.view();
@@ -399,7 +400,7 @@ export class SecurityController {
         this.log(
           `${decision.kind}: ${describeAction(p.action)} for ${n.note} (${n.id})${decision.kind === 'await-approval' ? `: ${decision.reason}` : ''}`,
         );
-      } else await this.apply(r, n.ts);
+      } else await this.apply(r, { notice: n.ts, received });
       out.push(r);
     }
     return out;
@@ -420,7 +421,8 @@ export class SecurityController {
   }
 
   /** Carries a reaction out, reads its rules back, and schedules the confirmation. */
-  private async apply(r: Reaction, noticeTs?: number): Promise<void> {
+  /** `at`: when the notice's event happened (the monitor's clock) and when this controller received it. */
+  private async apply(r: Reaction, at?: { notice: number; received: number }): Promise<void> {
     const t0 = this.now();
     this.current = r.id;
     try {
@@ -453,11 +455,11 @@ export class SecurityController {
     this.ledger.set(r.id, r);
     this.record(r, 'applied', {
       applyMs: t1 - t0,
-      ...(noticeTs !== undefined ? { sinceNoticeMs: t1 - noticeTs } : {}),
+      ...(at ? { sinceNoticeMs: t1 - at.notice, sinceReceivedMs: t1 - at.received } : {}),
       rules: r.installed.map((x) => `${x.node} ${x.table} ${x.chain} handle ${x.handle ?? '?'} "${x.comment}"`),
     });
     this.log(
-      `applied: ${describeAction(r.action)} in ${t1 - t0} ms${noticeTs !== undefined ? ` (${t1 - noticeTs} ms after the notice)` : ''}`,
+      `applied: ${describeAction(r.action)} in ${t1 - t0} ms${at ? ` (${t1 - at.notice} ms after the notice's event, ${t1 - at.received} ms after it arrived)` : ''}`,
     );
     const t = setTimeout(() => {
       this.timers.delete(t);
