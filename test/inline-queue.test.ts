@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nfqueueMissing } from '../src/monitor/index.js';
 import { needs, needsRoot } from '../src/system/testing.js';
-import { curlFrom, type Fetched, flowtap, ROOT, servedBy, stateDir } from './testing.js';
+import { curlFrom, type Fetched, flowtap, inNs, ROOT, servedBy, stateDir } from './testing.js';
 
 const skip = needsRoot(['iptables-restore', '--version'], ['curl', '--version']) || needs(nfqueueMissing());
 const APP = 'test/fixtures/web-inline';
@@ -66,19 +66,21 @@ interface Row {
   fail_mode: string;
 }
 
-async function rows(dir: string, done: (r: Row[]) => boolean): Promise<Row[]> {
+async function jsonRows<T>(dir: string, file: string, done: (r: T[]) => boolean): Promise<T[]> {
   const read = () => {
-    const f = join(dir, 'inline.log');
+    const f = join(dir, file);
     return existsSync(f)
       ? readFileSync(f, 'utf8')
           .split('\n')
           .filter(Boolean)
-          .map((l) => JSON.parse(l) as Row)
+          .map((l) => JSON.parse(l) as T)
       : [];
   };
   for (let i = 0; i < 40 && !done(read()); i++) await sleep(100);
   return read();
 }
+
+const rows = (dir: string, done: (r: Row[]) => boolean): Promise<Row[]> => jsonRows<Row>(dir, 'inline.log', done);
 
 describe('inline monitor in queue mode on the local cloud', { skip }, () => {
   const children: ChildProcess[] = [];
@@ -129,6 +131,20 @@ describe('inline monitor in queue mode on the local cloud', { skip }, () => {
     const uid = /connection (\S+)/.exec(admin.body)?.[1];
     assert.equal(blocks[0].uid, uid, 'the 403 names the connection the row logs');
     assert.equal(logged.filter((r) => r.action === 'pass' && r.request === 'GET /').length, 10);
+
+    // The server's replies pass in the kernel, never queued, and still reach the monitor's http.log.
+    const forward = (await inNs(MON, 'iptables', ['-L', 'FORWARD', '-v', '-x', '-n'])).stdout.split('\n');
+    const count = (p: (l: string) => boolean) => forward.filter(p).reduce((n, l) => n + Number(l.trim().split(/\s+/)[0]), 0);
+    const repliesLogged = count((l) => l.includes('ctdir REPLY') && l.includes('NFLOG'));
+    const queued = count((l) => l.includes('NFQUEUE'));
+    assert.ok(repliesLogged >= 10, `replies accepted in the kernel and copied: ${repliesLogged}\n${forward.join('\n')}`);
+    assert.ok(queued > 0, 'what clients send is still queued');
+    const http = await jsonRows<{ uri: string; status_code: number | null }>(mon.logDir, 'http.log', (r) => r.length >= 10);
+    assert.deepEqual(
+      http.filter((r) => r.uri === '/').map((r) => r.status_code),
+      Array(10).fill(200),
+      'every allowed request logged with the status of a reply the monitor never held',
+    );
 
     mon.child.kill('SIGKILL');
     await sleep(300);

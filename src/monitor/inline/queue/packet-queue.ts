@@ -2,14 +2,21 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { diag, fail, ok, type Diagnostic, type Result } from '../../../diagnostics/index.js';
 
-/** One packet the kernel holds for a verdict. `packet` and `hw` are views valid during the batch callback only. */
+/**
+ * One packet the kernel holds for a verdict, or (`logged`) a copy of one it let through without
+ * one (a server's reply, from the queue's NFLOG group: queue-setup.ts). `packet` and `hw` are
+ * views valid during the batch callback only.
+ */
 export interface QueuedPacket {
+  /** The verdict's packet id (0 for a logged packet: it takes no verdict). */
   id: number;
   /** The IP packet (network header on). */
   packet: Uint8Array;
   /** Link-layer source address (6 bytes on Ethernet; empty when the hook has none). */
   hw: Uint8Array;
   mark: number;
+  /** Already passed by the kernel: the engine takes it, nothing answers it. */
+  logged: boolean;
 }
 
 export interface QueueOpenOptions {
@@ -20,6 +27,11 @@ export interface QueueOpenOptions {
   failOpen: boolean;
   /** Most packets read per wake-up. */
   batchMax: number;
+  /**
+   * The NFLOG group whose copies join this queue's batches, before the packets queued after them
+   * (the replies of this queue's flows; none when absent).
+   */
+  logGroup?: number;
 }
 
 export interface QueueStats {
@@ -32,6 +44,9 @@ export interface QueueStats {
   sendErrors: number;
   kernelErrors: number;
   callbackErrors: number;
+  /** Copies taken from the NFLOG group, and reads of it that failed (copies lost, never packets). */
+  logged: number;
+  logErrors: number;
 }
 
 /** One bound queue. Verdicts given during `onBatch` leave together when it returns; `flush` sends others. */
@@ -49,14 +64,15 @@ export interface PacketQueues {
 }
 
 interface NativeAddon {
-  open(queue: number, maxlen: number, failOpen: boolean, batchMax: number, cb: NativeBatch): unknown;
+  open(queue: number, maxlen: number, failOpen: boolean, batchMax: number, cb: NativeBatch, logGroup?: number): unknown;
   verdict(h: unknown, id: number, accept: boolean, payload?: Uint8Array): string | null;
   flush(h: unknown): string | null;
   close(h: unknown): string | null;
   stats(h: unknown): QueueStats | string;
   sendFrame(ifname: string, frame: Uint8Array): string | null;
 }
-type NativeBatch = (count: number, meta: Uint32Array, data: Buffer, hw: Buffer) => void;
+/** `logged` (one byte a packet, 1: from the NFLOG group) is absent from an addon built before it had NFLOG groups. */
+type NativeBatch = (count: number, meta: Uint32Array, data: Buffer, hw: Buffer, logged?: Buffer) => void;
 
 const META_WORDS = 5;
 const HW_BYTES = 8;
@@ -114,7 +130,7 @@ export function nfqueues(): Result<PacketQueues> {
   return ok({
     open(opts, onBatch) {
       // The addon hands a batch as flat arrays; views on them are built here, once per packet.
-      const native: NativeBatch = (count, meta, data, hw) => {
+      const native: NativeBatch = (count, meta, data, hw, logged) => {
         const batch: QueuedPacket[] = new Array(count);
         for (let i = 0; i < count; i++) {
           const m = i * META_WORDS;
@@ -123,19 +139,26 @@ export function nfqueues(): Result<PacketQueues> {
             packet: data.subarray(meta[m + 1], meta[m + 1] + meta[m + 2]),
             hw: hw.subarray(i * HW_BYTES, i * HW_BYTES + meta[m + 4]),
             mark: meta[m + 3],
+            logged: logged !== undefined && logged[i] === 1,
           };
         }
         onBatch(batch);
       };
-      const h = a.open(opts.queue, opts.maxlen, opts.failOpen, opts.batchMax, native);
+      const h = a.open(opts.queue, opts.maxlen, opts.failOpen, opts.batchMax, native, opts.logGroup);
       if (typeof h === 'string') return fail([diag('E_INLINE_QUEUE', `queue ${opts.queue}: ${h}`)]);
+      // An addon built before NFLOG groups ignores the group: the replies' copies would be lost without a word.
+      const s0 = a.stats(h);
+      if (opts.logGroup !== undefined && (typeof s0 === 'string' || !('logged' in s0))) {
+        a.close(h);
+        return fail([diag('E_INLINE_QUEUE', `queue ${opts.queue}: the addon (${NFQUEUE_ADDON}) predates NFLOG groups: rebuild it`)]);
+      }
       return ok({
         verdict: (id, accept, replacement) => asDiag(`verdict on queue ${opts.queue}`, a.verdict(h, id, accept, replacement)),
         flush: () => asDiag(`verdicts on queue ${opts.queue}`, a.flush(h)),
         close: () => void a.close(h),
         stats: () => {
           const s = a.stats(h);
-          return typeof s === 'string' ? EMPTY_STATS : s;
+          return typeof s === 'string' ? EMPTY_STATS : { ...EMPTY_STATS, ...s };
         },
       });
     },
@@ -153,6 +176,8 @@ const EMPTY_STATS: QueueStats = {
   sendErrors: 0,
   kernelErrors: 0,
   callbackErrors: 0,
+  logged: 0,
+  logErrors: 0,
 };
 
 export function emptyQueueStats(): QueueStats {

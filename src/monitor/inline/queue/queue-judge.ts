@@ -31,6 +31,10 @@ export interface QueueJudgeStats {
   blocked: number;
   packets: number;
   answered: number;
+  /** Packets the kernel passed without a verdict (servers' replies), taken only for the logs. */
+  unqueued: number;
+  /** Of those, client data of a blocked connection: a verdict would have stopped it (see `passed`). */
+  missed: number;
 }
 
 type State = 'inspect' | 'pass' | 'block';
@@ -73,6 +77,8 @@ const DROP: QueueVerdict = { accept: false };
  * - Parts of a request pass as they come: a server cannot act on part of a message, and the
  *   packet that completes it is the one judged (out-of-order parts wait in the server's queue).
  * - Oddities in what the client sent block, as in today's gate: it passes only what it parsed.
+ * - Servers' replies pass in the kernel (queue-setup.ts): the runner hands them to the engine
+ *   and to `passed`, for the logs and the decisions they bring; nothing answers them.
  * - A connection first seen mid-stream (a monitor restart) follows its failMode: its earlier
  *   requests were not seen.
  */
@@ -83,7 +89,7 @@ export class QueueJudge {
   private frameWeirds: string[] = [];
   /** What the engine said of the current packet. */
   private current: { conn: Connection; fromClient: boolean; syn: boolean } | null = null;
-  readonly stats: QueueJudgeStats = { connections: 0, passed: 0, blocked: 0, packets: 0, answered: 0 };
+  readonly stats: QueueJudgeStats = { connections: 0, passed: 0, blocked: 0, packets: 0, answered: 0, unqueued: 0, missed: 0 };
 
   constructor(
     opts: QueueJudgeOptions,
@@ -123,6 +129,24 @@ export class QueueJudge {
   /** The verdict on the packet the engine just took; `hw` is its link-layer source (the redirect tag). */
   verdict(packet: Uint8Array, hw: Uint8Array, now: number): QueueVerdict {
     this.stats.packets++;
+    return this.take(packet, hw, now, true);
+  }
+
+  /**
+   * The packet the engine just took had already passed in the kernel (a reply of an established
+   * connection: queue-setup.ts): its decisions apply as for any packet, and nothing answers it.
+   * False when the engine took it for client data of a blocked connection, which a verdict would
+   * have stopped: the kernel's notion of the reply direction and the engine's disagreed.
+   */
+  passed(packet: Uint8Array, hw: Uint8Array, now: number): boolean {
+    this.stats.unqueued++;
+    const v = this.take(packet, hw, now, false);
+    if (v.accept && v.replacement === undefined) return true;
+    this.stats.missed++;
+    return false;
+  }
+
+  private take(packet: Uint8Array, hw: Uint8Array, now: number, act: boolean): QueueVerdict {
     const cur = this.current;
     const decided = this.frameDecisions;
     const weirds = this.frameWeirds;
@@ -150,6 +174,7 @@ export class QueueJudge {
           break;
         }
     if (g.state !== 'block' || !cur.fromClient) return ACCEPT;
+    if (!act) return v.payloadLength === 0 && (v.flags & TCP_SYN) === 0 ? ACCEPT : DROP;
     return this.refuse(g, v, hw);
   }
 

@@ -15,6 +15,32 @@ test('fail-open frames go to a bypassing queue, fail-closed ones to a queue that
   assert.ok(s.steps.some((x) => x.join(' ') === 'ip link set dev eth0 type bridge_slave learning off'));
 });
 
+test("servers' replies: accepted in the kernel and copied to the queue's NFLOG group, before any queue rule; or queued", () => {
+  const s = renderQueueSetup({ queues: { open: 3, closed: 4 } });
+  assert.ok(!('code' in s));
+  const rules = s.iptables.split('\n').filter((l) => l.startsWith('-A FORWARD'));
+  const firstQueue = rules.findIndex((l) => l.includes('NFQUEUE'));
+  const replies = rules.filter((l) => l.includes('--ctdir REPLY'));
+  assert.deepEqual(
+    replies.map((l) => / -j (.*)$/.exec(l)?.[1]),
+    ['NFLOG --nflog-group 3', 'ACCEPT', 'NFLOG --nflog-group 4', 'ACCEPT'],
+  );
+  assert.ok(rules.indexOf(replies[1]) < firstQueue, 'a reply never reaches a queue rule');
+  assert.ok(
+    replies.every((l) => l.includes('--ctstate ESTABLISHED')),
+    'only connections conntrack saw begin (no loose pick-up) have a reply direction',
+  );
+  // Conntrack's originator is the SYN's sender only without loose pick-up: a mid-stream client would be its "reply".
+  assert.deepEqual(
+    s.steps.find((x) => x.join(' ').includes('tcp_loose')),
+    ['sysctl', '-qw', 'net.netfilter.nf_conntrack_tcp_loose=0'],
+  );
+  const queued = renderQueueSetup({ queues: { open: 3, closed: 4 }, replies: 'queue' });
+  assert.ok(!('code' in queued));
+  assert.doesNotMatch(queued.iptables, /REPLY|NFLOG/);
+  assert.equal(queued.iptables.match(/NFQUEUE/g)?.length, 2);
+});
+
 test('names that would not be safe in a command, and one queue for both modes, are refused', () => {
   for (const o of [
     { tapIf: 'eth0; reboot' },
@@ -22,6 +48,7 @@ test('names that would not be safe in a command, and one queue for both modes, a
     { table: '1x' },
     { queues: { open: 5, closed: 5 } },
     { queues: { open: -1, closed: 2 } },
+    { replies: 'drop' as 'queue' },
   ]) {
     const r = renderQueueSetup(o);
     assert.ok('code' in r && r.code === 'E_INLINE_QUEUE_SETUP', JSON.stringify(o));
@@ -55,10 +82,18 @@ test('as commands for the local cloud: all in the namespace, bridge first, then 
   assert.ok(bridgeUp >= 0 && nft > bridgeUp, 'the table names devices that must be ports already');
   assert.match(cmds[nft][1], /table netdev flowtap_queue \{/);
   const ipt = cmds.filter((a) => a[0] === 'iptables').map((a) => a.join(' '));
+  const open = `-m mark --mark 0x${QUEUE_MARKS.open.toString(16)}/0xffff00ff`;
+  const closed = `-m mark --mark 0x${QUEUE_MARKS.closed.toString(16)}/0xffff00ff`;
+  const reply = '-m conntrack --ctstate ESTABLISHED --ctdir REPLY';
   assert.deepEqual(ipt, [
-    `iptables -w -A FORWARD -m mark --mark 0x${QUEUE_MARKS.open.toString(16)}/0xffff00ff -j NFQUEUE --queue-num 3 --queue-bypass`,
-    `iptables -w -A FORWARD -m mark --mark 0x${QUEUE_MARKS.closed.toString(16)}/0xffff00ff -j NFQUEUE --queue-num 4`,
+    `iptables -w -A FORWARD ${open} ${reply} -j NFLOG --nflog-group 3`,
+    `iptables -w -A FORWARD ${open} ${reply} -j ACCEPT`,
+    `iptables -w -A FORWARD ${open} -j NFQUEUE --queue-num 3 --queue-bypass`,
+    `iptables -w -A FORWARD ${closed} ${reply} -j NFLOG --nflog-group 4`,
+    `iptables -w -A FORWARD ${closed} ${reply} -j ACCEPT`,
+    `iptables -w -A FORWARD ${closed} -j NFQUEUE --queue-num 4`,
   ]);
+  assert.ok(cmds.some((a) => a.join(' ') === 'sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0'));
   const bad = queueSetupCommands('ns', { bridge: 'a b' });
   assert.ok(!Array.isArray(bad) && bad.code === 'E_INLINE_QUEUE_SETUP');
 });

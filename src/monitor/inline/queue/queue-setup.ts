@@ -12,6 +12,16 @@ import type { System } from '../../../system/index.js';
  *
  * - netdev ingress on eth0 (table `flowtap_queue`): copies (untagged) end here as before; a
  *   tagged frame gets the packet mark of its contract's failMode.
+ * - iptables FORWARD, first: a server's replies (conntrack's REPLY direction of an established
+ *   connection) are accepted in the kernel, and copied to the NFLOG group numbered like their
+ *   queue for the monitor's logs. A verdict is only ever needed on what a client sends (the
+ *   judge passes every server packet), and each queued packet costs a trip through the monitor
+ *   process: replies were half of them, on the request's critical path. Loose pick-up of
+ *   connections is off in the namespace (`nf_conntrack_tcp_loose=0`), so conntrack's originator
+ *   is always the side that sent the SYN: a client cannot make its own packets a "reply" by
+ *   showing up mid-stream, and whatever conntrack cannot place (mid-stream, out of window,
+ *   invalid) still goes to the queue. `replies: 'queue'` queues them as before (bench/inline.ts
+ *   measures both).
  * - iptables FORWARD: fail-open frames go to queue `open` with `--queue-bypass` (no listener:
  *   accepted), fail-closed ones to queue `closed` without it (no listener: dropped). The
  *   monitor opens `open` with NFQA_CFG_F_FAIL_OPEN (full: accepted) and `closed` without (full:
@@ -31,6 +41,8 @@ export interface QueueSetupOptions {
   table?: string;
   /** Queue numbers for fail-open and fail-closed frames (per namespace). */
   queues?: { open: number; closed: number };
+  /** Servers' replies: accepted in the kernel and copied to the NFLOG groups (default), or queued like the rest. */
+  replies?: 'kernel' | 'queue';
   /** Tap tunnels from other nodes (`tun<i>`), steered like the tap interface and answered by their origin. */
   tunnels?: readonly string[];
   /** `iptables-restore` program (iptables-nft or -legacy both have NFQUEUE here). */
@@ -47,6 +59,22 @@ export const QUEUE_MARKS = { open: 0x46540010, closed: 0x46540011 } as const;
 /** The mark bits that say which interface a queued frame came in by (0: the tap interface; k: the k-th tunnel). */
 const ORIGIN_SHIFT = 8;
 const ORIGIN_MASK = 0xffff00ff;
+
+/** iptables match arguments for the frames steered to queue `queue` (mark `mark`), and what to do with them. */
+function forwardRules(mark: number, queue: number, bypass: boolean, replies: 'kernel' | 'queue'): string[][] {
+  const hex = (n: number) => `0x${n.toString(16)}`;
+  const marked = ['-m', 'mark', '--mark', `${hex(mark)}/${hex(ORIGIN_MASK)}`];
+  const reply = [...marked, '-m', 'conntrack', '--ctstate', 'ESTABLISHED', '--ctdir', 'REPLY'];
+  return [
+    ...(replies === 'kernel'
+      ? [
+          [...reply, '-j', 'NFLOG', '--nflog-group', String(queue)],
+          [...reply, '-j', 'ACCEPT'],
+        ]
+      : []),
+    [...marked, '-j', 'NFQUEUE', '--queue-num', String(queue), ...(bypass ? ['--queue-bypass'] : [])],
+  ];
+}
 
 /** Which interface a queued frame came in by, from its mark: 0 the tap interface, k the k-th of the sorted tunnels. */
 export function queueOrigin(mark: number): number {
@@ -90,6 +118,9 @@ export function renderQueueSetup(o: QueueSetupOptions = {}): QueueSetup | Diagno
   for (const n of [q.open, q.closed])
     if (!(Number.isInteger(n) && n >= 0 && n <= 65535)) return diag('E_INLINE_QUEUE_SETUP', `queue numbers are 0..65535, not ${n}`);
   if (q.open === q.closed) return diag('E_INLINE_QUEUE_SETUP', `fail-open and fail-closed frames need two queues, not both ${q.open}`);
+  const replies = o.replies ?? 'kernel';
+  if (replies !== 'kernel' && replies !== 'queue')
+    return diag('E_INLINE_QUEUE_SETUP', `replies must be "kernel" or "queue", not ${JSON.stringify(replies)}`);
   const hex = (n: number) => `0x${n.toString(16)}`;
   const marked = (k: number, m: number) => (m | (k << ORIGIN_SHIFT)) >>> 0;
   const steer = (chain: string, dev: string, k: number) => [
@@ -121,13 +152,14 @@ export function renderQueueSetup(o: QueueSetupOptions = {}): QueueSetup | Diagno
     ':INPUT ACCEPT [0:0]',
     ':FORWARD ACCEPT [0:0]',
     ':OUTPUT ACCEPT [0:0]',
-    `-A FORWARD -m mark --mark ${hex(QUEUE_MARKS.open)}/${hex(ORIGIN_MASK)} -j NFQUEUE --queue-num ${q.open} --queue-bypass`,
-    `-A FORWARD -m mark --mark ${hex(QUEUE_MARKS.closed)}/${hex(ORIGIN_MASK)} -j NFQUEUE --queue-num ${q.closed}`,
+    ...forwardRules(QUEUE_MARKS.open, q.open, true, replies).map((r) => `-A FORWARD ${r.join(' ')}`),
+    ...forwardRules(QUEUE_MARKS.closed, q.closed, false, replies).map((r) => `-A FORWARD ${r.join(' ')}`),
     'COMMIT',
     '',
   ].join('\n');
   const steps = [
     ['sysctl', '-qw', 'net.bridge.bridge-nf-call-iptables=1'],
+    ['sysctl', '-qw', 'net.netfilter.nf_conntrack_tcp_loose=0'],
     ['ip', 'link', 'add', bridge, 'type', 'bridge'],
     ['ip', 'link', 'set', tapIf, 'master', bridge],
     ['ip', 'link', 'set', returnIf, 'master', bridge],
@@ -153,30 +185,15 @@ export function queueSetupCommands(ns: string, o: QueueSetupOptions = {}): strin
   const s = renderQueueSetup(o);
   if ('code' in s) return s;
   const q = o.queues ?? DEFAULT_QUEUES;
-  const hex = (n: number) => `0x${n.toString(16)}`;
+  const replies = o.replies ?? 'kernel';
   const inNs = (argv: string[]) => ['ip', 'netns', 'exec', ns, ...argv];
-  const toQueue = (mark: number, queue: number, extra: string[]) =>
-    inNs([
-      'iptables',
-      '-w',
-      '-A',
-      'FORWARD',
-      '-m',
-      'mark',
-      '--mark',
-      `${hex(mark)}/${hex(ORIGIN_MASK)}`,
-      '-j',
-      'NFQUEUE',
-      '--queue-num',
-      String(queue),
-      ...extra,
-    ]);
+  const forward = (rule: string[]) => inNs(['iptables', '-w', '-A', 'FORWARD', ...rule]);
   return [
     ...s.steps.map(inNs),
     inNs([o.nft ?? 'nft', s.nft]),
     // Fail-open frames may pass when no monitor listens (--queue-bypass); fail-closed ones may not.
-    toQueue(QUEUE_MARKS.open, q.open, ['--queue-bypass']),
-    toQueue(QUEUE_MARKS.closed, q.closed, []),
+    ...forwardRules(QUEUE_MARKS.open, q.open, true, replies).map(forward),
+    ...forwardRules(QUEUE_MARKS.closed, q.closed, false, replies).map(forward),
   ];
 }
 

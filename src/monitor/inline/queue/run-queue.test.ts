@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { redirectTag, type FailMode } from '../../../dataplane/index.js';
 import type { PcapRecord } from '../../capture/index.js';
 import { chooseAnalyzer, loadMonitorModel, MonitorEngine } from '../../engine/index.js';
-import type { LogValue } from '../../logs/index.js';
-import { Clock, httpRequest, TcpFlow } from '../../testing/index.js';
+import { HTTP_LOG, MemoryLogTarget, ZeekLogWriter, type LogValue } from '../../logs/index.js';
+import { Clock, httpRequest, httpResponse, TcpFlow } from '../../testing/index.js';
 import { createQueueInline } from './run-queue.js';
 import { checksumsHold, readTcp, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST } from './tcp-segment.js';
 import { RecordingQueues } from './testing.js';
@@ -26,7 +26,7 @@ const OPEN_Q = 16;
 const CLOSED_Q = 17;
 const mac = (m: string) => new Uint8Array(m.split(':').map((h) => Number.parseInt(h, 16)));
 
-async function harness(opts: { engineThrows?: boolean } = {}) {
+async function harness(opts: { engineThrows?: boolean; logs?: ZeekLogWriter } = {}) {
   const loaded = loadMonitorModel(fixture('test/fixtures/web-inline/app.yaml'));
   assert.ok(loaded.ok);
   const rows: LogValue[][] = [];
@@ -37,7 +37,7 @@ async function harness(opts: { engineThrows?: boolean } = {}) {
     (ip, port) => chooseAnalyzer(engine!.policy.view, ip, port) !== null,
     (r) => rows.push([...r]),
   );
-  engine = new MonitorEngine({ model: loaded.value, observer: run.observer, tracker: { seed: 1 } });
+  engine = new MonitorEngine({ model: loaded.value, observer: run.observer, tracker: { seed: 1 }, logs: opts.logs ?? null });
   engine.policy.decisions = (d) => run.decision(d);
   const e = engine;
   const driven = opts.engineThrows
@@ -55,7 +55,7 @@ async function harness(opts: { engineThrows?: boolean } = {}) {
       mode === 'open' ? OPEN_Q : CLOSED_Q,
       records.map((r) => ({ packet: new Uint8Array(r.data).subarray(14), hw: mac(redirectTag(WEB_MAC, 'delivered', mode)) })),
     );
-  return { run, queues, rows, deliver };
+  return { run, queues, rows, deliver, engine: e };
 }
 
 /** The client's side of a connection (what a `tcp,tp_dst=80` redirect on the web port brings). */
@@ -180,4 +180,66 @@ test('a queue another process holds is a diagnostic, and the other queue is let 
   assert.equal(problems[0].code, 'E_INLINE_QUEUE');
   assert.match(problems[0].message, /queue 17/);
   assert.deepEqual(queues.closed, [OPEN_Q]);
+});
+
+/** Both sides of one connection, each record marked with whether the client sent it. */
+function bothSides(port: number, exchange: [request: string, response: string][]): { record: PcapRecord; fromClient: boolean }[] {
+  const all: PcapRecord[] = [];
+  const flow = new TcpFlow(all, new Clock(), CLIENT, port, WEB, 80).handshake();
+  for (const [q, r] of exchange) flow.client2server(q).server2client(r);
+  return all.map((record) => ({ record, fromClient: new Uint8Array(record.data)[14 + 23] === 80 }));
+}
+
+test("servers' replies come from the NFLOG group, already passed: no verdict, yet the engine logs the exchange", async () => {
+  const target = new MemoryLogTarget();
+  const h = await harness({ logs: new ZeekLogWriter(target, { format: 'json' }) });
+  const tag = mac(redirectTag(WEB_MAC, 'delivered', 'closed'));
+  const packets = bothSides(41010, [[httpRequest('GET', '/'), httpResponse(200, {}, 'hello')]]).map((p) => ({
+    packet: new Uint8Array(p.record.data).subarray(14),
+    hw: tag,
+    logged: !p.fromClient,
+  }));
+  // As the addon hands them: one at a time, in the order they crossed the bridge.
+  const ids = packets.flatMap((p) => h.queues.deliver(CLOSED_Q, [p]));
+  const queued = ids.filter((_, i) => !packets[i].logged);
+  assert.ok(queued.length >= 3 && queued.length < packets.length, 'both kinds were delivered');
+  assert.deepEqual(
+    h.queues.verdicts.map((v) => [v.id, v.accept, v.replacement === undefined]),
+    queued.map((id) => [id, true, true]),
+    "a verdict for each of the client's packets, none for the server's",
+  );
+  h.engine.finish();
+  const http = target.lines(HTTP_LOG.path).map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.equal(http.length, 1);
+  assert.equal(http[0].uri, '/');
+  assert.equal(http[0].status_code, 200, 'the reply, though never queued, reached the engine');
+  const s = h.run.summary();
+  assert.equal(s.unqueued, packets.length - queued.length);
+  assert.equal(s.packets, queued.length);
+  assert.equal(s.missed, 0);
+  assert.equal(s.errors, 0);
+});
+
+test('a blocked request still gets its 403 when replies pass in the kernel; client data arriving as a "reply" is reported', async () => {
+  const h = await harness();
+  const tag = mac(redirectTag(WEB_MAC, 'delivered', 'closed'));
+  const both = bothSides(41011, [[httpRequest('GET', '/admin'), httpResponse(404)]]);
+  // The handshake and the request, as the kernel brings them: the SYN-ACK logged, the rest queued.
+  const upTo = both.findIndex((p) => p.fromClient && new Uint8Array(p.record.data).length > 66) + 1;
+  for (const p of both.slice(0, upTo))
+    h.queues.deliver(CLOSED_Q, [{ packet: new Uint8Array(p.record.data).subarray(14), hw: tag, logged: !p.fromClient }]);
+  const last = h.queues.verdicts.at(-1)!;
+  assert.ok(last.accept && last.replacement, 'the request is replaced by a reset');
+  assert.equal(h.queues.frames.length, 1);
+  assert.match(new TextDecoder().decode(h.queues.frames[0].frame), /HTTP\/1\.1 403 Forbidden/);
+  assert.deepEqual(
+    h.rows.map((r) => [r[6], r[7]]),
+    [['block', 'GET /admin']],
+  );
+  // Were the kernel to pass more of the client's data as a reply, nothing could stop it: it says so.
+  const again = both[upTo - 1];
+  h.queues.deliver(CLOSED_Q, [{ packet: new Uint8Array(again.record.data).subarray(14), hw: tag, logged: true }]);
+  assert.equal(h.queues.frames.length, 1, 'no second answer');
+  assert.equal(h.run.summary().missed, 1);
+  assert.match(h.run.diagnostics()[0].message, /conntrack and the monitor disagree/);
 });

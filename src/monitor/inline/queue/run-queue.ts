@@ -120,8 +120,22 @@ export function createQueueInline(
         out = origin === 0 ? tapIf : (tunnels[origin - 1] ?? tapIf);
         judge.begin();
         engine.frame(LT_RAW, p.packet, ts);
+        if (p.logged) {
+          if (!judge.passed(p.packet, p.hw, ts))
+            report(
+              diag(
+                'E_INLINE_QUEUE',
+                'the kernel passed client data of a blocked connection as a reply (conntrack and the monitor disagree on its direction)',
+              ),
+            );
+          continue;
+        }
         v = judge.verdict(p.packet, p.hw, ts);
       } catch (e) {
+        if (p.logged) {
+          report(diag('E_INLINE_QUEUE', `taking a reply: ${(e as Error).message}`));
+          continue;
+        }
         // A bug of ours must not hold the packet forever: the queue's own failMode decides it.
         report(diag('E_INLINE_QUEUE', `judging packet ${p.id}: ${(e as Error).message}`));
         v = { accept: queue === open.open };
@@ -148,13 +162,14 @@ export function createQueueInline(
       }
       const nums = opts.queues ?? DEFAULT_QUEUES;
       const common = { maxlen: opts.maxlen ?? 4096, batchMax: opts.batchMax ?? 128 };
+      // Each queue reads the NFLOG group of the same number: its flows' replies, which the kernel passed.
       const o = queues.open(
-        { queue: nums.open, failOpen: true, ...common },
+        { queue: nums.open, failOpen: true, logGroup: nums.open, ...common },
         onBatch(engine, () => open.open),
       );
       if (!o.ok) return o.errors;
       const c = queues.open(
-        { queue: nums.closed, failOpen: false, ...common },
+        { queue: nums.closed, failOpen: false, logGroup: nums.closed, ...common },
         onBatch(engine, () => open.closed),
       );
       if (!c.ok) {

@@ -41,11 +41,17 @@ export class RecordingQueues implements PacketQueues {
     return null;
   }
 
-  /** The kernel queues packets on `queue`: one batch; returns their ids. */
-  deliver(queue: number, packets: { packet: Uint8Array; hw: Uint8Array }[]): number[] {
+  /** The kernel queues packets on `queue` (`logged`: copies from its NFLOG group, already passed): one batch; returns their ids (0: logged). */
+  deliver(queue: number, packets: { packet: Uint8Array; hw: Uint8Array; logged?: boolean }[]): number[] {
     const h = this.handlers.get(queue);
     if (!h) throw new Error(`queue ${queue} is not open`);
-    const batch = packets.map((p) => ({ id: this.nextId++, packet: p.packet, hw: p.hw, mark: 0 }));
+    const batch = packets.map((p) => ({
+      id: p.logged ? 0 : this.nextId++,
+      packet: p.packet,
+      hw: p.hw,
+      mark: 0,
+      logged: p.logged === true,
+    }));
     h(batch);
     return batch.map((b) => b.id);
   }
