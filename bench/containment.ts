@@ -213,7 +213,9 @@ async function measure(
       `  of which the attacker's TCP connect and PostgreSQL authentication, before its statement: p50 ${f(pct(connecting, 50))} ms, p99 ${f(pct(connecting, 99))} ms`,
     );
     const fromNotice = rounds.flatMap((r) => r.notice).filter((x) => Number.isFinite(x));
-    lines.push(`  of which from the statement (the monitor's timestamp of its packet) to the rule in force: p50 ${f(pct(fromNotice, 50))} ms, p99 ${f(pct(fromNotice, 99))} ms`);
+    lines.push(
+      `  of which from the statement (the monitor's timestamp of its packet) to the rule in force: p50 ${f(pct(fromNotice, 50))} ms, p99 ${f(pct(fromNotice, 99))} ms`,
+    );
     const inController = rounds.flatMap((r) => r.received).filter((x) => Number.isFinite(x));
     lines.push(
       `  of which from the notice's arrival at the controller (the rest is the monitor, the agent and the bus): p50 ${f(pct(inController, 50))} ms, p99 ${f(pct(inController, 99))} ms`,

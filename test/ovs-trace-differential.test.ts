@@ -20,6 +20,11 @@
  *   to the sender is left out.
  * - After routing, the source MAC is the router's on OVS and unknown to the simulator (taken as
  *   0): no contract of these fixtures matches it.
+ *
+ * Inline scenarios: a redirect tags what it diverts, and what the monitor passes (the simulator's
+ * verdict `pass`) comes back by its return port. The trace ends at the monitor's port, so each
+ * passed diversion is traced again as the tagged frame entering that return port, and what it
+ * outputs is added to what the packet's first pass output after conntrack.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -30,6 +35,7 @@ import {
   GATEWAY_OFPORT,
   ofportOf,
   OvsBackend,
+  returnOfportOf,
   routerMac,
   simulatePacket,
   simulatorBackend,
@@ -61,6 +67,8 @@ interface Scenario {
   /** A contract is sampled: OVS's hash picks the flows, so each packet may match the simulator with the sample taken or not. */
   sampled?: true;
 }
+
+const inline = (s: Scenario): Scenario => ({ ...s, name: `${s.name}, inline`, desired: { ...s.desired, inline: true } });
 
 /** The shared backend suite's node, in the states the data plane must get right. */
 function suiteScenarios(): Scenario[] {
@@ -137,6 +145,9 @@ function makeBridge(desired: NodeDesired): void {
       .filter((a) => a.node === desired.node)
       .map((a) => unwrap(ofportOf(a.port))),
     ...Object.values(addressing.monitors).map((m) => unwrap(m.node === desired.node ? ofportOf(m.port) : tunnelOfportOf(m.port))),
+    ...Object.values(addressing.monitors)
+      .filter((m) => m.node === desired.node)
+      .map((m) => unwrap(returnOfportOf(m.port))),
   ];
   for (const p of ports) {
     const name = `${BRIDGE}p${p}`;
@@ -160,6 +171,8 @@ interface Tally {
   tagged: number;
   sampledIn: number;
   sampledOut: number;
+  /** Frames an inline monitor passed back, traced again from its return port. */
+  returned: number;
 }
 
 const emptyTally = (): Tally => ({
@@ -177,6 +190,7 @@ const emptyTally = (): Tally => ({
   tagged: 0,
   sampledIn: 0,
   sampledOut: 0,
+  returned: 0,
 });
 
 describe('ofproto/trace differential: the simulator against the Open vSwitch backend', { skip }, () => {
@@ -190,6 +204,7 @@ describe('ofproto/trace differential: the simulator against the Open vSwitch bac
   });
 
   const scenarios = [...suiteScenarios(), ...differentialScenarios()];
+  scenarios.push(inline(scenarios[0]), ...differentialScenarios().map(inline));
   const total = emptyTally();
 
   for (const [k, s] of scenarios.entries())
@@ -266,9 +281,29 @@ describe('ofproto/trace differential: the simulator against the Open vSwitch bac
         const entering = outside ? { ...pkt, nw_ttl: pkt.nw_ttl - 1 } : pkt;
         const flow = traceFlow(entering, inPort);
         const ct = ctNext(opts.ctState ?? 'new');
+        // What a local inline monitor passed back: the frame as the redirect sent it, by its return port.
+        const returns = t.diversions
+          .filter((v) => v.node === d.node && v.result === 'passed' && v.tag && addressing.monitors[v.monitor].node === d.node)
+          .map((v) => {
+            const sent = v.hook === 'ingress';
+            const frame = sent
+              ? { ...entering, dl_src: macWords(v.tag!) }
+              : {
+                  ...entering,
+                  nw_ttl: outside ? entering.nw_ttl : entering.nw_ttl - 1,
+                  dl_src: macWords(v.tag!),
+                  dl_dst: macWords(addressing.instances[v.instance].mac),
+                };
+            return traceFlow(frame, unwrap(returnOfportOf(addressing.monitors[v.monitor].port)));
+          });
         jobs.push(async () => {
           const text = await ctl.call('ofproto/trace', [BRIDGE, flow, '--ct-next', ct]);
           const got = tracedOutputs(text, ports);
+          for (const r of returns) {
+            const back = tracedOutputs(await ctl.call('ofproto/trace', [BRIDGE, r, '--ct-next', ct]), ports);
+            got.after = [...new Set([...got.after, ...back.before, ...back.after])].sort((a, b) => a - b);
+            tally.returned++;
+          }
           // The switch answers ARP on the sender's own port (see the header).
           if (pkt.dl_type === ETH_TYPE_ARP) got.after = got.after.filter((p) => p !== inPort);
           if (pkt.dl_type === ETH_TYPE_ARP) got.before = got.before.filter((p) => p !== inPort);
@@ -320,7 +355,7 @@ describe('ofproto/trace differential: the simulator against the Open vSwitch bac
   test('over every scenario: thousands of packets compared, every kind of path among them', () => {
     console.log(`ofproto/trace differential: ${total.compared} packets agree over ${scenarios.length} scenarios: ${JSON.stringify(total)}`);
     assert.ok(total.compared >= 2000 || PACKETS < 1000, `only ${total.compared} packets compared`);
-    for (const what of ['diverted', 'toGateway', 'toTunnel', 'fromOutside', 'notIp', 'fragments', 'tagged'] as const)
+    for (const what of ['diverted', 'toGateway', 'toTunnel', 'fromOutside', 'notIp', 'fragments', 'tagged', 'returned'] as const)
       assert.ok(total[what] > 0, `no packet ${what}: ${JSON.stringify(total)}`);
   });
 

@@ -220,7 +220,9 @@ export interface BridgeView {
  * trace's first hop is on the node): before
  * conntrack, the copies and diversions of what an instance sends (its egress taps); after, the
  * copies and diversions of what a local instance gets, the delivery, and the gateway port when
- * the node's firewall let it leave for another node or the underlay. `afterKnown` is false for a
+ * the node's firewall let it leave for another node or the underlay (a frame an inline monitor
+ * passed back counts as after: it re-enters the bridge past conntrack's first pass, see
+ * ovs/inline.ts). `afterKnown` is false for a
  * fragment (see the test's list of intentional differences).
  */
 export function simulatedOutputs(t: SimTrace, v: BridgeView): { before: number[]; after: number[]; afterKnown: boolean } {
@@ -230,13 +232,12 @@ export function simulatedOutputs(t: SimTrace, v: BridgeView): { before: number[]
   for (const c of t.copies) if (c.node === v.node) (c.hook === 'ingress' ? before : after).push(v.portOf(c.monitor));
   for (const d of t.diversions) if (d.node === v.node) (d.hook === 'ingress' ? before : after).push(v.portOf(d.monitor));
   if (t.outcome.kind === 'delivered' && t.outcome.node === v.node) after.push(v.portOf(t.outcome.instance));
-  const route = first?.route;
-  if (
-    t.from.kind === 'instance' &&
-    first?.node === v.node &&
-    (route?.kind === 'vxlan' || route?.kind === 'uplink') &&
-    first.firewall?.verdict === 'accept'
-  )
-    after.push(v.gateway);
+  // Routed by its sender's node: on the first hop, or, passed back by an inline monitor there, on its return.
+  for (const h of t.hops) {
+    if (h.node !== v.node || (h !== first && !h.passedBack)) continue;
+    if (h === first && t.from.kind !== 'instance') continue;
+    const route = h.route;
+    if ((route?.kind === 'vxlan' || route?.kind === 'uplink') && h.firewall?.verdict === 'accept') after.push(v.gateway);
+  }
   return { before: uniq(before), after: uniq(after), afterKnown: t.packet.dl_type !== ETH_TYPE_IP || t.packet.ip_frag === 0 };
 }

@@ -140,7 +140,7 @@ test("rules the data plane echoed with the apply are the quarantine's rules in f
     q.installed?.map((r) => [r.node, r.comment, typeof r.handle]),
     [['node2', 'quarantine', 'number']],
   );
-  assert.equal(o.listed.length, 0, "the counters were not listed to find the rules");
+  assert.equal(o.listed.length, 0, 'the counters were not listed to find the rules');
   // Confirmation still reads the counters, off the reaction's path.
   o.packets.set('shipping-0', 3);
   await wait(80);

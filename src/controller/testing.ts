@@ -141,7 +141,14 @@ export class FakeOrchestrator implements Orchestrator {
     this.emit({ type: 'isolated', instance, service: instance.replace(/-\d+$/, ''), node: this.nodeOf(instance) });
     const node = this.nodeOf(instance);
     return this.echoes
-      ? { [node]: { kind: 'incremental', rulesAdded: 1, rulesRemoved: 0, installed: [this.rule(node, 'quarantine', 'quarantine', instance)] } }
+      ? {
+          [node]: {
+            kind: 'incremental',
+            rulesAdded: 1,
+            rulesRemoved: 0,
+            installed: [this.rule(node, 'quarantine', 'quarantine', instance)],
+          },
+        }
       : {};
   }
   async release(instance: string): Promise<void> {

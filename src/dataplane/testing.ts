@@ -147,12 +147,13 @@ const NFT_PROFILE: SuiteProfile = {
 };
 
 /**
- * Open vSwitch: the same firewall and tap rules as nftables, under the same names, without the
- * inline return path (not built for it yet); every flow counts the Ethernet frame; a quarantine
- * is two flows (by input port, by destination).
+ * Open vSwitch: the same firewall, tap and inline return rules as nftables, under the same names
+ * (an egress tap needs no rule skipping what a monitor passed back: the return flows resubmit past
+ * the taps); every flow counts the Ethernet frame; a quarantine is two flows (by input port, by
+ * destination).
  */
 export const OVS_PROFILE: SuiteProfile = {
-  counted: (d) => nftRules(d).filter((r) => !/ (?:ret|rst)_\S+ /.test(r) && !/passed back by a monitor/.test(r)),
+  counted: (d) => nftRules(d).filter((r) => !/passed back by a monitor/.test(r)),
   bytes: () => FRAME_LEN,
   quarantineRules: 2,
 };

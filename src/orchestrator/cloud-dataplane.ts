@@ -55,7 +55,7 @@ const NFT_PLANS: CloudPlans = { node: nodePlan, monitor: monitorPlan, instance: 
 
 const OVS_PLANS: CloudPlans = {
   node: (app, a, node) => [...nodePlan(app, a, node), ...ovsNodePlan(app, a, node)],
-  monitor: (app, a, monitor) => ovsMonitorPlan(app, a, monitor),
+  monitor: ovsMonitorPlan,
   instance: ovsInstancePlan,
   unplug: ovsInstanceUnplugPlan,
 };

@@ -7,7 +7,6 @@ export type {
   LifecycleEvent,
   ManagementContext,
   NodePush,
-  PushApplied,
   NodeReports,
   Orchestrator,
   OrchestratorDriver,

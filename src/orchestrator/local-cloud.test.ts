@@ -266,7 +266,20 @@ test('a cloud attached with nft sessions (the controller) sends a quarantine to 
     const rules = line.split('; ').flatMap((cmd) => {
       const m = /^(?:add|insert) rule (\S+) (\S+) (\S+) .*comment "([^"]*)"$/.exec(cmd);
       if (!m) return [];
-      return [{ add: { rule: { family: m[1], table: m[2], chain: m[3], handle: handle++, comment: m[4], expr: [{ counter: { packets: 0, bytes: 0 } }] } } }];
+      return [
+        {
+          add: {
+            rule: {
+              family: m[1],
+              table: m[2],
+              chain: m[3],
+              handle: handle++,
+              comment: m[4],
+              expr: [{ counter: { packets: 0, bytes: 0 } }],
+            },
+          },
+        },
+      ];
     });
     return { stdout: rules.length ? `${JSON.stringify({ nftables: rules })}\n` : '' };
   };
@@ -626,11 +639,13 @@ test('down: recorded processes, then every namespace (instances first, the under
 });
 
 test('down still cleans up by name when the state file is damaged', async () => {
-  const rec = new RecordingSystem((argv) => (argv.join(' ') === 'ip netns list' ? { stdout: 'ft-web-sql-n-node1\n' } : undefined));
+  // Beside it, another application whose name starts the same way: not this one's to remove.
+  const listed = 'ft-web-sql-n-node1\nft-web-sql-external\nft-web-sql-ovs-n-node1\nft-web-sql-ovs-i-web-0 (id: 3)\n';
+  const rec = new RecordingSystem((argv) => (argv.join(' ') === 'ip netns list' ? { stdout: listed } : undefined));
   const env = testEnv(rec);
   writeFileSync(join(env.stateDir, 'web-sql.json'), '{"version": 2, "app": ');
   const r = await localCloud(env).down('web-sql');
-  assert.deepEqual(r.namespaces, ['ft-web-sql-n-node1']);
+  assert.deepEqual(r.namespaces, ['ft-web-sql-n-node1', 'ft-web-sql-external']);
   assert.equal(existsSync(join(env.stateDir, 'web-sql.json')), false);
 });
 

@@ -24,7 +24,7 @@ import {
   type SourceRestriction,
 } from '../dataplane/index.js';
 import { cloudDataplane, type CloudDataplane } from './cloud-dataplane.js';
-import { ovsBridgesOf } from './ovs-plan.js';
+import { ovsBridgesOf, ovsLinksOf } from './ovs-plan.js';
 import { mustRun, realSystem, type System } from '../system/index.js';
 import { agentLogFile, agentSpec, agentSpecFile, relayPlan, type AgentPlan } from './agents.js';
 import {
@@ -164,14 +164,6 @@ export class LocalCloud implements Orchestrator {
           OrchestratorCode.ALREADY_UP,
           `${app.name} is already up (${existing.ok ? `state ${existing.value!.phase}` : 'its state file is damaged'}); run \`flowtap down ${app.name}\` first`,
           { file: store.file(app.name) },
-        ),
-      );
-    if (opts.dataplane === 'ovs' && opts.inlineMode === 'queue')
-      throw new FlowtapError(
-        diag(
-          OrchestratorCode.DATAPLANE,
-          'the queue inline mode steers redirected flows with nftables in the monitor namespaces: it needs the nftables data plane, not ovs',
-          { field: 'inlineMode' },
         ),
       );
     const state: CloudState = {
@@ -998,10 +990,13 @@ export async function downCloud(appName: string, env: Pick<LocalCloudEnv, 'syste
   }
   const listed = await system.run(['ip', 'netns', 'list']);
   const prefix = nsPrefix(appName);
+  // Only names this application's plans make: `web-inline-ovs`'s namespaces also start with
+  // `ft-web-inline-`, and `down web-inline` must leave them alone.
+  const kinds = /^(?:[nim]-.+|underlay|external)$/;
   const present = listed.stdout
     .split('\n')
     .map((l) => l.split(' ')[0])
-    .filter((n) => n.startsWith(prefix));
+    .filter((n) => n.startsWith(prefix) && kinds.test(n.slice(prefix.length)));
   const all = [...new Set([...(state?.namespaces ?? []), ...present])];
   // Instances and monitors first, nodes after, the underlay last: no link is left dangling.
   const rank = (ns: string) => (ns === underlayNs(appName) || ns === externalNs(appName) ? 2 : ns.startsWith(`${prefix}n-`) ? 1 : 0);
@@ -1013,10 +1008,12 @@ export async function downCloud(appName: string, env: Pick<LocalCloudEnv, 'syste
     const r = await system.run(['ip', 'netns', 'del', ns]);
     if (r.code === 0) removed.push(ns);
   }
-  // The bridges live in the host's namespace: they go by name (the veths went with the namespaces).
+  // The bridges and the veths' ends live in the host's namespace: they go by name.
   if (state?.spec.dataplane === 'ovs') {
     const bridges = await system.run(['ovs-vsctl', 'list-br']);
     for (const b of ovsBridgesOf(appName, bridges.stdout)) await system.run(['ovs-vsctl', '--if-exists', 'del-br', b]);
+    const links = await system.run(['ip', '-br', 'link']);
+    for (const l of ovsLinksOf(appName, links.stdout)) await system.run(['ip', 'link', 'del', l]);
   }
   store.remove(appName);
   return { namespaces: removed, processes };

@@ -2,8 +2,9 @@
  * How a node is laid out on Open vSwitch: one bridge per node (userspace datapath), every
  * instance and monitor port attached with an OpenFlow port number derived from its name, one
  * gateway port: a veth to the node's own namespace, whose kernel routes what leaves the node's
- * subnet (to the outside through the uplink, to other nodes through the VXLAN link), and a tap
- * tunnel port per monitor on another node.
+ * subnet (to the outside through the uplink, to other nodes through the VXLAN link), a tap
+ * tunnel port per monitor on another node, and a return port per monitor (its namespace's eth1:
+ * what an inline monitor passes comes back there).
  *
  * The numbers are a pure function of the port's name (model/addressing: `ft<base36>` for an
  * instance, `fm<base36>` for a monitor), so whoever plugs a port (`ofport_request`) and the
@@ -17,6 +18,8 @@ const INSTANCE_BASE = 100;
 const MONITOR_BASE = 33000;
 /** Tap tunnels: the port to monitor `fm<k>` on another node is TUNNEL_BASE + k (model/layout caps monitors far below 1000). */
 const TUNNEL_BASE = 34000;
+/** Return ports: monitor `fm<k>`'s is RETURN_BASE + k. */
+const RETURN_BASE = 35000;
 
 /** The OpenFlow port number of an instance (`ft..`) or monitor (`fm..`) port. */
 export function ofportOf(port: string): Result<number> {
@@ -38,6 +41,16 @@ export function tunnelOfportOf(monitorPort: string): Result<number> {
   if (!monitorPort.startsWith('fm')) return fail(diag('E_OVS_PORT', `port ${JSON.stringify(monitorPort)} is not a monitor port (fm..)`));
   const p = ofportOf(monitorPort);
   return p.ok ? ok(p.value - MONITOR_BASE + TUNNEL_BASE) : p;
+}
+
+/**
+ * The port by which an inline monitor `fm..` on this node passes frames back (the veth to its
+ * namespace's eth1; the nftables cloud's `fr..`).
+ */
+export function returnOfportOf(monitorPort: string): Result<number> {
+  if (!monitorPort.startsWith('fm')) return fail(diag('E_OVS_PORT', `port ${JSON.stringify(monitorPort)} is not a monitor port (fm..)`));
+  const p = ofportOf(monitorPort);
+  return p.ok ? ok(p.value - MONITOR_BASE + RETURN_BASE) : p;
 }
 
 /**

@@ -5,6 +5,7 @@ import { backendFixture, OVS_PROFILE, suiteDesired } from '../testing.js';
 import { flowText, PIPELINE_COOKIE, ruleKey, cookieOf } from './flows.js';
 import { ofportOf, routerMac, tunnelOfportOf } from './layout.js';
 import { ipv4MinusText } from './prefixes.js';
+import type { NodeDesired } from '../backend.js';
 import { renderOvsNode } from './render.js';
 
 const f = backendFixture();
@@ -34,7 +35,7 @@ test('a block minus blocks is the blocks left over', () => {
   assert.equal(ipv4MinusText('bogus', []), undefined);
 });
 
-test('the rules that count are the ones nftables counts for the same node, under the same names (inline return path aside)', () => {
+test('the rules that count are the ones nftables counts for the same node, under the same names, inline return path included', () => {
   const c = unwrap(renderOvsNode(suiteDesired(f)));
   const named = [...new Set(c.flows.filter((x) => x.rule).map((x) => `${x.rule!.table} ${x.rule!.chain} ${x.rule!.comment}`))];
   assert.deepEqual(named.sort(), OVS_PROFILE.counted(suiteDesired(f)).sort());
@@ -109,13 +110,15 @@ test('quarantine and restrictions come before conntrack; a rate restriction mete
 });
 
 test('taps: a copy outputs and goes on, a redirect only outputs; a budget meters outside clone; fail open is a fast-failover group', () => {
-  const t = text();
+  // Not inline: a redirect diverts the frame as it is (inline.test.ts has the tagged form).
+  const plain = (d: NodeDesired) => ({ ...d, inline: false });
+  const t = text(plain(suiteDesired(f)));
   assert.ok(t.some((x) => /^table=10,priority=100,.*,udp,in_port=100,actions=output:33000,resubmit\(,20\)$/.test(x)));
   assert.ok(t.some((x) => /^table=10,priority=100,.*,udp,in_port=101,tp_dst=5000,actions=output:33001$/.test(x)));
   assert.ok(t.some((x) => /^table=31,priority=100,.*,reg2=102,udp,tp_dst=5000,actions=output:33001,resubmit\(,32\)$/.test(x)));
   const budget = { ...f.contracts[0], options: { budget: { rate: 100, unit: 'pps' as const } } };
   const open = { ...f.contracts[2], options: { failMode: 'open' as const } };
-  const c = unwrap(renderOvsNode(suiteDesired(f, {}, { contracts: [budget, f.contracts[1], open] })));
+  const c = unwrap(renderOvsNode(plain(suiteDesired(f, {}, { contracts: [budget, f.contracts[1], open] }))));
   const b = c.flows.map(flowText);
   assert.ok(
     b.some((x) => /in_port=100,actions=clone\(load:10001->NXM_NX_REG3\[\],resubmit\(,15\)\),resubmit\(,20\)$/.test(x)),
@@ -157,8 +160,8 @@ test('what the backend cannot express yet is an error naming the contract; a ter
   assert.ok(!n9.ok && n9.errors[0].code === 'E_DATAPLANE_NODE');
 });
 
-test('a monitor on another node gets its taps through its tap tunnel port, which sends nothing back in', () => {
-  const d = suiteDesired(f);
+test('a monitor on another node gets its taps through its tap tunnel port, which sends nothing back in (not inline)', () => {
+  const d = suiteDesired(f, {}, { inline: false });
   const m2 = f.addressing.monitors.m2;
   const away = {
     ...d,

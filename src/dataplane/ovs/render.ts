@@ -1,7 +1,7 @@
 /**
  * One node's whole configuration for Open vSwitch: the pipeline's own flows (ARP answered by
  * the switch, classification, conntrack, routing and delivery), the firewall (firewall.ts) and
- * the taps (taps.ts), with the meters and groups they use.
+ * the taps (taps.ts), with the meters and groups they use, and the inline return path (inline.ts).
  *
  * The node routes: an instance's /32 address and its default route point at the gateway, whose
  * ARP the switch answers with the router's MAC; the switch delivers to a local instance itself
@@ -19,6 +19,8 @@ import { UNDERLAY_NETWORK } from '../../model/index.js';
 import { OVERLAY_NETWORK, overlayIp } from '../node-interfaces.js';
 import { ovsFirewall } from './firewall.js';
 import { cookieOf, flowKey, ruleKey, type OvsFlow, type OvsObject } from './flows.js';
+import { isMac } from '../nft/index.js';
+import { ovsReturnFlows } from './inline.js';
 import { ctZone, defaultBridge, GATEWAY_OFPORT, ofportOf, routerMac, OVS_TABLES, tunnelOfportOf } from './layout.js';
 import { ovsTaps } from './taps.js';
 
@@ -103,7 +105,7 @@ export function renderOvsNode(d: NodeDesired, opts: OvsRenderOptions = {}): Resu
     if (p.ok) ofports.set(a.instance, p.value);
     else errors.push(...p.errors);
   }
-  // Monitors send nothing into the bridge: not on their ports here, not back through a tap tunnel.
+  // Monitors send nothing else into the bridge than what the inline return flows take back.
   const monitorPorts: number[] = [];
   for (const m of Object.values(addressing.monitors)) {
     const p = m.node === d.node ? ofportOf(m.port) : tunnelOfportOf(m.port);
@@ -113,10 +115,11 @@ export function renderOvsNode(d: NodeDesired, opts: OvsRenderOptions = {}): Resu
   const router = routerMac(nodeAddr.index);
   const multiNode = d.app.nodes.length > 1;
   const zone = ctZone(nodeAddr.index);
+  const inline = d.inline ?? true;
 
   const flows: OvsFlow[] = [];
   const add = (table: number, priority: number, match: string, actions: string) => flows.push({ table, priority, match, actions });
-  // Table 0: the switch answers ARP; monitors send nothing in (no inline return path yet).
+  // Table 0: the switch answers ARP; monitors send nothing in but what inline.ts takes back.
   for (const p of monitorPorts) add(OVS_TABLES.classify, 600, `in_port=${p}`, 'drop');
   for (const a of local) add(OVS_TABLES.classify, 500, `arp,in_port=${GATEWAY_OFPORT},arp_op=1,arp_tpa=${a.ip}`, arpReply(a.mac));
   add(OVS_TABLES.classify, 450, `arp,in_port=${GATEWAY_OFPORT}`, 'drop');
@@ -174,10 +177,23 @@ export function renderOvsNode(d: NodeDesired, opts: OvsRenderOptions = {}): Resu
     downMonitors: new Set(d.downMonitors ?? []),
     firstMeter: BUDGET_FIRST_METER,
     firstGroup: 1,
+    inline,
   });
   errors.push(...taps.errors);
   if (errors.length) return fail(errors);
   flows.push(...firewall.flows, ...taps.flows);
+  if (inline)
+    flows.push(
+      ...ovsReturnFlows({
+        addressing,
+        node: d.node,
+        instances: local
+          .filter((a) => live.has(a.instance) && ofports.has(a.instance) && isMac(a.mac))
+          .map((a) => ({ instance: a.instance, mac: a.mac, ofport: ofports.get(a.instance)! })),
+        contracts: d.contracts,
+        routerMac: router,
+      }),
+    );
 
   // One flow per key (a rule listing a peer twice renders it twice); two rules' cookies never collide.
   const byKey = new Map<string, OvsFlow>();

@@ -11,21 +11,24 @@
  * Overlapping contracts of one port get a flow per overlap with all their actions (openflow/cells).
  *
  * A monitor on another node gets its copies (or diversions) through the tap tunnel port to it
- * (layout.ts): the node's kernel carries them to the monitor's namespace, and nothing comes back
- * into the bridge that way.
+ * (layout.ts): the node's kernel carries them to the monitor's namespace.
+ *
+ * Inline (`inline`, as NodeDesired.inline): a redirect writes the redirect tag of nft/inline.ts
+ * as the frame's source MAC after any copy is made, so the monitors (hold or queue mode) work
+ * unchanged and the node knows what a frame passed back is (inline.ts: the return flows).
  *
  * A copy sampled by flow (one flow in N) takes the flow's symmetric hash (`multipath`, as nft's
  * `symhash`) inside a clone and is made in table 16 when the hash picks it.
  *
  * Not possible: a copy sampled by packet. OpenFlow has no random choice per packet, and its
  * `sample` action feeds IPFIX/sFlow collectors, not a monitor port; such a contract is refused,
- * saying to sample by flow. Not yet: a sampled redirect, and the inline return path of a redirect.
+ * saying to sample by flow. Not yet: a sampled redirect.
  */
 import { diag, type Diagnostic } from '../../diagnostics/index.js';
 import { contractLocation, describeContract, intersect, printFlow, type FlowTap } from '../../flowtap/index.js';
 import type { Addressing } from '../../model/index.js';
 import type { RuleRef } from '../backend.js';
-import { tapComment } from '../nft/index.js';
+import { isMac, redirectTag, tapComment } from '../nft/index.js';
 import { expandRanges, overlapCells } from '../openflow/index.js';
 import type { OvsFlow, OvsObject } from './flows.js';
 import { ofportOf, OVS_TABLES, tunnelOfportOf } from './layout.js';
@@ -39,6 +42,8 @@ export interface OvsTapsInput {
   downMonitors: ReadonlySet<string>;
   firstMeter: number;
   firstGroup: number;
+  /** Redirects tag what they divert so their monitors can pass it back (nft/inline.ts). */
+  inline?: boolean;
 }
 
 const BASE_PRIORITY = 100;
@@ -92,6 +97,10 @@ export function ovsTaps(input: OvsTapsInput): { flows: OvsFlow[]; meters: OvsObj
       }
       sampleOf.set(c.id, sample.every);
     }
+    if (input.inline && c.action === 'redirect' && !isMac(src.mac)) {
+      errors.push(diag('E_NFT_TAP_PORT', `${name}: port ${src.port} of ${c.src} has no valid MAC address for inline redirect tags`, where));
+      continue;
+    }
     const b = c.options?.budget;
     if (b) {
       if (c.action === 'redirect' && c.options?.failMode === 'open') {
@@ -120,7 +129,7 @@ export function ovsTaps(input: OvsTapsInput): { flows: OvsFlow[]; meters: OvsObj
       meterOf.set(c.id, id);
     }
     const sp = ofportOf(src.port);
-    // A monitor on another node: its tap tunnel, which carries frames one way only.
+    // A monitor on another node: its tap tunnel (what comes back by it: inline.ts).
     const mp = mon.node === node ? ofportOf(mon.port) : tunnelOfportOf(mon.port);
     if (!sp.ok || !mp.ok) {
       errors.push(...(sp.ok ? [] : sp.errors), ...(mp.ok ? [] : mp.errors));
@@ -172,12 +181,21 @@ export function ovsTaps(input: OvsTapsInput): { flows: OvsFlow[]; meters: OvsObj
       } else if (meter === undefined) acts.push(copy);
       else acts.push(`clone(load:${meter}->NXM_NX_REG3[],resubmit(,${OVS_TABLES.budget}))`);
     }
+    // After the copies: they keep the frame's own source MAC.
+    const tag =
+      redirect && input.inline
+        ? `mod_dl_src:${redirectTag(
+            addressing.instances[redirect.src].mac,
+            side === 'egress' ? 'sent' : 'delivered',
+            redirect.options?.failMode === 'open' ? 'open' : 'closed',
+          )},`
+        : '';
     if (!redirect) acts.push(next);
     else if (redirect.options?.failMode === 'open') {
       if (input.downMonitors.has(redirect.dst)) acts.push(next);
       else {
         const m = monitorPort.get(redirect.dst)!;
-        const key = `${m}|${next}|${tapped}`;
+        const key = `${m}|${next}|${tapped}|${tag}`;
         let id = groupOf.get(key);
         if (id === undefined) {
           id = input.firstGroup + groups.length;
@@ -186,14 +204,14 @@ export function ovsTaps(input: OvsTapsInput): { flows: OvsFlow[]; meters: OvsObj
           // which is up whenever a packet comes from it or goes to it.
           groups.push({
             id,
-            text: `group_id=${id},type=fast_failover,bucket=watch_port:${m},actions=output:${m},bucket=watch_port:${tapped},actions=${next}`,
+            text: `group_id=${id},type=fast_failover,bucket=watch_port:${m},actions=${tag}output:${m},bucket=watch_port:${tapped},actions=${next}`,
           });
         }
         acts.push(`group:${id}`);
       }
     } else if (!input.downMonitors.has(redirect.dst)) {
       const meter = meterOf.get(redirect.id);
-      acts.push(`${meter !== undefined ? `meter:${meter},` : ''}output:${monitorPort.get(redirect.dst)}`);
+      acts.push(`${meter !== undefined ? `meter:${meter},` : ''}${tag}output:${monitorPort.get(redirect.dst)}`);
     }
     return acts.length ? acts.join(',') : 'drop';
   };
