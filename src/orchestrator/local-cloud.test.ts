@@ -286,11 +286,17 @@ test('a cloud attached with nft sessions (the controller) sends a quarantine to 
   const rec = new RecordingSystem(nft.responder(), session);
   const env = testEnv(rec);
   await localCloud(env).up(specOf(WEB_SQL), fakePrepare());
-  const controller = await localCloud({ ...env, nftSessions: true }).attach('web-sql', fakePrepare());
   const NODE = 'ft-web-sql-n-node1';
   let lines = since(rec);
+  const controller = await localCloud({ ...env, nftSessions: true }).attach('web-sql', fakePrepare());
+  // Each node's session starts at attach, before any reaction needs it.
+  assert.deepEqual(
+    lines().filter((l) => l.includes('nft -j -e -a -i')),
+    controller.app.nodes.map((n) => `ip netns exec ft-web-sql-n-${n.name} sh -c exec nft -j -e -a -i 2>&1`),
+  );
+  lines = since(rec);
   const reports = await controller.isolate('web-0');
-  assert.deepEqual(lines(), [`ip netns exec ${NODE} sh -c exec nft -j -e -a -i 2>&1`]);
+  assert.deepEqual(lines(), []);
   assert.equal(reports.node1.kind, 'incremental');
   // web-0's quarantine: its port's traffic both ways, as the session echoed them (handles from 500 on).
   assert.deepEqual(

@@ -146,6 +146,9 @@ export class LocalCloud implements Orchestrator {
     if (opts.onEvent) this.hub.on(opts.onEvent);
     if (opts.nftSessions) this.sessions = new NftSessions(this.system);
     this.dataplane = cloudDataplane(model, state, this.system, this.sessions);
+    // Started now, not at the first reaction: that one would pay nft's start-up after all.
+    if (this.sessions && this.dataplane.kind === 'nftables')
+      for (const n of model.nodes) void this.sessions.transact(nodeNs(model.name, n.name), '');
     this.seen = store.fingerprint(model.name);
   }
 
