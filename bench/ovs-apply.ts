@@ -18,44 +18,19 @@ import { pathToFileURL } from 'node:url';
 import { OvsBackend, addBridgeArgv, type NodeDesired, type OvsNodeConfig } from '../src/dataplane/index.js';
 import { inferFirewall } from '../src/firewall/index.js';
 import { planAddresses, type App } from '../src/model/index.js';
-import { realSystem, type RunOptions, type RunResult, type System } from '../src/system/index.js';
+import { realSystem } from '../src/system/index.js';
 import { generateApp } from './generate-app.js';
 import { fmtStat, stat } from './stats.js';
+import { TimedSystem } from './timed-system.js';
 
 const INSTANCES = 1000;
 const NODES = 4;
 const ROUNDS = 5;
 
-/** The system driver, with the time of every ovs-ofctl run kept by its verb. */
-class TimedSystem implements System {
-  private spent = new Map<string, number>();
-  constructor(private readonly inner: System) {}
-  async run(argv: string[], opts?: RunOptions): Promise<RunResult> {
-    const t0 = performance.now();
-    const r = await this.inner.run(argv, opts);
-    const verb = argv.find((a) => /^[a-z]+(-[a-z]+)*$/.test(a) && a !== 'ovs-ofctl') ?? argv[0];
-    const kind = argv.includes('--bundle') ? `--bundle ${verb}` : verb;
-    this.spent.set(kind, (this.spent.get(kind) ?? 0) + performance.now() - t0);
-    return r;
-  }
-  spawn(...a: Parameters<System['spawn']>) {
-    return this.inner.spawn(...a);
-  }
-  daemon(...a: Parameters<System['daemon']>) {
-    return this.inner.daemon(...a);
-  }
-  alive(pid: number) {
-    return this.inner.alive(pid);
-  }
-  stop(...a: Parameters<System['stop']>) {
-    return this.inner.stop(...a);
-  }
-  /** What was spent since the last take, by kind. */
-  take(): Map<string, number> {
-    const out = this.spent;
-    this.spent = new Map();
-    return out;
-  }
+/** Which ovs-ofctl verb a run is (`--bundle replace-flows` apart from `bundle`). */
+function ofctlKind(argv: string[]): string {
+  const verb = argv.find((a) => /^[a-z]+(-[a-z]+)*$/.test(a) && a !== 'ovs-ofctl') ?? argv[0];
+  return argv.includes('--bundle') ? `--bundle ${verb}` : verb;
 }
 
 interface Sample {
@@ -79,7 +54,7 @@ export async function run(progress: (line: string) => void = () => {}): Promise<
   const ruleset = inferFirewall(app);
   const node = app.nodes[0].name;
   const bridge = `ftoa${process.pid.toString(36).slice(-5)}`;
-  const system = new TimedSystem(realSystem);
+  const system = new TimedSystem(realSystem, ofctlKind);
   const backend = new OvsBackend({ system, bridgeOf: () => bridge });
   const running = Object.fromEntries(app.instances.map((i) => [i.name, 'running' as const]));
   const desired = (status: NodeDesired['context']['status']): NodeDesired => ({

@@ -29,59 +29,17 @@ import {
   type SourceRestriction,
 } from '../src/dataplane/index.js';
 import { planAddresses, type Addressing, type App } from '../src/model/index.js';
-import { realSystem, type RunOptions, type RunResult, type System } from '../src/system/index.js';
+import { realSystem } from '../src/system/index.js';
 import { generateApp } from './generate-app.js';
+import { TimedSystem } from './timed-system.js';
 
 const INSTANCES = 1000;
 const NODES = 4;
 const ROUNDS = 5;
 
-/** The system driver, with every run timed by the kind of nft command it is. */
-class TimedSystem implements System {
-  readonly spent = new Map<string, number[]>();
-  constructor(private readonly inner: System) {}
-  async run(argv: string[], opts?: RunOptions): Promise<RunResult> {
-    const t0 = performance.now();
-    const r = await this.inner.run(argv, opts);
-    const kind = argv.includes('list')
-      ? 'nft -j list'
-      : argv.includes('-c')
-        ? 'nft -c'
-        : argv.includes('-e')
-          ? 'nft -e -a -f'
-          : argv.join(' ');
-    let list = this.spent.get(kind);
-    if (!list) {
-      list = [];
-      this.spent.set(kind, list);
-    }
-    list.push(performance.now() - t0);
-    return r;
-  }
-  spawn(...a: Parameters<System['spawn']>) {
-    return this.inner.spawn(...a);
-  }
-  daemon(...a: Parameters<System['daemon']>) {
-    return this.inner.daemon(...a);
-  }
-  alive(pid: number) {
-    return this.inner.alive(pid);
-  }
-  stop(...a: Parameters<System['stop']>) {
-    return this.inner.stop(...a);
-  }
-  /** What was spent since the last take, by kind. */
-  take(): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const [k, v] of this.spent)
-      out.set(
-        k,
-        v.reduce((a, b) => a + b, 0),
-      );
-    this.spent.clear();
-    return out;
-  }
-}
+/** Which nft command a run is, for the table of where the time goes. */
+const nftKind = (argv: string[]) =>
+  argv.includes('list') ? 'nft -j list' : argv.includes('-c') ? 'nft -c' : argv.includes('-e') ? 'nft -e -a -f' : argv.join(' ');
 
 interface Sample {
   ms: number;
@@ -112,7 +70,7 @@ export async function run(progress: (line: string) => void = () => {}): Promise<
   const nodes = app.nodes.map((n) => n.name);
   const prefix = `ftra${process.pid.toString(36)}`;
   const nsOf = (node: string) => `${prefix}-${node}`;
-  const system = new TimedSystem(realSystem);
+  const system = new TimedSystem(realSystem, nftKind);
   const backend: NftBackend = nftBackend({ system, nsOf });
   // The same tables and the same record of what is applied, changes through sessions.
   const sessions = new NftSessions(system);

@@ -13,6 +13,19 @@ backendSuite('Open vSwitch (root, netdev bridge)', (f) => ovsHarness(f), { skip,
 
 describe('Open vSwitch backend on a real bridge (root)', { skip }, () => {
   const f = backendFixture();
+  /** db-0's delivery flow, deleted behind the backend's back. */
+  const deleteByHand = async () => {
+    const del = await realSystem.run([
+      'ovs-ofctl',
+      '-O',
+      'OpenFlow15',
+      '--strict',
+      'del-flows',
+      h.bridge,
+      `table=23,priority=2,ip,nw_dst=${f.addressing.instances['db-0'].ip}`,
+    ]);
+    assert.equal(del.code, 0, del.stderr);
+  };
   let h: OvsHarness;
   before(async () => {
     h = await ovsHarness(f);
@@ -173,16 +186,7 @@ describe('Open vSwitch backend on a real bridge (root)', { skip }, () => {
 
   test('a flow deleted by hand changes the flow count: the next change replaces the flows, and they are in force again', async () => {
     assert.ok((await h.backend.apply(f.node, config())).ok);
-    const del = await realSystem.run([
-      'ovs-ofctl',
-      '-O',
-      'OpenFlow15',
-      '--strict',
-      'del-flows',
-      h.bridge,
-      'table=23,priority=2,ip,nw_dst=' + f.addressing.instances['db-0'].ip,
-    ]);
-    assert.equal(del.code, 0, del.stderr);
+    await deleteByHand();
     const q = h.backend.render(suiteDesired(f, { 'api-0': 'isolated' }));
     assert.ok(q.ok);
     const r = await h.backend.apply(f.node, q.value);
@@ -216,16 +220,7 @@ describe('Open vSwitch backend on a real bridge (root)', { skip }, () => {
 
   test('a flow deleted by hand is drift; the next change is still all or nothing, and repair puts it back', async () => {
     assert.ok((await h.backend.apply(f.node, config())).ok);
-    const del = await realSystem.run([
-      'ovs-ofctl',
-      '-O',
-      'OpenFlow15',
-      '--strict',
-      'del-flows',
-      h.bridge,
-      'table=23,priority=2,ip,nw_dst=' + f.addressing.instances['db-0'].ip,
-    ]);
-    assert.equal(del.code, 0, del.stderr);
+    await deleteByHand();
     const d = await h.backend.drift(f.node);
     assert.ok(d.ok);
     assert.deepEqual(d.value.missing, [{ table: 'flowtap', chain: 'in_db_0', comment: 'in_db_0 default' }]);
