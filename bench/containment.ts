@@ -1,12 +1,14 @@
 /**
  * Detection-to-containment latency on a live cloud: from an attack's first packet to the
- * quarantine rule read back in force. DVD rental is deployed (tapped for SQL by
+ * quarantine rule in force. DVD rental is deployed (tapped for SQL by
  * policies/database.dl, agents shipping to NATS JetStream), `flowtap serve` runs as its own
  * process with one reaction rule — quarantine an instance that runs SQL it may not — and an
  * attacker in user-create-0's namespace runs a forbidden SELECT (a new statement each time, so
  * the monitor's suppression of repeats does not hide it). The attacker notes the time just
  * before its TCP connect (the first packet); the controller's 'applied' record is written
- * right after it read the installed rule back from the kernel. Both clocks are this machine's.
+ * right after nft accepted the transaction that adds the rule (the node's nft session answers
+ * once the kernel has committed the batch; the handles are read when the reaction is
+ * confirmed, off this path). Both clocks are this machine's.
  * After each attack the reaction is undone and the next one starts once the instance is
  * released. 5 rounds of 10 attacks: each round's p50 and p99, then the median and spread of
  * those over the rounds and the percentiles over all 50.

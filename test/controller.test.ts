@@ -317,7 +317,9 @@ describe('the security controller contains the demo attacks on a live cloud', { 
     assert.match(out, /Disallowed_SQL/);
     assert.match(out, /rule .*reactions\.dl:\d+/);
     assert.match(out, /notice_src\(.*"user-create-0"\)/);
-    assert.match(out, /rule in force: node1 \S+ \S+ handle \d+ "quarantine/);
+    // Applied through the node's nft session without echo (no listing on the way), read back with handles when confirmed.
+    assert.match(out, /rule added: node1 flowtap quarantine handle not read yet "quarantine"/);
+    assert.match(out, /confirmed[\s\S]*rule in force: node1 \S+ \S+ handle \d+ "quarantine/);
     assert.match(out, /orchestrator: isolated user-create-0/);
     assert.match(out, /confirmed/);
     const byUid = await flowtap('why', APP, /connection (C\w+)/.exec(out)![1]);

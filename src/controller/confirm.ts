@@ -28,10 +28,12 @@ function nodesOf(o: Orchestrator, a: Action): string[] {
  * The action's rules in force, read back now. Empty for actions that install no rule of their
  * own (verbosity, redeploy, a redirect whose taps the monitor's own records confirm).
  *
- * Right after the apply, `applied` may already hold them: where the data plane read the rules
- * back in the same step (the kernel's answer to the transaction, `ApplyReport.installed`), a
- * node whose answer holds the action's rules is not listed again. Its rules are then exactly
- * those this change added (a listing finds every quarantine rule of the node).
+ * Right after the apply, `applied` may already hold them: where the data plane answered with the
+ * rules the transaction added (`ApplyReport.installed`: nft's echo, or the rules of a transaction
+ * nft accepted whole), a node whose answer holds the action's rules is not listed again, so the
+ * reaction's path holds no listing. Its rules are then exactly those this change added (a
+ * listing finds every quarantine rule of the node), possibly without handles: the confirmation
+ * lists them, handles included.
  */
 export async function installedRules(o: Orchestrator, a: Action, applied?: NodeReports): Promise<InstalledRule[]> {
   const out: InstalledRule[] = [];
@@ -58,12 +60,23 @@ export function installsRules(a: Action): boolean {
   return a.kind === 'quarantine' || a.kind === 'restrict';
 }
 
-/** Packets the rules have counted since `before` was read (rules matched by node and handle, else comment). */
+/** A rule in force as records and `flowtap why` show it. */
+export function ruleLine(x: InstalledRule): string {
+  return `${x.node} ${x.table} ${x.chain} ${x.handle !== undefined ? `handle ${x.handle}` : 'handle not read yet'} "${x.comment}"`;
+}
+
+/**
+ * Packets the rules have counted since `before` was read: rules matched by node and handle where
+ * both sides have one, else by chain and comment (an apply without echo knows no handle; its
+ * rules' counters started at zero).
+ */
 export function dropsSince(before: readonly InstalledRule[], now: readonly InstalledRule[]): number {
   let n = 0;
   for (const r of now) {
     const was = before.find(
-      (b) => b.node === r.node && (r.handle !== undefined ? b.handle === r.handle : b.comment === r.comment && b.chain === r.chain),
+      (b) =>
+        b.node === r.node &&
+        (r.handle !== undefined && b.handle !== undefined ? b.handle === r.handle : b.comment === r.comment && b.chain === r.chain),
     );
     n += Math.max(0, r.packets - (was?.packets ?? 0));
   }

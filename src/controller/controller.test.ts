@@ -133,7 +133,7 @@ test('shipping reaching for the database is quarantined at once; the rule is rea
 
 test("rules the data plane echoed with the apply are the quarantine's rules in force: no listing on the reaction's path", async () => {
   const { o, b, c } = await setup();
-  o.echoes = true;
+  o.answers = 'echo';
   const [q] = await c.notice(notice(o, 'FlowTap::Unauthorized_Connection', 'shipping-0', 'db-0', 5432));
   assert.equal(q.state, 'applied');
   assert.deepEqual(
@@ -147,6 +147,27 @@ test("rules the data plane echoed with the apply are the quarantine's rules in f
   assert.ok(o.listed.includes('node2'));
   const confirmed = (await b.store.query({ kinds: ['reaction'], text: '"confirmed"' })).find((r) => r.data.event === 'confirmed');
   assert.equal(confirmed?.data.drops, 3);
+  await c.stop();
+  await b.close();
+});
+
+test('rules the apply committed without echo count as in force at once; the confirmation reads their handles and records them', async () => {
+  const { o, b, c } = await setup();
+  o.answers = 'committed';
+  const [q] = await c.notice(notice(o, 'FlowTap::Unauthorized_Connection', 'shipping-0', 'db-0', 5432));
+  assert.equal(q.state, 'applied');
+  assert.equal(o.listed.length, 0, 'nothing listed on the reaction path');
+  await wait(20);
+  const applied = (await b.store.query({ kinds: ['reaction'], text: '"applied"' })).find((r) => r.data.event === 'applied');
+  assert.deepEqual(applied?.data.rules, ['node2 flowtap quarantine handle not read yet "quarantine"']);
+  o.packets.set('shipping-0', 4);
+  await wait(80);
+  assert.deepEqual(o.listed, ['node2']);
+  const confirmed = (await b.store.query({ kinds: ['reaction'], text: '"confirmed"' })).find((r) => r.data.event === 'confirmed');
+  assert.equal(confirmed?.data.drops, 4);
+  const handle = c.reactions().find((r) => r.id === q.id)?.installed?.[0].handle;
+  assert.equal(typeof handle, 'number');
+  assert.deepEqual(confirmed?.data.rules, [`node2 flowtap quarantine handle ${handle} "quarantine"`]);
   await c.stop();
   await b.close();
 });

@@ -19,7 +19,7 @@ import type { Fact } from '../datalog/index.js';
 import { modelFacts } from '../model/index.js';
 import { isProbeSourcePort } from '../net/index.js';
 import type { NodePush, Orchestrator, SpecChange } from '../orchestrator/index.js';
-import { dropsSince, installedRules, installsRules } from './confirm.js';
+import { dropsSince, installedRules, installsRules, ruleLine } from './confirm.js';
 import { carryOut, takeBack, type EffectsEnv } from './effects.js';
 import { runWorkflow, type WorkflowEnv, type WorkflowOutcome } from './workflows.js';
 import { reactionHistory } from './history.js';
@@ -456,7 +456,7 @@ export class SecurityController {
     this.record(r, 'applied', {
       applyMs: t1 - t0,
       ...(at ? { sinceNoticeMs: t1 - at.notice, sinceReceivedMs: t1 - at.received } : {}),
-      rules: r.installed.map((x) => `${x.node} ${x.table} ${x.chain} handle ${x.handle ?? '?'} "${x.comment}"`),
+      rules: r.installed.map(ruleLine),
     });
     this.log(
       `applied: ${describeAction(r.action)} in ${t1 - t0} ms${at ? ` (${t1 - at.notice} ms after the notice's event, ${t1 - at.received} ms after it arrived)` : ''}`,
@@ -480,10 +480,18 @@ export class SecurityController {
     const stopped = inForce && (!repeated || (r.action.kind === 'restrict' && drops > 0));
     if (stopped) {
       r.state = 'confirmed';
-      this.record(r, 'confirmed', { drops, windowMs: this.opts.confirmWindowMs ?? 2000, confirmedAt: this.now() });
+      // The listing read the rules' handles, where the apply's answer had none (nft sessions without echo).
+      if (now.length) r.installed = now;
+      this.record(r, 'confirmed', {
+        drops,
+        windowMs: this.opts.confirmWindowMs ?? 2000,
+        confirmedAt: this.now(),
+        ...(now.length ? { rules: now.map(ruleLine) } : {}),
+      });
     } else
       this.record(r, 'unconfirmed', {
         drops,
+        ...(now.length ? { rules: now.map(ruleLine) } : {}),
         reason: !inForce ? 'its rules are no longer in force' : 'the monitors still report the offender after the action',
       });
   }

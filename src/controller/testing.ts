@@ -36,8 +36,11 @@ export class FakeOrchestrator implements Orchestrator {
   drift: Drift[] = [];
   /** An operation that throws, to test failures. */
   failing?: string;
-  /** Whether isolate answers with the rules it added, as the local cloud through nft sessions does. */
-  echoes = false;
+  /**
+   * What isolate answers of the rules it added: nothing (a backend that does not say), nft's echo
+   * (handles), or the rules of the accepted transaction (no handle: the controller's nft sessions).
+   */
+  answers: 'nothing' | 'echo' | 'committed' = 'nothing';
   /** Nodes whose counters were listed, in order. */
   readonly listed: string[] = [];
   private readonly listeners = new Set<Listener>();
@@ -140,16 +143,10 @@ export class FakeOrchestrator implements Orchestrator {
     this.states[instance] = 'isolated';
     this.emit({ type: 'isolated', instance, service: instance.replace(/-\d+$/, ''), node: this.nodeOf(instance) });
     const node = this.nodeOf(instance);
-    return this.echoes
-      ? {
-          [node]: {
-            kind: 'incremental',
-            rulesAdded: 1,
-            rulesRemoved: 0,
-            installed: [this.rule(node, 'quarantine', 'quarantine', instance)],
-          },
-        }
-      : {};
+    if (this.answers === 'nothing') return {};
+    const { handle, ...rule } = this.rule(node, 'quarantine', 'quarantine', instance);
+    const installed = this.answers === 'echo' ? [{ ...rule, handle }] : [{ ...rule, packets: 0 }];
+    return { [node]: { kind: 'incremental', rulesAdded: 1, rulesRemoved: 0, installed } };
   }
   async release(instance: string): Promise<void> {
     this.op(`release ${instance}`);

@@ -90,9 +90,10 @@ export interface ApplyReport {
   /** Why a full replacement was chosen (nothing applied before, a chain's hook changed, ...). */
   reason?: string;
   /**
-   * The counting rules this apply added, as the kernel answered the transaction (handles and
-   * counters): given where the backend reads them back in the same step (an nft session's echo),
-   * so a caller that must show the rules in force needs no listing of its own.
+   * The counting rules an incremental apply added, so a caller that must show the rules in force
+   * needs no listing of its own: as the kernel echoed them (handles and counters) where the
+   * backend asked nft for the echo, else as committed (the transaction was accepted whole; no
+   * handle, counters at zero). Absent where the backend does not say (a full replacement).
    */
   installed?: RuleCounter[];
 }

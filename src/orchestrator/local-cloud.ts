@@ -144,7 +144,9 @@ export class LocalCloud implements Orchestrator {
     this.desired = opts.desired;
     this.monitorCommand = opts.monitorCommand;
     if (opts.onEvent) this.hub.on(opts.onEvent);
-    if (opts.nftSessions) this.sessions = new NftSessions(this.system);
+    // Without echo: it would make nft fetch the whole ruleset after every commit (session.ts);
+    // the controller reads the handles when it confirms.
+    if (opts.nftSessions) this.sessions = new NftSessions(this.system, { echo: false });
     this.dataplane = cloudDataplane(model, state, this.system, this.sessions);
     // Started now, not at the first reaction: that one would pay nft's start-up after all.
     if (this.sessions && this.dataplane.kind === 'nftables')

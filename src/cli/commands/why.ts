@@ -46,11 +46,13 @@ function stepLines(r: StoredRecord): string[] {
       out.push(
         `${pad}in ${String(r.data.applyMs)} ms${r.data.sinceNoticeMs !== undefined ? `, ${String(r.data.sinceNoticeMs)} ms after the notice` : ''}`,
       );
-      for (const rule of (r.data.rules as string[] | undefined) ?? []) out.push(`${pad}rule in force: ${rule}`);
+      // As the apply's answer had them: nft sessions without echo give no handle, the confirmation reads them.
+      for (const rule of (r.data.rules as string[] | undefined) ?? []) out.push(`${pad}rule added: ${rule}`);
       break;
     case 'confirmed':
     case 'unconfirmed':
       out.push(`${pad}${String(r.data.drops ?? 0)} packet(s) dropped by its rules${r.data.reason ? `; ${String(r.data.reason)}` : ''}`);
+      for (const rule of (r.data.rules as string[] | undefined) ?? []) out.push(`${pad}rule in force: ${rule}`);
       break;
     case 'awaiting-approval':
     case 'failed':

@@ -13,6 +13,12 @@ const skip = needsRoot(['bash', '--version']);
 backendSuite('nftables (root, network namespaces)', (f) => nftHarness(f), { skip });
 // The same suite with incremental changes through interactive nft sessions, as the controller applies reactions.
 backendSuite('nftables through nft sessions (root, network namespaces)', (f) => nftHarness(f, realSystem, { sessions: true }), { skip });
+// And without echo, as the controller's sessions run.
+backendSuite(
+  'nftables through nft sessions without echo (root, network namespaces)',
+  (f) => nftHarness(f, realSystem, { sessions: true, echo: false }),
+  { skip },
+);
 
 describe('nftables backend: rules changed by hand (root)', { skip }, () => {
   const f = backendFixture();
@@ -114,10 +120,14 @@ describe('nftables backend: rules changed by hand (root)', { skip }, () => {
   });
 });
 
-describe('nftables backend: incremental changes through an nft session (root)', { skip }, () => {
+/**
+ * A harness whose changes go through an nft session (registered with the describe it is called
+ * in), on the real system with every one-shot command noted in `runs`: a change through the
+ * session runs none.
+ */
+function sessionHarness(echo: boolean) {
   const f = backendFixture();
   const runs: string[][] = [];
-  // The real system, with every one-shot command noted: a change through the session runs none.
   const system: System = {
     ...realSystem,
     run: (argv, opts) => {
@@ -127,7 +137,7 @@ describe('nftables backend: incremental changes through an nft session (root)', 
   };
   let h: NftHarness;
   before(async () => {
-    h = await nftHarness(f, system, { sessions: true });
+    h = await nftHarness(f, system, { sessions: true, echo });
   });
   after(async () => {
     await h?.close();
@@ -137,6 +147,15 @@ describe('nftables backend: incremental changes through an nft session (root)', 
     assert.ok(c.ok);
     return c.value;
   };
+  return { f, runs, h: () => h, config };
+}
+
+describe('nftables backend: incremental changes through an nft session (root)', { skip }, () => {
+  const { f, runs, config, h: harness } = sessionHarness(true);
+  let h: NftHarness;
+  before(() => {
+    h = harness();
+  });
 
   test("a quarantine comes back with the kernel's handles for its rules; undoing it deletes them by those handles, with no listing", async () => {
     assert.ok((await h.backend.apply(f.node, config())).ok);
@@ -177,5 +196,44 @@ describe('nftables backend: incremental changes through an nft session (root)', 
     assert.ok(r.ok && r.value.kind === 'full' && /refused/.test(r.value.reason!), r.ok ? JSON.stringify(r.value) : r.errors[0].message);
     const next = await h.backend.apply(f.node, config());
     assert.ok(next.ok && next.value.kind === 'incremental', 'the session serves the next change');
+  });
+});
+
+describe('nftables backend through an nft session without echo (root)', { skip }, () => {
+  const { f, runs, config, h: harness } = sessionHarness(false);
+  let h: NftHarness;
+  before(() => {
+    h = harness();
+  });
+
+  test('a quarantine reports the rules nft committed, in force at once; one listing later gives their handles', async () => {
+    assert.ok((await h.backend.apply(f.node, config())).ok);
+    runs.length = 0;
+    const q = await h.backend.apply(f.node, config({ 'api-0': 'isolated' }));
+    assert.ok(q.ok && q.value.kind === 'incremental', q.ok ? JSON.stringify(q.value) : q.errors[0].message);
+    assert.deepEqual(runs, [], 'no process for the change, no listing');
+    const installed = q.value.installed ?? [];
+    assert.ok(
+      installed.length > 0 && installed.every((r) => r.comment.startsWith('quarantine') && r.handle === undefined && r.packets === 0),
+      JSON.stringify(installed),
+    );
+    // In force as soon as nft answered: api-0's traffic is dropped.
+    const before = await h.received('db-0');
+    await h.sendUdp('api-0', 'db-0', DB_PORT, 10);
+    assert.equal((await h.received('db-0')) - before, 0);
+    // The listing the controller's confirmation runs finds each committed rule, with a handle, counting the drop.
+    const listed = await h.backend.counters(f.node);
+    assert.ok(listed.ok);
+    const found = listed.value.filter((l) => l.chain === installed[0].chain && l.comment.startsWith('quarantine'));
+    assert.equal(found.length, installed.length);
+    assert.ok(found.every((l) => typeof l.handle === 'number'));
+    assert.ok(found.reduce((n, l) => n + l.packets, 0) >= 1, JSON.stringify(found));
+    runs.length = 0;
+    const back = await h.backend.apply(f.node, config());
+    assert.ok(back.ok && back.value.kind === 'incremental', back.ok ? JSON.stringify(back.value) : '');
+    assert.deepEqual(runs, [], 'the release goes through the session too');
+    const after = await h.received('db-0');
+    await h.sendUdp('api-0', 'db-0', DB_PORT, 10);
+    assert.equal((await h.received('db-0')) - after, 1, 'released');
   });
 });

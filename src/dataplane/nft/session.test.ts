@@ -3,18 +3,18 @@ import assert from 'node:assert/strict';
 import { RecordingSystem } from '../../system/index.js';
 import { NftSessions, oneShotTransactions } from './session.js';
 
-const TABLES =
-  '{"nftables": [{"metainfo": {"version": "1.0.6", "json_schema_version": 1}}, {"table": {"family": "inet", "name": "flowtap", "handle": 1}}]}\n';
+/** What nft 1.0.6 answers to the end mark. */
+const DESCRIBED = 'meta expression, datatype mark (packet mark) (basetype integer), 32 bits\n';
 const echo = (handle: number, comment: string) =>
   `{"nftables": [{"add": {"rule": {"family": "inet", "table": "flowtap", "chain": "quarantine", "handle": ${handle}, "comment": "${comment}", "expr": [{"counter": {"packets": 0, "bytes": 0}}, {"drop": null}]}}}]}\n`;
 
 /** An interactive nft as the session sees it (stderr on the same pipe): answers each line written. */
 function fakeNft(answer: (line: string, n: number) => { stdout?: string; code?: number } | undefined) {
   let n = 0;
-  return new RecordingSystem(undefined, (_argv, line) => (line === 'list tables' ? { stdout: TABLES } : answer(line, n++)));
+  return new RecordingSystem(undefined, (_argv, line) => (line === 'describe meta mark' ? { stdout: DESCRIBED } : answer(line, n++)));
 }
 
-test("a transaction is one line of the session, followed by `list tables`; the echo gives the added rules and the kernel's handles", async () => {
+test("a transaction is one line of the session, followed by the end mark (`describe meta mark`, which asks the kernel nothing); the echo gives the added rules and the kernel's handles", async () => {
   const system = fakeNft((_line, n) => ({ stdout: echo(40 + n, `quarantine ${n}`) }));
   const s = new NftSessions(system);
   const r = await s.transact(
@@ -30,9 +30,9 @@ test("a transaction is one line of the session, followed by `list tables`; the e
   assert.ok(again.ok && again.value[0].handle === 41);
   assert.deepEqual(system.sessionLines, [
     'flush chain inet flowtap ft_applied_x; add rule inet flowtap quarantine counter drop comment "quarantine 0"',
-    'list tables',
+    'describe meta mark',
     'add rule inet flowtap quarantine counter drop comment "quarantine 1"',
-    'list tables',
+    'describe meta mark',
   ]);
   // One child for both, in the namespace, with stderr on stdout so an error comes before the end mark.
   assert.deepEqual(system.commandLines(), ['ip netns exec ft-n1 sh -c exec nft -j -e -a -i 2>&1']);

@@ -156,8 +156,15 @@ export interface NftHarness extends BackendHarness<NftNodeConfig> {
   nodeNs: string;
 }
 
-/** `sessions`: incremental transactions through interactive nft sessions (session.ts), as the controller applies them. */
-export async function nftHarness(f: BackendFixture, system: System = realSystem, opts: { sessions?: boolean } = {}): Promise<NftHarness> {
+/**
+ * `sessions`: incremental transactions through interactive nft sessions (session.ts); `echo`:
+ * whether nft echoes what they add (default true; the controller's sessions go without).
+ */
+export async function nftHarness(
+  f: BackendFixture,
+  system: System = realSystem,
+  opts: { sessions?: boolean; echo?: boolean } = {},
+): Promise<NftHarness> {
   const prefix = `ftb${process.pid.toString(36)}${Math.floor(Math.random() * 36 ** 3).toString(36)}`;
   const node = `${prefix}n`;
   const outside = `${prefix}x`;
@@ -235,7 +242,7 @@ export async function nftHarness(f: BackendFixture, system: System = realSystem,
     for (const ns of made) await system.run(['ip', 'netns', 'del', ns]);
     throw e;
   }
-  const sessions = opts.sessions ? new NftSessions(system) : undefined;
+  const sessions = opts.sessions ? new NftSessions(system, { echo: opts.echo ?? true }) : undefined;
   const backend = nftBackend({
     system,
     nsOf: (n) => (n === f.node ? node : `${prefix}-no-such-node`),
