@@ -35,10 +35,27 @@
  * with recvmmsg (a system call costs more than a small packet's JS in this guest).
  * Tried, no measurable change: the monitor reniced to -10.
  *
+ * Several workers (`--workers`, engine/workers/pool.ts), in the same rounds: `1 worker` (the
+ * cloud's monitor as deployed) against `2 workers` (a second monitor in the namespace, bound to
+ * queues 32:33 and 34:35, steered to in its turn). The kernel spreads flows over a range by a hash
+ * of the two addresses only, so one wrk from one address would meet one worker: both of these
+ * sides load from two clients at once, wrk -c2 from the external namespace and from a second
+ * one (`ext2`, on the underlay like it) whose address is chosen to hash onto the other worker.
+ * Two workers queue the replies too (an NFLOG group cannot be balanced: queue-setup.ts).
+ * Measured here (2 cores shared with other work, 5 rounds): 1 worker 3,211 req/s, p99 4.2 ms;
+ * 2 workers 2,333 req/s, p99 7.9 ms, ratio 0.73 (0.57-0.78), the flows split about evenly
+ * (38,884 and 36,644 packets in an earlier run). Two engines, wrk twice and the server leave
+ * no core free, and every reply is one more queued packet: more workers pay off only with
+ * cores to spare. Rows crossing per queue batch instead of every 25 ms cost 0.59.
+ *
  * Needs root, wrk, pgbench and the built addon (native/nfqueue); otherwise it says so and does nothing.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { nfqueueMissing, renderQueueSetup } from '../src/monitor/index.js';
-import { flowtap, inNs, run as runCmd } from '../test/testing.js';
+import { flowtap, inNs, ROOT, run as runCmd, stateDir } from '../test/testing.js';
 import { stat, fmtRate, type Stat } from './stats.js';
 
 const NAME = 'web-inline';
@@ -65,8 +82,8 @@ function ms(text: string | undefined): number {
   return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
 }
 
-async function wrk(url: string, seconds = SECONDS): Promise<Wrk> {
-  const r = await inNs(EXT, 'wrk', ['-t1', '-c4', `-d${seconds}s`, '--latency', '--timeout', '2s', url]);
+async function wrk(url: string, seconds = SECONDS, ns = EXT, connections = 4): Promise<Wrk> {
+  const r = await inNs(ns, 'wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '--timeout', '2s', url]);
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(r.stdout);
   if (r.code !== 0 || !rps) throw new Error(`wrk failed (${r.code}): ${r.stderr || r.stdout}`);
   const errors = [/Socket errors:[^\n]*/.exec(r.stdout)?.[0], /Non-2xx or 3xx responses:[^\n]*/.exec(r.stdout)?.[0]]
@@ -79,9 +96,13 @@ async function wrk(url: string, seconds = SECONDS): Promise<Wrk> {
  * The monitor namespace's filter table: `inline` as deployed (replies accepted in the kernel),
  * `replies-queued` as before (every redirected packet queued), or accepting everything (`off`).
  */
-type Steer = 'inline' | 'replies-queued' | 'off';
+type Steer = 'inline' | 'replies-queued' | 'off' | 'workers';
+/** Where the second monitor's two workers listen: clear of the cloud's monitor (16, 17). */
+const WORKER_QUEUES = { open: 32, closed: 34 };
 async function steer(how: Steer, mon = MON): Promise<void> {
-  const s = renderQueueSetup(how === 'replies-queued' ? { replies: 'queue' } : {});
+  const s = renderQueueSetup(
+    how === 'replies-queued' ? { replies: 'queue' } : how === 'workers' ? { workers: 2, queues: WORKER_QUEUES } : {},
+  );
   if ('code' in s) throw new Error(s.message);
   const rules = how !== 'off' ? s.iptables : '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n';
   const r = await runCmd('ip', ['netns', 'exec', mon, 'iptables-restore'], rules);
@@ -91,18 +112,105 @@ async function steer(how: Steer, mon = MON): Promise<void> {
 const f2 = (x: number) => x.toFixed(2);
 const show = (s: Stat, f: (x: number) => string) => `${f(s.median)} (${f(s.min)}-${f(s.max)})`;
 
-/** Waits until the cloud's monitor in namespace `ns` has bound both of its netfilter queues. */
-async function monitorReady(ns: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const q = await inNs(ns, 'cat', ['/proc/net/netfilter/nfnetlink_queue']);
-    const bound = q.stdout
+/** Bound queues of namespace `ns`: number to packets queued so far (nfnetlink_queue's id sequence). */
+async function queueCounts(ns: string): Promise<Map<number, number>> {
+  const q = await inNs(ns, 'cat', ['/proc/net/netfilter/nfnetlink_queue']);
+  return new Map(
+    q.stdout
       .split('\n')
       .filter(Boolean)
-      .map((l) => Number(l.trim().split(/\s+/)[0]));
-    if (bound.length >= 2) return;
+      .map((l) => l.trim().split(/\s+/).map(Number))
+      .map((f) => [f[0], f[7]] as [number, number]),
+  );
+}
+
+/** Waits until namespace `ns` has `count` bound netfilter queues (2: the cloud's monitor). */
+async function monitorReady(ns: string, count = 2): Promise<void> {
+  for (let i = 0; i < 150; i++) {
+    if ((await queueCounts(ns)).size >= count) return;
     await sleep(100);
   }
   throw new Error(`the monitor in ${ns} never bound its queues`);
+}
+
+const EXT2 = `ft-${NAME}-ext2`;
+
+/**
+ * A second external client namespace on the underlay, like the cloud's, with an address that
+ * the NFQUEUE hash puts on the other worker than the external namespace's own (steered to the
+ * two workers while it probes): a candidate is tried by one request, seen in the queue counters.
+ */
+async function secondClient(web: string): Promise<string> {
+  const ul = `ft-${NAME}-underlay`;
+  const must = async (argv: string[]) => {
+    const r = await runCmd(argv[0], argv.slice(1));
+    if (r.code !== 0) throw new Error(`${argv.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  await runCmd('ip', ['netns', 'del', EXT2]);
+  await must(['ip', 'netns', 'add', EXT2]);
+  await must(['ip', '-n', EXT2, 'link', 'set', 'lo', 'up']);
+  await must(['ip', 'link', 'add', 'eth0', 'netns', EXT2, 'type', 'veth', 'peer', 'name', 'uext2', 'netns', ul]);
+  await must(['ip', '-n', ul, 'link', 'set', 'uext2', 'master', 'br0', 'up']);
+  await must(['ip', '-n', EXT2, 'link', 'set', 'eth0', 'up']);
+  const candidates = Array.from({ length: 16 }, (_, i) => `10.250.0.${201 + i}`);
+  for (const c of candidates) await must(['ip', '-n', EXT2, 'addr', 'add', `${c}/24`, 'dev', 'eth0']);
+  for (const line of (await must(['ip', '-n', EXT, 'route', 'show'])).split('\n'))
+    if (line.includes(' via ')) await must(['ip', '-n', EXT2, 'route', 'add', ...line.trim().split(/\s+/)]);
+  await steer('workers');
+  const closed = [WORKER_QUEUES.closed, WORKER_QUEUES.closed + 1];
+  const queueOf = async (ns: string, src?: string): Promise<number> => {
+    const before = await queueCounts(MON);
+    await inNs(ns, 'curl', ['-sS', '-o', '/dev/null', '-m', '2', ...(src ? ['--interface', src] : []), `http://${web}/`]);
+    const after = await queueCounts(MON);
+    return closed.find((q) => (after.get(q) ?? 0) > (before.get(q) ?? 0)) ?? -1;
+  };
+  const mine = await queueOf(EXT);
+  for (const c of candidates) {
+    const q = await queueOf(EXT2, c);
+    if (q !== -1 && q !== mine) {
+      // Its own source from now on, whatever wrk connects to.
+      for (const line of (await must(['ip', '-n', EXT2, 'route', 'show'])).split('\n'))
+        if (line.includes(' via ')) await must(['ip', '-n', EXT2, 'route', 'change', ...line.trim().split(/\s+/), 'src', c]);
+      return c;
+    }
+  }
+  throw new Error(`no address of ${candidates[0]}.. hashes onto the other worker than the external namespace (queue ${mine})`);
+}
+
+/** A monitor with two workers beside the cloud's, in its namespace, on WORKER_QUEUES (steered to per round). */
+function startWorkersMonitor(): ChildProcess {
+  const monitorIndex = new URL('../src/monitor/index.js', import.meta.url).href;
+  const options = {
+    iface: 'any',
+    app: join(ROOT, APP, 'app.yaml'),
+    addressing: join(stateDir, NAME, 'addressing.json'),
+    logDir: mkdtempSync(join(tmpdir(), 'flowtap-bench-workers-')),
+    format: 'json',
+    inline: { mode: 'queue', workers: 2, queues: WORKER_QUEUES },
+  };
+  const script = [
+    `const { runMonitor } = await import(${JSON.stringify(monitorIndex)});`,
+    'const ac = new AbortController();',
+    "process.once('SIGTERM', () => ac.abort());",
+    `const r = await runMonitor({ ...${JSON.stringify(options)}, signal: ac.signal });`,
+    'console.error(JSON.stringify({ diagnostics: r.diagnostics, queue: r.queue }));',
+    'process.exit(r.exitCode);',
+  ].join('\n');
+  return spawn('ip', ['netns', 'exec', MON, process.execPath, '--input-type=module', '-e', script], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+/** Two wrk at once, -c2 each, from the external namespace and the second client: rates add up, latencies the worse of the two. */
+async function wrkPair(url: string): Promise<Wrk> {
+  const [a, b] = await Promise.all([wrk(url, SECONDS, EXT, 2), wrk(url, SECONDS, EXT2, 2)]);
+  return {
+    rps: a.rps + b.rps,
+    p50: Math.max(a.p50, b.p50),
+    p99: Math.max(a.p99, b.p99),
+    errors: [a.errors, b.errors].filter(Boolean).join('; '),
+  };
 }
 
 /** Both inline scenarios, HTTP (wrk) then PostgreSQL (pgbench), each against its own baselines. */
@@ -116,6 +224,7 @@ async function runHttp(progress: (line: string) => void): Promise<string[]> {
   if (missing) return [`inline: skipped — ${missing}`];
   if ((await runCmd('sh', ['-c', 'command -v wrk'])).code !== 0) return ['inline: skipped — needs wrk (scripts/setup.sh installs it)'];
 
+  let workersMonitor: ChildProcess | null = null;
   try {
     progress('inline: bringing up web-inline');
     await flowtap('down', NAME);
@@ -123,31 +232,37 @@ async function runHttp(progress: (line: string) => void): Promise<string[]> {
     if (up.code !== 0) throw new Error(up.stderr);
     const web = (JSON.parse(up.stdout) as { addressing: { instances: Record<string, { ip: string }> } }).addressing.instances['web-0'].ip;
     await monitorReady(MON);
+    progress('inline: a second monitor with two workers, and a second client');
+    workersMonitor = startWorkersMonitor();
+    await monitorReady(MON, 6);
+    const client2 = await secondClient(web);
 
     const url = `http://${web}/`;
     progress('inline: warm-up');
+    await steer('inline');
     await wrk(url, 2);
-    const sides: Steer[] = ['off', 'inline', 'replies-queued'];
-    const got: Record<Steer, Wrk[]> = { off: [], inline: [], 'replies-queued': [] };
+    type Side = Steer | 'pair-1' | 'pair-2';
+    const sides: Side[] = ['off', 'inline', 'replies-queued', 'pair-1', 'pair-2'];
+    const got: Record<Side, Wrk[]> = { off: [], inline: [], 'replies-queued': [], workers: [], 'pair-1': [], 'pair-2': [] };
     for (let round = 0; round < ROUNDS; round++) {
       for (let k = 0; k < sides.length; k++) {
         const side = sides[(round + k) % sides.length];
         progress(`inline: round ${round + 1}, ${side}`);
-        await steer(side);
-        got[side].push(await wrk(url));
+        await steer(side === 'pair-1' ? 'inline' : side === 'pair-2' ? 'workers' : side);
+        got[side].push(side === 'pair-1' || side === 'pair-2' ? await wrkPair(url) : await wrk(url));
       }
     }
     await steer('inline');
     const base = got.off;
     const inl = got.inline;
-    const ratio = (side: Steer) => show(stat(got[side].map((w, i) => w.rps / base[i].rps)), f2);
+    const ratio = (side: Side, over: Wrk[] = base) => show(stat(got[side].map((w, i) => w.rps / over[i].rps)), f2);
     const addP50 = stat(inl.map((w, i) => w.p50 - base[i].p50));
     const addP99 = stat(inl.map((w, i) => w.p99 - base[i].p99));
     const errors = sides
-      .flatMap((side) => got[side])
+      .flatMap((side) => got[side] as Wrk[])
       .map((w) => w.errors)
       .filter(Boolean);
-    const row = (side: Steer) =>
+    const row = (side: Side) =>
       `req/s ${show(stat(got[side].map((w) => w.rps)), fmtRate)}, p50 ${show(stat(got[side].map((w) => w.p50)), f2)} ms, p99 ${show(stat(got[side].map((w) => w.p99)), f2)} ms`;
     const lines = [
       `inline: wrk -t1 -c4 -d${SECONDS}s through web-inline's fail-closed redirect, ${ROUNDS} rounds, median (min-max)`,
@@ -155,10 +270,19 @@ async function runHttp(progress: (line: string) => void): Promise<string[]> {
       `  inline (queue mode)            ${row('inline')}`,
       `  inline, replies queued too     ${row('replies-queued')}`,
       `  ratio inline/baseline ${ratio('inline')} (goal >= 0.80; replies queued too: ${ratio('replies-queued')}); added p50 ${show(addP50, f2)} ms (goal <= 1); added p99 ${show(addP99, f2)} ms (goal <= 5)`,
+      `  two clients (wrk -c2 from ${EXT.replace(`ft-${NAME}-`, '')} and ${client2}), 1 worker   ${row('pair-1')}`,
+      `  two clients, 2 workers (replies queued)  ${row('pair-2')}`,
+      `  ratio 2 workers/1 worker ${ratio('pair-2', got['pair-1'])}`,
       ...(errors.length ? [`  wrk reported: ${errors.join(' | ')}`] : []),
     ];
     return lines;
   } finally {
+    if (workersMonitor && workersMonitor.exitCode === null) {
+      const ended = new Promise((r) => workersMonitor!.once('exit', r));
+      workersMonitor.kill('SIGTERM');
+      await Promise.race([ended, sleep(10_000)]);
+    }
+    await runCmd('ip', ['netns', 'del', EXT2]);
     await flowtap('down', NAME);
   }
 }

@@ -266,6 +266,8 @@ const BAD_OPTIONS: Array<[string[], RegExp]> = [
   [['monitor', '--iface', 'lo', '--duration', 'soon'], /--duration.*soon.*positive number of seconds/],
   [['monitor', '--iface', 'lo', '--duration', '-3'], /--duration.*positive number of seconds/],
   [['monitor', '--pcap', 'x.pcap', '--iface', 'lo'], /--pcap.*cannot be used with.*--iface/],
+  [['monitor', '--iface', 'lo', '--inline=queue', '--workers', '0'], /--workers.*whole number from 1 to 32/],
+  [['monitor', '--iface', 'lo', '--workers', '2'], /--workers needs --inline=queue/],
   [['explain', DVD, '--from', 'user-update', '--to', 'db'], /--to.*SERVICE:PORT/],
   [['taps', DVD], /required option '--policy/],
   [['verify', DVD, '--live', '--rules', 'r.json'], /--live.*cannot be used with.*--rules/],

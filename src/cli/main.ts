@@ -206,6 +206,11 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
         .preset('hold'),
     )
     .addOption(
+      new Option('--workers <n>', 'with --inline=queue: processes judging the queues, each its share of the flows (default 1)').argParser(
+        countArg(32),
+      ),
+    )
+    .addOption(
       new Option(
         '--observes <instances>',
         "comma-separated instances whose incoming requests this monitor's taps deliver (default: all)",

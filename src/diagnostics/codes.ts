@@ -194,6 +194,7 @@ export const DIAG_CODES = Object.freeze({
   E_INLINE_NFT: 'an inline verdict could not be given to nftables',
   E_INLINE_QUEUE: 'the inline monitor cannot open, read or answer its netfilter queue (or its native addon is not built)',
   E_INLINE_QUEUE_SETUP: 'the inline monitor cannot steer its namespace into the netfilter queue (bridge, iptables, nft)',
+  E_INLINE_QUEUE_WORKER: 'an inline queue worker did not start, or ended: the flows of its queues follow their failMode in the kernel',
   E_ZEEK_TSV: 'a Zeek TSV log that does not parse',
 
   // The context broker and the node agent.

@@ -19,6 +19,8 @@ export interface MonitorOptions {
   observes?: string[];
   /** `--inline` alone is hold (today's mode); `--inline=queue` the netfilter-queue mode. */
   inline?: boolean | InlineMode;
+  /** With `--inline=queue`: worker processes sharing the queues (default 1: judged in this process). */
+  workers?: number;
   /** Notices as JSON lines on stdout; the closing report as one JSON document on stderr. */
   json?: boolean;
 }
@@ -27,6 +29,8 @@ export async function cmdMonitor(io: Io, o: MonitorOptions): Promise<number> {
   // Commander rejects both together; neither is this check's.
   const input = o.pcap ? { pcap: o.pcap } : o.iface ? { iface: o.iface } : undefined;
   if (!input) throw new FlowtapError(diag(CliCode.OPTION, 'give one of --pcap FILE or --iface IF', { field: '--pcap' }));
+  if (o.workers !== undefined && o.inline !== 'queue')
+    throw new FlowtapError(diag(CliCode.OPTION, '--workers needs --inline=queue', { field: '--workers' }));
   const ac = new AbortController();
   const stop = () => ac.abort();
   process.once('SIGINT', stop);
@@ -41,7 +45,11 @@ export async function cmdMonitor(io: Io, o: MonitorOptions): Promise<number> {
       signal: ac.signal,
       ...(o.duration ? { durationSeconds: o.duration } : {}),
       failOnNotice: o.failOnNotice === true,
-      ...(o.inline === 'queue' ? { inline: { mode: 'queue' as const } } : o.inline ? { inline: true } : {}),
+      ...(o.inline === 'queue'
+        ? { inline: { mode: 'queue' as const, ...(o.workers !== undefined ? { workers: o.workers } : {}) } }
+        : o.inline
+          ? { inline: true }
+          : {}),
       ...(o.observes !== undefined ? { policy: { integrity: { observed: o.observes } } } : {}),
       onNotice: (n) => io.out(o.json ? JSON.stringify(n) : formatNotice(n)),
     });

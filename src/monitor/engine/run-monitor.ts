@@ -15,6 +15,9 @@ import {
   createQueueInline,
   frameTag,
   INLINE_LOG,
+  installQueueSetup,
+  ownTunnels,
+  queueLayout,
   type InlineOptions,
   type InlineRun,
   type InlineSummary,
@@ -26,6 +29,8 @@ import { chooseAnalyzer } from './analyzer-choice.js';
 import { loadMonitorModel } from './load-model.js';
 import { OverloadDetector, type Notice } from '../policy/index.js';
 import { MonitorEngine, type MonitorSummary, type PolicyOverrides } from './monitor-engine.js';
+import { createQueueWorkers, forkWorkers, type QueueWorkerReport, type QueueWorkersRun, type WorkerLauncher } from './workers/index.js';
+import { realSystem } from '../../system/index.js';
 
 export interface RunMonitorOptions {
   /** Read this pcap/pcapng file... */
@@ -64,8 +69,11 @@ export interface RunMonitorOptions {
   inline?: boolean | InlineOptions | QueueInlineMode;
 }
 
-/** The inline monitor's queue mode, as runMonitor takes it. */
-export type QueueInlineMode = { mode: 'queue' } & QueueInlineOptions;
+/**
+ * The inline monitor's queue mode, as runMonitor takes it. `workers` N > 1: N processes judge
+ * the queues, each its own share of the flows (workers/pool.ts); 1 (default) judges in this one.
+ */
+export type QueueInlineMode = { mode: 'queue'; launcher?: WorkerLauncher } & QueueInlineOptions;
 
 const isQueueMode = (i: RunMonitorOptions['inline']): i is QueueInlineMode => typeof i === 'object' && 'mode' in i && i.mode === 'queue';
 
@@ -79,8 +87,8 @@ export interface MonitorRunResult {
   notices: Notice[];
   /** Inline mode: its decisions and nft traffic. */
   inline?: InlineSummary;
-  /** Inline queue mode: its decisions and queue traffic. */
-  queue?: QueueInlineSummary;
+  /** Inline queue mode: its decisions and queue traffic (with several workers, their sum, and each worker's). */
+  queue?: QueueInlineSummary & { workers?: QueueWorkerReport[] };
 }
 
 /**
@@ -99,6 +107,8 @@ export async function runMonitor(opts: RunMonitorOptions): Promise<MonitorRunRes
     return failed([diag('E_MONITOR_ARGS', `statsSeconds must be more than 0 and at most a day, not ${String(opts.statsSeconds)}`)]);
   if (opts.inline && opts.iface === undefined)
     return failed([diag('E_MONITOR_ARGS', '--inline needs a live interface (--iface), not a capture file')]);
+  const layout = isQueueMode(opts.inline) ? queueLayout(opts.inline) : null;
+  if (layout !== null && 'code' in layout) return failed([diag('E_MONITOR_ARGS', layout.message)]);
 
   let model = null;
   if (opts.app !== undefined) {
@@ -122,11 +132,17 @@ export async function runMonitor(opts: RunMonitorOptions): Promise<MonitorRunRes
   // The gate asks which connections get a request parser: the engine's own choice (made once the engine exists).
   let view: MonitorEngine['policy']['view'] = null;
   const hasParser = (ip: string, port: number) => chooseAnalyzer(view, ip, port) !== null;
-  const queue: QueueInlineRun | null = isQueueMode(opts.inline)
-    ? createQueueInline(opts.inline, hasParser, (row) => logs.write(INLINE_LOG, row))
-    : null;
+  const pool: QueueWorkersRun | null =
+    isQueueMode(opts.inline) && layout !== null && layout.workers > 1
+      ? queueWorkers(opts, opts.inline, layout, logs, (n) => {
+          notices.push(n);
+          opts.onNotice?.(n);
+        })
+      : null;
+  const queue: QueueInlineRun | null =
+    isQueueMode(opts.inline) && !pool ? createQueueInline(opts.inline, hasParser, (row) => logs.write(INLINE_LOG, row)) : null;
   const inline: InlineRun | null =
-    opts.inline && !queue
+    opts.inline && !isQueueMode(opts.inline)
       ? createInline(opts.inline === true ? {} : (opts.inline as InlineOptions), hasParser, (row) => logs.write(INLINE_LOG, row))
       : null;
   const engine = new MonitorEngine({
@@ -148,6 +164,10 @@ export async function runMonitor(opts: RunMonitorOptions): Promise<MonitorRunRes
       return failed(problems);
     }
   }
+  if (pool) {
+    const problems = await pool.start();
+    if (problems.length) return failed(problems);
+  }
   if (inline) {
     engine.policy.decisions = (d) => inline.decision(d);
     const problems = await inline.start();
@@ -165,19 +185,27 @@ export async function runMonitor(opts: RunMonitorOptions): Promise<MonitorRunRes
   } catch (e) {
     await inline?.stop();
     queue?.stop();
+    await pool?.stop();
     engine.finish();
     return failed([diag('E_MONITOR_IO', `writing logs failed: ${(e as Error).message}`, { file: opts.logDir })]);
   }
   // Every flow back to its failMode before the logs close: the process is going away.
   await inline?.stop();
   queue?.stop();
+  // The workers' last rows go through this process's writer: they must arrive before it closes.
+  await pool?.stop();
   let summary: MonitorSummary;
   try {
     summary = engine.finish();
   } catch (e) {
     return failed([diag('E_MONITOR_IO', `writing logs failed: ${(e as Error).message}`, { file: opts.logDir })]);
   }
-  const diagnostics = [...capture.diagnostics, ...(inline?.diagnostics() ?? []), ...(queue?.diagnostics() ?? [])];
+  const diagnostics = [
+    ...capture.diagnostics,
+    ...(inline?.diagnostics() ?? []),
+    ...(queue?.diagnostics() ?? []),
+    ...(pool?.diagnostics() ?? []),
+  ];
   // A capture that could not be opened or read at all is a failed run; a truncated tail is only reported.
   const fatal = diagnostics.some(
     (d) => d.code === 'E_CAPTURE_OPEN' || d.code === 'E_CAPTURE_FORMAT' || d.code === 'E_CAPTURE_LIVE' || d.code === 'E_CAPTURE_EMPTY',
@@ -191,7 +219,39 @@ export async function runMonitor(opts: RunMonitorOptions): Promise<MonitorRunRes
     notices,
     ...(inline ? { inline: inline.summary() } : {}),
     ...(queue ? { queue: queue.summary() } : {}),
+    ...(pool ? { queue: pool.summary() } : {}),
   };
+}
+
+/** The workers of a queue mode with N > 1, fed from this run's options; the steering is installed here, once, for every range. */
+function queueWorkers(
+  opts: RunMonitorOptions,
+  mode: QueueInlineMode,
+  layout: Exclude<ReturnType<typeof queueLayout>, Diagnostic>,
+  logs: ZeekLogWriter,
+  onNotice: (n: Notice) => void,
+): QueueWorkersRun {
+  const tunnels = mode.tunnels ?? (mode.ns === undefined && mode.install !== false ? ownTunnels() : []);
+  return createQueueWorkers({
+    layout,
+    start: {
+      ...(opts.app !== undefined ? { app: opts.app } : {}),
+      ...(opts.addressing !== undefined ? { addressing: opts.addressing } : {}),
+      ...(opts.policy ? { policy: opts.policy } : {}),
+      tunnels: [...tunnels],
+      ...(mode.tapIf !== undefined ? { tapIf: mode.tapIf } : {}),
+      ...(mode.maxlen !== undefined ? { maxlen: mode.maxlen } : {}),
+      ...(mode.batchMax !== undefined ? { batchMax: mode.batchMax } : {}),
+    },
+    launcher: mode.launcher ?? forkWorkers,
+    logs,
+    onNotice,
+    ...(mode.install !== false
+      ? {
+          install: () => installQueueSetup(mode.system ?? realSystem, { ...mode, tunnels, queues: layout.queues, replies: layout.replies }),
+        }
+      : {}),
+  });
 }
 
 /**
@@ -292,6 +352,10 @@ export function formatRunReport(r: MonitorRunResult): string {
   if (q)
     lines.push(
       `inline (queue): connections ${q.connections}, passed ${q.passed}, blocked ${q.blocked}, packets ${q.packets}, answered ${q.answered}, errors ${q.errors}`,
+    );
+  for (const w of q?.workers ?? [])
+    lines.push(
+      `  worker ${w.index} (queues ${w.bound.open}, ${w.bound.closed}): connections ${w.connections}, passed ${w.passed}, blocked ${w.blocked}, packets ${w.packets}${w.exit?.signal ? `, ended by ${w.exit.signal}` : ''}`,
     );
   return lines.join('\n');
 }

@@ -4,11 +4,21 @@
  * queue-setup.ts steers the monitor namespace into the queues, packet-queue.ts is the effect
  * (native addon in native/nfqueue), queue-judge.ts the decisions, run-queue.ts the wiring.
  */
-export { createQueueInline, type QueueEngine, type QueueInlineOptions, type QueueInlineRun, type QueueInlineSummary } from './run-queue.js';
+export {
+  createQueueInline,
+  ownTunnels,
+  type QueueEngine,
+  type QueueInlineOptions,
+  type QueueInlineRun,
+  type QueueInlineSummary,
+} from './run-queue.js';
 export { nfqueueMissing, nfqueues, type PacketQueues, type OpenQueue, type QueuedPacket, type QueueStats } from './packet-queue.js';
 export {
   DEFAULT_QUEUES,
   installQueueSetup,
+  queueLayout,
+  workerQueues,
+  type QueueLayout,
   QUEUE_MARKS,
   queueSetupCommands,
   QUEUE_TABLE,

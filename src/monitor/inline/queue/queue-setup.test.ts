@@ -1,7 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RecordingSystem } from '../../../system/index.js';
-import { installQueueSetup, QUEUE_MARKS, queueOrigin, queueSetupCommands, renderQueueSetup, sortedTunnels } from './queue-setup.js';
+import {
+  installQueueSetup,
+  QUEUE_MARKS,
+  queueLayout,
+  queueOrigin,
+  queueSetupCommands,
+  renderQueueSetup,
+  sortedTunnels,
+  workerQueues,
+} from './queue-setup.js';
 
 test('fail-open frames go to a bypassing queue, fail-closed ones to a queue that drops without a listener', () => {
   const s = renderQueueSetup({ queues: { open: 3, closed: 4 } });
@@ -123,4 +132,80 @@ test('tap tunnels from other nodes: each a hairpin bridge of its own, steered al
   // The queue rules ignore the origin bits: one pair of rules for every interface.
   assert.equal(s.iptables.match(/NFQUEUE/g)?.length, 2);
   assert.ok('code' in renderQueueSetup({ tunnels: ['tun1; id'] }), 'a tunnel name goes into commands: checked');
+});
+
+test('one worker (the default) renders exactly what the queue mode always did', () => {
+  const s = renderQueueSetup({});
+  assert.ok(!('code' in s));
+  assert.equal(
+    s.iptables,
+    [
+      '*filter',
+      ':INPUT ACCEPT [0:0]',
+      ':FORWARD ACCEPT [0:0]',
+      ':OUTPUT ACCEPT [0:0]',
+      '-A FORWARD -m mark --mark 0x46540010/0xffff00ff -m conntrack --ctstate ESTABLISHED --ctdir REPLY -j NFLOG --nflog-group 16',
+      '-A FORWARD -m mark --mark 0x46540010/0xffff00ff -m conntrack --ctstate ESTABLISHED --ctdir REPLY -j ACCEPT',
+      '-A FORWARD -m mark --mark 0x46540010/0xffff00ff -j NFQUEUE --queue-num 16 --queue-bypass',
+      '-A FORWARD -m mark --mark 0x46540011/0xffff00ff -m conntrack --ctstate ESTABLISHED --ctdir REPLY -j NFLOG --nflog-group 17',
+      '-A FORWARD -m mark --mark 0x46540011/0xffff00ff -m conntrack --ctstate ESTABLISHED --ctdir REPLY -j ACCEPT',
+      '-A FORWARD -m mark --mark 0x46540011/0xffff00ff -j NFQUEUE --queue-num 17',
+      'COMMIT',
+      '',
+    ].join('\n'),
+  );
+  assert.deepEqual(renderQueueSetup({ workers: 1 }), s, 'workers: 1 is the default, to the byte');
+  assert.match(s.nft, /comment "fail-open redirect: queue 16"/);
+  assert.deepEqual(queueSetupCommands('ns1', { workers: 1 }), queueSetupCommands('ns1'));
+});
+
+test('three workers: each failMode a balanced range of three, bypass on the open one, replies queued (NFLOG cannot balance)', () => {
+  const s = renderQueueSetup({ workers: 3 });
+  assert.ok(!('code' in s), JSON.stringify(s));
+  const rules = s.iptables.split('\n').filter((l) => l.startsWith('-A FORWARD'));
+  assert.deepEqual(rules, [
+    '-A FORWARD -m mark --mark 0x46540010/0xffff00ff -j NFQUEUE --queue-balance 16:18 --queue-bypass',
+    '-A FORWARD -m mark --mark 0x46540011/0xffff00ff -j NFQUEUE --queue-balance 19:21',
+  ]);
+  assert.doesNotMatch(s.iptables, /NFLOG|REPLY|--queue-cpu-fanout/);
+  assert.match(s.nft, /comment "fail-open redirect: queue 16:18"/);
+  assert.match(s.nft, /comment "fail-closed redirect: queue 19:21"/);
+  const given = renderQueueSetup({ workers: 3, queues: { open: 100, closed: 200 } });
+  assert.ok(!('code' in given));
+  assert.match(given.iptables, /--queue-balance 100:102 --queue-bypass\n/);
+  assert.match(given.iptables, /--queue-balance 200:202\n/);
+  const commands = queueSetupCommands('ns1', { workers: 3 });
+  assert.ok(Array.isArray(commands));
+  assert.deepEqual(
+    commands.filter((c) => c.includes('NFQUEUE')).map((c) => c.slice(c.indexOf('-j')).join(' ')),
+    ['-j NFQUEUE --queue-balance 16:18 --queue-bypass', '-j NFQUEUE --queue-balance 19:21'],
+  );
+});
+
+test('worker layouts that cannot work are refused, naming the reason', () => {
+  const cases: [Parameters<typeof queueLayout>[0], RegExp][] = [
+    [{ workers: 0 }, /workers must be a whole number from 1 to 32, not 0/],
+    [{ workers: 2.5 }, /not 2.5/],
+    [{ workers: 33 }, /not 33/],
+    [{ workers: 2, replies: 'kernel' }, /replies cannot stay in the kernel with 2 workers/],
+    [{ workers: 3, queues: { open: 10, closed: 12 } }, /fail-open queues 10:12 and fail-closed 12:14 overlap/],
+    [{ workers: 4, queues: { open: 65533, closed: 0 } }, /queue ranges are within 0..65535 \(4 from 65533 is not\)/],
+  ];
+  for (const [o, re] of cases) {
+    const l = queueLayout(o);
+    assert.ok('code' in l && l.code === 'E_INLINE_QUEUE_SETUP', JSON.stringify(o));
+    assert.match(l.message, re);
+    const r = renderQueueSetup(o);
+    assert.ok('code' in r, 'the setup refuses it too');
+  }
+  const l = queueLayout({ workers: 2 });
+  assert.ok(!('code' in l));
+  assert.deepEqual(l, { workers: 2, queues: { open: 16, closed: 18 }, replies: 'queue' });
+  assert.deepEqual(
+    [workerQueues(l, 0), workerQueues(l, 1)],
+    [
+      { open: 16, closed: 18 },
+      { open: 17, closed: 19 },
+    ],
+  );
 });

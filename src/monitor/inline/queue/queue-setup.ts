@@ -32,6 +32,17 @@ import type { System } from '../../../system/index.js';
  *   its own with hairpin on: what the monitor accepts floods back out of the tunnel it came in
  *   by, to the node that diverted it. Its frames' marks carry the tunnel's number (bits 8-15,
  *   `queueOrigin`), so the monitor's answers (403s, resets) leave by the same tunnel.
+ * - Several workers (`workers` N > 1, engine/workers/pool.ts): each failMode's queue becomes the
+ *   range `first:first+N-1` (`--queue-balance`, `--queue-bypass` still on the open range), one
+ *   queue of each range per worker. The balance hash (include/net/netfilter/nf_queue.h,
+ *   `hash_v4`: jhash of the two addresses, the smaller first, and the protocol; reduced onto the
+ *   range by xt_NFQUEUE) is symmetric, so a connection's packets in both directions reach one
+ *   worker; ports are not hashed, so every connection between two hosts shares one worker
+ *   (one busy client pair is never spread). `--queue-cpu-fanout` would spread a flow over
+ *   workers by CPU: no. A dead worker's queues have no listener, so only its flows go to their
+ *   failMode. NFLOG groups cannot be balanced (one listener a group, no hash), so with N > 1
+ *   replies are queued (`replies: 'queue'`, the only choice): each costs a trip through its
+ *   worker, which `replies: 'kernel'` saves one worker (bench/inline.ts measures both).
  * All of it stays when the process dies; installing again replaces it.
  */
 export interface QueueSetupOptions {
@@ -45,6 +56,11 @@ export interface QueueSetupOptions {
   replies?: 'kernel' | 'queue';
   /** Tap tunnels from other nodes (`tun<i>`), steered like the tap interface and answered by their origin. */
   tunnels?: readonly string[];
+  /**
+   * Monitor workers sharing each failMode's queue (default 1): with N > 1, `queues` are the first
+   * of two ranges of N (default: open 16.., closed 16+N..) and replies must be queued.
+   */
+  workers?: number;
   /** `iptables-restore` program (iptables-nft or -legacy both have NFQUEUE here). */
   iptablesRestore?: string;
   nft?: string;
@@ -60,8 +76,55 @@ export const QUEUE_MARKS = { open: 0x46540010, closed: 0x46540011 } as const;
 const ORIGIN_SHIFT = 8;
 const ORIGIN_MASK = 0xffff00ff;
 
+/** Most workers on one queue: each is a process judging its share (2 cores here; 32 leaves room). */
+const MAX_QUEUE_WORKERS = 32;
+
+/** The queues and replies the options come to, checked: what the setup steers to and the workers bind. */
+export interface QueueLayout {
+  workers: number;
+  /** The first queue of each failMode's range (its only one when `workers` is 1). */
+  queues: { open: number; closed: number };
+  replies: 'kernel' | 'queue';
+}
+
+export function queueLayout(o: Pick<QueueSetupOptions, 'queues' | 'replies' | 'workers'> = {}): QueueLayout | Diagnostic {
+  const workers = o.workers ?? 1;
+  if (!(Number.isInteger(workers) && workers >= 1 && workers <= MAX_QUEUE_WORKERS))
+    return diag('E_INLINE_QUEUE_SETUP', `workers must be a whole number from 1 to ${MAX_QUEUE_WORKERS}, not ${workers}`);
+  // One worker keeps the numbers it always had (16, 17); N ranges of N side by side from 16.
+  const q = o.queues ?? (workers === 1 ? DEFAULT_QUEUES : { open: DEFAULT_QUEUES.open, closed: DEFAULT_QUEUES.open + workers });
+  for (const n of [q.open, q.closed])
+    if (!(Number.isInteger(n) && n >= 0 && n + workers - 1 <= 65535))
+      return diag(
+        'E_INLINE_QUEUE_SETUP',
+        workers === 1 ? `queue numbers are 0..65535, not ${n}` : `queue ranges are within 0..65535 (${workers} from ${n} is not)`,
+      );
+  if (workers === 1 && q.open === q.closed)
+    return diag('E_INLINE_QUEUE_SETUP', `fail-open and fail-closed frames need two queues, not both ${q.open}`);
+  if (workers > 1 && Math.abs(q.open - q.closed) < workers)
+    return diag(
+      'E_INLINE_QUEUE_SETUP',
+      `with ${workers} workers the fail-open queues ${q.open}:${q.open + workers - 1} and fail-closed ${q.closed}:${q.closed + workers - 1} overlap`,
+    );
+  const replies = o.replies ?? (workers === 1 ? 'kernel' : 'queue');
+  if (replies !== 'kernel' && replies !== 'queue')
+    return diag('E_INLINE_QUEUE_SETUP', `replies must be "kernel" or "queue", not ${JSON.stringify(replies)}`);
+  if (replies === 'kernel' && workers > 1)
+    return diag(
+      'E_INLINE_QUEUE_SETUP',
+      `replies cannot stay in the kernel with ${workers} workers: an NFLOG group has one listener and no balancing (use replies "queue")`,
+    );
+  return { workers, queues: { open: q.open, closed: q.closed }, replies };
+}
+
+/** Worker `k`'s queues (0-based): the k-th of each range. */
+export function workerQueues(l: QueueLayout, k: number): { open: number; closed: number } {
+  return { open: l.queues.open + k, closed: l.queues.closed + k };
+}
+
 /** iptables match arguments for the frames steered to queue `queue` (mark `mark`), and what to do with them. */
-function forwardRules(mark: number, queue: number, bypass: boolean, replies: 'kernel' | 'queue'): string[][] {
+function forwardRules(mark: number, queue: number, bypass: boolean, replies: 'kernel' | 'queue', workers = 1): string[][] {
+  const target = workers === 1 ? ['--queue-num', String(queue)] : ['--queue-balance', `${queue}:${queue + workers - 1}`];
   const hex = (n: number) => `0x${n.toString(16)}`;
   const marked = ['-m', 'mark', '--mark', `${hex(mark)}/${hex(ORIGIN_MASK)}`];
   const reply = [...marked, '-m', 'conntrack', '--ctstate', 'ESTABLISHED', '--ctdir', 'REPLY'];
@@ -72,7 +135,7 @@ function forwardRules(mark: number, queue: number, bypass: boolean, replies: 'ke
           [...reply, '-j', 'ACCEPT'],
         ]
       : []),
-    [...marked, '-j', 'NFQUEUE', '--queue-num', String(queue), ...(bypass ? ['--queue-bypass'] : [])],
+    [...marked, '-j', 'NFQUEUE', ...target, ...(bypass ? ['--queue-bypass'] : [])],
   ];
 }
 
@@ -103,7 +166,9 @@ export function renderQueueSetup(o: QueueSetupOptions = {}): QueueSetup | Diagno
   const returnIf = o.returnIf ?? MONITOR_RETURN_IF;
   const bridge = o.bridge ?? QUEUE_BRIDGE;
   const table = o.table ?? QUEUE_TABLE;
-  const q = o.queues ?? DEFAULT_QUEUES;
+  const layout = queueLayout(o);
+  if ('code' in layout) return layout;
+  const { queues: q, replies, workers } = layout;
   const tunnels = sortedTunnels(o.tunnels ?? []);
   if (tunnels.length > 255) return diag('E_INLINE_QUEUE_SETUP', `at most 255 tap tunnels, not ${tunnels.length}`);
   for (const [what, v] of [
@@ -115,20 +180,15 @@ export function renderQueueSetup(o: QueueSetupOptions = {}): QueueSetup | Diagno
     if (!IFNAME.test(v))
       return diag('E_INLINE_QUEUE_SETUP', `${what} must be an interface name (1-15 of A-Za-z0-9_.-), not ${JSON.stringify(v)}`);
   if (!TABLE.test(table)) return diag('E_INLINE_QUEUE_SETUP', `table must be an nft identifier, not ${JSON.stringify(table)}`);
-  for (const n of [q.open, q.closed])
-    if (!(Number.isInteger(n) && n >= 0 && n <= 65535)) return diag('E_INLINE_QUEUE_SETUP', `queue numbers are 0..65535, not ${n}`);
-  if (q.open === q.closed) return diag('E_INLINE_QUEUE_SETUP', `fail-open and fail-closed frames need two queues, not both ${q.open}`);
-  const replies = o.replies ?? 'kernel';
-  if (replies !== 'kernel' && replies !== 'queue')
-    return diag('E_INLINE_QUEUE_SETUP', `replies must be "kernel" or "queue", not ${JSON.stringify(replies)}`);
   const hex = (n: number) => `0x${n.toString(16)}`;
   const marked = (k: number, m: number) => (m | (k << ORIGIN_SHIFT)) >>> 0;
+  const range = (first: number) => (workers === 1 ? String(first) : `${first}:${first + workers - 1}`);
   const steer = (chain: string, dev: string, k: number) => [
     `  chain ${chain} {`,
     `    type filter hook ingress device "${dev}" priority 0; policy accept;`,
     '    ether saddr & ff:ff:fc:00:00:00 != 02:66:70:00:00:00 counter drop comment "a copy: the capture has it"',
-    `    ether saddr & ff:ff:fe:00:00:00 == 02:66:72:00:00:00 meta mark set ${hex(marked(k, QUEUE_MARKS.open))} counter accept comment "fail-open redirect: queue ${q.open}"`,
-    `    meta mark set ${hex(marked(k, QUEUE_MARKS.closed))} counter accept comment "fail-closed redirect: queue ${q.closed}"`,
+    `    ether saddr & ff:ff:fe:00:00:00 == 02:66:72:00:00:00 meta mark set ${hex(marked(k, QUEUE_MARKS.open))} counter accept comment "fail-open redirect: queue ${range(q.open)}"`,
+    `    meta mark set ${hex(marked(k, QUEUE_MARKS.closed))} counter accept comment "fail-closed redirect: queue ${range(q.closed)}"`,
     '  }',
   ];
   const nft = [
@@ -152,8 +212,8 @@ export function renderQueueSetup(o: QueueSetupOptions = {}): QueueSetup | Diagno
     ':INPUT ACCEPT [0:0]',
     ':FORWARD ACCEPT [0:0]',
     ':OUTPUT ACCEPT [0:0]',
-    ...forwardRules(QUEUE_MARKS.open, q.open, true, replies).map((r) => `-A FORWARD ${r.join(' ')}`),
-    ...forwardRules(QUEUE_MARKS.closed, q.closed, false, replies).map((r) => `-A FORWARD ${r.join(' ')}`),
+    ...forwardRules(QUEUE_MARKS.open, q.open, true, replies, workers).map((r) => `-A FORWARD ${r.join(' ')}`),
+    ...forwardRules(QUEUE_MARKS.closed, q.closed, false, replies, workers).map((r) => `-A FORWARD ${r.join(' ')}`),
     'COMMIT',
     '',
   ].join('\n');
@@ -184,16 +244,17 @@ export function renderQueueSetup(o: QueueSetupOptions = {}): QueueSetup | Diagno
 export function queueSetupCommands(ns: string, o: QueueSetupOptions = {}): string[][] | Diagnostic {
   const s = renderQueueSetup(o);
   if ('code' in s) return s;
-  const q = o.queues ?? DEFAULT_QUEUES;
-  const replies = o.replies ?? 'kernel';
+  const layout = queueLayout(o);
+  if ('code' in layout) return layout;
+  const { queues: q, replies, workers } = layout;
   const inNs = (argv: string[]) => ['ip', 'netns', 'exec', ns, ...argv];
   const forward = (rule: string[]) => inNs(['iptables', '-w', '-A', 'FORWARD', ...rule]);
   return [
     ...s.steps.map(inNs),
     inNs([o.nft ?? 'nft', s.nft]),
     // Fail-open frames may pass when no monitor listens (--queue-bypass); fail-closed ones may not.
-    ...forwardRules(QUEUE_MARKS.open, q.open, true, replies).map(forward),
-    ...forwardRules(QUEUE_MARKS.closed, q.closed, false, replies).map(forward),
+    ...forwardRules(QUEUE_MARKS.open, q.open, true, replies, workers).map(forward),
+    ...forwardRules(QUEUE_MARKS.closed, q.closed, false, replies, workers).map(forward),
   ];
 }
 

@@ -60,7 +60,7 @@ export interface QueueInlineRun {
 const MAX_REPORTED_ERRORS = 20;
 
 /** The tap tunnels of the namespace this process runs in (the local cloud names them `tun<i>`). */
-function ownTunnels(): string[] {
+export function ownTunnels(): string[] {
   try {
     return readdirSync('/sys/class/net').filter((n) => /^tun\d+$/.test(n));
   } catch {
