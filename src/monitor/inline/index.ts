@@ -9,6 +9,7 @@ export { INLINE_LOG } from './inline-log.js';
 export { frameTag } from './frame-tag.js';
 export {
   createQueueInline,
+  emptyQueueStats,
   nfqueueMissing,
   installQueueSetup,
   ownTunnels,

@@ -1,5 +1,5 @@
 import { diag, type Diagnostic } from '../../../diagnostics/index.js';
-import { workerQueues, type QueueInlineSummary, type QueueLayout, type QueueStats } from '../../inline/index.js';
+import { emptyQueueStats, workerQueues, type QueueInlineSummary, type QueueLayout } from '../../inline/index.js';
 import type { LogSchema, LogValue } from '../../logs/index.js';
 import type { Notice } from '../../policy/index.js';
 import type { WorkerHandle, WorkerLauncher } from './launcher.js';
@@ -65,19 +65,6 @@ export interface QueueWorkersRun {
 const MAX_REPORTED_ERRORS = 20;
 
 function emptySummary(): QueueInlineSummary {
-  const q = (): QueueStats => ({
-    received: 0,
-    batches: 0,
-    verdicts: 0,
-    sends: 0,
-    enobufs: 0,
-    recvErrors: 0,
-    sendErrors: 0,
-    kernelErrors: 0,
-    callbackErrors: 0,
-    logged: 0,
-    logErrors: 0,
-  });
   return {
     connections: 0,
     passed: 0,
@@ -86,7 +73,7 @@ function emptySummary(): QueueInlineSummary {
     answered: 0,
     unqueued: 0,
     missed: 0,
-    queues: { open: q(), closed: q() },
+    queues: { open: emptyQueueStats(), closed: emptyQueueStats() },
     errors: 0,
   };
 }

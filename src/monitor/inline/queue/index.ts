@@ -12,7 +12,15 @@ export {
   type QueueInlineRun,
   type QueueInlineSummary,
 } from './run-queue.js';
-export { nfqueueMissing, nfqueues, type PacketQueues, type OpenQueue, type QueuedPacket, type QueueStats } from './packet-queue.js';
+export {
+  emptyQueueStats,
+  nfqueueMissing,
+  nfqueues,
+  type PacketQueues,
+  type OpenQueue,
+  type QueuedPacket,
+  type QueueStats,
+} from './packet-queue.js';
 export {
   DEFAULT_QUEUES,
   installQueueSetup,
