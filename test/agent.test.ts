@@ -221,10 +221,13 @@ table netdev flowtap_taps {
     assert.match(row.provenance ?? '', /^Cagt\d+$/);
     assert.equal(row.instance, 'web-0');
     const notice = after_('notice', mark)[0];
-    assert.ok(
-      store.records.some((r) => r.kind === 'monitor-log' && r.provenance === notice.provenance),
-      'the notice joins its rows by uid',
-    );
+    // A notice is shipped as soon as it is written, its connection's rows at the next period.
+    const joined = () => store.records.some((r) => r.kind === 'monitor-log' && r.provenance === notice.provenance);
+    for (const t0 = Date.now(); !joined() && Date.now() - t0 < 2 * PERIOD; ) {
+      await agent!.flush();
+      await sleep(100);
+    }
+    assert.ok(joined(), 'the notice joins its rows by uid');
 
     // Level 4: + system calls per instance through eBPF.
     mark = lastId();

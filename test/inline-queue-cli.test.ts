@@ -107,4 +107,38 @@ describe('flowtap up --inline-mode queue on the local cloud', { skip }, () => {
     assert.notEqual((await run('ip', ['link', 'show', 'ftq0'])).code, 0, 'no ftq0 bridge on the host');
     assert.doesNotMatch((await run('iptables', ['-w', '-S', 'FORWARD'])).stdout, /NFQUEUE/);
   });
+
+  test('--inline-workers 2: the namespace steers to ranges, the monitor forks two workers, and they judge as one did', async () => {
+    await flowtap('down', NAME);
+    const r = await flowtap('up', APP, '--json', '--policy', CLOSED, '--inline-mode', 'queue', '--inline-workers', '2');
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const web = (JSON.parse(r.stdout) as { addressing: { instances: Record<string, { ip: string }> } }).addressing.instances['web-0'].ip;
+    const status = JSON.parse((await flowtap('status', NAME, '--json')).stdout) as Status & { spec: { inlineWorkers?: number } };
+    assert.equal(status.spec.inlineWorkers, 2);
+    const mon = status.processes.find((p) => p.owner === 'monitor:mon1');
+    assert.deepEqual(mon?.argv.slice(-3), ['--inline=queue', '--workers', '2']);
+    const rules = (await inNs(MON, 'iptables', ['-w', '-S', 'FORWARD'])).stdout;
+    assert.match(rules, /-j NFQUEUE --queue-balance 16:17 --queue-bypass\n/);
+    assert.match(rules, /-j NFQUEUE --queue-balance 18:19\n/);
+    // Fail-closed until the workers bind; then the same verdicts as one monitor.
+    let first: Fetched = await get(web, '/', 1);
+    for (let i = 0; i < 30 && first.status !== 200; i++) first = await get(web, '/', 1);
+    assert.equal(first.status, 200, `the workers never passed a request: curl ${first.rc} ${first.err}`);
+    const bound = (await inNs(MON, 'cat', ['/proc/net/netfilter/nfnetlink_queue'])).stdout;
+    assert.deepEqual(
+      bound
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => Number(l.trim().split(/\s+/)[0]))
+        .sort((a, b) => a - b),
+      [16, 17, 18, 19],
+      bound,
+    );
+    const admin = await get(web, '/admin');
+    assert.equal(admin.status, 403, `${admin.rc} ${admin.err}`);
+    assert.match(admin.body, /Forbidden by flowtap's inline monitor: GET \/admin/);
+    const d = await flowtap('down', NAME);
+    assert.equal(d.code, 0, d.stderr);
+    assert.deepEqual(namespaces(`ft-${NAME}-`), []);
+  });
 });

@@ -45,7 +45,7 @@ function flowtapArgv(...args: string[]): string[] {
  * Every monitor runs `flowtap monitor` on all its interfaces (its port and its tap tunnel).
  * `--inline` alone is the hold mode, so the argv of a hold deployment is what it always was.
  */
-function monitorCommandFor(contracts: FlowTap[], inlineMode: DeploymentSpec['inlineMode']) {
+function monitorCommandFor(contracts: FlowTap[], inlineMode: DeploymentSpec['inlineMode'], workers = 1) {
   return (m: { monitor: string; descriptor: string; addressing: string; logDir: string }) => {
     // A monitor can attribute requests only of instances whose incoming traffic it is tapped for.
     const observes = [...new Set(contracts.filter((c) => c.dst === m.monitor).map((c) => c.src))].join(',');
@@ -69,19 +69,25 @@ function monitorCommandFor(contracts: FlowTap[], inlineMode: DeploymentSpec['inl
       'json',
       `--observes=${observes}`,
       ...(inline ? [inlineMode === 'queue' ? '--inline=queue' : '--inline'] : []),
+      ...(inline && inlineMode === 'queue' && workers > 1 ? ['--workers', String(workers)] : []),
     ];
   };
 }
 
-/** The queue mode's steering in a new monitor namespace, so each redirect's failMode holds before its monitor runs. */
-const queueMonitorSetup: MonitorSetup = async ({ ns, tunnels }) => {
-  // Loaded only here: the monitor's modules would slow every command that attaches.
-  const { queueSetupCommands } = await import('../monitor/index.js');
-  const c = queueSetupCommands(ns, { tunnels });
-  // Only names of our own making go in (the namespace, fixed interface names): a refusal is a bug here.
-  if (!Array.isArray(c)) throw new FlowtapError(c);
-  return c;
-};
+/**
+ * The queue mode's steering in a new monitor namespace, so each redirect's failMode holds before
+ * its monitor runs; with several workers, to the ranges of queues they bind.
+ */
+const queueMonitorSetup =
+  (workers: number): MonitorSetup =>
+  async ({ ns, tunnels }) => {
+    // Loaded only here: the monitor's modules would slow every command that attaches.
+    const { queueSetupCommands } = await import('../monitor/index.js');
+    const c = queueSetupCommands(ns, { tunnels, ...(workers > 1 ? { workers } : {}) });
+    // Only names of our own making go in (the namespace, fixed interface names): a refusal is a bug here.
+    if (!Array.isArray(c)) throw new FlowtapError(c);
+    return c;
+  };
 
 /** The controller renders a spec; the same function serves `up` and every later attach, so nothing falls back to a default. */
 export const prepare: Prepare = (spec, addressing) => {
@@ -100,8 +106,8 @@ export const prepare: Prepare = (spec, addressing) => {
     app: dep.app,
     addressing: dep.addressing,
     desired: dep.desired,
-    monitorCommand: monitorCommandFor(dep.contracts, spec.inlineMode),
-    ...(spec.inlineMode === 'queue' ? { monitorSetup: queueMonitorSetup } : {}),
+    monitorCommand: monitorCommandFor(dep.contracts, spec.inlineMode, spec.inlineWorkers),
+    ...(spec.inlineMode === 'queue' ? { monitorSetup: queueMonitorSetup(spec.inlineWorkers ?? 1) } : {}),
     agentCommand: ({ specFile }) => flowtapArgv('agent', '--spec', specFile),
     relayCommand: (routes) => flowtapArgv('relay', ...routes.flatMap((r) => ['--route', `${r.socket}=${r.host}:${r.port}`])),
     controllerCommand: ({ app, settings }) =>

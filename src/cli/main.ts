@@ -71,6 +71,7 @@ interface UpCliOptions extends JsonOption {
   rules?: string;
   dryRun?: boolean;
   inlineMode: InlineMode;
+  inlineWorkers?: number;
   dataplane: 'nftables' | 'ovs';
 }
 
@@ -268,6 +269,11 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
         .default('hold' satisfies InlineMode),
     )
     .addOption(
+      new Option('--inline-workers <n>', "with --inline-mode queue: processes judging each inline monitor's queues (default 1)").argParser(
+        countArg(32),
+      ),
+    )
+    .addOption(
       new Option('--dataplane <kind>', "the nodes' data plane: nftables in each node's namespace, or an Open vSwitch bridge per node")
         .choices(['nftables', 'ovs'])
         .default('nftables'),
@@ -288,6 +294,7 @@ export async function main(argv: string[], io: Io = processIo, cloud: CloudEnv =
             periodMs: o.period,
             ...(o.controller ? { controller: { rules: o.rules ?? '', dryRun: o.dryRun === true } } : {}),
             inlineMode: o.inlineMode,
+            ...(o.inlineWorkers !== undefined ? { inlineWorkers: o.inlineWorkers } : {}),
             ...(o.dataplane === 'ovs' ? { dataplane: 'ovs' as const } : {}),
             json: json(o),
           },

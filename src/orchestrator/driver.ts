@@ -16,6 +16,7 @@ export function localCloud(env: LocalCloudEnv): OrchestratorDriver {
         agents: spec.agents,
         controller: spec.controller,
         ...(spec.inlineMode ? { inlineMode: spec.inlineMode } : {}),
+        ...(spec.inlineWorkers ? { inlineWorkers: spec.inlineWorkers } : {}),
         ...(spec.dataplane ? { dataplane: spec.dataplane } : {}),
         desired: d.desired,
         monitorCommand: d.monitorCommand,

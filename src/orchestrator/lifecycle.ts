@@ -99,6 +99,11 @@ export interface DeploymentSpec {
    */
   inlineMode?: 'queue';
   /**
+   * Queue workers per inline monitor (`monitor --workers`, monitor/engine/workers), absent = one.
+   * Only with `inlineMode: 'queue'`; fixed at `up` like it (the namespace steers to their queues).
+   */
+  inlineWorkers?: number;
+  /**
    * The nodes' data plane: `ovs` = one Open vSwitch bridge per node (dataplane/ovs), absent =
    * nftables in the node namespaces. Fixed at `up`: the ports are plugged for it.
    */
@@ -114,7 +119,9 @@ export interface ControllerSettings {
 }
 
 /** A change of the spec after `up` (the descriptor and the broker stay). */
-export type SpecChange = Partial<Omit<DeploymentSpec, 'descriptor' | 'broker' | 'agents' | 'controller' | 'inlineMode' | 'dataplane'>>;
+export type SpecChange = Partial<
+  Omit<DeploymentSpec, 'descriptor' | 'broker' | 'agents' | 'controller' | 'inlineMode' | 'inlineWorkers' | 'dataplane'>
+>;
 
 /** What an orchestrator needs to render a deployment; the controller computes it. */
 export interface Deployed {

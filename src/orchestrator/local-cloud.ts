@@ -105,6 +105,7 @@ export interface LocalCloudOptions extends LocalCloudEnv {
   monitorCommand?: MonitorCommand;
   /** How monitors stand in redirected flows (kept in the spec), and what makes their namespaces for it. */
   inlineMode?: DeploymentSpec['inlineMode'];
+  inlineWorkers?: DeploymentSpec['inlineWorkers'];
   monitorSetup?: MonitorSetup;
   /** The nodes' data plane (kept in the spec): absent = nftables, `ovs` = Open vSwitch bridges. */
   dataplane?: DeploymentSpec['dataplane'];
@@ -186,6 +187,7 @@ export class LocalCloud implements Orchestrator {
         ...(opts.broker ? { broker: opts.broker, agents: opts.agents ?? DEFAULT_AGENTS } : {}),
         ...(opts.controller ? { controller: opts.controller } : {}),
         ...(opts.inlineMode ? { inlineMode: opts.inlineMode } : {}),
+        ...(opts.inlineWorkers ? { inlineWorkers: opts.inlineWorkers } : {}),
         ...(opts.dataplane ? { dataplane: opts.dataplane } : {}),
       },
       addressing,

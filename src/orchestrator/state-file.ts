@@ -126,6 +126,7 @@ const stateSchema: z.ZodType<CloudState> = z.strictObject({
     agents: z.strictObject({ level: z.number().int().min(0).max(4), periodMs: z.number().int().positive() }).optional(),
     controller: z.strictObject({ rules: name, dryRun: z.boolean() }).optional(),
     inlineMode: z.literal('queue').optional(),
+    inlineWorkers: z.number().int().min(2).max(32).optional(),
     dataplane: z.literal('ovs').optional(),
   }),
   addressing: z.strictObject({

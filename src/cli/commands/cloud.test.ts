@@ -264,10 +264,11 @@ test('up --inline-mode queue: kept in the spec, the monitor namespace steered in
   const APP = 'test/fixtures/web-inline';
   const POLICY = ['test/fixtures/policies/web-inline-closed.dl'];
   const MON = 'ft-web-inline-m-mon1';
-  const upWith = async (inlineMode: 'hold' | 'queue') => {
+  const upWith = async (inlineMode: 'hold' | 'queue', inlineWorkers?: number) => {
     const { rec, env } = setup();
     const io = capture();
-    assert.equal(await cmdUp(io, APP, { policy: POLICY, mode: 'enforce', strategy: 'per-node', inlineMode, json: true }, env), 0);
+    const o = { policy: POLICY, mode: 'enforce' as const, strategy: 'per-node' as const, inlineMode, json: true };
+    assert.equal(await cmdUp(io, APP, { ...o, ...(inlineWorkers ? { inlineWorkers } : {}) }, env), 0);
     const inMon = rec.calls.flatMap((c) =>
       c.kind === 'run' && c.argv.slice(0, 4).join(' ') === `ip netns exec ${MON}` ? [c.argv.slice(4)] : [],
     );
@@ -288,6 +289,20 @@ test('up --inline-mode queue: kept in the spec, the monitor namespace steered in
   // A later attach renders from the recorded spec: a monitor it starts again is a queue one too.
   const again = await attachCloud(capture(), 'web-inline', q.env);
   assert.equal(again.spec().inlineMode, 'queue');
+  assert.equal('inlineWorkers' in q.spec, false, 'one worker records what it always did');
+
+  // Several workers: kept in the spec, the namespace steered to a range of queues per failMode, the monitor told.
+  const w = await upWith('queue', 3);
+  assert.equal(w.spec.inlineWorkers, 3);
+  assert.deepEqual(
+    w.inMon.filter((a) => a[0] === 'iptables' && a.includes('NFQUEUE')).map((a) => a.slice(a.indexOf('NFQUEUE') + 1).join(' ')),
+    ['--queue-balance 16:18 --queue-bypass', '--queue-balance 19:21'],
+  );
+  assert.deepEqual(w.monitorArgv[0].slice(-3), ['--inline=queue', '--workers', '3']);
+  assert.equal((await attachCloud(capture(), 'web-inline', w.env)).spec().inlineWorkers, 3);
+  const refused = capture();
+  assert.equal(await main(['up', APP, '--inline-workers', '2'], refused, setup().env), 2);
+  assert.match(refused.err_.join('\n'), /--inline-workers needs --inline-mode queue/);
 
   const h = await upWith('hold');
   assert.equal('inlineMode' in h.spec, false, 'a hold deployment records what it always did');

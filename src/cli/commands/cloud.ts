@@ -40,6 +40,8 @@ export interface UpOptions {
   controller?: { rules: string; dryRun: boolean };
   /** How the monitors stand in redirected flows (default hold; kept in the spec only when queue). */
   inlineMode?: 'hold' | 'queue';
+  /** Queue workers per inline monitor (default 1; more only with the queue mode). */
+  inlineWorkers?: number;
   /** The nodes' data plane (default nftables). */
   dataplane?: 'ovs';
   json: boolean;
@@ -95,6 +97,8 @@ async function recordingBroker(io: Io, addresses: BrokerAddresses | undefined): 
 }
 
 export async function cmdUp(io: Io, appArg: string, o: UpOptions, env: CloudEnv = {}): Promise<number> {
+  if (o.inlineWorkers !== undefined && o.inlineWorkers > 1 && o.inlineMode !== 'queue')
+    throw new FlowtapError(diag(CliCode.OPTION, '--inline-workers needs --inline-mode queue', { field: '--inline-workers' }));
   const descriptor = resolve(resolveAppPath(appArg));
   const app = need(loadApp(descriptor));
   const spec: DeploymentSpec = {
@@ -107,6 +111,7 @@ export async function cmdUp(io: Io, appArg: string, o: UpOptions, env: CloudEnv 
     agents: { level: o.level ?? 1, periodMs: o.periodMs ?? 5000 },
     ...(o.controller ? { controller: { rules: checkedRules(o.controller.rules, app), dryRun: o.controller.dryRun } } : {}),
     ...(o.inlineMode === 'queue' ? { inlineMode: 'queue' as const } : {}),
+    ...(o.inlineWorkers !== undefined && o.inlineWorkers > 1 ? { inlineWorkers: o.inlineWorkers } : {}),
     ...(o.dataplane ? { dataplane: o.dataplane } : {}),
   };
   // Opened first: a broker that cannot be reached stops `up` before anything is built.

@@ -17,7 +17,6 @@ export {
   workerQueues,
   type PacketQueues,
   type QueueLayout,
-  type QueueStats,
   queueSetupCommands,
   renderQueueSetup,
   type QueueEngine,
