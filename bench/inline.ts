@@ -42,9 +42,9 @@
  * sides load from two clients at once, wrk -c2 from the external namespace and from a second
  * one (`ext2`, on the underlay like it) whose address is chosen to hash onto the other worker.
  * Two workers queue the replies too (an NFLOG group cannot be balanced: queue-setup.ts).
- * Measured here (2 cores shared with other work, 5 rounds): 1 worker 3,211 req/s, p99 4.2 ms;
- * 2 workers 2,333 req/s, p99 7.9 ms, ratio 0.73 (0.57-0.78), the flows split about evenly
- * (38,884 and 36,644 packets in an earlier run). Two engines, wrk twice and the server leave
+ * Measured here (quiet 2-core machine, 5 rounds, 2026-12-07): 1 worker 4,320 req/s, p99 3.6 ms;
+ * 2 workers 3,145 req/s, p99 6.1 ms, ratio 0.72 (0.59-0.85), the flows split evenly (61,025 and
+ * 61,073 packets). Two engines, wrk twice and the server leave
  * no core free, and every reply is one more queued packet: more workers pay off only with
  * cores to spare. Rows crossing per queue batch instead of every 25 ms cost 0.59.
  *
