@@ -154,12 +154,14 @@ test("rules the data plane echoed with the apply are the quarantine's rules in f
 test('rules the apply committed without echo count as in force at once; the confirmation reads their handles and records them', async () => {
   const { o, b, c } = await setup();
   o.answers = 'committed';
-  const [q] = await c.notice(notice(o, 'FlowTap::Unauthorized_Connection', 'shipping-0', 'db-0', 5432));
+  // The bus took the notice in 50 ms before the controller got it: the applied record says so.
+  const [q] = await c.notice(notice(o, 'FlowTap::Unauthorized_Connection', 'shipping-0', 'db-0', 5432), Date.now() - 50);
   assert.equal(q.state, 'applied');
   assert.equal(o.listed.length, 0, 'nothing listed on the reaction path');
   await wait(20);
   const applied = (await b.store.query({ kinds: ['reaction'], text: '"applied"' })).find((r) => r.data.event === 'applied');
   assert.deepEqual(applied?.data.rules, ['node2 flowtap quarantine handle not read yet "quarantine"']);
+  assert.ok((applied?.data.sincePublishedMs as number) >= 50 + (applied?.data.sinceReceivedMs as number), JSON.stringify(applied?.data));
   o.packets.set('shipping-0', 4);
   await wait(80);
   assert.deepEqual(o.listed, ['node2']);

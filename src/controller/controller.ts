@@ -199,9 +199,12 @@ export class SecurityController {
     return [...this.ledger.values()];
   }
 
-  /** Handles one notice record (what the subscription does with each); resolves with its reactions. */
-  notice(rec: BrokerRecord): Promise<Reaction[]> {
-    const received = this.now();
+  /**
+   * Handles one notice record (what the subscription does with each); resolves with its reactions.
+   * `published`: when the bus took the message in (its own clock), for the latency split.
+   */
+  notice(rec: BrokerRecord, published?: number): Promise<Reaction[]> {
+    const received = { at: this.now(), ...(published !== undefined ? { published } : {}) };
     return this.enqueue(() => this.react(rec, received));
   }
 
@@ -288,7 +291,7 @@ export class SecurityController {
         this.stats.malformed++;
         continue;
       }
-      await this.notice(rec as BrokerRecord).catch((e) => this.log(`notice not handled: ${errorText(e)}`));
+      await this.notice(rec as BrokerRecord, m.ts).catch((e) => this.log(`notice not handled: ${errorText(e)}`));
     }
   }
 
@@ -321,7 +324,7 @@ export class SecurityController {
     return this.cached;
   }
 
-  private async react(rec: BrokerRecord, received: number): Promise<Reaction[]> {
+  private async react(rec: BrokerRecord, received: { at: number; published?: number }): Promise<Reaction[]> {
     if (this.stopped) return [];
     const ctx = this.o.context();
     const view = this.view();
@@ -400,7 +403,12 @@ export class SecurityController {
         this.log(
           `${decision.kind}: ${describeAction(p.action)} for ${n.note} (${n.id})${decision.kind === 'await-approval' ? `: ${decision.reason}` : ''}`,
         );
-      } else await this.apply(r, { notice: n.ts, received });
+      } else
+        await this.apply(r, {
+          notice: n.ts,
+          received: received.at,
+          ...(received.published !== undefined ? { published: received.published } : {}),
+        });
       out.push(r);
     }
     return out;
@@ -421,8 +429,11 @@ export class SecurityController {
   }
 
   /** Carries a reaction out, reads its rules back, and schedules the confirmation. */
-  /** `at`: when the notice's event happened (the monitor's clock) and when this controller received it. */
-  private async apply(r: Reaction, at?: { notice: number; received: number }): Promise<void> {
+  /**
+   * `at`: when the notice's event happened (the monitor's clock), when the bus took it in (the
+   * agent had shipped it), and when this controller received it.
+   */
+  private async apply(r: Reaction, at?: { notice: number; received: number; published?: number }): Promise<void> {
     const t0 = this.now();
     this.current = r.id;
     try {
@@ -456,6 +467,7 @@ export class SecurityController {
     this.record(r, 'applied', {
       applyMs: t1 - t0,
       ...(at ? { sinceNoticeMs: t1 - at.notice, sinceReceivedMs: t1 - at.received } : {}),
+      ...(at?.published !== undefined ? { sincePublishedMs: t1 - at.published } : {}),
       rules: r.installed.map(ruleLine),
     });
     this.log(
