@@ -103,6 +103,12 @@ const PROBE_NOTE = 'FlowTap::Unauthorized_Connection';
 const PROBE_GRACE_MS = 3000;
 const MINUTE = 60_000;
 
+/** When a notice reached this controller, and when the bus took it in (the agent had shipped it). */
+interface Arrival {
+  received: number;
+  published?: number;
+}
+
 export class SecurityController {
   private readonly o: Orchestrator;
   private readonly now: () => number;
@@ -204,8 +210,8 @@ export class SecurityController {
    * `published`: when the bus took the message in (its own clock), for the latency split.
    */
   notice(rec: BrokerRecord, published?: number): Promise<Reaction[]> {
-    const received = { at: this.now(), ...(published !== undefined ? { published } : {}) };
-    return this.enqueue(() => this.react(rec, received));
+    const arrival: Arrival = { received: this.now(), ...(published !== undefined ? { published } : {}) };
+    return this.enqueue(() => this.react(rec, arrival));
   }
 
   /** An administrator's request, as if it came on the admin subject; resolves with the reaction concerned. */
@@ -324,7 +330,7 @@ export class SecurityController {
     return this.cached;
   }
 
-  private async react(rec: BrokerRecord, received: { at: number; published?: number }): Promise<Reaction[]> {
+  private async react(rec: BrokerRecord, arrival: Arrival): Promise<Reaction[]> {
     if (this.stopped) return [];
     const ctx = this.o.context();
     const view = this.view();
@@ -403,12 +409,7 @@ export class SecurityController {
         this.log(
           `${decision.kind}: ${describeAction(p.action)} for ${n.note} (${n.id})${decision.kind === 'await-approval' ? `: ${decision.reason}` : ''}`,
         );
-      } else
-        await this.apply(r, {
-          notice: n.ts,
-          received: received.at,
-          ...(received.published !== undefined ? { published: received.published } : {}),
-        });
+      } else await this.apply(r, { notice: n.ts, ...arrival });
       out.push(r);
     }
     return out;
@@ -433,7 +434,7 @@ export class SecurityController {
    * `at`: when the notice's event happened (the monitor's clock), when the bus took it in (the
    * agent had shipped it), and when this controller received it.
    */
-  private async apply(r: Reaction, at?: { notice: number; received: number; published?: number }): Promise<void> {
+  private async apply(r: Reaction, at?: Arrival & { notice: number }): Promise<void> {
     const t0 = this.now();
     this.current = r.id;
     try {

@@ -147,20 +147,31 @@ function sessionHarness(echo: boolean) {
     assert.ok(c.ok);
     return c.value;
   };
-  return { f, runs, h: () => h, config };
+  return {
+    f,
+    runs,
+    config,
+    get h() {
+      return h;
+    },
+  };
+}
+
+/** How many of 1 UDP datagrams from api-0 reach db-0 now (0 while api-0 is quarantined). */
+async function apiToDb(h: NftHarness): Promise<number> {
+  const before = await h.received('db-0');
+  await h.sendUdp('api-0', 'db-0', DB_PORT, 10);
+  return (await h.received('db-0')) - before;
 }
 
 describe('nftables backend: incremental changes through an nft session (root)', { skip }, () => {
-  const { f, runs, config, h: harness } = sessionHarness(true);
-  let h: NftHarness;
-  before(() => {
-    h = harness();
-  });
+  const s = sessionHarness(true);
+  const { f, runs, config } = s;
 
   test("a quarantine comes back with the kernel's handles for its rules; undoing it deletes them by those handles, with no listing", async () => {
-    assert.ok((await h.backend.apply(f.node, config())).ok);
+    assert.ok((await s.h.backend.apply(f.node, config())).ok);
     runs.length = 0;
-    const q = await h.backend.apply(f.node, config({ 'api-0': 'isolated' }));
+    const q = await s.h.backend.apply(f.node, config({ 'api-0': 'isolated' }));
     assert.ok(q.ok && q.value.kind === 'incremental', q.ok ? JSON.stringify(q.value) : q.errors[0].message);
     const installed = q.value.installed ?? [];
     assert.ok(
@@ -168,7 +179,7 @@ describe('nftables backend: incremental changes through an nft session (root)', 
       JSON.stringify(installed),
     );
     // The handles the echo gave are the ones a listing finds.
-    const listed = await h.backend.counters(f.node);
+    const listed = await s.h.backend.counters(f.node);
     assert.ok(listed.ok);
     for (const r of installed)
       assert.ok(
@@ -176,40 +187,33 @@ describe('nftables backend: incremental changes through an nft session (root)', 
         `handle ${r.handle} (${r.comment}) is in force`,
       );
     // The quarantine drops api-0's traffic.
-    const before = await h.received('db-0');
-    await h.sendUdp('api-0', 'db-0', DB_PORT, 10);
-    assert.equal((await h.received('db-0')) - before, 0);
+    assert.equal(await apiToDb(s.h), 0);
     runs.length = 0;
-    const back = await h.backend.apply(f.node, config());
+    const back = await s.h.backend.apply(f.node, config());
     assert.ok(back.ok && back.value.kind === 'incremental' && back.value.rulesRemoved > 0, back.ok ? JSON.stringify(back.value) : '');
     assert.deepEqual(runs, [], 'neither a process per change nor a listing of the chains');
-    const after = await h.received('db-0');
-    await h.sendUdp('api-0', 'db-0', DB_PORT, 10);
-    assert.equal((await h.received('db-0')) - after, 1, 'released');
+    assert.equal(await apiToDb(s.h), 1, 'released');
   });
 
   test('a transaction nft refuses through the session leaves the rules in force and becomes a full replacement', async () => {
-    assert.ok((await h.backend.apply(f.node, config())).ok);
+    assert.ok((await s.h.backend.apply(f.node, config())).ok);
     // Someone replaced the tables: the stamp the session's transaction flushes first is gone.
-    assert.ok((await applyNft(realSystem, h.nodeNs, fullScript(config()))).ok);
-    const r = await h.backend.apply(f.node, config({ 'api-1': 'isolated' }));
+    assert.ok((await applyNft(realSystem, s.h.nodeNs, fullScript(config()))).ok);
+    const r = await s.h.backend.apply(f.node, config({ 'api-1': 'isolated' }));
     assert.ok(r.ok && r.value.kind === 'full' && /refused/.test(r.value.reason!), r.ok ? JSON.stringify(r.value) : r.errors[0].message);
-    const next = await h.backend.apply(f.node, config());
+    const next = await s.h.backend.apply(f.node, config());
     assert.ok(next.ok && next.value.kind === 'incremental', 'the session serves the next change');
   });
 });
 
 describe('nftables backend through an nft session without echo (root)', { skip }, () => {
-  const { f, runs, config, h: harness } = sessionHarness(false);
-  let h: NftHarness;
-  before(() => {
-    h = harness();
-  });
+  const s = sessionHarness(false);
+  const { f, runs, config } = s;
 
   test('a quarantine reports the rules nft committed, in force at once; one listing later gives their handles', async () => {
-    assert.ok((await h.backend.apply(f.node, config())).ok);
+    assert.ok((await s.h.backend.apply(f.node, config())).ok);
     runs.length = 0;
-    const q = await h.backend.apply(f.node, config({ 'api-0': 'isolated' }));
+    const q = await s.h.backend.apply(f.node, config({ 'api-0': 'isolated' }));
     assert.ok(q.ok && q.value.kind === 'incremental', q.ok ? JSON.stringify(q.value) : q.errors[0].message);
     assert.deepEqual(runs, [], 'no process for the change, no listing');
     const installed = q.value.installed ?? [];
@@ -218,22 +222,18 @@ describe('nftables backend through an nft session without echo (root)', { skip }
       JSON.stringify(installed),
     );
     // In force as soon as nft answered: api-0's traffic is dropped.
-    const before = await h.received('db-0');
-    await h.sendUdp('api-0', 'db-0', DB_PORT, 10);
-    assert.equal((await h.received('db-0')) - before, 0);
+    assert.equal(await apiToDb(s.h), 0);
     // The listing the controller's confirmation runs finds each committed rule, with a handle, counting the drop.
-    const listed = await h.backend.counters(f.node);
+    const listed = await s.h.backend.counters(f.node);
     assert.ok(listed.ok);
     const found = listed.value.filter((l) => l.chain === installed[0].chain && l.comment.startsWith('quarantine'));
     assert.equal(found.length, installed.length);
     assert.ok(found.every((l) => typeof l.handle === 'number'));
     assert.ok(found.reduce((n, l) => n + l.packets, 0) >= 1, JSON.stringify(found));
     runs.length = 0;
-    const back = await h.backend.apply(f.node, config());
+    const back = await s.h.backend.apply(f.node, config());
     assert.ok(back.ok && back.value.kind === 'incremental', back.ok ? JSON.stringify(back.value) : '');
     assert.deepEqual(runs, [], 'the release goes through the session too');
-    const after = await h.received('db-0');
-    await h.sendUdp('api-0', 'db-0', DB_PORT, 10);
-    assert.equal((await h.received('db-0')) - after, 1, 'released');
+    assert.equal(await apiToDb(s.h), 1, 'released');
   });
 });
