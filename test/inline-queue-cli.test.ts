@@ -18,6 +18,7 @@ const NAME = 'web-inline';
 const EXT = `ft-${NAME}-external`;
 const MON = `ft-${NAME}-m-mon1`;
 const CLOSED = 'test/fixtures/policies/web-inline-closed.dl';
+const COPY = 'test/fixtures/policies/web-inline-copy.dl';
 /** Linux's minimum retransmission timeout: a request that waited for one took at least this. */
 const RTO_MS = 200;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -106,6 +107,56 @@ describe('flowtap up --inline-mode queue on the local cloud', { skip }, () => {
     // The bridge and the queue rules lived in the monitor namespace; none leaked to the host.
     assert.notEqual((await run('ip', ['link', 'show', 'ftq0'])).code, 0, 'no ftq0 bridge on the host');
     assert.doesNotMatch((await run('iptables', ['-w', '-S', 'FORWARD'])).stdout, /NFQUEUE/);
+  });
+
+  test('copies to the same monitor are captured per port, in the kernel filter, and logged; redirected frames are not captured', async () => {
+    await flowtap('down', NAME);
+    const r = await flowtap('up', APP, '--json', '--policy', COPY, '--inline-mode', 'queue');
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const web = (JSON.parse(r.stdout) as { addressing: { instances: Record<string, { ip: string }> } }).addressing.instances['web-0'].ip;
+    const status = JSON.parse((await flowtap('status', NAME, '--json')).stdout) as Status;
+    const mon = status.processes.find((p) => p.owner === 'monitor:mon1');
+    assert.ok(mon, 'the cloud started the monitor');
+    let first: Fetched = await get(web, '/', 1);
+    for (let i = 0; i < 20 && first.status !== 200; i++) first = await get(web, '/', 1);
+    assert.equal(first.status, 200, `the monitor never passed a request: curl ${first.rc} ${first.err}`);
+    // The monitor's captures: one on the tap interface (no tunnels on one node), none on `any`.
+    const pids = (await run('ip', ['netns', 'pids', MON])).stdout.split('\n').filter(Boolean);
+    const captures = pids
+      .map((pid) => (existsSync(`/proc/${pid}/cmdline`) ? readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0') : []))
+      .filter((argv) => argv[0] === 'tcpdump');
+    assert.deepEqual(
+      captures.map((argv) => argv[argv.indexOf('-i') + 1]),
+      ['eth0'],
+      JSON.stringify(captures),
+    );
+    assert.match(captures[0].at(-2) ?? '', /^inbound and not \(ether\[6:2\] = 0x0266/);
+    for (let i = 0; i < 3; i++) assert.equal((await get(web, '/')).status, 200);
+    // The copies of web-0's queries reach sql.log (the writer flushes every second); the
+    // redirected requests reach http.log from the queue, each once.
+    const logDir = mon.argv[mon.argv.indexOf('--log-dir') + 1];
+    const rows = (log: string) =>
+      existsSync(join(logDir, `${log}.log`))
+        ? readFileSync(join(logDir, `${log}.log`), 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l) as Record<string, unknown>)
+        : [];
+    let sql = rows('sql');
+    for (let i = 0; i < 50 && !sql.some((x) => String(x.query).includes('FROM articles')); i++) {
+      await sleep(100);
+      sql = rows('sql');
+    }
+    assert.ok(
+      sql.some((x) => String(x.query).includes('FROM articles') && x['id.resp_p'] === 3306),
+      `copied queries logged: ${JSON.stringify(sql.slice(0, 3))}`,
+    );
+    const http = rows('http').filter((x) => x.uri === '/');
+    const uids = http.map((x) => `${x.uid} ${x.trans_depth}`);
+    assert.ok(http.length >= 4, `redirected requests logged: ${http.length}`);
+    assert.equal(new Set(uids).size, uids.length, `each request once: ${uids.join(', ')}`);
+    const d = await flowtap('down', NAME);
+    assert.equal(d.code, 0, d.stderr);
   });
 
   test('--inline-workers 2: the namespace steers to ranges, the monitor forks two workers, and they judge as one did', async () => {

@@ -30,6 +30,7 @@ export {
   type InlineGateOptions,
   createQueueInline,
   nfqueueMissing,
+  nfqueues,
   installQueueSetup,
   renderQueueSetup,
   queueSetupCommands,

@@ -4,7 +4,7 @@ import { realSystem, type SpawnOptions, type System } from '../../system/index.j
 import { needsRoot } from '../../system/testing.js';
 import { liveCapture, type LiveCaptureStats } from './live-capture.js';
 import { encodePcap } from './pcap-writer.js';
-import { frameOf } from './testing.js';
+import { countingCapture, frameOf } from './testing.js';
 
 // The tests stand in a node script for tcpdump: it writes a pcap stream to stdout like `tcpdump -w -`.
 const pcapHex = Buffer.from(
@@ -78,27 +78,12 @@ test('the capture program runs through the system driver, in the namespace it is
   assert.equal(s.diagnostics.length, 0);
 });
 
-// Answers SIGUSR1 as tcpdump does on Linux: its counts so far, one line on stderr; the exit form when ended.
-const COUNTING = (header: string) => `
-let n = 0;
-process.on('SIGUSR1', () => {
-  n++;
-  process.stderr.write('tcpdump: ' + n * 10 + ' packets captured, ' + n * 12 + ' packets received by filter, ' + n + ' packets dropped by kernel\\n');
-});
-process.on('SIGTERM', () => {
-  process.stderr.write('50 packets captured\\n60 packets received by filter\\n7 packets dropped by kernel\\n', () => process.exit(0));
-});
-process.stdout.write(Buffer.from('${header}', 'hex'));
-setTimeout(() => process.stderr.write('tcpdump: listening on lo, link-type EN10MB\\n'), 100);
-setInterval(() => {}, 1000);
-`;
-
 test('with statsEveryMs the program is asked for its counts once it listens, and its exit report is the last', async () => {
   const got: LiveCaptureStats[] = [];
   let clock = 1000;
   const cap = liveCapture('lo', () => {}, {
     command: process.execPath,
-    args: ['-e', COUNTING(pcapHex)],
+    args: ['-e', countingCapture(pcapHex)],
     statsEveryMs: 40,
     onStats: (s) => got.push(s),
     now: () => (clock += 1),

@@ -34,3 +34,28 @@ export function frameOf(n: number, len: number): Uint8Array {
 }
 
 export { encodePcapng } from './pcapng-writer.js';
+
+/**
+ * A stand-in for tcpdump (a node -e script): writes the pcap bytes `header` (hex) to stdout, says
+ * it is listening, answers SIGUSR1 as tcpdump does on Linux (its counts so far, one line on
+ * stderr: the n-th 10n captured, 12n received, n dropped) and SIGTERM with the exit form
+ * (`exitCounts`: 50 captured, 60 received, 7 dropped by default). With `exitAfterMs` it ends by
+ * itself, with code 1.
+ */
+export function countingCapture(header: string, o: { exitCounts?: [number, number, number]; exitAfterMs?: number } = {}): string {
+  const [c, r, d] = o.exitCounts ?? [50, 60, 7];
+  return `
+let n = 0;
+process.on('SIGUSR1', () => {
+  n++;
+  process.stderr.write('tcpdump: ' + n * 10 + ' packets captured, ' + n * 12 + ' packets received by filter, ' + n + ' packets dropped by kernel\\n');
+});
+process.on('SIGTERM', () => {
+  process.stderr.write('${c} packets captured\\n${r} packets received by filter\\n${d} packets dropped by kernel\\n', () => process.exit(0));
+});
+process.stdout.write(Buffer.from('${header}', 'hex'));
+setTimeout(() => process.stderr.write('tcpdump: listening on lo, link-type EN10MB\\n'), 100);
+${o.exitAfterMs !== undefined ? `setTimeout(() => process.exit(1), ${o.exitAfterMs});` : ''}
+setInterval(() => {}, 1000);
+`;
+}

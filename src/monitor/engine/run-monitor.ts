@@ -1,5 +1,5 @@
 import { diag, formatDiagnostic, type Diagnostic } from '../../diagnostics/index.js';
-import { liveCapture, readPcapFile, type CaptureSummary, type LiveCaptureStats } from '../capture/index.js';
+import { liveCaptures, readPcapFile, type CaptureSummary, type LiveCaptureStats } from '../capture/index.js';
 import {
   DirLogTarget,
   NOTICE_LOG,
@@ -16,8 +16,8 @@ import {
   frameTag,
   INLINE_LOG,
   installQueueSetup,
-  ownTunnels,
   queueLayout,
+  queuePorts,
   type InlineOptions,
   type InlineRun,
   type InlineSummary,
@@ -231,7 +231,7 @@ function queueWorkers(
   logs: ZeekLogWriter,
   onNotice: (n: Notice) => void,
 ): QueueWorkersRun {
-  const tunnels = mode.tunnels ?? (mode.ns === undefined && mode.install !== false ? ownTunnels() : []);
+  const tunnels = queuePorts(mode).slice(1);
   return createQueueWorkers({
     layout,
     start: {
@@ -255,15 +255,20 @@ function queueWorkers(
 }
 
 /**
- * A capture filter for frames carrying a redirect tag (`02:66:7x:...` as source address): the
- * queue mode takes them from its netfilter queues, so copying each one to tcpdump and on to the
- * engine only to skip it cost a busy monitor most of its time (the tag is also checked in the
- * engine, so a filter that misses costs time, never a frame judged twice). On `any` tcpdump
- * writes LINUX_SLL2, whose link-layer address starts at byte 12; on one Ethernet device, 6.
+ * A capture filter for frames carrying a redirect tag (`02:66:7x:...` as source address), on an
+ * Ethernet interface: the queue mode takes them from its netfilter queues, so copying each one
+ * to tcpdump and on to the engine only to skip it cost a busy monitor most of its time (the tag
+ * is also checked in the engine, so a filter that misses costs time, never a frame judged twice).
  */
-export function taggedFrames(iface: string): string {
-  const at = iface === 'any' ? 12 : 6;
-  return `ether[${at}:2] = 0x0266 and ether[${at + 2}] & 0xfc = 0x70`;
+export const TAGGED_FRAMES = 'ether[6:2] = 0x0266 and ether[8] & 0xfc = 0x70';
+
+/**
+ * What the queue mode captures copies on: asked for `any`, the ports redirected frames come in
+ * by (the tap interface and each tap tunnel: copies come the same way), one capture each, so the
+ * filter that leaves tagged frames to the queues runs in the kernel; any other interface as given.
+ */
+export function captureInterfaces(iface: string, mode: QueueInlineMode): string[] {
+  return iface === 'any' ? queuePorts(mode) : [iface];
 }
 
 /** Live capture until aborted or the duration ends; a one-second timer expires idle connections. */
@@ -273,29 +278,30 @@ async function runLive(
   opts: RunMonitorOptions,
   onStats: (s: LiveCaptureStats) => void,
 ): Promise<CaptureSummary> {
-  // Inline: frames a monitor passes leave again (outbound); judge each frame once, as it arrives.
-  // Queue mode: redirected frames come from their queue, so the capture leaves them in the kernel.
-  const inline = isQueueMode(opts.inline) ? `inbound and not (${taggedFrames(iface)})` : opts.inline ? 'inbound' : '';
+  const queued = isQueueMode(opts.inline);
+  // Queue mode: redirected frames come from their queue, so the capture leaves them in the kernel
+  // (one capture per interface: see multi-capture.ts). Inline: frames a monitor passes leave again
+  // (outbound); judge each frame once, as it arrives.
+  const inline = queued ? `inbound and not (${TAGGED_FRAMES})` : opts.inline ? 'inbound' : '';
   const filter = inline ? (opts.filter ? `${inline} and (${opts.filter})` : inline) : opts.filter;
   // Inline verdicts, and notices a controller reacts to, wait for the capture: --immediate-mode hands each
   // packet over at once instead of per filled block (which waits up to libpcap's timeout when traffic is light).
-  const args = ['-i', iface, '--immediate-mode', '-U', '-w', '-', '-s', '0', '-n', ...(filter ? [filter] : [])];
+  const argsFor = (i: string): string[] => ['-i', i, '--immediate-mode', '-U', '-w', '-', '-s', '0', '-n', ...(filter ? [filter] : [])];
   // Falling behind the capture is reported as a notice, so the controller can lighten the load.
   // The clock is read for one packet in 16 (a sustained lag of a second shows all the same), so
   // the check costs the hot path a counter, not a clock read per packet.
   const overload = new OverloadDetector(iface);
   let seen = 0;
-  // Queue mode: redirected frames (tagged) reach the engine from their queue, once; the capture brings the copies.
-  const queued = isQueueMode(opts.inline);
-  const cap = liveCapture(
-    iface,
+  const cap = liveCaptures(
+    queued ? captureInterfaces(iface, opts.inline as QueueInlineMode) : [iface],
     (p) => {
       if ((++seen & 15) === 0) overload.packet(p.ts, Date.now() / 1000, 16);
+      // Queue mode: redirected frames (tagged) reach the engine from their queue, once; the capture brings the copies.
       if (queued && frameTag(p.linktype, p.data) !== null) return;
       engine.packet(p);
     },
     // tcpdump reports its kernel drops only when asked (SIGUSR1) or at exit: ask, so they are known while it runs.
-    { filter, args, statsEveryMs: (opts.statsSeconds ?? 10) * 1000, onStats },
+    (i) => ({ filter, args: argsFor(i), statsEveryMs: (opts.statsSeconds ?? 10) * 1000, onStats }),
   );
   const timer = setInterval(() => {
     const now = Date.now() / 1000;

@@ -7,6 +7,7 @@
 export {
   createQueueInline,
   ownTunnels,
+  queuePorts,
   type QueueEngine,
   type QueueInlineOptions,
   type QueueInlineRun,

@@ -59,6 +59,16 @@ export interface QueueInlineRun {
 
 const MAX_REPORTED_ERRORS = 20;
 
+/**
+ * Where redirected frames come in: the tap interface first, then the tap tunnels in origin order
+ * (a queued frame's mark numbers them). Installed from inside the namespace, the tunnels are
+ * whatever it has; from outside, those named.
+ */
+export function queuePorts(opts: Pick<QueueInlineOptions, 'tapIf' | 'tunnels' | 'ns' | 'install'>): string[] {
+  const tunnels = opts.tunnels ?? (opts.ns === undefined && opts.install !== false ? ownTunnels() : []);
+  return [opts.tapIf ?? MONITOR_TAP_IF, ...sortedTunnels(tunnels)];
+}
+
 /** The tap tunnels of the namespace this process runs in (the local cloud names them `tun<i>`). */
 export function ownTunnels(): string[] {
   try {
@@ -88,7 +98,7 @@ export function createQueueInline(
   hasParser: (ip: string, port: number) => boolean,
   log: (row: readonly LogValue[]) => void,
 ): QueueInlineRun {
-  const tapIf = opts.tapIf ?? MONITOR_TAP_IF;
+  const [tapIf, ...tunnels] = queuePorts(opts);
   const now = opts.now ?? (() => Date.now() / 1000);
   const errors: Diagnostic[] = [];
   let errorCount = 0;
@@ -98,8 +108,6 @@ export function createQueueInline(
     if (errors.length < MAX_REPORTED_ERRORS) errors.push(d);
   };
   let queues: PacketQueues | null = opts.packetQueues ?? null;
-  // Installed from inside the namespace, the tunnels are whatever it has; from outside, those named.
-  const tunnels = sortedTunnels(opts.tunnels ?? (opts.ns === undefined && opts.install !== false ? ownTunnels() : []));
   // Answers (403s, resets) leave by the interface the packet being judged came in by.
   let out = tapIf;
   const judge = new QueueJudge(
