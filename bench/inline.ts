@@ -48,6 +48,19 @@
  * no core free, and every reply is one more queued packet: more workers pay off only with
  * cores to spare. Rows crossing per queue batch instead of every 25 ms cost 0.59.
  *
+ * Floors (queueFloors), in the same rounds of both scenarios: the same steering to a consumer
+ * that accepts every packet unread, through the monitor's addon (bench/queue-floor.ts: the queue,
+ * the NFLOG group, one Node process; no judge in Node can do better) and in C
+ * (bench/fixtures/queue-floor.c: the kernel's queue path and a process wake-up per packet). A
+ * goal above a floor cannot be met by judging faster. Measured here (quiet 2-core machine,
+ * 2026-12-07, 5 rounds): HTTP floors 0.79 (addon) and 0.89 (C) of the baseline, the monitor
+ * 0.62; pgbench -S floors 0.55 (addon) and 0.65 (C) of direct, the monitor 0.43.
+ *
+ * `before`: the baseline and the inline side again with a tcpdump on `any` beside the monitor,
+ * as its capture ran before it took one capture per port (engine/run-monitor.ts
+ * captureInterfaces): that filter runs in user space on `any`, so every frame crossing the
+ * namespace woke it.
+ *
  * Needs root, wrk, pgbench and the built addon (native/nfqueue); otherwise it says so and does nothing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -96,12 +109,25 @@ async function wrk(url: string, seconds = SECONDS, ns = EXT, connections = 4): P
  * The monitor namespace's filter table: `inline` as deployed (replies accepted in the kernel),
  * `replies-queued` as before (every redirected packet queued), or accepting everything (`off`).
  */
-type Steer = 'inline' | 'replies-queued' | 'off' | 'workers';
+type Steer = 'inline' | 'replies-queued' | 'off' | 'workers' | 'floor' | 'floor-c';
+/** `inline` and `off` again with tcpdump on `any` beside them, as the monitor captured before (anyCapture). */
+type Before = 'inline-any' | 'off-any';
 /** Where the second monitor's two workers listen: clear of the cloud's monitor (16, 17). */
 const WORKER_QUEUES = { open: 32, closed: 34 };
+/** Where the floors listen (queueFloors): the addon's accept-all, and the C one. */
+const FLOOR_QUEUES = { open: 40, closed: 41 };
+const FLOOR_C_QUEUES = { open: 44, closed: 45 };
 async function steer(how: Steer, mon = MON): Promise<void> {
   const s = renderQueueSetup(
-    how === 'replies-queued' ? { replies: 'queue' } : how === 'workers' ? { workers: 2, queues: WORKER_QUEUES } : {},
+    how === 'replies-queued'
+      ? { replies: 'queue' }
+      : how === 'workers'
+        ? { workers: 2, queues: WORKER_QUEUES }
+        : how === 'floor'
+          ? { queues: FLOOR_QUEUES }
+          : how === 'floor-c'
+            ? { queues: FLOOR_C_QUEUES }
+            : {},
   );
   if ('code' in s) throw new Error(s.message);
   const rules = how !== 'off' ? s.iptables : '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n';
@@ -202,6 +228,79 @@ function startWorkersMonitor(): ChildProcess {
   });
 }
 
+/**
+ * The two floors in monitor namespace `mon`, each on its own queues (steered to per round): the
+ * addon's accept-all (bench/queue-floor.ts: the queue, one Node process, the NFLOG group, no
+ * judge) and a C accept-all (bench/fixtures/queue-floor.c: the queue and a process, nothing
+ * else), compiled here; without a C compiler or the library's headers that side is left out.
+ */
+async function queueFloors(mon: string): Promise<{ procs: ChildProcess[]; sides: Steer[]; note: string }> {
+  const procs = [
+    spawn(
+      'ip',
+      ['netns', 'exec', mon, process.execPath, new URL('./queue-floor.js', import.meta.url).pathname, ...queueArgs(FLOOR_QUEUES)],
+      {
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    ),
+  ];
+  const bin = join(mkdtempSync(join(tmpdir(), 'flowtap-floor-')), 'queue-floor');
+  const cc = await runCmd('cc', ['-O2', '-o', bin, join(ROOT, 'bench/fixtures/queue-floor.c'), '-lnetfilter_queue']);
+  if (cc.code !== 0) return { procs, sides: ['floor'], note: `C floor left out: cc failed: ${cc.stderr.trim().split('\n')[0]}` };
+  procs.push(spawn('ip', ['netns', 'exec', mon, bin, ...queueArgs(FLOOR_C_QUEUES)], { stdio: ['ignore', 'ignore', 'inherit'] }));
+  return { procs, sides: ['floor', 'floor-c'], note: '' };
+}
+
+const queueArgs = (q: { open: number; closed: number }) => [String(q.open), String(q.closed)];
+
+async function stopAll(procs: ChildProcess[]): Promise<void> {
+  await Promise.all(
+    procs
+      .filter((p) => p.exitCode === null && p.signalCode === null)
+      .map((p) => {
+        const ended = new Promise((r) => p.once('exit', r));
+        p.kill('SIGTERM');
+        return Promise.race([ended, sleep(10_000)]);
+      }),
+  );
+}
+
+/**
+ * How the queue mode's monitor captured copies before multi-capture.ts: one tcpdump on `any`, its
+ * filter on the link-layer source (SLL2 offsets), which libpcap can only run in user space, so
+ * every frame crossing the namespace woke it. Started beside today's monitor for a side, so the
+ * same round measures what it cost (its output goes nowhere: nothing passes its filter here).
+ */
+async function anyCapture(mon: string): Promise<ChildProcess> {
+  const filter = 'inbound and not (ether[12:2] = 0x0266 and ether[14] & 0xfc = 0x70)';
+  const p = spawn(
+    'ip',
+    ['netns', 'exec', mon, 'tcpdump', '-i', 'any', '--immediate-mode', '-U', '-w', '/dev/null', '-s', '0', '-n', filter],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, 3000);
+    p.stderr?.on('data', (b: Buffer) => {
+      if (b.toString().includes('listening on')) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+  });
+  return p;
+}
+
+/** The floors' rows and their ratio to the side's baseline. */
+function floorLines(floor: { sides: Steer[]; note: string }, row: (side: Steer) => string, ratio: (side: Steer) => string): string[] {
+  return [
+    ...(floor.sides.includes('floor') ? [`  floor: the addon accepting all, no judge  ${row('floor')}; ratio ${ratio('floor')}`] : []),
+    ...(floor.sides.includes('floor-c') ? [`  floor: C accepting all, no Node          ${row('floor-c')}; ratio ${ratio('floor-c')}`] : []),
+    ...(floor.note ? [`  ${floor.note}`] : []),
+  ];
+}
+
 /** Two wrk at once, -c2 each, from the external namespace and the second client: rates add up, latencies the worse of the two. */
 async function wrkPair(url: string): Promise<Wrk> {
   const [a, b] = await Promise.all([wrk(url, SECONDS, EXT, 2), wrk(url, SECONDS, EXT2, 2)]);
@@ -225,6 +324,7 @@ async function runHttp(progress: (line: string) => void): Promise<string[]> {
   if ((await runCmd('sh', ['-c', 'command -v wrk'])).code !== 0) return ['inline: skipped — needs wrk (scripts/setup.sh installs it)'];
 
   let workersMonitor: ChildProcess | null = null;
+  let floors: ChildProcess[] = [];
   try {
     progress('inline: bringing up web-inline');
     await flowtap('down', NAME);
@@ -236,20 +336,42 @@ async function runHttp(progress: (line: string) => void): Promise<string[]> {
     workersMonitor = startWorkersMonitor();
     await monitorReady(MON, 6);
     const client2 = await secondClient(web);
+    progress('inline: the queue floors');
+    const floor = await queueFloors(MON);
+    floors = floor.procs;
+    await monitorReady(MON, 6 + 2 * floor.sides.length);
 
     const url = `http://${web}/`;
     progress('inline: warm-up');
     await steer('inline');
     await wrk(url, 2);
-    type Side = Steer | 'pair-1' | 'pair-2';
-    const sides: Side[] = ['off', 'inline', 'replies-queued', 'pair-1', 'pair-2'];
-    const got: Record<Side, Wrk[]> = { off: [], inline: [], 'replies-queued': [], workers: [], 'pair-1': [], 'pair-2': [] };
+    type Side = Steer | Before | 'pair-1' | 'pair-2';
+    const sides: Side[] = ['off', 'inline', 'replies-queued', 'pair-1', 'pair-2', 'inline-any', 'off-any', ...floor.sides];
+    const got: Record<Side, Wrk[]> = {
+      off: [],
+      inline: [],
+      'replies-queued': [],
+      workers: [],
+      'pair-1': [],
+      'pair-2': [],
+      floor: [],
+      'floor-c': [],
+      'inline-any': [],
+      'off-any': [],
+    };
     for (let round = 0; round < ROUNDS; round++) {
       for (let k = 0; k < sides.length; k++) {
         const side = sides[(round + k) % sides.length];
         progress(`inline: round ${round + 1}, ${side}`);
-        await steer(side === 'pair-1' ? 'inline' : side === 'pair-2' ? 'workers' : side);
-        got[side].push(side === 'pair-1' || side === 'pair-2' ? await wrkPair(url) : await wrk(url));
+        await steer(
+          side === 'pair-1' || side === 'inline-any' ? 'inline' : side === 'pair-2' ? 'workers' : side === 'off-any' ? 'off' : side,
+        );
+        const any = side === 'inline-any' || side === 'off-any' ? await anyCapture(MON) : null;
+        try {
+          got[side].push(side === 'pair-1' || side === 'pair-2' ? await wrkPair(url) : await wrk(url));
+        } finally {
+          if (any) await stopAll([any]);
+        }
       }
     }
     await steer('inline');
@@ -270,6 +392,9 @@ async function runHttp(progress: (line: string) => void): Promise<string[]> {
       `  inline (queue mode)            ${row('inline')}`,
       `  inline, replies queued too     ${row('replies-queued')}`,
       `  ratio inline/baseline ${ratio('inline')} (goal >= 0.80; replies queued too: ${ratio('replies-queued')}); added p50 ${show(addP50, f2)} ms (goal <= 1); added p99 ${show(addP99, f2)} ms (goal <= 5)`,
+      ...floorLines(floor, row, (side) => ratio(side)),
+      `  before (tcpdump on any beside the monitor): baseline ${row('off-any')}; inline ${row('inline-any')}`,
+      `    now/before: baseline ${ratio('off', got['off-any'])}, inline ${ratio('inline', got['inline-any'])}`,
       `  two clients (wrk -c2 from ${EXT.replace(`ft-${NAME}-`, '')} and ${client2}), 1 worker   ${row('pair-1')}`,
       `  two clients, 2 workers (replies queued)  ${row('pair-2')}`,
       `  ratio 2 workers/1 worker ${ratio('pair-2', got['pair-1'])}`,
@@ -277,6 +402,7 @@ async function runHttp(progress: (line: string) => void): Promise<string[]> {
     ];
     return lines;
   } finally {
+    await stopAll(floors);
     if (workersMonitor && workersMonitor.exitCode === null) {
       const ended = new Promise((r) => workersMonitor!.once('exit', r));
       workersMonitor.kill('SIGTERM');
@@ -330,7 +456,7 @@ async function pgbench(instance: string, db: string, seconds = PG_SECONDS): Prom
   };
 }
 
-type PgSide = 'direct' | 'out-of-line' | 'inline' | 'replies-queued';
+type PgSide = 'direct' | 'out-of-line' | 'inline' | 'replies-queued' | 'floor' | 'floor-c';
 
 /**
  * pgbench -S (select-only, 4 clients, simple protocol) through an inline PostgreSQL redirect
@@ -340,7 +466,8 @@ type PgSide = 'direct' | 'out-of-line' | 'inline' | 'replies-queued';
  * (direct-0, same node, no redirect) and `out-of-line` (client-0 through the same redirect,
  * bridge and namespace, with the monitor namespace's iptables accepting instead of queueing).
  * The pgbench tables (scale 1) are made from the database's own namespace, not through the
- * redirect. Goal: inline ≥ 70% of direct.
+ * redirect. Goal: inline ≥ 70% of direct. The floors (queueFloors) in the same rounds: what the
+ * queue path costs before any judging.
  */
 export async function runPgbench(progress: (line: string) => void = () => {}): Promise<string[]> {
   if (process.getuid?.() !== 0) return ['inline pgbench: skipped — needs root (network namespaces, iptables, netfilter queues)'];
@@ -349,6 +476,7 @@ export async function runPgbench(progress: (line: string) => void = () => {}): P
   if ((await runCmd('sh', ['-c', 'command -v pgbench'])).code !== 0)
     return ['inline pgbench: skipped — needs pgbench (postgresql-contrib; scripts/setup.sh installs it)'];
 
+  let floors: ChildProcess[] = [];
   try {
     progress('inline pgbench: bringing up pg-inline');
     await flowtap('down', PG_NAME);
@@ -364,13 +492,16 @@ export async function runPgbench(progress: (line: string) => void = () => {}): P
     }
     if (init.code !== 0) throw new Error(`pgbench -i: ${init.stderr}`);
     await monitorReady(PG_MON);
+    const floor = await queueFloors(PG_MON);
+    floors = floor.procs;
+    await monitorReady(PG_MON, 2 + 2 * floor.sides.length);
 
     progress('inline pgbench: warm-up');
     await steer('inline', PG_MON);
     await pgbench('client-0', db, 2);
     await pgbench('direct-0', db, 2);
-    const sides: PgSide[] = ['direct', 'out-of-line', 'inline', 'replies-queued'];
-    const got: Record<PgSide, Pgbench[]> = { direct: [], 'out-of-line': [], inline: [], 'replies-queued': [] };
+    const sides: PgSide[] = ['direct', 'out-of-line', 'inline', 'replies-queued', ...(floor.sides as PgSide[])];
+    const got: Record<PgSide, Pgbench[]> = { direct: [], 'out-of-line': [], inline: [], 'replies-queued': [], floor: [], 'floor-c': [] };
     for (let round = 0; round < ROUNDS; round++) {
       for (let k = 0; k < sides.length; k++) {
         const side = sides[(round + k) % sides.length];
@@ -391,9 +522,15 @@ export async function runPgbench(progress: (line: string) => void = () => {}): P
       `  inline (queue mode)            tps ${tps('inline')}, latency ${lat('inline')} ms`,
       `  inline, replies queued too     tps ${tps('replies-queued')}, latency ${lat('replies-queued')} ms`,
       `  ratio inline/direct ${ratio('direct')} (goal >= 0.70; replies queued too: ${ratio('direct', 'replies-queued')}); inline/out-of-line ${ratio('out-of-line')} (replies queued too: ${ratio('out-of-line', 'replies-queued')})`,
+      ...floorLines(
+        floor,
+        (side) => `tps ${tps(side as PgSide)}, latency ${lat(side as PgSide)} ms`,
+        (side) => `${ratio('out-of-line', side as PgSide)} of out-of-line, ${ratio('direct', side as PgSide)} of direct`,
+      ),
       ...(failed.some((n) => n > 0) ? [`  failed transactions: ${sides.map((s, i) => `${s} ${failed[i]}`).join(', ')}`] : []),
     ];
   } finally {
+    await stopAll(floors);
     await flowtap('down', PG_NAME);
   }
 }
