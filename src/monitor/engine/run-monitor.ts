@@ -361,7 +361,7 @@ export function formatRunReport(r: MonitorRunResult): string {
     );
   for (const w of q?.workers ?? [])
     lines.push(
-      `  worker ${w.index} (queues ${w.bound.open}, ${w.bound.closed}): connections ${w.connections}, passed ${w.passed}, blocked ${w.blocked}, packets ${w.packets}${w.exit?.signal ? `, ended by ${w.exit.signal}` : ''}`,
+      `  worker ${w.index} (queues ${w.bound.open}, ${w.bound.closed}): connections ${w.connections}, passed ${w.passed}, blocked ${w.blocked}, packets ${w.packets}${w.restarts.length ? `, started again ${w.restarts.length} times (after ${w.restarts.map((r) => r.signal ?? `exit ${r.code}`).join(', ')})` : ''}${w.exit?.signal ? `, ended by ${w.exit.signal}` : ''}`,
     );
   return lines.join('\n');
 }

@@ -9,6 +9,8 @@ import { runMonitor } from '../run-monitor.js';
 import { RecordingLauncher } from './testing.js';
 import type { FromWorker, WorkerStart } from './messages.js';
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 const layout = (workers: number): QueueLayout => {
   const l = queueLayout({ workers });
   assert.ok(!('code' in l));
@@ -132,31 +134,81 @@ test('rows from every worker reach the one writer whole and in each worker’s o
   assert.deepEqual(notices, [notice]);
 });
 
-test('a worker that dies is reported, not replaced; the others keep judging and its last counters stay', async () => {
+test('a worker that dies is reported and started again on its queues after the pause; its counters add up', async () => {
   const launcher = obliging();
-  const { run, target } = pool(2, launcher);
+  const { run, target } = pool(2, launcher, { restartDelayMs: 20 });
   assert.deepEqual(await run.start(), []);
   const [a, b] = launcher.workers;
   a.says({ t: 'stats', summary: counters(4, 40) });
   a.ends(null, 'SIGKILL');
   b.says(row('CB1'));
-  assert.equal(launcher.workers.length, 2, 'no replacement: the kernel holds its flows to their failMode');
   const d = run.diagnostics();
   assert.equal(d.length, 1);
   assert.equal(d[0].code, 'E_INLINE_QUEUE_WORKER');
-  assert.match(d[0].message, /worker 0 \(queues 16, 18\) ended \(SIGKILL\): its flows follow their failMode in the kernel/);
+  assert.match(
+    d[0].message,
+    /worker 0 \(queues 16, 18\) ended \(SIGKILL\): started again in 20 ms; meanwhile its flows follow their failMode/,
+  );
+  assert.equal(launcher.workers.length, 2, 'not at once: the kernel holds its flows to their failMode meanwhile');
+  await sleep(60);
+  assert.equal(launcher.workers.length, 3);
+  const again = launcher.workers[2];
+  assert.equal(again.index, 0);
+  const start = again.sent[0] as Extract<(typeof again.sent)[number], { t: 'start' }>;
+  assert.deepEqual([start.t, start.queues], ['start', { open: 16, closed: 18 }], 'the same queues');
+  again.says({ t: 'stats', summary: counters(3, 30) });
   await run.stop();
   assert.deepEqual(a.sent.at(-1)?.t, 'start', 'a dead worker is not told to stop');
   const s = run.summary();
   assert.deepEqual(
-    s.workers.map((w) => [w.passed, w.exit?.signal ?? null]),
+    s.workers.map((w) => [w.passed, w.exit?.signal ?? null, w.restarts]),
     [
-      [4, 'SIGKILL'],
-      [2, null],
+      [4 + 1, null, [{ code: null, signal: 'SIGKILL' }]],
+      [2, null, []],
     ],
+    'the dead process counted, then the new one (its last word at stop)',
   );
-  assert.equal(s.passed, 6);
+  assert.equal(s.passed, 7);
   assert.ok(target.text('conn').includes('CB1'));
+});
+
+test('a worker that keeps dying before it binds is started again after ever longer pauses, then left to its failMode', async () => {
+  let launches = 0;
+  const launcher = new RecordingLauncher((w, m) => {
+    if (m.t !== 'start') return;
+    // The first of each index binds; worker 0's later ones die at once.
+    if (w.index === 0 && launches++ > 0) queueMicrotask(() => w.ends(1, null));
+    else queueMicrotask(() => w.says({ t: 'ready' }));
+  });
+  const { run } = pool(2, launcher, { restartDelayMs: 2 });
+  assert.deepEqual(await run.start(), []);
+  launcher.workers[0].ends(null, 'SIGSEGV');
+  const t0 = Date.now();
+  while (!run.diagnostics().some((d) => d.message.includes('not started again')) && Date.now() - t0 < 3000) await sleep(5);
+  const pauses = run
+    .diagnostics()
+    .map((d) => /started again in (\d+) ms/.exec(d.message)?.[1])
+    .filter(Boolean)
+    .map(Number);
+  assert.deepEqual(pauses, [2, 4, 8, 16, 32, 64], 'doubled after each death before binding');
+  assert.match(
+    run.diagnostics().at(-1)!.message,
+    /worker 0 .* ended \(exit 1\) before binding its queues 6 times in a row: not started again/,
+  );
+  assert.equal(launcher.workers.filter((w) => w.index === 0).length, 7, 'the first and six more');
+  await sleep(150);
+  assert.equal(launcher.workers.filter((w) => w.index === 0).length, 7, 'none after giving up');
+  await run.stop();
+});
+
+test('a worker that dies while the monitor stops is not started again', async () => {
+  const launcher = obliging();
+  const { run } = pool(2, launcher, { restartDelayMs: 20 });
+  assert.deepEqual(await run.start(), []);
+  launcher.workers[0].ends(null, 'SIGKILL');
+  await run.stop();
+  await sleep(60);
+  assert.equal(launcher.workers.length, 2);
 });
 
 test('a worker that cannot bind fails the start with its own reasons, and the others are stopped', async () => {

@@ -20,8 +20,11 @@ import { asFromWorker, type FromWorker, type WorkerStart } from './messages.js';
  * Everything the workers produce reaches the monitor's own log writer and notice callback, so
  * files, formats and uids are those of one worker (each worker draws uids from its own random
  * seed, as every monitor does); rows are whole, in each worker's order. A worker that dies is
- * reported and not replaced: its queues have no listener, so the kernel applies its flows'
- * failMode, and the others keep judging theirs. State shared across connections (SYN-flood
+ * reported and started again on the same queues after a pause (1 s, doubled after each worker
+ * that dies before binding, up to 30 s; given up after 6 such in a row): meanwhile its queues have
+ * no listener, so the kernel applies its flows' failMode, and the others keep judging theirs.
+ * The new engine meets its flows mid-stream, as a restarted monitor does. The pause keeps a
+ * worker that dies at once from taking the cores the others judge on. State shared across connections (SYN-flood
  * counts, suppression) is per worker, and since the kernel hashes only addresses, all of a
  * host pair's connections meet in one worker.
  */
@@ -38,6 +41,8 @@ export interface QueueWorkersOptions {
   /** How long the workers get to bind their queues, and to finish when stopped (ms). */
   startTimeoutMs?: number;
   stopTimeoutMs?: number;
+  /** The pause before a dead worker is started again (ms; default 1000), doubled after each that dies before binding. */
+  restartDelayMs?: number;
 }
 
 export interface QueueWorkerReport extends QueueInlineSummary {
@@ -45,8 +50,10 @@ export interface QueueWorkerReport extends QueueInlineSummary {
   pid: number | null;
   /** Its queue of each range. */
   bound: { open: number; closed: number };
-  /** How it ended, when it did: null while it runs. */
+  /** How its last process ended, when it did: null while it runs. */
   exit: { code: number | null; signal: string | null } | null;
+  /** How each of its processes that was started again had ended, oldest first. */
+  restarts: { code: number | null; signal: string | null }[];
 }
 
 export interface QueueWorkersSummary extends QueueInlineSummary {
@@ -63,6 +70,9 @@ export interface QueueWorkersRun {
 }
 
 const MAX_REPORTED_ERRORS = 20;
+/** Deaths before binding in a row after which a worker is left dead, and the longest pause before a new start. */
+const MAX_FAILED_STARTS = 6;
+const MAX_RESTART_DELAY_MS = 30_000;
 
 function emptySummary(): QueueInlineSummary {
   return {
@@ -93,6 +103,12 @@ interface Worker {
   handle: WorkerHandle | null;
   state: 'starting' | 'ready' | 'failed' | 'ended';
   last: QueueInlineSummary;
+  /** The counters of its processes before this one. */
+  past: QueueInlineSummary;
+  restarts: { code: number | null; signal: string | null }[];
+  /** Deaths before binding since it last bound (the pause doubles with each). */
+  failedStarts: number;
+  timer: ReturnType<typeof setTimeout> | null;
   done: boolean;
   exit: { code: number | null; signal: string | null } | null;
   schemas: Map<string, LogSchema>;
@@ -107,6 +123,10 @@ export function createQueueWorkers(opts: QueueWorkersOptions): QueueWorkersRun {
     handle: null,
     state: 'starting',
     last: emptySummary(),
+    past: emptySummary(),
+    restarts: [],
+    failedStarts: 0,
+    timer: null,
     done: false,
     exit: null,
     schemas: new Map(),
@@ -152,6 +172,7 @@ export function createQueueWorkers(opts: QueueWorkersOptions): QueueWorkersRun {
     switch (m.t) {
       case 'ready':
         if (w.state === 'starting') w.state = 'ready';
+        w.failedStarts = 0;
         break;
       case 'failed':
         w.state = 'failed';
@@ -178,22 +199,62 @@ export function createQueueWorkers(opts: QueueWorkersOptions): QueueWorkersRun {
     changed();
   };
 
+  const launch = (w: Worker) => {
+    w.handle = opts.launcher.launch(w.index, {
+      message: (m) => onMessage(w, m),
+      exit: (code, signal) => onExit(w, code, signal),
+    });
+    w.handle.send({ t: 'start', index: w.index, queues: w.queues, ...opts.start });
+  };
+
+  // Started once all have bound: until then a death fails the start (start() says why).
+  let started = false;
   const onExit = (w: Worker, code: number | null, signal: string | null) => {
     w.exit = { code, signal };
     const was = w.state;
     w.state = 'ended';
-    if (!stopping && was === 'ready')
-      report(
-        diag(
-          'E_INLINE_QUEUE_WORKER',
-          `${name(w)} ended (${signal ?? `exit ${code}`}): its flows follow their failMode in the kernel; the other workers keep judging theirs`,
-        ),
-      );
+    if (!stopping && started) {
+      const how = signal ?? `exit ${code}`;
+      if (was !== 'ready') w.failedStarts++;
+      if (w.failedStarts >= MAX_FAILED_STARTS)
+        report(
+          diag(
+            'E_INLINE_QUEUE_WORKER',
+            `${name(w)} ended (${how}) before binding its queues ${w.failedStarts} times in a row: not started again; its flows follow their failMode in the kernel`,
+          ),
+        );
+      else {
+        const ms = (opts.restartDelayMs ?? 1000) * 2 ** w.failedStarts;
+        const pause = Math.min(ms, MAX_RESTART_DELAY_MS);
+        report(
+          diag(
+            'E_INLINE_QUEUE_WORKER',
+            `${name(w)} ended (${how}): started again in ${pause} ms; meanwhile its flows follow their failMode in the kernel, the other workers keep judging theirs`,
+          ),
+        );
+        w.timer = setTimeout(() => {
+          w.timer = null;
+          if (stopping) return;
+          addInto(w.past as unknown as Record<string, unknown>, w.last as unknown as Record<string, unknown>);
+          w.last = emptySummary();
+          w.restarts.push({ code, signal });
+          w.state = 'starting';
+          w.done = false;
+          w.exit = null;
+          launch(w);
+        }, pause);
+      }
+    }
     changed();
   };
 
   const stopAll = async (): Promise<void> => {
     stopping = true;
+    for (const w of workers)
+      if (w.timer) {
+        clearTimeout(w.timer);
+        w.timer = null;
+      }
     for (const w of workers) if (w.state !== 'ended') w.handle?.send({ t: 'stop' });
     const ms = opts.stopTimeoutMs ?? 5000;
     if (!(await until(() => workers.every((w) => w.state === 'ended' || w.handle === null), ms))) {
@@ -210,18 +271,15 @@ export function createQueueWorkers(opts: QueueWorkersOptions): QueueWorkersRun {
     async start() {
       const installed = (await opts.install?.()) ?? [];
       if (installed.length) return installed;
-      for (const w of workers) {
-        w.handle = opts.launcher.launch(w.index, {
-          message: (m) => onMessage(w, m),
-          exit: (code, signal) => onExit(w, code, signal),
-        });
-        w.handle.send({ t: 'start', index: w.index, queues: w.queues, ...opts.start });
-      }
+      for (const w of workers) launch(w);
       const ms = opts.startTimeoutMs ?? 15_000;
       const settled = () =>
         workers.every((w) => w.state !== 'starting') || workers.some((w) => w.state !== 'ready' && w.state !== 'starting');
       await until(settled, ms);
-      if (workers.every((w) => w.state === 'ready')) return [];
+      if (workers.every((w) => w.state === 'ready')) {
+        started = true;
+        return [];
+      }
       const problems = workers.flatMap((w) =>
         w.state === 'ready'
           ? []
@@ -243,8 +301,10 @@ export function createQueueWorkers(opts: QueueWorkersOptions): QueueWorkersRun {
     summary() {
       const total = emptySummary();
       const reports = workers.map((w) => {
-        addInto(total as unknown as Record<string, unknown>, w.last as unknown as Record<string, unknown>);
-        return { ...w.last, index: w.index, pid: w.handle?.pid ?? null, bound: w.queues, exit: w.exit };
+        const own = emptySummary();
+        for (const part of [w.past, w.last]) addInto(own as unknown as Record<string, unknown>, part as unknown as Record<string, unknown>);
+        addInto(total as unknown as Record<string, unknown>, own as unknown as Record<string, unknown>);
+        return { ...own, index: w.index, pid: w.handle?.pid ?? null, bound: w.queues, exit: w.exit, restarts: [...w.restarts] };
       });
       total.errors += errorCount;
       return { ...total, workers: reports };
