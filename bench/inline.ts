@@ -53,8 +53,9 @@
  * the NFLOG group, one Node process; no judge in Node can do better) and in C
  * (bench/fixtures/queue-floor.c: the kernel's queue path and a process wake-up per packet). A
  * goal above a floor cannot be met by judging faster. Measured here (quiet 2-core machine,
- * 2026-12-07, 5 rounds): HTTP floors 0.79 (addon) and 0.89 (C) of the baseline, the monitor
- * 0.62; pgbench -S floors 0.55 (addon) and 0.65 (C) of direct, the monitor 0.43.
+ * 2026-12-07, 5 rounds a run): HTTP floors 0.80, 0.79, 0.52 (addon) and 0.71, 0.89, 0.54 (C) of
+ * the baseline in three runs, the monitor 0.60, 0.62, 0.72 (wrk's rates spread widely here);
+ * pgbench -S floors 0.55, 0.59 (addon) and 0.65, 0.63 (C) of direct in two, the monitor 0.43, 0.37.
  *
  * `before`: the baseline and the inline side again with a tcpdump on `any` beside the monitor,
  * as its capture ran before it took one capture per port (engine/run-monitor.ts
