@@ -54,8 +54,10 @@
  * (bench/fixtures/queue-floor.c: the kernel's queue path and a process wake-up per packet). A
  * goal above a floor cannot be met by judging faster. Measured here (quiet 2-core machine,
  * 2026-12-07, 5 rounds a run): HTTP floors 0.80, 0.79, 0.52 (addon) and 0.71, 0.89, 0.54 (C) of
- * the baseline in three runs, the monitor 0.60, 0.62, 0.72 (wrk's rates spread widely here);
- * pgbench -S floors 0.55, 0.59 (addon) and 0.65, 0.63 (C) of direct in two, the monitor 0.43, 0.37.
+ * the baseline in three runs of 4 s sides, the monitor 0.60, 0.62, 0.72 (wrk's rates spread
+ * widely); with 8 s sides, floors 0.72 (0.60-0.99) and 0.81 (0.75-1.05), the monitor 0.67
+ * (0.46-0.78); pgbench -S floors 0.55, 0.59 (addon) and 0.65, 0.63 (C) of direct in two runs,
+ * the monitor 0.43, 0.37.
  *
  * `before`: the baseline and the inline side again with a tcpdump on `any` beside the monitor,
  * as its capture ran before it took one capture per port (engine/run-monitor.ts
@@ -78,7 +80,8 @@ const POLICY = 'test/fixtures/policies/web-inline-closed.dl';
 const MON = `ft-${NAME}-m-mon1`;
 const EXT = `ft-${NAME}-external`;
 const ROUNDS = 5;
-const SECONDS = 4;
+/** wrk's seconds a side: with 4, the rates of one side spread by half from round to round on this machine. */
+const SECONDS = 8;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Wrk {

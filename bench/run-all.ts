@@ -34,7 +34,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<string[]> }>> = {
   connlist: () => import('./connlist.js'),
   // The Kubernetes adapter against the stand-in API server: watch events handled into the model, a bare client-node Watch as baseline (about a minute).
   kubernetes: () => import('./kubernetes.js'),
-  // Needs root and the netfilter-queue addon: wrk through an inline HTTP redirect and pgbench through an inline PostgreSQL one, judged per packet, against the same paths without the monitor in line (about four minutes).
+  // Needs root and the netfilter-queue addon: wrk through an inline HTTP redirect and pgbench through an inline PostgreSQL one, judged per packet, against the same paths without the monitor in line and the queue path's floors (about ten minutes).
   inline: () => import('./inline.js'),
 };
 
