@@ -201,6 +201,36 @@ test('a worker that keeps dying before it binds is started again after ever long
   await run.stop();
 });
 
+test('a worker started again that cannot bind is reported, ended and tried again after a longer pause', async () => {
+  let zeroStarts = 0;
+  const launcher = new RecordingLauncher((w, m) => {
+    if (m.t !== 'start') return;
+    // Worker 0's second process cannot bind (its queue is taken); the others bind.
+    if (w.index === 0 && ++zeroStarts === 2)
+      queueMicrotask(() => w.says({ t: 'failed', diagnostics: [diag('E_INLINE_QUEUE', 'queue 16: Device or resource busy')] }));
+    else queueMicrotask(() => w.says({ t: 'ready' }));
+  });
+  const { run } = pool(2, launcher, { restartDelayMs: 5 });
+  assert.deepEqual(await run.start(), []);
+  launcher.workers[0].ends(null, 'SIGKILL');
+  const t0 = Date.now();
+  while (launcher.workers.filter((w) => w.index === 0).length < 3 && Date.now() - t0 < 2000) await sleep(5);
+  const zeros = launcher.workers.filter((w) => w.index === 0);
+  assert.equal(zeros.length, 3, 'the first, the one that could not bind, and the next');
+  assert.deepEqual(zeros[1].killed, ['SIGTERM'], 'the one that could not bind was ended');
+  const messages = run.diagnostics().map((d) => d.message);
+  assert.ok(messages.includes('queue 16: Device or resource busy'), messages.join(' | '));
+  assert.ok(
+    messages.some((m) => /started again in 10 ms/.test(m)),
+    `the pause doubled: ${messages.join(' | ')}`,
+  );
+  await run.stop();
+  assert.deepEqual(
+    run.summary().workers[0].restarts.map((r) => r.signal),
+    ['SIGKILL', 'SIGTERM'],
+  );
+});
+
 test('a worker that dies while the monitor stops is not started again', async () => {
   const launcher = obliging();
   const { run } = pool(2, launcher, { restartDelayMs: 20 });

@@ -20,13 +20,13 @@ import { asFromWorker, type FromWorker, type WorkerStart } from './messages.js';
  * Everything the workers produce reaches the monitor's own log writer and notice callback, so
  * files, formats and uids are those of one worker (each worker draws uids from its own random
  * seed, as every monitor does); rows are whole, in each worker's order. A worker that dies is
- * reported and started again on the same queues after a pause (1 s, doubled after each worker
- * that dies before binding, up to 30 s; given up after 6 such in a row): meanwhile its queues have
- * no listener, so the kernel applies its flows' failMode, and the others keep judging theirs.
- * The new engine meets its flows mid-stream, as a restarted monitor does. The pause keeps a
- * worker that dies at once from taking the cores the others judge on. State shared across connections (SYN-flood
- * counts, suppression) is per worker, and since the kernel hashes only addresses, all of a
- * host pair's connections meet in one worker.
+ * reported and started again on the same queues after a pause (1 s, doubled after each one
+ * that dies or fails before binding, up to 30 s; given up after 6 such in a row): meanwhile its
+ * queues have no listener, so the kernel applies its flows' failMode, and the others keep
+ * judging theirs. The new engine meets its flows mid-stream, as a restarted monitor does. The
+ * pause keeps a worker that dies at once from taking the cores the others judge on. State
+ * shared across connections (SYN-flood counts, suppression) is per worker, and since the kernel
+ * hashes only addresses, all of a host pair's connections meet in one worker.
  */
 export interface QueueWorkersOptions {
   layout: QueueLayout;
@@ -176,7 +176,11 @@ export function createQueueWorkers(opts: QueueWorkersOptions): QueueWorkersRun {
         break;
       case 'failed':
         w.state = 'failed';
-        w.diagnostics.push(...m.diagnostics);
+        if (started && !stopping) {
+          // Started again and could not bind: reported, and ended, so that it is tried again later.
+          for (const d of m.diagnostics) report(d);
+          w.handle?.kill('SIGTERM');
+        } else w.diagnostics.push(...m.diagnostics);
         break;
       case 'batch':
         for (const s of m.schemas) w.schemas.set(s.path, s);
