@@ -406,12 +406,7 @@ async function runHttp(progress: (line: string) => void): Promise<string[]> {
     ];
     return lines;
   } finally {
-    await stopAll(floors);
-    if (workersMonitor && workersMonitor.exitCode === null) {
-      const ended = new Promise((r) => workersMonitor!.once('exit', r));
-      workersMonitor.kill('SIGTERM');
-      await Promise.race([ended, sleep(10_000)]);
-    }
+    await stopAll(workersMonitor ? [...floors, workersMonitor] : floors);
     await runCmd('ip', ['netns', 'del', EXT2]);
     await flowtap('down', NAME);
   }

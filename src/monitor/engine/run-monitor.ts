@@ -278,7 +278,8 @@ async function runLive(
   opts: RunMonitorOptions,
   onStats: (s: LiveCaptureStats) => void,
 ): Promise<CaptureSummary> {
-  const queued = isQueueMode(opts.inline);
+  const queueMode = isQueueMode(opts.inline) ? opts.inline : null;
+  const queued = queueMode !== null;
   // Queue mode: redirected frames come from their queue, so the capture leaves them in the kernel
   // (one capture per interface: see multi-capture.ts). Inline: frames a monitor passes leave again
   // (outbound); judge each frame once, as it arrives.
@@ -293,7 +294,7 @@ async function runLive(
   const overload = new OverloadDetector(iface);
   let seen = 0;
   const cap = liveCaptures(
-    queued ? captureInterfaces(iface, opts.inline as QueueInlineMode) : [iface],
+    queueMode ? captureInterfaces(iface, queueMode) : [iface],
     (p) => {
       if ((++seen & 15) === 0) overload.packet(p.ts, Date.now() / 1000, 16);
       // Queue mode: redirected frames (tagged) reach the engine from their queue, once; the capture brings the copies.

@@ -88,7 +88,12 @@ function emptySummary(): QueueInlineSummary {
   };
 }
 
-/** Adds every numeric field of `b` into `a` (recursively): the workers' counters as one monitor's. */
+/** Adds the counters of `b` into `a`: a worker's processes as one, the workers as one monitor. */
+function addSummary(a: QueueInlineSummary, b: QueueInlineSummary): void {
+  addInto(a as unknown as Record<string, unknown>, b as unknown as Record<string, unknown>);
+}
+
+/** Adds every numeric field of `b` into `a` (recursively). */
 function addInto(a: Record<string, unknown>, b: Record<string, unknown>): void {
   for (const [k, v] of Object.entries(b)) {
     if (typeof v === 'number' && typeof a[k] === 'number') a[k] = (a[k] as number) + v;
@@ -239,7 +244,7 @@ export function createQueueWorkers(opts: QueueWorkersOptions): QueueWorkersRun {
         w.timer = setTimeout(() => {
           w.timer = null;
           if (stopping) return;
-          addInto(w.past as unknown as Record<string, unknown>, w.last as unknown as Record<string, unknown>);
+          addSummary(w.past, w.last);
           w.last = emptySummary();
           w.restarts.push({ code, signal });
           w.state = 'starting';
@@ -306,8 +311,9 @@ export function createQueueWorkers(opts: QueueWorkersOptions): QueueWorkersRun {
       const total = emptySummary();
       const reports = workers.map((w) => {
         const own = emptySummary();
-        for (const part of [w.past, w.last]) addInto(own as unknown as Record<string, unknown>, part as unknown as Record<string, unknown>);
-        addInto(total as unknown as Record<string, unknown>, own as unknown as Record<string, unknown>);
+        addSummary(own, w.past);
+        addSummary(own, w.last);
+        addSummary(total, own);
         return { ...own, index: w.index, pid: w.handle?.pid ?? null, bound: w.queues, exit: w.exit, restarts: [...w.restarts] };
       });
       total.errors += errorCount;
